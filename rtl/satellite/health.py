@@ -1,0 +1,109 @@
+"""QRNG intake with SP 800-90B-style online health tests (SPEC 3.1).
+
+Overview
+--------
+Every byte of every lane's 32-bit QRNG word is one channel of 8-bit samples (``4 * lanes``
+channels). Each channel runs the repetition count test and the adaptive proportion test of
+:mod:`models.health` (cutoffs from :class:`models.health.HealthConfig`). The tests judge each
+input beat *before* it is forwarded: a beat that trips a test never reaches the symbol mapper. The
+alarm is sticky until reset, and after it no beat is forwarded (symbol generation stops); the
+input keeps being drained so the physical QRNG never backs up.
+
+Stream contract
+---------------
+``i``: raw QRNG beats (:func:`rtl.satellite.layouts.qrng_beat`). ``o``: the same beats, unchanged,
+while the source is healthy. ``alarm``: which test failed (sticky).
+
+Latency, throughput
+-------------------
+One register stage: latency 1 cycle, one beat per cycle, ``i.ready = ~o.valid | o.ready``
+(or 1 once alarmed)::
+
+    clk      _/‾\_/‾\_/‾\_/‾\_/‾\_
+    i.valid  ‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾
+    i.payload  A   B   C(fails)
+    o.valid  ____/‾‾‾‾‾‾‾\________
+    o.payload      A   B
+    alarm    ____________/‾‾‾‾‾‾‾‾
+
+Resources: per channel an 8-bit last sample, a run counter, an 8-bit window reference and a window
+counter; one shared window position counter.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from models.health import SAMPLE_BITS, HealthConfig
+from rtl.satellite.layouts import QRNG_WORD_BITS, HealthAlarm, qrng_beat
+
+
+class QrngHealthIntake(wiring.Component):
+    def __init__(self, lanes: int = 4, config: HealthConfig = HealthConfig()) -> None:
+        self._lanes = lanes
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(qrng_beat(lanes))),
+            "o": Out(stream.Signature(qrng_beat(lanes))),
+            "alarm": Out(HealthAlarm),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._config
+        rct_cutoff, apt_cutoff, window = cfg.rct_cutoff, cfg.apt_cutoff, cfg.apt_window
+
+        alarmed = Signal()
+        m.d.comb += alarmed.eq(self.alarm.rct | self.alarm.apt)
+        can_load = ~self.o.valid | self.o.ready
+        m.d.comb += self.i.ready.eq(can_load | alarmed)
+        accept = Signal()
+        m.d.comb += accept.eq(self.i.valid & self.i.ready & ~alarmed)
+
+        window_pos = Signal(range(window))
+        window_start = window_pos == 0
+        with m.If(accept):
+            m.d.sync += window_pos.eq(Mux(window_pos == window - 1, 0, window_pos + 1))
+
+        rct_fails, apt_fails = [], []
+        per_word = QRNG_WORD_BITS // SAMPLE_BITS
+        for lane in range(self._lanes):
+            for byte in range(per_word):
+                sample = self.i.payload[lane][byte * SAMPLE_BITS:(byte + 1) * SAMPLE_BITS]
+                tag = f"l{lane}b{byte}"
+
+                last = Signal(SAMPLE_BITS, name=f"rct_last_{tag}")
+                run = Signal(range(rct_cutoff + 1), name=f"rct_run_{tag}")
+                run_next = Signal.like(run, name=f"rct_run_next_{tag}")
+                m.d.comb += run_next.eq(Mux(sample == last, run + 1, 1))
+                rct_fails.append(run_next >= rct_cutoff)
+
+                ref = Signal(SAMPLE_BITS, name=f"apt_ref_{tag}")
+                count = Signal(range(window + 1), name=f"apt_count_{tag}")
+                count_next = Signal.like(count, name=f"apt_count_next_{tag}")
+                m.d.comb += count_next.eq(Mux(window_start, 1, count + (sample == ref)))
+                apt_fails.append(count_next >= apt_cutoff)
+
+                with m.If(accept):
+                    m.d.sync += [last.eq(sample), run.eq(run_next), count.eq(count_next)]
+                    with m.If(window_start):
+                        m.d.sync += ref.eq(sample)
+
+        rct_fail = Signal()
+        apt_fail = Signal()
+        m.d.comb += [
+            rct_fail.eq(Cat(*rct_fails).any()),
+            apt_fail.eq(Cat(*apt_fails).any()),
+        ]
+
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(accept):
+            with m.If(rct_fail | apt_fail):
+                m.d.sync += [self.alarm.rct.eq(rct_fail), self.alarm.apt.eq(apt_fail)]
+            with m.Else():
+                m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(self.i.payload)]
+        return m
+

@@ -1,0 +1,90 @@
+"""Satellite transmitter top (SPEC 3): QRNG intake -> symbol mapper -> modulators + RND cache,
+and the sync framer of the downlink. This is the synthesised ``satellite_tx`` top.
+
+::
+
+                 +--------------+   +--------------+  symbols (to IM/PM DACs)
+    qrng ------->| health tests |-->| symbol mapper|---------+-------------------->
+                 +--------------+   +--------------+         |
+                        | alarm        ^ config, lut_write   v
+                                                        +-----------+
+    query (pulse) ------------------------------------->| RND cache |--> answer
+                                                        +-----------+
+    link_payload ---------------------------------------> sync framer ---> downlink
+
+Latency: QRNG beat to ``symbols`` 2 cycles; ``query`` to ``answer`` 1 cycle; one beat of
+``lanes`` pulses per cycle (625 MS/s at 156.25 MHz, 4 lanes). The RND cache writes every beat
+that leaves on ``symbols``, so a pulse is in the cache from the cycle after it is sent.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out, connect, flipped
+
+from models.health import HealthConfig
+from rtl.satellite.framer import SyncFramer
+from rtl.satellite.health import QrngHealthIntake
+from rtl.satellite.layouts import (
+    CacheAnswer,
+    CacheQuery,
+    DownlinkWord,
+    HealthAlarm,
+    LutWrite,
+    MapperConfig,
+    qrng_beat,
+    symbol_beat,
+)
+from rtl.satellite.mapper import CONFIG_INIT, SymbolMapper
+from rtl.satellite.rnd_cache import RndCache
+
+
+class SatelliteTx(wiring.Component):
+    def __init__(
+        self, lanes: int = 4, cache_rows: int = 16384, health: HealthConfig = HealthConfig()
+    ) -> None:
+        self._lanes = lanes
+        self.intake = QrngHealthIntake(lanes, health)
+        self.mapper = SymbolMapper(lanes)
+        self.cache = RndCache(lanes, cache_rows)
+        self.framer = SyncFramer()
+        super().__init__({
+            "qrng": In(stream.Signature(qrng_beat(lanes))),
+            "symbols": Out(stream.Signature(symbol_beat(lanes))),
+            "config": In(MapperConfig, init=CONFIG_INIT),
+            "lut_write": In(LutWrite),
+            "alarm": Out(HealthAlarm),
+            "query": In(stream.Signature(CacheQuery)),
+            "answer": Out(stream.Signature(CacheAnswer)),
+            "cache_head": Out(64),
+            "link_payload": In(stream.Signature(32)),
+            "downlink": Out(stream.Signature(DownlinkWord)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.intake = intake = self.intake
+        m.submodules.mapper = mapper = self.mapper
+        m.submodules.cache = cache = self.cache
+        m.submodules.framer = framer = self.framer
+
+        connect(m, flipped(self.qrng), intake.i)
+        connect(m, intake.o, mapper.i)
+        m.d.comb += [
+            self.alarm.eq(intake.alarm),
+            mapper.config.eq(self.config),
+            mapper.lut_write.eq(self.lut_write),
+            # Fan-out: the cache is always ready, so the modulator side alone paces the mapper.
+            self.symbols.valid.eq(mapper.o.valid),
+            self.symbols.payload.eq(mapper.o.payload),
+            mapper.o.ready.eq(self.symbols.ready),
+            cache.write.valid.eq(mapper.o.valid & self.symbols.ready),
+            cache.write.payload.eq(mapper.o.payload.symbol),
+            self.cache_head.eq(cache.head),
+        ]
+        connect(m, flipped(self.query), cache.query)
+        connect(m, cache.answer, flipped(self.answer))
+        connect(m, flipped(self.link_payload), framer.payload)
+        connect(m, framer.o, flipped(self.downlink))
+        return m
