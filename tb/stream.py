@@ -1,0 +1,132 @@
+"""cocotb stream driver, monitor and in-order scoreboard for Amaranth ``lib.stream`` ports.
+
+An Amaranth stream port ``i`` appears in the generated Verilog as ``i__valid``, ``i__ready`` and
+``i__payload`` (the payload flattened LSB first). Driver and monitor follow the stream rules of
+``amaranth/docs/stdlib/stream.rst``: the driver never waits for ``ready`` before raising
+``valid`` and holds its payload until the transfer; idle (driver) and backpressure (monitor) come
+from seeded ``random.Random`` instances, so every run is reproducible from its seed.
+
+These wake Python on every clock edge: use them for block-level tests. Long runs use the
+RTL-side generators and :mod:`rtl.simonly.batcher` instead (see ``docs/testing.md``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cocotb.handle import SimHandleBase
+from cocotb.triggers import ReadOnly, RisingEdge
+
+
+class StreamDriver:
+    """Sends payload integers on stream port ``prefix`` with a random idle probability."""
+
+    def __init__(
+        self, dut: SimHandleBase, prefix: str, rng: random.Random, idle: float = 0.0
+    ) -> None:
+        self.clk = dut.clk
+        self.valid = getattr(dut, f"{prefix}__valid")
+        self.ready = getattr(dut, f"{prefix}__ready")
+        self.payload = getattr(dut, f"{prefix}__payload", None)
+        self.rng = rng
+        self.idle = idle
+        self.valid.value = 0
+        self.sent = 0
+
+    async def send(self, payloads: Iterable[int]) -> None:
+        """Send every payload; call right after a clock edge, returns right after one."""
+        for item in payloads:
+            while self.idle and self.rng.random() < self.idle:
+                self.valid.value = 0
+                await RisingEdge(self.clk)
+            if self.payload is not None:
+                self.payload.value = item
+            self.valid.value = 1
+            await ReadOnly()
+            while not self.ready.value:
+                await RisingEdge(self.clk)
+                await ReadOnly()
+            await RisingEdge(self.clk)
+            self.sent += 1
+        self.valid.value = 0
+
+
+class StreamMonitor:
+    """Accepts beats on stream port ``prefix`` with random backpressure; collects or forwards."""
+
+    def __init__(
+        self,
+        dut: SimHandleBase,
+        prefix: str,
+        rng: random.Random,
+        stall: float = 0.0,
+        callback: Callable[[int], None] | None = None,
+    ) -> None:
+        self.clk = dut.clk
+        self.valid = getattr(dut, f"{prefix}__valid")
+        self.ready = getattr(dut, f"{prefix}__ready")
+        self.payload = getattr(dut, f"{prefix}__payload", None)
+        self.rng = rng
+        self.stall = stall
+        self.callback = callback
+        self.received: list[int] = []
+        self.ready.value = 0
+
+    async def run(self) -> None:
+        """Run forever (start with ``cocotb.start_soon``); a beat counts when it transfers."""
+        while True:
+            await RisingEdge(self.clk)
+            ready = not (self.stall and self.rng.random() < self.stall)
+            self.ready.value = int(ready)
+            await ReadOnly()
+            if ready and self.valid.value:
+                value = int(self.payload.value) if self.payload is not None else 0
+                if self.callback is not None:
+                    self.callback(value)
+                else:
+                    self.received.append(value)
+
+
+class InOrderScoreboard:
+    """Compares actual items with expected ones, in order; counts and logs mismatches."""
+
+    def __init__(self, name: str, log: Any, max_logged: int = 10) -> None:
+        self.name = name
+        self.log = log
+        self.expected: deque[Any] = deque()
+        self.matched = 0
+        self.mismatches = 0
+        self.unexpected = 0
+        self._max_logged = max_logged
+
+    def expect(self, items: Iterable[Any]) -> None:
+        self.expected.extend(items)
+
+    def actual(self, item: Any) -> None:
+        if not self.expected:
+            self.unexpected += 1
+            self._report(f"{self.name}: unexpected item {item!r}")
+            return
+        want = self.expected.popleft()
+        if want == item:
+            self.matched += 1
+        else:
+            self.mismatches += 1
+            self._report(f"{self.name}: item {self.matched + self.mismatches}: "
+                         f"expected {want!r}, got {item!r}")
+
+    def _report(self, text: str) -> None:
+        if self.mismatches + self.unexpected <= self._max_logged:
+            self.log.error(text)
+
+    @property
+    def errors(self) -> int:
+        return self.mismatches + self.unexpected
+
+    def check_done(self) -> None:
+        """Raise if anything mismatched, or expected items never arrived."""
+        assert self.errors == 0, f"{self.name}: {self.errors} mismatches ({self.matched} ok)"
+        assert not self.expected, f"{self.name}: {len(self.expected)} expected items missing"
