@@ -3,7 +3,7 @@
 Overview
 --------
 Per lane, the fields of the pulse's QRNG word (:mod:`models.qrng`) are compared with the
-threshold registers in ``config`` to choose intensity (signal / decoy / vacuum) and basis (Z / X);
+threshold registers in ``thresholds`` to choose intensity (signal / decoy / vacuum) and basis (Z / X);
 bit 16 is the bit value. The pulse counter numbers the pulses from 0 after reset (the start of a
 pass); lane k of a beat is pulse ``pulse + k``. The golden model is :func:`models.symbols.map_symbols`.
 
@@ -22,7 +22,7 @@ addr  register                            reset
 7     PM phase code, A (X, bit 1)         0xC0
 ====  ==================================  =======
 
-``config`` (9-bit thresholds, 8-bit resolution): ``signal_below`` (reset 128), ``decoy_below``
+``thresholds`` (9-bit thresholds, 8-bit resolution): ``signal_below`` (reset 128), ``decoy_below``
 (192), ``z_below`` (128). Probabilities: p_S = signal_below/256, p_D = (decoy_below -
 signal_below)/256, p_V = rest, p_Z = z_below/256.
 
@@ -56,7 +56,7 @@ class SymbolMapper(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(qrng_beat(lanes))),
             "o": Out(stream.Signature(symbol_beat(lanes))),
-            "config": In(MapperConfigLayout, init=CONFIG_INIT),
+            "thresholds": In(MapperConfigLayout, init=CONFIG_INIT),
             "lut_write": In(LutWrite),
         })
 
@@ -85,14 +85,14 @@ class SymbolMapper(wiring.Component):
                 u_intensity, u_basis, bit = word[0:8], word[8:16], word[16]
                 intensity = Signal(Intensity, name=f"intensity{lane}")
                 basis = Signal(Basis, name=f"basis{lane}")
-                with m.If(u_intensity < self.config.signal_below):
+                with m.If(u_intensity < self.thresholds.signal_below):
                     m.d.comb += intensity.eq(Intensity.SIGNAL)
-                with m.Elif(u_intensity < self.config.decoy_below):
+                with m.Elif(u_intensity < self.thresholds.decoy_below):
                     m.d.comb += intensity.eq(Intensity.DECOY)
                 with m.Else():
                     m.d.comb += intensity.eq(Intensity.VACUUM)
                 m.d.comb += basis.eq(Basis.X)
-                with m.If(u_basis < self.config.z_below):
+                with m.If(u_basis < self.thresholds.z_below):
                     m.d.comb += basis.eq(Basis.Z)
                 symbol = self.o.payload.symbol[lane]
                 drive = self.o.payload.drive[lane]

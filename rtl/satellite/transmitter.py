@@ -6,7 +6,7 @@ and the sync framer of the downlink. This is the synthesised ``satellite_tx`` to
                  +--------------+   +--------------+  symbols (to IM/PM DACs)
     qrng ------->| health tests |-->| symbol mapper|---------+-------------------->
                  +--------------+   +--------------+         |
-                        | alarm        ^ config, lut_write   v
+                        | alarm        ^ thresholds, lut_write   v
                                                         +-----------+
     query (pulse) ------------------------------------->| RND cache |--> answer
                                                         +-----------+
@@ -52,7 +52,7 @@ class SatelliteTx(wiring.Component):
         super().__init__({
             "qrng": In(stream.Signature(qrng_beat(lanes))),
             "symbols": Out(stream.Signature(symbol_beat(lanes))),
-            "config": In(MapperConfig, init=CONFIG_INIT),
+            "thresholds": In(MapperConfig, init=CONFIG_INIT),
             "lut_write": In(LutWrite),
             "alarm": Out(HealthAlarm),
             "query": In(stream.Signature(CacheQuery)),
@@ -73,7 +73,7 @@ class SatelliteTx(wiring.Component):
         connect(m, intake.o, mapper.i)
         m.d.comb += [
             self.alarm.eq(intake.alarm),
-            mapper.config.eq(self.config),
+            mapper.thresholds.eq(self.thresholds),
             mapper.lut_write.eq(self.lut_write),
             # Fan-out: the cache is always ready, so the modulator side alone paces the mapper.
             self.symbols.valid.eq(mapper.o.valid),
