@@ -1,4 +1,4 @@
-"""Sync framer (SPEC 2 and 3.4): the downlink frame of each 2**16 pulses, with its sync word.
+r"""Sync framer (SPEC 2 and 3.4): the downlink frame of each 2**16 pulses, with its sync word.
 
 Overview
 --------

@@ -1,4 +1,4 @@
-"""QRNG intake with SP 800-90B-style online health tests (SPEC 3.1).
+r"""QRNG intake with SP 800-90B-style online health tests (SPEC 3.1).
 
 Overview
 --------

@@ -1,4 +1,4 @@
-"""RND cache (SPEC 3.3): ring buffer of the newest pulses' symbols, looked up by pulse index.
+r"""RND cache (SPEC 3.3): ring buffer of the newest pulses' symbols, looked up by pulse index.
 
 Overview
 --------

@@ -9,15 +9,9 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from models.qrng import qrng_words
 from models.symbols import MapperConfig, map_symbols
+from tb.packing import pack_lanes, symbol_beat_value
 from tb.params import tb_params
 from tb.stream import InOrderScoreboard, StreamDriver, StreamMonitor
-
-
-def pack_words(words: np.ndarray) -> int:
-    value = 0
-    for lane, word in enumerate(words):
-        value |= int(word) << (32 * lane)
-    return value
 
 
 @cocotb.test()
@@ -39,20 +33,12 @@ async def mapper_matches_model(dut):
     words = qrng_words(seed, np.arange(beats * lanes)).reshape(beats, lanes)
     sym = map_symbols(words, config)
     board = InOrderScoreboard("mapper", dut._log)
-    for b in range(beats):
-        lane_bits = 0
-        for lane in range(lanes):
-            code = int(sym.packed()[b, lane])
-            lane_bits |= code << (4 * lane)
-        drive = 0
-        for lane in range(lanes):
-            drive |= (int(sym.im_code[b, lane]) | int(sym.pm_code[b, lane]) << 8) << (16 * lane)
-        board.expect([b * lanes | lane_bits << 64 | drive << (64 + 4 * lanes)])
+    board.expect(symbol_beat_value(b * lanes, sym, b) for b in range(beats))
 
     monitor = StreamMonitor(dut, "o", rng, stall=p["stall"], callback=board.actual)
     cocotb.start_soon(monitor.run())
     driver = StreamDriver(dut, "i", rng, idle=p["idle"])
-    await driver.send(pack_words(w) for w in words)
+    await driver.send(pack_lanes(w, 32) for w in words)
     for _ in range(200):
         if not board.expected:
             break
