@@ -17,6 +17,7 @@ import enum
 
 import numpy as np
 
+
 class CacheStatus(enum.IntEnum):
     OK = 0
     EXPIRED = 1

@@ -68,7 +68,8 @@ class MapperConfig:
         }
 
 
-# LUT register addresses: 0..2 IM code per intensity, 4..7 PM code per (basis, bit) = 4 + 2*basis + bit.
+# LUT register addresses: 0..2 IM code per intensity,
+# 4..7 PM code per (basis, bit) = 4 + 2*basis + bit.
 IM_LUT_BASE = 0
 PM_LUT_BASE = 4
 LUT_SIZE = 8

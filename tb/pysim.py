@@ -19,7 +19,8 @@ CLOCK_PERIOD = 1 / 156.25e6
 
 async def stream_put(ctx: Any, port: Any, payload: Any) -> None:
     ctx.set(port.valid, 1)
-    ctx.set(port.payload, payload)
+    # Integers are the flattened payload; mappings and sequences go through the layout.
+    ctx.set(Value.cast(port.payload) if isinstance(payload, int) else port.payload, payload)
     await ctx.tick().until(port.ready)
     ctx.set(port.valid, 0)
 

@@ -7,9 +7,6 @@ MSB-first conventions). The result is a pure XOR network, one LUT level per ~4 i
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import xor
-
 from amaranth.hdl import Cat, Const, Value, ValueCastable
 
 
@@ -28,6 +25,6 @@ def crc_msb_first(data: Value | ValueCastable, poly: int, width: int, init: int)
             for i, (s, c) in enumerate(shifted)
         ]
     return Cat(
-        *(reduce(xor, [data[j] for j in sorted(indices)] + [Const(const, 1)])
+        *(Cat(*(data[j] for j in sorted(indices)), Const(const, 1)).xor()
           for indices, const in state)
     )

@@ -3,9 +3,10 @@
 Overview
 --------
 Per lane, the fields of the pulse's QRNG word (:mod:`models.qrng`) are compared with the
-threshold registers in ``thresholds`` to choose intensity (signal / decoy / vacuum) and basis (Z / X);
-bit 16 is the bit value. The pulse counter numbers the pulses from 0 after reset (the start of a
-pass); lane k of a beat is pulse ``pulse + k``. The golden model is :func:`models.symbols.map_symbols`.
+threshold registers in ``thresholds`` to choose intensity (signal / decoy / vacuum) and
+basis (Z / X); bit 16 is the bit value. The pulse counter numbers the pulses from 0 after reset
+(the start of a pass); lane k of a beat is pulse ``pulse + k``. The golden model is
+:func:`models.symbols.map_symbols`.
 
 Register map (``lut_write``: ``en``, 3-bit ``addr``, 8-bit ``data``)
 --------------------------------------------------------------------

@@ -4,9 +4,8 @@ import random
 
 import numpy as np
 import pytest
-from scipy.stats import binom
-
 from amaranth.hdl import ClockDomain
+from scipy.stats import binom
 
 from models.health import HealthConfig, apt_cutoff, rct_cutoff, run_health_tests
 from models.qrng import biased_words, qrng_words
