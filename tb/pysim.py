@@ -17,18 +17,32 @@ from amaranth.sim import Simulator
 CLOCK_PERIOD = 1 / 156.25e6
 
 
+async def _wait_for(ctx: Any, condition: Any, *sampled: Any) -> tuple[int, ...]:
+    """Wait for a clock edge at which ``condition`` holds; return ``sampled`` at that edge.
+
+    Same as ``ctx.tick().sample(*sampled).until(condition)``, written as a plain loop because
+    ``until`` leaves an async generator that raises in its finaliser when a background bench is
+    abandoned mid-wait; the exception surfaces later from an unrelated ``ast.parse`` as
+    "AST constructor recursion depth mismatch" (CPython 3.11).
+    """
+    while True:
+        _clk, _rst, *values, done = await ctx.tick().sample(*sampled, condition)
+        if done:
+            return tuple(values)
+
+
 async def stream_put(ctx: Any, port: Any, payload: Any) -> None:
     ctx.set(port.valid, 1)
     # Integers are the flattened payload; mappings and sequences go through the layout.
     ctx.set(Value.cast(port.payload) if isinstance(payload, int) else port.payload, payload)
-    await ctx.tick().until(port.ready)
+    await _wait_for(ctx, port.ready)
     ctx.set(port.valid, 0)
 
 
 async def stream_get(ctx: Any, port: Any) -> int:
     """One transfer from ``port``; returns the payload as an integer (flattened bits)."""
     ctx.set(port.ready, 1)
-    (payload,) = await ctx.tick().sample(Value.cast(port.payload)).until(port.valid)
+    (payload,) = await _wait_for(ctx, port.valid, Value.cast(port.payload))
     ctx.set(port.ready, 0)
     return payload
 
