@@ -1,0 +1,400 @@
+"""The lossy classical laser link and both endpoints of the sifting protocol (SPEC 4.4, 5).
+
+Link model (one direction, :class:`Link`)
+-----------------------------------------
+156.25 Mbit/s (the downlink gives 508 of every 512 words to payload, the rest are sync words:
+:data:`DOWNLINK_PAYLOAD_FRACTION`), a one-way latency (constant or a function of time, e.g. the
+pass range over c: :func:`latency_from_range`), and per message copy: random loss, loss inside
+bursts (explicit ``(start, duration)`` intervals, e.g. a cloud, plus Poisson-distributed random
+bursts of ``burst_s``), bit errors at rate ``ber`` (flipped in the words, caught by the CRC-32) and
+duplication. Message copies on one direction arrive in sending order.
+
+Protocol (:func:`run_sifting`)
+------------------------------
+Time is cut into frame periods of ``frame_pulses`` pulses. In period ``k`` the ground sends uplink
+frame ``k - 1`` (the reports of the previous period), repeated as often as the link capacity of the
+period allows (the paper's "repeated until the next frame is ready"), each copy carrying the
+ground's acknowledgement (next sift message it needs). The satellite processes uplink frames in
+sequence order, each once (duplicates and stale copies dropped by sequence number): it looks up
+the RND cache at the arrival time (expired lookups are dropped, on both sides, through the sift
+entry), sifts, and queues the sift message. A sequence gap means frames that never arrived: the
+satellite queues a "missing" sift message for each, and both sides drop those detections.
+The satellite repeats every unacknowledged sift message in every period (oldest first, as capacity
+allows); the ground buffers out-of-order sift messages and sifts them strictly in sequence order.
+
+So both sides sift the same frames with the same entries in the same order: the ground's packets
+are a prefix of the satellite's. At the end of the pass (after ``drain_s`` of retransmissions) the
+packets closed on both sides (:attr:`SiftingRun.agreed`) go on to error correction; the others are
+dropped, as is each side's partial packet.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.framing import FRAME_WORDS, PAYLOAD_WORDS
+from models.qrng import qrng_words
+from models.rnd_cache import cache_lookup
+from models.sifting.entries import (
+    SAMPLE_BELOW_DEFAULT,
+    Reports,
+    SiftCode,
+    SiftResult,
+    ground_sift,
+    make_reports,
+    satellite_sift,
+)
+from models.sifting.messages import (
+    decode_sift,
+    decode_uplink,
+    encode_sift,
+    encode_uplink,
+)
+from models.sifting.packets import PACKET_BITS, Packet, Packetizer
+from models.symbols import MapperConfig, Symbols, map_symbols
+
+SPEED_OF_LIGHT = 299_792_458.0
+LINK_RATE_BPS = 156.25e6
+DOWNLINK_PAYLOAD_FRACTION = PAYLOAD_WORDS / FRAME_WORDS
+WORD_BITS = 32
+
+
+class SiftingConfigError(ValueError):
+    """A link or protocol parameter is out of range."""
+
+
+class SiftingProtocolError(RuntimeError):
+    """The two sides' views became inconsistent (should never happen: a bug, not a link fault)."""
+
+
+def latency_from_range(range_m: float) -> float:
+    """One-way light time (s) over ``range_m`` metres."""
+    return range_m / SPEED_OF_LIGHT
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """One direction of the classical laser link."""
+
+    rate_bps: float = LINK_RATE_BPS
+    payload_fraction: float = 1.0
+    latency_s: float | Callable[[float], float] = 2.0e-3
+    loss: float = 0.0
+    burst_rate_hz: float = 0.0
+    burst_s: float = 0.05
+    bursts: tuple[tuple[float, float], ...] = ()
+    ber: float = 0.0
+    duplicate: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("loss", "ber", "duplicate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise SiftingConfigError(f"link {name}={getattr(self, name)} is outside 0..1")
+        if self.rate_bps <= 0 or not 0 < self.payload_fraction <= 1:
+            raise SiftingConfigError(
+                f"link rate {self.rate_bps} bit/s x payload fraction {self.payload_fraction}"
+                " must be positive")
+        if self.burst_rate_hz < 0 or self.burst_s < 0:
+            raise SiftingConfigError("link burst rate and duration must not be negative")
+
+    def latency(self, t: float) -> float:
+        return self.latency_s(t) if callable(self.latency_s) else self.latency_s
+
+
+def downlink_config(**kwargs: object) -> LinkConfig:
+    """A downlink :class:`LinkConfig`: payload shares the link with the sync words."""
+    return LinkConfig(payload_fraction=DOWNLINK_PAYLOAD_FRACTION, **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class LinkStats:
+    sent: int = 0
+    lost: int = 0
+    corrupted: int = 0
+    duplicated: int = 0
+
+
+class Link:
+    """One direction: :meth:`send` returns the copies that arrive, with their arrival times."""
+
+    def __init__(self, config: LinkConfig, seed: int, horizon_s: float) -> None:
+        self.config = config
+        self.rng = np.random.default_rng(seed)
+        starts = [b[0] for b in config.bursts]
+        ends = [b[0] + b[1] for b in config.bursts]
+        n_random = self.rng.poisson(config.burst_rate_hz * horizon_s)
+        random_starts = np.sort(self.rng.uniform(0.0, horizon_s, n_random))
+        starts += random_starts.tolist()
+        ends += (random_starts + config.burst_s).tolist()
+        order = np.argsort(starts)
+        self._starts = np.asarray(starts, dtype=float)[order]
+        self._ends = np.maximum.accumulate(np.asarray(ends, dtype=float)[order]) \
+            if len(order) else np.zeros(0)
+        self.stats = LinkStats()
+
+    @property
+    def bits_per_s(self) -> float:
+        return self.config.rate_bps * self.config.payload_fraction
+
+    def in_burst(self, t: float) -> bool:
+        i = int(np.searchsorted(self._starts, t, side="right")) - 1
+        return i >= 0 and t < self._ends[i]
+
+    def send(self, words: np.ndarray, t_send: float) -> list[tuple[float, np.ndarray]]:
+        """Send one copy of ``words`` starting at ``t_send``."""
+        cfg = self.config
+        self.stats.sent += 1
+        end = t_send + len(words) * WORD_BITS / self.bits_per_s
+        if self.in_burst(t_send) or self.in_burst(end) or self.rng.random() < cfg.loss:
+            self.stats.lost += 1
+            return []
+        copies = 2 if self.rng.random() < cfg.duplicate else 1
+        self.stats.duplicated += copies - 1
+        arrival = end + cfg.latency(t_send)
+        out = []
+        bits = len(words) * WORD_BITS
+        for _ in range(copies):
+            flips = self.rng.binomial(bits, cfg.ber) if cfg.ber else 0
+            copy = words
+            if flips:
+                self.stats.corrupted += 1
+                copy = words.copy()
+                where = self.rng.integers(0, bits, flips)
+                np.bitwise_xor.at(copy, where // WORD_BITS,
+                                  (np.uint32(1) << (where % WORD_BITS).astype(np.uint32)))
+            out.append((arrival, copy))
+        return out
+
+
+@dataclass(frozen=True)
+class SiftConfig:
+    """Protocol parameters (see ``docs/sifting.md`` for the defaults)."""
+
+    frame_pulses: int = 1 << 21
+    packet_bits: int = PACKET_BITS
+    cache_pulses: int = 1 << 24
+    pulse_rate_hz: float = 625e6
+    ground_seed: int = 0x5EED_0F_6A0
+    sample_below: int = SAMPLE_BELOW_DEFAULT
+    drain_s: float = 0.5
+    max_repeats: int = 8
+    rx_window: int = 1024
+
+    def __post_init__(self) -> None:
+        p = self.frame_pulses
+        if p < 2 or p & (p - 1) or p > 1 << 29:
+            raise SiftingConfigError(f"frame_pulses={p} must be a power of two in 2..2**29")
+        if self.max_repeats < 1 or self.rx_window < 1 or self.drain_s < 0:
+            raise SiftingConfigError("max_repeats and rx_window must be >= 1, drain_s >= 0")
+
+    @property
+    def frame_s(self) -> float:
+        return self.frame_pulses / self.pulse_rate_hz
+
+
+def qrng_symbols(seed: int, mapper: MapperConfig = MapperConfig()
+                 ) -> Callable[[np.ndarray], Symbols]:
+    """The satellite's symbol of any pulse index, from the counter-based QRNG model."""
+    return lambda pulse: map_symbols(qrng_words(seed, pulse), mapper)
+
+
+@dataclass
+class SideTotals:
+    """Counters of one side: sampled detections / errors [basis, intensity], drops."""
+
+    detected: np.ndarray = field(default_factory=lambda: np.zeros((2, 3), dtype=np.int64))
+    errors: np.ndarray = field(default_factory=lambda: np.zeros((2, 3), dtype=np.int64))
+    dropped: int = 0
+    missing: int = 0
+    sifted_bits: int = 0
+    frames: int = 0
+
+    def add(self, result: SiftResult) -> None:
+        self.detected += result.detected
+        self.errors += result.errors
+        self.dropped += result.dropped
+        self.missing += result.missing
+        self.sifted_bits += len(result.key)
+        self.frames += 1
+
+
+@dataclass
+class SiftingRun:
+    satellite_packets: list[Packet]
+    ground_packets: list[Packet]
+    satellite: SideTotals
+    ground: SideTotals
+    satellite_partial_bits: int
+    ground_partial_bits: int
+    frames: int
+    missing_frames: int
+    unsifted: int
+    uplink: LinkStats
+    downlink: LinkStats
+    end_s: float
+
+    @property
+    def agreed(self) -> int:
+        """Packets closed on both sides."""
+        return min(len(self.satellite_packets), len(self.ground_packets))
+
+
+class _Satellite:
+    def __init__(self, sift: SiftConfig, symbols: Callable[[np.ndarray], Symbols]) -> None:
+        self.sift = sift
+        self.symbols = symbols
+        self.next_frame = 0
+        self.ack = 0
+        self.messages: list[np.ndarray] = []
+        self.missing_frames = 0
+        self.totals = SideTotals()
+        self.packetizer = Packetizer(sift.packet_bits)
+
+    def receive(self, t: float, words: np.ndarray) -> None:
+        frame = decode_uplink(words)
+        if frame is None:
+            return
+        self.ack = max(self.ack, frame.ack)
+        if frame.seq < self.next_frame:
+            return
+        for seq in range(self.next_frame, frame.seq):
+            self.messages.append(encode_sift(seq, None))
+            self.missing_frames += 1
+        pulse = np.uint64(frame.seq * self.sift.frame_pulses) + frame.offset
+        head = np.uint64(int(t * self.sift.pulse_rate_hz))
+        status = cache_lookup(pulse, head, self.sift.cache_pulses)
+        sym = self.symbols(pulse)
+        reports = Reports(pulse, frame.basis, frame.sampled, frame.bit)
+        result = satellite_sift(reports, status, sym.intensity, sym.basis, sym.bit)
+        self.packetizer.push(result.key_bit, result.key_basis, result.key_intensity,
+                             pulse[result.key])
+        self.totals.add(result)
+        self.messages.append(encode_sift(frame.seq, result.code))
+        self.next_frame = frame.seq + 1
+
+
+class _Ground:
+    def __init__(self, sift: SiftConfig, reports: Reports, bit: np.ndarray, frames: int) -> None:
+        self.sift = sift
+        self.reports = reports
+        self.bit = bit
+        self.bounds = np.searchsorted(
+            reports.pulse, np.arange(frames + 1, dtype=np.uint64) * np.uint64(sift.frame_pulses))
+        self.next_sift = 0
+        self.buffer: dict[int, np.ndarray | None] = {}
+        self.totals = SideTotals()
+        self.packetizer = Packetizer(sift.packet_bits)
+
+    def frame_words(self, seq: int) -> np.ndarray:
+        lo, hi = self.bounds[seq], self.bounds[seq + 1]
+        r = self.reports
+        offset = r.pulse[lo:hi] - np.uint64(seq * self.sift.frame_pulses)
+        return encode_uplink(seq, self.next_sift, offset, r.basis[lo:hi], r.sampled[lo:hi],
+                             r.bit[lo:hi], (self.sift.frame_pulses - 1).bit_length())
+
+    def receive(self, words: np.ndarray) -> None:
+        msg = decode_sift(words)
+        if msg is None or msg.seq < self.next_sift or msg.seq in self.buffer:
+            return
+        if msg.seq >= self.next_sift + self.sift.rx_window:
+            return
+        self.buffer[msg.seq] = msg.code
+        while self.next_sift in self.buffer:
+            self._sift(self.next_sift, self.buffer.pop(self.next_sift))
+            self.next_sift += 1
+
+    def _sift(self, seq: int, code: np.ndarray | None) -> None:
+        lo, hi = int(self.bounds[seq]), int(self.bounds[seq + 1])
+        if code is None:
+            code = np.full(hi - lo, SiftCode.MISSING, dtype=np.uint8)
+        if len(code) != hi - lo:
+            raise SiftingProtocolError(
+                f"sift message {seq} has {len(code)} entries for {hi - lo} detections")
+        r = self.reports
+        result = ground_sift(r.basis[lo:hi], self.bit[lo:hi], r.sampled[lo:hi], code)
+        self.packetizer.push(result.key_bit, result.key_basis, result.key_intensity,
+                             r.pulse[lo:hi][result.key])
+        self.totals.add(result)
+
+
+def _burst_send(link: Link, queue: list, messages: list[np.ndarray], t0: float,
+                budget_bits: float, max_repeats: int) -> None:
+    """Send ``messages`` in order, cycling up to ``max_repeats`` times, within the budget."""
+    t, used = t0, 0.0
+    for _ in range(max_repeats):
+        for words in messages:
+            bits = len(words) * WORD_BITS
+            if used and used + bits > budget_bits:
+                return
+            for arrival in link.send(words, t):
+                heapq.heappush(queue, (arrival[0], len(queue), arrival[1]))
+            t += bits / link.bits_per_s
+            used += bits
+
+
+def _deliver(queue: list, until: float, receive: Callable[[float, np.ndarray], None]) -> None:
+    while queue and queue[0][0] < until:
+        t, _, words = heapq.heappop(queue)
+        receive(t, words)
+
+
+def run_sifting(pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray,
+                satellite_symbols: Callable[[np.ndarray], Symbols], *,
+                sift: SiftConfig = SiftConfig(), uplink: LinkConfig = LinkConfig(),
+                downlink: LinkConfig | None = None, seed: int = 0,
+                pulses: int | None = None) -> SiftingRun:
+    """Sift a pass: ground detection records (ascending ``pulse``, ``basis``, measured ``bit``)
+    against the satellite's symbols, through both lossy links. ``pulses``: pass length (default
+    the last detection + 1)."""
+    downlink = downlink if downlink is not None else downlink_config()
+    reports = make_reports(pulse, basis, bit, sift.ground_seed, sift.sample_below)
+    bit = np.asarray(bit, dtype=np.uint8) & 1
+    last = int(reports.pulse[-1]) + 1 if len(reports) else 0
+    pulses = last if pulses is None else pulses
+    if pulses < last:
+        raise SiftingConfigError(f"pass length {pulses} pulses ends before detection {last - 1}")
+    frames = -(-pulses // sift.frame_pulses)
+    period = sift.frame_s
+    drain_periods = int(np.ceil(sift.drain_s / period))
+    horizon = (frames + drain_periods + 1) * period
+    up = Link(uplink, seed * 2 + 1, horizon)
+    down = Link(downlink, seed * 2 + 2, horizon)
+    sat = _Satellite(sift, satellite_symbols)
+    gnd = _Ground(sift, reports, bit, frames)
+    up_queue: list = []
+    down_queue: list = []
+
+    k = 0
+    for k in range(frames + drain_periods + 1):
+        t0 = k * period
+        _deliver(up_queue, t0, sat.receive)
+        _deliver(down_queue, t0, lambda _t, words: gnd.receive(words))
+        if k > frames and gnd.next_sift >= frames and not up_queue and not down_queue:
+            break
+        if frames and k:
+            _burst_send(up, up_queue, [gnd.frame_words(min(k, frames) - 1)], t0,
+                        period * up.bits_per_s, sift.max_repeats)
+        _burst_send(down, down_queue, sat.messages[sat.ack:], t0, period * down.bits_per_s,
+                    sift.max_repeats)
+
+    if len(gnd.packetizer.packets) > len(sat.packetizer.packets):
+        raise SiftingProtocolError("the ground closed more packets than the satellite")
+    concluded = int(gnd.bounds[gnd.next_sift]) if frames else 0
+    return SiftingRun(
+        satellite_packets=sat.packetizer.packets,
+        ground_packets=gnd.packetizer.packets,
+        satellite=sat.totals,
+        ground=gnd.totals,
+        satellite_partial_bits=sat.packetizer.partial_bits,
+        ground_partial_bits=gnd.packetizer.partial_bits,
+        frames=frames,
+        missing_frames=sat.missing_frames,
+        unsifted=len(reports) - concluded,
+        uplink=up.stats,
+        downlink=down.stats,
+        end_s=k * period,
+    )
