@@ -1,0 +1,124 @@
+r"""Satellite sifting (SPEC 5): reports in, RND cache lookups, sift entries and key beats out.
+
+Overview
+--------
+Each report (pulse n, reported basis, sampled, bit if sampled) becomes one RND cache query; its
+other fields wait in a 4-deep FIFO until the answer returns. The answer gives the sift entry
+(``models.sifting.entries.satellite_codes``): intensity of the symbol and basis match, or
+intensity 3 ("dropped") when the lookup is EXPIRED or PENDING, never a wrong symbol. The entry
+goes to ``entry`` (for the downlink sift message) and, with the symbol bit as key bit and the
+reported bit as reference, to the shared :class:`~rtl.sifting.sifter.Sifter`.
+
+:class:`SatelliteSiftUnit` is the RND cache with this block attached (the ``satellite_sift``
+synthesis top and the unit under test).
+
+Latency, throughput
+-------------------
+One report per cycle (the cache answers in one cycle); report to entry: 2 cycles. ``entry`` and
+``key`` both stall the block; the link delivers at most one report per 32 cycles, so in operation
+neither ever does (``docs/sifting.md``)::
+
+    clk          _/‾\_/‾\_/‾\_/‾\_/‾\_
+    report.valid ‾‾‾‾‾‾‾‾\____________
+    query            q0  q1
+    answer               a0  a1
+    entry.valid  ________/‾‾‾‾‾‾‾\____  (entry e0 the cycle after a0)
+"""
+
+from amaranth.hdl import Cat, Module, Mux
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from models.sifting.entries import DROPPED_INTENSITY
+from models.sifting.packets import PACKET_BITS
+from rtl.satellite.layouts import CacheAnswer, CacheQuery, CacheStatus, Symbol
+from rtl.satellite.rnd_cache import RndCache
+from rtl.sifting.layouts import COUNTER_BITS, KeyBeat, Report, SiftEntry
+from rtl.sifting.sifter import Sifter, counter_ports, forward_counters
+
+PENDING_DEPTH = 4
+
+
+class SatelliteSift(wiring.Component):
+    def __init__(self, packet_bits: int = PACKET_BITS) -> None:
+        self._packet_bits = packet_bits
+        super().__init__({
+            "report": In(stream.Signature(Report)),
+            "query": Out(stream.Signature(CacheQuery)),
+            "answer": In(stream.Signature(CacheAnswer)),
+            "entry": Out(stream.Signature(SiftEntry)),
+            "key": Out(stream.Signature(KeyBeat)),
+            **counter_ports(errors=True, missing=False),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.sifter = sifter = Sifter(self._packet_bits, count_errors=True)
+        m.submodules.pending = pending = fifo.SyncFIFO(width=3, depth=PENDING_DEPTH)
+        rep = self.report.payload
+
+        m.d.comb += [
+            self.query.valid.eq(self.report.valid & pending.w_rdy),
+            self.query.payload.pulse.eq(rep.pulse),
+            self.report.ready.eq(self.query.ready & pending.w_rdy),
+            pending.w_en.eq(self.report.valid & self.report.ready),
+            pending.w_data.eq(Cat(rep.basis, rep.sampled, rep.bit)),
+        ]
+
+        waiting = data.View(data.StructLayout({"basis": 1, "sampled": 1, "bit": 1}),
+                            pending.r_data)
+        answer = self.answer.payload
+        symbol = data.View(Symbol, answer.symbol)
+        ok = answer.status == CacheStatus.OK
+        entry = data.View(SiftEntry, sifter.i.payload.entry)
+        entry_free = ~self.entry.valid | self.entry.ready
+        take = self.answer.valid & entry_free & sifter.i.ready
+        m.d.comb += [
+            entry.intensity.eq(Mux(ok, symbol.intensity, DROPPED_INTENSITY)),
+            entry.match.eq(ok & (symbol.basis.as_value() == waiting.basis)),
+            sifter.i.payload.basis.eq(waiting.basis),
+            sifter.i.payload.sampled.eq(waiting.sampled),
+            sifter.i.payload.key_bit.eq(symbol.bit),
+            sifter.i.payload.ref_bit.eq(waiting.bit),
+            sifter.i.valid.eq(self.answer.valid & entry_free),
+            self.answer.ready.eq(entry_free & sifter.i.ready),
+            pending.r_en.eq(take),
+        ]
+        with m.If(self.entry.valid & self.entry.ready):
+            m.d.sync += self.entry.valid.eq(0)
+        with m.If(take):
+            m.d.sync += [self.entry.valid.eq(1), self.entry.payload.eq(entry)]
+        wiring.connect(m, sifter.key, wiring.flipped(self.key))
+        forward_counters(m, self, sifter)
+        return m
+
+
+class SatelliteSiftUnit(wiring.Component):
+    """:class:`RndCache` plus :class:`SatelliteSift`; ``write`` is the cache's symbol input."""
+
+    def __init__(self, lanes: int = 4, rows: int = 16384, packet_bits: int = PACKET_BITS) -> None:
+        self._cache = RndCache(lanes, rows)
+        self._packet_bits = packet_bits
+        super().__init__({
+            "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),
+            "report": In(stream.Signature(Report)),
+            "head": Out(64),
+            "expired_count": Out(COUNTER_BITS),
+            "entry": Out(stream.Signature(SiftEntry)),
+            "key": Out(stream.Signature(KeyBeat)),
+            **counter_ports(errors=True, missing=False),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.cache = cache = self._cache
+        m.submodules.sift = sift = SatelliteSift(self._packet_bits)
+        wiring.connect(m, wiring.flipped(self.write), cache.write)
+        wiring.connect(m, wiring.flipped(self.report), sift.report)
+        wiring.connect(m, sift.query, cache.query)
+        wiring.connect(m, cache.answer, sift.answer)
+        wiring.connect(m, sift.entry, wiring.flipped(self.entry))
+        wiring.connect(m, sift.key, wiring.flipped(self.key))
+        m.d.comb += [self.head.eq(cache.head), self.expired_count.eq(cache.expired_count)]
+        forward_counters(m, self, sift)
+        return m

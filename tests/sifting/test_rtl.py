@@ -1,0 +1,154 @@
+"""Sifting RTL in the Amaranth simulator against the golden models of models.sifting."""
+
+import random
+
+import numpy as np
+import pytest
+from amaranth.hdl import Value
+
+from models.rnd_cache import cache_lookup
+from models.sifting.entries import (
+    SiftCode,
+    ground_sift,
+    make_reports,
+    satellite_sift,
+)
+from models.sifting.link import SiftConfig
+from models.symbols import unpack_symbols
+from rtl.sifting.ground_report import GroundReport
+from rtl.sifting.ground_sift import GroundSift
+from rtl.sifting.satellite_sift import SatelliteSiftUnit
+from tb import pysim
+from tb.packing import pack_lanes
+from tests.sifting.rtl_helpers import (
+    counters,
+    detections,
+    expected_key,
+    record_value,
+    report_value,
+    symbol_codes,
+    unpack_report,
+)
+
+SEED = SiftConfig().ground_seed
+
+
+def run_ground_report(dut, pulse, basis, bit, rng, idle, stall):
+    out: list[int] = []
+    result = {}
+
+    async def read_overflow(ctx):
+        await ctx.tick().repeat(4 * len(pulse) + 200)
+        result["overflow"] = ctx.get(dut.overflow)
+
+    records = [record_value(int(p), int(b), int(x)) for p, b, x in zip(pulse, basis, bit,
+                                                                       strict=True)]
+    pysim.run(dut, pysim.producer(dut.det, records, rng, idle=idle), read_overflow,
+              background=[pysim.consumer(dut.report, len(records), out, rng, stall=stall)])
+    return [unpack_report(v) for v in out], result["overflow"]
+
+
+def test_ground_report_samples_like_the_model():
+    rng = np.random.default_rng(1)
+    pulse, basis, bit = detections(rng, 400, 1 << 40, start=(1 << 63) - (1 << 40))
+    dut = GroundReport(SEED)
+    got, overflow = run_ground_report(dut, pulse, basis, bit, random.Random(1), idle=0.6,
+                                      stall=0.3)
+    want = make_reports(pulse, basis, bit, SEED)
+    assert overflow == 0
+    assert [g[0] for g in got] == pulse.tolist()
+    assert [g[2] for g in got] == want.sampled.tolist() and 20 < sum(want.sampled) < 80
+    assert [g[1] for g in got] == basis.tolist() and [g[3] for g in got] == bit.tolist()
+
+
+def test_forced_overflow_is_counted_and_never_reported():
+    rng = np.random.default_rng(2)
+    pulse, basis, bit = detections(rng, 300, 1 << 20)
+    dut = GroundReport(SEED, fifo_depth=4)
+    # Records every cycle into a 4-deep FIFO drained at ~1 per 10 cycles: most overflow.
+    got, overflow = run_ground_report(dut, pulse, basis, bit, random.Random(2), idle=0.0,
+                                      stall=0.9)
+    survivors = np.array([g[0] for g in got], dtype=np.uint64)
+    assert overflow > 100 and len(survivors) + overflow == len(pulse)
+    keep = np.isin(pulse, survivors)
+    want = make_reports(pulse[keep], basis[keep], bit[keep], SEED)
+    assert survivors.tolist() == want.pulse.tolist()
+    assert [g[2] for g in got] == want.sampled.tolist()
+
+
+def test_ground_report_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="sample_below"):
+        GroundReport(sample_below=70000)
+
+
+def test_satellite_sift_matches_model():
+    lanes, rows, beats, packet_bits, seed = 2, 128, 200, 16, 5
+    capacity = lanes * rows
+    written = beats * lanes
+    codes = symbol_codes(seed, written)
+    rng = np.random.default_rng(seed)
+    # Reports spanning expired, valid and not-yet-written pulses (window [144, 400)).
+    pulse, basis, bit = detections(rng, 250, written - 100 + 24, start=100)
+    reports = make_reports(pulse, basis, bit, SEED, sample_below=20000)
+    dut = SatelliteSiftUnit(lanes, rows, packet_bits)
+    prng = random.Random(seed)
+    entries: list[int] = []
+    keys: list[int] = []
+    status = cache_lookup(pulse, np.full(len(pulse), written, dtype=np.uint64), capacity)
+    intensity, sym_basis, sym_bit = unpack_symbols(codes[np.minimum(pulse, written - 1)
+                                                         .astype(np.int64)])
+    want = satellite_sift(reports, status, intensity, sym_basis, sym_bit)
+    want_keys = expected_key(want, packet_bits)
+    regs = {}
+
+    async def writer_then_reports(ctx):
+        for b in range(beats):
+            await pysim.stream_put(ctx, dut.write, pack_lanes(codes[b * lanes:(b + 1) * lanes], 4))
+        for p, b, s, x in zip(reports.pulse, reports.basis, reports.sampled, reports.bit,
+                              strict=True):
+            while prng.random() < 0.3:
+                await ctx.tick()
+            await pysim.stream_put(ctx, dut.report, report_value(int(p), int(b), int(s), int(x)))
+        await ctx.tick().repeat(10)
+        for name in ("detected", "errors", "dropped", "packets", "expired_count"):
+            regs[name] = ctx.get(Value.cast(getattr(dut, name)))
+
+    pysim.run(dut, writer_then_reports,
+              pysim.consumer(dut.entry, len(pulse), entries, prng, stall=0.3),
+              pysim.consumer(dut.key, len(want_keys), keys, prng, stall=0.3))
+    assert entries == want.code.tolist()
+    assert keys == want_keys and len(keys) > 2 * packet_bits
+    assert np.array_equal(counters(regs["detected"]), want.detected)
+    assert np.array_equal(counters(regs["errors"]), want.errors) and want.errors.sum() > 0
+    assert regs["dropped"] == want.dropped > 0 and regs["packets"] == len(keys) // packet_bits
+    assert regs["expired_count"] == int((status == 1).sum()) > 0 and (status == 2).any()
+
+
+def test_ground_sift_matches_model():
+    packet_bits, count = 8, 300
+    rng = np.random.default_rng(6)
+    pulse, basis, bit = detections(rng, count, 1 << 30)
+    reports = make_reports(pulse, basis, bit, SEED, sample_below=16000)
+    code = rng.integers(0, 8, count).astype(np.uint8)
+    code[rng.random(count) < 0.1] = SiftCode.MISSING
+    want = ground_sift(basis, bit, reports.sampled, code)
+    want_keys = expected_key(want, packet_bits)
+    dut = GroundSift(packet_bits)
+    prng = random.Random(6)
+    keys: list[int] = []
+    regs = {}
+
+    async def read_counters(ctx):
+        await ctx.tick().repeat(6 * count)
+        for name in ("detected", "dropped", "missing", "packets"):
+            regs[name] = ctx.get(Value.cast(getattr(dut, name)))
+
+    records = [report_value(int(p), int(b), int(s), int(x))
+               for p, b, s, x in zip(pulse, basis, reports.sampled, bit, strict=True)]
+    pysim.run(dut, pysim.producer(dut.record, records, prng, idle=0.3),
+              pysim.producer(dut.entry, code.tolist(), prng, idle=0.5),
+              pysim.consumer(dut.key, len(want_keys), keys, prng, stall=0.3), read_counters)
+    assert keys == want_keys
+    assert np.array_equal(counters(regs["detected"]), want.detected)
+    assert (regs["dropped"], regs["missing"]) == (want.dropped, want.missing)
+    assert regs["packets"] == len(want_keys) // packet_bits
