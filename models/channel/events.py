@@ -87,8 +87,8 @@ class SourceParams:
 
 @dataclass(frozen=True)
 class DetectorParams:
-    background_cps: float = 400.0  # per detector, sky and ground light before the gate
-    dark_cps: float = 100.0  # per detector
+    background_cps: float = 60.0  # per detector, sky and ground light before the gate
+    dark_cps: float = 25.0  # per detector
     gate_ps: float = 800.0
     dead_time_ns: float = 22.0
     afterpulse_prob: float = 0.005

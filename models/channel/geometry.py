@@ -23,7 +23,8 @@ equation of the equinoxes are below a kilometre and neglected) and computes the 
 range, elevation and range rate on a WGS-84 station.
 
 The data-collection window of a pass is ``duration_s`` (default 300 s) centred on culmination
-and clipped to the part above ``min_elevation_deg``.
+and clipped to the part above ``min_elevation_deg``; it is sampled every ``step_s`` and sample i
+stands for the interval ``[t_i, t_i + step_s)``.
 """
 
 from __future__ import annotations
@@ -62,15 +63,18 @@ class Track:
         return float(np.max(self.elevation_deg))
 
     def window(self, duration_s: float, min_elevation_deg: float) -> Track:
-        """The ``duration_s`` centred on the elevation maximum, above ``min_elevation_deg``."""
-        centre = self.t_s[int(np.argmax(self.elevation_deg))]
-        keep = ((np.abs(self.t_s - centre) <= duration_s / 2)
-                & (self.elevation_deg >= min_elevation_deg))
-        if not np.any(keep):
+        """``duration_s`` of uniformly spaced samples centred on the elevation maximum, the part
+        above ``min_elevation_deg``; sample i stands for ``[t_i, t_i + step)``."""
+        step = float(self.t_s[1] - self.t_s[0]) if len(self.t_s) > 1 else duration_s
+        n = max(1, round(duration_s / step))
+        lo = max(0, int(np.argmax(self.elevation_deg)) - n // 2)
+        index = np.arange(lo, min(len(self.t_s), lo + n))
+        index = index[self.elevation_deg[index] >= min_elevation_deg]
+        if len(index) == 0:
             raise GeometryError(
                 f"the pass never rises above min_elevation_deg={min_elevation_deg}")
-        return Track(self.t_s[keep], self.range_m[keep], self.elevation_deg[keep],
-                     self.range_rate_m_s[keep])
+        return Track(self.t_s[index], self.range_m[index], self.elevation_deg[index],
+                     self.range_rate_m_s[index])
 
 
 def orbit_rate(altitude_m: float = DEFAULT_ALTITUDE_M) -> float:
@@ -113,8 +117,8 @@ def pass_track(max_elevation_deg: float, duration_s: float = 300.0,
     if max_elevation_deg < min_elevation_deg:
         raise GeometryError(f"max_elevation_deg={max_elevation_deg} is below "
                             f"min_elevation_deg={min_elevation_deg}: no data collection")
-    half = duration_s / 2
-    t = np.arange(-half, half + step_s / 2, step_s)
+    n = round(duration_s / step_s)
+    t = (np.arange(n) - n // 2) * step_s
     return circular_pass(max_elevation_deg, t, altitude_m).window(duration_s, min_elevation_deg)
 
 

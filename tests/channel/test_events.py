@@ -171,3 +171,19 @@ def test_bad_slices(edges, eta, match):
 def test_bad_physics_parameters(factory, match):
     with pytest.raises(ChannelError, match=match):
         factory()
+
+
+def test_generator_agrees_with_expected_rates():
+    from models.channel.expect import expected_rates
+
+    det = DetectorParams(background_cps=3000.0, pol_error=0.01)
+    edges, eta = slices(20, 10**8, 4e-5)
+    d = generate_detections(17, 18, edges, eta, detector=det, rng_seed=11)
+    rates = expected_rates(eta, detector=det)
+    n = np.diff(edges)
+    assert len(d) == pytest.approx(float(np.dot(n, rates.detected.sum(axis=1))), rel=0.02)
+    match = d.basis == d.sym_basis
+    assert np.count_nonzero(match) == pytest.approx(float(np.dot(n, rates.matched.sum(axis=1))),
+                                                    rel=0.02)
+    qber = np.mean(d.bit[match] != d.sym_bit[match])
+    assert qber == pytest.approx(float(rates.qber()[0]), rel=0.08)

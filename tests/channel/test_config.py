@@ -1,0 +1,101 @@
+"""Station and pass configurations: every Table 1 pass loads, bad input gives one-line errors."""
+
+from pathlib import Path
+
+import pytest
+
+from models.channel.config import REPO_CONFIGS, PassConfigError, load_pass, load_station
+from models.channel.passmodel import config_slices
+
+PASSES = sorted((REPO_CONFIGS / "passes").glob("*.toml"))
+GOOD = 'station = "jinan"\nmax_elevation_deg = 40.0\n'
+
+
+def test_every_table1_row_has_a_pass_config():
+    assert len(PASSES) == 18
+    for path in PASSES:
+        config = load_pass(path)
+        assert config.paper["sifted_packets"] > 0
+        assert config.station.name.lower() == path.stem.split("-")[0]
+
+
+def test_station_coordinates_from_the_paper():
+    jinan = load_station("jinan", [REPO_CONFIGS / "stations"])
+    assert jinan.latitude_deg == pytest.approx(36 + 40 / 60 + 38 / 3600, abs=1e-6)
+    assert jinan.longitude_deg == pytest.approx(117 + 7 / 60 + 21 / 3600, abs=1e-6)
+    nanshan = load_station("Nanshan", [REPO_CONFIGS / "stations"])
+    assert nanshan.environment == "mountain"
+
+
+def test_minimal_config_gets_defaults_and_a_300_s_pass(tmp_path: Path):
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    config = load_pass(path)
+    assert config.source.intensities == (0.8, 0.1, 0.001)
+    assert config.source.mapper.probabilities()["signal"] == 0.5
+    assert config.post.sample_below == 6554 and config.post.pa_block_bits == 500_000
+    slices = config_slices(config)
+    assert slices.pulses == 300 * 625_000_000
+    assert len(slices.eta) == 3000 and (slices.eta > 0).all()
+
+
+def test_moon_in_view_adds_background(tmp_path: Path):
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    dark = load_pass(path).detector.background_cps
+    path.write_text(GOOD + "moon_in_view = true\n")
+    assert load_pass(path).detector.background_cps > dark
+
+
+BAD = [
+    ('[source]\nprobabilities = {s = 0.5, d = 0.25, v = 0.5}\n', "sum to 1"),
+    ('[source]\nintensities = {s = 0.8, d = -0.1, v = 0.001}\n', "negative intensity"),
+    ('[source]\nintensities = {s = 0.1, d = 0.8, v = 0.001}\n', "signal > decoy > vacuum"),
+    ('[source]\nprobabilities = {s = 0.3, d = 0.3, v = 0.4}\n', "multiple of 1/256"),
+    ('[source]\nintensities = {s = 0.8, d = 0.1}\n', "keys s, d, v"),
+    ('[link]\nogs_optics = 1.2\n', "ogs_optics"),
+    ('[link]\nogs_optic = 0.4\n', "unknown key 'ogs_optic'"),
+    ('[detector]\ndark_cps = -5\n', "dark_cps"),
+    ('[detector]\ndark_cps = "lots"\n', "must be float"),
+    ('[postprocess]\npa_block_bits = 550000\n', "pa_block_bits"),
+    ('[postprocess]\nmethod = "magic"\n', "method"),
+    ('duration_s = -3.0\n', "duration_s"),
+    ('altitude_km = 50.0\n', "altitude_km"),
+]
+
+
+@pytest.mark.parametrize(("extra", "match"), BAD)
+def test_invalid_configs_give_one_line_errors(tmp_path: Path, extra: str, match: str):
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD + extra)
+    with pytest.raises(PassConfigError, match=match) as info:
+        load_pass(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ('station = "atlantis"\nmax_elevation_deg = 40.0\n', "unknown station 'atlantis'"),
+    ('station = "jinan"\n', "missing key 'max_elevation_deg'"),
+    ('station = "jinan"\nmax_elevation_deg = 95.0\n', "max_elevation_deg=95.0"),
+    ('station = "jinan"\nmax_elevation_deg = 5.0\n', "max_elevation_deg=5.0"),
+    ('station = "jinan"\nmax_elevation_deg = [\n', "not valid TOML"),
+    ('station = "jinan"\nmax_elevation_deg = 40.0\n[tle]\nline1 = "1 x"\n', "tle"),
+])
+def test_unknown_station_and_impossible_passes(tmp_path: Path, text: str, match: str):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(PassConfigError, match=match) as info:
+        load_pass(path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(PassConfigError, match="no such configuration file"):
+        load_pass(tmp_path / "nope.toml")
+
+
+def test_unknown_station_lists_the_known_ones(tmp_path: Path):
+    path = tmp_path / "bad.toml"
+    path.write_text('station = "x"\nmax_elevation_deg = 40.0\n')
+    with pytest.raises(PassConfigError, match="hefei, jinan, nanshan, wuhan"):
+        load_pass(path)
