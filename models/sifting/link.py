@@ -61,6 +61,7 @@ SPEED_OF_LIGHT = 299_792_458.0
 LINK_RATE_BPS = 156.25e6
 DOWNLINK_PAYLOAD_FRACTION = PAYLOAD_WORDS / FRAME_WORDS
 WORD_BITS = 32
+MISSING_HEAD = -1
 
 
 class SiftingConfigError(ValueError):
@@ -236,6 +237,10 @@ class SiftingRun:
     uplink: LinkStats
     downlink: LinkStats
     end_s: float
+    # The satellite's decisions in order: (frame, RND cache head at its lookups), head
+    # MISSING_HEAD for a frame that never arrived; replayed by the cocotb co-simulation.
+    satellite_log: list[tuple[int, int]] = field(default_factory=list)
+    ground_frames: int = 0  # frames the ground has sifted (a prefix of satellite_log)
 
     @property
     def agreed(self) -> int:
@@ -253,6 +258,7 @@ class _Satellite:
         self.missing_frames = 0
         self.totals = SideTotals()
         self.packetizer = Packetizer(sift.packet_bits)
+        self.log: list[tuple[int, int]] = []
 
     def receive(self, t: float, words: np.ndarray) -> None:
         frame = decode_uplink(words)
@@ -264,6 +270,7 @@ class _Satellite:
         for seq in range(self.next_frame, frame.seq):
             self.messages.append(encode_sift(seq, None))
             self.missing_frames += 1
+            self.log.append((seq, MISSING_HEAD))
         pulse = np.uint64(frame.seq * self.sift.frame_pulses) + frame.offset
         head = np.uint64(int(t * self.sift.pulse_rate_hz))
         status = cache_lookup(pulse, head, self.sift.cache_pulses)
@@ -274,6 +281,7 @@ class _Satellite:
                              pulse[result.key])
         self.totals.add(result)
         self.messages.append(encode_sift(frame.seq, result.code))
+        self.log.append((frame.seq, int(head)))
         self.next_frame = frame.seq + 1
 
 
@@ -397,4 +405,6 @@ def run_sifting(pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray,
         uplink=up.stats,
         downlink=down.stats,
         end_s=k * period,
+        satellite_log=sat.log,
+        ground_frames=gnd.next_sift,
     )
