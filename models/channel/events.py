@@ -21,9 +21,12 @@ P_max the click probability of the brightest intensity (count K ~ Binomial(N, P_
 uniform K-subset of the slice: uniform draws, coinciding ones redrawn). Each candidate's
 symbol comes from the counter-based QRNG (:func:`models.qrng.qrng_words` +
 :func:`models.symbols.map_symbols`), so every detection's true symbol is known; it is kept with
-probability P_any(k)/P_max, and its click pattern is drawn conditional on at least one click
-(first clicking detector j with probability p_j Π_(i<j)(1 − p_i) / P_any, the later ones
-independent).
+probability P_any(k)/P_max. Its clicks are then drawn conditional on at least one click, by
+cause, all exact: photons were detected with probability P_photon/P_any (number of photons from
+the zero-truncated Poisson law, each routed with ``routing()``; background clicks added
+independently), otherwise it is a background-only pulse (zero-truncated binomial number of
+background clicks on distinct detectors). Per detection only scalars are drawn, no per-detector
+arrays.
 
 Detector effects after the primary clicks:
 
@@ -167,20 +170,59 @@ def _primary_clicks(rng: np.random.Generator, seed: int, edges: np.ndarray, eta:
         need = counts - np.bincount(owner, minlength=len(sizes))
     sym = map_symbols(qrng_words(seed, pulse.astype(np.uint64)), source.mapper)
     m = mu[sym.intensity] * eta[owner]
-    p_any = -np.expm1(-m) * noise_free + (1 - noise_free)
-    keep = rng.random(len(pulse)) * p_max[owner] < p_any
-    pulse, m, p_any = pulse[keep], m[keep], p_any[keep]
+    p_photon = -np.expm1(-m)
+    p_any = p_photon * noise_free + (1 - noise_free)
+    u = rng.random(len(pulse)) * p_max[owner]
+    keep = u < p_any
+    # Given a click (u uniform on [0, P_any)), photons were detected iff u < P_photon: exact,
+    # since P(photon >= 1 | any click) = P_photon / P_any.
+    photon = (u < p_photon)[keep]
+    pulse, m = pulse[keep], m[keep]
     state = (2 * sym.basis + sym.bit)[keep]
-    q = det.routing()[state]  # [n, 4]
-    p_click = 1 - np.exp(-m[:, None] * q) * (1 - det.noise_per_gate())
-    first_cum = -np.expm1(np.cumsum(np.log1p(-p_click), axis=1))
-    first = np.minimum((first_cum < (rng.random(len(pulse)) * p_any)[:, None]).sum(axis=1),
-                       N_DETECTORS - 1)
-    later = rng.random(p_click.shape) < p_click
-    det_index = np.arange(N_DETECTORS)
-    clicked = (det_index == first[:, None]) | ((det_index > first[:, None]) & later)
-    rows, cols = np.nonzero(clicked)
-    return pulse[rows].astype(np.int64), cols.astype(np.uint8)
+    ph_pulse, ph_det = _photon_clicks(rng, pulse[photon], m[photon], state[photon], det)
+    ns_pulse, ns_det = _noise_clicks(rng, pulse[~photon], det.noise_per_gate())
+    # background also fires, independently, in pulses that had photons
+    extra = rng.binomial(N_DETECTORS * int(photon.sum()), det.noise_per_gate())
+    ex_pulse = pulse[photon][rng.integers(0, max(int(photon.sum()), 1), extra)]
+    ex_det = rng.integers(0, N_DETECTORS, extra).astype(np.uint8)
+    return np.r_[ph_pulse, ns_pulse, ex_pulse], np.r_[ph_det, ns_det, ex_det]
+
+
+def _photon_clicks(rng: np.random.Generator, pulse: np.ndarray, m: np.ndarray,
+                   state: np.ndarray, det: DetectorParams) -> tuple[np.ndarray, np.ndarray]:
+    """Clicks of pulses with at least one detected photon: k ~ Poisson(m) given k >= 1 (inverse
+    CDF), each photon routed to a detector with the probabilities ``routing()[state]``."""
+    u = rng.random(len(m)) * -np.expm1(-m)  # uniform on [0, P(k >= 1))
+    k = np.ones(len(m), dtype=np.int64)
+    term = m * np.exp(-m)  # P(k = j), starting at j = 1
+    cdf = term.copy()
+    more = np.flatnonzero(u >= cdf)
+    j = 1
+    while len(more):
+        j += 1
+        term[more] *= m[more] / j
+        cdf[more] += term[more]
+        k[more] = j
+        more = more[(u[more] >= cdf[more]) & (j < 60)]
+    rows = np.repeat(np.arange(len(m)), k)
+    cum = np.cumsum(det.routing(), axis=1)[state[rows], :N_DETECTORS - 1]
+    detector = (rng.random(len(rows))[:, None] >= cum).sum(axis=1).astype(np.uint8)
+    return pulse[rows], detector
+
+
+def _noise_clicks(rng: np.random.Generator, pulse: np.ndarray, p_b: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Clicks of pulses with background/dark clicks only: c ~ Binomial(4, p_b) given c >= 1,
+    then c distinct detectors."""
+    c_values = np.arange(1, N_DETECTORS + 1)
+    p_c = np.array([math.comb(N_DETECTORS, c) * p_b**c * (1 - p_b) ** (N_DETECTORS - c)
+                    for c in c_values])
+    c = rng.choice(c_values, size=len(pulse), p=p_c / p_c.sum()) if len(pulse) else (
+        np.zeros(0, dtype=np.int64))
+    order = np.argsort(rng.random((len(pulse), N_DETECTORS)), axis=1)
+    take = np.arange(N_DETECTORS)[None, :] < c[:, None]
+    rows, cols = np.nonzero(take)
+    return pulse[rows], order[rows, cols].astype(np.uint8)
 
 
 def _afterpulses(rng: np.random.Generator, pulse: np.ndarray, detector: np.ndarray,
