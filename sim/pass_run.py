@@ -181,10 +181,21 @@ def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: boo
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PassOutputError(f"cannot create output directory {out}: {exc.strerror}") from None
+    stage_s: dict[str, float] = {}
+    mark = start
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        stage_s[name] = round(now - mark, 3)
+        mark = now
+
     slices = config_slices(config)
     with _progress_bar(len(slices.eta), "photons", show_progress) as bar:
         det = simulate_detections(config, slices, progress=bar.update)
+    lap("channel")
     sifted = sift_pass(config, det)
+    lap("sifting")
     report: dict[str, Any] = {
         "station": config.station.name,
         "date": config.date,
@@ -208,6 +219,7 @@ def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: boo
             result = _distill(config, sifted, bar.update)
         report |= result.to_report()
         satellite_key, ground_key = result.satellite_key, result.ground_key
+        lap("postprocess")
     else:
         report |= {"qber_per_packet": report["true_qber_per_packet"], "pa_blocks": [],
                    "final_key_bits": 0, "keys_match": True}
@@ -217,6 +229,8 @@ def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: boo
     _write_key(out / "ground.key", ground_key)
     if plots:
         report["plots"] = write_plots(out, config, slices, det, report["qber_per_packet"])
+        lap("plots")
+    report["stage_s"] = stage_s
     report["wall_s"] = round(time.perf_counter() - start, 3)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

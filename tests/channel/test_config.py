@@ -99,3 +99,12 @@ def test_unknown_station_lists_the_known_ones(tmp_path: Path):
     path.write_text('station = "x"\nmax_elevation_deg = 40.0\n')
     with pytest.raises(PassConfigError, match="hefei, jinan, nanshan, wuhan"):
         load_pass(path)
+
+
+def test_tle_example_gives_a_300_s_sgp4_pass():
+    config = load_pass(REPO_CONFIGS / "examples" / "jinan-tle.toml")
+    assert config.tle is not None and config.max_elevation_deg is None
+    slices = config_slices(config)
+    assert len(slices.eta) == 3000
+    assert slices.track.elevation_deg.max() == pytest.approx(44.2, abs=0.2)
+    assert 680e3 < slices.track.range_m.min() < 700e3
