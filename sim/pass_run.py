@@ -259,3 +259,59 @@ def main(args: argparse.Namespace) -> int:
     print(json.dumps({k: report[k] for k in ("station", "sifted_packets", "final_key_bits",
                                               "keys_match", "wall_s")}))
     return 0
+
+
+TABLE1_COLUMNS = ("pass", "E_max", "packets sim / paper", "QBER % sim / paper",
+                  "QBER min-max % sim / paper", "final bits sim / paper", "final residual")
+
+
+def table1(out_dir: Path, postprocess: bool = True, show_progress: bool = False
+           ) -> list[dict[str, Any]]:
+    """Run every Table 1 pass configuration (``configs/passes``); one summary row each."""
+    from models.channel.config import REPO_CONFIGS
+
+    rows = []
+    for path in sorted((REPO_CONFIGS / "passes").glob("*.toml")):
+        config = load_pass(path)
+        report = run_pass(config, out_dir / path.stem, plots=False, postprocess=postprocess,
+                          show_progress=show_progress)
+        qber = 100 * np.asarray(report["qber_per_packet"] or [np.nan])
+        rows.append({"pass": path.stem, "station": config.station.name, "date": config.date,
+                     "max_elevation_deg": report["max_elevation_deg"],
+                     "sifted_packets": report["sifted_packets"],
+                     "qber_mean_pct": float(np.mean(qber)), "qber_min_pct": float(np.min(qber)),
+                     "qber_max_pct": float(np.max(qber)),
+                     "final_key_bits": report["final_key_bits"],
+                     "keys_match": report["keys_match"], "paper": config.paper,
+                     "wall_s": report["wall_s"]})
+    return rows
+
+
+def table1_markdown(rows: list[dict[str, Any]]) -> str:
+    """The calibration table of docs/calibration.md."""
+    lines = ["| " + " | ".join(TABLE1_COLUMNS) + " |", "|" + "---|" * len(TABLE1_COLUMNS)]
+    for r in rows:
+        p = r["paper"]
+        residual = (r["final_key_bits"] / p["final_key_bits"] - 1) if p else float("nan")
+        lines.append(
+            f"| {r['station']} {r['date']} | {r['max_elevation_deg']:.1f} | "
+            f"{r['sifted_packets']} / {p['sifted_packets']:.0f} | "
+            f"{r['qber_mean_pct']:.2f} / {p['qber_mean_pct']:.2f} | "
+            f"{r['qber_min_pct']:.2f}-{r['qber_max_pct']:.2f} / "
+            f"{p['qber_min_pct']:.2f}-{p['qber_max_pct']:.2f} | "
+            f"{r['final_key_bits']} / {p['final_key_bits']:.0f} | {100 * residual:+.0f} % |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(
+        prog="python -m sim.pass_run",
+        description="run every Table 1 pass and print the calibration table (docs/calibration.md)")
+    _parser.add_argument("--out", default="build/table1", help="output directory")
+    _parser.add_argument("--no-postprocess", action="store_true",
+                         help="stop at the sifted packets (no final keys)")
+    _args = _parser.parse_args()
+    _rows = table1(Path(_args.out), postprocess=not _args.no_postprocess,
+                   show_progress=sys.stderr.isatty())
+    Path(_args.out, "table1.json").write_text(json.dumps(_rows, indent=2) + "\n")
+    print(table1_markdown(_rows))

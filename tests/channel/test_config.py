@@ -108,3 +108,17 @@ def test_tle_example_gives_a_300_s_sgp4_pass():
     assert len(slices.eta) == 3000
     assert slices.track.elevation_deg.max() == pytest.approx(44.2, abs=0.2)
     assert 680e3 < slices.track.range_m.min() < 700e3
+
+
+def test_table1_configs_are_calibrated_to_their_packets():
+    """Expected sifted packets of every pass lie within its Table 1 count + [0, 1)."""
+    from dataclasses import replace
+
+    from models.channel.calibrate import expected_summary
+
+    for path in PASSES:
+        config = load_pass(path)
+        packets, qber = expected_summary(replace(config, step_s=1.0))
+        paper = config.paper["sifted_packets"]
+        assert paper + 0.3 < packets < paper + 0.7, path.stem
+        assert abs(qber - config.paper["qber_mean_pct"] / 100) < 0.006, path.stem
