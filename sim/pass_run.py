@@ -121,7 +121,8 @@ def write_plots(out: Path, config: PassConfig, slices: PassSlices, det: Detectio
 
     t0 = slices.track.t_s[0]
     t_rate, rate = count_rate(det, slices, config.source.pulse_rate_hz)
-    expected = expected_rates(slices.eta, config.source, config.detector).detected.sum(axis=1)
+    expected = expected_rates(slices.eta, config.source, config.detector,
+                              slices.extra_background_cps).detected.sum(axis=1)
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(slices.track.t_s - t0, slices.track.range_m / 1e3, color="tab:blue")
     ax.set_xlabel("time in the pass (s)")

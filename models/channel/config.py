@@ -17,7 +17,9 @@ Pass file::
     min_elevation_deg = 10.0
     step_s = 0.1                      # slice length of the channel model
     altitude_km = 500.0
-    moon_in_view = false
+    moon_in_view = false              # moonlit sky: + MOON_BACKGROUND_CPS for the whole pass
+    moon_fov_s = [200.0, 209.0]       # optional: the moon in the telescope's field of view
+    moon_fov_cps = 1500.0             #   (seconds from the window start) adds this background
     seed = 1                          # satellite QRNG seed (symbols, PA seeds)
     ground_seed = 2                   # ground RNG (sampling, squashing)
     physics_seed = 3                  # photon statistics
@@ -108,6 +110,8 @@ class PassConfig:
     step_s: float = 0.1
     altitude_km: float = 500.0
     moon_in_view: bool = False
+    moon_fov_s: tuple[float, float] | None = None
+    moon_fov_cps: float = 0.0
     seed: int = 1
     ground_seed: int = 2
     physics_seed: int = 3
@@ -265,6 +269,7 @@ def _post(table: dict[str, Any], where: str) -> PostConfig:
 TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "station": str, "date": str, "max_elevation_deg": float, "duration_s": float,
     "min_elevation_deg": float, "step_s": float, "altitude_km": float, "moon_in_view": bool,
+    "moon_fov_s": list, "moon_fov_cps": float,
     "seed": int, "ground_seed": int, "physics_seed": int, "tle": dict, "source": dict,
     "link": dict, "detector": dict, "postprocess": dict, "paper": dict,
 }
@@ -289,6 +294,15 @@ def load_pass(path: str | Path) -> PassConfig:
     elif "max_elevation_deg" not in raw:
         raise _fail(where, "missing key 'max_elevation_deg' (or a [tle] table)")
     top = {k: v for k, v in raw.items() if not isinstance(v, dict) and k != "station"}
+    if "moon_fov_s" in top:
+        window = top["moon_fov_s"]
+        if (len(window) != 2 or not all(isinstance(x, int | float) and not isinstance(x, bool)
+                                         for x in window) or not 0 <= window[0] < window[1]):
+            raise _fail(where, f"moon_fov_s={window} must be [start, end] seconds, "
+                        "0 <= start < end")
+        top["moon_fov_s"] = (float(window[0]), float(window[1]))
+    if top.get("moon_fov_cps", 0.0) < 0:
+        raise _fail(where, f"moon_fov_cps={top['moon_fov_cps']} is negative")
     if "altitude_km" in top and not 100 <= top["altitude_km"] <= 2000:
         raise _fail(where, f"altitude_km={top['altitude_km']} is outside 100..2000")
     for key in ("seed", "ground_seed", "physics_seed"):

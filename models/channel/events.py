@@ -109,9 +109,12 @@ class DetectorParams:
             if not 0 <= getattr(self, name) <= 1:
                 raise ChannelError(f"{name}={getattr(self, name)} is not a probability")
 
-    def noise_per_gate(self) -> float:
-        """Background + dark click probability of one detector in one gate."""
-        return -math.expm1(-(self.background_cps + self.dark_cps) * self.gate_ps * 1e-12)
+    def noise_per_gate(self, extra_cps: np.ndarray | float = 0.0) -> np.ndarray | float:
+        """Background + dark click probability of one detector in one gate, with ``extra_cps``
+        of time-dependent background (e.g. the moon in the field of view) on top."""
+        rate = self.background_cps + self.dark_cps + np.asarray(extra_cps, dtype=np.float64)
+        p = -np.expm1(-rate * self.gate_ps * 1e-12)
+        return float(p) if p.ndim == 0 else p
 
     def routing(self) -> np.ndarray:
         """q[state, detector]: probability that a photon of state 2·basis + bit reaches each
@@ -151,11 +154,12 @@ class Detections:
 
 
 def _primary_clicks(rng: np.random.Generator, seed: int, edges: np.ndarray, eta: np.ndarray,
-                    source: SourceParams, det: DetectorParams
+                    source: SourceParams, det: DetectorParams, p_b: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """(pulse, detector) of the primary clicks of slices ``edges`` (one row per click)."""
+    """(pulse, detector) of the primary clicks of slices ``edges`` (one row per click);
+    ``p_b[i]`` is the noise click probability per detector and gate in slice i."""
     mu = np.asarray(source.intensities, dtype=np.float64)
-    noise_free = (1 - det.noise_per_gate()) ** N_DETECTORS
+    noise_free = (1 - p_b) ** N_DETECTORS
     p_max = -np.expm1(-mu.max() * eta) * noise_free + (1 - noise_free)
     sizes = np.diff(edges)
     counts = rng.binomial(sizes, p_max)
@@ -171,20 +175,24 @@ def _primary_clicks(rng: np.random.Generator, seed: int, edges: np.ndarray, eta:
     sym = map_symbols(qrng_words(seed, pulse.astype(np.uint64)), source.mapper)
     m = mu[sym.intensity] * eta[owner]
     p_photon = -np.expm1(-m)
-    p_any = p_photon * noise_free + (1 - noise_free)
+    p_any = p_photon * noise_free[owner] + (1 - noise_free[owner])
     u = rng.random(len(pulse)) * p_max[owner]
     keep = u < p_any
     # Given a click (u uniform on [0, P_any)), photons were detected iff u < P_photon: exact,
     # since P(photon >= 1 | any click) = P_photon / P_any.
     photon = (u < p_photon)[keep]
-    pulse, m = pulse[keep], m[keep]
+    pulse, m, owner = pulse[keep], m[keep], owner[keep]
     state = (2 * sym.basis + sym.bit)[keep]
     ph_pulse, ph_det = _photon_clicks(rng, pulse[photon], m[photon], state[photon], det)
-    ns_pulse, ns_det = _noise_clicks(rng, pulse[~photon], det.noise_per_gate())
-    # background also fires, independently, in pulses that had photons
-    extra = rng.binomial(N_DETECTORS * int(photon.sum()), det.noise_per_gate())
-    ex_pulse = pulse[photon][rng.integers(0, max(int(photon.sum()), 1), extra)]
-    ex_det = rng.integers(0, N_DETECTORS, extra).astype(np.uint8)
+    ns_pulse, ns_det = _noise_clicks(rng, pulse[~photon], p_b[owner[~photon]])
+    # background also fires, independently, in pulses that had photons: per slice a
+    # Binomial(4 n_i, p_b,i) number of (pulse, detector) draws among its n_i photon pulses
+    per_slice = np.bincount(owner[photon], minlength=len(eta))
+    extra = rng.binomial(N_DETECTORS * per_slice, p_b)
+    first = np.r_[0, np.cumsum(per_slice)[:-1]]
+    slice_of = np.repeat(np.arange(len(eta)), extra)
+    ex_pulse = pulse[photon][first[slice_of] + rng.integers(0, np.maximum(per_slice, 1)[slice_of])]
+    ex_det = rng.integers(0, N_DETECTORS, len(slice_of)).astype(np.uint8)
     return np.r_[ph_pulse, ns_pulse, ex_pulse], np.r_[ph_det, ns_det, ex_det]
 
 
@@ -210,15 +218,16 @@ def _photon_clicks(rng: np.random.Generator, pulse: np.ndarray, m: np.ndarray,
     return pulse[rows], detector
 
 
-def _noise_clicks(rng: np.random.Generator, pulse: np.ndarray, p_b: float
+def _noise_clicks(rng: np.random.Generator, pulse: np.ndarray, p_b: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Clicks of pulses with background/dark clicks only: c ~ Binomial(4, p_b) given c >= 1,
-    then c distinct detectors."""
+    """Clicks of pulses with background/dark clicks only: c ~ Binomial(4, p_b) given c >= 1
+    (inverse CDF, ``p_b`` per pulse), then c distinct detectors."""
     c_values = np.arange(1, N_DETECTORS + 1)
-    p_c = np.array([math.comb(N_DETECTORS, c) * p_b**c * (1 - p_b) ** (N_DETECTORS - c)
-                    for c in c_values])
-    c = rng.choice(c_values, size=len(pulse), p=p_c / p_c.sum()) if len(pulse) else (
-        np.zeros(0, dtype=np.int64))
+    p_c = np.stack([math.comb(N_DETECTORS, int(c)) * p_b**c * (1 - p_b) ** (N_DETECTORS - c)
+                    for c in c_values], axis=1)
+    cdf = np.cumsum(p_c, axis=1)
+    u = rng.random(len(pulse)) * cdf[:, -1]
+    c = 1 + (u[:, None] >= cdf[:, :-1]).sum(axis=1)
     order = np.argsort(rng.random((len(pulse), N_DETECTORS)), axis=1)
     take = np.arange(N_DETECTORS)[None, :] < c[:, None]
     rows, cols = np.nonzero(take)
@@ -255,9 +264,11 @@ def generate_detections(seed: int, squash_seed: int, edges: np.ndarray, eta: np.
                         source: SourceParams = SourceParams(),
                         detector: DetectorParams = DetectorParams(), rng_seed: int = 0,
                         chunk_clicks: int = 1_000_000,
-                        progress: Callable[[int], None] | None = None) -> Detections:
+                        progress: Callable[[int], None] | None = None,
+                        extra_background_cps: np.ndarray | None = None) -> Detections:
     """Detections of slices ``edges[i] .. edges[i+1]`` (pulse indices) with link efficiency
-    ``eta[i]`` (clicks per photon leaving the satellite), satellite QRNG ``seed``.
+    ``eta[i]`` (clicks per photon leaving the satellite), satellite QRNG ``seed``;
+    ``extra_background_cps[i]`` adds background per detector in slice i.
 
     ``rng_seed`` seeds the physics (photon statistics); ``progress`` is called with the number of
     slices done after each chunk. Memory and time are O(detections): slices are processed in
@@ -269,14 +280,19 @@ def generate_detections(seed: int, squash_seed: int, edges: np.ndarray, eta: np.
         raise ChannelError("slice edges must be strictly ascending, one more than eta values")
     if np.any(eta < 0) or np.any(eta > 1):
         raise ChannelError("link efficiency eta must lie in [0, 1]")
+    extra = np.zeros(len(eta)) if extra_background_cps is None else np.broadcast_to(
+        np.asarray(extra_background_cps, dtype=np.float64), eta.shape)
+    if np.any(extra < 0):
+        raise ChannelError("extra background must not be negative")
+    p_b = np.asarray(detector.noise_per_gate(extra), dtype=np.float64)
     rng = np.random.default_rng(rng_seed)
-    expected = np.diff(edges) * (-np.expm1(-max(source.intensities) * eta)
-                                 + N_DETECTORS * detector.noise_per_gate())
+    expected = np.diff(edges) * (-np.expm1(-max(source.intensities) * eta) + N_DETECTORS * p_b)
     bounds = [0, *np.flatnonzero(np.diff(np.cumsum(expected) // chunk_clicks)) + 1, len(eta)]
     pulses, detectors = [], []
     for lo, hi in itertools.pairwise(bounds):
         if hi > lo:
-            p, d = _primary_clicks(rng, seed, edges[lo:hi + 1], eta[lo:hi], source, detector)
+            p, d = _primary_clicks(rng, seed, edges[lo:hi + 1], eta[lo:hi], source, detector,
+                                   p_b[lo:hi])
             pulses.append(p)
             detectors.append(d)
         if progress is not None:

@@ -35,7 +35,8 @@ class ExpectedRates:
 
 
 def expected_rates(eta: np.ndarray, source: SourceParams | None = None,
-                   detector: DetectorParams | None = None) -> ExpectedRates:
+                   detector: DetectorParams | None = None,
+                   extra_background_cps: np.ndarray | float = 0.0) -> ExpectedRates:
     """Expected rates of slices with link efficiency ``eta`` (defaults: the paper's source and
     the default detectors)."""
     source = source or SourceParams()
@@ -45,11 +46,11 @@ def expected_rates(eta: np.ndarray, source: SourceParams | None = None,
     p_int = np.array([probs["signal"], probs["decoy"], probs["vacuum"]])
     p_state = np.array([probs["z"] / 2] * 2 + [(1 - probs["z"]) / 2] * 2)
     q = detector.routing()
-    quiet = 1 - detector.noise_per_gate()
+    quiet = 1 - np.broadcast_to(detector.noise_per_gate(extra_background_cps), eta.shape)
     mu = np.asarray(source.intensities)
     # p_click[slice, intensity, state, detector]
     m = mu[None, :, None, None] * eta[:, None, None, None] * q[None, None]
-    p_click = 1 - np.exp(-m) * quiet
+    p_click = 1 - np.exp(-m) * quiet[:, None, None, None]
     p_none = np.prod(1 - p_click, axis=3, keepdims=True)
     single = p_click * p_none / (1 - p_click)
     p_any = 1 - p_none[..., 0]

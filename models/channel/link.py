@@ -37,7 +37,7 @@ class LinkParams:
     rx_aperture_m: float = 0.280
     pointing_rms_urad: float = 1.0
     zenith_transmission: float = 0.85
-    satellite_optics: float = 0.2928  # calibrated, docs/calibration.md
+    satellite_optics: float = 0.2927  # calibrated, docs/calibration.md
     ogs_optics: float = 0.49
     detector_efficiency: float = 0.60
     gate_efficiency: float = 0.80

@@ -1,7 +1,9 @@
 """A whole pass of the channel model: configuration → track → slices → detections.
 
 The pass starts at pulse 0 at the first sample of the data-collection window; slice i covers the
-pulses of ``[t_i, t_i + step_s)`` and uses the link efficiency at the middle of the slice.
+pulses of ``[t_i, t_i + step_s)`` and uses the link efficiency at the middle of the slice. The
+moon in the telescope's field of view (``moon_fov_s``) adds ``moon_fov_cps`` of background per
+detector to the slices that start inside that window.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class PassSlices:
     track: Track
     edges: np.ndarray
     eta: np.ndarray
+    extra_background_cps: np.ndarray
 
     @property
     def pulses(self) -> int:
@@ -59,7 +62,12 @@ def config_slices(config: PassConfig) -> PassSlices:
         assert config.max_elevation_deg is not None
         mid = circular_pass(config.max_elevation_deg, centre, config.altitude_km * 1e3)
     eta = link_efficiency(mid.range_m, mid.elevation_deg, config.link)
-    return PassSlices(mid, edges, eta)
+    extra = np.zeros(len(eta))
+    if config.moon_fov_s is not None:
+        since_start = start.t_s - t0
+        extra[(since_start >= config.moon_fov_s[0]) & (since_start < config.moon_fov_s[1])] = (
+            config.moon_fov_cps)
+    return PassSlices(mid, edges, eta, extra)
 
 
 def simulate_detections(config: PassConfig, slices: PassSlices,
@@ -67,4 +75,5 @@ def simulate_detections(config: PassConfig, slices: PassSlices,
     """Detections of the whole pass (O(detections)); ``progress`` gets slices done."""
     return generate_detections(config.seed, config.ground_seed ^ 0x5A5A_5A5A_5A5A_5A5A,
                                slices.edges, slices.eta, config.source, config.detector,
-                               rng_seed=config.physics_seed, progress=progress)
+                               rng_seed=config.physics_seed, progress=progress,
+                               extra_background_cps=slices.extra_background_cps)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from models.channel.config import REPO_CONFIGS, PassConfigError, load_pass, load_station
@@ -61,6 +62,9 @@ BAD = [
     ('[postprocess]\nmethod = "magic"\n', "method"),
     ('duration_s = -3.0\n', "duration_s"),
     ('altitude_km = 50.0\n', "altitude_km"),
+    ('moon_fov_s = [5.0]\n', "moon_fov_s"),
+    ('moon_fov_s = [9.0, 3.0]\n', "moon_fov_s"),
+    ('moon_fov_cps = -1.0\n', "moon_fov_cps"),
 ]
 
 
@@ -122,3 +126,14 @@ def test_table1_configs_are_calibrated_to_their_packets():
         paper = config.paper["sifted_packets"]
         assert paper + 0.3 < packets < paper + 0.7, path.stem
         assert abs(qber - config.paper["qber_mean_pct"] / 100) < 0.006, path.stem
+
+
+def test_moon_in_the_field_of_view_raises_background_in_its_window():
+    config = load_pass(REPO_CONFIGS / "passes" / "wuhan-2023-09-01.toml")
+    assert config.moon_in_view and config.moon_fov_s is not None
+    slices = config_slices(config)
+    t = slices.edges[:-1] / config.source.pulse_rate_hz
+    inside = (t >= config.moon_fov_s[0]) & (t < config.moon_fov_s[1])
+    assert 60 < inside.sum() < 80
+    assert np.all(slices.extra_background_cps[inside] == config.moon_fov_cps)
+    assert np.all(slices.extra_background_cps[~inside] == 0)
