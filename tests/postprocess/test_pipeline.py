@@ -1,0 +1,167 @@
+"""Whole-pass distillation: EC, verification, PA, confirmation and authentication together."""
+
+import numpy as np
+import pytest
+
+from models.postprocess.auth import AuthKeyExhaustedError
+from models.postprocess.finitekey import KeyRateInput, KeyRateInputError
+from models.postprocess.pipeline import (
+    DistillConfig,
+    DistillConfigError,
+    PacketPair,
+    distill,
+)
+from models.postprocess.synthetic import synthetic_packets
+from models.sifting.packets import Packet
+
+SMALL = 20_000  # small packets (2 codewords) keep the protocol tests fast
+
+
+def small_config(**kw):
+    return DistillConfig(pa_block_bits=kw.pop("pa_block_bits", 2 * SMALL), **kw)
+
+
+@pytest.fixture(scope="module")
+def full_blocks():
+    """7 packets of 100 kbit at 1 to 2 % QBER: one 500 kbit block and one 200 kbit block."""
+    pairs = synthetic_packets(7, [0.01, 0.012, 0.015, 0.02, 0.011, 0.01, 0.013], seed=3)
+    return pairs, distill(pairs, DistillConfig(), seed=11)
+
+
+def test_full_blocks_give_identical_final_keys(full_blocks):
+    pairs, result = full_blocks
+    assert [e["status"] for e in result.ec] == ["ok"] * 7
+    assert [b["status"] for b in result.pa_blocks] == ["ok", "ok"]
+    assert [b["packets"] for b in result.pa_blocks] == [[0, 1, 2, 3, 4], [5, 6]]
+    assert result.keys_match
+    assert result.final_key_bits == sum(b["key_bits"] for b in result.pa_blocks)
+    assert result.final_key_bits % 128 == 0
+    assert 50_000 < result.pa_blocks[0]["key_bits"] < 200_000
+    assert not np.array_equal(result.satellite_key[:1000], pairs[0].satellite.bit[:1000])
+
+
+def test_block_counts_are_the_key_bit_tags_and_corrected_errors(full_blocks):
+    pairs, result = full_blocks
+    block = result.pa_blocks[0]
+    counts = KeyRateInput.from_json(block["counts"])  # a valid SPEC 8 COUNTS object
+    first = pairs[:5]
+    for b, basis in (("Z", 0), ("X", 1)):
+        for k, inten in (("s", 0), ("d", 1), ("v", 2)):
+            det = sum(int(np.sum((p.satellite.basis == basis) & (p.satellite.intensity == inten)))
+                      for p in first)
+            err = sum(int(np.sum((p.satellite.basis == basis) & (p.satellite.intensity == inten)
+                                 & (p.satellite.bit != p.ground.bit))) for p in first)
+            assert counts.detected[b][k] == det
+            assert counts.errors[b][k] == err
+    leak = sum(e["leak_bits"] for e in result.ec[:5])
+    assert sum(counts.leak_ec_bits.values()) == pytest.approx(leak)
+
+
+def test_report_fields_and_efficiency(full_blocks):
+    pairs, result = full_blocks
+    report = result.to_report()
+    for key in ("qber_per_packet", "pa_blocks", "final_key_bits", "keys_match",
+                "auth_key_consumed_bits", "ec_per_packet"):
+        assert key in report
+    assert report["qber_per_packet"] == [p.sampled_qber for p in pairs]
+    # 7 packets · (syndrome + answer) + 2 blocks · (seed + 2 confirmations) + the hash key
+    assert report["auth_key_consumed_bits"] == 128 * (7 * 2 + 2 * 3 + 1)
+    for e, p in zip(result.ec, pairs, strict=True):
+        true_q = float(np.mean(p.satellite.bit != p.ground.bit))
+        assert e["qber_corrected"] == pytest.approx(true_q)
+        assert e["leak_bits"] == e["syndrome_bits"] + 64
+        assert 1.0 < e["f"] < 2.5
+
+
+def test_deterministic_in_seed():
+    pairs = synthetic_packets(2, 0.02, seed=1, packet_bits=SMALL)
+    a = distill(pairs, small_config(), seed=5)
+    b = distill(pairs, small_config(), seed=5)
+    assert a.to_report() == b.to_report()
+
+
+def tamper(kind_to_hit, nth=0):
+    seen = {"n": 0}
+
+    def adversary(kind, payload):
+        if kind != kind_to_hit:
+            return payload
+        seen["n"] += 1
+        if seen["n"] - 1 != nth:
+            return payload
+        b = bytearray(payload)
+        b[len(b) // 2] ^= 0x10
+        return bytes(b)
+    return adversary
+
+
+@pytest.mark.parametrize(("kind", "nth"), [("syndrome", 1), ("ec_result", 2)])
+def test_tampered_packet_message_drops_the_packet(kind, nth):
+    pairs = synthetic_packets(4, 0.02, seed=2, packet_bits=SMALL)
+    result = distill(pairs, small_config(), seed=5, adversary=tamper(kind, nth))
+    assert [e["status"] for e in result.ec] == ["ok"] * nth + ["auth_failed"] + ["ok"] * (3 - nth)
+    assert [b["packets"] for b in result.pa_blocks] == [
+        [i for i in range(4) if i != nth][:2], [i for i in range(4) if i != nth][2:]]
+    assert result.keys_match
+
+
+@pytest.mark.parametrize("kind", ["pa_seed", "confirm"])
+def test_tampered_block_message_abandons_the_block(kind):
+    pairs = synthetic_packets(4, 0.01, seed=4, packet_bits=SMALL)
+    cfg = small_config(pa_block_bits=4 * SMALL, epsilon_sec=1e-2, epsilon_cor=1e-2)
+    clean = distill(pairs, cfg, seed=5)
+    assert clean.pa_blocks[0]["status"] == "ok" and clean.final_key_bits > 0
+    result = distill(pairs, cfg, seed=5, adversary=tamper(kind))
+    assert result.pa_blocks[0]["status"] == "auth_failed"
+    assert result.final_key_bits == 0 and result.keys_match
+
+
+def test_undetected_excess_errors_are_dropped_on_both_sides():
+    """A packet whose real QBER far exceeds its sample fails decoding and is dropped."""
+    pairs = synthetic_packets(3, 0.01, seed=6, packet_bits=SMALL)
+    bad = synthetic_packets(1, 0.08, seed=7, packet_bits=SMALL)[0]
+    pairs[1] = PacketPair(bad.satellite, bad.ground, pairs[1].sampled_detected,
+                          pairs[1].sampled_errors)
+    result = distill(pairs, small_config(), seed=5)
+    assert result.ec[1]["status"] in ("decode_failed", "verify_failed")
+    assert [e["status"] for e in result.ec[::2]] == ["ok", "ok"]
+    assert result.pa_blocks[0]["packets"] == [0, 2]
+    assert result.keys_match
+
+
+def test_boundary_mismatch_and_high_qber_dropped():
+    pairs = synthetic_packets(2, 0.01, seed=8, packet_bits=SMALL)
+    p = pairs[0]
+    shifted = Packet(p.ground.index, p.ground.bit, p.ground.basis ^ 1, p.ground.intensity)
+    pairs[0] = PacketPair(p.satellite, shifted, p.sampled_detected, p.sampled_errors)
+    hot = synthetic_packets(1, 0.2, seed=9, packet_bits=SMALL)[0]
+    result = distill([*pairs, hot], small_config(), seed=5)
+    assert [e["status"] for e in result.ec] == ["boundary_mismatch", "ok", "qber_too_high"]
+
+
+def test_empty_pass():
+    result = distill([], DistillConfig(), seed=1)
+    assert result.final_key_bits == 0 and result.keys_match and result.pa_blocks == []
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "message"),
+    [
+        ({"method": "bogus"}, DistillConfigError, "unknown finite-key method"),
+        ({"pa_block_bits": 0}, DistillConfigError, "pa_block_bits"),
+        ({"probabilities": {"s": 0.5, "d": 0.5, "v": 0.5}}, KeyRateInputError, "sum to"),
+        ({"intensities": {"s": 0.8, "d": -0.1, "v": 0.0}}, KeyRateInputError, "intensity d"),
+        ({"intensities": {"s": 0.8}}, DistillConfigError, "numeric s, d, v"),
+    ],
+)
+def test_bad_config(kw, error, message):
+    with pytest.raises(error, match=message):
+        DistillConfig(**kw)
+
+
+def test_block_size_must_be_whole_packets_and_pool_must_suffice():
+    pairs = synthetic_packets(2, 0.01, seed=1, packet_bits=SMALL)
+    with pytest.raises(DistillConfigError, match="not a multiple"):
+        distill(pairs, small_config(pa_block_bits=SMALL + 1), seed=1)
+    with pytest.raises(AuthKeyExhaustedError, match="auth_pool_bits"):
+        distill(pairs, small_config(auth_pool_bits=300), seed=1)
