@@ -14,6 +14,7 @@ Use of the relayed key (key bits are never reused):
 """
 
 import hashlib
+import os
 import pathlib
 from dataclasses import dataclass
 from typing import Any
@@ -146,6 +147,14 @@ def relay_and_encrypt(a: StationKeys, b: StationKeys, message: bytes | None, mod
     return report, files
 
 
+def _write_private(path: pathlib.Path, data: bytes) -> None:
+    """Write a file readable by its owner only (mode 0600 from creation on: keys, ciphertext)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    path.chmod(0o600)  # an existing file keeps its old mode through O_TRUNC
+
+
 def run_relay_cli(a_dir: pathlib.Path, b_dir: pathlib.Path, message: pathlib.Path | None,
                   out: pathlib.Path | None, mode: str = "both") -> dict[str, Any]:
     """``qkdsim relay``: read both passes' keys, relay, encrypt, optionally write artefacts."""
@@ -161,10 +170,7 @@ def run_relay_cli(a_dir: pathlib.Path, b_dir: pathlib.Path, message: pathlib.Pat
         try:
             out.mkdir(parents=True, exist_ok=True)
             for name, data in files.items():
-                path = out / name
-                path.write_bytes(data)
-                if name.endswith(".key"):
-                    path.chmod(0o600)
+                _write_private(out / name, data)
         except OSError as exc:
             raise RelayInputError(f"cannot write to {str(out)!r}: {exc.strerror}") from None
         report["out"] = str(out)

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from sim.cli import main
@@ -89,3 +90,74 @@ def test_keyrate_binary_file(tmp_path, capsys):
     path.write_bytes(b"\x80\x81\x00")
     assert main(["keyrate", str(path)]) == 2
     assert "not UTF-8" in capsys.readouterr().err
+
+
+def pass_dir(root, name, nbits, seed, ground_flip=None):
+    d = root / name
+    d.mkdir()
+    bits = np.random.default_rng(seed).integers(0, 2, nbits, dtype=np.uint8)
+    ground = bits.copy()
+    if ground_flip is not None:
+        ground[ground_flip] ^= 1
+    (d / "satellite.key").write_bytes(np.packbits(bits).tobytes())
+    (d / "ground.key").write_bytes(np.packbits(ground).tobytes())
+    return d
+
+
+def test_relay_subcommand(tmp_path, capsys):
+    a = pass_dir(tmp_path, "wuhan", 128 * 700, 1)
+    b = pass_dir(tmp_path, "nanshan", 128 * 500, 2)
+    msg = tmp_path / "msg.txt"
+    msg.write_bytes(b"quantum-secured greetings from Wuhan\n" * 100)
+    out = tmp_path / "relay"
+    assert main(["relay", str(a), str(b), "--message", str(msg), "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["relayed_key_bits"] == 128 * 500
+    assert report["relayed_keys_match"]
+    assert report["otp"]["status"] == report["aes128"]["status"] == "ok"
+    assert (out / "relayed_b.key").stat().st_mode & 0o777 == 0o600
+    assert (out / "relayed_a.key").read_bytes() == (out / "relayed_b.key").read_bytes()
+
+
+def test_relay_default_message_is_one_megabyte(tmp_path, capsys):
+    a = pass_dir(tmp_path, "a", 1024, 3)
+    assert main(["relay", str(a), str(a), "--mode", "aes128"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["aes128"]["message_bytes"] == 1_000_000 and "otp" not in report
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing_dir", "does not exist"),
+        ("missing_key", "cannot read key file"),
+        ("length_mismatch", "differ in length"),
+        ("missing_message", "cannot read message"),
+        ("otp_too_long", "one-time pad needs"),
+    ],
+)
+def test_relay_bad_input(tmp_path, capsys, setup, message):
+    a = pass_dir(tmp_path, "a", 1024, 3)
+    b = pass_dir(tmp_path, "b", 1024, 4)
+    args = ["relay", str(a), str(b)]
+    if setup == "missing_dir":
+        args[2] = str(tmp_path / "nowhere")
+    elif setup == "missing_key":
+        (b / "ground.key").unlink()
+    elif setup == "length_mismatch":
+        (b / "ground.key").write_bytes(b"\x00")
+    elif setup == "missing_message":
+        args += ["--message", str(tmp_path / "nope.txt")]
+    else:
+        (tmp_path / "m").write_bytes(b"x" * 1000)
+        args += ["--message", str(tmp_path / "m"), "--mode", "otp"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qkdsim: error: ") and message in err and err.count("\n") == 1
+
+
+def test_pass_subcommand_is_wired(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["pass", "--help"])
+    assert exc.value.code == 0
+    assert "--out" in capsys.readouterr().out
