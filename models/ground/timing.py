@@ -97,10 +97,10 @@ class IndexerConfig:
     depth: int = 256
 
     def __post_init__(self) -> None:
-        if not 0 < self.p_min <= self.p_max < 1 << PERIOD_BITS:
+        if not 1 << (PERIOD_BITS - 2) <= self.p_min <= self.p_max < 1 << PERIOD_BITS:
             raise IndexerConfigError(
                 f"sync interval bounds p_min={self.p_min}, p_max={self.p_max} must satisfy "
-                f"0 < p_min <= p_max < 2**{PERIOD_BITS}")
+                f"2**{PERIOD_BITS - 2} <= p_min <= p_max < 2**{PERIOD_BITS} (TDC LSB)")
         if not 0 <= self.delta < self.p_min:
             raise IndexerConfigError(f"delta={self.delta} must lie in [0, p_min={self.p_min})")
         if not 0 <= self.gate_half < 1 << 16:
@@ -198,7 +198,8 @@ def run_indexer(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
     prev = _Interval()
     mask48 = (1 << FRAME_BITS) - 1
     for t, ch, k in zip(np.asarray(time, dtype=np.uint64).tolist(),
-                        np.asarray(channel).tolist(), np.asarray(frame).tolist(), strict=True):
+                        np.asarray(channel).tolist(),
+                        np.asarray(frame, dtype=np.uint64).tolist(), strict=True):
         if ch == CH_END:
             out.extend(Record(0, c, 0, Status.TRUNCATED) for _, c in pending)
             pending.clear()

@@ -89,9 +89,9 @@ def _tags(*rows):
 P = NOMINAL_PERIOD_PS
 
 
-def test_statuses_for_bad_streams():
-    cfg = IndexerConfig(delta=0, depth=2)
-    recs = run_indexer(*_tags(
+def bad_stream() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tags exercising every status (with delta 0, pending depth 2)."""
+    return _tags(
         (100, 0, 0),                 # before any sync
         (1000, CH_SYNC, 7),
         (1000 + 1600 * 5, 1, 0),     # pulse 7 * 2**16 + 5
@@ -106,7 +106,11 @@ def test_statuses_for_bad_streams():
         (1000 + 4 * P + 99_999, CH_SYNC, 11),  # period too long
         (1000 + 4 * P + 200_000, 1, 0),
         (0, CH_END, 0),
-    ), cfg)
+    )
+
+
+def test_statuses_for_bad_streams():
+    recs = run_indexer(*bad_stream(), IndexerConfig(delta=0, depth=2))
     got = [(r.status, r.n) for r in recs]
     assert got == [
         (Status.NO_SYNC, 0),         # drained by the first sync: no interval before it

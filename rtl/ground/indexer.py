@@ -1,0 +1,254 @@
+r"""Pulse indexer and gate (SPEC 4.2), bit-exact with :func:`models.ground.timing.run_indexer`.
+
+Overview
+--------
+``tags`` carries the time-ordered tag stream (detections on channels 0..3, sync arrivals on
+channel 4 with their frame counter, end of stream on channel 7). Detections wait in a pending
+FIFO (``depth`` entries, block RAM) until the sync tag that closes their interval arrives; then
+a 46-step divider forms ``R = 2**45 // P`` and the FSM indexes every pending detection against
+the new or the previous interval and emits one ``records`` beat per detection. Arithmetic,
+sequencing and statuses are documented in :mod:`models.ground.timing`.
+
+Design
+------
+One multiplier stage per cycle (``d * R`` then ``m0 * P``), every compare registered, so the
+datapath meets the fabric clock without a deep pipeline: the block handles at most one
+detection per 6 cycles (26 Mtags/s at 156.25 MHz), two orders of magnitude above the detection
+rate of a pass. ``delta`` and ``gate_half`` are run-time registers (calibration writes
+``delta``).
+
+Latency, throughput, stream contract
+------------------------------------
+``tags.ready`` is high only in the idle state with a free output register; a detection is
+emitted 7 + 6 j cycles after the sync tag that closes its interval (j = its place in the
+pending FIFO) plus 46 divider cycles when the interval is valid. ``records`` beats come in the
+order of :func:`~models.ground.timing.run_indexer`::
+
+    tags     D0 D1 S ....................... D2
+    records              (46 cycles) R0 .... R1 ...
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from models.ground.timing import (
+    CH_END,
+    CH_SYNC,
+    DETECTORS,
+    FRAME_BITS,
+    PERIOD_BITS,
+    Q_SHIFT,
+    R16_SHIFT,
+    RECIP_SHIFT,
+    TIME_BITS,
+    IndexerConfig,
+)
+from rtl.ground.layouts import Status, Tag, TimingRecord
+
+RECIP_BITS = 20
+M_BITS = 18
+
+
+class _Interval:
+    """Registers of one sync interval ``[start, end)``."""
+
+    def __init__(self, name: str) -> None:
+        self.start = Signal(TIME_BITS, name=f"{name}_start")
+        self.end = Signal(TIME_BITS, name=f"{name}_end")
+        self.period = Signal(PERIOD_BITS, name=f"{name}_period")
+        self.recip = Signal(RECIP_BITS, name=f"{name}_recip")
+        self.frame = Signal(FRAME_BITS, name=f"{name}_frame")
+        self.status = Signal(Status, name=f"{name}_status", init=Status.NO_SYNC)
+
+    def fields(self) -> list[Signal]:
+        return [self.start, self.end, self.period, self.recip, self.frame, self.status]
+
+    def copy_from(self, other: "_Interval") -> list:
+        return [a.eq(b) for a, b in zip(self.fields(), other.fields(), strict=True)]
+
+
+class PulseIndexer(wiring.Component):
+    tags: In(stream.Signature(Tag))
+    records: Out(stream.Signature(TimingRecord))
+    delta: In(PERIOD_BITS)
+    gate_half: In(16)
+
+    def __init__(self, cfg: IndexerConfig | None = None) -> None:
+        self._cfg = cfg or IndexerConfig()
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self._cfg
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=TIME_BITS + 2, depth=cfg.depth)
+        pending = Signal(range(cfg.depth + 1))
+
+        last = Signal(TIME_BITS)
+        have_cur = Signal()
+        cur_frame = Signal(FRAME_BITS)
+        now, prev = _Interval("now"), _Interval("prev")
+
+        out = self.records
+        out_free = ~out.valid | out.ready
+        with m.If(out.valid & out.ready):
+            m.d.sync += out.valid.eq(0)
+
+        def emit(channel, status, n=0, r16=0):
+            return [out.valid.eq(1), out.payload.n.eq(n), out.payload.channel.eq(channel),
+                    out.payload.r16.eq(r16), out.payload.status.eq(status)]
+
+        tag = self.tags.payload
+        sync_period = Signal(TIME_BITS)
+        m.d.comb += sync_period.eq(tag.time - now.end)
+
+        # divider state
+        rem = Signal(PERIOD_BITS + 1)
+        quo = Signal(RECIP_SHIFT + 1)
+        step = Signal(range(RECIP_SHIFT + 2))
+
+        # per-detection datapath registers
+        det_time = Signal(TIME_BITS)
+        det_ch = Signal(2)
+        u = Signal(signed(TIME_BITS + 2))
+        sel = _Interval("sel")
+        d = Signal(PERIOD_BITS)
+        prod = Signal(PERIOD_BITS + RECIP_BITS)
+        m0 = Signal(M_BITS)
+        e = Signal(signed(PERIOD_BITS + 18))
+        res_m = Signal(M_BITS)
+        res_e = Signal(signed(PERIOD_BITS + 18))
+        gate = Signal(PERIOD_BITS + 17)
+        m.d.comb += gate.eq(self.gate_half << 16)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                # the buffered FIFO takes a cycle to move an entry to its output register, so
+                # w_rdy may lag the level: wait for it unless the tag will overflow anyway
+                can_take = out_free & (fifo.w_rdy | (pending == cfg.depth))
+                m.d.comb += self.tags.ready.eq(can_take)
+                with m.If(self.tags.valid & can_take):
+                    ch = tag.channel
+                    with m.If(ch == CH_END):
+                        m.d.sync += last.eq(0)
+                        m.next = "FLUSH"
+                    with m.Elif(tag.time < last):
+                        m.d.sync += emit(ch, Status.ORDER)
+                    with m.Else():
+                        m.d.sync += last.eq(tag.time)
+                        with m.If(ch < DETECTORS):
+                            with m.If(pending == cfg.depth):
+                                m.d.sync += emit(ch, Status.OVERFLOW)
+                            with m.Else():
+                                m.d.comb += [fifo.w_en.eq(1),
+                                             fifo.w_data.eq(Cat(tag.time, ch[:2]))]
+                                m.d.sync += pending.eq(pending + 1)
+                        with m.Elif(ch == CH_SYNC):
+                            # the "now" registers hold the previous sync in start/end until here
+                            m.d.sync += [
+                                prev.copy_from(now),
+                                now.start.eq(now.end),
+                                now.end.eq(tag.time),
+                                now.period.eq(sync_period),
+                                now.frame.eq(cur_frame),
+                                cur_frame.eq(tag.frame),
+                                have_cur.eq(1),
+                                rem.eq(0), quo.eq(0), step.eq(0),
+                            ]
+                            consecutive = have_cur & (tag.frame == (cur_frame + 1)[:FRAME_BITS])
+                            in_range = (sync_period >= cfg.p_min) & (sync_period <= cfg.p_max)
+                            with m.If(~consecutive):
+                                m.d.sync += now.status.eq(Status.NO_SYNC)
+                                m.next = "DRAIN"
+                            with m.Elif(~in_range):
+                                m.d.sync += now.status.eq(Status.BAD_PERIOD)
+                                m.next = "DRAIN"
+                            with m.Else():
+                                m.d.sync += now.status.eq(Status.ACCEPTED)
+                                m.next = "DIVIDE"
+                        with m.Else():
+                            m.d.sync += emit(ch, Status.BAD_CHANNEL)
+
+            with m.State("DIVIDE"):
+                # restoring division of 2**RECIP_SHIFT by the period, one quotient bit per cycle
+                trial = Signal(PERIOD_BITS + 2)
+                m.d.comb += trial.eq(Cat(step == 0, rem))
+                fits = trial >= now.period
+                m.d.sync += [
+                    rem.eq(Mux(fits, trial - now.period, trial)),
+                    quo.eq(Cat(fits, quo)),
+                    step.eq(step + 1),
+                ]
+                with m.If(step == RECIP_SHIFT):
+                    m.next = "STORE_RECIP"
+            with m.State("STORE_RECIP"):
+                m.d.sync += now.recip.eq(quo)
+                m.next = "DRAIN"
+
+            with m.State("DRAIN"):
+                with m.If(pending == 0):
+                    m.next = "IDLE"
+                with m.Elif(fifo.r_rdy):
+                    m.d.comb += fifo.r_en.eq(1)
+                    m.d.sync += [
+                        pending.eq(pending - 1),
+                        det_time.eq(fifo.r_data[:TIME_BITS]),
+                        det_ch.eq(fifo.r_data[TIME_BITS:]),
+                        u.eq(fifo.r_data[:TIME_BITS].as_unsigned() - self.delta),
+                    ]
+                    m.next = "SELECT"
+
+            with m.State("SELECT"):
+                in_now = (u >= now.start) & (u < now.end)
+                in_prev = (u >= prev.start) & (u < now.start)
+                with m.If(in_now):
+                    m.d.sync += sel.copy_from(now)
+                    m.d.sync += d.eq(u - now.start)
+                with m.Elif(in_prev):
+                    m.d.sync += sel.copy_from(prev)
+                    m.d.sync += d.eq(u - prev.start)
+                with m.Else():
+                    m.d.sync += sel.status.eq(Status.NO_SYNC)
+                m.next = "MULTIPLY"
+            with m.State("MULTIPLY"):
+                m.d.sync += prod.eq(d * sel.recip)
+                with m.If(sel.status != Status.ACCEPTED):
+                    m.next = "EMIT_STATUS"
+                with m.Else():
+                    m.next = "ROUND"
+            with m.State("ROUND"):
+                m.d.sync += m0.eq(((prod >> Q_SHIFT) + 1) >> 1)
+                m.next = "REMAINDER"
+            with m.State("REMAINDER"):
+                m.d.sync += e.eq((d << 16) - m0 * sel.period)
+                m.next = "CORRECT"
+            with m.State("CORRECT"):
+                twice = e << 1
+                with m.If(twice >= sel.period):
+                    m.d.sync += [res_m.eq(m0 + 1), res_e.eq(e - sel.period)]
+                with m.Elif(twice < -sel.period):
+                    m.d.sync += [res_m.eq(m0 - 1), res_e.eq(e + sel.period)]
+                with m.Else():
+                    m.d.sync += [res_m.eq(m0), res_e.eq(e)]
+                m.next = "EMIT"
+            with m.State("EMIT"), m.If(out_free):
+                inside = (res_e <= gate) & (res_e >= -gate)
+                n = (sel.frame << 16) + res_m
+                status = Mux(inside, Status.ACCEPTED, Status.OUTSIDE_GATE)
+                m.d.sync += emit(det_ch, status, n, res_e >> R16_SHIFT)
+                m.next = "DRAIN"
+            with m.State("EMIT_STATUS"), m.If(out_free):
+                m.d.sync += emit(det_ch, sel.status)
+                m.next = "DRAIN"
+
+            with m.State("FLUSH"):
+                with m.If(pending == 0):
+                    # the next sync turns "now" into "prev": an empty interval, as in the model
+                    m.d.sync += [have_cur.eq(0), now.status.eq(Status.NO_SYNC), now.start.eq(0)]
+                    m.next = "IDLE"
+                with m.Elif(fifo.r_rdy & out_free):
+                    m.d.comb += fifo.r_en.eq(1)
+                    m.d.sync += [pending.eq(pending - 1),
+                                 emit(fifo.r_data[TIME_BITS:], Status.TRUNCATED)]
+        return m

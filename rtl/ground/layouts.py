@@ -1,0 +1,45 @@
+"""Stream payloads of the ground receiver (values and widths those of :mod:`models.ground`)."""
+
+from amaranth.hdl import signed
+from amaranth.lib import data, enum
+
+from models.ground import timing
+
+
+class Status(enum.Enum, shape=3):
+    ACCEPTED = timing.Status.ACCEPTED.value
+    OUTSIDE_GATE = timing.Status.OUTSIDE_GATE.value
+    NO_SYNC = timing.Status.NO_SYNC.value
+    BAD_PERIOD = timing.Status.BAD_PERIOD.value
+    OVERFLOW = timing.Status.OVERFLOW.value
+    ORDER = timing.Status.ORDER.value
+    BAD_CHANNEL = timing.Status.BAD_CHANNEL.value
+    TRUNCATED = timing.Status.TRUNCATED.value
+
+
+Tag = data.StructLayout({
+    "time": timing.TIME_BITS,
+    "channel": 3,
+    "frame": timing.FRAME_BITS,
+})
+
+TimingRecord = data.StructLayout({
+    "n": 64,
+    "channel": 3,
+    "r16": signed(16),
+    "status": Status,
+})
+
+TAG_FIELDS = (timing.TIME_BITS, 3, timing.FRAME_BITS)
+RECORD_FIELDS = (64, 3, 16, 3)
+
+
+def pack_tag(time: int, channel: int, frame: int) -> int:
+    """Flattened :data:`Tag` payload."""
+    return int(time) | int(channel) << 64 | int(frame) << 67
+
+
+def unpack_record(value: int) -> tuple[int, int, int, int]:
+    """``(n, channel, r16, status)`` of a flattened :data:`TimingRecord` payload."""
+    r16 = (value >> 67) & 0xFFFF
+    return value & ((1 << 64) - 1), (value >> 64) & 7, r16 - ((r16 >> 15) << 16), value >> 83

@@ -1,0 +1,41 @@
+"""Tag streams shared by the ground testbenches (Amaranth simulator and cocotb)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.ground.stimulus import Stimulus, StimulusConfig, generate, ground_time_ps, linear_range
+from models.ground.timing import CH_END, CH_SYNC
+
+DELTA = 5_000
+
+
+def doppler_stream(rate: float, ppm: float, frames: int = 3, seed: int = 2
+                   ) -> tuple[Stimulus, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A stretch at range rate ``rate`` and clock offset ``ppm``, closed by an end marker.
+
+    Returns ``(stimulus, true_offset, time, channel, frame)``; ``true_offset`` is each tag's
+    delay from its photon's jitter-free arrival + ``DELTA`` (inf for non-signal tags and for
+    tags after the last sync).
+    """
+    cfg = StimulusConfig(frames=frames, first_frame=77, range_m=linear_range(900e3, rate),
+                         clock_ppm=ppm, delta_ps=DELTA, noise_seed=seed,
+                         background_cps=50_000.0)
+    stim = generate(cfg)
+    sig = stim.pulse >= 0
+    offset = np.full(stim.time.size, np.inf)
+    offset[sig] = stim.time[sig] - ground_time_ps(cfg, stim.pulse[sig]) - DELTA
+    # tags after the closing sync are truncated by the end marker, by design
+    offset[stim.time > stim.time[stim.channel == CH_SYNC].max()] = np.inf
+    time = np.append(stim.time, stim.time[-1:])
+    channel = np.append(stim.channel, CH_END)
+    frame = np.append(stim.frame, np.uint64(0))
+    return stim, offset, time, channel, frame
+
+
+def garbage_stream(seed: int, count: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mostly ordered random tags with every seventh time scrambled, all channel codes."""
+    rng = np.random.default_rng(seed)
+    time = np.sort(rng.integers(0, 1 << 28, count)).astype(np.uint64)
+    time[::7] = rng.integers(0, 1 << 28, time[::7].size)
+    return time, rng.integers(0, 8, count), rng.integers(0, 3, count).astype(np.uint64)
