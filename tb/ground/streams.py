@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.ground.stimulus import Stimulus, StimulusConfig, generate, ground_time_ps, linear_range
+from models.ground.sync import downlink_bits
 from models.ground.timing import CH_END, CH_SYNC
 
 DELTA = 5_000
@@ -39,3 +40,13 @@ def garbage_stream(seed: int, count: int = 300) -> tuple[np.ndarray, np.ndarray,
     time = np.sort(rng.integers(0, 1 << 28, count)).astype(np.uint64)
     time[::7] = rng.integers(0, 1 << 28, time[::7].size)
     return time, rng.integers(0, 8, count), rng.integers(0, 3, count).astype(np.uint64)
+
+
+def sync_scenario(seed: int, frames: int = 90, frame_bits: int = 256
+                  ) -> tuple[np.ndarray, int, int]:
+    """Downlink bits with BER 1e-3, a burst of 20 lost sync words (frames 8..27) and an outage
+    of 27 (frames 40..66); returns ``(bits, lead_bits, first_frame)``."""
+    lead, first = 77, 1000
+    lost = tuple(range(8, 28)) + tuple(range(40, 67))
+    bits = downlink_bits(first, frames, frame_bits, seed, ber=1e-3, lost=lost, lead_bits=lead)
+    return bits, lead, first
