@@ -276,7 +276,7 @@ def table1(out_dir: Path, postprocess: bool = True, show_progress: bool = False
         config = load_pass(path)
         report = run_pass(config, out_dir / path.stem, plots=False, postprocess=postprocess,
                           show_progress=show_progress)
-        qber = 100 * np.asarray(report["qber_per_packet"] or [np.nan])
+        qber = 100 * np.asarray(report["true_qber_per_packet"] or [np.nan])
         rows.append({"pass": path.stem, "station": config.station.name, "date": config.date,
                      "max_elevation_deg": report["max_elevation_deg"],
                      "sifted_packets": report["sifted_packets"],

@@ -7,7 +7,8 @@ Free parameters and what fixes each (everything else is a paper number or a docu
    highest efficiency for its sifted packets) has no extra loss;
 2. ``extra_loss_db`` per pass (weather and tracking of that night; Table 1's packet counts do not
    grow with elevation, so no elevation-only model fits them): the pass's sifted packets;
-3. ``background_cps`` per station: the mean QBER of the station's rows;
+3. ``background_cps`` per station (the station file's default): the mean QBER of the station's
+   rows; and per pass (the night's value, in the pass file): the pass's mean QBER;
 4. the moon on the 2023-09-01 Wuhan pass: a moonlit-sky background for the whole pass (its mean
    QBER) and the moon in the field of view for one packet's time from ``MOON_FOV_START_S`` (the
    paper does not say when) with the background that gives that packet the paper's maximum
@@ -118,9 +119,17 @@ class Calibration:
     extra_loss_db: dict[tuple[str, str], float]
     moon_fov_cps: float = 0.0
     moon_fov_s: tuple[float, float] = (MOON_FOV_START_S, MOON_FOV_START_S + 10.0)
+    night_background_cps: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
+
+    def background(self, row: dict[str, str], nightly: bool = True) -> float:
+        key = (row["station"], row["date"])
+        if nightly and key in self.night_background_cps:
+            return self.night_background_cps[key]
+        return self.background_cps[row["station"].lower()] + (
+            self.moon_background_cps if key == MOON else 0.0)
 
 
-def base_config(row: dict[str, str], calib: Calibration) -> PassConfig:
+def base_config(row: dict[str, str], calib: Calibration, nightly: bool = True) -> PassConfig:
     key = row["station"].lower()
     station = dataclasses.replace(STATIONS[key], background_cps=calib.background_cps[key])
     moon = (row["station"], row["date"]) == MOON
@@ -131,8 +140,7 @@ def base_config(row: dict[str, str], calib: Calibration) -> PassConfig:
     config = with_link(config, zenith_transmission=station.zenith_transmission,
                        satellite_optics=calib.satellite_optics,
                        extra_loss_db=calib.extra_loss_db.get((row["station"], row["date"]), 0.0))
-    background = calib.background_cps[key] + (calib.moon_background_cps if moon else 0.0)
-    return with_background(config, background)
+    return with_background(config, calib.background(row, nightly))
 
 
 def calibrate(rows: list[dict[str, str]], rounds: int = 3) -> Calibration:
@@ -157,7 +165,7 @@ def calibrate(rows: list[dict[str, str]], rounds: int = 3) -> Calibration:
             def station_qber(bg: float, mine: list[dict[str, str]] = mine, key: str = key,
                              goal: float = goal) -> float:
                 calib.background_cps[key] = bg
-                return float(np.mean([expected_summary(base_config(r, calib))[1]
+                return float(np.mean([expected_summary(base_config(r, calib, False))[1]
                                       for r in mine])) - goal
 
             calib.background_cps[key] = bisect(station_qber, 0.0, 2000.0, steps=25)
@@ -165,7 +173,8 @@ def calibrate(rows: list[dict[str, str]], rounds: int = 3) -> Calibration:
 
         def moon_qber(bg: float, row: dict[str, str] = moon_row) -> float:
             calib.moon_background_cps = bg
-            return expected_summary(base_config(row, calib))[1] - float(row["qber_mean_pct"]) / 100
+            return (expected_summary(base_config(row, calib, False))[1]
+                    - float(row["qber_mean_pct"]) / 100)
 
         calib.moon_background_cps = bisect(moon_qber, 0.0, 5000.0, steps=25)
         calib.moon_fov_s = packet_window(base_config(moon_row, calib), MOON_FOV_START_S)
@@ -176,6 +185,16 @@ def calibrate(rows: list[dict[str, str]], rounds: int = 3) -> Calibration:
                     - float(row["qber_max_pct"]) / 100)
 
         calib.moon_fov_cps = bisect(fov_qber, 0.0, 50000.0, steps=30)
+        for row in rows:
+            if (row["station"], row["date"]) == MOON:
+                continue
+
+            def night_qber(bg: float, row: dict[str, str] = row) -> float:
+                calib.night_background_cps[(row["station"], row["date"])] = bg
+                return (expected_summary(base_config(row, calib))[1]
+                        - float(row["qber_mean_pct"]) / 100)
+
+            bisect(night_qber, 0.0, 3000.0, steps=25)
     return calib
 
 
@@ -212,8 +231,8 @@ def pass_toml(row: dict[str, str], calib: Calibration, seed: int) -> str:
         lines[6:6] = [f"moon_fov_s = [{calib.moon_fov_s[0]:.1f}, {calib.moon_fov_s[1]:.1f}]"
                       "  # the moon in the field of view: one packet",
                       f"moon_fov_cps = {calib.moon_fov_cps:.0f}"]
-        background = calib.background_cps[row["station"].lower()] + calib.moon_background_cps
-        lines += ["", "[detector]", f"background_cps = {background:.1f}  # station + moonlit sky"]
+    lines += ["", "[detector]", f"background_cps = {calib.background(row):.1f}  # this night's "
+              + ("(station + moonlit sky)" if moon else "(fitted to the mean QBER)")]
     lines += [
         "", "[paper]",
         f"sifted_packets = {row['sifted_packets_100kbit']}",
@@ -252,7 +271,8 @@ def main() -> None:
     for row in rows:
         packets, qber = expected_summary(base_config(row, calib))
         print(f"{row['station']:8} {row['date']}  extra_loss_db "
-              f"{calib.extra_loss_db[(row['station'], row['date'])]:5.2f}  packets "
+              f"{calib.extra_loss_db[(row['station'], row['date'])]:5.2f}  background "
+              f"{calib.background(row):6.1f}  packets "
               f"{packets:5.1f} (paper {row['sifted_packets_100kbit']})  QBER {100 * qber:.2f} % "
               f"(paper {row['qber_mean_pct']})")
     if args.write:
