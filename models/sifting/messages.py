@@ -1,7 +1,10 @@
 """Link-layer messages of the sifting protocol: uplink report frames and downlink sift messages.
 
-Every message is a sequence of 32-bit words, sent MSB first, and ends with a CRC-32 word
-(``zlib.crc32`` of the preceding words as big-endian bytes). The first word is never zero (the
+Every message is a sequence of 32-bit words, sent MSB first, and ends with a CRC-32 word: the
+CRC-32/BZIP2 (poly 0x04C11DB7, init and final XOR 0xFFFFFFFF, MSB first, no reflection) of the
+preceding words as big-endian bytes. MSB-first so that the RTL updates it one word per cycle with
+:func:`rtl.common.crc.crc_msb_first` (``state' = crc(word ^ state)``); computed here through
+``zlib.crc32`` on bit-reversed bytes (the reflected twin). The first word is never zero (the
 downlink framer uses the zero word as idle, :mod:`models.framing`).
 
 Uplink report frame ``j`` (ground to satellite) carries the reports of the detections whose pulse
@@ -51,8 +54,17 @@ class MessageError(ValueError):
     """A message cannot be encoded (field out of range)."""
 
 
+CRC_POLY = 0x04C11DB7
+CRC_INIT = 0xFFFF_FFFF
+CRC_XOROUT = 0xFFFF_FFFF
+_BYTE_REVERSED = np.array([int(f"{i:08b}"[::-1], 2) for i in range(256)], dtype=np.uint8)
+
+
 def crc32_words(words: np.ndarray) -> int:
-    return zlib.crc32(np.asarray(words, dtype=">u4").tobytes())
+    """CRC-32/BZIP2 of ``words`` (uint32, big-endian bytes)."""
+    data = np.frombuffer(np.asarray(words, dtype=">u4").tobytes(), dtype=np.uint8)
+    reflected = zlib.crc32(_BYTE_REVERSED[data].tobytes())
+    return int(f"{reflected:032b}"[::-1], 2)
 
 
 def _seal(words: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ synthesis top and the unit under test).
 
 Latency, throughput
 -------------------
-One report per cycle (the cache answers in one cycle); report to entry: 2 cycles. ``entry`` and
+One report per cycle (the cache answers in one cycle, then a register stage); report to
+entry: 3 cycles. ``entry`` and
 ``key`` both stall the block; the link delivers at most one report per 32 cycles, so in operation
 neither ever does (``docs/sifting.md``)::
 
@@ -22,10 +23,10 @@ neither ever does (``docs/sifting.md``)::
     report.valid ‾‾‾‾‾‾‾‾\____________
     query            q0  q1
     answer               a0  a1
-    entry.valid  ________/‾‾‾‾‾‾‾\____  (entry e0 the cycle after a0)
+    entry.valid  ____________/‾‾‾‾‾‾‾\  (entry e0 two cycles after a0)
 """
 
-from amaranth.hdl import Cat, Module, Mux
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -65,28 +66,41 @@ class SatelliteSift(wiring.Component):
             pending.w_data.eq(Cat(rep.basis, rep.sampled, rep.bit)),
         ]
 
-        waiting = data.View(data.StructLayout({"basis": 1, "sampled": 1, "bit": 1}),
-                            pending.r_data)
-        answer = self.answer.payload
-        symbol = data.View(Symbol, answer.symbol)
-        ok = answer.status == CacheStatus.OK
+        # Stage A registers the answer (the cache's 64-bit window compares end here) together
+        # with the report fields that waited for it.
+        wait_layout = data.StructLayout({"basis": 1, "sampled": 1, "bit": 1})
+        a_valid = Signal()
+        a_ok = Signal()
+        a_symbol = Signal(Symbol)
+        a_wait = Signal(wait_layout)
         entry = data.View(SiftEntry, sifter.i.payload.entry)
         entry_free = ~self.entry.valid | self.entry.ready
-        take = self.answer.valid & entry_free & sifter.i.ready
+        a_take = a_valid & entry_free & sifter.i.ready
+        a_free = ~a_valid | a_take
+        load = self.answer.valid & a_free
         m.d.comb += [
-            entry.intensity.eq(Mux(ok, symbol.intensity, DROPPED_INTENSITY)),
-            entry.match.eq(ok & (symbol.basis.as_value() == waiting.basis)),
-            sifter.i.payload.basis.eq(waiting.basis),
-            sifter.i.payload.sampled.eq(waiting.sampled),
-            sifter.i.payload.key_bit.eq(symbol.bit),
-            sifter.i.payload.ref_bit.eq(waiting.bit),
-            sifter.i.valid.eq(self.answer.valid & entry_free),
-            self.answer.ready.eq(entry_free & sifter.i.ready),
-            pending.r_en.eq(take),
+            self.answer.ready.eq(a_free),
+            pending.r_en.eq(load),
+            entry.intensity.eq(Mux(a_ok, a_symbol.intensity, DROPPED_INTENSITY)),
+            entry.match.eq(a_ok & (a_symbol.basis.as_value() == a_wait.basis)),
+            sifter.i.payload.basis.eq(a_wait.basis),
+            sifter.i.payload.sampled.eq(a_wait.sampled),
+            sifter.i.payload.key_bit.eq(a_symbol.bit),
+            sifter.i.payload.ref_bit.eq(a_wait.bit),
+            sifter.i.valid.eq(a_valid & entry_free),
         ]
+        with m.If(a_take):
+            m.d.sync += a_valid.eq(0)
+        with m.If(load):
+            m.d.sync += [
+                a_valid.eq(1),
+                a_ok.eq(self.answer.payload.status == CacheStatus.OK),
+                a_symbol.eq(self.answer.payload.symbol),
+                a_wait.eq(pending.r_data),
+            ]
         with m.If(self.entry.valid & self.entry.ready):
             m.d.sync += self.entry.valid.eq(0)
-        with m.If(take):
+        with m.If(a_take):
             m.d.sync += [self.entry.valid.eq(1), self.entry.payload.eq(entry)]
         wiring.connect(m, sifter.key, wiring.flipped(self.key))
         forward_counters(m, self, sifter)

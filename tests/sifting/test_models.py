@@ -17,6 +17,7 @@ from models.sifting.link import (
 )
 from models.sifting.messages import (
     MessageError,
+    crc32_words,
     decode_sift,
     decode_uplink,
     encode_sift,
@@ -184,3 +185,13 @@ def test_thirty_percent_loss_bursts_errors_and_duplicates():
     assert run.uplink.lost > 0 and run.uplink.corrupted > 0 and run.downlink.duplicated > 0
     for sat, gnd in zip(run.satellite_packets, run.ground_packets, strict=False):
         assert sat.same_as(gnd)
+
+
+def test_message_crc_is_crc32_bzip2():
+    data = np.array([0x31323334, 0x35363738], dtype=np.uint32)  # "12345678"
+    c = 0xFFFF_FFFF
+    for byte in b"12345678":  # bitwise reference, MSB first
+        c ^= byte << 24
+        for _ in range(8):
+            c = ((c << 1) ^ 0x04C11DB7 if c & 1 << 31 else c << 1) & 0xFFFF_FFFF
+    assert crc32_words(data) == c ^ 0xFFFF_FFFF

@@ -1,0 +1,52 @@
+"""Synthesis tops of the sifting blocks (``make synth``; SPEC 8 top names).
+
+* ``satellite_sift``: RND cache (4 lanes x 16384 rows, the transmitter's default) with the
+  satellite sifting block (:class:`rtl.sifting.satellite_sift.SatelliteSiftUnit`);
+* ``ground_sift``: ground reporting and ground sifting (:class:`GroundSiftTop`).
+"""
+
+from collections.abc import Callable
+
+from amaranth.hdl import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from rtl.sifting.ground_report import GroundReport
+from rtl.sifting.ground_sift import GroundSift
+from rtl.sifting.layouts import COUNTER_BITS, DetectionRecord, KeyBeat, Report, SiftEntry
+from rtl.sifting.satellite_sift import SatelliteSiftUnit
+from rtl.sifting.sifter import counter_ports, forward_counters
+
+
+class GroundSiftTop(wiring.Component):
+    """The ground FPGA's sifting: detection records to reports, reports plus entries to key."""
+
+    def __init__(self) -> None:
+        super().__init__({
+            "det": In(stream.Signature(DetectionRecord)),
+            "report": Out(stream.Signature(Report)),
+            "overflow": Out(COUNTER_BITS),
+            "record": In(stream.Signature(Report)),
+            "entry": In(stream.Signature(SiftEntry)),
+            "key": Out(stream.Signature(KeyBeat)),
+            **counter_ports(errors=False, missing=True),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.report = report = GroundReport()
+        m.submodules.sift = sift = GroundSift()
+        wiring.connect(m, wiring.flipped(self.det), report.det)
+        wiring.connect(m, report.report, wiring.flipped(self.report))
+        wiring.connect(m, wiring.flipped(self.record), sift.record)
+        wiring.connect(m, wiring.flipped(self.entry), sift.entry)
+        wiring.connect(m, sift.key, wiring.flipped(self.key))
+        m.d.comb += self.overflow.eq(report.overflow)
+        forward_counters(m, self, sift)
+        return m
+
+
+SYNTH_TOPS: dict[str, Callable[[], wiring.Component]] = {
+    "satellite_sift": SatelliteSiftUnit,
+    "ground_sift": GroundSiftTop,
+}
