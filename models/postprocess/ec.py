@@ -14,9 +14,11 @@ Design (measured numbers in ``docs/postprocessing.md``):
   of weight 4 (a 3/4 mix decoded clearly better than weight 3 alone at rate ~0.85), check
   degrees as equal as possible; built from a public code seed, identically on both sides, and
   cached per (n, m). The syndrome length m of a codeword is any multiple of ``M_QUANTUM`` bits.
-* **Rate from the sampled QBER.** ``m = f_design · n · h(q_up)`` rounded up, where q_up is the
-  sampled QBER plus ``z_margin`` binomial standard deviations (the sample has ~11,000 bits per
-  packet, so at 2 % the estimate is uncertain by ~7 %).
+* **Rate from the sampled QBER, per intensity.** The sampled counters give an error probability
+  per intensity tag (:func:`estimate_channel`); q_up adds ``z_margin`` binomial standard
+  deviations (a packet's sample has ~11,000 bits, so at 1 % the estimate is uncertain by ~10 %).
+  Codeword syndrome length ``m = f_design · Σ_bits h(q_up[tag])`` rounded up to M_QUANTUM; the
+  decoder gets each bit's own error probability.
 """
 
 import functools
@@ -32,6 +34,7 @@ from models.postprocess.finitekey import binary_entropy
 
 CODEWORD_BITS = 10_000
 M_QUANTUM = 20
+VERIFY_HASH_BITS = 64  # leak of the verification hash sent with each packet's syndromes
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,52 @@ class EcConfig:
     """
 
     codeword_bits: int = CODEWORD_BITS
-    f_design: float = 1.7
-    z_margin: float = 1.5
+    f_design: float = 1.6
+    z_margin: float = 2.0
     min_qber: float = 0.002
     max_syndrome_fraction: float = 0.6
-    ms_scaling: float = 0.8
-    max_iter: int = 60
+    ms_scaling: float = 0.75
+    max_iter: int = 100
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
 
 
-def syndrome_fraction(q_est: float, n_sampled: int, cfg: EcConfig) -> float:
-    """m/n chosen for a packet whose sampled QBER is q_est over n_sampled sampled bits."""
-    q = max(q_est, cfg.min_qber)
-    q_up = q + cfg.z_margin * math.sqrt(q * (1 - q) / max(n_sampled, 1))
-    return cfg.f_design * binary_entropy(min(q_up, 0.5))
+@dataclass(frozen=True)
+class ChannelEstimate:
+    """Error probabilities per intensity (signal, decoy, vacuum) from the sampled counters.
+
+    ``q``: point estimates (e + 1/2)/(n + 1), for the decoder's per-bit channel; ``q_up``: q plus
+    ``z_margin`` binomial standard deviations, for the rate. Both clipped to [min_qber, 1/2].
+    """
+
+    q: np.ndarray
+    q_up: np.ndarray
+
+    def bit_entropy(self, intensity: np.ndarray) -> np.ndarray:
+        """h(q_up) of every bit, by its intensity tag."""
+        h = np.array([binary_entropy(float(v)) for v in self.q_up])
+        return h[np.asarray(intensity, dtype=np.intp)]
+
+
+def estimate_channel(sampled_detected: np.ndarray, sampled_errors: np.ndarray, cfg: EcConfig
+                     ) -> ChannelEstimate:
+    """Per-intensity channel of a packet from its [basis, intensity] sampled counters.
+
+    The tags are public, so both decoder and rate use them: the vacuum bits (~0.2 % of a packet,
+    ~45 % errors) and decoy bits get their own error probability instead of inflating the
+    average, which lowers the syndrome length to Σ_bits h(q_tag) < n·h(QBER) and gives the
+    decoder correct log-likelihoods.
+    """
+    n = np.asarray(sampled_detected, dtype=float).sum(axis=0)
+    e = np.asarray(sampled_errors, dtype=float).sum(axis=0)
+    q = np.clip((e + 0.5) / (n + 1.0), cfg.min_qber, 0.5)
+    q_up = np.minimum(q + cfg.z_margin * np.sqrt(q * (1 - q) / np.maximum(n, 1.0)), 0.5)
+    return ChannelEstimate(q, q_up)
+
+
+def syndrome_fraction(estimate: ChannelEstimate, intensity: np.ndarray, cfg: EcConfig
+                      ) -> float:
+    """m/n of a whole packet: f_design · mean over its bits of h(q_up of the bit's intensity)."""
+    return cfg.f_design * float(np.mean(estimate.bit_entropy(intensity)))
 
 
 def syndrome_bits_for(n: int, fraction: float) -> int:
@@ -110,12 +145,14 @@ class Syndromes:
         return int(self.bits.size)
 
 
-def encode(x: np.ndarray, fraction: float, cfg: EcConfig) -> Syndromes:
-    """Satellite side: syndromes of the packet bits x at the chosen syndrome fraction."""
+def encode(x: np.ndarray, intensity: np.ndarray, estimate: ChannelEstimate, cfg: EcConfig
+           ) -> Syndromes:
+    """Satellite side: syndromes of the packet bits x, each codeword at its own rate."""
     shapes, parts = [], []
+    entropy = estimate.bit_entropy(intensity)
     for cw in split_codewords(x.size, cfg.codeword_bits):
         n = cw.stop - cw.start
-        m = syndrome_bits_for(n, fraction)
+        m = syndrome_bits_for(n, cfg.f_design * float(np.mean(entropy[cw])))
         shapes.append((n, m))
         parts.append(syndrome(parity_check_matrix(n, m, cfg.code_seed), x[cw]))
     return Syndromes(tuple(shapes), np.concatenate(parts))
@@ -129,21 +166,28 @@ class DecodeResult:
     iterations: int  # sum over codewords
 
 
-def decode(y: np.ndarray, received: Syndromes, q_est: float, cfg: EcConfig) -> DecodeResult:
-    """Ground side: correct y from the satellite's syndromes; stops at the first failure."""
+def decode(y: np.ndarray, intensity: np.ndarray, received: Syndromes, q: np.ndarray,
+           cfg: EcConfig) -> DecodeResult:
+    """Ground side: correct y from the satellite's syndromes; stops at the first failure.
+
+    ``q``: error probability per intensity (the satellite's point estimates, sent with the
+    syndromes), which sets each bit's channel log-likelihood.
+    """
     errors = np.zeros_like(y)
     iterations = 0
     offset = 0
     slices = split_codewords(y.size, cfg.codeword_bits)
     if [(s.stop - s.start) for s in slices] != [n for n, _ in received.shapes]:
         return DecodeResult(False, y.copy(), errors, 0)
+    channel = np.clip(np.asarray(q, dtype=float), cfg.min_qber, 0.5 - 1e-6)[
+        np.asarray(intensity, dtype=np.intp)]
     for cw, (n, m) in zip(slices, received.shapes, strict=True):
         h = parity_check_matrix(n, m, cfg.code_seed)
         target = received.bits[offset:offset + m] ^ syndrome(h, y[cw])
         offset += m
-        dec = _decoder(n, m, cfg.code_seed, cfg.ms_scaling, cfg.max_iter)
-        dec.error_rate = float(min(max(q_est, cfg.min_qber), 0.4))
         if target.any():
+            dec = _decoder(n, m, cfg.code_seed, cfg.ms_scaling, cfg.max_iter)
+            dec.update_channel_probs(channel[cw])
             e = np.asarray(dec.decode(target), dtype=np.uint8)
             iterations += int(dec.iter)
             if not dec.converge:

@@ -6,7 +6,8 @@ satellite and ground and the per-packet / per-block report of SPEC 8.
 
 Message sequence (every message authenticated, :mod:`models.postprocess.auth`)::
 
-    per packet   sat -> ground  SYNDROME: sampled QBER, codeword shapes, syndromes,
+    per packet   sat -> ground  SYNDROME: error probability per intensity (from the sample),
+                                codeword shapes, syndromes,
                                 verification-hash key (128 bits) and hash (64 bits)
                  ground -> sat  EC_RESULT: status, error counts per (basis, intensity)
     per block    sat -> ground  PA_SEED: key length ℓ, Toeplitz seed (n + ℓ − 1 bits)
@@ -32,7 +33,7 @@ import numpy as np
 
 from models.postprocess import ec
 from models.postprocess.auth import Authenticator, KeyPool, poly_hash
-from models.postprocess.ec import EcConfig
+from models.postprocess.ec import VERIFY_HASH_BITS, EcConfig
 from models.postprocess.errors import PostprocessInputError
 from models.postprocess.finitekey import (
     BASES,
@@ -51,7 +52,6 @@ from models.postprocess.rand import (
 from models.postprocess.toeplitz import pack_bits, toeplitz_hash
 from models.sifting.packets import Packet
 
-VERIFY_HASH_BITS = 64
 PAPER_INTENSITIES = {"s": 0.8, "d": 0.1, "v": 0.001}
 PAPER_PROBABILITIES = {"s": 0.5, "d": 0.25, "v": 0.25}
 
@@ -192,24 +192,28 @@ def _verify_hash(key: int, bits: np.ndarray) -> int:
     return poly_hash(key, pack_bits(bits)) & ((1 << VERIFY_HASH_BITS) - 1)
 
 
-def _pack_syndrome_message(index: int, q_est: float, n_sampled: int, syn: ec.Syndromes,
-                           vkey: int, vhash: int) -> bytes:
-    head = struct.pack(">IdII", index, q_est, n_sampled, len(syn.shapes))
+_SYN_HEAD = ">I3dI"
+
+
+def _pack_syndrome_message(index: int, q: np.ndarray, syn: ec.Syndromes, vkey: int,
+                           vhash: int) -> bytes:
+    head = struct.pack(_SYN_HEAD, index, *map(float, q), len(syn.shapes))
     shapes = np.asarray(syn.shapes, dtype=">u4").tobytes()
     return (head + shapes + vkey.to_bytes(16, "big") + vhash.to_bytes(8, "big")
             + pack_bits(syn.bits))
 
 
-def _unpack_syndrome_message(msg: bytes) -> tuple[int, float, ec.Syndromes, int, int]:
-    index, q_est, _, count = struct.unpack_from(">IdII", msg)
-    pos = struct.calcsize(">IdII")
+def _unpack_syndrome_message(msg: bytes) -> tuple[np.ndarray, ec.Syndromes, int, int]:
+    _, q0, q1, q2, count = struct.unpack_from(_SYN_HEAD, msg)
+    pos = struct.calcsize(_SYN_HEAD)
     shapes = np.frombuffer(msg, dtype=">u4", count=2 * count, offset=pos).reshape(count, 2)
     pos += 8 * count
     vkey = int.from_bytes(msg[pos:pos + 16], "big")
     vhash = int.from_bytes(msg[pos + 16:pos + 24], "big")
     total = int(shapes[:, 1].sum())
     bits = np.unpackbits(np.frombuffer(msg[pos + 24:], dtype=np.uint8), bitorder="big")[:total]
-    return index, q_est, ec.Syndromes(tuple(map(tuple, shapes.tolist())), bits), vkey, vhash
+    return (np.array([q0, q1, q2]), ec.Syndromes(tuple(map(tuple, shapes.tolist())), bits),
+            vkey, vhash)
 
 
 def _tag_counts(packet: Packet, mask: np.ndarray | None = None) -> np.ndarray:
@@ -237,20 +241,20 @@ def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig
                ) -> tuple[dict[str, Any], _Accepted | None]:
     sat, gnd = pair.satellite, pair.ground
     n = int(sat.bit.size)
-    q_est = pair.sampled_qber
-    n_sampled = int(np.sum(pair.sampled_detected))
-    entry: dict[str, Any] = {"packet": int(sat.index), "bits": n, "qber_sampled": q_est}
+    entry: dict[str, Any] = {"packet": int(sat.index), "bits": n,
+                             "qber_sampled": pair.sampled_qber}
     if sat.bit.size != gnd.bit.size or not sat.same_as(gnd):
         return entry | {"status": "boundary_mismatch", "leak_bits": 0, "f": None}, None
-    fraction = ec.syndrome_fraction(q_est, n_sampled, cfg.reconciliation)
-    if fraction > cfg.reconciliation.max_syndrome_fraction:
+    rec = cfg.reconciliation
+    estimate = ec.estimate_channel(pair.sampled_detected, pair.sampled_errors, rec)
+    if ec.syndrome_fraction(estimate, sat.intensity, rec) > rec.max_syndrome_fraction:
         return entry | {"status": "qber_too_high", "leak_bits": 0, "f": None}, None
     # satellite: syndromes and verification hash (key from its QRNG)
-    syn = ec.encode(sat.bit, fraction, cfg.reconciliation)
+    syn = ec.encode(sat.bit, sat.intensity, estimate, rec)
     vkey = int.from_bytes(pack_bits(random_bits(seed, STREAM_VERIFY, 128 * int(sat.index), 128)),
                           "big")
     msg = link.send("syndrome", _pack_syndrome_message(
-        int(sat.index), q_est, n_sampled, syn, vkey, _verify_hash(vkey, sat.bit)))
+        int(sat.index), estimate.q, syn, vkey, _verify_hash(vkey, sat.bit)))
     leak = syn.leak_bits + VERIFY_HASH_BITS
     entry |= {"syndrome_bits": syn.leak_bits, "hash_bits": VERIFY_HASH_BITS, "leak_bits": leak,
               "rate": 1.0 - syn.leak_bits / n, "codewords": len(syn.shapes)}
@@ -258,8 +262,8 @@ def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig
         status, result = "auth_failed", None
     else:
         # ground: decode from what it received, then check the verification hash
-        _, q_rx, syn_rx, vkey_rx, vhash_rx = _unpack_syndrome_message(msg)
-        result = ec.decode(gnd.bit, syn_rx, q_rx, cfg.reconciliation)
+        q_rx, syn_rx, vkey_rx, vhash_rx = _unpack_syndrome_message(msg)
+        result = ec.decode(gnd.bit, gnd.intensity, syn_rx, q_rx, rec)
         entry["iterations"] = result.iterations
         if not result.converged:
             status = "decode_failed"

@@ -1,0 +1,100 @@
+"""LDPC syndrome error correction: code family, rate choice, decoding success versus QBER."""
+
+import numpy as np
+import pytest
+
+from models.postprocess import ec
+from models.postprocess.finitekey import binary_entropy
+from models.postprocess.synthetic import measure_ec
+
+
+def test_parity_check_matrix_family():
+    h = ec.parity_check_matrix(10_000, 1300, 7)
+    assert h.shape == (1300, 10_000)
+    weights = np.diff(h.tocsc().indptr)
+    assert set(np.unique(weights)) <= {1, 2, 3, 4}  # 3 or 4, rarely less after a repeated edge
+    assert np.mean(weights >= 3) > 0.99
+    rows = np.diff(h.indptr)
+    assert rows.max() - rows.min() <= 4  # check degrees as equal as possible
+    again = ec.parity_check_matrix.__wrapped__(10_000, 1300, 7)
+    assert (h != again).nnz == 0  # both sides build the same matrix from the public seed
+
+
+def test_syndrome_is_linear():
+    rng = np.random.default_rng(1)
+    h = ec.parity_check_matrix(2000, 300, 1)
+    x, y = (rng.integers(0, 2, 2000, dtype=np.uint8) for _ in range(2))
+    assert np.array_equal(ec.syndrome(h, x ^ y), ec.syndrome(h, x) ^ ec.syndrome(h, y))
+
+
+def test_split_codewords():
+    assert [(s.start, s.stop) for s in ec.split_codewords(100_000, 10_000)][:2] == [
+        (0, 10_000), (10_000, 20_000)]
+    parts = ec.split_codewords(25_001, 10_000)
+    assert len(parts) == 3 and parts[-1].stop == 25_001
+    assert max(p.stop - p.start for p in parts) <= 10_000
+
+
+def counters(n, e):
+    """[basis, intensity] sampled counters with n samples and e errors per intensity (Z only)."""
+    return np.array([n, [0, 0, 0]]), np.array([e, [0, 0, 0]])
+
+
+def test_channel_estimate_per_intensity():
+    cfg = ec.EcConfig()
+    est = ec.estimate_channel(*counters([10_000, 600, 20], [100, 9, 9]), cfg)
+    assert est.q == pytest.approx([100.5 / 10_001, 9.5 / 601, 9.5 / 21])
+    sigma = np.sqrt(est.q * (1 - est.q) / np.array([10_000, 600, 20]))
+    assert est.q_up == pytest.approx(np.minimum(est.q + cfg.z_margin * sigma, 0.5))
+    empty = ec.estimate_channel(*counters([0, 0, 0], [0, 0, 0]), cfg)
+    assert list(empty.q_up) == [0.5, 0.5, 0.5]  # nothing sampled: assume the worst
+
+
+def test_rate_rises_with_qber_and_uses_the_tags():
+    cfg = ec.EcConfig()
+    tags = np.array([0] * 940 + [1] * 58 + [2] * 2)
+    fr = [ec.syndrome_fraction(ec.estimate_channel(*counters([10_000, 600, 20],
+                                                            [int(q * 10_000), 9, 9]), cfg),
+                               tags, cfg) for q in (0.005, 0.01, 0.02, 0.04)]
+    assert fr == sorted(fr)
+    est = ec.estimate_channel(*counters([10_000, 600, 20], [200, 9, 9]), cfg)
+    h = [binary_entropy(v) for v in est.q_up]
+    assert fr[2] == pytest.approx(cfg.f_design * (0.940 * h[0] + 0.058 * h[1] + 0.002 * h[2]))
+    assert ec.syndrome_bits_for(10_000, 0.1234) == 1240  # rounded up to M_QUANTUM
+
+
+@pytest.mark.parametrize("qber", [0.01, 0.02, 0.03])
+def test_decoding_success_versus_qber(qber):
+    r = measure_ec(qber, 3, seed=int(qber * 1000))
+    assert r.successes >= 2  # measured packet success >= 95 % at 1-3 % (docs)
+    assert 1.0 < r.f_mean < 2.3
+
+
+def test_underestimated_qber_fails_cleanly():
+    """A packet with far more errors than its sample says must fail (and be dropped)."""
+    rng = np.random.default_rng(3)
+    cfg = ec.EcConfig()
+    x = rng.integers(0, 2, 20_000, dtype=np.uint8)
+    e = (rng.random(20_000) < 0.06).astype(np.uint8)
+    tags = np.zeros(20_000, dtype=np.uint8)
+    est = ec.estimate_channel(*counters([11_000, 0, 0], [110, 0, 0]), cfg)
+    syn = ec.encode(x, tags, est, cfg)
+    result = ec.decode(x ^ e, tags, syn, est.q, cfg)
+    assert not result.converged
+
+
+def test_error_free_packet_needs_no_decoding():
+    cfg = ec.EcConfig()
+    x = np.ones(20_000, dtype=np.uint8)
+    tags = np.zeros(20_000, dtype=np.uint8)
+    est = ec.estimate_channel(*counters([11_000, 0, 0], [110, 0, 0]), cfg)
+    result = ec.decode(x.copy(), tags, ec.encode(x, tags, est, cfg), est.q, cfg)
+    assert result.converged and result.iterations == 0 and not result.error_mask.any()
+
+
+def test_mismatched_codeword_shapes_fail():
+    cfg = ec.EcConfig()
+    x = np.zeros(20_000, dtype=np.uint8)
+    est = ec.estimate_channel(*counters([11_000, 0, 0], [110, 0, 0]), cfg)
+    syn = ec.encode(x[:15_000], x[:15_000], est, cfg)
+    assert not ec.decode(x, x, syn, est.q, cfg).converged
