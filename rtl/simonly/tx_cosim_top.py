@@ -1,0 +1,141 @@
+r"""Co-simulation top of the satellite transmitter chain (``make sim`` of issue 2).
+
+::
+
+    CounterQrngSource --qrng--> SatelliteTx --symbols--> StreamBatcher "sym" (random stall)
+                                   |   ^  \--downlink--> StreamBatcher "dl"  (1 word / 32 cycles)
+    PayloadCounter --link_payload--+   |
+    CacheQueryGenerator --query--------+--answer-------> StreamBatcher "ans"
+
+Everything that decides what happens in a cycle lives in the RTL (seeded xorshift patterns), so
+the cocotb side only wakes when a batch is complete (``<name>_done``) and compares it with the
+golden models. The downlink sink takes one 32-bit word every 32 cycles, the real 156.25 Mbit/s
+link at one bit per fabric cycle.
+
+The top makes its own reset: Verilator re-evaluates all logic that depends on a top-level input at
+every ``eval()`` (twice per clock), and Amaranth's next-state logic depends on ``rst``. With reset
+and ``fault`` registered inside, only ``clk`` is an input and the design is evaluated once per
+edge (measured: ~20x faster). ``sync`` is held in reset for the first :data:`POWER_ON_CYCLES`.
+
+Ports per capture ``<name>`` in ``sym``, ``dl``, ``ans``: ``<name>_batch`` (depth beats, oldest
+in the LSBs), ``<name>_done`` (one-cycle strobe), ``<name>_batches`` (count), ``<name>_fill``
+(beats of the batch being filled).
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out, connect
+
+from models.framing import WORD_BITS
+from rtl.satellite.layouts import (
+    PULSE_INDEX_BITS,
+    CacheAnswer,
+    DownlinkWord,
+    HealthAlarm,
+    symbol_beat,
+)
+from rtl.satellite.transmitter import SatelliteTx
+from rtl.simonly.batcher import StreamBatcher
+from rtl.simonly.generators import CacheQueryGenerator, PayloadCounter
+from rtl.simonly.qrng_source import CounterQrngSource
+
+LINK_CYCLES_PER_WORD = WORD_BITS  # one link bit per fabric cycle
+POWER_ON_CYCLES = 2
+
+
+@dataclass(frozen=True)
+class TxCosimParams:
+    """Knobs of the transmitter co-simulation (rates in units of 1/1024 of cycles)."""
+
+    seed: int = 1
+    lanes: int = 4
+    cache_rows: int = 16384
+    qrng_idle: int = 0
+    symbol_stall: int = 0
+    query_rate: int = 64
+    payload_idle: int = 512
+    symbol_depth: int = 256
+    answer_depth: int = 64
+    downlink_depth: int = 64
+
+
+CAPTURES = ("sym", "dl", "ans")
+
+
+def symbol_capture_bits(lanes: int) -> int:
+    """Bits of one captured symbol beat: ``symbol[lanes]`` then ``drive[lanes]``."""
+    beat = data.Layout.cast(symbol_beat(lanes))
+    return beat.size - PULSE_INDEX_BITS
+
+
+def capture_ports(batcher: StreamBatcher) -> list[str]:
+    ports = ["batch", "done", "batches", "fill"]
+    return [*ports, "batch_tag"] if "batch_tag" in batcher.signature.members else ports
+
+
+class TxCosimTop(wiring.Component):
+    def __init__(self, params: TxCosimParams = TxCosimParams()) -> None:
+        p = params
+        self.params = p
+        self.tx = SatelliteTx(p.lanes, p.cache_rows)
+        self.qrng = CounterQrngSource(p.seed, p.lanes, p.qrng_idle)
+        self.payload = PayloadCounter(p.seed, p.payload_idle)
+        self.queries = CacheQueryGenerator(p.lanes * p.cache_rows, p.seed, p.query_rate)
+        self.captures = {
+            "sym": StreamBatcher(symbol_capture_bits(p.lanes), p.symbol_depth, seed=p.seed,
+                                 stall_per_1024=p.symbol_stall, tag_bits=PULSE_INDEX_BITS),
+            "dl": StreamBatcher(data.Layout.cast(DownlinkWord).size, p.downlink_depth,
+                                seed=p.seed + 1, pace=LINK_CYCLES_PER_WORD),
+            "ans": StreamBatcher(data.Layout.cast(CacheAnswer).size, p.answer_depth,
+                                 seed=p.seed + 2),
+        }
+        members = {
+            "clk": In(1), "fault_request": In(2), "alarm": Out(HealthAlarm), "cache_head": Out(64),
+        }
+        for name, batcher in self.captures.items():
+            for port in capture_ports(batcher):
+                members[f"{name}_{port}"] = Out(batcher.signature.members[port].shape)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.sync = sync = ClockDomain("sync")
+        m.domains.por = ClockDomain("por", reset_less=True)
+        m.d.comb += [ClockSignal("sync").eq(self.clk), ClockSignal("por").eq(self.clk)]
+        power_on = Signal(range(POWER_ON_CYCLES + 1), init=POWER_ON_CYCLES)
+        with m.If(power_on != 0):
+            m.d.por += power_on.eq(power_on - 1)
+        fault = Signal(2)
+        m.d.por += fault.eq(self.fault_request)
+        m.d.comb += sync.rst.eq(power_on != 0)
+
+        m.submodules.tx = tx = self.tx
+        m.submodules.qrng = self.qrng
+        m.submodules.payload = self.payload
+        m.submodules.queries = self.queries
+        connect(m, self.qrng.o, tx.qrng)
+        connect(m, self.payload.o, tx.link_payload)
+        connect(m, self.queries.o, tx.query)
+        m.d.comb += [
+            self.qrng.fault.eq(fault),
+            self.queries.head.eq(tx.cache_head),
+            self.alarm.eq(tx.alarm),
+            self.cache_head.eq(tx.cache_head),
+        ]
+        # Symbols are captured without their pulse index, which comes once per batch as its tag.
+        sym = self.captures["sym"]
+        m.d.comb += [
+            sym.i.valid.eq(tx.symbols.valid),
+            sym.i.payload.eq(Cat(tx.symbols.payload.symbol, tx.symbols.payload.drive)),
+            tx.symbols.ready.eq(sym.i.ready),
+            sym.tag.eq(tx.symbols.payload.pulse),
+        ]
+        connect(m, tx.downlink, self.captures["dl"].i)
+        connect(m, tx.answer, self.captures["ans"].i)
+        for name, batcher in self.captures.items():
+            m.submodules[f"capture_{name}"] = batcher
+            for port in capture_ports(batcher):
+                m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(batcher, port))
+        return m

@@ -1,0 +1,113 @@
+"""Sim-only stimulus and capture blocks: bit-exact QRNG source, batcher contract, generators."""
+
+import random
+
+import numpy as np
+import pytest
+
+from models.qrng import FAULT_BIASED, FAULT_NONE, FAULT_STUCK, source_words
+from rtl.simonly.batcher import StreamBatcher
+from rtl.simonly.generators import CacheQueryGenerator, PayloadCounter
+from rtl.simonly.qrng_source import CounterQrngSource
+from rtl.simonly.xorshift import Xorshift32
+from tb import pysim
+from tb.capture import CaptureError, beats_of_binstr, fields
+
+
+@pytest.mark.parametrize("fault", [FAULT_NONE, FAULT_STUCK, FAULT_BIASED])
+def test_counter_qrng_source_is_the_model(fault):
+    lanes, beats, seed = 4, 40, 0xC0FFEE
+    dut = CounterQrngSource(seed, lanes, idle_per_1024=300)
+    got: list[int] = []
+
+    async def set_fault(ctx):
+        ctx.set(dut.fault, fault)
+
+    pysim.run(dut, set_fault,
+              pysim.consumer(dut.o, beats, got, random.Random(3), stall=0.3))
+    words = np.array([[(g >> (32 * k)) & 0xFFFF_FFFF for k in range(lanes)] for g in got])
+    want = source_words(seed, np.arange(beats * lanes), fault).reshape(beats, lanes)
+    assert np.array_equal(words, want)
+
+
+def test_xorshift_sequence():
+    dut = Xorshift32(seed=1)
+    got = []
+
+    async def bench(ctx):
+        for _ in range(3):
+            got.append(ctx.get(dut.value))
+            await ctx.tick()
+
+    pysim.run(dut, bench)
+    x, want = 1, []
+    for _ in range(3):
+        want.append(x)
+        x ^= (x << 13) & 0xFFFF_FFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFF_FFFF
+    assert got == want
+
+
+@pytest.mark.parametrize(("stall", "pace"), [(0, 1), (400, 1), (0, 5)])
+def test_batcher_collects_in_order_with_tag(stall, pace):
+    width, depth = 12, 5
+    dut = StreamBatcher(width, depth, seed=9, stall_per_1024=stall, pace=pace, tag_bits=16)
+    items = [random.Random(5).randrange(1 << width) for _ in range(3 * depth + 2)]
+    batches: list[tuple[int, int]] = []
+
+    async def source(ctx):
+        for n, item in enumerate(items):
+            ctx.set(dut.tag, 1000 + n)
+            await pysim.stream_put(ctx, dut.i, item)
+
+    async def sink(ctx):
+        cycles = 0
+        while len(batches) < 3 and cycles < 2000:
+            await ctx.tick()
+            cycles += 1
+            if ctx.get(dut.done):
+                batches.append((ctx.get(dut.batch), ctx.get(dut.batch_tag)))
+        assert ctx.get(dut.batches) == 3
+
+    pysim.run(dut, sink, background=[source])
+    assert len(batches) == 3
+    for b, (value, tag) in enumerate(batches):
+        beats = [(value >> (width * j)) & ((1 << width) - 1) for j in range(depth)]
+        assert beats == items[b * depth:(b + 1) * depth]
+        assert tag == 1000 + b * depth
+
+
+def test_payload_counter_counts_from_one():
+    dut = PayloadCounter(seed=2, idle_per_1024=500)
+    got: list[int] = []
+    pysim.run(dut, pysim.consumer(dut.o, 20, got, random.Random(1), stall=0.4))
+    assert got == list(range(1, 21))
+
+
+def test_query_generator_mixes_ok_expired_pending():
+    capacity = 64
+    dut = CacheQueryGenerator(capacity, seed=4, rate_per_1024=1024)
+    got: list[int] = []
+
+    async def head(ctx):
+        ctx.set(dut.head, 10_000)
+
+    pysim.run(dut, head, pysim.consumer(dut.o, 400, got, random.Random(2)))
+    offset = np.array(got, dtype=np.int64) - 10_000
+    assert np.all((offset >= -2 * capacity) & (offset < 16))
+    assert (offset >= 0).any() and (offset < -capacity).any()
+    assert ((offset < 0) & (offset >= -capacity)).any()
+
+
+def test_rate_out_of_range_is_rejected():
+    with pytest.raises(ValueError, match="idle_per_1024=2000"):
+        CounterQrngSource(1, idle_per_1024=2000)
+
+
+def test_capture_decoding_and_dirty_bits():
+    # Two beats of 8 bits: beat 0 = 0x12, beat 1 = 0xAB (MSB first string, oldest in LSBs).
+    beats = beats_of_binstr(format(0xAB12, "016b"), 8)
+    assert [int(v) for v in fields(beats, [4, 4])[0]] == [0x2, 0xB]
+    with pytest.raises(CaptureError, match="not clean"):
+        beats_of_binstr("01x0" * 4, 8)
