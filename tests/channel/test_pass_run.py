@@ -79,3 +79,23 @@ def test_qkdsim_pass_reports_bad_configs_in_one_line(tmp_path: Path, capsys):
     assert "no such configuration file" in capsys.readouterr().err
     assert cli.main(["pass", str(JINAN), "--out", "o", "--duration", "-1"]) == 2
     assert "--duration" in capsys.readouterr().err
+
+
+def test_qkdsim_pass_end_to_end(tmp_path: Path, capsys):
+    import json
+
+    out = tmp_path / "out"
+    assert cli.main(["pass", str(JINAN), "--out", str(out), "--duration", "40",
+                     "--no-plots"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    report = json.loads((out / "report.json").read_text())
+    assert summary["final_key_bits"] == report["final_key_bits"] > 0
+    assert report["keys_match"] and report["final_key_bits"] % 128 == 0
+    assert report["sifted_packets"] == len(report["qber_per_packet"]) >= 3
+    block = report["pa_blocks"][0]
+    assert set(block["counts"]) >= {"intensities", "probabilities", "detected", "errors",
+                                    "leak_ec_bits"}
+    assert block["status"] == "ok" and block["key_bits"] > 0
+    key = (out / "satellite.key").read_bytes()
+    assert key == (out / "ground.key").read_bytes() and len(key) * 8 == report["final_key_bits"]
+    assert stat.S_IMODE((out / "satellite.key").stat().st_mode) == 0o600
