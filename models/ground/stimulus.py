@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.signal import fftconvolve
 
 from models.ground.timing import CH_SYNC, DETECTORS, FRAME_PULSES, PULSE_PERIOD_PS
 from models.qrng import qrng_words
@@ -58,8 +59,8 @@ class DetectorResponse:
     """
 
     core_fwhm_ps: float = 350.0
-    tail_fraction: float = 0.19
-    tail_tau_ps: float = 600.0
+    tail_fraction: float = 0.30
+    tail_tau_ps: float = 800.0
     laser_fwhm_ps: float = 60.0
     fibre_spread_ps: float = 110.0
 
@@ -82,7 +83,7 @@ class DetectorResponse:
         prompt = np.zeros_like(grid_ps)
         prompt[grid_ps.size // 2] = 1.0
         delay = (1 - self.tail_fraction) * prompt + self.tail_fraction * tail / tail.sum()
-        density = np.convolve(np.convolve(core, box, "same"), delay, "same")
+        density = np.clip(fftconvolve(fftconvolve(core, box, "same"), delay, "same"), 0, None)
         return density / (density.sum() * step)
 
     def mode_ps(self, sync_fwhm_ps: float = 0.0) -> float:
