@@ -17,8 +17,8 @@ Design (measured numbers in ``docs/postprocessing.md``):
 * **Rate from the sampled QBER, per intensity.** The sampled counters give an error probability
   per intensity tag (:func:`estimate_channel`); q_up adds ``z_margin`` binomial standard
   deviations (a packet's sample has ~11,000 bits, so at 1 % the estimate is uncertain by ~10 %).
-  Codeword syndrome length ``m = f_design · Σ_bits h(q_up[tag])`` rounded up to M_QUANTUM; the
-  decoder gets each bit's own error probability.
+  Codeword syndrome length ``m = f_design(q_signal) · Σ_bits h(q_up[tag])`` rounded up to
+  M_QUANTUM; the decoder gets each bit's own error probability.
 """
 
 import functools
@@ -41,13 +41,15 @@ VERIFY_HASH_BITS = 64  # leak of the verification hash sent with each packet's s
 class EcConfig:
     """Parameters of the rate choice and the decoder.
 
-    f_design: syndrome length / (n · h(q_up)); z_margin: standard deviations added to the sampled
+    f_design: syndrome length / Σ h(q_up), as (signal QBER, f) points interpolated linearly
+    (the random codes need more margin at low QBER, where check degrees are higher: measured in
+    docs/postprocessing.md); z_margin: standard deviations added to the sampled
     QBER; max_syndrome_fraction: above this m/n the packet is not worth reconciling (dropped as
     ``qber_too_high``); ms_scaling: min-sum scaling factor; max_iter: BP iterations.
     """
 
     codeword_bits: int = CODEWORD_BITS
-    f_design: float = 1.6
+    f_design: tuple[tuple[float, float], ...] = ((0.004, 1.85), (0.01, 1.65), (0.02, 1.6))
     z_margin: float = 2.0
     min_qber: float = 0.002
     max_syndrome_fraction: float = 0.6
@@ -66,6 +68,11 @@ class ChannelEstimate:
 
     q: np.ndarray
     q_up: np.ndarray
+
+    def f_design(self, cfg: EcConfig) -> float:
+        """f_design of the configuration at this packet's signal error probability."""
+        points = np.asarray(cfg.f_design, dtype=float)
+        return float(np.interp(self.q[0], points[:, 0], points[:, 1]))
 
     def bit_entropy(self, intensity: np.ndarray) -> np.ndarray:
         """h(q_up) of every bit, by its intensity tag."""
@@ -92,7 +99,7 @@ def estimate_channel(sampled_detected: np.ndarray, sampled_errors: np.ndarray, c
 def syndrome_fraction(estimate: ChannelEstimate, intensity: np.ndarray, cfg: EcConfig
                       ) -> float:
     """m/n of a whole packet: f_design · mean over its bits of h(q_up of the bit's intensity)."""
-    return cfg.f_design * float(np.mean(estimate.bit_entropy(intensity)))
+    return estimate.f_design(cfg) * float(np.mean(estimate.bit_entropy(intensity)))
 
 
 def syndrome_bits_for(n: int, fraction: float) -> int:
@@ -150,9 +157,10 @@ def encode(x: np.ndarray, intensity: np.ndarray, estimate: ChannelEstimate, cfg:
     """Satellite side: syndromes of the packet bits x, each codeword at its own rate."""
     shapes, parts = [], []
     entropy = estimate.bit_entropy(intensity)
+    f_design = estimate.f_design(cfg)
     for cw in split_codewords(x.size, cfg.codeword_bits):
         n = cw.stop - cw.start
-        m = syndrome_bits_for(n, cfg.f_design * float(np.mean(entropy[cw])))
+        m = syndrome_bits_for(n, f_design * float(np.mean(entropy[cw])))
         shapes.append((n, m))
         parts.append(syndrome(parity_check_matrix(n, m, cfg.code_seed), x[cw]))
     return Syndromes(tuple(shapes), np.concatenate(parts))

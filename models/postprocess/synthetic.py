@@ -68,9 +68,9 @@ def measure_ec(qber: float, packets: int, seed: int, cfg: EcConfig | None = None
         sat, gnd = pair.satellite, pair.ground
         est = ec.estimate_channel(pair.sampled_detected, pair.sampled_errors, cfg)
         syn = ec.encode(sat.bit, sat.intensity, est, cfg)
-        start = time.perf_counter()
+        start = time.process_time()
         result = ec.decode(gnd.bit, gnd.intensity, syn, est.q, cfg)
-        spent += time.perf_counter() - start
+        spent += time.process_time() - start
         if result.converged and np.array_equal(result.corrected, sat.bit):
             ok += 1
             q_true = float(np.mean(sat.bit != gnd.bit))

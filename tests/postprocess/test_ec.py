@@ -59,7 +59,10 @@ def test_rate_rises_with_qber_and_uses_the_tags():
     assert fr == sorted(fr)
     est = ec.estimate_channel(*counters([10_000, 600, 20], [200, 9, 9]), cfg)
     h = [binary_entropy(v) for v in est.q_up]
-    assert fr[2] == pytest.approx(cfg.f_design * (0.940 * h[0] + 0.058 * h[1] + 0.002 * h[2]))
+    assert est.f_design(cfg) == 1.6  # beyond the last point of the f_design table
+    assert fr[2] == pytest.approx(1.6 * (0.940 * h[0] + 0.058 * h[1] + 0.002 * h[2]))
+    mid = ec.estimate_channel(*counters([10_000, 600, 20], [150, 9, 9]), cfg)
+    assert mid.f_design(cfg) == pytest.approx(1.65 - 0.05 * (150.5 / 10_001 - 0.01) / 0.01)
     assert ec.syndrome_bits_for(10_000, 0.1234) == 1240  # rounded up to M_QUANTUM
 
 

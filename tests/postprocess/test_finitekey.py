@@ -219,3 +219,39 @@ def test_from_json_reports_missing_field():
 def test_unknown_method():
     with pytest.raises(KeyRateInputError, match="unknown method"):
         key_length(counts((10, 10, 10), (1, 1, 1)), "bogus")
+
+
+def test_hand_computed_chernoff_case():
+    """A block with a usable vacuum count (s0 > 0), every SPEC 7 step written out."""
+    det = {"s": 2_000_000, "d": 120_000, "v": 3_000}
+    err = {"s": 16_000, "d": 1_500, "v": 1_450}
+    c = counts(tuple(det.values()), tuple(err.values()), leak=(200_000, 200_000))
+    r = key_length(c)
+    e = math.exp
+    xi = 1e-10 / 21
+
+    def scaled(k, x):
+        lo, hi = chernoff_bounds(x, xi)
+        return e(MU[k]) / P[k] * lo, e(MU[k]) / P[k] * hi
+
+    n_lo = {k: scaled(k, det[k])[0] for k in "sdv"}
+    n_hi = {k: scaled(k, det[k])[1] for k in "sdv"}
+    m_lo = {k: scaled(k, err[k])[0] for k in "sdv"}
+    m_hi = {k: scaled(k, err[k])[1] for k in "sdv"}
+    tau0 = sum(e(-MU[k]) * P[k] for k in "sdv")
+    tau1 = sum(e(-MU[k]) * MU[k] * P[k] for k in "sdv")
+    s0 = tau0 * (0.1 * n_lo["v"] - 0.001 * n_hi["d"]) / 0.099
+    assert s0 > 0
+    s1 = tau1 * 0.8 * (n_lo["d"] - n_hi["v"] - (0.1**2 - 0.001**2) / 0.8**2
+                       * (n_hi["s"] - s0 / tau0)) / (0.8 * 0.099 - 0.1**2 + 0.001**2)
+    v1 = min(tau1 * (m_hi["d"] - m_lo["v"]) / 0.099, sum(err.values()))
+    assert v1 < sum(err.values())  # the decoy bound, not the cap, is active here
+    phi = v1 / s1 + gamma(1e-10, v1 / s1, s1, s1)
+    ell = math.floor(s0 + s1 * (1 - binary_entropy(phi)) - 200_000 - 6 * math.log2(21e10)
+                     - math.log2(2e15))
+    z = r.per_basis["Z"]
+    assert (z.s0, z.s1, z.v1_test, z.phi) == (pytest.approx(s0), pytest.approx(s1),
+                                              pytest.approx(v1), pytest.approx(phi))
+    assert z.key_bits == ell
+    assert r.key_bits == 128 * ((2 * ell) // 128)
+    assert r.key_bits > 0
