@@ -226,14 +226,17 @@ def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: boo
                    "final_key_bits": 0, "keys_match": True}
     if config.paper:
         report["paper"] = config.paper
-    _write_key(out / "satellite.key", satellite_key)
-    _write_key(out / "ground.key", ground_key)
-    if plots:
-        report["plots"] = write_plots(out, config, slices, det, report["qber_per_packet"])
-        lap("plots")
-    report["stage_s"] = stage_s
-    report["wall_s"] = round(time.perf_counter() - start, 3)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    try:
+        _write_key(out / "satellite.key", satellite_key)
+        _write_key(out / "ground.key", ground_key)
+        if plots:
+            report["plots"] = write_plots(out, config, slices, det, report["qber_per_packet"])
+            lap("plots")
+        report["stage_s"] = stage_s
+        report["wall_s"] = round(time.perf_counter() - start, 3)
+        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    except OSError as exc:
+        raise PassOutputError(f"cannot write the outputs into {out}: {exc.strerror}") from None
     return report
 
 

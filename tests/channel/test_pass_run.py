@@ -99,3 +99,24 @@ def test_qkdsim_pass_end_to_end(tmp_path: Path, capsys):
     key = (out / "satellite.key").read_bytes()
     assert key == (out / "ground.key").read_bytes() and len(key) * 8 == report["final_key_bits"]
     assert stat.S_IMODE((out / "satellite.key").stat().st_mode) == 0o600
+
+
+def test_unwritable_outputs_are_one_line_errors(tmp_path: Path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    assert cli.main(["pass", str(JINAN), "--out", str(a_file), "--duration", "1"]) == 2
+    assert "cannot create output directory" in capsys.readouterr().err
+    out = tmp_path / "out"
+    (out / "satellite.key").mkdir(parents=True)  # a directory where the key file must go
+    assert cli.main(["pass", str(JINAN), "--out", str(out), "--duration", "1",
+                     "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the outputs" in err and err.count("\n") == 1
+
+
+def test_a_pass_too_lossy_for_any_packet_gives_an_empty_key(tmp_path: Path):
+    config = load_pass(JINAN)
+    config = replace(config, duration_s=10.0, link=replace(config.link, extra_loss_db=30.0))
+    report = run_pass(config, tmp_path)
+    assert report["sifted_packets"] == 0 and report["final_key_bits"] == 0
+    assert report["keys_match"] and (tmp_path / "ground.key").read_bytes() == b""
