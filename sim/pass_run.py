@@ -113,7 +113,9 @@ def count_rate(det: Detections, slices: PassSlices, rate_hz: float) -> tuple[np.
 
 
 def write_plots(out: Path, config: PassConfig, slices: PassSlices, det: Detections,
-                qber: list[float]) -> list[str]:
+                qber: list[float], true_qber: list[float]) -> list[str]:
+    """Fig. 4b (range and count rate versus time) and Fig. 4c (QBER per packet: the sampled
+    estimate as bars, the true QBER as dots)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -139,8 +141,16 @@ def write_plots(out: Path, config: PassConfig, slices: PassSlices, det: Detectio
     fig.savefig(out / "range_countrate.png", dpi=110)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.bar(np.arange(1, len(qber) + 1), 100 * np.asarray(qber), color="tab:green")
-    ax.set_xlabel("sifted-key packet (100 kbit)")
+    from matplotlib.ticker import MaxNLocator
+
+    number = np.arange(1, len(qber) + 1)
+    ax.bar(number, 100 * np.asarray(qber), color="tab:green", label="sampled estimate")
+    ax.plot(number, 100 * np.asarray(true_qber), "k.", label="true")
+    if qber:
+        ax.axhline(100 * float(np.mean(true_qber)), color="k", lw=0.6, ls="--")
+        ax.legend(loc="upper center", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(f"sifted-key packet ({config.post.packet_bits // 1000} kbit)")
     ax.set_ylabel("QBER (%)")
     ax.set_title(f"{config.label}: QBER per packet")
     fig.tight_layout()
@@ -230,7 +240,8 @@ def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: boo
         _write_key(out / "satellite.key", satellite_key)
         _write_key(out / "ground.key", ground_key)
         if plots:
-            report["plots"] = write_plots(out, config, slices, det, report["qber_per_packet"])
+            report["plots"] = write_plots(out, config, slices, det, report["qber_per_packet"],
+                                          report["true_qber_per_packet"])
             lap("plots")
         report["stage_s"] = stage_s
         report["wall_s"] = round(time.perf_counter() - start, 3)
