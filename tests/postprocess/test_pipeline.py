@@ -1,5 +1,7 @@
 """Whole-pass distillation: EC, verification, PA, confirmation and authentication together."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from models.postprocess.pipeline import (
 )
 from models.postprocess.synthetic import synthetic_packets
 from models.sifting.packets import Packet
+from sim.cli import main
 
 SMALL = 20_000  # small packets (2 codewords) keep the protocol tests fast
 
@@ -55,6 +58,23 @@ def test_block_counts_are_the_key_bit_tags_and_corrected_errors(full_blocks):
             assert counts.errors[b][k] == err
     leak = sum(e["leak_bits"] for e in result.ec[:5])
     assert sum(counts.leak_ec_bits.values()) == pytest.approx(leak)
+
+
+def test_block_key_length_reproducible_with_keyrate(full_blocks, tmp_path, capsys):
+    """The COUNTS object of a block, fed to `qkdsim keyrate`, gives the block's key length."""
+    _, result = full_blocks
+    for block in result.pa_blocks:
+        path = tmp_path / f"block{block['block']}.json"
+        path.write_text(json.dumps(block["counts"]))
+        assert main(["keyrate", str(path)]) == 0
+        assert json.loads(capsys.readouterr().out)["key_bits"] == block["key_bits"]
+
+
+def test_progress_called_once_per_packet():
+    pairs = synthetic_packets(3, 0.02, seed=1, packet_bits=SMALL)
+    calls = []
+    distill(pairs, small_config(), seed=5, progress=calls.append)
+    assert calls == [1, 1, 1]
 
 
 def test_report_fields_and_efficiency(full_blocks):
