@@ -44,5 +44,5 @@ def test_table1_row(path: Path, tmp_path: Path):
     report, paper = run_row(path, tmp_path)
     assert abs(report["sifted_packets"] - paper["sifted_packets"]) <= 1
     assert relative(float(np.mean(report["true_qber_per_packet"])),
-                    paper["qber_mean_pct"] / 100) <= 0.5
+                    paper["qber_mean_pct"] / 100) <= 0.15
     assert relative(report["final_key_bits"], paper["final_key_bits"]) <= 0.5
