@@ -261,8 +261,13 @@ def write_configs(calib: Calibration, rows: list[dict[str, str]], root: Path) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="regenerate configs/")
+    parser.add_argument("--table1", type=Path, default=TABLE1, metavar="CSV",
+                        help=f"the paper's Table 1 (default {TABLE1})")
     args = parser.parse_args()
-    rows = read_table1()
+    try:
+        rows = read_table1(args.table1)
+    except OSError as exc:
+        parser.error(f"cannot read {args.table1}: {exc.strerror}")
     calib = calibrate(rows)
     print(f"satellite_optics = {calib.satellite_optics:.4f}")
     print("background_cps =", {k: round(v, 1) for k, v in calib.background_cps.items()},

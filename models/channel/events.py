@@ -30,7 +30,7 @@ arrays.
 
 Detector effects after the primary clicks:
 
-* afterpulsing: each click makes, with probability ``afterpulse_prob``, a second click in the same
+* afterpulsing: each primary click makes, with probability ``afterpulse_prob``, a click in the same
   detector ``dead_time + Exp(afterpulse_tau)`` later; it counts only if it falls in a gate
   (pulse ``n + round(delay / period)``, |residual| ≤ gate/2); afterpulses of afterpulses are
   neglected (second order);
