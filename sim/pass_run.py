@@ -177,11 +177,10 @@ def _distill(config: PassConfig, sifted: SiftedPass,
     return distill(pairs, distill_config, config.seed, progress=progress)
 
 
-def _progress_bar(total: int, desc: str, enabled: bool) -> Any:
+def _progress_bar(total: int, desc: str, unit: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="slice" if "photons" in desc else "it",
-                disable=not enabled, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=False)
 
 
 def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: bool = True,
@@ -202,7 +201,7 @@ def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: boo
         mark = now
 
     slices = config_slices(config)
-    with _progress_bar(len(slices.eta), "photons", show_progress) as bar:
+    with _progress_bar(len(slices.eta), "photons", "slice", show_progress) as bar:
         det = simulate_detections(config, slices, progress=bar.update)
     lap("channel")
     sifted = sift_pass(config, det)
@@ -229,7 +228,8 @@ def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: boo
     }
     satellite_key = ground_key = np.zeros(0, dtype=np.uint8)
     if postprocess:
-        with _progress_bar(len(sifted.satellite), "post-processing", show_progress) as bar:
+        with _progress_bar(len(sifted.satellite), "post-processing", "packet",
+                           show_progress) as bar:
             result = _distill(config, sifted, bar.update)
         report |= result.to_report()
         satellite_key, ground_key = result.satellite_key, result.ground_key
