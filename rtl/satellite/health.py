@@ -74,20 +74,31 @@ class QrngHealthIntake(wiring.Component):
                 sample = self.i.payload[lane][byte * SAMPLE_BITS:(byte + 1) * SAMPLE_BITS]
                 tag = f"l{lane}b{byte}"
 
+                # Counters stay below their cutoffs until the alarm, so "this sample reaches the
+                # cutoff" is "it repeats and the counter is at cutoff - 1": a registered flag
+                # keeps the counters' adders off the path that gates the output (Fmax).
                 last = Signal(SAMPLE_BITS, name=f"rct_last_{tag}")
                 run = Signal(range(rct_cutoff + 1), name=f"rct_run_{tag}")
                 run_next = Signal.like(run, name=f"rct_run_next_{tag}")
-                m.d.comb += run_next.eq(Mux(sample == last, run + 1, 1))
-                rct_fails.append(run_next >= rct_cutoff)
+                run_at_max = Signal(name=f"rct_at_max_{tag}", init=rct_cutoff <= 1)
+                repeats = sample == last
+                m.d.comb += run_next.eq(Mux(repeats, run + 1, 1))
+                rct_fails.append((repeats & run_at_max) | (rct_cutoff <= 1))
 
                 ref = Signal(SAMPLE_BITS, name=f"apt_ref_{tag}")
                 count = Signal(range(window + 1), name=f"apt_count_{tag}")
                 count_next = Signal.like(count, name=f"apt_count_next_{tag}")
-                m.d.comb += count_next.eq(Mux(window_start, 1, count + (sample == ref)))
-                apt_fails.append(count_next >= apt_cutoff)
+                count_at_max = Signal(name=f"apt_at_max_{tag}", init=apt_cutoff <= 1)
+                matches = sample == ref
+                m.d.comb += count_next.eq(Mux(window_start, 1, count + matches))
+                apt_fails.append(Mux(window_start, apt_cutoff <= 1, matches & count_at_max))
 
                 with m.If(accept):
-                    m.d.sync += [last.eq(sample), run.eq(run_next), count.eq(count_next)]
+                    m.d.sync += [
+                        last.eq(sample), run.eq(run_next), count.eq(count_next),
+                        run_at_max.eq(run_next == rct_cutoff - 1),
+                        count_at_max.eq(count_next == apt_cutoff - 1),
+                    ]
                     with m.If(window_start):
                         m.d.sync += ref.eq(sample)
 
@@ -100,10 +111,13 @@ class QrngHealthIntake(wiring.Component):
 
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
+        # The payload loads on every accepted beat and only ``o.valid`` depends on the verdict:
+        # the test result then drives three flip-flops instead of the payload's clock enables.
         with m.If(accept):
+            m.d.sync += self.o.payload.eq(self.i.payload)
             with m.If(rct_fail | apt_fail):
                 m.d.sync += [self.alarm.rct.eq(rct_fail), self.alarm.apt.eq(apt_fail)]
             with m.Else():
-                m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(self.i.payload)]
+                m.d.sync += self.o.valid.eq(1)
         return m
 
