@@ -96,6 +96,11 @@ def test_qkdsim_pass_end_to_end(tmp_path: Path, capsys):
     assert set(block["counts"]) >= {"intensities", "probabilities", "detected", "errors",
                                     "leak_ec_bits"}
     assert block["status"] == "ok" and block["key_bits"] > 0
+    # the block's COUNTS object is what `qkdsim keyrate` reads, and gives the same length
+    counts = out / "counts.json"
+    counts.write_text(json.dumps(block["counts"]))
+    assert cli.main(["keyrate", str(counts)]) == 0
+    assert json.loads(capsys.readouterr().out)["key_bits"] == block["key_bits"]
     key = (out / "satellite.key").read_bytes()
     assert key == (out / "ground.key").read_bytes() and len(key) * 8 == report["final_key_bits"]
     assert stat.S_IMODE((out / "satellite.key").stat().st_mode) == 0o600
