@@ -63,7 +63,7 @@ def _plot(out_dir: pathlib.Path, sweep: list[EcMeasurement]) -> str:
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot([100 * r.qber for r in sweep], [r.f_mean for r in sweep], "o-",
-            label="measured f (LDPC, 10 kbit codewords)")
+            label=f"measured f (LDPC, {ec.CODEWORD_BITS // 1000} kbit codewords)")
     ax.axhline(1.15, color="tab:red", ls="--", label="aim f = 1.15")
     ax.set_xlabel("QBER (%)")
     ax.set_ylabel("efficiency f = leak / (n h(QBER))")

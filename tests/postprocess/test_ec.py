@@ -51,7 +51,7 @@ def test_channel_estimate_per_intensity():
 
 
 def test_rate_rises_with_qber_and_uses_the_tags():
-    cfg = ec.EcConfig()
+    cfg = ec.EcConfig(f_design=((0.004, 1.85), (0.01, 1.65), (0.02, 1.6)))
     tags = np.array([0] * 940 + [1] * 58 + [2] * 2)
     fr = [ec.syndrome_fraction(ec.estimate_channel(*counters([10_000, 600, 20],
                                                             [int(q * 10_000), 9, 9]), cfg),

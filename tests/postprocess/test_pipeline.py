@@ -17,7 +17,7 @@ from models.postprocess.synthetic import synthetic_packets
 from models.sifting.packets import Packet
 from sim.cli import main
 
-SMALL = 20_000  # small packets (2 codewords) keep the protocol tests fast
+SMALL = 20_000  # small packets (one codeword) keep the protocol tests fast
 
 
 def small_config(**kw):
