@@ -11,9 +11,10 @@ Arithmetic (per detection, all integers)
 ----------------------------------------
 With the interval ``t_k <= u = t - delta < t_(k+1)`` and ``P = t_(k+1) - t_k``:
 
-* ``R = 2**45 // P`` once per interval (a 46-step divider; ``P < 2**27``, so ``R < 2**19``);
-* ``d = u - t_k``; ``q = (d * R) >> 28``; ``m0 = (q + 1) >> 1`` (``m0`` is within 0.75 of
-  ``x = d * 2**16 / P`` because ``d < 2**27``);
+* ``R = 2**44 // P`` once per interval (a 45-step divider; ``2**26 <= P < 2**27``, so ``R``
+  fits one 18-bit DSP operand);
+* ``d = u - t_k``; ``q = (d * R) >> 27``; ``m0 = (q + 1) >> 1`` (``m0 - x`` lies in
+  ``(-1, 1/2]`` for ``x = d * 2**16 / P`` because ``d < 2**27``);
 * ``e = d * 2**16 - m0 * P``, then one correction step (``2e >= P``: ``m0 + 1``; ``2e < -P``:
   ``m0 - 1``) leaves ``-P/2 <= e < P/2``, so ``m = round(x)`` (halves up) exactly;
 * ``n = k * 2**16 + m``; residual ``r = e / 2**16`` LSB, output as ``r16 = e >> 12`` (1/16 LSB,
@@ -52,7 +53,7 @@ import numpy as np
 FRAME_PULSES = 1 << 16
 PULSE_PERIOD_PS = 1600
 NOMINAL_PERIOD_PS = FRAME_PULSES * PULSE_PERIOD_PS
-RECIP_SHIFT = 45
+RECIP_SHIFT = 44
 Q_SHIFT = RECIP_SHIFT - 17
 R16_SHIFT = 12
 PERIOD_BITS = 27
@@ -97,10 +98,10 @@ class IndexerConfig:
     depth: int = 256
 
     def __post_init__(self) -> None:
-        if not 1 << (PERIOD_BITS - 2) <= self.p_min <= self.p_max < 1 << PERIOD_BITS:
+        if not 1 << (PERIOD_BITS - 1) <= self.p_min <= self.p_max < 1 << PERIOD_BITS:
             raise IndexerConfigError(
                 f"sync interval bounds p_min={self.p_min}, p_max={self.p_max} must satisfy "
-                f"2**{PERIOD_BITS - 2} <= p_min <= p_max < 2**{PERIOD_BITS} (TDC LSB)")
+                f"2**{PERIOD_BITS - 1} <= p_min <= p_max < 2**{PERIOD_BITS} (TDC LSB)")
         if not 0 <= self.delta < self.p_min:
             raise IndexerConfigError(f"delta={self.delta} must lie in [0, p_min={self.p_min})")
         if not 0 <= self.gate_half < 1 << 16:
@@ -110,7 +111,7 @@ class IndexerConfig:
 
 
 def reciprocal(period: int) -> int:
-    """``2**45 // P``, the per-interval reciprocal."""
+    """``2**44 // P``, the per-interval reciprocal."""
     return (1 << RECIP_SHIFT) // period
 
 
