@@ -125,3 +125,18 @@ def test_a_pass_too_lossy_for_any_packet_gives_an_empty_key(tmp_path: Path):
     report = run_pass(config, tmp_path)
     assert report["sifted_packets"] == 0 and report["final_key_bits"] == 0
     assert report["keys_match"] and (tmp_path / "ground.key").read_bytes() == b""
+
+
+def test_bench_plugin_returns_spec8_entries(tmp_path: Path, monkeypatch):
+    import sim.bench_pass as bench
+
+    short = tmp_path / "passes" / "short.toml"
+    short.parent.mkdir()
+    short.write_text(JINAN.read_text().replace("duration_s = 300.0", "duration_s = 20.0"))
+    monkeypatch.setattr(bench, "CONFIG", short)
+    entries = bench.run(tmp_path / "bench")
+    names = [e["name"] for e in entries]
+    assert names[0] == "pass_jinan_20220925" and "pass_jinan_20220925_channel" in names
+    assert all(e["unit"] == "s" and e["value"] > 0 for e in entries)
+    assert entries[0]["keys_match"] and entries[0]["detections"] > 100_000
+    assert (tmp_path / "bench" / "pass_jinan_20220925" / "range_countrate.png").is_file()
