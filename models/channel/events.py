@@ -163,7 +163,7 @@ def _primary_clicks(rng: np.random.Generator, seed: int, edges: np.ndarray, eta:
     p_max = -np.expm1(-mu.max() * eta) * noise_free + (1 - noise_free)
     sizes = np.diff(edges)
     counts = rng.binomial(sizes, p_max)
-    pulse = np.zeros(0, dtype=np.int64)
+    pulse = owner = np.zeros(0, dtype=np.int64)
     need = counts
     while need.any():
         # Uniform draws with coinciding positions redrawn: a uniform subset of the slice.
@@ -316,10 +316,12 @@ def _squash(seed: int, squash_seed: int, pulse: np.ndarray, det_of: np.ndarray,
             after: np.ndarray, source: SourceParams) -> Detections:
     order = np.argsort(pulse, kind="stable")
     pulse, det_of, after = pulse[order], det_of[order], after[order]
+    if len(pulse) == 0:
+        empty = np.zeros(0, dtype=np.uint8)
+        return Detections(np.zeros(0, dtype=np.uint64), *([empty] * 7))
     starts = np.flatnonzero(np.r_[True, pulse[1:] != pulse[:-1]])
-    mask = np.bitwise_or.reduceat((1 << det_of).astype(np.uint8), starts) if len(pulse) else (
-        np.zeros(0, np.uint8))
-    after = np.logical_or.reduceat(after, starts) if len(pulse) else np.zeros(0, bool)
+    mask = np.bitwise_or.reduceat((1 << det_of).astype(np.uint8), starts)
+    after = np.logical_or.reduceat(after, starts)
     pulse = pulse[starts].astype(np.uint64)
     clicks = np.bitwise_count(mask)
     z_clicks, x_clicks = (mask & 3) != 0, (mask & 12) != 0

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.channel.events import (
     ChannelError,
@@ -187,3 +189,22 @@ def test_generator_agrees_with_expected_rates():
                                                     rel=0.02)
     qber = np.mean(d.bit[match] != d.sym_bit[match])
     assert qber == pytest.approx(float(rates.qber()[0]), rel=0.08)
+
+
+@given(eta=st.floats(0.0, 0.3), background=st.floats(0.0, 1e6),
+       dead=st.sampled_from([0.0, 22.0]), afterpulse=st.floats(0.0, 0.5),
+       seed=st.integers(0, 2**64 - 1))
+@settings(max_examples=25, deadline=None)
+def test_detection_invariants(eta, background, dead, afterpulse, seed):
+    det = DetectorParams(background_cps=background, dead_time_ns=dead,
+                         afterpulse_prob=afterpulse)
+    edges = np.array([0, 3000, 5000, 20000], dtype=np.int64)
+    d = generate_detections(seed, seed ^ 1, edges, np.array([eta, 0.0, eta / 2]),
+                            detector=det, rng_seed=seed % 1000)
+    assert np.all(np.diff(d.pulse.astype(np.int64)) > 0) and np.all(d.pulse < 20000)
+    assert np.all((d.mask > 0) & (d.mask < 16))
+    single = np.bitwise_count(d.mask) == 1
+    np.testing.assert_array_equal(d.mask[single], 1 << (2 * d.basis[single] + d.bit[single]))
+    sym = map_symbols(qrng_words(seed, d.pulse))
+    np.testing.assert_array_equal(d.sym_intensity, sym.intensity)
+    np.testing.assert_array_equal(d.sym_bit, sym.bit)
