@@ -101,3 +101,12 @@ def test_mismatched_codeword_shapes_fail():
     est = ec.estimate_channel(*counters([11_000, 0, 0], [110, 0, 0]), cfg)
     syn = ec.encode(x[:15_000], x[:15_000], est, cfg)
     assert not ec.decode(x, x, syn, est.q, cfg).converged
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("qber", [0.005, 0.01, 0.02, 0.03])
+def test_decoding_success_statistics(qber):
+    """20 packets per QBER (~20 s each): packet success >= 95 % with the default rate table."""
+    r = measure_ec(qber, 20, seed=100 + int(qber * 1000))
+    assert r.successes >= 19
+    assert r.f_mean < 2.3
