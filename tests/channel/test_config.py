@@ -1,9 +1,14 @@
 """Station and pass configurations: every Table 1 pass loads, bad input gives one-line errors."""
 
+import json
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.channel.config import REPO_CONFIGS, PassConfigError, load_pass, load_station
 from models.channel.passmodel import config_slices
@@ -116,8 +121,6 @@ def test_tle_example_gives_a_300_s_sgp4_pass():
 
 def test_table1_configs_are_calibrated_to_their_packets():
     """Expected sifted packets of every pass lie within its Table 1 count + [0, 1)."""
-    from dataclasses import replace
-
     from models.channel.calibrate import expected_summary
 
     for path in PASSES:
@@ -137,3 +140,54 @@ def test_moon_in_the_field_of_view_raises_background_in_its_window():
     assert 60 < inside.sum() < 80
     assert np.all(slices.extra_background_cps[inside] == config.moon_fov_cps)
     assert np.all(slices.extra_background_cps[~inside] == 0)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+SCALARS = st.one_of(st.booleans(), st.integers(-5, 10**6), st.floats(-10.0, 1e6),
+                    st.text("abcxyz", max_size=4))
+VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3),
+                   st.dictionaries(st.sampled_from(["s", "d", "v", "q"]), SCALARS, max_size=4))
+SECTIONS = {
+    "": ["max_elevation_deg", "duration_s", "min_elevation_deg", "step_s", "altitude_km",
+         "moon_in_view", "moon_fov_s", "moon_fov_cps", "seed", "date", "bogus"],
+    "source": ["intensities", "probabilities", "p_z", "pulse_rate_hz", "bogus"],
+    "link": ["divergence_urad", "ogs_optics", "extra_loss_db", "pointing_rms_urad", "bogus"],
+    "detector": ["dark_cps", "pol_error", "gate_ps", "afterpulse_prob", "bogus"],
+    "postprocess": ["packet_bits", "sample_fraction", "pa_block_bits", "method", "bogus"],
+}
+
+
+@given(st.sampled_from(sorted(SECTIONS)).flatmap(
+    lambda section: st.tuples(st.just(section),
+                              st.dictionaries(st.sampled_from(SECTIONS[section]), VALUES,
+                                              min_size=1, max_size=3))))
+@settings(max_examples=150, deadline=None)
+def test_any_malformed_value_is_a_pass_config_error(case):
+    section, values = case
+    body = "\n".join(f"{k} = {_toml_value(v)}" for k, v in values.items())
+    text = 'station = "jinan"\n'
+    if section:
+        text += f"max_elevation_deg = 40.0\n[{section}]\n{body}\n"
+    else:
+        default = "" if "max_elevation_deg" in values else "max_elevation_deg = 40.0\n"
+        text += body + "\n" + default
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.toml"
+        path.write_text(text)
+        try:
+            config = load_pass(path)
+        except PassConfigError as exc:
+            assert "\n" not in str(exc)
+            return
+        config_slices(replace(config, duration_s=min(config.duration_s, 2.0), step_s=1.0))
