@@ -31,8 +31,17 @@ from models.channel.events import Detections
 from models.channel.expect import expected_rates
 from models.channel.link import to_db
 from models.channel.passmodel import PassSlices, config_slices, simulate_detections
-from models.sifting.entries import SiftResult, ground_sift, make_reports, satellite_sift
+from models.qrng import qrng_words
+from models.sifting.entries import (
+    MATCH_BIT,
+    MISSING_BIT,
+    SiftResult,
+    ground_sift,
+    make_reports,
+    satellite_sift,
+)
 from models.sifting.packets import Packet, Packetizer
+from models.symbols import map_symbols
 
 INPUT_ERRORS: tuple[type[BaseException], ...] = (PassConfigError,)
 RATE_BIN_S = 1.0
@@ -73,7 +82,9 @@ def sift_pass(config: PassConfig, det: Detections) -> SiftedPass:
     reports = make_reports(det.pulse, det.basis, det.bit, config.ground_seed,
                            config.post.sample_below)
     status = np.zeros(len(reports), dtype=np.uint8)  # RND cache deep enough: no expiry
-    sat = satellite_sift(reports, status, det.sym_intensity, det.sym_basis, det.sym_bit)
+    # The satellite looks its symbols up from its own QRNG, independently of the channel model.
+    sym = map_symbols(qrng_words(config.seed, reports.pulse), config.source.mapper)
+    sat = satellite_sift(reports, status, sym.intensity, sym.basis, sym.bit)
     gnd = ground_sift(reports.basis, det.bit, reports.sampled, sat.code)
     bits = config.post.packet_bits
     sat_pk, gnd_pk = Packetizer(bits), Packetizer(bits)
@@ -81,13 +92,13 @@ def sift_pass(config: PassConfig, det: Detections) -> SiftedPass:
     gnd_pk.push(gnd.key_bit, gnd.key_basis, gnd.key_intensity, reports.pulse[gnd.key])
     # packet of each detection: the one its next key bit falls into
     packet_of = np.searchsorted(sat.key, np.arange(len(reports))) // bits
-    usable = ((sat.code & 0b1100) == 0b0100) & (reports.sampled == 1)
+    usable = ((sat.code & (MATCH_BIT | MISSING_BIT)) == MATCH_BIT) & (reports.sampled == 1)
     intensity = sat.code & 3
     n = len(sat_pk.packets)
     return SiftedPass(
         satellite=sat_pk.packets, ground=gnd_pk.packets,
         sampled_detected=_per_packet_counts(usable, packet_of, reports.basis, intensity, n),
-        sampled_errors=_per_packet_counts(usable & (reports.bit != det.sym_bit), packet_of,
+        sampled_errors=_per_packet_counts(usable & (reports.bit != sym.bit), packet_of,
                                           reports.basis, intensity, n),
         partial_bits=sat_pk.partial_bits, sat=sat)
 
