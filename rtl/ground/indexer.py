@@ -100,9 +100,10 @@ class PulseIndexer(wiring.Component):
             return [out.valid.eq(1), out.payload.n.eq(n), out.payload.channel.eq(channel),
                     out.payload.r16.eq(r16), out.payload.status.eq(status)]
 
-        tag = self.tags.payload
+        tag = Signal(Tag)
         sync_period = Signal(TIME_BITS)
-        m.d.comb += sync_period.eq(tag.time - now.end)
+        older, consecutive = Signal(), Signal()
+        frame_next = Signal(FRAME_BITS, init=1)
 
         # divider state
         rem = Signal(PERIOD_BITS + 1)
@@ -117,8 +118,6 @@ class PulseIndexer(wiring.Component):
         d = Signal(PERIOD_BITS)
         d_now, d_prev = Signal(PERIOD_BITS), Signal(PERIOD_BITS)
         in_now, in_prev = Signal(), Signal()
-        prod_lo = Signal(2 * SPLIT)
-        prod_hi = Signal(2 * SPLIT)
         prod = Signal(PERIOD_BITS + 18)
         m0 = Signal(M_BITS)
         e = Signal(signed(PERIOD_BITS + 18))
@@ -127,53 +126,73 @@ class PulseIndexer(wiring.Component):
         gate = Signal(PERIOD_BITS + 17)
         m.d.comb += gate.eq(self.gate_half << 16)
 
+        # Free-running 18x18 partial products, register to DSP to register with no operand mux
+        # in between (a shared, FSM-multiplexed multiplier reached only 113 MHz).
+        dr_lo, dr_hi, mp_lo, mp_hi = (Signal(2 * SPLIT, name=n)
+                                      for n in ("dr_lo", "dr_hi", "mp_lo", "mp_hi"))
+        m.d.sync += [dr_lo.eq(d[:SPLIT] * sel.recip), dr_hi.eq(d[SPLIT:] * sel.recip),
+                     mp_lo.eq(m0 * sel.period[:SPLIT]), mp_hi.eq(m0 * sel.period[SPLIT:])]
+
         with m.FSM():
             with m.State("IDLE"):
                 # the buffered FIFO takes a cycle to move an entry to its output register, so
                 # w_rdy may lag the level: wait for it unless the tag will overflow anyway
+                # (only this FSM writes the FIFO and the output, so both stay free until ACT)
                 can_take = out_free & (fifo.w_rdy | (pending == cfg.depth))
                 m.d.comb += self.tags.ready.eq(can_take)
                 with m.If(self.tags.valid & can_take):
-                    ch = tag.channel
-                    with m.If(ch == CH_END):
-                        m.d.sync += last.eq(0)
-                        m.next = "FLUSH"
-                    with m.Elif(tag.time < last):
-                        m.d.sync += emit(ch, Status.ORDER)
-                    with m.Else():
-                        m.d.sync += last.eq(tag.time)
-                        with m.If(ch < DETECTORS):
-                            with m.If(pending == cfg.depth):
-                                m.d.sync += emit(ch, Status.OVERFLOW)
-                            with m.Else():
-                                m.d.comb += [fifo.w_en.eq(1),
-                                             fifo.w_data.eq(Cat(tag.time, ch[:2]))]
-                                m.d.sync += pending.eq(pending + 1)
-                        with m.Elif(ch == CH_SYNC):
-                            # the "now" registers hold the previous sync in start/end until here
-                            m.d.sync += [
-                                prev.copy_from(now),
-                                now.start.eq(now.end),
-                                now.end.eq(tag.time),
-                                now.period.eq(sync_period),
-                                now.frame.eq(cur_frame),
-                                cur_frame.eq(tag.frame),
-                                have_cur.eq(1),
-                                rem.eq(0), quo.eq(0), step.eq(0),
-                            ]
-                            consecutive = have_cur & (tag.frame == (cur_frame + 1)[:FRAME_BITS])
-                            in_range = (sync_period >= cfg.p_min) & (sync_period <= cfg.p_max)
-                            with m.If(~consecutive):
-                                m.d.sync += now.status.eq(Status.NO_SYNC)
-                                m.next = "DRAIN"
-                            with m.Elif(~in_range):
-                                m.d.sync += now.status.eq(Status.BAD_PERIOD)
-                                m.next = "DRAIN"
-                            with m.Else():
-                                m.d.sync += now.status.eq(Status.ACCEPTED)
-                                m.next = "DIVIDE"
+                    m.d.sync += tag.eq(self.tags.payload)
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                # the 64-bit compares and the period subtraction get a cycle of their own
+                m.d.sync += [
+                    older.eq(tag.time < last),
+                    sync_period.eq(tag.time - now.end),
+                    consecutive.eq(have_cur & (tag.frame == frame_next)),
+                ]
+                m.next = "ACT"
+            with m.State("ACT"):
+                m.next = "IDLE"
+                ch = tag.channel
+                with m.If(ch == CH_END):
+                    m.d.sync += last.eq(0)
+                    m.next = "FLUSH"
+                with m.Elif(older):
+                    m.d.sync += emit(ch, Status.ORDER)
+                with m.Else():
+                    m.d.sync += last.eq(tag.time)
+                    with m.If(ch < DETECTORS):
+                        with m.If(pending == cfg.depth):
+                            m.d.sync += emit(ch, Status.OVERFLOW)
                         with m.Else():
-                            m.d.sync += emit(ch, Status.BAD_CHANNEL)
+                            m.d.comb += [fifo.w_en.eq(1),
+                                         fifo.w_data.eq(Cat(tag.time, ch[:2]))]
+                            m.d.sync += pending.eq(pending + 1)
+                    with m.Elif(ch == CH_SYNC):
+                        # the "now" registers hold the previous sync in start/end until here
+                        m.d.sync += [
+                            prev.copy_from(now),
+                            now.start.eq(now.end),
+                            now.end.eq(tag.time),
+                            now.period.eq(sync_period),
+                            now.frame.eq(cur_frame),
+                            cur_frame.eq(tag.frame),
+                            frame_next.eq(tag.frame + 1),
+                            have_cur.eq(1),
+                            rem.eq(0), quo.eq(0), step.eq(0),
+                        ]
+                        in_range = (sync_period >= cfg.p_min) & (sync_period <= cfg.p_max)
+                        with m.If(~consecutive):
+                            m.d.sync += now.status.eq(Status.NO_SYNC)
+                            m.next = "DRAIN"
+                        with m.Elif(~in_range):
+                            m.d.sync += now.status.eq(Status.BAD_PERIOD)
+                            m.next = "DRAIN"
+                        with m.Else():
+                            m.d.sync += now.status.eq(Status.ACCEPTED)
+                            m.next = "DIVIDE"
+                    with m.Else():
+                        m.d.sync += emit(ch, Status.BAD_CHANNEL)
 
             with m.State("DIVIDE"):
                 # restoring division of 2**RECIP_SHIFT by the period, one quotient bit per cycle
@@ -225,24 +244,21 @@ class PulseIndexer(wiring.Component):
                     m.d.sync += sel.status.eq(Status.NO_SYNC)
                 m.next = "MULTIPLY"
             with m.State("MULTIPLY"):
-                m.d.sync += [prod_lo.eq(d[:SPLIT] * sel.recip),
-                             prod_hi.eq(d[SPLIT:] * sel.recip)]
+                # the free-running products below take d and sel.recip in this cycle
                 with m.If(sel.status != Status.ACCEPTED):
                     m.next = "EMIT_STATUS"
                 with m.Else():
                     m.next = "SUM"
             with m.State("SUM"):
-                m.d.sync += prod.eq((prod_hi << SPLIT) + prod_lo)
+                m.d.sync += prod.eq((dr_hi << SPLIT) + dr_lo)
                 m.next = "ROUND"
             with m.State("ROUND"):
                 m.d.sync += m0.eq(((prod >> Q_SHIFT) + 1) >> 1)
                 m.next = "MULTIPLY_P"
             with m.State("MULTIPLY_P"):
-                m.d.sync += [prod_lo.eq(m0 * sel.period[:SPLIT]),
-                             prod_hi.eq(m0 * sel.period[SPLIT:])]
                 m.next = "SUM_P"
             with m.State("SUM_P"):
-                m.d.sync += prod.eq((prod_hi << SPLIT) + prod_lo)
+                m.d.sync += prod.eq((mp_hi << SPLIT) + mp_lo)
                 m.next = "REMAINDER"
             with m.State("REMAINDER"):
                 m.d.sync += e.eq((d << 16) - prod)

@@ -4,15 +4,16 @@ Overview
 --------
 ``bits`` carries the recovered downlink, one bit per beat (one per fabric cycle on the real
 link), any alignment; it is always ready (a link cannot be held off). A 128-bit shift register
-holds the newest header-sized window; every position ``p`` is scored in a three-stage pipeline
-(XOR with the marker and 8-bit partial popcounts + the counter's CRC-16; total distance; FSM).
+holds the newest header-sized window; every position ``p`` is scored in a four-stage pipeline
+(XOR with the marker and 8-bit partial popcounts + the counter's CRC-16; pair sums; total
+distance and compare; FSM).
 The FSM (SEARCH / VERIFY / LOCKED with a flywheel over missed markers) is documented in
 :mod:`models.ground.sync`; it emits one ``frames`` beat per frame while locked:
 ``(frame k, position p of the frame's first bit, flywheel)``.
 
 Latency, throughput, stream contract
 ------------------------------------
-A frame event leaves 3 cycles after the last bit of its 128-bit header. Events come one per
+A frame event leaves 4 cycles after the last bit of its 128-bit header. Events come one per
 ``frame_bits`` bits; if ``frames`` is still full when the next event is due, the event is
 dropped and counted in ``dropped`` (the consumer has a whole frame time to take it)::
 
@@ -76,15 +77,24 @@ class SyncDetector(wiring.Component):
             b_pos.eq(count - HEADER_BITS),
             *(part.eq(sum(diff[8 * i + j] for j in range(8))) for i, part in enumerate(parts)),
         ]
+        # stage B2: pair sums (the 64-bit popcount as a registered tree)
+        pairs = [Signal(5, name=f"pair{i}") for i in range(len(parts) // 2)]
+        b2_valid, b2_crc_ok = Signal(), Signal()
+        b2_counter, b2_pos = Signal(COUNTER_BITS), Signal(64)
+        m.d.sync += [
+            b2_valid.eq(b_valid), b2_crc_ok.eq(b_crc_ok), b2_counter.eq(b_counter),
+            b2_pos.eq(b_pos),
+            *(pair.eq(parts[2 * i] + parts[2 * i + 1]) for i, pair in enumerate(pairs)),
+        ]
         # stage C: distance and hit
         c_valid, c_hit, c_crc_ok = Signal(), Signal(), Signal()
         c_counter, c_pos = Signal(COUNTER_BITS), Signal(64)
         m.d.sync += [
-            c_valid.eq(b_valid),
-            c_hit.eq(sum(parts) <= cfg.tolerance),
-            c_crc_ok.eq(b_crc_ok),
-            c_counter.eq(b_counter),
-            c_pos.eq(b_pos),
+            c_valid.eq(b2_valid),
+            c_hit.eq((pairs[0] + pairs[1]) + (pairs[2] + pairs[3]) <= cfg.tolerance),
+            c_crc_ok.eq(b2_crc_ok),
+            c_counter.eq(b2_counter),
+            c_pos.eq(b2_pos),
         ]
 
         # FSM
