@@ -287,8 +287,11 @@ class PulseIndexer(wiring.Component):
                     # the next sync turns "now" into "prev": an empty interval, as in the model
                     m.d.sync += [have_cur.eq(0), now.status.eq(Status.NO_SYNC), now.start.eq(0)]
                     m.next = "IDLE"
-                with m.Elif(fifo.r_rdy & out_free):
+                with m.Elif(fifo.r_rdy):
                     m.d.comb += fifo.r_en.eq(1)
-                    m.d.sync += [pending.eq(pending - 1),
-                                 emit(fifo.r_data[TIME_BITS:], Status.TRUNCATED)]
+                    m.d.sync += [pending.eq(pending - 1), det_ch.eq(fifo.r_data[TIME_BITS:])]
+                    m.next = "FLUSH_EMIT"
+            with m.State("FLUSH_EMIT"), m.If(out_free):
+                m.d.sync += emit(det_ch, Status.TRUNCATED)
+                m.next = "FLUSH"
         return m

@@ -89,7 +89,16 @@ class SyncDetector(wiring.Component):
         # stage C: distance and hit
         c_valid, c_hit, c_crc_ok = Signal(), Signal(), Signal()
         c_counter, c_pos = Signal(COUNTER_BITS), Signal(64)
+        c_at_expected, c_k_match = Signal(), Signal()
+        # FSM registers, compared one stage early (the 64- and 48-bit equalities get a cycle of
+        # their own). Safe because expected/k change only at stage C, at a position that is
+        # 16384 (>= 128) bits before the next expected one, and expected is set to all ones
+        # (never reached) whenever the FSM returns to SEARCH.
+        expected = Signal(64, init=(1 << 64) - 1)
+        k = Signal(COUNTER_BITS)
         m.d.sync += [
+            c_at_expected.eq(b2_pos == expected),
+            c_k_match.eq(b2_counter == k),
             c_valid.eq(b2_valid),
             c_hit.eq((pairs[0] + pairs[1]) + (pairs[2] + pairs[3]) <= cfg.tolerance),
             c_crc_ok.eq(b2_crc_ok),
@@ -98,8 +107,6 @@ class SyncDetector(wiring.Component):
         ]
 
         # FSM
-        expected = Signal(64)
-        k = Signal(COUNTER_BITS)
         hits = Signal(4)
         misses = Signal(8)
         out = self.frames
@@ -116,7 +123,8 @@ class SyncDetector(wiring.Component):
             with m.Else():
                 m.d.sync += emit(frame, flywheel)
 
-        at_expected = c_valid & (c_pos == expected)
+        at_expected = c_valid & c_at_expected
+        never = expected.eq((1 << 64) - 1)
         advance = [expected.eq(c_pos + cfg.frame_bits), k.eq(k + 1)]
         with m.FSM():
             with m.State("SEARCH"), m.If(c_valid & c_hit & c_crc_ok):
@@ -130,26 +138,27 @@ class SyncDetector(wiring.Component):
                     m.next = "VERIFY"
             with m.State("VERIFY"), m.If(at_expected):
                 m.d.sync += advance
-                with m.If(c_hit & c_crc_ok & (c_counter == k)):
+                with m.If(c_hit & c_crc_ok & c_k_match):
                     m.d.sync += hits.eq(hits + 1)
                     with m.If(hits + 1 >= cfg.lock_hits):
                         m.d.sync += misses.eq(0)
                         emit_or_drop(k, 0)
                         m.next = "LOCKED"
                 with m.Else():
+                    m.d.sync += never
                     m.next = "SEARCH"
             with m.State("LOCKED"):
                 m.d.comb += self.locked.eq(1)
                 with m.If(at_expected):
                     m.d.sync += advance
-                    with m.If(c_hit & c_crc_ok & (c_counter != k)):
-                        m.d.sync += self.losses.eq(self.losses + 1)
+                    with m.If(c_hit & c_crc_ok & ~c_k_match):
+                        m.d.sync += [self.losses.eq(self.losses + 1), never]
                         m.next = "SEARCH"
                     with m.Elif(c_hit):
                         m.d.sync += misses.eq(0)
                         emit_or_drop(k, 0)
                     with m.Elif(misses >= cfg.max_misses):
-                        m.d.sync += self.losses.eq(self.losses + 1)
+                        m.d.sync += [self.losses.eq(self.losses + 1), never]
                         m.next = "SEARCH"
                     with m.Else():
                         m.d.sync += misses.eq(misses + 1)

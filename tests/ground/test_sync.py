@@ -81,7 +81,9 @@ def test_config_errors():
 
 def test_sync_rtl_matches_model():
     bits, lead, _ = sync_scenario(seed=4, frames=50)
-    bits = np.concatenate([bits[:2000], bits[2001:]])  # a bit slip: lock lost, re-acquired
+    jump = downlink_bits(5000, 6, 256, seed=8)  # counter jump (a satellite reset): lock lost
+    # a bit slip: lock lost after the miss limit, re-acquired
+    bits = np.concatenate([bits[:2000], bits[2001:], jump])
     want = detect(bits, FAST)
     dut = SyncDetector(FAST)
     rng = random.Random(7)
@@ -91,7 +93,7 @@ def test_sync_rtl_matches_model():
     events = [FrameEvent(g & ((1 << 48) - 1), (g >> 48) & ((1 << 64) - 1), bool(g >> 112))
               for g in got]
     assert events == want.events
-    assert want.losses == 1
+    assert want.losses == 2 and want.events[-1].frame == 5005
     assert any((e.position - lead) % FAST.frame_bits == FAST.frame_bits - 1 for e in events)
 
 
