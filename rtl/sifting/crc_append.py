@@ -1,12 +1,15 @@
-r"""CRC-32 trailer of the sifting link messages (``models.sifting.messages``), one word per cycle.
+r"""CRC-32 of the sifting link messages (``models.sifting.messages``), one word per cycle.
 
 Overview
 --------
-Passes the words of each message (``last`` on its final word) and appends the CRC-32/BZIP2
-word after it (with ``last``): the trailer of every uplink report frame and downlink sift message.
+:class:`CrcAppender` (sender) passes the words of each message (``last`` on its final word)
+and appends the CRC-32/BZIP2 word after it (with ``last``): the trailer of every uplink report
+frame and downlink sift message.
 The running CRC is updated per 32-bit word with :func:`rtl.common.crc.crc_msb_first`: for an
 MSB-first CRC as wide as the word, feeding a word into register ``s`` equals feeding
 ``word ^ s`` into a zeroed register, so the update is ``s' = crc(word ^ s)``, one XOR network.
+:class:`CrcChecker` (receiver) takes whole messages, trailer included, and answers one status
+beat per message (``ok``: the trailer matched; ``words``: the message length without trailer).
 
 Latency, throughput
 -------------------
@@ -18,7 +21,7 @@ while the trailer is offered)::
     o              w0  w1  crc*
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -26,6 +29,12 @@ from models.sifting.messages import CRC_INIT, CRC_POLY, CRC_XOROUT
 from rtl.common.crc import crc_msb_first
 
 MessageWord = data.StructLayout({"data": 32, "last": 1})
+MessageStatus = data.StructLayout({"ok": 1, "words": 24})
+
+
+def crc_update(word: Value, state: Value) -> Value:
+    """The CRC register after one more 32-bit word."""
+    return crc_msb_first(word ^ state, poly=CRC_POLY, width=32, init=0)
 
 
 class CrcAppender(wiring.Component):
@@ -55,7 +64,36 @@ class CrcAppender(wiring.Component):
                     self.o.valid.eq(1),
                     self.o.payload.data.eq(word),
                     self.o.payload.last.eq(0),
-                    crc.eq(crc_msb_first(word ^ crc, poly=CRC_POLY, width=32, init=0)),
+                    crc.eq(crc_update(word, crc)),
                     trailer.eq(self.i.payload.last),
                 ]
+        return m
+
+
+class CrcChecker(wiring.Component):
+    """One :data:`MessageStatus` per message on ``o``, one cycle after its trailer word."""
+
+    i: In(stream.Signature(MessageWord))
+    o: Out(stream.Signature(MessageStatus))
+
+    def elaborate(self, platform):
+        m = Module()
+        crc = Signal(32, init=CRC_INIT)
+        words = Signal(24)
+        can_load = ~self.o.valid | self.o.ready
+        m.d.comb += self.i.ready.eq(can_load)
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(self.i.valid & can_load):
+            word = self.i.payload.data
+            with m.If(self.i.payload.last):
+                m.d.sync += [
+                    self.o.valid.eq(1),
+                    self.o.payload.ok.eq(word == (crc ^ CRC_XOROUT)),
+                    self.o.payload.words.eq(words),
+                    crc.eq(CRC_INIT),
+                    words.eq(0),
+                ]
+            with m.Else():
+                m.d.sync += [crc.eq(crc_update(word, crc)), words.eq(words + 1)]
         return m

@@ -1,11 +1,11 @@
-"""CRC-32 trailer RTL against models.sifting.messages (crc32_words, encode_uplink/encode_sift)."""
+"""CRC-32 trailer and checker RTL against models.sifting.messages (crc32_words, encode/decode)."""
 
 import random
 
 import numpy as np
 
-from models.sifting.messages import crc32_words, encode_sift, encode_uplink
-from rtl.sifting.crc_append import CrcAppender
+from models.sifting.messages import crc32_words, decode_sift, encode_sift, encode_uplink
+from rtl.sifting.crc_append import CrcAppender, CrcChecker
 from tb import pysim
 
 
@@ -30,3 +30,23 @@ def test_trailer_matches_model_messages():
     lasts = np.cumsum([len(msg) + 1 for msg in messages]) - 1
     assert [i for i, o in enumerate(out) if o >> 32] == lasts.tolist()
     assert want[len(messages[0])] == int(encode_uplink(5, 2, offset, *bits, 21)[-1])
+
+
+def test_checker_flags_corrupted_messages_like_the_model():
+    rng = np.random.default_rng(5)
+    messages = []
+    for k in range(12):
+        words = encode_sift(k, rng.integers(0, 8, int(rng.integers(0, 40))))
+        if k % 3 == 1:  # a bit error somewhere, trailer included
+            words = words.copy()
+            words[rng.integers(len(words))] ^= np.uint32(1 << int(rng.integers(32)))
+        messages.append(words)
+    beats = [int(w) | (i == len(msg) - 1) << 32 for msg in messages for i, w in enumerate(msg)]
+    dut = CrcChecker()
+    prng = random.Random(5)
+    out: list[int] = []
+    pysim.run(dut, pysim.producer(dut.i, beats, prng, idle=0.3),
+              pysim.consumer(dut.o, len(messages), out, prng, stall=0.3))
+    want_ok = [int(decode_sift(msg) is not None) for msg in messages]
+    assert [o & 1 for o in out] == want_ok and want_ok.count(0) == 4
+    assert [o >> 1 for o in out] == [len(msg) - 1 for msg in messages]
