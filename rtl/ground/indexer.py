@@ -13,14 +13,14 @@ Design
 ------
 One 18x18 DSP product per operand half per cycle (``d * R`` then ``m0 * P``, each split into
 two partial products and summed in the next cycle), every compare registered, so the datapath
-meets the fabric clock without a deep pipeline: the block handles one detection per 12 cycles
-(13 Mtags/s at 156.25 MHz), two orders of magnitude above the detection rate of a pass.
+meets the fabric clock without a deep pipeline: the block handles one detection per 15 cycles
+(10 Mtags/s at 156.25 MHz), two orders of magnitude above the detection rate of a pass.
 ``delta`` and ``gate_half`` are run-time registers (calibration writes ``delta``).
 
 Latency, throughput, stream contract
 ------------------------------------
 ``tags.ready`` is high only in the idle state with a free output register; a detection is
-emitted about 13 + 12 j cycles after the sync tag that closes its interval (j = its place in
+emitted about 16 + 15 j cycles after the sync tag that closes its interval (j = its place in
 the pending FIFO) plus 46 divider cycles when the interval is valid. ``records`` beats come in the
 order of :func:`~models.ground.timing.run_indexer`::
 
@@ -122,6 +122,8 @@ class PulseIndexer(wiring.Component):
         m0 = Signal(M_BITS)
         e = Signal(signed(PERIOD_BITS + 18))
         res_m = Signal(M_BITS)
+        res_n = Signal(64)
+        up, down, inside = Signal(), Signal(), Signal()
         res_e = Signal(signed(PERIOD_BITS + 18))
         gate = Signal(PERIOD_BITS + 17)
         m.d.comb += gate.eq(self.gate_half << 16)
@@ -264,19 +266,25 @@ class PulseIndexer(wiring.Component):
                 m.d.sync += e.eq((d << 16) - prod)
                 m.next = "CORRECT"
             with m.State("CORRECT"):
+                # compare in one cycle, apply in the next (each a single carry chain)
                 twice = e << 1
-                with m.If(twice >= sel.period):
+                m.d.sync += [up.eq(twice >= sel.period), down.eq(twice < -sel.period)]
+                m.next = "APPLY"
+            with m.State("APPLY"):
+                with m.If(up):
                     m.d.sync += [res_m.eq(m0 + 1), res_e.eq(e - sel.period)]
-                with m.Elif(twice < -sel.period):
+                with m.Elif(down):
                     m.d.sync += [res_m.eq(m0 - 1), res_e.eq(e + sel.period)]
                 with m.Else():
                     m.d.sync += [res_m.eq(m0), res_e.eq(e)]
+                m.next = "GATE"
+            with m.State("GATE"):
+                m.d.sync += [inside.eq((res_e <= gate) & (res_e >= -gate)),
+                             res_n.eq((sel.frame << 16) + res_m)]
                 m.next = "EMIT"
             with m.State("EMIT"), m.If(out_free):
-                inside = (res_e <= gate) & (res_e >= -gate)
-                n = (sel.frame << 16) + res_m
                 status = Mux(inside, Status.ACCEPTED, Status.OUTSIDE_GATE)
-                m.d.sync += emit(det_ch, status, n, res_e >> R16_SHIFT)
+                m.d.sync += emit(det_ch, status, res_n, res_e >> R16_SHIFT)
                 m.next = "DRAIN"
             with m.State("EMIT_STATUS"), m.If(out_free):
                 m.d.sync += emit(det_ch, sel.status)

@@ -4,16 +4,16 @@ Overview
 --------
 ``bits`` carries the recovered downlink, one bit per beat (one per fabric cycle on the real
 link), any alignment; it is always ready (a link cannot be held off). A 128-bit shift register
-holds the newest header-sized window; every position ``p`` is scored in a four-stage pipeline
-(XOR with the marker and 8-bit partial popcounts + the counter's CRC-16; pair sums; total
-distance and compare; FSM).
+holds the newest header-sized window; every position ``p`` is scored in a five-stage pipeline
+(XOR with the marker and 8-bit partial popcounts + the counter's CRC-16; pair sums; quad sums;
+total distance and compare; FSM).
 The FSM (SEARCH / VERIFY / LOCKED with a flywheel over missed markers) is documented in
 :mod:`models.ground.sync`; it emits one ``frames`` beat per frame while locked:
 ``(frame k, position p of the frame's first bit, flywheel)``.
 
 Latency, throughput, stream contract
 ------------------------------------
-A frame event leaves 4 cycles after the last bit of its 128-bit header. Events come one per
+A frame event leaves 5 cycles after the last bit of its 128-bit header. Events come one per
 ``frame_bits`` bits; if ``frames`` is still full when the next event is due, the event is
 dropped and counted in ``dropped`` (the consumer has a whole frame time to take it)::
 
@@ -86,6 +86,15 @@ class SyncDetector(wiring.Component):
             b2_pos.eq(b_pos),
             *(pair.eq(parts[2 * i] + parts[2 * i + 1]) for i, pair in enumerate(pairs)),
         ]
+        # stage B3: quad sums
+        quads = [Signal(6, name=f"quad{i}") for i in range(2)]
+        b3_valid, b3_crc_ok = Signal(), Signal()
+        b3_counter, b3_pos = Signal(COUNTER_BITS), Signal(64)
+        m.d.sync += [
+            b3_valid.eq(b2_valid), b3_crc_ok.eq(b2_crc_ok), b3_counter.eq(b2_counter),
+            b3_pos.eq(b2_pos),
+            quads[0].eq(pairs[0] + pairs[1]), quads[1].eq(pairs[2] + pairs[3]),
+        ]
         # stage C: distance and hit
         c_valid, c_hit, c_crc_ok = Signal(), Signal(), Signal()
         c_counter, c_pos = Signal(COUNTER_BITS), Signal(64)
@@ -97,13 +106,13 @@ class SyncDetector(wiring.Component):
         expected = Signal(64, init=(1 << 64) - 1)
         k = Signal(COUNTER_BITS)
         m.d.sync += [
-            c_at_expected.eq(b2_pos == expected),
-            c_k_match.eq(b2_counter == k),
-            c_valid.eq(b2_valid),
-            c_hit.eq((pairs[0] + pairs[1]) + (pairs[2] + pairs[3]) <= cfg.tolerance),
-            c_crc_ok.eq(b2_crc_ok),
-            c_counter.eq(b2_counter),
-            c_pos.eq(b2_pos),
+            c_at_expected.eq(b3_pos == expected),
+            c_k_match.eq(b3_counter == k),
+            c_valid.eq(b3_valid),
+            c_hit.eq(quads[0] + quads[1] <= cfg.tolerance),
+            c_crc_ok.eq(b3_crc_ok),
+            c_counter.eq(b3_counter),
+            c_pos.eq(b3_pos),
         ]
 
         # FSM
