@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.ground.squash import squash
 from models.ground.stimulus import Stimulus, StimulusConfig, generate, ground_time_ps, linear_range
 from models.ground.sync import downlink_bits
-from models.ground.timing import CH_END, CH_SYNC
+from models.ground.timing import CH_END, CH_SYNC, IndexerConfig, Record, Status, run_indexer
 
 DELTA = 5_000
 
@@ -50,3 +51,16 @@ def sync_scenario(seed: int, frames: int = 90, frame_bits: int = 256
     lost = tuple(range(8, 28)) + tuple(range(40, 67))
     bits = downlink_bits(first, frames, frame_bits, seed, ber=1e-3, lost=lost, lead_bits=lead)
     return bits, lead, first
+
+
+def squash_case(seed: int, ground_seed: int) -> tuple[list[int], list]:
+    """Indexer records of a high-rate stretch (many multi-click pulses) as flattened payloads,
+    closed by a sentinel record that pushes the last pulse out, and the squashed model output."""
+    cfg = StimulusConfig(frames=2, transmittance=3e-2, noise_seed=seed, background_cps=50_000.0)
+    stim = generate(cfg)
+    recs = run_indexer(stim.time, stim.channel, stim.frame,
+                       IndexerConfig(delta=int(cfg.delta_ps), depth=8192))
+    sentinel = Record((1 << 64) - 1, 0, 0, Status.ACCEPTED)
+    payloads = [r.n | r.channel << 64 | (r.r16 & 0xFFFF) << 67 | int(r.status) << 83
+                for r in [*recs, sentinel]]
+    return payloads, squash(recs, ground_seed)
