@@ -1,10 +1,11 @@
 """Synthesis tops of the ground timing chain (``make synth``; SPEC 8 top name ``ground_rx``).
 
-``ground_rx``: the sync detector on the recovered downlink bit stream and the pulse indexer +
-gate on the time-tag stream, default parameters (16384-bit frames, 256-entry pending buffer).
-In the terminal the detector's frame events drive the sync strobe that the time tagger stamps
-(channel 4); that path runs through the TDC, outside the FPGA fabric, so the two blocks share
-no fabric signal here.
+``ground_rx``: the sync detector on the recovered downlink bit stream; the pulse indexer + gate
+on the time-tag stream, whose records go both to the squasher (detection records for sifting)
+and to the calibration phase histogram (a stream fork: a record moves when both take it);
+default parameters (16384-bit frames, 256-entry pending buffer). In the terminal the detector's
+frame events drive the sync strobe that the time tagger stamps (channel 4); that path runs
+through the TDC, outside the FPGA fabric, so detector and indexer share no fabric signal here.
 """
 
 from collections.abc import Callable
@@ -13,10 +14,16 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.ground.calibration import BINS
 from models.ground.timing import PERIOD_BITS
+from rtl.ground.histogram import COUNT_BITS, PhaseHistogram
 from rtl.ground.indexer import PulseIndexer
-from rtl.ground.layouts import Tag, TimingRecord
+from rtl.ground.layouts import Tag
+from rtl.ground.squash import Squasher
 from rtl.ground.sync import FrameEvent, SyncDetector
+from rtl.sifting.layouts import DetectionRecord
+
+GROUND_SEED = 0x6A09E667F3BCC908  # simulation's ground RNG seed (a real station: its own QRNG)
 
 
 class GroundRx(wiring.Component):
@@ -24,9 +31,13 @@ class GroundRx(wiring.Component):
     frames: Out(stream.Signature(FrameEvent))
     locked: Out(1)
     tags: In(stream.Signature(Tag))
-    records: Out(stream.Signature(TimingRecord))
+    detections: Out(stream.Signature(DetectionRecord))
     delta: In(PERIOD_BITS)
     gate_half: In(16)
+    hist_clear: In(1)
+    hist_busy: Out(1)
+    hist_addr: In(range(BINS))
+    hist_data: Out(COUNT_BITS)
 
     def elaborate(self, platform):
         m = Module()
@@ -35,8 +46,20 @@ class GroundRx(wiring.Component):
         wiring.connect(m, wiring.flipped(self.bits), sync.bits)
         wiring.connect(m, sync.frames, wiring.flipped(self.frames))
         wiring.connect(m, wiring.flipped(self.tags), indexer.tags)
-        wiring.connect(m, indexer.records, wiring.flipped(self.records))
+        m.submodules.squash = squash = Squasher(GROUND_SEED)
+        m.submodules.hist = hist = PhaseHistogram()
+        wiring.connect(m, squash.detections, wiring.flipped(self.detections))
+        rec = indexer.records
         m.d.comb += [
+            squash.records.payload.eq(rec.payload),
+            hist.records.payload.eq(rec.payload),
+            squash.records.valid.eq(rec.valid & hist.records.ready),
+            hist.records.valid.eq(rec.valid & squash.records.ready),
+            rec.ready.eq(squash.records.ready & hist.records.ready),
+            hist.clear.eq(self.hist_clear),
+            self.hist_busy.eq(hist.busy),
+            hist.addr.eq(self.hist_addr),
+            self.hist_data.eq(hist.data),
             self.locked.eq(sync.locked),
             indexer.delta.eq(self.delta),
             indexer.gate_half.eq(self.gate_half),
