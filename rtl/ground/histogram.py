@@ -12,8 +12,9 @@ zeroes the bins (160 cycles, ``busy`` high).
 
 Throughput
 ----------
-One record per 3 cycles (read, add, write back: no read-after-write hazard to forward), i.e.
-four times the indexer's best rate. ``x // 10`` for ``0 <= x < 1600`` is ``(x * 6554) >> 16``.
+One record per 5 cycles (fold, bin, read, latch, add and write back: no read-after-write
+hazard to forward), three times the indexer's best rate. ``x // 10`` for ``0 <= x < 1600`` is
+``(x * 6554) >> 16``.
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -52,6 +53,8 @@ class PhaseHistogram(wiring.Component):
         ]
         bin_ = Signal(range(BINS))
         counter = Signal(range(BINS))
+        count = Signal(COUNT_BITS)
+        folded_r = Signal(range(PULSE_PERIOD_PS))
 
         with m.FSM():
             with m.State("IDLE"):
@@ -62,14 +65,21 @@ class PhaseHistogram(wiring.Component):
                     m.d.comb += self.records.ready.eq(1)
                     accepted = self.records.payload.status == Status.ACCEPTED
                     with m.If(self.records.valid & accepted):
-                        m.d.sync += bin_.eq((folded * DIV10_MUL) >> 16)
-                        m.next = "READ"
+                        m.d.sync += folded_r.eq(folded)
+                        m.next = "BIN"
+            with m.State("BIN"):
+                m.d.sync += bin_.eq((folded_r * DIV10_MUL) >> 16)
+                m.next = "READ"
             with m.State("READ"):
                 m.d.comb += rd.addr.eq(bin_)
+                m.next = "LATCH"
+            with m.State("LATCH"):
+                # block RAM output (4 ns clock-to-out) into a register before the adder
+                m.d.comb += rd.addr.eq(bin_)
+                m.d.sync += count.eq(rd.data)
                 m.next = "WRITE"
             with m.State("WRITE"):
-                m.d.comb += [wr.addr.eq(bin_), wr.data.eq(rd.data + 1), wr.en.eq(1),
-                             rd.addr.eq(bin_)]
+                m.d.comb += [wr.addr.eq(bin_), wr.data.eq(count + 1), wr.en.eq(1)]
                 m.next = "IDLE"
             with m.State("CLEAR"):
                 m.d.comb += [self.busy.eq(1), wr.addr.eq(counter), wr.data.eq(0), wr.en.eq(1)]
