@@ -12,7 +12,8 @@ shift-add multiplier (three 64-cycle constant multiplications): multi-click puls
 (a few per cent of detections at mean photon number 0.8), so a 200-cycle hash costs nothing and
 needs no DSP.
 
-Throughput: one record per cycle, plus about 200 cycles per multi-click pulse.
+Throughput: one record per 2 cycles (input register), plus about 200 cycles per multi-click
+pulse.
 """
 
 from amaranth.hdl import Cat, Module, Signal
@@ -34,8 +35,12 @@ class Squasher(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        rec = self.records.payload
         out = self.detections
+        # input register: the squasher's ready depends on no payload, and the 64-bit "same
+        # pulse" compare is done on capture (n does not change while a record is held)
+        rec = Signal(TimingRecord)
+        rec_valid = Signal()
+        same_n = Signal()
         have = Signal()
         n = Signal(64)
         mask = Signal(4)
@@ -52,6 +57,11 @@ class Squasher(wiring.Component):
         with m.If(out.valid & out.ready):
             m.d.sync += out.valid.eq(0)
 
+        m.d.comb += self.records.ready.eq(~rec_valid)
+        with m.If(self.records.valid & ~rec_valid):
+            m.d.sync += [rec.eq(self.records.payload), rec_valid.eq(1),
+                         same_n.eq(self.records.payload.n == n)]
+
         def start_new():
             return [have.eq(1), n.eq(rec.n), mask.eq(1 << rec.channel[:2])]
 
@@ -59,11 +69,11 @@ class Squasher(wiring.Component):
             with m.State("IDLE"):
                 out_free = ~out.valid | out.ready
                 accepted = rec.status == Status.ACCEPTED
-                same = have & (rec.n == n)
-                # the record of the next pulse waits in the input while the hash runs
+                same = have & same_n
+                # the record of the next pulse waits in the input register while the hash runs
                 needs_hash = accepted & have & ~same & ~single
-                m.d.comb += self.records.ready.eq(out_free & ~needs_hash)
-                with m.If(self.records.valid & out_free):
+                with m.If(rec_valid & out_free):
+                    m.d.sync += rec_valid.eq(needs_hash)
                     with m.If(needs_hash):
                         m.d.sync += [x.eq(n), const.eq(GOLDEN_GAMMA), acc.eq(0), step.eq(0),
                                      phase.eq(0)]
