@@ -55,6 +55,9 @@ class PhaseHistogram(wiring.Component):
         counter = Signal(range(BINS))
         count = Signal(COUNT_BITS)
         folded_r = Signal(range(PULSE_PERIOD_PS))
+        # block RAM output (4 ns clock-to-out) into a register with no enable or mux in front,
+        # before the adder; it holds the bin read in READ during WRITE
+        m.d.sync += count.eq(rd.data)
 
         with m.FSM():
             with m.State("IDLE"):
@@ -74,9 +77,7 @@ class PhaseHistogram(wiring.Component):
                 m.d.comb += rd.addr.eq(bin_)
                 m.next = "LATCH"
             with m.State("LATCH"):
-                # block RAM output (4 ns clock-to-out) into a register before the adder
                 m.d.comb += rd.addr.eq(bin_)
-                m.d.sync += count.eq(rd.data)
                 m.next = "WRITE"
             with m.State("WRITE"):
                 m.d.comb += [wr.addr.eq(bin_), wr.data.eq(count + 1), wr.en.eq(1)]
