@@ -29,6 +29,15 @@ class CosimError(RuntimeError):
     """The co-simulation did not produce a result (build error or a failing scoreboard)."""
 
 
+def cosim_widths(params: TxCosimParams) -> dict[str, int]:
+    """Beat widths of the three captures, for the cocotb side."""
+    return {
+        "sym": symbol_capture_bits(params.lanes),
+        "dl": data.Layout.cast(DownlinkWord).size,
+        "ans": data.Layout.cast(CacheAnswer).size,
+    }
+
+
 def run_tx_cosim(simulator: str, pulses: int, params: TxCosimParams = TxCosimParams(),
                  case: str | None = None) -> dict:
     """Run ``pulses`` pulses of the transmitter chain; return the result with timing fields."""
@@ -37,16 +46,13 @@ def run_tx_cosim(simulator: str, pulses: int, params: TxCosimParams = TxCosimPar
     case = case or f"tx_cosim_l{params.lanes}"
     result_path = ROOT / "build" / "cocotb" / case / simulator / "result.json"
     result_path.unlink(missing_ok=True)
-    widths = {
-        "sym": symbol_capture_bits(params.lanes),
-        "dl": data.Layout.cast(DownlinkWord).size,
-        "ans": data.Layout.cast(CacheAnswer).size,
-    }
+    widths = cosim_widths(params)
     start = time.perf_counter()
     try:
         run_cocotb(TxCosimTop(params), "tb.satellite.cocotb_tx_cosim", simulator, case=case,
                    params={"top": asdict(params), "widths": widths, "pulses": pulses,
-                           "result_path": str(result_path)})
+                           "result_path": str(result_path)},
+                   testcase="tx_chain_matches_models")
     except SystemExit as exc:  # the cocotb runner exits when a test fails
         raise CosimError(f"{simulator} co-simulation failed (exit {exc.code})") from None
     wall = time.perf_counter() - start

@@ -12,7 +12,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import Event, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, Event, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
 from rtl.simonly.tx_cosim_top import TxCosimParams
@@ -93,3 +93,22 @@ async def tx_chain_matches_models(dut):
     Path(p["result_path"]).write_text(json.dumps(result, indent=2))
     assert alarm == 0, f"health alarm raised on a healthy source: {alarm:#x}"
     assert board.mismatches == 0, json.dumps(result["streams"])
+
+
+@cocotb.test()
+async def tx_chain_stops_on_faulty_source(dut):
+    """A stuck or biased QRNG raises the sticky alarm and no symbol leaves after it."""
+    p = tb_params()
+    params = TxCosimParams(**p["top"])
+    dut.fault_request.value = 0
+    cocotb.start_soon(Clock(dut.clk, CLOCK_PS, unit="ps").start())
+    await ClockCycles(dut.clk, 4 * params.symbol_depth)
+    assert int(dut.alarm.value) == 0
+    dut.fault_request.value = p["fault"]
+    await ClockCycles(dut.clk, p["detect_cycles"])
+    assert int(dut.alarm.value) == p["expect_alarm"], f"alarm {int(dut.alarm.value):#x}"
+    await ReadOnly()
+    stopped = (int(dut.sym_batches.value), int(dut.sym_fill.value))
+    await ClockCycles(dut.clk, 4 * params.symbol_depth)
+    await ReadOnly()
+    assert (int(dut.sym_batches.value), int(dut.sym_fill.value)) == stopped

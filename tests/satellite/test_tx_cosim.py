@@ -1,13 +1,15 @@
 """Transmitter co-simulation: the batch scoreboard catches errors, and the chain passes it."""
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
-from models.qrng import qrng_words
+from models.qrng import FAULT_BIASED, FAULT_STUCK, qrng_words
 from models.symbols import map_symbols
-from rtl.simonly.tx_cosim_top import TxCosimParams, symbol_capture_bits
+from rtl.simonly.tx_cosim_top import TxCosimParams, TxCosimTop, symbol_capture_bits
 from sim.tx_cosim import run_tx_cosim
-from tb.runner import SIMULATORS
+from tb.runner import SIMULATORS, run_cocotb
 from tb.satellite.tx_scoreboard import TxScoreboard
 
 
@@ -58,3 +60,17 @@ def test_tx_chain_cosim_matches_models(simulator):
     assert streams["downlink"]["compared"] > 0 and streams["cache_answers"]["compared"] > 0
     assert result["cache_answer_status"]["ok"] > 0
     assert result["alarm"] == 0
+
+
+@pytest.mark.cocotb
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize(("fault", "alarm"), [(FAULT_STUCK, 0b01), (FAULT_BIASED, 0b10)],
+                         ids=["stuck", "biased"])
+def test_tx_chain_stops_on_faulty_source(simulator, fault, alarm):
+    # Stuck words repeat every sample: the RCT fires on the 11th beat and the sticky alarm stops
+    # intake before the APT counts further. Biased words (bits 1 with p = 1/4) make the APT fire.
+    params = TxCosimParams()
+    run_cocotb(TxCosimTop(params), "tb.satellite.cocotb_tx_cosim", simulator,
+               case="tx_cosim_test", testcase="tx_chain_stops_on_faulty_source",
+               params={"top": asdict(params), "fault": fault, "expect_alarm": alarm,
+                       "detect_cycles": 1100})

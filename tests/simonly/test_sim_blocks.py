@@ -49,9 +49,9 @@ def test_xorshift_sequence():
     assert got == want
 
 
-@pytest.mark.parametrize(("stall", "pace"), [(0, 1), (400, 1), (0, 5)])
-def test_batcher_collects_in_order_with_tag(stall, pace):
-    width, depth = 12, 5
+@pytest.mark.parametrize(("stall", "pace", "depth"), [(0, 1, 5), (400, 1, 16), (0, 5, 4)])
+def test_batcher_collects_in_order_with_tag(stall, pace, depth):
+    width = 12
     dut = StreamBatcher(width, depth, seed=9, stall_per_1024=stall, pace=pace, tag_bits=16)
     items = [random.Random(5).randrange(1 << width) for _ in range(3 * depth + 2)]
     batches: list[tuple[int, int]] = []
