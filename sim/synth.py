@@ -86,9 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.tops) - set(tops))
     if unknown:
         parser.error(f"unknown top(s) {', '.join(unknown)}; known: {', '.join(sorted(tops))}")
-    results = []
+    selected = args.tops or sorted(tops)
+    path = OUT / "report.json"
+    # Keep the rows of tops not re-run, so `python -m sim.synth ground_rx` refreshes only its own.
+    previous = json.loads(path.read_text()) if path.exists() else []
+    results = [row for row in previous if row.get("top") in tops and row["top"] not in selected]
     failed = False
-    for name in args.tops or sorted(tops):
+    for name in selected:
         print(f"synth: {name} ...", flush=True)
         try:
             row = synthesise(name, tops[name])
@@ -101,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"synth: {name}: {row['luts']} LUT, {row['ffs']} FF, {row['brams']} EBR, "
               f"Fmax {row['fmax_mhz']} MHz ({verdict} {TARGET_MHZ} MHz)")
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "report.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"synth: wrote {OUT / 'report.json'}")
+    path.write_text(json.dumps(sorted(results, key=lambda row: row["top"]), indent=2) + "\n")
+    print(f"synth: wrote {path}")
     return 1 if failed else 0
 
 
