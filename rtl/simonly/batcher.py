@@ -18,11 +18,11 @@ the batch's first transfer (e.g. the pulse index, instead of capturing it in eve
     done       ____________/‾‾‾\____      batch = beats 0..d-1, read in ReadOnly
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from rtl.simonly.xorshift import Xorshift32, happens
+from rtl.simonly.xorshift import Xorshift32, happens, validate_rate
 
 
 class StreamBatcher(wiring.Component):
@@ -30,7 +30,7 @@ class StreamBatcher(wiring.Component):
                  pace: int = 1, tag_bits: int = 0) -> None:
         if depth < 1 or pace < 1:
             raise ValueError(f"StreamBatcher: depth={depth} and pace={pace} must be >= 1")
-        happens(Const(0, 32), stall_per_1024, "stall_per_1024")
+        validate_rate("stall_per_1024", stall_per_1024)
         self._width = width
         self._depth = depth
         self._stall = stall_per_1024
@@ -83,7 +83,7 @@ class StreamBatcher(wiring.Component):
                 with m.If(self.fill == 0):
                     m.d.sync += first_tag.eq(self.tag)
                 with m.If(self.fill == self._depth - 1):
-                    m.d.sync += self.batch_tag.eq(Mux(self._depth == 1, self.tag, first_tag))
+                    m.d.sync += self.batch_tag.eq(self.tag if self._depth == 1 else first_tag)
             m.d.sync += self.fill.eq(self.fill + 1)
             with m.If(self.fill == self._depth - 1):
                 m.d.sync += [self.fill.eq(0), self.done.eq(1), self.batches.eq(self.batches + 1)]

@@ -3,12 +3,12 @@
 Both are stream sources with registered ``valid`` (independent of ``ready``) and seeded idle.
 """
 
-from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from rtl.satellite.layouts import CacheQuery
-from rtl.simonly.xorshift import Xorshift32, happens
+from rtl.simonly.xorshift import Xorshift32, happens, validate_rate
 
 
 class PayloadCounter(wiring.Component):
@@ -21,7 +21,7 @@ class PayloadCounter(wiring.Component):
     o: Out(stream.Signature(32))
 
     def __init__(self, seed: int = 1, idle_per_1024: int = 512) -> None:
-        happens(Const(0, 32), idle_per_1024, "idle_per_1024")
+        validate_rate("idle_per_1024", idle_per_1024)
         self._idle = idle_per_1024
         self.random = Xorshift32(seed ^ 0x7A71_0AD5)
         super().__init__()
@@ -53,7 +53,7 @@ class CacheQueryGenerator(wiring.Component):
     def __init__(self, capacity: int, seed: int = 1, rate_per_1024: int = 64) -> None:
         if capacity & (capacity - 1):
             raise ValueError(f"CacheQueryGenerator: capacity={capacity} must be a power of two")
-        happens(Const(0, 32), rate_per_1024, "rate_per_1024")
+        validate_rate("rate_per_1024", rate_per_1024)
         self._offset_bits = capacity.bit_length()  # offsets up to 2 * capacity
         self._rate = rate_per_1024
         self.random = Xorshift32(seed ^ 0x0C0F_FEE5)

@@ -10,7 +10,7 @@ the source withholds a beat in that fraction of cycles (seeded xorshift), otherw
 new beat every cycle. Throughput: ``lanes`` words per cycle.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -24,7 +24,7 @@ from models.qrng import (
     STUCK_WORD,
 )
 from rtl.satellite.layouts import qrng_beat
-from rtl.simonly.xorshift import Xorshift32, happens
+from rtl.simonly.xorshift import Xorshift32, happens, validate_rate
 
 
 def mul_low64(x: Value, constant: int) -> Value:
@@ -62,7 +62,7 @@ class CounterQrngSource(wiring.Component):
         self._lanes = lanes
         self._idle = idle_per_1024
         self.random = Xorshift32(seed ^ 0x51ED_2701)
-        happens(Const(0, 32), idle_per_1024, "idle_per_1024")
+        validate_rate("idle_per_1024", idle_per_1024)
         super().__init__({
             "o": Out(stream.Signature(qrng_beat(lanes))),
             "fault": In(2),

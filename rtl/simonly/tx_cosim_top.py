@@ -61,9 +61,6 @@ class TxCosimParams:
     downlink_depth: int = 64
 
 
-CAPTURES = ("sym", "dl", "ans")
-
-
 def symbol_capture_bits(lanes: int) -> int:
     """Bits of one captured symbol beat: ``symbol[lanes]`` then ``drive[lanes]``."""
     beat = data.Layout.cast(symbol_beat(lanes))

@@ -7,7 +7,8 @@ from amaranth.lib.wiring import Out
 PROBABILITY_BITS = 10  # rates are given in units of 1/1024
 
 
-def _validate_rate(name: str, per_1024: int) -> None:
+def validate_rate(name: str, per_1024: int) -> None:
+    """Reject a rate outside 0..1024 (units of 1/1024) with a message naming the parameter."""
     if not 0 <= per_1024 <= 1 << PROBABILITY_BITS:
         raise ValueError(f"{name}={per_1024} must be within 0..1024 (units of 1/1024)")
 
@@ -41,5 +42,5 @@ class Xorshift32(wiring.Component):
 
 def happens(random_value: Value, per_1024: int, name: str = "rate") -> Value:
     """True in a fraction ``per_1024``/1024 of cycles, decided from the low bits of a xorshift."""
-    _validate_rate(name, per_1024)
+    validate_rate(name, per_1024)
     return random_value[:PROBABILITY_BITS] < per_1024
