@@ -13,24 +13,36 @@ for the decision comes back in the answer, which makes the golden model
 
 Sizing: the window must cover the classical round trip (ground report + uplink framing + light
 time both ways, about 10 ms = 6.25e6 pulses in a real pass, i.e. 3 MB: external DDR in a real
-payload). ``rows`` is a parameter; the default 16384 rows x 4 lanes (64 Ki pulses) fits 4 ECP5
+payload). ``rows`` is a parameter; the default 16384 rows x 4 lanes (64 Ki pulses) fits 16 ECP5
 EBRs and covers the compressed-time co-simulation.
+
+Design
+------
+The read port is not transparent: a lookup sees the rows written before its cycle and is decided
+against the ``head`` of that cycle (a beat written in the same cycle counts as not yet written,
+so the answer is PENDING, never a stale symbol). Transparency would put a write-data bypass
+multiplexer behind the block RAM outputs, whose clock-to-out (4.3 ns on ECP5-8) leaves no room
+for logic at 156.25 MHz. Stage 1 is the block RAM read, with the query's pulse and the head and
+window floor of its cycle; stage 2 registers the row exactly as the RAM outputs it (no logic in
+between) with the status decided from stage 1's registers. The answer is the stage-2 registers
+plus the lane multiplexer. ``floor = head - rows*lanes`` is kept as a signed register next to
+``head`` so that the window check is two parallel compares, not a subtract followed by a compare.
 
 Stream contract, latency, throughput
 ------------------------------------
-``write`` is always ready. ``query`` -> ``answer``: one cycle latency (synchronous block RAM
-read, transparent for a same-cycle write), one lookup per cycle::
+``write`` is always ready. ``query`` -> ``answer``: two cycles latency, one lookup per cycle,
+in order; ``answer`` keeps valid/ready backpressure (a stalled answer holds both stages, then
+``query.ready`` drops; nothing is lost or repeated)::
 
-    clk          _/‾\_/‾\_/‾\_/‾\_
-    query.valid  ‾‾‾‾‾‾‾‾\________
+    clk          _/‾\_/‾\_/‾\_/‾\_/‾\_
+    query.valid  ‾‾‾‾‾‾‾‾\____________
     query.pulse    n0  n1
-    answer.valid ____/‾‾‾‾‾‾‾\____
-    answer           a0  a1
+    stage 1            r0  r1            (block RAM read of n0's row, head h0)
+    answer.valid ________/‾‾‾‾‾‾‾\____
+    answer               a0  a1
 """
 
-from __future__ import annotations
-
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -61,60 +73,71 @@ class RndCache(wiring.Component):
         lanes, rows = self._lanes, self._rows
         lane_bits = (lanes - 1).bit_length()
         row_bits = (rows - 1).bit_length()
+        row_layout = data.ArrayLayout(Symbol, lanes)
 
-        m.submodules.mem = mem = memory.Memory(
-            shape=data.ArrayLayout(Symbol, lanes), depth=rows, init=[]
-        )
+        m.submodules.mem = mem = memory.Memory(shape=row_layout, depth=rows, init=[])
         wr = mem.write_port()
-        rd = mem.read_port(transparent_for=(wr,))
+        rd = mem.read_port()
 
-        written = Signal()
+        # Signed so that the lowest pulse in the window may be negative while the cache fills.
+        floor = Signal(signed(65), init=-self.capacity)
+        step = self.write.valid * lanes
         m.d.comb += [
             self.write.ready.eq(1),
-            written.eq(self.write.valid),
             wr.addr.eq(self.head[lane_bits:lane_bits + row_bits]),
             wr.data.eq(self.write.payload),
-            wr.en.eq(written),
+            wr.en.eq(self.write.valid),
         ]
-        head_next = Signal(64)
-        m.d.comb += head_next.eq(self.head + (written * lanes))
-        m.d.sync += self.head.eq(head_next)
+        m.d.sync += [self.head.eq(self.head + step), floor.eq(floor + step)]
 
-        # Stage 1 holds the query, and the head its read port saw, while its answer is offered.
-        pulse = Signal(64)
-        head_at_read = Signal(64)
-        advance = ~self.answer.valid | self.answer.ready
+        s1_valid, s1_pulse, s1_head = Signal(), Signal(64), Signal(64)
+        s1_floor = Signal(signed(65))
+        s2_pulse, s2_head, s2_status = Signal(64), Signal(64), Signal(CacheStatus)
+        s2_row = Signal(row_layout)
+        s2_free = ~self.answer.valid | self.answer.ready
+        s1_free = ~s1_valid | s2_free
         m.d.comb += [
-            self.query.ready.eq(advance),
-            rd.en.eq(advance),
+            self.query.ready.eq(s1_free),
+            # The read port's output register holds stage 1's row while stage 1 waits.
+            rd.en.eq(s1_free),
             rd.addr.eq(self.query.payload.pulse[lane_bits:lane_bits + row_bits]),
         ]
-        with m.If(advance):
+        with m.If(s1_free):
             m.d.sync += [
-                self.answer.valid.eq(self.query.valid),
-                pulse.eq(self.query.payload.pulse),
-                head_at_read.eq(head_next),
+                s1_valid.eq(self.query.valid),
+                s1_pulse.eq(self.query.payload.pulse),
+                s1_head.eq(self.head),
+                s1_floor.eq(floor),
             ]
 
         status = Signal(CacheStatus)
-        with m.If(pulse >= head_at_read):
+        with m.If(s1_pulse >= s1_head):
             m.d.comb += status.eq(CacheStatus.PENDING)
-        with m.Elif((head_at_read > self.capacity) & (pulse < head_at_read - self.capacity)):
+        with m.Elif(s1_pulse < s1_floor):
             m.d.comb += status.eq(CacheStatus.EXPIRED)
         with m.Else():
             m.d.comb += status.eq(CacheStatus.OK)
-        lane = pulse[:lane_bits] if lane_bits else 0
-        m.d.comb += [
-            self.answer.payload.pulse.eq(pulse),
-            self.answer.payload.head.eq(head_at_read),
-            self.answer.payload.status.eq(status),
-        ]
-        # Outside the window the row holds some other pulse's symbol: never let it out.
-        with m.If(status == CacheStatus.OK):
-            m.d.comb += self.answer.payload.symbol.eq(rd.data[lane])
+        with m.If(s2_free):
+            m.d.sync += [
+                self.answer.valid.eq(s1_valid),
+                s2_pulse.eq(s1_pulse),
+                s2_head.eq(s1_head),
+                s2_status.eq(status),
+                s2_row.eq(rd.data),
+            ]
+
+        lane = s2_pulse[:lane_bits] if lane_bits else 0
+        ok = s2_status == CacheStatus.OK
+        # One whole-vector assignment (not per field): Icarus never evaluates a partial
+        # `always @*` whose inputs keep their initial value, which leaves fields at X.
+        m.d.comb += self.answer.payload.as_value().eq(Cat(
+            s2_pulse, s2_head, s2_status,
+            # Outside the window the row holds some other pulse's symbol: never let it out.
+            Mux(ok, s2_row[lane], 0),
+        ))
         with m.If(self.answer.valid & self.answer.ready):
-            with m.If(status == CacheStatus.EXPIRED):
+            with m.If(s2_status == CacheStatus.EXPIRED):
                 m.d.sync += self.expired_count.eq(self.expired_count + 1)
-            with m.If(status == CacheStatus.PENDING):
+            with m.If(s2_status == CacheStatus.PENDING):
                 m.d.sync += self.pending_count.eq(self.pending_count + 1)
         return m

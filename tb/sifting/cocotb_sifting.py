@@ -130,7 +130,11 @@ async def sifting_over_lossy_link(dut):
         before = len(entry_mon.received)
         await sender.send(report_value(int(a), int(b), int(s), int(x))
                           for a, b, s, x in zip(r.pulse, r.basis, r.sampled, r.bit, strict=True))
-        await ClockCycles(dut.clk, 6)
+        for _ in range(100):  # the pipeline drains in a few cycles, entry stalls included
+            if len(entry_mon.received) - before >= len(r):
+                break
+            await RisingEdge(dut.clk)
+        await ClockCycles(dut.clk, 4)  # any extra entry would show up here
         entries[seq] = entry_mon.received[before:]
         assert len(entries[seq]) == len(r), f"frame {seq}: entries missing"
     sat_key = sat_key_mon.received
