@@ -1,0 +1,204 @@
+r"""Ground uplink framer (SPEC 4.4): reports to uplink report frames, each repeated until the next.
+
+Overview
+--------
+Reports (:data:`~rtl.sifting.layouts.Report`, ascending pulse index) are packed into uplink frame
+``j`` when their pulse lies in ``[j P, (j+1) P)`` (``P = frame_pulses``), in the word format of
+:func:`models.sifting.messages.encode_uplink`::
+
+    0x55 << 24 | count,  seq = j,  ack,  (n - j P) << 3 | basis << 2 | sampled << 1 | bit & sampled,
+    ..., CRC-32
+
+Frame ``j`` closes when the ground's pulse time ``now`` reaches ``(j+1) P + close_lag`` (the lag
+covers the reports still in the timing chain and :class:`~rtl.sifting.ground_report.GroundReport`)
+or when a report of a later frame arrives; an empty frame is still a frame (it carries the ack, and
+any sequence gap then means a lost frame). The sender sends the oldest closed frame not yet sent,
+then repeats it, copy after copy, for as long as no newer frame has closed (at most
+``max_repeats`` copies): the paper's "repeated until the next frame is ready". Each copy carries
+the ``ack`` input of the moment its header goes out (next sift message the ground needs).
+
+Every report placed in a frame is also forwarded on ``record`` (the ground keeps it for its own
+sifting, :class:`~rtl.sifting.ground_sift.GroundSift`), so the ground sifts exactly what the
+satellite may see. A report older than the frame being filled (only if ``close_lag`` is too
+short) is dropped and counted in ``late``; never sent, never sifted on either side.
+
+Design
+------
+The frame words live in a ring of ``depth`` 32-bit words (one EBR per 512 words): the frame being
+filled is appended behind the frame being sent, whose words stay until the sender moves on. A full
+ring stalls ``report`` (the upstream FIFO then counts overflows). Closed frames wait as end
+pointers in a 4-deep FIFO; while it is full, frames do not close and ``report`` stalls. The sender
+reads the ring one word ahead (the read port holds its output while the link stalls) and feeds
+:class:`~rtl.sifting.crc_append.CrcAppender`, which appends the CRC word.
+
+Stream contract, latency, throughput
+------------------------------------
+``report``: one per cycle while the ring has room and ``record`` is ready. ``o``: one word per
+cycle when ready; one idle cycle between copies, one for the CRC trailer. ``o`` and ``record``
+may stall for any time. At the uplink's 156.25 Mbit/s (one word per 32 cycles) ``o`` is the
+bottleneck by far; a copy of a ``c``-report frame is ``c + 4`` words::
+
+    clk       _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    o.data      hdr seq ack r0  r1  crc     hdr   (o always ready; frame j, 2 reports)
+    o.last      ____________________/‾‾\_______
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import enum, fifo, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from models.sifting.link import SiftConfig
+from models.sifting.messages import COUNT_BITS, MAX_OFFSET_BITS, UPLINK_TAG
+from rtl.sifting.crc_append import CrcAppender, MessageWord
+from rtl.sifting.layouts import COUNTER_BITS, Report
+
+DESCRIPTOR_DEPTH = 4
+
+
+class _Send(enum.Enum, shape=3):
+    IDLE = 0
+    COUNT = 1
+    SEQ = 2
+    ACK = 3
+    BODY = 4
+
+
+class UplinkFramer(wiring.Component):
+    report: In(stream.Signature(Report))
+    now: In(64)
+    ack: In(32)
+    o: Out(stream.Signature(MessageWord))
+    record: Out(stream.Signature(Report))
+    late: Out(COUNTER_BITS)
+
+    def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, depth: int = 8192,
+                 max_repeats: int = SiftConfig.max_repeats, close_lag: int = 1024) -> None:
+        p = frame_pulses
+        if p < 2 or p & (p - 1) or p > 1 << MAX_OFFSET_BITS:
+            raise ValueError(f"UplinkFramer: frame_pulses={p} must be a power of two in "
+                             f"2..2**{MAX_OFFSET_BITS}")
+        if depth < 2 or depth & (depth - 1) or depth >= 1 << COUNT_BITS:
+            raise ValueError(f"UplinkFramer: depth={depth} must be a power of two below "
+                             f"2**{COUNT_BITS}")
+        if max_repeats < 1 or close_lag < 0:
+            raise ValueError(f"UplinkFramer: max_repeats={max_repeats} must be >= 1 and "
+                             f"close_lag={close_lag} >= 0")
+        self._p = frame_pulses
+        self._depth = depth
+        self._max_repeats = max_repeats
+        self._close_lag = close_lag
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        abits = (self._depth - 1).bit_length()
+        ptr_bits = abits + 1
+        offset_bits = (self._p - 1).bit_length()
+        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[])
+        wr = ring.write_port()
+        rd = ring.read_port()
+        m.submodules.closed = closed = fifo.SyncFIFO(width=ptr_bits, depth=DESCRIPTOR_DEPTH)
+        m.submodules.crc = crc = CrcAppender()
+        wiring.connect(m, crc.o, wiring.flipped(self.o))
+
+        # Filling side. The ring holds [tail, wp): the frame being sent, closed frames, the frame
+        # being filled.
+        wp = Signal(ptr_bits)
+        tail = Signal(ptr_bits)
+        frame_lo = Signal(64)
+        frame_end = Signal(64, init=self._p)
+        close_at = Signal(64, init=self._p + self._close_lag)
+        rep = self.report.payload
+        room = (wp - tail)[:ptr_bits] != self._depth
+        late = rep.pulse < frame_lo
+        fits = rep.pulse < frame_end
+        m.d.comb += [
+            self.record.valid.eq(self.report.valid & ~late & fits & room),
+            self.record.payload.eq(rep),
+            self.report.ready.eq(late | (fits & room & self.record.ready)),
+            wr.addr.eq(wp[:abits]),
+            wr.data.eq(Cat(rep.bit & rep.sampled, rep.sampled, rep.basis,
+                           rep.pulse[:offset_bits])),
+            wr.en.eq(self.record.valid & self.record.ready),
+        ]
+        wp_next = Signal(ptr_bits)
+        m.d.comb += wp_next.eq(wp + wr.en)
+        m.d.sync += wp.eq(wp_next)
+        with m.If(self.report.valid & late):
+            m.d.sync += self.late.eq(self.late + 1)
+
+        # A report waiting on `record` keeps its frame open (its valid must not fall).
+        waiting = self.record.valid & ~self.record.ready
+        due = (self.now >= close_at) | (self.report.valid & ~fits)
+        close = due & closed.w_rdy & ~waiting
+        m.d.comb += [closed.w_en.eq(close), closed.w_data.eq(wp_next)]
+        with m.If(close):
+            m.d.sync += [
+                frame_lo.eq(frame_end),
+                frame_end.eq(frame_end + self._p),
+                close_at.eq(close_at + self._p),
+            ]
+
+        # Sending side: the current frame is [tail, end), sequence number seq.
+        state = Signal(_Send)
+        has_frame = Signal()
+        seq = Signal(32, init=(1 << 32) - 1)
+        end = Signal(ptr_bits)
+        copies = Signal(range(self._max_repeats + 1))
+        index = Signal(ptr_bits)
+        count = Signal(ptr_bits)
+        m.d.comb += count.eq(end - tail)
+        word = crc.i.payload
+        advance = ~crc.i.valid | crc.i.ready
+        with m.If(crc.i.valid & crc.i.ready):
+            m.d.sync += crc.i.valid.eq(0)
+        # One word ahead: the read port's output holds the next body word while `o` stalls.
+        m.d.comb += [
+            rd.en.eq(advance),
+            rd.addr.eq(tail + Mux(state == _Send.BODY, index + 1, 0)),
+        ]
+        with m.If(advance), m.Switch(state):
+            with m.Case(_Send.IDLE):
+                with m.If(closed.r_rdy):
+                    m.d.comb += closed.r_en.eq(1)
+                    m.d.sync += [
+                        has_frame.eq(1),
+                        seq.eq(seq + 1),
+                        tail.eq(end),
+                        end.eq(closed.r_data),
+                        copies.eq(0),
+                        state.eq(_Send.COUNT),
+                    ]
+                with m.Elif(has_frame & (copies != self._max_repeats)):
+                    m.d.sync += state.eq(_Send.COUNT)
+            with m.Case(_Send.COUNT):
+                m.d.sync += [
+                    crc.i.valid.eq(1),
+                    word.data.eq(UPLINK_TAG << COUNT_BITS | count),
+                    word.last.eq(0),
+                    state.eq(_Send.SEQ),
+                ]
+            with m.Case(_Send.SEQ):
+                m.d.sync += [crc.i.valid.eq(1), word.data.eq(seq), state.eq(_Send.ACK)]
+            with m.Case(_Send.ACK):
+                m.d.sync += [
+                    crc.i.valid.eq(1),
+                    word.data.eq(self.ack),
+                    word.last.eq(count == 0),
+                    index.eq(0),
+                ]
+                with m.If(count == 0):
+                    m.d.sync += [copies.eq(copies + 1), state.eq(_Send.IDLE)]
+                with m.Else():
+                    m.d.sync += state.eq(_Send.BODY)
+            with m.Case(_Send.BODY):
+                final = index == count - 1
+                m.d.sync += [
+                    crc.i.valid.eq(1),
+                    word.data.eq(rd.data),
+                    word.last.eq(final),
+                    index.eq(index + 1),
+                ]
+                with m.If(final):
+                    m.d.sync += [copies.eq(copies + 1), state.eq(_Send.IDLE)]
+        return m
