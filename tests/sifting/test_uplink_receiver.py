@@ -1,0 +1,124 @@
+"""Satellite uplink receiver RTL against the satellite endpoint of models.sifting.link."""
+
+import random
+
+import numpy as np
+import pytest
+
+from models.sifting.link import MISSING_HEAD, SiftConfig, _Satellite, qrng_symbols
+from models.sifting.messages import decode_uplink, encode_uplink
+from rtl.sifting.uplink_receiver import UplinkReceiver
+from tb import pysim
+from tests.sifting.rtl_helpers import unpack_report
+
+P = 64
+
+
+def make_frames(nrng: np.random.Generator, frames: int) -> list[np.ndarray]:
+    out = []
+    for seq in range(frames):
+        count = int(nrng.integers(0, 12))
+        offset = np.sort(nrng.choice(P, count, replace=False)).astype(np.uint64)
+        sampled = nrng.integers(0, 2, count)
+        bit = nrng.integers(0, 2, count) & sampled
+        out.append(encode_uplink(seq, seq // 2, offset, nrng.integers(0, 2, count), sampled,
+                                 bit, (P - 1).bit_length()))
+    return out
+
+
+def lossy_copies(nrng: np.random.Generator, frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Copies as a lossy link delivers them: lost, repeated, corrupted, stale and duplicated."""
+    copies = []
+    for seq, words in enumerate(frames):
+        for _ in range(int(nrng.choice([0, 1, 2, 3], p=[0.25, 0.35, 0.25, 0.15]))):
+            copy = words
+            if nrng.random() < 0.2:
+                copy = words.copy()
+                copy[nrng.integers(len(copy))] ^= np.uint32(1 << int(nrng.integers(32)))
+            copies.append(copy)
+        if seq > 2 and nrng.random() < 0.15:
+            copies.append(frames[seq - 2])  # a stale copy arriving late
+    return copies
+
+
+def expected(copies: list[np.ndarray]) -> tuple[list[tuple[int, int, int]], list[tuple], int]:
+    """Frame beats (seq, count, missing), reports and ack from the golden satellite endpoint."""
+    sat = _Satellite(SiftConfig(frame_pulses=P, cache_pulses=1 << 20), qrng_symbols(1))
+    for words in copies:
+        sat.receive(0.0, words)
+    beats, reports = [], []
+    accepted = {}
+    for words in copies:  # the frame contents, from any good copy
+        frame = decode_uplink(words)
+        if frame is not None:
+            accepted[frame.seq] = frame
+    for seq, head in sat.log:
+        if head == MISSING_HEAD:
+            beats.append((seq, 0, 1))
+            continue
+        f = accepted[seq]
+        beats.append((seq, len(f.offset), 0))
+        reports += [(seq * P + int(o), int(b), int(s), int(x))
+                    for o, b, s, x in zip(f.offset, f.basis, f.sampled, f.bit, strict=True)]
+    return beats, reports, sat.ack
+
+
+def beats_of(copies: list[np.ndarray]) -> list[int]:
+    return [int(w) | (i == len(c) - 1) << 32 for c in copies for i, w in enumerate(c)]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_receiver_matches_the_satellite_endpoint(seed):
+    nrng = np.random.default_rng(seed)
+    copies = lossy_copies(nrng, make_frames(nrng, 24))
+    want_beats, want_reports, want_ack = expected(copies)
+    assert any(m for _, _, m in want_beats), "the stimulus must contain a sequence gap"
+    dut = UplinkReceiver(frame_pulses=P, depth=16)
+    rng = random.Random(seed)
+    frames: list[int] = []
+    reports: list[int] = []
+    final = {}
+
+    async def read_counters(ctx):
+        await pysim.producer(dut.i, beats_of(copies), rng, idle=0.3)(ctx)
+        for _ in range(200):
+            await ctx.tick()
+        for name in ("ack", "corrupted", "duplicates", "missing"):
+            final[name] = ctx.get(getattr(dut, name))
+
+    pysim.run(dut, read_counters,
+              pysim.consumer(dut.frame, len(want_beats), frames, rng, stall=0.3),
+              pysim.consumer(dut.report, len(want_reports), reports, rng, stall=0.3))
+    got_beats = [(f & 0xFFFF_FFFF, (f >> 32) & 0xFF_FFFF, f >> 56) for f in frames]
+    assert got_beats == want_beats
+    assert [unpack_report(r) for r in reports] == want_reports
+    assert final["ack"] == want_ack
+    assert final["missing"] == sum(m for _, _, m in want_beats)
+    assert final["duplicates"] > 0
+    assert final["corrupted"] == sum(decode_uplink(c) is None for c in copies) > 0
+    assert final["corrupted"] + final["duplicates"] + sum(1 - m for *_, m in want_beats) \
+        == len(copies)
+
+
+def test_too_long_copy_is_dropped():
+    nrng = np.random.default_rng(3)
+    offset = np.arange(20, dtype=np.uint64)
+    zeros = np.zeros(20, dtype=np.uint8)
+    copies = [encode_uplink(0, 0, offset, zeros, zeros, zeros, 6),
+              encode_uplink(0, 0, offset[:3], zeros[:3], zeros[:3], zeros[:3], 6)]
+    dut = UplinkReceiver(frame_pulses=P, depth=16)
+    rng = random.Random(3)
+    frames: list[int] = []
+    reports: list[int] = []
+    pysim.run(dut, pysim.producer(dut.i, beats_of(copies), rng, idle=float(nrng.random()) / 2),
+              pysim.consumer(dut.frame, 1, frames, rng),
+              pysim.consumer(dut.report, 3, reports, rng))
+    assert frames == [3 << 32]
+    assert [unpack_report(r)[0] for r in reports] == [0, 1, 2]
+
+
+def test_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="frame_pulses"):
+        UplinkReceiver(frame_pulses=3)
+    with pytest.raises(ValueError, match="depth"):
+        UplinkReceiver(depth=100)
