@@ -1,0 +1,195 @@
+r"""Satellite sift-message sender (SPEC 5): sift messages built, kept and resent until acknowledged.
+
+Overview
+--------
+For every ``frame`` beat of :class:`~rtl.sifting.uplink_receiver.UplinkReceiver` (in sequence
+order, no gaps) the builder writes sift message ``seq`` in the format of
+:func:`models.sifting.messages.encode_sift` into a ring of 32-bit words: ``0x5C << 24 | count``,
+``seq``, then ``count`` sift entries from ``entry``
+(:class:`~rtl.sifting.satellite_sift.SatelliteSift`), 8 per word, entry 0 in bits 31..28; a
+missing frame gives ``0x5D << 24``, ``seq``. The sender sends every message from the oldest
+unacknowledged one (``ack``: the next message the ground needs, from the uplink receiver) to the
+newest, then starts again from the oldest unacknowledged one, for as long as any is; each copy
+gets its CRC word from :class:`~rtl.sifting.crc_append.CrcAppender`. So every message is repeated
+until the ground has it, as the model's satellite endpoint does (it cycles once per frame period,
+this block back to back; the ground drops the surplus copies by sequence number).
+
+Design
+------
+The ring (``depth`` words) keeps the words of every message from the oldest one still needed
+(the older of ``ack`` and the message being sent) to the newest. A ``window``-entry descriptor
+table (start and length of message ``seq % window``) locates them; it is read asynchronously
+(LUT RAM). The builder stalls ``entry`` and ``frame`` while the ring or the table is full, which
+in turn stalls the satellite sifting and the uplink receiver (upstream, uplink copies are then
+lost and recovered by their repetitions); ``docs/sifting.md`` sizes both for 50 ms of downlink
+loss.
+
+Stream contract, latency, throughput
+------------------------------------
+``frame`` and ``entry``: one entry per cycle, one cycle per message header word. ``o``: one word
+per cycle while ready, one idle cycle between messages plus the CRC word. All streams may stall
+for any time. A message is offered on ``o`` from the cycle after its last word is written::
+
+    clk       _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    o.data      hdr seq e0-7 crc     hdr ...   (message j, 8 entries; then the next one)
+    o.last      ____________/‾‾\_______________
+"""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, enum, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from models.sifting.messages import (
+    COUNT_BITS,
+    ENTRIES_PER_WORD,
+    ENTRY_BITS,
+    MISSING_TAG,
+    SIFT_TAG,
+)
+from rtl.sifting.crc_append import CrcAppender, MessageWord
+from rtl.sifting.layouts import SiftEntry
+from rtl.sifting.uplink_receiver import FrameBeat
+
+
+class _Build(enum.Enum, shape=2):
+    IDLE = 0
+    SEQ = 1
+    ENTRIES = 2
+    CLOSE = 3
+
+
+class SiftSender(wiring.Component):
+    frame: In(stream.Signature(FrameBeat))
+    entry: In(stream.Signature(SiftEntry))
+    ack: In(32)
+    o: Out(stream.Signature(MessageWord))
+    built: Out(32)
+
+    def __init__(self, depth: int = 8192, window: int = 64) -> None:
+        for name, value in (("depth", depth), ("window", window)):
+            if value < 2 or value & (value - 1) or value > 1 << COUNT_BITS:
+                raise ValueError(f"SiftSender: {name}={value} must be a power of two in "
+                                 f"2..2**{COUNT_BITS}")
+        self._depth = depth
+        self._window = window
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        abits = (self._depth - 1).bit_length()
+        ptr_bits = abits + 1
+        wbits = (self._window - 1).bit_length()
+        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[])
+        ring_wr = ring.write_port()
+        ring_rd = ring.read_port()
+        desc_layout = data.StructLayout({"start": ptr_bits, "words": COUNT_BITS})
+        m.submodules.desc = desc = memory.Memory(shape=desc_layout, depth=self._window, init=[])
+        desc_wr = desc.write_port()
+        desc_cur = desc.read_port(domain="comb")
+        desc_keep = desc.read_port(domain="comb")
+        m.submodules.crc = crc = CrcAppender()
+        wiring.connect(m, crc.o, wiring.flipped(self.o))
+
+        # Messages [keep, built) are in the ring, from `tail` to `wp`.
+        built = self.built
+        acked = Mux(self.ack < built, self.ack, built)
+        cur = Signal(32)
+        sending = Signal()
+        keep = Mux(sending & (cur < acked), cur, acked)
+        m.d.comb += desc_keep.addr.eq(keep[:wbits])
+        wp = Signal(ptr_bits)
+        tail = Mux(keep == built, wp, desc_keep.data.start)
+        room = (wp - tail)[:ptr_bits] != self._depth
+        table_room = (built - keep)[:32] < self._window
+
+        # Builder.
+        state = Signal(_Build)
+        start = Signal(ptr_bits)
+        remaining = Signal(COUNT_BITS)
+        slots = Signal(data.ArrayLayout(ENTRY_BITS, ENTRIES_PER_WORD))
+        filled = Signal(range(ENTRIES_PER_WORD + 1))
+        write = Signal()
+        wdata = Signal(32)
+        m.d.comb += [
+            ring_wr.addr.eq(wp[:abits]),
+            ring_wr.data.eq(wdata),
+            ring_wr.en.eq(write),
+        ]
+        with m.If(write):
+            m.d.sync += wp.eq(wp + 1)
+        fb = self.frame.payload
+        with m.Switch(state):
+            with m.Case(_Build.IDLE):
+                m.d.comb += self.frame.ready.eq(room & table_room)
+                with m.If(self.frame.valid & self.frame.ready):
+                    m.d.comb += [
+                        write.eq(1),
+                        wdata.eq(Mux(fb.missing, MISSING_TAG << COUNT_BITS,
+                                     SIFT_TAG << COUNT_BITS | fb.count)),
+                    ]
+                    m.d.sync += [
+                        start.eq(wp),
+                        remaining.eq(Mux(fb.missing, 0, fb.count)),
+                        state.eq(_Build.SEQ),
+                    ]
+            with m.Case(_Build.SEQ), m.If(room):
+                m.d.comb += [write.eq(1), wdata.eq(built)]
+                m.d.sync += [
+                    filled.eq(0),
+                    slots.eq(0),
+                    state.eq(Mux(remaining == 0, _Build.CLOSE, _Build.ENTRIES)),
+                ]
+            with m.Case(_Build.ENTRIES):
+                # A full word (or the message's last entries) is written before more come in.
+                flush = (filled == ENTRIES_PER_WORD) | (remaining == 0)
+                slot = (ENTRIES_PER_WORD - 1 - filled).as_unsigned()  # entry 0 in the top bits
+                with m.If(flush & room):
+                    m.d.comb += [write.eq(1), wdata.eq(slots)]
+                    m.d.sync += [filled.eq(0), slots.eq(0)]
+                    with m.If(remaining == 0):
+                        m.d.sync += state.eq(_Build.CLOSE)
+                with m.Elif(~flush):
+                    m.d.comb += self.entry.ready.eq(1)
+                    with m.If(self.entry.valid):
+                        m.d.sync += [
+                            slots[slot].eq(self.entry.payload),
+                            filled.eq(filled + 1),
+                            remaining.eq(remaining - 1),
+                        ]
+            with m.Case(_Build.CLOSE):
+                m.d.comb += [
+                    desc_wr.addr.eq(built[:wbits]),
+                    desc_wr.data.start.eq(start),
+                    desc_wr.data.words.eq(wp - start),
+                    desc_wr.en.eq(1),
+                ]
+                m.d.sync += [built.eq(built + 1), state.eq(_Build.IDLE)]
+
+        # Sender: message `cur`, word `index`, read one word ahead through the ring's read port.
+        index = Signal(COUNT_BITS)
+        word = crc.i.payload
+        advance = ~crc.i.valid | crc.i.ready
+        m.d.comb += [
+            desc_cur.addr.eq(cur[:wbits]),
+            ring_rd.en.eq(advance),
+            ring_rd.addr.eq(desc_cur.data.start + Mux(sending, index + 1, 0)),
+        ]
+        with m.If(crc.i.valid & crc.i.ready):
+            m.d.sync += crc.i.valid.eq(0)
+        with m.If(advance):
+            with m.If(~sending):
+                with m.If((cur < acked) | (cur >= built)):
+                    m.d.sync += cur.eq(acked)
+                with m.Else():
+                    m.d.sync += [sending.eq(1), index.eq(0)]
+            with m.Else():
+                final = index == desc_cur.data.words - 1
+                m.d.sync += [
+                    crc.i.valid.eq(1),
+                    word.data.eq(ring_rd.data),
+                    word.last.eq(final),
+                    index.eq(index + 1),
+                ]
+                with m.If(final):
+                    m.d.sync += [sending.eq(0), cur.eq(cur + 1)]
+        return m
