@@ -33,3 +33,11 @@ SiftItem = data.StructLayout({
 # Per-(basis, intensity) counter arrays, index 3 * basis + intensity.
 COUNTER_BITS = 32
 Counters = data.ArrayLayout(COUNTER_BITS, 6)
+
+
+def check_sizes(owner: str, **sizes: tuple[int, int, int]) -> None:
+    """Raise ``ValueError`` naming the first size ``name=(value, low, high)`` that is not a power
+    of two in ``low..high`` (buffer depths, frame lengths: they index memories by bit slices)."""
+    for name, (value, low, high) in sizes.items():
+        if value < low or value & (value - 1) or value > high:
+            raise ValueError(f"{owner}: {name}={value} must be a power of two in {low}..{high}")

@@ -47,7 +47,7 @@ from models.sifting.messages import (
     SIFT_TAG,
 )
 from rtl.sifting.crc_append import CrcAppender, MessageWord
-from rtl.sifting.layouts import SiftEntry
+from rtl.sifting.layouts import SiftEntry, check_sizes
 from rtl.sifting.uplink_receiver import FrameBeat
 
 
@@ -66,10 +66,8 @@ class SiftSender(wiring.Component):
     built: Out(32)
 
     def __init__(self, depth: int = 8192, window: int = 64) -> None:
-        for name, value in (("depth", depth), ("window", window)):
-            if value < 2 or value & (value - 1) or value > 1 << COUNT_BITS:
-                raise ValueError(f"SiftSender: {name}={value} must be a power of two in "
-                                 f"2..2**{COUNT_BITS}")
+        check_sizes("SiftSender", depth=(depth, 2, 1 << (COUNT_BITS - 1)),
+                    window=(window, 2, 1 << 16))
         self._depth = depth
         self._window = window
         super().__init__()

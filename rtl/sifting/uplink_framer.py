@@ -50,7 +50,7 @@ from amaranth.lib.wiring import In, Out
 from models.sifting.link import SiftConfig
 from models.sifting.messages import COUNT_BITS, MAX_OFFSET_BITS, UPLINK_TAG
 from rtl.sifting.crc_append import CrcAppender, MessageWord
-from rtl.sifting.layouts import COUNTER_BITS, Report
+from rtl.sifting.layouts import COUNTER_BITS, Report, check_sizes
 
 DESCRIPTOR_DEPTH = 4
 
@@ -73,13 +73,8 @@ class UplinkFramer(wiring.Component):
 
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, depth: int = 8192,
                  max_repeats: int = SiftConfig.max_repeats, close_lag: int = 1024) -> None:
-        p = frame_pulses
-        if p < 2 or p & (p - 1) or p > 1 << MAX_OFFSET_BITS:
-            raise ValueError(f"UplinkFramer: frame_pulses={p} must be a power of two in "
-                             f"2..2**{MAX_OFFSET_BITS}")
-        if depth < 2 or depth & (depth - 1) or depth >= 1 << COUNT_BITS:
-            raise ValueError(f"UplinkFramer: depth={depth} must be a power of two below "
-                             f"2**{COUNT_BITS}")
+        check_sizes("UplinkFramer", frame_pulses=(frame_pulses, 2, 1 << MAX_OFFSET_BITS),
+                    depth=(depth, 2, 1 << (COUNT_BITS - 1)))
         if max_repeats < 1 or close_lag < 0:
             raise ValueError(f"UplinkFramer: max_repeats={max_repeats} must be >= 1 and "
                              f"close_lag={close_lag} >= 0")

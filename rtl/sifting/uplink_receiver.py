@@ -55,7 +55,7 @@ from models.sifting.messages import (
     UPLINK_TAG,
 )
 from rtl.sifting.crc_append import MessageWord, crc_update
-from rtl.sifting.layouts import COUNTER_BITS, Report
+from rtl.sifting.layouts import COUNTER_BITS, Report, check_sizes
 
 FrameBeat = data.StructLayout({"seq": 32, "count": COUNT_BITS, "missing": 1})
 
@@ -70,13 +70,8 @@ class UplinkReceiver(wiring.Component):
     missing: Out(COUNTER_BITS)
 
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, depth: int = 4096) -> None:
-        p = frame_pulses
-        if p < 2 or p & (p - 1) or p > 1 << MAX_OFFSET_BITS:
-            raise ValueError(f"UplinkReceiver: frame_pulses={p} must be a power of two in "
-                             f"2..2**{MAX_OFFSET_BITS}")
-        if depth < 2 or depth & (depth - 1) or depth >= 1 << COUNT_BITS:
-            raise ValueError(f"UplinkReceiver: depth={depth} must be a power of two below "
-                             f"2**{COUNT_BITS}")
+        check_sizes("UplinkReceiver", frame_pulses=(frame_pulses, 2, 1 << MAX_OFFSET_BITS),
+                    depth=(depth, 2, 1 << (COUNT_BITS - 1)))
         self._p = frame_pulses
         self._depth = depth
         super().__init__()

@@ -1,0 +1,233 @@
+r"""Ground sift-message receiver (SPEC 5): reorder buffer, acknowledgement, entries to the sifter.
+
+Overview
+--------
+``i`` carries the received copies of downlink sift messages (:mod:`models.sifting.messages`), one
+32-bit word per beat, ``last`` on the CRC word. As the model's ground endpoint
+(``models.sifting.link._Ground.receive``) does, a copy is kept if it is good (CRC, tag, length
+consistent with the count) and its sequence number lies in ``[ack, ack + window)`` with no copy
+of it kept yet; the others are counted (``corrupted``, ``duplicates``: already sifted or already
+buffered, ``outside``: beyond the window) and forgotten. Messages are sifted strictly in sequence
+order: message ``ack`` as soon as it is buffered, then ``ack`` moves on. ``ack`` (the next message
+needed) goes into every uplink frame copy (:class:`~rtl.sifting.uplink_framer.UplinkFramer`).
+
+Sifting a message pairs each of its entries with the ground's next record (``record_in``: the
+ground's reports in the order they were framed, ``UplinkFramer.record`` through the ground's
+record store) and offers both, in step, on ``record`` and ``entry``
+(:class:`~rtl.sifting.ground_sift.GroundSift`). A "missing" message (the satellite never got the
+frame) turns every record of its frame (pulse in ``[seq P, (seq+1) P)``) into a ``missing`` entry;
+it ends at the first record of a later frame, so it waits for that record. A record whose frame
+is not the message's (the two sides disagree: a bug, never a link fault) counts in ``mismatch``.
+
+Design
+------
+The reorder buffer has ``window`` slots of ``slot_words`` words (message ``seq`` in slot
+``seq % window``; a message of up to ``8 slot_words`` entries fits). A copy is written into
+its slot while it arrives, the slot is marked full on a good last word; a bad copy leaves the slot
+empty, so its words are never used. The slot being sifted is full, so no copy is ever written
+into it. Entries are read one word per 8 entries.
+
+Stream contract, latency, throughput
+------------------------------------
+``i`` is always ready (the downlink cannot be stalled). ``record_in``, ``record`` and ``entry``
+may stall for any time; ``record`` and ``entry`` offer their beats together and each transfers
+on its own handshake. Sifting: 8 entries per 10 cycles at most (a word read per 8 entries); the
+downlink brings 8 entries per 32 cycles. The first entry of message ``ack`` leaves four cycles
+after its CRC word::
+
+    clk        _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    i.data       hdr seq e0-7 crc*
+    entry.valid  ____________________________/‾‾‾‾‾‾‾   (entries 0, 1, ...)
+    ack          j   j   j    j    j+1 ...              (after the message's last entry)
+"""
+
+from amaranth.hdl import Array, Cat, Module, Signal
+from amaranth.lib import data, enum, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from models.sifting.entries import SiftCode
+from models.sifting.link import SiftConfig
+from models.sifting.messages import (
+    COUNT_BITS,
+    CRC_INIT,
+    CRC_XOROUT,
+    ENTRIES_PER_WORD,
+    ENTRY_BITS,
+    MAX_OFFSET_BITS,
+    MISSING_TAG,
+    SIFT_HEADER_WORDS,
+    SIFT_TAG,
+)
+from rtl.sifting.crc_append import MessageWord, crc_update
+from rtl.sifting.layouts import COUNTER_BITS, Report, SiftEntry, check_sizes
+
+
+class _Sift(enum.Enum, shape=2):
+    WAIT = 0
+    FETCH = 1
+    LOAD = 2
+    EMIT = 3
+
+
+class _Copy(enum.Enum, shape=2):
+    OLD = 0  # already sifted or already buffered (also the state before the sequence word)
+    OUTSIDE = 1
+    KEEP = 2
+
+
+class SiftReceiver(wiring.Component):
+    i: In(stream.Signature(MessageWord))
+    record_in: In(stream.Signature(Report))
+    record: Out(stream.Signature(Report))
+    entry: Out(stream.Signature(SiftEntry))
+    ack: Out(32)
+    corrupted: Out(COUNTER_BITS)
+    duplicates: Out(COUNTER_BITS)
+    outside: Out(COUNTER_BITS)
+    mismatch: Out(COUNTER_BITS)
+
+    def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, window: int = 8,
+                 slot_words: int = 512) -> None:
+        check_sizes("SiftReceiver", frame_pulses=(frame_pulses, 2, 1 << MAX_OFFSET_BITS),
+                    window=(window, 2, 1 << 16), slot_words=(slot_words, 4, 1 << 16))
+        self._p = frame_pulses
+        self._window = window
+        self._slot_words = slot_words
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        sbits = (self._window - 1).bit_length()
+        wbits = (self._slot_words - 1).bit_length()
+        offset_bits = (self._p - 1).bit_length()
+        m.submodules.buf = buf = memory.Memory(
+            shape=32, depth=self._window * self._slot_words, init=[])
+        wr = buf.write_port()
+        rd = buf.read_port()
+        full = Signal(self._window)
+        counts = Array(Signal(COUNT_BITS, name=f"count{k}") for k in range(self._window))
+        missing = Signal(self._window)
+        nxt = self.ack
+
+        # Reception of a copy: header word, sequence number (decides its slot), entry words.
+        index = Signal(COUNT_BITS + 1)
+        crc = Signal(32, init=CRC_INIT)
+        head0 = Signal(32)
+        verdict = Signal(_Copy)
+        keep = verdict == _Copy.KEEP
+        slot = Signal(sbits)
+        word = self.i.payload.data
+        take = self.i.valid
+        body = index - SIFT_HEADER_WORDS
+        m.d.comb += [
+            self.i.ready.eq(1),
+            wr.addr.eq(Cat(body[:wbits], slot)),
+            wr.data.eq(word),
+            wr.en.eq(take & keep & (index >= SIFT_HEADER_WORDS) & (body < self._slot_words)
+                     & ~self.i.payload.last),
+        ]
+        tag, count = head0[COUNT_BITS:], head0[:COUNT_BITS]
+        words_for_count = (count + ENTRIES_PER_WORD - 1) >> (ENTRIES_PER_WORD.bit_length() - 1)
+        with m.If(take):
+            with m.If(self.i.payload.last):
+                crc_ok = word == (crc ^ CRC_XOROUT)
+                sifted = (tag == SIFT_TAG) & (words_for_count == body) \
+                    & (body <= self._slot_words)
+                lost = (tag == MISSING_TAG) & (count == 0) & (body == 0)
+                good = crc_ok & (index >= SIFT_HEADER_WORDS) & (sifted | lost)
+                m.d.sync += [index.eq(0), crc.eq(CRC_INIT), verdict.eq(_Copy.OLD)]
+                with m.If(~good):
+                    m.d.sync += self.corrupted.eq(self.corrupted + 1)
+                with m.Elif(verdict == _Copy.KEEP):
+                    m.d.sync += [
+                        full.bit_select(slot, 1).eq(1),
+                        missing.bit_select(slot, 1).eq(lost),
+                        counts[slot].eq(count),
+                    ]
+                with m.Elif(verdict == _Copy.OUTSIDE):
+                    m.d.sync += self.outside.eq(self.outside + 1)
+                with m.Else():
+                    m.d.sync += self.duplicates.eq(self.duplicates + 1)
+            with m.Else():
+                m.d.sync += [index.eq(index + 1), crc.eq(crc_update(word, crc))]
+                with m.If(index == 0):
+                    m.d.sync += head0.eq(word)
+                with m.If(index == 1):
+                    # The sequence number decides once whether the copy is kept, and where.
+                    ahead = (word - nxt)[:32]
+                    m.d.sync += slot.eq(word[:sbits])
+                    with m.If(word < nxt):
+                        m.d.sync += verdict.eq(_Copy.OLD)
+                    with m.Elif(ahead >= self._window):
+                        m.d.sync += verdict.eq(_Copy.OUTSIDE)
+                    with m.Elif(full.bit_select(word[:sbits], 1)):
+                        m.d.sync += verdict.eq(_Copy.OLD)
+                    with m.Else():
+                        m.d.sync += verdict.eq(_Copy.KEEP)
+
+        # Sifting of message `ack` from slot ack % window.
+        cur = nxt[:sbits]
+        state = Signal(_Sift)
+        sent = Signal(COUNT_BITS)  # entries of the message already offered
+        entries = Signal(data.ArrayLayout(ENTRY_BITS, ENTRIES_PER_WORD))
+        in_word = Signal(range(ENTRIES_PER_WORD + 1))
+        rec = self.record_in.payload
+        rec_frame = rec.pulse[offset_bits:]
+        out_free = ~self.record.valid & ~self.entry.valid
+        with m.If(self.record.valid & self.record.ready):
+            m.d.sync += self.record.valid.eq(0)
+        with m.If(self.entry.valid & self.entry.ready):
+            m.d.sync += self.entry.valid.eq(0)
+        m.d.comb += [
+            rd.addr.eq(Cat((sent >> (ENTRIES_PER_WORD.bit_length() - 1))[:wbits], cur)),
+            rd.en.eq(state == _Sift.FETCH),
+        ]
+
+        def offer(code) -> list:
+            return [
+                self.record.valid.eq(1), self.record.payload.eq(rec),
+                self.entry.valid.eq(1), self.entry.payload.as_value().eq(code),
+            ]
+
+        def finish() -> list:
+            return [full.bit_select(cur, 1).eq(0), nxt.eq(nxt + 1), state.eq(_Sift.WAIT)]
+
+        ready_here = Signal()
+        m.d.comb += self.record_in.ready.eq(ready_here)
+        with m.Switch(state):
+            with m.Case(_Sift.WAIT), m.If(full.bit_select(cur, 1)):
+                m.d.sync += [sent.eq(0), in_word.eq(0)]
+                with m.If(missing.bit_select(cur, 1)):
+                    m.d.sync += state.eq(_Sift.EMIT)
+                with m.Elif(counts[cur] == 0):
+                    m.d.sync += finish()
+                with m.Else():
+                    m.d.sync += state.eq(_Sift.FETCH)
+            with m.Case(_Sift.FETCH):
+                m.d.sync += state.eq(_Sift.LOAD)
+            with m.Case(_Sift.LOAD):
+                m.d.sync += [entries.eq(rd.data), in_word.eq(0), state.eq(_Sift.EMIT)]
+            with m.Case(_Sift.EMIT):
+                with m.If(missing.bit_select(cur, 1)):
+                    with m.If(self.record_in.valid & (rec_frame > nxt)):
+                        m.d.sync += finish()
+                    with m.Elif(self.record_in.valid & out_free):
+                        m.d.comb += ready_here.eq(1)
+                        m.d.sync += offer(int(SiftCode.MISSING))
+                        with m.If(rec_frame != nxt):
+                            m.d.sync += self.mismatch.eq(self.mismatch + 1)
+                with m.Elif(self.record_in.valid & out_free):
+                    m.d.comb += ready_here.eq(1)
+                    top = ENTRIES_PER_WORD - 1 - in_word
+                    m.d.sync += [
+                        *offer(entries[top.as_unsigned()[:3]]),
+                        sent.eq(sent + 1),
+                        in_word.eq(in_word + 1),
+                    ]
+                    with m.If(rec_frame != nxt):
+                        m.d.sync += self.mismatch.eq(self.mismatch + 1)
+                    with m.If(sent + 1 == counts[cur]):
+                        m.d.sync += finish()
+                    with m.Elif(in_word == ENTRIES_PER_WORD - 1):
+                        m.d.sync += state.eq(_Sift.FETCH)
+        return m
