@@ -9,6 +9,17 @@ a seeded random fraction ``stall_per_1024`` (backpressure), and all but one cycl
 tail of a run can be read too. With ``tag_bits``, ``batch_tag`` holds the ``tag`` input sampled at
 the batch's first transfer (e.g. the pulse index, instead of capturing it in every beat).
 
+Storage, two implementations with the same ports and the same ``batch`` during ``done``:
+
+* default (Amaranth, any simulator, pysim included): beats shift in through a group register and
+  a completed group of up to 8 beats shifts into ``batch``;
+* ``verilog_store=True``: beat j is written in place into slot j of ``batch`` by the Verilog
+  module ``sim_batch_store`` (:data:`BATCH_STORE_VERILOG`, pass it to
+  :func:`tb.runner.run_cocotb` as ``extra_sources``). Verilator then writes ``width`` bits per
+  transfer instead of copying the whole batch twice per cycle (the Amaranth version's cost:
+  Yosys emits every register as ``next = q; if (...) next = ...; q <= next``). Slots
+  ``[fill, depth)`` still hold the previous batch. Not available in the Amaranth simulator.
+
 ::
 
     clk        _/‾\_/‾\_/‾\_/‾\_/‾\_
@@ -18,16 +29,20 @@ the batch's first transfer (e.g. the pulse index, instead of capturing it in eve
     done       ____________/‾‾‾\____      batch = beats 0..d-1, read in ReadOnly
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from pathlib import Path
+
+from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from rtl.simonly.xorshift import Xorshift32, happens, validate_rate
 
+BATCH_STORE_VERILOG = Path(__file__).with_name("batch_store.v")
+
 
 class StreamBatcher(wiring.Component):
     def __init__(self, width: int, depth: int, *, seed: int = 1, stall_per_1024: int = 0,
-                 pace: int = 1, tag_bits: int = 0) -> None:
+                 pace: int = 1, tag_bits: int = 0, verilog_store: bool = False) -> None:
         if depth < 1 or pace < 1:
             raise ValueError(f"StreamBatcher: depth={depth} and pace={pace} must be >= 1")
         validate_rate("stall_per_1024", stall_per_1024)
@@ -36,6 +51,7 @@ class StreamBatcher(wiring.Component):
         self._stall = stall_per_1024
         self._pace = pace
         self._tag_bits = tag_bits
+        self.verilog_store = verilog_store
         self._group = next(g for g in (8, 4, 2, 1) if depth % g == 0)
         self.random = Xorshift32(seed ^ 0x0BA7_C4E5)
         tag_ports = {"tag": In(tag_bits), "batch_tag": Out(tag_bits)} if tag_bits else {}
@@ -60,24 +76,13 @@ class StreamBatcher(wiring.Component):
             slot_open &= phase == 0
         m.d.comb += self.i.ready.eq(slot_open)
 
-        # The data registers need no reset (``fill`` says what is valid); a reset mux on tens of
-        # kilobits would cost Verilator another full copy of them every cycle.
-        # Two levels: beats shift into a small group register, and only a completed group
-        # shifts into the batch. Verilator then moves the wide batch once per ``group`` beats;
-        # a wide shift every cycle was 3/4 of the simulation time.
-        group = self._group
-        shift = Signal(self._width * self._depth, reset_less=True)
-        m.d.comb += self.batch.eq(shift)
+        transfer = self.i.valid & self.i.ready
+        if self.verilog_store:
+            self._store_in_verilog(m, transfer)
+        else:
+            self._store_by_shifting(m, transfer)
         m.d.sync += self.done.eq(0)
-        with m.If(self.i.valid & self.i.ready):
-            if group > 1:
-                pending = Signal(self._width * (group - 1), reset_less=True)
-                completed = Cat(pending, self.i.payload)
-                m.d.sync += pending.eq(completed[self._width:])
-                with m.If(self.fill[:group.bit_length() - 1] == group - 1):
-                    m.d.sync += shift.eq(Cat(shift[self._width * group:], completed))
-            else:
-                m.d.sync += shift.eq(Cat(shift[self._width:], self.i.payload))
+        with m.If(transfer):
             if self._tag_bits:
                 first_tag = Signal(self._tag_bits, reset_less=True)
                 with m.If(self.fill == 0):
@@ -88,3 +93,31 @@ class StreamBatcher(wiring.Component):
             with m.If(self.fill == self._depth - 1):
                 m.d.sync += [self.fill.eq(0), self.done.eq(1), self.batches.eq(self.batches + 1)]
         return m
+
+    def _store_in_verilog(self, m: Module, transfer) -> None:
+        index = self.fill if len(self.fill) else Const(0, 1)  # depth 1: a 0-bit ``fill``
+        m.submodules.store = Instance(
+            "sim_batch_store",
+            p_WIDTH=self._width, p_DEPTH=self._depth, p_INDEX_BITS=len(index),
+            i_clk=ClockSignal("sync"), i_we=transfer, i_index=index,
+            i_data=self.i.payload, o_batch=self.batch,
+        )
+
+    def _store_by_shifting(self, m: Module, transfer) -> None:
+        # The data registers need no reset (``fill`` says what is valid); a reset mux on tens of
+        # kilobits would cost Verilator another full copy of them every cycle.
+        # Two levels: beats shift into a small group register, and only a completed group
+        # shifts into the batch. Verilator then moves the wide batch once per ``group`` beats;
+        # a wide shift every cycle was 3/4 of the simulation time.
+        group = self._group
+        shift = Signal(self._width * self._depth, reset_less=True)
+        m.d.comb += self.batch.eq(shift)
+        with m.If(transfer):
+            if group > 1:
+                pending = Signal(self._width * (group - 1), reset_less=True)
+                completed = Cat(pending, self.i.payload)
+                m.d.sync += pending.eq(completed[self._width:])
+                with m.If(self.fill[:group.bit_length() - 1] == group - 1):
+                    m.d.sync += shift.eq(Cat(shift[self._width * group:], completed))
+            else:
+                m.d.sync += shift.eq(Cat(shift[self._width:], self.i.payload))

@@ -20,6 +20,11 @@ edge (measured: ~20x faster). ``sync`` is held in reset for the first :data:`POW
 Ports per capture ``<name>`` in ``sym``, ``dl``, ``ans``: ``<name>_batch`` (depth beats, oldest
 in the LSBs), ``<name>_done`` (one-cycle strobe), ``<name>_batches`` (count), ``<name>_fill``
 (beats of the batch being filled).
+
+The captures keep their batches in the Verilog module of :data:`VERILOG_SOURCES` (in-place
+writes, see :mod:`rtl.simonly.batcher`): pass it to :func:`tb.runner.run_cocotb` as
+``extra_sources``, with :func:`cosim_build_options` (which also limits Verilator's VPI access to
+:data:`PUBLIC_RW` and :data:`PUBLIC_RD`).
 """
 
 from dataclasses import dataclass
@@ -37,12 +42,17 @@ from rtl.satellite.layouts import (
     symbol_beat,
 )
 from rtl.satellite.transmitter import SatelliteTx
-from rtl.simonly.batcher import StreamBatcher
+from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher
 from rtl.simonly.generators import CacheQueryGenerator, PayloadCounter
 from rtl.simonly.qrng_source import CounterQrngSource
 
 LINK_CYCLES_PER_WORD = WORD_BITS  # one link bit per fabric cycle
 POWER_ON_CYCLES = 2
+CLOCK_PS = 6400  # 156.25 MHz
+VERILOG_SOURCES = [BATCH_STORE_VERILOG]
+# The only signals the cocotb side touches (tb.runner.run_cocotb's Verilator public_rw/public_rd).
+PUBLIC_RW = ("fault_request",)
+PUBLIC_RD = ("alarm", "cache_head", "*_batch", "*_batch_tag", "*_done", "*_batches", "*_fill")
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,16 @@ def capture_ports(batcher: StreamBatcher) -> list[str]:
     return [*ports, "batch_tag"] if "batch_tag" in batcher.signature.members else ports
 
 
+def cosim_build_options() -> dict:
+    """Keyword arguments of :func:`tb.runner.run_cocotb` that every build of the top needs.
+
+    The clock runs inside the simulator (:data:`CLOCK_PS`), so cocotb only wakes on the triggers
+    it waits for; ``clk`` is not even public.
+    """
+    return {"extra_sources": VERILOG_SOURCES, "public_rw": PUBLIC_RW, "public_rd": PUBLIC_RD,
+            "internal_clock_ps": CLOCK_PS}
+
+
 class TxCosimTop(wiring.Component):
     def __init__(self, params: TxCosimParams = TxCosimParams()) -> None:
         p = params
@@ -82,11 +102,12 @@ class TxCosimTop(wiring.Component):
         self.queries = CacheQueryGenerator(p.lanes * p.cache_rows, p.seed, p.query_rate)
         self.captures = {
             "sym": StreamBatcher(symbol_capture_bits(p.lanes), p.symbol_depth, seed=p.seed,
-                                 stall_per_1024=p.symbol_stall, tag_bits=PULSE_INDEX_BITS),
+                                 stall_per_1024=p.symbol_stall, tag_bits=PULSE_INDEX_BITS,
+                                 verilog_store=True),
             "dl": StreamBatcher(data.Layout.cast(DownlinkWord).size, p.downlink_depth,
-                                seed=p.seed + 1, pace=LINK_CYCLES_PER_WORD),
+                                seed=p.seed + 1, pace=LINK_CYCLES_PER_WORD, verilog_store=True),
             "ans": StreamBatcher(data.Layout.cast(CacheAnswer).size, p.answer_depth,
-                                 seed=p.seed + 2),
+                                 seed=p.seed + 2, verilog_store=True),
         }
         members = {
             "clk": In(1), "fault_request": In(2), "alarm": Out(HealthAlarm), "cache_head": Out(64),

@@ -7,7 +7,12 @@ import pytest
 
 from models.qrng import FAULT_BIASED, FAULT_STUCK, qrng_words
 from models.symbols import map_symbols
-from rtl.simonly.tx_cosim_top import TxCosimParams, TxCosimTop, symbol_capture_bits
+from rtl.simonly.tx_cosim_top import (
+    TxCosimParams,
+    TxCosimTop,
+    cosim_build_options,
+    symbol_capture_bits,
+)
 from sim.tx_cosim import run_tx_cosim
 from tb.runner import SIMULATORS, run_cocotb
 from tb.satellite.tx_scoreboard import TxScoreboard
@@ -73,4 +78,4 @@ def test_tx_chain_stops_on_faulty_source(simulator, fault, alarm):
     run_cocotb(TxCosimTop(params), "tb.satellite.cocotb_tx_cosim", simulator,
                case="tx_cosim_test", testcase="tx_chain_stops_on_faulty_source",
                params={"top": asdict(params), "fault": fault, "expect_alarm": alarm,
-                       "detect_cycles": 1100})
+                       "detect_cycles": 1100}, **cosim_build_options())
