@@ -34,13 +34,34 @@ Tags are handled strictly in input order, so every decision depends only on the 
 * a detection: appended to the pending buffer (``OVERFLOW`` record if it is full);
 * a sync tag closes the interval ``I = (t_cur, t_sync)``: valid if a current sync exists, the
   frame counter is ``k_cur + 1`` and ``P`` lies in ``[p_min, p_max]`` (else ``NO_SYNC`` or
-  ``BAD_PERIOD``); then every pending detection is indexed against ``I`` if ``u >= t_cur``,
-  against the previous interval if ``u`` falls in it, else ``NO_SYNC`` (an interval that is
-  not valid gives its own status instead); then ``I`` becomes the
-  previous interval and the sync the current one;
+  ``BAD_PERIOD``) and, against the previous good interval, free of a timing step (else
+  ``BAD_PERIOD`` and a counted slip, see below); then every pending detection is indexed
+  against ``I`` if ``u >= t_cur``, against the previous interval if ``u`` falls in it, else
+  ``NO_SYNC`` (an interval that is not valid gives its own status instead); then ``I`` becomes
+  the previous interval and the sync the current one;
 * :data:`CH_END`: every pending detection gets ``TRUNCATED``, the sync state is cleared.
 
 This requires ``0 <= delta < p_min`` (the detection delay is shorter than a sync period).
+
+Bit-slip guard
+--------------
+A slip of the recovered link clock moves every later sync strobe by one link bit (``bit_lsb``,
+6.4 ns = 4 pulses) until the sync detector re-acquires; the ``p_min``/``p_max`` window does not
+see a single step of that size, and the indexes after it would all be off by 4. So sync times
+are tracked: ``ref`` is the period of the last ACCEPTED interval, and a new consecutive
+interval whose period differs from ``ref`` by more than ``slip_tol`` (default 1600 LSB; the
+second difference of three sync tags with 100 ps FWHM jitter has sigma 104 ps, the Doppler rate
+changes a period by < 0.01 ps per frame) is a *step*: its detections get ``BAD_PERIOD`` (the
+step happened somewhere inside it), the slip counter counts it, and if the step is a whole
+number of link bits (at most ``MAX_SLIP_BITS``, within ``slip_tol``) it goes into ``shift``,
+which is subtracted from every later sync tag: the pulse index is re-anchored on the next sync
+and the following intervals index correctly. ``ref`` survives a step (the next interval is
+compared with the pre-step period) and is only taken from in-range intervals. A step that is
+not whole bits (a timing fault the guard cannot explain) sets ``hold``: every interval gets
+``BAD_PERIOD`` until a frame-counter gap (the sync detector lost lock and re-acquired on the
+true marker positions) or the end marker, which also clear ``shift`` and ``ref``. The first
+interval after an acquisition has no reference and is not checked; the sync detector has just
+checked its two markers 16384 bits apart.
 """
 
 from __future__ import annotations
@@ -63,6 +84,7 @@ FRAME_BITS = 48
 CH_SYNC = 4
 CH_END = 7
 DETECTORS = 4
+MAX_SLIP_BITS = 4
 
 
 class Status(enum.IntEnum):
@@ -96,6 +118,8 @@ class IndexerConfig:
     p_min: int = NOMINAL_PERIOD_PS - NOMINAL_PERIOD_PS // 10_000
     p_max: int = NOMINAL_PERIOD_PS + NOMINAL_PERIOD_PS // 10_000
     depth: int = 256
+    slip_tol: int = 1600
+    bit_lsb: int = 6400
 
     def __post_init__(self) -> None:
         if not 1 << (PERIOD_BITS - 1) <= self.p_min <= self.p_max < 1 << PERIOD_BITS:
@@ -108,6 +132,10 @@ class IndexerConfig:
             raise IndexerConfigError(f"gate_half={self.gate_half} must lie in [0, 65535]")
         if self.depth < 1 or self.depth & (self.depth - 1):
             raise IndexerConfigError(f"pending depth {self.depth} must be a power of two")
+        if not 0 < self.bit_lsb < 1 << 16 or not 0 < 2 * self.slip_tol <= self.bit_lsb:
+            raise IndexerConfigError(
+                f"slip_tol={self.slip_tol}, bit_lsb={self.bit_lsb} must satisfy "
+                "0 < 2 * slip_tol <= bit_lsb < 2**16 (a slip is one link bit)")
 
 
 def reciprocal(period: int) -> int:
@@ -188,9 +216,32 @@ def _index_one(t: int, ch: int, cfg: IndexerConfig, now: _Interval, prev: _Inter
                   Status.ACCEPTED if ok[0] else Status.OUTSIDE_GATE)
 
 
+@dataclass
+class IndexerResult:
+    """Output of :func:`index_stream`: the records and the number of sync timing steps."""
+
+    records: list[Record]
+    slips: int
+
+
+def _remove_step(dev: int, bit: int) -> int:
+    """Whole link bits in a timing step ``dev`` (halves towards zero), as the RTL loop does."""
+    bits = 0
+    while abs(dev) > bit // 2 and abs(bits) < MAX_SLIP_BITS:
+        step = bit if dev > 0 else -bit
+        dev, bits = dev - step, bits + step // bit
+    return bits
+
+
 def run_indexer(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
                 cfg: IndexerConfig = IndexerConfig()) -> list[Record]:
     """Sequential golden model of the indexer on a tag stream (see the module docstring)."""
+    return index_stream(time, channel, frame, cfg).records
+
+
+def index_stream(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
+                 cfg: IndexerConfig = IndexerConfig()) -> IndexerResult:
+    """:func:`run_indexer` with the slip counter (the RTL's ``slips`` port, unsaturated)."""
     out: list[Record] = []
     pending: list[tuple[int, int]] = []
     last = 0
@@ -198,6 +249,9 @@ def run_indexer(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
     cur_start = cur_frame = 0
     prev = _Interval()
     mask48 = (1 << FRAME_BITS) - 1
+    mask64 = (1 << TIME_BITS) - 1
+    shift = ref = slips = 0
+    ref_valid = hold = False
     for t, ch, k in zip(np.asarray(time, dtype=np.uint64).tolist(),
                         np.asarray(channel).tolist(),
                         np.asarray(frame, dtype=np.uint64).tolist(), strict=True):
@@ -205,6 +259,7 @@ def run_indexer(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
             out.extend(Record(0, c, 0, Status.TRUNCATED) for _, c in pending)
             pending.clear()
             last, have_cur, prev = 0, False, _Interval()
+            shift, ref_valid, hold = 0, False, False
             continue
         if t < last:
             out.append(Record(0, ch, 0, Status.ORDER))
@@ -216,18 +271,31 @@ def run_indexer(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
             else:
                 pending.append((t, ch))
         elif ch == CH_SYNC:
-            period = t - cur_start
+            corr = (t - shift) & mask64
+            period = corr - cur_start
             if not have_cur or k != (cur_frame + 1) & mask48:
-                status = Status.NO_SYNC
+                status, corr = Status.NO_SYNC, t
+                shift, ref_valid, hold = 0, False, False
+            elif hold:
+                status = Status.BAD_PERIOD
+            elif ref_valid and abs(period - ref) > cfg.slip_tol:
+                status, slips = Status.BAD_PERIOD, slips + 1
+                bits = _remove_step(period - ref, cfg.bit_lsb)
+                if abs(period - ref) > MAX_SLIP_BITS * cfg.bit_lsb or \
+                        abs(period - ref - bits * cfg.bit_lsb) > cfg.slip_tol:
+                    hold = True
+                else:
+                    shift += bits * cfg.bit_lsb
+                    corr = (corr - bits * cfg.bit_lsb) & mask64
             elif not cfg.p_min <= period <= cfg.p_max:
                 status = Status.BAD_PERIOD
             else:
-                status = Status.ACCEPTED
-            now = _Interval(cur_start, period, cur_frame, status)
+                status, ref, ref_valid = Status.ACCEPTED, period, True
+            now = _Interval(cur_start, corr - cur_start, cur_frame, status)
             out.extend(_index_one(pt, pc, cfg, now, prev) for pt, pc in pending)
             pending.clear()
             prev = now
-            have_cur, cur_start, cur_frame = True, t, k
+            have_cur, cur_start, cur_frame = True, corr, k
         else:
             out.append(Record(0, ch, 0, Status.BAD_CHANNEL))
-    return out
+    return IndexerResult(out, slips)

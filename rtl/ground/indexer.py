@@ -17,6 +17,10 @@ meets the fabric clock without a deep pipeline: the block handles one detection 
 (10 Mtags/s at 156.25 MHz), two orders of magnitude above the detection rate of a pass.
 ``delta`` and ``gate_half`` are run-time registers (calibration writes ``delta``).
 
+Sync tags go through a short check pipeline before they close an interval (``SYNC_PERIOD``,
+``SYNC_DEV``, ``SYNC_STEP``, then ``SLIP`` once per link bit of a timing step): the bit-slip
+guard of :mod:`models.ground.timing`. ``slips`` counts the steps found (saturating at 65535).
+
 Latency, throughput, stream contract
 ------------------------------------
 ``tags.ready`` is high only in the idle state with a free output register; a detection is
@@ -38,6 +42,7 @@ from models.ground.timing import (
     CH_SYNC,
     DETECTORS,
     FRAME_BITS,
+    MAX_SLIP_BITS,
     PERIOD_BITS,
     Q_SHIFT,
     R16_SHIFT,
@@ -75,6 +80,7 @@ class PulseIndexer(wiring.Component):
     records: Out(stream.Signature(TimingRecord))
     delta: In(PERIOD_BITS)
     gate_half: In(16)
+    slips: Out(16)
 
     def __init__(self, cfg: IndexerConfig | None = None) -> None:
         self._cfg = cfg or IndexerConfig()
@@ -101,7 +107,17 @@ class PulseIndexer(wiring.Component):
                     out.payload.r16.eq(r16), out.payload.status.eq(status)]
 
         tag = Signal(Tag)
+        sync_raw = Signal(TIME_BITS)
         sync_period = Signal(TIME_BITS)
+        corr = Signal(TIME_BITS)  # sync time less the accumulated slip correction
+        shift = Signal(signed(32))
+        ref = Signal(PERIOD_BITS)
+        ref_valid = Signal()
+        dev = Signal(signed(PERIOD_BITS + 3))
+        acc = Signal(signed(20))  # whole-bit part of a step, added to shift on commit
+        in_range, near, jump, far, hold = Signal(), Signal(), Signal(), Signal(), Signal()
+        half_bit = cfg.bit_lsb // 2
+        max_step = MAX_SLIP_BITS * cfg.bit_lsb
         older, consecutive = Signal(), Signal()
         frame_next = Signal(FRAME_BITS, init=1)
 
@@ -149,7 +165,8 @@ class PulseIndexer(wiring.Component):
                 # the 64-bit compares and the period subtraction get a cycle of their own
                 m.d.sync += [
                     older.eq(tag.time < last),
-                    sync_period.eq(tag.time - now.end),
+                    sync_raw.eq(tag.time - now.end),
+                    corr.eq(tag.time - shift),
                     consecutive.eq(have_cur & (tag.frame == frame_next)),
                 ]
                 m.next = "ACT"
@@ -171,30 +188,73 @@ class PulseIndexer(wiring.Component):
                                          fifo.w_data.eq(Cat(tag.time, ch[:2]))]
                             m.d.sync += pending.eq(pending + 1)
                     with m.Elif(ch == CH_SYNC):
-                        # the "now" registers hold the previous sync in start/end until here
-                        m.d.sync += [
-                            prev.copy_from(now),
-                            now.start.eq(now.end),
-                            now.end.eq(tag.time),
-                            now.period.eq(sync_period),
-                            now.frame.eq(cur_frame),
-                            cur_frame.eq(tag.frame),
-                            frame_next.eq(tag.frame + 1),
-                            have_cur.eq(1),
-                            rem.eq(0), quo.eq(0), step.eq(0),
-                        ]
-                        in_range = (sync_period >= cfg.p_min) & (sync_period <= cfg.p_max)
-                        with m.If(~consecutive):
-                            m.d.sync += now.status.eq(Status.NO_SYNC)
-                            m.next = "DRAIN"
-                        with m.Elif(~in_range):
-                            m.d.sync += now.status.eq(Status.BAD_PERIOD)
-                            m.next = "DRAIN"
-                        with m.Else():
-                            m.d.sync += now.status.eq(Status.ACCEPTED)
-                            m.next = "DIVIDE"
+                        m.next = "SYNC_PERIOD"
                     with m.Else():
                         m.d.sync += emit(ch, Status.BAD_CHANNEL)
+
+            # bit-slip guard: one carry chain per cycle (subtract, compare, step)
+            with m.State("SYNC_PERIOD"):
+                m.d.sync += sync_period.eq(sync_raw - shift)
+                m.next = "SYNC_DEV"
+            with m.State("SYNC_DEV"):
+                m.d.sync += [
+                    in_range.eq((sync_period >= cfg.p_min) & (sync_period <= cfg.p_max)),
+                    near.eq(sync_period[PERIOD_BITS + 1:] == 0),
+                    dev.eq(sync_period[:PERIOD_BITS + 1] - ref),
+                    acc.eq(0),
+                ]
+                m.next = "SYNC_STEP"
+            with m.State("SYNC_STEP"):
+                m.d.sync += [
+                    jump.eq(ref_valid & (~near | (dev > cfg.slip_tol) | (dev < -cfg.slip_tol))),
+                    far.eq(~near | (dev > max_step) | (dev < -max_step)),
+                ]
+                m.next = "SLIP"
+            with m.State("SLIP"):
+                # whole link bits out of the step, one per cycle (at most MAX_SLIP_BITS)
+                go = consecutive & ~hold & jump & ~far
+                with m.If(go & (dev > half_bit)):
+                    m.d.sync += [dev.eq(dev - cfg.bit_lsb), acc.eq(acc + cfg.bit_lsb)]
+                with m.Elif(go & (dev < -half_bit)):
+                    m.d.sync += [dev.eq(dev + cfg.bit_lsb), acc.eq(acc - cfg.bit_lsb)]
+                with m.Else():
+                    m.next = "SYNC_COMMIT"
+            with m.State("SYNC_COMMIT"):
+                # the "now" registers hold the previous sync in start/end until here
+                m.d.sync += [
+                    prev.copy_from(now),
+                    now.start.eq(now.end),
+                    now.end.eq(corr),
+                    now.period.eq(sync_period),
+                    now.frame.eq(cur_frame),
+                    cur_frame.eq(tag.frame),
+                    frame_next.eq(tag.frame + 1),
+                    have_cur.eq(1),
+                    rem.eq(0), quo.eq(0), step.eq(0),
+                ]
+                with m.If(~consecutive):
+                    m.d.sync += [now.status.eq(Status.NO_SYNC), now.end.eq(tag.time),
+                                 shift.eq(0), ref_valid.eq(0), hold.eq(0)]
+                    m.next = "DRAIN"
+                with m.Elif(hold):
+                    m.d.sync += now.status.eq(Status.BAD_PERIOD)
+                    m.next = "DRAIN"
+                with m.Elif(jump):
+                    m.d.sync += now.status.eq(Status.BAD_PERIOD)
+                    with m.If(self.slips != 0xFFFF):
+                        m.d.sync += self.slips.eq(self.slips + 1)
+                    with m.If(far | (dev > cfg.slip_tol) | (dev < -cfg.slip_tol)):
+                        m.d.sync += hold.eq(1)
+                    with m.Else():
+                        m.d.sync += [shift.eq(shift + acc), now.end.eq(corr - acc)]
+                    m.next = "DRAIN"
+                with m.Elif(~in_range):
+                    m.d.sync += now.status.eq(Status.BAD_PERIOD)
+                    m.next = "DRAIN"
+                with m.Else():
+                    m.d.sync += [now.status.eq(Status.ACCEPTED), ref.eq(sync_period),
+                                 ref_valid.eq(1)]
+                    m.next = "DIVIDE"
 
             with m.State("DIVIDE"):
                 # restoring division of 2**RECIP_SHIFT by the period, one quotient bit per cycle
@@ -293,7 +353,8 @@ class PulseIndexer(wiring.Component):
             with m.State("FLUSH"):
                 with m.If(pending == 0):
                     # the next sync turns "now" into "prev": an empty interval, as in the model
-                    m.d.sync += [have_cur.eq(0), now.status.eq(Status.NO_SYNC), now.start.eq(0)]
+                    m.d.sync += [have_cur.eq(0), now.status.eq(Status.NO_SYNC), now.start.eq(0),
+                                 shift.eq(0), ref_valid.eq(0), hold.eq(0)]
                     m.next = "IDLE"
                 with m.Elif(fifo.r_rdy):
                     m.d.comb += fifo.r_en.eq(1)

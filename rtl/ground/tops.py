@@ -38,6 +38,7 @@ class GroundRx(wiring.Component):
     hist_busy: Out(1)
     hist_addr: In(range(BINS))
     hist_data: Out(COUNT_BITS)
+    slips: Out(16)
 
     def elaborate(self, platform):
         m = Module()
@@ -63,6 +64,7 @@ class GroundRx(wiring.Component):
             self.locked.eq(sync.locked),
             indexer.delta.eq(self.delta),
             indexer.gate_half.eq(self.gate_half),
+            self.slips.eq(indexer.slips),
         ]
         return m
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from models.ground.squash import squash
@@ -10,6 +12,7 @@ from models.ground.sync import downlink_bits
 from models.ground.timing import CH_END, CH_SYNC, IndexerConfig, Record, Status, run_indexer
 
 DELTA = 5_000
+SLIP_LSB = 6_400  # one link bit in TDC LSB
 
 
 def doppler_stream(rate: float, ppm: float, frames: int = 3, seed: int = 2
@@ -24,15 +27,79 @@ def doppler_stream(rate: float, ppm: float, frames: int = 3, seed: int = 2
                          clock_ppm=ppm, delta_ps=DELTA, noise_seed=seed,
                          background_cps=50_000.0)
     stim = generate(cfg)
-    sig = stim.pulse >= 0
-    offset = np.full(stim.time.size, np.inf)
-    offset[sig] = stim.time[sig] - ground_time_ps(cfg, stim.pulse[sig]) - DELTA
-    # tags after the closing sync are truncated by the end marker, by design
-    offset[stim.time > stim.time[stim.channel == CH_SYNC].max()] = np.inf
+    offset = true_offset(cfg, stim)
     time = np.append(stim.time, stim.time[-1:])
     channel = np.append(stim.channel, CH_END)
     frame = np.append(stim.frame, np.uint64(0))
     return stim, offset, time, channel, frame
+
+
+def true_offset(cfg: StimulusConfig, stim: Stimulus) -> np.ndarray:
+    """Each tag's delay from its photon's jitter-free arrival + ``cfg.delta_ps`` (inf for
+    non-signal tags and for tags after the last sync, which the end marker truncates)."""
+    sig = stim.pulse >= 0
+    offset = np.full(stim.time.size, np.inf)
+    offset[sig] = stim.time[sig] - ground_time_ps(cfg, stim.pulse[sig]) - cfg.delta_ps
+    offset[stim.time > stim.time[stim.channel == CH_SYNC].max()] = np.inf
+    return offset
+
+
+@dataclass(frozen=True)
+class Perturbed:
+    """A tag stream with link faults applied, closed by an end marker; ``pulse`` and
+    ``offset`` are the truth of each tag (see :func:`true_offset`)."""
+
+    time: np.ndarray
+    channel: np.ndarray
+    frame: np.ndarray
+    pulse: np.ndarray
+    offset: np.ndarray
+
+    @property
+    def tags(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.time, self.channel, self.frame
+
+
+def perturb(cfg: StimulusConfig, slips: dict[int, float] | None = None,
+            lost: tuple[int, int] | None = None) -> Perturbed:
+    """The stretch of ``cfg`` with link faults.
+
+    ``slips`` maps a frame counter to a bit slip (in link bits, 6.4 ns each; a fraction makes a
+    timing fault that is no slip) of the recovered clock just before that sync: its strobe and
+    all later ones move by the accumulated slip, until a sync word is lost (the sync detector
+    re-acquires on the true positions, so the slip is gone after the gap). ``lost = (first,
+    last)``: a cloud burst from the sync of frame ``first`` to that of ``last`` (excluded):
+    neither sync tags nor detections in between.
+    """
+    stim = generate(cfg)
+    offset = true_offset(cfg, stim)
+    time = stim.time.astype(np.int64)
+    keep = np.ones(time.size, dtype=bool)
+    sync = stim.channel == CH_SYNC
+    if lost is not None:
+        t0, t1 = (time[sync & (stim.frame == k)][0] for k in lost)
+        keep &= ~((time > t0) & (time < t1)) & ~(sync & (stim.frame == lost[0]))
+    accumulated = 0.0
+    for k in np.sort(stim.frame[sync]).tolist():
+        if lost is not None and k == lost[1]:
+            accumulated = 0
+        accumulated += (slips or {}).get(k, 0)
+        time[sync & (stim.frame == k)] += round(accumulated * SLIP_LSB)
+    order = np.argsort(time[keep], kind="stable")
+    fields = [a[keep][order] for a in (time, stim.channel, stim.frame, stim.pulse, offset)]
+    return Perturbed(np.append(fields[0], fields[0][-1]).astype(np.uint64),
+                     np.append(fields[1], CH_END), np.append(fields[2], np.uint64(0)),
+                     np.append(fields[3], -1), np.append(fields[4], np.inf))
+
+
+def wrongly_indexed(p: Perturbed, records: list[Record]) -> int:
+    """ACCEPTED records of signal photons (true delay within a pulse period) whose index is
+    not the photon's pulse; records align with the detection tags of ``p``."""
+    det = p.channel < CH_SYNC
+    n = np.array([r.n for r in records], dtype=np.int64)
+    ok = np.array([r.status == Status.ACCEPTED for r in records])
+    close = np.abs(p.offset[det]) < 800
+    return int(np.sum(ok & close & (n != p.pulse[det])))
 
 
 def garbage_stream(seed: int, count: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -5,31 +5,37 @@ import random
 import numpy as np
 import pytest
 
-from models.ground.timing import IndexerConfig, Status, run_indexer
+from models.ground.stimulus import StimulusConfig, linear_range
+from models.ground.timing import IndexerConfig, Record, Status, index_stream
 from rtl.ground.indexer import PulseIndexer
 from rtl.ground.layouts import pack_tag, unpack_record
 from tb import pysim
-from tb.ground.streams import DELTA, doppler_stream, garbage_stream
+from tb.ground.streams import DELTA, doppler_stream, garbage_stream, perturb, wrongly_indexed
 from tb.runner import SIMULATORS, run_cocotb
 from tests.ground.test_timing_model import bad_stream
 
 
 def simulate(time, channel, frame, cfg: IndexerConfig, seed: int) -> list[tuple]:
     dut = PulseIndexer(cfg)
-    expected = run_indexer(time, channel, frame, cfg)
+    result = index_stream(time, channel, frame, cfg)
+    expected = result.records
     rng = random.Random(seed)
     got: list[int] = []
+    slips: list[int] = []
+    take = pysim.consumer(dut.records, len(expected), got, rng, stall=0.3)
 
     async def registers(ctx):
         ctx.set(dut.delta, cfg.delta)
         ctx.set(dut.gate_half, cfg.gate_half)
+        await take(ctx)
+        slips.append(ctx.get(dut.slips))
 
     tags = [pack_tag(t, c, f) for t, c, f in zip(time.tolist(), channel.tolist(),
                                                   frame.tolist(), strict=True)]
-    pysim.run(dut, registers, pysim.consumer(dut.records, len(expected), got, rng, stall=0.3),
-              background=[pysim.producer(dut.tags, tags, rng, idle=0.3)])
+    pysim.run(dut, registers, background=[pysim.producer(dut.tags, tags, rng, idle=0.3)])
     want = [(r.n, r.channel, r.r16, int(r.status)) for r in expected]
     assert [unpack_record(g) for g in got] == want
+    assert slips == [result.slips]
     return want
 
 
@@ -56,6 +62,20 @@ def test_indexer_garbage_stream():
     time, channel, frame = garbage_stream(11)
     want = simulate(time, channel, frame, IndexerConfig(delta=100, depth=8), seed=6)
     assert all(s != Status.ACCEPTED for *_, s in want)
+
+
+def test_indexer_link_faults():
+    """Slips of +1 and -2 bits (re-anchored), a timing fault that is no slip (hold), lost
+    sync words and re-acquisition (hold and shift cleared)."""
+    cfg = StimulusConfig(frames=9, first_frame=300, range_m=linear_range(900e3, -7_000.0),
+                         clock_ppm=-20.0, delta_ps=DELTA, noise_seed=8,
+                         background_cps=20_000.0, transmittance=1e-3)
+    p = perturb(cfg, slips={302: 1, 304: -2, 306: 0.4}, lost=(307, 308))
+    want = simulate(*p.tags, IndexerConfig(delta=DELTA, depth=64), seed=9)
+    records = [Record(n, c, r, Status(s)) for n, c, r, s in want]
+    assert wrongly_indexed(p, records) == 0
+    status = [s for *_, s in want]
+    assert status.count(Status.ACCEPTED) > 100 and status.count(Status.BAD_PERIOD) > 50
 
 
 @pytest.mark.cocotb

@@ -1,0 +1,94 @@
+"""Indexer golden model under link faults: bit slips of the recovered clock, large Doppler and
+clock offsets, the Doppler rate of a low pass, cloud bursts. Never a wrong index."""
+
+import numpy as np
+import pytest
+
+from models.channel.geometry import circular_pass
+from models.ground.stimulus import StimulusConfig, linear_range
+from models.ground.timing import CH_SYNC, FRAME_PULSES, IndexerConfig, Status, index_stream
+from tb.ground.streams import DELTA, perturb, wrongly_indexed
+
+FIRST = 500
+
+
+def stretch(frames: int, seed: int = 3, **kw) -> StimulusConfig:
+    kw.setdefault("range_m", linear_range(900e3, 7_000.0))
+    return StimulusConfig(frames=frames, first_frame=FIRST, delta_ps=DELTA, noise_seed=seed,
+                          background_cps=50_000.0, **kw)
+
+
+def interval_status(p, records) -> dict[int, set[int]]:
+    """Statuses of the in-gate signal photons, per frame interval of their true pulse."""
+    det = p.channel < CH_SYNC
+    inside = np.abs(p.offset[det]) < 400 - 170
+    frames = p.pulse[det][inside] // FRAME_PULSES
+    status = np.array([int(r.status) for r in records])[inside]
+    out: dict[int, set[int]] = {}
+    for f, s in zip(frames.tolist(), status.tolist(), strict=True):
+        out.setdefault(f, set()).add(s)
+    return out
+
+
+@pytest.mark.parametrize("bits", [1, -1, 2])
+def test_slip_drops_one_interval_and_reanchors(bits):
+    p = perturb(stretch(8), slips={FIRST + 3: bits})
+    res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
+    assert res.slips == 1
+    assert wrongly_indexed(p, res.records) == 0
+    per = interval_status(p, res.records)
+    assert per[FIRST + 2] == {Status.BAD_PERIOD}  # the slip lies somewhere in this interval
+    for f in (FIRST, FIRST + 1, *range(FIRST + 3, FIRST + 8)):
+        assert per[f] == {Status.ACCEPTED}, f
+
+
+def test_slip_then_relock_and_slip_back():
+    p = perturb(stretch(12), slips={FIRST + 2: 1, FIRST + 9: -1}, lost=(FIRST + 5, FIRST + 7))
+    res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
+    assert res.slips == 2
+    assert wrongly_indexed(p, res.records) == 0
+    per = interval_status(p, res.records)
+    # slip dropped, relock after the lost words (counter gap: NO_SYNC), second slip dropped
+    assert per[FIRST + 1] == {Status.BAD_PERIOD} and per[FIRST + 8] == {Status.BAD_PERIOD}
+    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in (0, 2, 3, 7, 9, 10, 11))
+
+
+def test_a_slip_passes_the_period_window():
+    """What the guard is for: a one-bit step keeps the interval inside ``[p_min, p_max]``, so
+    without the step check every later photon would be indexed 4 pulses off."""
+    p = perturb(stretch(4), slips={FIRST + 2: 1})
+    cfg = IndexerConfig(delta=DELTA)
+    t_sync = p.time[p.channel == CH_SYNC].astype(np.int64)
+    assert np.all((np.diff(t_sync) >= cfg.p_min) & (np.diff(t_sync) <= cfg.p_max))
+    res = index_stream(*p.tags, cfg)
+    assert res.slips == 1 and wrongly_indexed(p, res.records) == 0
+
+
+@pytest.mark.parametrize("ppm", [25.0, -25.0])
+def test_clock_offset_25ppm_and_max_doppler(ppm):
+    rate = 7_000.0 if ppm > 0 else -7_000.0  # both add up: ~48 ppm time scaling
+    p = perturb(stretch(6, range_m=linear_range(900e3, rate), clock_ppm=ppm,
+                        clock_offset_ps=3.3e9))
+    res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
+    assert res.slips == 0 and wrongly_indexed(p, res.records) == 0
+    per = interval_status(p, res.records)
+    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in range(6))
+
+
+T_FIRST = FIRST * FRAME_PULSES * 1600e-12  # satellite time of the stretch's first sync (s)
+
+
+@pytest.mark.parametrize("t_pass", [0.0, -220.0])
+def test_pass_doppler_rate(t_pass):
+    """85 degree pass: at culmination the range rate turns fastest (~110 m/s**2), 220 s before
+    it the satellite is at 10 degree elevation approaching at 6.95 km/s (23 ppm);
+    10 ppm clock. No false step, every in-gate photon indexed right."""
+    track = circular_pass(85.0, np.array([t_pass]))
+    assert t_pass == 0.0 or (track.elevation_deg[0] < 10.5 and track.range_rate_m_s[0] < -6.9e3)
+    cfg = stretch(6, range_m=lambda t: circular_pass(85.0, np.asarray(t) - T_FIRST + t_pass
+                                                     ).range_m, clock_ppm=10.0)
+    p = perturb(cfg)
+    res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
+    assert res.slips == 0 and wrongly_indexed(p, res.records) == 0
+    per = interval_status(p, res.records)
+    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in range(6))
