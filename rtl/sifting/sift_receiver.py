@@ -16,8 +16,10 @@ ground's reports in the order they were framed, ``UplinkFramer.record`` through 
 record store) and offers both, in step, on ``record`` and ``entry``
 (:class:`~rtl.sifting.ground_sift.GroundSift`). A "missing" message (the satellite never got the
 frame) turns every record of its frame (pulse in ``[seq P, (seq+1) P)``) into a ``missing`` entry;
-it ends at the first record of a later frame, so it waits for that record. A record whose frame
-is not the message's (the two sides disagree: a bug, never a link fault) counts in ``mismatch``.
+it ends at the first record of a later frame or, with no record waiting, once the frame after it
+has closed too (``closed``: ``UplinkFramer.closed``; left at 0 it waits for a record). A record
+whose frame is not the message's (the two sides disagree: a bug, never a link fault) counts in
+``mismatch``.
 
 Design
 ------
@@ -80,6 +82,7 @@ class SiftReceiver(wiring.Component):
     record_in: In(stream.Signature(Report))
     record: Out(stream.Signature(Report))
     entry: Out(stream.Signature(SiftEntry))
+    closed: In(32)
     ack: Out(32)
     corrupted: Out(COUNTER_BITS)
     duplicates: Out(COUNTER_BITS)
@@ -209,7 +212,9 @@ class SiftReceiver(wiring.Component):
                 m.d.sync += [entries.eq(rd.data), in_word.eq(0), state.eq(_Sift.EMIT)]
             with m.Case(_Sift.EMIT):
                 with m.If(missing.bit_select(cur, 1)):
-                    with m.If(self.record_in.valid & (rec_frame > nxt)):
+                    # Frame closed == nxt + 2: all of frame nxt's records passed the store.
+                    later = self.record_in.valid & (rec_frame > nxt)
+                    with m.If(later | (~self.record_in.valid & (self.closed > nxt + 1))):
                         m.d.sync += finish()
                     with m.Elif(self.record_in.valid & out_free):
                         m.d.comb += ready_here.eq(1)

@@ -20,7 +20,8 @@ the ``ack`` input of the moment its header goes out (next sift message the groun
 Every report placed in a frame is also forwarded on ``record`` (the ground keeps it for its own
 sifting, :class:`~rtl.sifting.ground_sift.GroundSift`), so the ground sifts exactly what the
 satellite may see. A report older than the frame being filled (only if ``close_lag`` is too
-short) is dropped and counted in ``late``; never sent, never sifted on either side.
+short) is dropped and counted in ``late``; never sent, never sifted on either side. ``closed``
+counts the frames closed so far (frame ``closed`` is being filled).
 
 Design
 ------
@@ -70,6 +71,7 @@ class UplinkFramer(wiring.Component):
     o: Out(stream.Signature(MessageWord))
     record: Out(stream.Signature(Report))
     late: Out(COUNTER_BITS)
+    closed: Out(32)
 
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, depth: int = 8192,
                  max_repeats: int = SiftConfig.max_repeats, close_lag: int = 1024) -> None:
@@ -129,6 +131,7 @@ class UplinkFramer(wiring.Component):
         m.d.comb += [closed.w_en.eq(close), closed.w_data.eq(wp_next)]
         with m.If(close):
             m.d.sync += [
+                self.closed.eq(self.closed + 1),
                 frame_lo.eq(frame_end),
                 frame_end.eq(frame_end + self._p),
                 close_at.eq(close_at + self._p),

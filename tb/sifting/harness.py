@@ -1,9 +1,14 @@
-"""Test top for the sifting co-simulation: the three sifting blocks side by side, unconnected.
+"""Test tops for the sifting co-simulations: blocks side by side, their ports flattened to the top.
 
-The cocotb test (:mod:`tb.sifting.cocotb_sifting`) plays the lossy classical link between them
-with the golden link model, per frame: ground reports out of :class:`GroundReport`, the reports of
-each frame the satellite received into :class:`SatelliteSiftUnit` (RND cache with one lane, so its
-head can be set to the model's head pulse by pulse), its sift entries into :class:`GroundSift`.
+:class:`SiftingHarness`: the three sifting blocks, unconnected. The cocotb test
+(:mod:`tb.sifting.cocotb_sifting`) plays the lossy classical link between them with the golden
+link model, per frame: ground reports out of :class:`GroundReport`, the reports of each frame the
+satellite received into :class:`SatelliteSiftUnit` (RND cache with one lane, so its head can be
+set to the model's head pulse by pulse), its sift entries into :class:`GroundSift`.
+
+:class:`LinkHarness`: the two FPGAs' link layers (:mod:`rtl.sifting.link`), every port of the
+satellite's prefixed ``sat_``, of the ground's ``gnd_``; the cocotb test
+(:mod:`tb.sifting.cocotb_link`) carries their message words over the lossy link model.
 """
 
 from amaranth.hdl import Module
@@ -12,11 +17,41 @@ from amaranth.lib.wiring import In
 
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
+from rtl.sifting.link import GroundLink, SatelliteLink
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 
+
+class FlatHarness(wiring.Component):
+    """``ports``: top port name -> (block name, port on the block)."""
+
+    def __init__(self, blocks: dict[str, wiring.Component],
+                 ports: dict[str, tuple[str, str]]) -> None:
+        self._blocks = blocks
+        self._ports = ports
+        super().__init__({name: blocks[block].signature.members[port]
+                          for name, (block, port) in ports.items()})
+
+    def elaborate(self, platform):
+        m = Module()
+        for name, block in self._blocks.items():
+            m.submodules[name] = block
+        for name, (block, port) in self._ports.items():
+            inner = getattr(self._blocks[block], port)
+            outer = getattr(self, name)
+            member = self.signature.members[name]
+            if member.is_port:
+                m.d.comb += inner.eq(outer) if member.flow == In else outer.eq(inner)
+            elif member.flow == In:
+                wiring.connect(m, wiring.flipped(outer), inner)
+            else:
+                wiring.connect(m, inner, wiring.flipped(outer))
+        return m
+
+
 # Port name on the harness -> (block, port on the block).
-_PORTS = {
-    "det": ("report", "det"), "report": ("report", "report"), "overflow": ("report", "overflow"),
+_SIFTING_PORTS = {
+    "det": ("report", "det"), "report": ("report", "report"),
+    "overflow": ("report", "overflow"),
     "write": ("sat", "write"), "sat_report": ("sat", "report"), "entry": ("sat", "entry"),
     "sat_key": ("sat", "key"), "sat_detected": ("sat", "detected"),
     "sat_errors": ("sat", "errors"), "sat_dropped": ("sat", "dropped"),
@@ -27,33 +62,18 @@ _PORTS = {
 }
 
 
-class SiftingHarness(wiring.Component):
+class SiftingHarness(FlatHarness):
     def __init__(self, rows: int, packet_bits: int, ground_seed: int, fifo_depth: int) -> None:
-        self._blocks = {
+        super().__init__({
             "report": GroundReport(ground_seed, fifo_depth=fifo_depth),
             "sat": SatelliteSiftUnit(lanes=1, rows=rows, packet_bits=packet_bits),
             "gnd": GroundSift(packet_bits),
-        }
-        members = {}
-        for name, (block, port) in _PORTS.items():
-            member = self._blocks[block].signature.members[port]
-            members[name] = member
-        super().__init__(members)
+        }, _SIFTING_PORTS)
 
-    def elaborate(self, platform):
-        m = Module()
-        for name, block in self._blocks.items():
-            m.submodules[name] = block
-        for name, (block, port) in _PORTS.items():
-            inner = getattr(self._blocks[block], port)
-            outer = getattr(self, name)
-            if self.signature.members[name].is_port:
-                if self.signature.members[name].flow == In:
-                    m.d.comb += inner.eq(outer)
-                else:
-                    m.d.comb += outer.eq(inner)
-            elif self.signature.members[name].flow == In:
-                wiring.connect(m, wiring.flipped(outer), inner)
-            else:
-                wiring.connect(m, inner, wiring.flipped(outer))
-        return m
+
+class LinkHarness(FlatHarness):
+    def __init__(self, sat: SatelliteLink, gnd: GroundLink) -> None:
+        blocks = {"sat": sat, "gnd": gnd}
+        super().__init__(blocks, {f"{name}_{port}": (name, port)
+                                  for name, block in blocks.items()
+                                  for port in block.signature.members})

@@ -1,0 +1,159 @@
+r"""The sifting link layer of each FPGA, assembled (SPEC 4.4, 5): what the end-to-end top wires in.
+
+:class:`SatelliteLink` (satellite FPGA)::
+
+    up (uplink words) --> UplinkReceiver --report--> SatelliteSiftUnit (RND cache) --key-->
+                                |  frame                      | entry
+                                +-----------> SiftSender <----+ --> down (downlink words)
+                                   ack ------------^
+
+:class:`GroundLink` (ground FPGA)::
+
+    det --> GroundReport --> UplinkFramer --> up (uplink words)
+                                  | record (record store: FIFO, DDR in a real payload)
+    down (downlink words) --> SiftReceiver --record, entry--> GroundSift --> key
+                                  | ack --> UplinkFramer
+
+``up`` and ``down`` are :data:`~rtl.sifting.crc_append.MessageWord` streams (32-bit word,
+``last`` on the CRC word of each message copy): the classical link's framer / deframer sits
+between the two FPGAs' ports (the downlink shares the sync framer's words,
+:mod:`models.framing`). A receiving port is always ready except for the satellite's ``up``, which
+stalls only in the cases documented in :class:`~rtl.sifting.uplink_receiver.UplinkReceiver`.
+``now`` is the ground's pulse time (the timing chain's reconstructed pulse index). The counters
+and the satellite's ``decided`` / ``decision`` (one pulse per frame decision, accepted or
+declared missing) are there for scoreboards and telemetry. Buffer sizes: ``docs/sifting.md``.
+"""
+
+from amaranth.hdl import Module
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from models.sifting.link import SiftConfig
+from models.sifting.packets import PACKET_BITS
+from rtl.satellite.layouts import Symbol
+from rtl.sifting.crc_append import MessageWord
+from rtl.sifting.ground_report import GroundReport
+from rtl.sifting.ground_sift import GroundSift
+from rtl.sifting.layouts import COUNTER_BITS, DetectionRecord, KeyBeat, Report
+from rtl.sifting.satellite_sift import SatelliteSiftUnit
+from rtl.sifting.sift_receiver import SiftReceiver
+from rtl.sifting.sift_sender import SiftSender
+from rtl.sifting.sifter import counter_ports
+from rtl.sifting.uplink_framer import UplinkFramer
+from rtl.sifting.uplink_receiver import FrameBeat, UplinkReceiver
+
+
+def forward(m: Module, outer: wiring.Component, names: dict[str, tuple[object, str]]) -> None:
+    """Drive each output ``outer.<name>`` from ``getattr(block, port)``."""
+    for name, (block, port) in names.items():
+        m.d.comb += getattr(outer, name).eq(getattr(block, port))
+
+
+class SatelliteLink(wiring.Component):
+    def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, lanes: int = 4,
+                 rows: int = 16384, packet_bits: int = PACKET_BITS, rx_depth: int = 4096,
+                 tx_depth: int = 8192, window: int = 64) -> None:
+        self._rx = UplinkReceiver(frame_pulses, rx_depth)
+        self._sift = SatelliteSiftUnit(lanes, rows, packet_bits)
+        self._tx = SiftSender(tx_depth, window)
+        super().__init__({
+            "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),
+            "up": In(stream.Signature(MessageWord)),
+            "down": Out(stream.Signature(MessageWord)),
+            "key": Out(stream.Signature(KeyBeat)),
+            "head": Out(64),
+            "ack": Out(32),
+            "decided": Out(1),
+            "decision": Out(FrameBeat),
+            "expired_count": Out(COUNTER_BITS),
+            "up_corrupted": Out(COUNTER_BITS),
+            "up_duplicates": Out(COUNTER_BITS),
+            "frames_missing": Out(COUNTER_BITS),
+            **counter_ports(errors=True, missing=False),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.rx = rx = self._rx
+        m.submodules.sift = sift = self._sift
+        m.submodules.tx = tx = self._tx
+        wiring.connect(m, wiring.flipped(self.write), sift.write)
+        wiring.connect(m, wiring.flipped(self.up), rx.i)
+        wiring.connect(m, rx.report, sift.report)
+        wiring.connect(m, rx.frame, tx.frame)
+        wiring.connect(m, sift.entry, tx.entry)
+        wiring.connect(m, tx.o, wiring.flipped(self.down))
+        wiring.connect(m, sift.key, wiring.flipped(self.key))
+        m.d.comb += [
+            tx.ack.eq(rx.ack),
+            self.decided.eq(rx.frame.valid & rx.frame.ready),
+            self.decision.eq(rx.frame.payload),
+        ]
+        forward(m, self, {
+            "head": (sift, "head"), "ack": (rx, "ack"), "expired_count": (sift, "expired_count"),
+            "up_corrupted": (rx, "corrupted"), "up_duplicates": (rx, "duplicates"),
+            "frames_missing": (rx, "missing"), "detected": (sift, "detected"),
+            "errors": (sift, "errors"), "dropped": (sift, "dropped"), "packets": (sift, "packets"),
+        })
+        return m
+
+
+class GroundLink(wiring.Component):
+    def __init__(self, frame_pulses: int = SiftConfig.frame_pulses,
+                 ground_seed: int = SiftConfig.ground_seed, packet_bits: int = PACKET_BITS,
+                 frame_depth: int = 8192, store_depth: int = 1024, window: int = 8,
+                 slot_words: int = 512, close_lag: int = 1024) -> None:
+        self._report = GroundReport(ground_seed)
+        self._framer = UplinkFramer(frame_pulses, frame_depth, close_lag=close_lag)
+        self._store = fifo.SyncFIFOBuffered(width=Report.size, depth=store_depth)
+        self._rx = SiftReceiver(frame_pulses, window, slot_words)
+        self._sift = GroundSift(packet_bits)
+        super().__init__({
+            "det": In(stream.Signature(DetectionRecord)),
+            "now": In(64),
+            "up": Out(stream.Signature(MessageWord)),
+            "down": In(stream.Signature(MessageWord)),
+            "key": Out(stream.Signature(KeyBeat)),
+            "ack": Out(32),
+            "overflow": Out(COUNTER_BITS),
+            "late": Out(COUNTER_BITS),
+            "down_corrupted": Out(COUNTER_BITS),
+            "down_duplicates": Out(COUNTER_BITS),
+            "down_outside": Out(COUNTER_BITS),
+            "mismatch": Out(COUNTER_BITS),
+            **counter_ports(errors=False, missing=True),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.report = report = self._report
+        m.submodules.framer = framer = self._framer
+        m.submodules.store = store = self._store
+        m.submodules.rx = rx = self._rx
+        m.submodules.sift = sift = self._sift
+        wiring.connect(m, wiring.flipped(self.det), report.det)
+        wiring.connect(m, report.report, framer.report)
+        wiring.connect(m, framer.o, wiring.flipped(self.up))
+        m.d.comb += [
+            store.w_stream.valid.eq(framer.record.valid),
+            store.w_stream.payload.eq(framer.record.payload),
+            framer.record.ready.eq(store.w_stream.ready),
+            rx.record_in.valid.eq(store.r_stream.valid),
+            rx.record_in.payload.eq(store.r_stream.payload),
+            store.r_stream.ready.eq(rx.record_in.ready),
+            framer.now.eq(self.now),
+            framer.ack.eq(rx.ack),
+            rx.closed.eq(framer.closed),
+        ]
+        wiring.connect(m, wiring.flipped(self.down), rx.i)
+        wiring.connect(m, rx.record, sift.record)
+        wiring.connect(m, rx.entry, sift.entry)
+        wiring.connect(m, sift.key, wiring.flipped(self.key))
+        forward(m, self, {
+            "ack": (rx, "ack"), "overflow": (report, "overflow"), "late": (framer, "late"),
+            "down_corrupted": (rx, "corrupted"), "down_duplicates": (rx, "duplicates"),
+            "down_outside": (rx, "outside"), "mismatch": (rx, "mismatch"),
+            "detected": (sift, "detected"), "dropped": (sift, "dropped"),
+            "missing": (sift, "missing"), "packets": (sift, "packets"),
+        })
+        return m
