@@ -8,7 +8,7 @@ import numpy as np
 
 from models.ground.squash import squash
 from models.ground.stimulus import Stimulus, StimulusConfig, generate, ground_time_ps, linear_range
-from models.ground.sync import downlink_bits
+from models.ground.sync import SyncConfig, detect, downlink_bits
 from models.ground.timing import CH_END, CH_SYNC, IndexerConfig, Record, Status, run_indexer
 
 DELTA = 5_000
@@ -61,7 +61,8 @@ class Perturbed:
 
 
 def perturb(cfg: StimulusConfig, slips: dict[int, float] | None = None,
-            lost: tuple[int, int] | None = None) -> Perturbed:
+            lost: tuple[int, int] | None = None,
+            sync_frames: np.ndarray | None = None) -> Perturbed:
     """The stretch of ``cfg`` with link faults.
 
     ``slips`` maps a frame counter to a bit slip (in link bits, 6.4 ns each; a fraction makes a
@@ -69,7 +70,8 @@ def perturb(cfg: StimulusConfig, slips: dict[int, float] | None = None,
     all later ones move by the accumulated slip, until a sync word is lost (the sync detector
     re-acquires on the true positions, so the slip is gone after the gap). ``lost = (first,
     last)``: a cloud burst from the sync of frame ``first`` to that of ``last`` (excluded):
-    neither sync tags nor detections in between.
+    neither sync tags nor detections in between. ``sync_frames``: only these frames have a sync
+    tag (the frame events of the sync detector).
     """
     stim = generate(cfg)
     offset = true_offset(cfg, stim)
@@ -79,6 +81,8 @@ def perturb(cfg: StimulusConfig, slips: dict[int, float] | None = None,
     if lost is not None:
         t0, t1 = (time[sync & (stim.frame == k)][0] for k in lost)
         keep &= ~((time > t0) & (time < t1)) & ~(sync & (stim.frame == lost[0]))
+    if sync_frames is not None:
+        keep &= ~sync | np.isin(stim.frame, sync_frames)
     accumulated = 0.0
     for k in np.sort(stim.frame[sync]).tolist():
         if lost is not None and k == lost[1]:
@@ -131,3 +135,21 @@ def squash_case(seed: int, ground_seed: int) -> tuple[list[int], list]:
     payloads = [r.n | r.channel << 64 | (r.r16 & 0xFFFF) << 67 | int(r.status) << 83
                 for r in [*recs, sentinel]]
     return payloads, squash(recs, ground_seed)
+
+
+def cloud_burst(burst_frames: int, before: int = 3, after: int = 4, seed: int = 5
+                ) -> tuple[Perturbed, int]:
+    """A cloud burst through the sync detector model and the tag stimulus: the downlink (real
+    16384-bit frames, BER 1e-3) loses ``burst_frames`` sync words and the light of that time;
+    sync tags exist only for the detector's frame events (its flywheel, loss of lock and
+    re-acquisition). Returns the tag stream and the first frame after the burst."""
+    first = 900
+    total = before + burst_frames + after
+    back = first + before + burst_frames
+    lost = tuple(range(before, before + burst_frames))
+    bits = downlink_bits(first, total, 1 << 14, seed, ber=1e-3, lost=lost, lead_bits=77)
+    events = detect(bits, SyncConfig()).events
+    cfg = StimulusConfig(frames=total, first_frame=first, delta_ps=DELTA, noise_seed=seed,
+                         transmittance=2e-4, background_cps=20_000.0)
+    frames = np.array([e.frame for e in events], dtype=np.uint64)
+    return perturb(cfg, lost=(first + before, back), sync_frames=frames), back

@@ -7,7 +7,7 @@ import pytest
 from models.channel.geometry import circular_pass
 from models.ground.stimulus import StimulusConfig, linear_range
 from models.ground.timing import CH_SYNC, FRAME_PULSES, IndexerConfig, Status, index_stream
-from tb.ground.streams import DELTA, perturb, wrongly_indexed
+from tb.ground.streams import DELTA, cloud_burst, perturb, wrongly_indexed
 
 FIRST = 500
 
@@ -92,3 +92,17 @@ def test_pass_doppler_rate(t_pass):
     assert res.slips == 0 and wrongly_indexed(p, res.records) == 0
     per = interval_status(p, res.records)
     assert all(per[FIRST + f] == {Status.ACCEPTED} for f in range(6))
+
+
+def test_cloud_burst_50ms_relock():
+    """50 ms without light (477 frames): the sync detector flywheels, loses lock, re-acquires
+    on the second returning sync word; the indexer drops what lies between (NO_SYNC) and
+    indexes from the interval after that. Measured: 1 frame of detections lost after the
+    light returns."""
+    p, back = cloud_burst(477, before=5)
+    res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
+    assert res.slips == 0 and wrongly_indexed(p, res.records) == 0
+    per = interval_status(p, res.records)
+    assert per[back] == {Status.NO_SYNC}
+    assert all(per[f] == {Status.ACCEPTED} for f in range(back + 1, back + 3))
+    assert per[back - 477 - 2] == {Status.ACCEPTED}  # before the burst, after acquisition
