@@ -19,6 +19,9 @@ Storage, two implementations with the same ports and the same ``batch`` during `
   transfer instead of copying the whole batch twice per cycle (the Amaranth version's cost:
   Yosys emits every register as ``next = q; if (...) next = ...; q <= next``). Slots
   ``[fill, depth)`` still hold the previous batch. Not available in the Amaranth simulator.
+  With ``record_file`` the store also appends every completed batch and its tag to that file
+  in the simulator's working directory (:class:`BatchRecordReader` reads it): a testbench then
+  needs no VPI read of ``batch`` at all, nor a wake-up per batch.
 
 ::
 
@@ -31,6 +34,7 @@ Storage, two implementations with the same ports and the same ``batch`` during `
 
 from pathlib import Path
 
+import numpy as np
 from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -40,11 +44,62 @@ from rtl.simonly.xorshift import Xorshift32, happens, validate_rate
 BATCH_STORE_VERILOG = Path(__file__).with_name("batch_store.v")
 
 
+class BatchRecordError(ValueError):
+    """A batch record file is missing or does not match the capture's geometry."""
+
+
+def _words_bytes(bits: int) -> int:
+    return 4 * max(1, -(-bits // 32))  # ``%u`` writes whole 32-bit words, at least one
+
+
+class BatchRecordReader:
+    """Reads the records that ``sim_batch_store`` appends to its ``record_file``.
+
+    A record is the batch tag then the batch, each as little-endian 32-bit words (the tag's low
+    64 bits are kept). :meth:`read` returns what has been completed since the previous call.
+    """
+
+    def __init__(self, path: Path, width: int, depth: int, tag_bits: int = 0) -> None:
+        self.path = Path(path)
+        self.width, self.depth = width, depth
+        self.tag_bytes = _words_bytes(tag_bits)
+        self.record_bytes = self.tag_bytes + _words_bytes(width * depth)
+        self._file = None
+        self._rest = b""
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(beats, tags)``: ``[records * depth, width]`` bit matrix (oldest beat first, bit 0
+        first, as :func:`tb.capture.beats_of_binstr`) and the uint64 tag of each record."""
+        if self._file is None:
+            if not self.path.exists():
+                raise BatchRecordError(f"batch record file {self.path} was not created")
+            self._file = self.path.open("rb")
+        data = self._rest + self._file.read()
+        whole = len(data) // self.record_bytes * self.record_bytes
+        self._rest = data[whole:]
+        records = np.frombuffer(data[:whole], dtype=np.uint8).reshape(-1, self.record_bytes)
+        tag_bytes = np.zeros((len(records), 8), dtype=np.uint8)
+        keep = min(8, self.tag_bytes)
+        tag_bytes[:, :keep] = records[:, :keep]
+        tags = tag_bytes.view("<u8")[:, 0].astype(np.uint64)
+        bits = np.unpackbits(records[:, self.tag_bytes:], axis=1, bitorder="little")
+        beats = bits[:, :self.width * self.depth].reshape(-1, self.width)
+        return beats, tags
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 class StreamBatcher(wiring.Component):
     def __init__(self, width: int, depth: int, *, seed: int = 1, stall_per_1024: int = 0,
-                 pace: int = 1, tag_bits: int = 0, verilog_store: bool = False) -> None:
+                 pace: int = 1, tag_bits: int = 0, verilog_store: bool = False,
+                 record_file: str = "") -> None:
         if depth < 1 or pace < 1:
             raise ValueError(f"StreamBatcher: depth={depth} and pace={pace} must be >= 1")
+        if record_file and not verilog_store:
+            raise ValueError(f"StreamBatcher: record_file={record_file!r} needs verilog_store=True")
         validate_rate("stall_per_1024", stall_per_1024)
         self._width = width
         self._depth = depth
@@ -52,6 +107,7 @@ class StreamBatcher(wiring.Component):
         self._pace = pace
         self._tag_bits = tag_bits
         self.verilog_store = verilog_store
+        self.record_file = record_file
         self._group = next(g for g in (8, 4, 2, 1) if depth % g == 0)
         self.random = Xorshift32(seed ^ 0x0BA7_C4E5)
         tag_ports = {"tag": In(tag_bits), "batch_tag": Out(tag_bits)} if tag_bits else {}
@@ -96,11 +152,13 @@ class StreamBatcher(wiring.Component):
 
     def _store_in_verilog(self, m: Module, transfer) -> None:
         index = self.fill if len(self.fill) else Const(0, 1)  # depth 1: a 0-bit ``fill``
+        tag = self.batch_tag if self._tag_bits else Const(0, 1)
         m.submodules.store = Instance(
             "sim_batch_store",
             p_WIDTH=self._width, p_DEPTH=self._depth, p_INDEX_BITS=len(index),
-            i_clk=ClockSignal("sync"), i_we=transfer, i_index=index,
-            i_data=self.i.payload, o_batch=self.batch,
+            p_TAG_BITS=len(tag), p_RECORD_FILE=self.record_file,
+            i_clk=ClockSignal("sync"), i_we=transfer, i_last=self.fill == self._depth - 1,
+            i_index=index, i_data=self.i.payload, i_tag=tag, o_batch=self.batch,
         )
 
     def _store_by_shifting(self, m: Module, transfer) -> None:

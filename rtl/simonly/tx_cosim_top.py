@@ -22,9 +22,10 @@ in the LSBs), ``<name>_done`` (one-cycle strobe), ``<name>_batches`` (count), ``
 (beats of the batch being filled).
 
 The captures keep their batches in the Verilog module of :data:`VERILOG_SOURCES` (in-place
-writes, see :mod:`rtl.simonly.batcher`): pass it to :func:`tb.runner.run_cocotb` as
-``extra_sources``, with :func:`cosim_build_options` (which also limits Verilator's VPI access to
-:data:`PUBLIC_RW` and :data:`PUBLIC_RD`).
+writes, see :mod:`rtl.simonly.batcher`), which also appends each completed batch with its tag to
+:func:`record_file` of the capture: the testbench reads those files instead of the ``*_batch``
+ports (no VPI read per bit). Build with :func:`cosim_build_options` (the Verilog source, VPI
+access only to :data:`PUBLIC_RW` and :data:`PUBLIC_RD`, clock inside the simulator).
 """
 
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ CLOCK_PS = 6400  # 156.25 MHz
 VERILOG_SOURCES = [BATCH_STORE_VERILOG]
 # The only signals the cocotb side touches (tb.runner.run_cocotb's Verilator public_rw/public_rd).
 PUBLIC_RW = ("fault_request",)
-PUBLIC_RD = ("alarm", "cache_head", "*_batch", "*_batch_tag", "*_done", "*_batches", "*_fill")
+PUBLIC_RD = ("alarm", "cache_head", "*_batches", "*_fill")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class TxCosimParams:
     symbol_depth: int = 256
     answer_depth: int = 64
     downlink_depth: int = 64
+
+
+def record_file(capture: str) -> str:
+    """File (in the simulator's working directory) that capture ``capture`` appends batches to."""
+    return f"capture_{capture}.bin"
 
 
 def symbol_capture_bits(lanes: int) -> int:
@@ -103,11 +109,13 @@ class TxCosimTop(wiring.Component):
         self.captures = {
             "sym": StreamBatcher(symbol_capture_bits(p.lanes), p.symbol_depth, seed=p.seed,
                                  stall_per_1024=p.symbol_stall, tag_bits=PULSE_INDEX_BITS,
-                                 verilog_store=True),
+                                 verilog_store=True, record_file=record_file("sym")),
             "dl": StreamBatcher(data.Layout.cast(DownlinkWord).size, p.downlink_depth,
-                                seed=p.seed + 1, pace=LINK_CYCLES_PER_WORD, verilog_store=True),
+                                seed=p.seed + 1, pace=LINK_CYCLES_PER_WORD, verilog_store=True,
+                                record_file=record_file("dl")),
             "ans": StreamBatcher(data.Layout.cast(CacheAnswer).size, p.answer_depth,
-                                 seed=p.seed + 2, verilog_store=True),
+                                 seed=p.seed + 2, verilog_store=True,
+                                 record_file=record_file("ans")),
         }
         members = {
             "clk": In(1), "fault_request": In(2), "alarm": Out(HealthAlarm), "cache_head": Out(64),

@@ -1,26 +1,30 @@
 """cocotb test: the transmitter co-simulation top against the golden models, per batch.
 
 The RTL runs free under the clock that the simulator makes itself (``run_cocotb``'s
-``internal_clock_ps``: no cocotb ``Clock``, ``clk`` is not even visible); this module wakes only
-on the ``<name>_done`` strobes of the three captures and hands each chunk of batches to
-:class:`tb.satellite.tx_scoreboard.TxScoreboard`. Results go to ``params["result_path"]``.
+``internal_clock_ps``: no cocotb ``Clock``, ``clk`` is not even visible). The three captures
+append every completed batch to a record file (:func:`rtl.simonly.tx_cosim_top.record_file`);
+this module wakes once per :data:`CHUNK_BATCHES` symbol batches on a timer, reads what the
+files gained and hands it to :class:`tb.satellite.tx_scoreboard.TxScoreboard`, so neither a
+per-bit VPI read nor a per-batch wake-up is left. Results go to ``params["result_path"]``.
 """
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Event, ReadOnly, RisingEdge, Timer
+from cocotb.triggers import Timer
 from cocotb.utils import get_sim_time
 
-from rtl.simonly.tx_cosim_top import CLOCK_PS, TxCosimParams
-from tb.capture import beats_of_binstr
+from rtl.satellite.layouts import PULSE_INDEX_BITS
+from rtl.simonly.batcher import BatchRecordReader
+from rtl.simonly.tx_cosim_top import CLOCK_PS, TxCosimParams, record_file
 from tb.params import tb_params
 from tb.satellite.tx_scoreboard import TxScoreboard
 
-CHUNK_BATCHES = 32  # batches decoded together: fewer numpy calls, bounded memory
+CHUNK_BATCHES = 32  # symbol batches per wake-up: fewer numpy calls, bounded memory
 
 
 async def cycles(n: int) -> None:
@@ -32,37 +36,25 @@ async def cycles(n: int) -> None:
     await Timer(n * CLOCK_PS, unit="ps")
 
 
-class BatchCollector:
-    def __init__(self, dut, name: str, width: int, check) -> None:
-        self.done = getattr(dut, f"{name}_done")
-        self.batch = getattr(dut, f"{name}_batch")
-        self.tag = getattr(dut, f"{name}_batch_tag", None)
-        self.tags: list[int] = []
-        self.width = width
+class RecordCollector:
+    """Feeds the batches that one capture appended to its record file to a scoreboard check."""
+
+    def __init__(self, name: str, width: int, depth: int, tag_bits: int,
+                 check: Callable[[np.ndarray, np.ndarray], None]) -> None:
+        self.reader = BatchRecordReader(Path(record_file(name)), width, depth, tag_bits)
+        self.depth = depth
         self.check = check
-        self.pending: list[str] = []
         self.batches = 0
 
-    async def run(self, until: int | None = None, finished: Event | None = None) -> None:
-        while until is None or self.batches < until:
-            await RisingEdge(self.done)
-            await ReadOnly()
-            self.pending.append(str(self.batch.value))
-            if self.tag is not None:
-                self.tags.append(int(self.tag.value))
-            self.batches += 1
-            if len(self.pending) >= CHUNK_BATCHES:
-                self.flush()
-        self.flush()
-        if finished is not None:
-            finished.set()
-
-    def flush(self) -> None:
-        if self.pending:
-            # Oldest batch in the LSBs of the joined string: later batches go first.
-            beats = beats_of_binstr("".join(reversed(self.pending)), self.width)
-            self.check(beats, np.array(self.tags, dtype=np.uint64))
-            self.pending, self.tags = [], []
+    def poll(self, limit: int | None = None) -> None:
+        """Check the batches completed since the last poll (at most up to ``limit`` in all)."""
+        beats, tags = self.reader.read()
+        if limit is not None:
+            tags = tags[:max(0, limit - self.batches)]
+            beats = beats[:len(tags) * self.depth]
+        if len(tags):
+            self.check(beats, tags)
+            self.batches += len(tags)
 
 
 @cocotb.test()
@@ -74,20 +66,20 @@ async def tx_chain_matches_models(dut):
     sym_batches = -(-p["pulses"] // (params.lanes * params.symbol_depth))
 
     dut.fault_request.value = 0
-    finished = Event()
-    sym = BatchCollector(dut, "sym", widths["sym"], board.check_symbols)
+    sym = RecordCollector("sym", widths["sym"], params.symbol_depth, PULSE_INDEX_BITS,
+                          board.check_symbols)
     others = [
-        BatchCollector(dut, "dl", widths["dl"], board.check_downlink),
-        BatchCollector(dut, "ans", widths["ans"], board.check_answers),
+        RecordCollector("dl", widths["dl"], params.downlink_depth, 0, board.check_downlink),
+        RecordCollector("ans", widths["ans"], params.answer_depth, 0, board.check_answers),
     ]
-    for collector in others:
-        cocotb.start_soon(collector.run())
     wall, cpu = time.perf_counter(), time.process_time()
-    cocotb.start_soon(sym.run(until=sym_batches, finished=finished))
-    await finished.wait()
+    while sym.batches < sym_batches:
+        # Stalls make a batch take longer than ``depth`` cycles: the loop simply waits again.
+        await cycles(min(CHUNK_BATCHES, sym_batches - sym.batches) * params.symbol_depth + 1)
+        sym.poll(limit=sym_batches)
+        for collector in others:
+            collector.poll()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    for collector in others:
-        collector.flush()
     alarm = int(dut.alarm.value)
 
     result = board.summary()
