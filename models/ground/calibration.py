@@ -11,6 +11,19 @@ with a parabola; the template's peak is at zero, so the result is the response p
 gate is centred. Timing fixes ``delta`` only modulo the pulse
 period; the whole-pulse part comes from the installation's nominal delay (``nominal_ps``,
 known to better than half a period from cable lengths), as the closest value to it.
+
+Calibration step in the chain (host side)
+-----------------------------------------
+The terminal's control processor runs the calibration on the ``ground_rx`` registers
+(:class:`rtl.ground.tops.GroundRx`; register map there): write ``delta = 0`` and
+``gate_half = CAL_GATE_HALF``, pulse ``hist_clear`` and wait for ``hist_busy`` low, let the
+detections of a few frames through (>= ``min_counts`` indexed detections, ~1000 give +-20 ps),
+read the ``BINS`` counts (``hist_addr`` -> ``hist_data`` one cycle later), compute
+:func:`delta_from_histogram` and write ``delta`` and ``gate_half = 400``. The FPGA part is the
+data reduction (Mcounts/s to 160 words in block RAM); the matched filter, 160 x 160 MACs
+once per pass, and the whole-pulse choice from installation data belong to the processor.
+:func:`calibrate_delta` is the same step on a tag stream through the golden models (bit-exact:
+the RTL histogram equals :func:`phase_histogram` of the indexer model's records).
 """
 
 from __future__ import annotations
@@ -24,6 +37,7 @@ from models.ground.timing import PULSE_PERIOD_PS, IndexerConfig, Status, run_ind
 
 BIN_PS = 10
 BINS = PULSE_PERIOD_PS // BIN_PS
+CAL_GATE_HALF = PULSE_PERIOD_PS // 2  # a whole pulse period: every indexed detection counts
 
 
 class CalibrationError(ValueError):
@@ -63,12 +77,21 @@ def calibrate_delta(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
                     nominal_ps: float = 5_000.0, min_counts: int = 500) -> int:
     """``delta`` (TDC LSB = 1 ps) from a tag stream: histogram phase, whole pulses from
     ``nominal_ps``."""
-    recs = run_indexer(time, channel, frame,
-                       IndexerConfig(delta=0, gate_half=PULSE_PERIOD_PS // 2))
+    recs = run_indexer(time, channel, frame, IndexerConfig(delta=0, gate_half=CAL_GATE_HALF))
     r16 = np.array([r.r16 for r in recs if r.status == Status.ACCEPTED], dtype=np.int64)
-    if r16.size < min_counts:
+    return delta_from_histogram(phase_histogram(r16), nominal_ps, min_counts)
+
+
+def delta_from_histogram(bins: np.ndarray, nominal_ps: float = 5_000.0,
+                         min_counts: int = 500) -> int:
+    """``delta`` (TDC LSB = 1 ps) from the ``BINS`` counts of a calibration run: the response
+    peak's phase, whole pulses from ``nominal_ps`` (the host side of the calibration step)."""
+    bins = np.asarray(bins, dtype=np.int64)
+    if bins.shape != (BINS,):
+        raise CalibrationError(f"a phase histogram has {BINS} bins, got shape {bins.shape}")
+    if bins.sum() < min_counts:
         raise CalibrationError(f"calibration needs at least {min_counts} indexed detections, "
-                               f"got {r16.size}")
-    phase = peak_phase(phase_histogram(r16))
+                               f"got {int(bins.sum())}")
+    phase = peak_phase(bins)
     whole = np.round((nominal_ps - phase) / PULSE_PERIOD_PS)
     return round(float(phase + whole * PULSE_PERIOD_PS))

@@ -6,6 +6,28 @@ and to the calibration phase histogram (a stream fork: a record moves when both 
 default parameters (16384-bit frames, 256-entry pending buffer). In the terminal the detector's
 frame events drive the sync strobe that the time tagger stamps (channel 4); that path runs
 through the TDC, outside the FPGA fabric, so detector and indexer share no fabric signal here.
+
+Register map (host side; the control processor's CSR bus maps these ports one to one)
+--------------------------------------------------------------------------------------
+=============  ====  ======  =========================================================
+port           dir   bits    meaning
+=============  ====  ======  =========================================================
+``delta``      W     27      indexer sync-to-pulse delay (TDC LSB); calibration writes it
+``gate_half``  W     16      half gate (400 = the 800 ps gate; ``CAL_GATE_HALF`` while
+                             calibrating)
+``hist_clear`` W     1       one-cycle pulse: zero the phase histogram (160 cycles)
+``hist_busy``  R     1       clearing in progress (records are held meanwhile)
+``hist_addr``  W     8       bin to read (0..159) ...
+``hist_data``  R     32      ... its count, one cycle after ``hist_addr``
+``locked``     R     1       sync detector locked
+``slips``      R     16      sync timing steps found by the indexer's bit-slip guard
+                             (saturating)
+=============  ====  ======  =========================================================
+
+The calibration step that uses them is in :mod:`models.ground.calibration`; the simulation
+version of the processor's routine is :func:`tb.ground.host.calibrate`. ``delta`` and
+``gate_half`` are read by the indexer per detection: change them between streams (or accept
+that records in flight use either value).
 """
 
 from collections.abc import Callable
@@ -15,7 +37,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.ground.calibration import BINS
-from models.ground.timing import PERIOD_BITS
+from models.ground.sync import SyncConfig
+from models.ground.timing import PERIOD_BITS, IndexerConfig
 from rtl.ground.histogram import COUNT_BITS, PhaseHistogram
 from rtl.ground.indexer import PulseIndexer
 from rtl.ground.layouts import Tag
@@ -40,10 +63,15 @@ class GroundRx(wiring.Component):
     hist_data: Out(COUNT_BITS)
     slips: Out(16)
 
+    def __init__(self, sync_cfg: SyncConfig | None = None,
+                 indexer_cfg: IndexerConfig | None = None) -> None:
+        self._sync_cfg, self._indexer_cfg = sync_cfg, indexer_cfg
+        super().__init__()
+
     def elaborate(self, platform):
         m = Module()
-        m.submodules.sync = sync = SyncDetector()
-        m.submodules.indexer = indexer = PulseIndexer()
+        m.submodules.sync = sync = SyncDetector(self._sync_cfg)
+        m.submodules.indexer = indexer = PulseIndexer(self._indexer_cfg)
         wiring.connect(m, wiring.flipped(self.bits), sync.bits)
         wiring.connect(m, sync.frames, wiring.flipped(self.frames))
         wiring.connect(m, wiring.flipped(self.tags), indexer.tags)

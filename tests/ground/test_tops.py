@@ -20,7 +20,7 @@ def test_ground_rx_top_converts():
     assert isinstance(top, GroundRx)
     text = rtlil.convert(top, name="ground_rx")
     for port in ("bits__valid", "frames__payload", "tags__payload", "detections__payload",
-                 "delta", "gate_half", "locked", "hist_addr", "hist_data"):
+                 "delta", "gate_half", "locked", "hist_addr", "hist_data", "slips"):
         assert f"\\{port}" in text
 
 
