@@ -14,16 +14,15 @@ synthesis top and the unit under test).
 
 Latency, throughput
 -------------------
-One report per cycle (the cache answers in one cycle, then a register stage); report to
-entry: 3 cycles. ``entry`` and
-``key`` both stall the block; the link delivers at most one report per 32 cycles, so in operation
+One report per cycle (the cache answers in two cycles, then a register stage); report to
+entry: 4 cycles. ``entry`` and ``key`` both stall the block; the link delivers at most one report per 32 cycles, so in operation
 neither ever does (``docs/sifting.md``)::
 
-    clk          _/‾\_/‾\_/‾\_/‾\_/‾\_
-    report.valid ‾‾‾‾‾‾‾‾\____________
+    clk          _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    report.valid ‾‾‾‾‾‾‾‾\________________
     query            q0  q1
-    answer               a0  a1
-    entry.valid  ____________/‾‾‾‾‾‾‾\  (entry e0 two cycles after a0)
+    answer                   a0  a1
+    entry.valid  ________________/‾‾‾‾‾‾‾\  (entry e0 two cycles after a0)
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal

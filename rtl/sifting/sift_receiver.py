@@ -34,7 +34,7 @@ Stream contract, latency, throughput
 ``i`` is always ready (the downlink cannot be stalled). ``record_in``, ``record`` and ``entry``
 may stall for any time; ``record`` and ``entry`` offer their beats together and each transfers
 on its own handshake. Sifting: 8 entries per 10 cycles at most (a word read per 8 entries); the
-downlink brings 8 entries per 32 cycles. The first entry of message ``ack`` leaves four cycles
+downlink brings 8 entries per 32 cycles. The first entry of message ``ack`` leaves five cycles
 after its CRC word::
 
     clk        _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_

@@ -1,8 +1,12 @@
 """Synthesis tops of the sifting blocks (``make synth``; SPEC 8 top names).
 
-* ``satellite_sift``: RND cache (4 lanes x 16384 rows, the transmitter's default) with the
-  satellite sifting block (:class:`rtl.sifting.satellite_sift.SatelliteSiftUnit`);
-* ``ground_sift``: ground reporting and ground sifting (:class:`GroundSiftTop`).
+* ``satellite_sift``: the satellite's whole sifting link layer
+  (:class:`rtl.sifting.link.SatelliteLink`: uplink receiver, RND cache 4 lanes x 16384 rows as
+  in the transmitter, satellite sifting, sift-message sender);
+* ``ground_sift``: the ground's (:class:`rtl.sifting.link.GroundLink`: reporting, uplink framer,
+  record store, sift-message receiver, ground sifting).
+
+:class:`GroundSiftTop` (reporting and sifting without the link layer) stays for its users.
 """
 
 from collections.abc import Callable
@@ -14,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.layouts import COUNTER_BITS, DetectionRecord, KeyBeat, Report, SiftEntry
-from rtl.sifting.satellite_sift import SatelliteSiftUnit
+from rtl.sifting.link import GroundLink, SatelliteLink
 from rtl.sifting.sifter import counter_ports, forward_counters
 
 
@@ -47,6 +51,6 @@ class GroundSiftTop(wiring.Component):
 
 
 SYNTH_TOPS: dict[str, Callable[[], wiring.Component]] = {
-    "satellite_sift": SatelliteSiftUnit,
-    "ground_sift": GroundSiftTop,
+    "satellite_sift": SatelliteLink,
+    "ground_sift": GroundLink,
 }

@@ -32,7 +32,7 @@ Stream contract, latency, throughput
 ------------------------------------
 ``i``: one word per cycle, stalled only while a judged copy waits for the read-out bank
 (``report`` or ``frame`` stalling). ``frame`` and ``report`` may stall for any time. The missing
-declarations and the frame beat leave one per cycle from the cycle after the CRC word; the
+declarations and the frame beat leave one per cycle from two cycles after the CRC word; the
 first report two cycles after the frame beat, then one per cycle::
 
     clk        _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
