@@ -30,7 +30,7 @@ access only to :data:`PUBLIC_RW` and :data:`PUBLIC_RD`, clock inside the simulat
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, Signal
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out, connect
 
@@ -77,10 +77,17 @@ def record_file(capture: str) -> str:
     return f"capture_{capture}.bin"
 
 
+def symbol_pad_bits(lanes: int) -> int:
+    """Zero bits after the symbols of a captured beat, so that the drive words start on a byte
+    (the scoreboard then compares bytes and 16-bit words instead of single bits)."""
+    symbols = data.Layout.cast(symbol_beat(lanes))["symbol"].shape
+    return -data.Layout.cast(symbols).size % 8
+
+
 def symbol_capture_bits(lanes: int) -> int:
-    """Bits of one captured symbol beat: ``symbol[lanes]`` then ``drive[lanes]``."""
+    """Bits of one captured symbol beat: ``symbol[lanes]``, padding, then ``drive[lanes]``."""
     beat = data.Layout.cast(symbol_beat(lanes))
-    return beat.size - PULSE_INDEX_BITS
+    return beat.size - PULSE_INDEX_BITS + symbol_pad_bits(lanes)
 
 
 def capture_ports(batcher: StreamBatcher) -> list[str]:
@@ -152,9 +159,10 @@ class TxCosimTop(wiring.Component):
         ]
         # Symbols are captured without their pulse index, which comes once per batch as its tag.
         sym = self.captures["sym"]
+        pad = Const(0, symbol_pad_bits(self.params.lanes))
         m.d.comb += [
             sym.i.valid.eq(tx.symbols.valid),
-            sym.i.payload.eq(Cat(tx.symbols.payload.symbol, tx.symbols.payload.drive)),
+            sym.i.payload.eq(Cat(tx.symbols.payload.symbol, pad, tx.symbols.payload.drive)),
             tx.symbols.ready.eq(sym.i.ready),
             sym.tag.eq(tx.symbols.payload.pulse),
         ]

@@ -64,16 +64,24 @@ class TxScoreboard:
     def check_symbols(self, beats: np.ndarray, batch_pulses: np.ndarray) -> None:
         """``beats``: whole batches of symbol beats; ``batch_pulses``: pulse of each first beat."""
         lanes, depth = self.params.lanes, self.params.symbol_depth
-        cols = fields(beats, [SYMBOL_BITS] * lanes + [DRIVE_BITS] * lanes)
-        packed = np.stack(cols[:lanes], axis=1)
-        drive = np.stack(cols[lanes:], axis=1)
+        # Compare bytes and 16-bit words, not bits: a beat is ``lanes`` 4-bit symbols padded to
+        # whole bytes, then ``lanes`` little-endian 16-bit drive words (symbol_capture_bits).
+        got = np.packbits(beats, axis=1, bitorder="little")
+        symbol_bytes = got.shape[1] - 2 * lanes
         want_pulse = (self.pulses + np.arange(len(beats), dtype=np.uint64) * lanes)
         want = map_symbols(qrng_words(self.params.seed, want_pulse[:, None] + np.arange(lanes)))
-        want_drive = want.im_code.astype(np.uint64) | want.pm_code.astype(np.uint64) << 8
+        packed = want.packed()
+        want_symbols = np.zeros(len(beats), dtype=np.uint64)
+        for lane in range(lanes):
+            want_symbols |= packed[:, lane].astype(np.uint64) << np.uint64(SYMBOL_BITS * lane)
+        got_symbols = np.zeros(len(beats), dtype=np.uint64)
+        for byte in range(symbol_bytes):
+            got_symbols |= got[:, byte].astype(np.uint64) << np.uint64(8 * byte)
+        drive = got[:, symbol_bytes:].copy().view("<u2")
+        want_drive = want.im_code.astype(np.uint16) | want.pm_code.astype(np.uint16) << 8
         pulse_ok = np.ones(len(beats), dtype=bool)
         pulse_ok[::depth] = np.asarray(batch_pulses, dtype=np.uint64) == want_pulse[::depth]
-        bad = (~pulse_ok | np.any(packed != want.packed(), axis=1)
-               | np.any(drive != want_drive, axis=1))
+        bad = ~pulse_ok | (got_symbols != want_symbols) | np.any(drive != want_drive, axis=1)
         self.symbols.record(bad, "symbol beat differs from models.symbols.map_symbols")
 
     def check_downlink(self, beats: np.ndarray, _tags: np.ndarray | None = None) -> None:

@@ -17,6 +17,10 @@ from sim.tx_cosim import run_tx_cosim
 from tb.runner import SIMULATORS, run_cocotb
 from tb.satellite.tx_scoreboard import TxScoreboard
 
+# One top configuration for every co-simulation case here, so that they share one build per
+# simulator: random QRNG idle and symbol backpressure on.
+TEST_PARAMS = TxCosimParams(symbol_stall=100, qrng_idle=100)
+
 
 def model_symbol_beats(params: TxCosimParams, beats: int) -> np.ndarray:
     """Bit matrix of what a correct transmitter captures for its first ``beats`` beats."""
@@ -30,7 +34,7 @@ def model_symbol_beats(params: TxCosimParams, beats: int) -> np.ndarray:
             out[:, 4 * lane + bit] = (s.packed()[:, lane] >> bit) & 1
         drive = s.im_code[:, lane].astype(np.uint32) | s.pm_code[:, lane].astype(np.uint32) << 8
         for bit in range(16):
-            out[:, 4 * lanes + 16 * lane + bit] = (drive >> bit) & 1
+            out[:, width - 16 * (lanes - lane) + bit] = (drive >> bit) & 1
     return out
 
 
@@ -57,8 +61,7 @@ def test_scoreboard_accepts_model_and_counts_each_corrupted_beat():
 def test_tx_chain_cosim_matches_models(simulator):
     # Short enough for Icarus; `make sim` runs 2**20 pulses on Verilator.
     pulses = 1 << 16 if simulator == "verilator" else 1 << 13
-    result = run_tx_cosim(simulator, pulses, TxCosimParams(symbol_stall=100, qrng_idle=100),
-                          case="tx_cosim_test")
+    result = run_tx_cosim(simulator, pulses, TEST_PARAMS, case="tx_cosim_test")
     assert result["mismatches"] == 0
     assert result["pulses"] >= pulses
     streams = result["streams"]
@@ -74,7 +77,7 @@ def test_tx_chain_cosim_matches_models(simulator):
 def test_tx_chain_stops_on_faulty_source(simulator, fault, alarm):
     # Stuck words repeat every sample: the RCT fires on the 11th beat and the sticky alarm stops
     # intake before the APT counts further. Biased words (bits 1 with p = 1/4) make the APT fire.
-    params = TxCosimParams()
+    params = TEST_PARAMS
     run_cocotb(TxCosimTop(params), "tb.satellite.cocotb_tx_cosim", simulator,
                case="tx_cosim_test", testcase="tx_chain_stops_on_faulty_source",
                params={"top": asdict(params), "fault": fault, "expect_alarm": alarm,
