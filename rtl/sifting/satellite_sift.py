@@ -15,8 +15,8 @@ synthesis top and the unit under test).
 Latency, throughput
 -------------------
 One report per cycle (the cache answers in two cycles, then a register stage); report to
-entry: 4 cycles. ``entry`` and ``key`` both stall the block; the link delivers at most one report per 32 cycles, so in operation
-neither ever does (``docs/sifting.md``)::
+entry: 4 cycles. ``entry`` and ``key`` both stall the block; the link delivers at most one
+report per 32 cycles, so in operation neither ever does (``docs/sifting.md``)::
 
     clk          _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
     report.valid ‾‾‾‾‾‾‾‾\________________

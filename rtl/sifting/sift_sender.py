@@ -88,15 +88,20 @@ class SiftSender(wiring.Component):
         m.submodules.crc = crc = CrcAppender()
         wiring.connect(m, crc.o, wiring.flipped(self.o))
 
-        # Messages [keep, built) are in the ring, from `tail` to `wp`.
+        # Messages [keep, built) are in the ring, from `tail` to `wp`. The bookkeeping is
+        # registered (one to three cycles late): `acked` and `keep` never decrease, so a late
+        # `tail` only holds words a little longer, never frees too early.
         built = self.built
-        acked = Mux(self.ack < built, self.ack, built)
+        acked = Signal(32)
+        m.d.sync += acked.eq(Mux(self.ack < built, self.ack, built))
         cur = Signal(32)
         sending = Signal()
-        keep = Mux(sending & (cur < acked), cur, acked)
+        keep = Signal(32)
+        m.d.sync += keep.eq(Mux(sending & (cur < acked), cur, acked))
         m.d.comb += desc_keep.addr.eq(keep[:wbits])
         wp = Signal(ptr_bits)
-        tail = Mux(keep == built, wp, desc_keep.data.start)
+        tail = Signal(ptr_bits)
+        m.d.sync += tail.eq(Mux(keep == built, wp, desc_keep.data.start))
         room = (wp - tail)[:ptr_bits] != self._depth
         table_room = (built - keep)[:32] < self._window
 
