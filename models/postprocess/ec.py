@@ -25,6 +25,7 @@ Design (measured numbers in ``docs/postprocessing.md``):
 import functools
 import itertools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,22 +41,32 @@ VERIFY_HASH_BITS = 64  # leak of the verification hash sent with each packet's s
 
 @dataclass(frozen=True)
 class EcConfig:
-    """Parameters of the rate choice and the decoder.
+    """Parameters of the rate choice, the optional reveal rounds and the decoder.
 
-    f_design: syndrome length / Σ h(q_up), as (signal QBER, f) points interpolated linearly
-    (the random codes need more margin at low QBER, where check degrees are higher: measured in
-    docs/postprocessing.md); z_margin: standard deviations added to the sampled
-    QBER; max_syndrome_fraction: above this m/n the packet is not worth reconciling (dropped as
-    ``qber_too_high``); ms_scaling: min-sum scaling factor; max_iter: BP iterations.
+    Mother code: ``f_design(q) · Σ h(q_up)`` syndrome bits over a codeword's bits, f_design
+    interpolated over the packet's signal QBER through the (QBER, f) points, q_up the sampled
+    QBER plus ``z_margin`` binomial standard deviations, rounded up to the ladder of
+    :func:`syndrome_bits_for` (so that codes, built and cached per shape, are reused). Reveal
+    rounds: a fraction ``puncture_fraction`` of the mother syndrome is cancelled by secret
+    padding bits (punctured), so the first syndrome leaks (1 − puncture_fraction)·m bits, and
+    each round after a decoding failure discloses ``f_step · Σ h(q)`` padding bits (q: the
+    sample's point estimate; at least 1/``max_rounds`` of the padding). 0 turns rounds off.
+    max_syndrome_fraction: above this mother m/n the packet is not worth reconciling (dropped
+    as ``qber_too_high``); ms_scaling: min-sum scaling factor; max_iter: BP iterations per
+    attempt. Values measured in docs/postprocessing.md.
     """
 
     codeword_bits: int = CODEWORD_BITS
-    f_design: tuple[tuple[float, float], ...] = ((0.004, 1.75), (0.01, 1.55), (0.02, 1.47))
+    f_design: tuple[tuple[float, float], ...] = (
+        (0.004, 1.5), (0.01, 1.42), (0.02, 1.42), (0.03, 1.5))
+    puncture_fraction: float = 0.12
+    f_step: float = 0.08
+    max_rounds: int = 6
     z_margin: float = 2.0
     min_qber: float = 0.002
     max_syndrome_fraction: float = 0.6
     ms_scaling: float = 0.75
-    max_iter: int = 100
+    max_iter: int = 60
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
 
 
@@ -75,9 +86,9 @@ class ChannelEstimate:
         points = np.asarray(cfg.f_design, dtype=float)
         return float(np.interp(self.q[0], points[:, 0], points[:, 1]))
 
-    def bit_entropy(self, intensity: np.ndarray) -> np.ndarray:
-        """h(q_up) of every bit, by its intensity tag."""
-        h = np.array([binary_entropy(float(v)) for v in self.q_up])
+    def bit_entropy(self, intensity: np.ndarray, upper: bool = True) -> np.ndarray:
+        """h(q_up) (or h(q) with ``upper=False``) of every bit, by its intensity tag."""
+        h = np.array([binary_entropy(float(v)) for v in (self.q_up if upper else self.q)])
         return h[np.asarray(intensity, dtype=np.intp)]
 
 
@@ -99,28 +110,84 @@ def estimate_channel(sampled_detected: np.ndarray, sampled_errors: np.ndarray, c
 
 def syndrome_fraction(estimate: ChannelEstimate, intensity: np.ndarray, cfg: EcConfig
                       ) -> float:
-    """m/n of a whole packet: f_design · mean over its bits of h(q_up of the bit's intensity)."""
+    """Mother-code m/n of a packet: f_design · mean over its bits of h(q_up of its tag)."""
     return estimate.f_design(cfg) * float(np.mean(estimate.bit_entropy(intensity)))
 
 
+M_LADDER = 1.02  # syndrome lengths: multiples of M_QUANTUM on a geometric ladder of 2 % steps
+
+
 def syndrome_bits_for(n: int, fraction: float) -> int:
-    """Syndrome length of an n-bit codeword for a fraction, rounded up to M_QUANTUM."""
-    return min(n - 1, M_QUANTUM * math.ceil(fraction * n / M_QUANTUM))
+    """Syndrome length of an n-bit codeword for a fraction: the next rung of a 2 % geometric
+    ladder, rounded up to M_QUANTUM (few distinct shapes, so codes and decoders are reused;
+    costs 1 % of the leak on average)."""
+    target = max(fraction * n, 1.0)
+    rung = M_LADDER ** math.ceil(math.log(target) / math.log(M_LADDER) - 1e-9)
+    return min(n - 1, M_QUANTUM * math.ceil(rung / M_QUANTUM))
+
+
+#: Column degrees of the information part of the code (fraction, degree), see
+#: :func:`parity_check_matrix`; chosen by measuring codeword error rates (docs/postprocessing.md).
+INFO_DEGREES = ((0.7, 3), (0.3, 10))
 
 
 @functools.lru_cache(maxsize=64)
 def parity_check_matrix(n: int, m: int, code_seed: int) -> sp.csr_matrix:
-    """The m × n parity-check matrix of the family (deterministic in its arguments)."""
+    """The m × n parity-check matrix of the family (deterministic in its arguments).
+
+    Irregular repeat-accumulate structure: the last m columns form a circular staircase
+    (column n − m + j has ones in rows j and j + 1 mod m), so the degree-2 columns close one
+    cycle of length m among themselves and any m − 1 of them are linearly independent. The
+    wrap-around replaces the usual weight-1 last column, which made low-weight codewords (an
+    info column whose rows lie near the end or close together) and an error floor. The first
+    n − m columns have degree 3 (70 %) or 10 (30 %), their edges spread round-robin over the
+    checks (check degrees as equal as possible), shuffled, and the degree-3 columns kept free
+    of 4-cycles (:func:`_separate_light_columns`). Degree-2 nodes placed at random, as in the
+    earlier 2/3/8 trial, made short cycles and error floors; in the staircase they cut the codeword
+    error rate at equal rate several-fold (measured in docs/postprocessing.md).
+    """
     rng = np.random.default_rng([code_seed, n, m])
-    degree = np.where(rng.random(n) < 0.5, 3, 4)
-    degree = np.minimum(degree, m)
-    cols = np.repeat(np.arange(n), degree)
+    k = n - m
+    fractions = np.array([f for f, _ in INFO_DEGREES])
+    degree = np.minimum(rng.choice([d for _, d in INFO_DEGREES], size=k, p=fractions), m)
+    cols = np.repeat(np.arange(k), degree)
     rows = np.arange(cols.size) % m
     rng.shuffle(rows)
+    _separate_light_columns(cols, rows, degree, m, rng)
+    stair = np.arange(m)
+    rows = np.concatenate([rows, stair, (stair + 1) % m])
+    cols = np.concatenate([cols, k + stair, k + stair])
     h = sp.csr_matrix((np.ones(cols.size, dtype=np.int32), (rows, cols)), shape=(m, n))
-    h.data %= 2  # a repeated (row, column) pair cancels, as it would over GF(2)
-    h.eliminate_zeros()
     return h.astype(np.uint8)
+
+
+def _separate_light_columns(cols: np.ndarray, rows: np.ndarray, degree: np.ndarray, m: int,
+                            rng: np.random.Generator, max_rounds: int = 50) -> None:
+    """Redraw (in place) the checks of light columns that repeat a check or share two checks
+    with another column.
+
+    A repeated (row, column) pair cancels over GF(2) (a degree-3 column became degree 1). Two
+    columns sharing two checks, with the staircase joining their third checks, form a codeword
+    of weight 2 + (distance of those checks along the staircase): a few bits, an error floor
+    that made min-sum settle on a wrong codeword now and then. Only the 4-cycles through a
+    degree-3 column are removed (those among degree-10 columns are too many to avoid by
+    redrawing and give heavy codewords); a handful of rounds suffices.
+    """
+    light = degree <= 3
+    for _ in range(max_rounds):
+        inc = sp.csr_matrix((np.ones(cols.size, dtype=np.int32), (cols, rows)),
+                            shape=(degree.size, m))
+        overlap = (inc[light] @ inc.T).tocoo()
+        light_ids = np.flatnonzero(light)[overlap.row]
+        shared = (overlap.data >= 2) & (light_ids != overlap.col)
+        bad = np.unique(light_ids[shared])
+        repeated = np.unique(cols[np.diff(inc.indptr)[cols] < degree[cols]])
+        bad = np.union1d(bad, repeated[light[repeated]])
+        heavy_repeats = repeated[~light[repeated]]
+        if bad.size == 0 and heavy_repeats.size == 0:
+            return
+        redraw = np.isin(cols, np.union1d(bad, heavy_repeats))
+        rows[redraw] = rng.integers(0, m, int(redraw.sum()))
 
 
 def syndrome(h: sp.csr_matrix, bits: np.ndarray) -> np.ndarray:
@@ -142,29 +209,106 @@ def split_codewords(length: int, codeword_bits: int) -> list[slice]:
 
 
 @dataclass(frozen=True)
-class Syndromes:
-    """What the satellite sends for one packet: per codeword (n, m) and the syndrome bits."""
+class Plan:
+    """One codeword: n key bits, mother syndrome m, d padding bits, reveal step (bits/round)."""
 
-    shapes: tuple[tuple[int, int], ...]
+    n: int
+    m: int
+    d: int
+    step: int
+
+    @property
+    def length(self) -> int:
+        """Length N = n + d of the extended word the code protects."""
+        return self.n + self.d
+
+    def pad_positions(self) -> np.ndarray:
+        """Padding positions in the extended word: every other staircase column.
+
+        Distinct staircase columns are linearly independent, so the d padding columns of H have
+        rank d (the leak argument of :func:`Plan.leak`), and no check touches two of them.
+        """
+        return self.length - self.m + 2 * np.arange(self.d)
+
+    def key_positions(self) -> np.ndarray:
+        keep = np.ones(self.length, dtype=bool)
+        keep[self.pad_positions()] = False
+        return np.flatnonzero(keep)
+
+    def leak(self, revealed: int) -> int:
+        """Bits of information about the key in the syndrome plus ``revealed`` padding bits.
+
+        The padding u is uniform and independent of the key x and its columns H_P have full
+        rank d: for each x the syndrome H_K x ⊕ H_P u is uniform on a coset of 2^(d − r) words
+        once r padding bits are public, so (syndrome, revealed bits) tell at most
+        m + r − d bits about x (the guessing probability grows at most by 2^(m − d + r)).
+        """
+        return self.m - self.d + revealed
+
+    def extend(self, key_bits: np.ndarray, pad: np.ndarray) -> np.ndarray:
+        word = np.zeros(self.length, dtype=np.uint8)
+        word[self.key_positions()] = key_bits
+        word[self.pad_positions()] = pad
+        return word
+
+
+def plan_codewords(intensity: np.ndarray, estimate: ChannelEstimate, cfg: EcConfig
+                   ) -> tuple[Plan, ...]:
+    """The satellite's per-codeword rates from the packet's sampled channel (both sides can
+    recompute them from the public tags and estimate, but the plan is sent anyway)."""
+    upper = estimate.bit_entropy(intensity)
+    point = estimate.bit_entropy(intensity, upper=False)
+    f_design = estimate.f_design(cfg)
+    plans = []
+    for cw in split_codewords(int(np.asarray(intensity).size), cfg.codeword_bits):
+        n = cw.stop - cw.start
+        m = syndrome_bits_for(n, f_design * float(np.mean(upper[cw])))
+        entropy = float(np.sum(point[cw]))
+        d = min(m // 2, round(cfg.puncture_fraction * m))
+        step = max(1, math.ceil(cfg.f_step * entropy), math.ceil(d / cfg.max_rounds))
+        plans.append(Plan(n, m, d, step))
+    return tuple(plans)
+
+
+@dataclass(frozen=True)
+class Syndromes:
+    """What the satellite sends first for one packet: the codeword plans and the syndromes of
+    the extended words (key bits and secret padding)."""
+
+    plans: tuple[Plan, ...]
     bits: np.ndarray  # all syndromes concatenated, uint8
 
     @property
+    def shapes(self) -> tuple[tuple[int, int], ...]:
+        return tuple((p.n, p.m) for p in self.plans)
+
+    @property
     def leak_bits(self) -> int:
-        return int(self.bits.size)
+        """Key information in the syndromes alone (no padding revealed yet)."""
+        return sum(p.leak(0) for p in self.plans)
 
 
-def encode(x: np.ndarray, intensity: np.ndarray, estimate: ChannelEstimate, cfg: EcConfig
+def pad_bits_needed(plans: tuple[Plan, ...]) -> int:
+    return sum(p.d for p in plans)
+
+
+def split_pad(plans: tuple[Plan, ...], pad: np.ndarray) -> list[np.ndarray]:
+    """The padding of all codewords (drawn at once) cut per codeword."""
+    edges = np.cumsum([0] + [p.d for p in plans])
+    return [pad[a:b] for a, b in itertools.pairwise(edges)]
+
+
+def encode(x: np.ndarray, plans: tuple[Plan, ...], pad: np.ndarray, cfg: EcConfig
            ) -> Syndromes:
-    """Satellite side: syndromes of the packet bits x, each codeword at its own rate."""
-    shapes, parts = [], []
-    entropy = estimate.bit_entropy(intensity)
-    f_design = estimate.f_design(cfg)
-    for cw in split_codewords(x.size, cfg.codeword_bits):
-        n = cw.stop - cw.start
-        m = syndrome_bits_for(n, f_design * float(np.mean(entropy[cw])))
-        shapes.append((n, m))
-        parts.append(syndrome(parity_check_matrix(n, m, cfg.code_seed), x[cw]))
-    return Syndromes(tuple(shapes), np.concatenate(parts))
+    """Satellite side: syndromes of the extended words (packet bits x plus padding)."""
+    if pad.size != pad_bits_needed(plans):
+        raise ValueError(f"padding has {pad.size} bits, the plans need {pad_bits_needed(plans)}")
+    parts = []
+    for cw, plan, u in zip(split_codewords(x.size, cfg.codeword_bits), plans,
+                           split_pad(plans, pad), strict=True):
+        h = parity_check_matrix(plan.length, plan.m, cfg.code_seed)
+        parts.append(syndrome(h, plan.extend(x[cw], u)))
+    return Syndromes(plans, np.concatenate(parts))
 
 
 @dataclass(frozen=True)
@@ -172,34 +316,134 @@ class DecodeResult:
     converged: bool
     corrected: np.ndarray  # ground bits after correction (uint8)
     error_mask: np.ndarray  # bits flipped by the decoder (uint8)
-    iterations: int  # sum over codewords
+    iterations: int  # sum over codewords and attempts
+
+
+class GroundDecoder:
+    """Ground side of one packet: decoding attempts between the satellite's reveal rounds.
+
+    ``q``: error probability per intensity (the satellite's point estimates, sent with the
+    syndromes), which sets each key bit's channel log-likelihood; unrevealed padding bits get
+    probability 1/2 (punctured), revealed ones a vanishing error probability (shortened).
+    """
+
+    def __init__(self, y: np.ndarray, intensity: np.ndarray, received: Syndromes,
+                 q: np.ndarray, cfg: EcConfig) -> None:
+        self.y, self.cfg, self.received = y, cfg, received
+        self.slices = split_codewords(y.size, cfg.codeword_bits)
+        self.valid = [s.stop - s.start for s in self.slices] == [p.n for p in received.plans]
+        self.channel = np.clip(np.asarray(q, dtype=float), cfg.min_qber, 0.5 - 1e-6)[
+            np.asarray(intensity, dtype=np.intp)]
+        self.revealed = [np.zeros(0, dtype=np.uint8) for _ in received.plans]
+        self.errors = np.zeros_like(y)
+        self.done = [False] * len(received.plans)
+        self.iterations = 0
+        offsets = np.cumsum([0] + [p.m for p in received.plans])
+        self.targets = [received.bits[a:b] for a, b in itertools.pairwise(offsets)]
+
+    def reveal(self, index: int, bits: np.ndarray) -> None:
+        """Padding bits of codeword ``index`` that the satellite disclosed, in order."""
+        joined = np.concatenate([self.revealed[index], np.asarray(bits, dtype=np.uint8)])
+        self.revealed[index] = joined[: self.received.plans[index].d]
+
+    def can_reveal(self, index: int) -> bool:
+        return self.revealed[index].size < self.received.plans[index].d
+
+    def attempt(self) -> list[int]:
+        """Decode every codeword not yet corrected; returns the indices that failed."""
+        if not self.valid:
+            return list(range(len(self.received.plans)))
+        failed = []
+        for index, (cw, plan) in enumerate(zip(self.slices, self.received.plans, strict=True)):
+            if self.done[index]:
+                continue
+            if self._decode(index, cw, plan):
+                self.done[index] = True
+            else:
+                failed.append(index)
+        return failed
+
+    def _decode(self, index: int, cw: slice, plan: Plan) -> bool:
+        r = self.revealed[index].size
+        pad = np.zeros(plan.d, dtype=np.uint8)
+        pad[:r] = self.revealed[index]
+        word = plan.extend(self.y[cw], pad)
+        h = parity_check_matrix(plan.length, plan.m, self.cfg.code_seed)
+        target = self.targets[index] ^ syndrome(h, word)
+        key = plan.key_positions()
+        if not target.any():
+            return True
+        probs = np.full(plan.length, 1e-9)
+        probs[key] = self.channel[cw]
+        probs[plan.pad_positions()[r:]] = 0.5 - 1e-9
+        dec = _decoder(plan.length, plan.m, self.cfg.code_seed, self.cfg.ms_scaling,
+                       self.cfg.max_iter)
+        dec.update_channel_probs(probs)
+        e = np.asarray(dec.decode(target), dtype=np.uint8)
+        self.iterations += int(dec.iter)
+        if not dec.converge or e[plan.pad_positions()[:r]].any():
+            return False
+        self.errors[cw] = e[key]
+        return True
+
+    def result(self) -> DecodeResult:
+        ok = self.valid and all(self.done)
+        return DecodeResult(ok, self.y ^ self.errors, self.errors.copy(), self.iterations)
 
 
 def decode(y: np.ndarray, intensity: np.ndarray, received: Syndromes, q: np.ndarray,
            cfg: EcConfig) -> DecodeResult:
-    """Ground side: correct y from the satellite's syndromes; stops at the first failure.
+    """Ground side without reveal rounds: one decoding attempt of every codeword."""
+    session = GroundDecoder(y, intensity, received, q, cfg)
+    session.attempt()
+    return session.result()
 
-    ``q``: error probability per intensity (the satellite's point estimates, sent with the
-    syndromes), which sets each bit's channel log-likelihood.
-    """
-    errors = np.zeros_like(y)
-    iterations = 0
-    offset = 0
-    slices = split_codewords(y.size, cfg.codeword_bits)
-    if [(s.stop - s.start) for s in slices] != [n for n, _ in received.shapes]:
-        return DecodeResult(False, y.copy(), errors, 0)
-    channel = np.clip(np.asarray(q, dtype=float), cfg.min_qber, 0.5 - 1e-6)[
-        np.asarray(intensity, dtype=np.intp)]
-    for cw, (n, m) in zip(slices, received.shapes, strict=True):
-        h = parity_check_matrix(n, m, cfg.code_seed)
-        target = received.bits[offset:offset + m] ^ syndrome(h, y[cw])
-        offset += m
-        if target.any():
-            dec = _decoder(n, m, cfg.code_seed, cfg.ms_scaling, cfg.max_iter)
-            dec.update_channel_probs(channel[cw])
-            e = np.asarray(dec.decode(target), dtype=np.uint8)
-            iterations += int(dec.iter)
-            if not dec.converge:
-                return DecodeResult(False, y ^ errors, errors, iterations)
-            errors[cw] = e
-    return DecodeResult(True, y ^ errors, errors, iterations)
+
+class SatellitePad:
+    """Satellite side of the reveal rounds: its padding and how much of it is public."""
+
+    def __init__(self, plans: tuple[Plan, ...], pad: np.ndarray) -> None:
+        self.plans = plans
+        self.pads = split_pad(plans, pad)
+        self.revealed = [0] * len(plans)
+
+    def disclose(self, indices: Sequence[int]) -> dict[int, np.ndarray]:
+        """Next ``step`` padding bits of each requested codeword (none once all are public)."""
+        out = {}
+        for i in indices:
+            if not 0 <= i < len(self.plans):
+                continue  # a request naming no codeword of this packet discloses nothing
+            a = self.revealed[i]
+            b = min(self.plans[i].d, a + self.plans[i].step)
+            if b > a:
+                out[i] = self.pads[i][a:b]
+                self.revealed[i] = b
+        return out
+
+    @property
+    def revealed_bits(self) -> int:
+        return sum(self.revealed)
+
+    @property
+    def leak_bits(self) -> int:
+        """Key information in the syndromes and every padding bit disclosed so far."""
+        return sum(p.leak(r) for p, r in zip(self.plans, self.revealed, strict=True))
+
+
+def run_rounds(session: GroundDecoder,
+               exchange: Callable[[list[int]], dict[int, np.ndarray] | None]) -> int | None:
+    """Decode, and while codewords fail ask for more padding: ``exchange(failed)`` carries the
+    ground's request and returns the satellite's disclosed bits (None: the exchange failed
+    authentication). Stops when all codewords are corrected or a failed one has no padding
+    left. Returns the number of reveal rounds, or None if an exchange failed."""
+    rounds = 0
+    while True:
+        failed = session.attempt()
+        if not failed or not session.valid or not all(session.can_reveal(i) for i in failed):
+            return rounds
+        rounds += 1
+        got = exchange(failed)
+        if got is None:
+            return None
+        for index, bits in got.items():
+            session.reveal(index, bits)

@@ -45,6 +45,7 @@ from models.postprocess.finitekey import (
 )
 from models.postprocess.rand import (
     STREAM_AUTH_POOL,
+    STREAM_EC_PAD,
     STREAM_PA_SEED,
     STREAM_VERIFY,
     random_bits,
@@ -193,27 +194,66 @@ def _verify_hash(key: int, bits: np.ndarray) -> int:
 
 
 _SYN_HEAD = ">I3dI"
+_PLAN_FIELDS = 4  # n, m, d, step per codeword
 
 
 def _pack_syndrome_message(index: int, q: np.ndarray, syn: ec.Syndromes, vkey: int,
                            vhash: int) -> bytes:
-    head = struct.pack(_SYN_HEAD, index, *map(float, q), len(syn.shapes))
-    shapes = np.asarray(syn.shapes, dtype=">u4").tobytes()
-    return (head + shapes + vkey.to_bytes(16, "big") + vhash.to_bytes(8, "big")
+    head = struct.pack(_SYN_HEAD, index, *map(float, q), len(syn.plans))
+    plans = np.asarray([(p.n, p.m, p.d, p.step) for p in syn.plans], dtype=">u4").tobytes()
+    return (head + plans + vkey.to_bytes(16, "big") + vhash.to_bytes(8, "big")
             + pack_bits(syn.bits))
 
 
 def _unpack_syndrome_message(msg: bytes) -> tuple[np.ndarray, ec.Syndromes, int, int]:
     _, q0, q1, q2, count = struct.unpack_from(_SYN_HEAD, msg)
     pos = struct.calcsize(_SYN_HEAD)
-    shapes = np.frombuffer(msg, dtype=">u4", count=2 * count, offset=pos).reshape(count, 2)
-    pos += 8 * count
+    fields = np.frombuffer(msg, dtype=">u4", count=_PLAN_FIELDS * count, offset=pos).reshape(
+        count, _PLAN_FIELDS)
+    pos += 4 * _PLAN_FIELDS * count
     vkey = int.from_bytes(msg[pos:pos + 16], "big")
     vhash = int.from_bytes(msg[pos + 16:pos + 24], "big")
-    total = int(shapes[:, 1].sum())
+    total = int(fields[:, 1].sum())
     bits = np.unpackbits(np.frombuffer(msg[pos + 24:], dtype=np.uint8), bitorder="big")[:total]
-    return (np.array([q0, q1, q2]), ec.Syndromes(tuple(map(tuple, shapes.tolist())), bits),
-            vkey, vhash)
+    plans = tuple(ec.Plan(*map(int, row)) for row in fields.tolist())
+    return np.array([q0, q1, q2]), ec.Syndromes(plans, bits), vkey, vhash
+
+
+def _pack_reveal(index: int, disclosed: dict[int, np.ndarray]) -> bytes:
+    out = struct.pack(">II", index, len(disclosed))
+    for cw, bits in sorted(disclosed.items()):
+        out += struct.pack(">II", cw, bits.size) + pack_bits(bits)
+    return out
+
+
+def _unpack_reveal(msg: bytes) -> dict[int, np.ndarray]:
+    _, count = struct.unpack_from(">II", msg)
+    pos, out = 8, {}
+    for _ in range(count):
+        cw, size = struct.unpack_from(">II", msg, pos)
+        pos += 8
+        nbytes = (size + 7) // 8
+        out[cw] = np.unpackbits(np.frombuffer(msg[pos:pos + nbytes], dtype=np.uint8),
+                                bitorder="big")[:size]
+        pos += nbytes
+    return out
+
+
+def _reveal_exchange(link: "_Link", index: int, pad: ec.SatellitePad
+                     ) -> Callable[[list[int]], dict[int, np.ndarray] | None]:
+    """One reveal round: the ground names its failed codewords, the satellite discloses the
+    next padding bits of each (both messages authenticated)."""
+
+    def exchange(failed: list[int]) -> dict[int, np.ndarray] | None:
+        request = link.send("ec_more", struct.pack(f">I{len(failed)}I", index, *failed),
+                            from_satellite=False)
+        if request is None:
+            return None
+        wanted = list(struct.unpack_from(f">{len(request) // 4 - 1}I", request, 4))
+        reply = link.send("ec_reveal", _pack_reveal(index, pad.disclose(wanted)))
+        return None if reply is None else _unpack_reveal(reply)
+
+    return exchange
 
 
 def _tag_counts(packet: Packet, mask: np.ndarray | None = None) -> np.ndarray:
@@ -249,28 +289,38 @@ def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig
     estimate = ec.estimate_channel(pair.sampled_detected, pair.sampled_errors, rec)
     if ec.syndrome_fraction(estimate, sat.intensity, rec) > rec.max_syndrome_fraction:
         return entry | {"status": "qber_too_high", "leak_bits": 0, "f": None}, None
-    # satellite: syndromes and verification hash (key from its QRNG)
-    syn = ec.encode(sat.bit, sat.intensity, estimate, rec)
+    # satellite: syndromes of key + secret padding, verification hash (keys from its QRNG)
+    plans = ec.plan_codewords(sat.intensity, estimate, rec)
+    pad = ec.SatellitePad(plans, random_bits(seed, STREAM_EC_PAD, int(sat.index) * n,
+                                             ec.pad_bits_needed(plans)))
+    syn = ec.encode(sat.bit, plans, np.concatenate([np.zeros(0, np.uint8), *pad.pads]), rec)
     vkey = int.from_bytes(pack_bits(random_bits(seed, STREAM_VERIFY, 128 * int(sat.index), 128)),
                           "big")
     msg = link.send("syndrome", _pack_syndrome_message(
         int(sat.index), estimate.q, syn, vkey, _verify_hash(vkey, sat.bit)))
-    leak = syn.leak_bits + VERIFY_HASH_BITS
-    entry |= {"syndrome_bits": syn.leak_bits, "hash_bits": VERIFY_HASH_BITS, "leak_bits": leak,
-              "rate": 1.0 - syn.leak_bits / n, "codewords": len(syn.shapes)}
+    rounds: int | None = 0
     if msg is None:
         status, result = "auth_failed", None
     else:
-        # ground: decode from what it received, then check the verification hash
+        # ground: decode (asking for padding bits while codewords fail), check the hash
         q_rx, syn_rx, vkey_rx, vhash_rx = _unpack_syndrome_message(msg)
-        result = ec.decode(gnd.bit, gnd.intensity, syn_rx, q_rx, rec)
+        session = ec.GroundDecoder(gnd.bit, gnd.intensity, syn_rx, q_rx, rec)
+        rounds = ec.run_rounds(session, _reveal_exchange(link, int(sat.index), pad))
+        result = session.result()
         entry["iterations"] = result.iterations
-        if not result.converged:
+        if rounds is None:
+            status = "auth_failed"
+        elif not result.converged:
             status = "decode_failed"
         elif _verify_hash(vkey_rx, result.corrected) != vhash_rx:
             status = "verify_failed"
         else:
             status = "ok"
+    leak = pad.leak_bits + VERIFY_HASH_BITS
+    entry |= {"syndrome_bits": int(syn.bits.size), "padding_bits": sum(p.d for p in plans),
+              "revealed_bits": pad.revealed_bits, "reveal_rounds": rounds or 0,
+              "hash_bits": VERIFY_HASH_BITS, "leak_bits": leak,
+              "rate": 1.0 - (leak - VERIFY_HASH_BITS) / n, "codewords": len(plans)}
     errors = (_tag_counts(gnd, result.error_mask) if result is not None
               else np.zeros((2, 3), dtype=np.int64))
     answer = struct.pack(">I8s", int(sat.index), status.encode()[:8]) + errors.astype(

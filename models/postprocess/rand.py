@@ -14,6 +14,7 @@ STREAM_AUTH_POOL = 1
 STREAM_VERIFY = 2
 STREAM_PA_SEED = 3
 STREAM_CODE = 4
+STREAM_EC_PAD = 5  # secret padding of the LDPC words (punctured, revealed on request)
 
 
 def stream_seed(seed: int, stream: int) -> int:

@@ -52,6 +52,8 @@ class EcMeasurement:
     f_mean: float  # over successful packets, with the packet's true QBER; leak includes the hash
     decode_s: float  # total decoder time of all packets
     bits: int
+    rounds_mean: float = 0.0  # reveal rounds per packet
+    leak_fraction: float = math.nan  # mean leak / packet bits over successful packets
 
     @property
     def success_rate(self) -> float:
@@ -63,17 +65,26 @@ def measure_ec(qber: float, packets: int, seed: int, cfg: EcConfig | None = None
     """Reconcile synthetic packets at ``qber`` exactly as the pipeline does (rate from the
     packet's sampled counters); for tests, benchmarks and the measured table of the docs."""
     cfg = EcConfig() if cfg is None else cfg
-    fs, ok, spent = [], 0, 0.0
+    fs, leaks, rounds, ok, spent = [], [], [], 0, 0.0
+    rng = np.random.default_rng([seed, 1])
     for pair in synthetic_packets(packets, qber, seed, packet_bits):
         sat, gnd = pair.satellite, pair.ground
         est = ec.estimate_channel(pair.sampled_detected, pair.sampled_errors, cfg)
-        syn = ec.encode(sat.bit, sat.intensity, est, cfg)
+        plans = ec.plan_codewords(sat.intensity, est, cfg)
+        pad = ec.SatellitePad(plans, rng.integers(0, 2, ec.pad_bits_needed(plans),
+                                                  dtype=np.uint8))
+        syn = ec.encode(sat.bit, plans, np.concatenate(pad.pads), cfg)
         start = time.process_time()
-        result = ec.decode(gnd.bit, gnd.intensity, syn, est.q, cfg)
+        session = ec.GroundDecoder(gnd.bit, gnd.intensity, syn, est.q, cfg)
+        rounds.append(ec.run_rounds(session, pad.disclose) or 0)
+        result = session.result()
         spent += time.process_time() - start
         if result.converged and np.array_equal(result.corrected, sat.bit):
             ok += 1
             q_true = float(np.mean(sat.bit != gnd.bit))
-            fs.append(efficiency(syn.leak_bits + ec.VERIFY_HASH_BITS, packet_bits, q_true))
+            leak = pad.leak_bits + ec.VERIFY_HASH_BITS
+            fs.append(efficiency(leak, packet_bits, q_true))
+            leaks.append(leak / packet_bits)
     return EcMeasurement(qber, packets, ok, float(np.mean(fs)) if fs else math.nan, spent,
-                         packets * packet_bits)
+                         packets * packet_bits, float(np.mean(rounds)),
+                         float(np.mean(leaks)) if leaks else math.nan)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from models.postprocess.auth import AuthKeyExhaustedError
+from models.postprocess.ec import EcConfig
 from models.postprocess.finitekey import KeyRateInput, KeyRateInputError
 from models.postprocess.pipeline import (
     DistillConfig,
@@ -84,13 +85,34 @@ def test_report_fields_and_efficiency(full_blocks):
                 "auth_key_consumed_bits", "ec_per_packet"):
         assert key in report
     assert report["qber_per_packet"] == [p.sampled_qber for p in pairs]
-    # 7 packets · (syndrome + answer) + 2 blocks · (seed + 2 confirmations) + the hash key
-    assert report["auth_key_consumed_bits"] == 128 * (7 * 2 + 2 * 3 + 1)
+    # 7 packets · (syndrome + answer + 2 per reveal round) + 2 blocks · (seed + 2
+    # confirmations) + the hash key
+    rounds = sum(e["reveal_rounds"] for e in result.ec)
+    assert report["auth_key_consumed_bits"] == 128 * (7 * 2 + 2 * rounds + 2 * 3 + 1)
     for e, p in zip(result.ec, pairs, strict=True):
         true_q = float(np.mean(p.satellite.bit != p.ground.bit))
         assert e["qber_corrected"] == pytest.approx(true_q)
-        assert e["leak_bits"] == e["syndrome_bits"] + 64
+        assert e["leak_bits"] == (e["syndrome_bits"] - e["padding_bits"] + e["revealed_bits"]
+                                  + 64)
         assert 1.0 < e["f"] < 2.5
+
+
+def test_reveal_rounds_through_the_authenticated_link():
+    """With an optimistic first syndrome every packet needs reveal rounds; each round costs
+    two authenticated messages, every disclosed padding bit counts as leak, keys agree."""
+    pairs = synthetic_packets(2, 0.02, seed=12, packet_bits=SMALL)
+    cfg = small_config(reconciliation=EcConfig(puncture_fraction=0.35, f_step=0.15))
+    result = distill(pairs, cfg, seed=5)
+    assert [e["status"] for e in result.ec] == ["ok", "ok"] and result.keys_match
+    rounds = sum(e["reveal_rounds"] for e in result.ec)
+    assert rounds >= 2
+    for e in result.ec:
+        assert e["revealed_bits"] > 0
+        assert e["leak_bits"] == e["syndrome_bits"] - e["padding_bits"] + e["revealed_bits"] + 64
+    blocks = sum(b["status"] != "no_key" for b in result.pa_blocks)  # no_key sends nothing
+    assert result.auth_key_consumed_bits == 128 * (2 * 2 + 2 * rounds + 3 * blocks + 1)
+    tampered = distill(pairs, cfg, seed=5, adversary=tamper("ec_reveal"))
+    assert tampered.ec[0]["status"] == "auth_failed" and tampered.keys_match
 
 
 def test_deterministic_in_seed():
