@@ -8,7 +8,7 @@ r"""Co-simulation top of the satellite transmitter chain (``make sim`` of issue 
     CacheQueryGenerator --query--------+--answer-------> StreamBatcher "ans"
 
 Everything that decides what happens in a cycle lives in the RTL (seeded xorshift patterns), so
-the cocotb side only wakes when a batch is complete (``<name>_done``) and compares it with the
+the cocotb side only wakes now and then (a timer) to compare the completed batches with the
 golden models. The downlink sink takes one 32-bit word every 32 cycles, the real 156.25 Mbit/s
 link at one bit per fabric cycle.
 
