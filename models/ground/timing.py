@@ -46,22 +46,23 @@ This requires ``0 <= delta < p_min`` (the detection delay is shorter than a sync
 Bit-slip guard
 --------------
 A slip of the recovered link clock moves every later sync strobe by one link bit (``bit_lsb``,
-6.4 ns = 4 pulses) until the sync detector re-acquires; the ``p_min``/``p_max`` window does not
+6.4 ns = 4 pulses) until the sync detector re-acquires (its flywheel misses every marker after
+a slip, so it loses lock after ``max_misses`` frames); the ``p_min``/``p_max`` window does not
 see a single step of that size, and the indexes after it would all be off by 4. So sync times
-are tracked: ``ref`` is the period of the last ACCEPTED interval, and a new consecutive
-interval whose period differs from ``ref`` by more than ``slip_tol`` (default 1600 LSB; the
-second difference of three sync tags with 100 ps FWHM jitter has sigma 104 ps, the Doppler rate
-changes a period by < 0.01 ps per frame) is a *step*: its detections get ``BAD_PERIOD`` (the
-step happened somewhere inside it), the slip counter counts it, and if the step is a whole
-number of link bits (at most ``MAX_SLIP_BITS``, within ``slip_tol``) it goes into ``shift``,
-which is subtracted from every later sync tag: the pulse index is re-anchored on the next sync
-and the following intervals index correctly. ``ref`` survives a step (the next interval is
-compared with the pre-step period) and is only taken from in-range intervals. A step that is
-not whole bits (a timing fault the guard cannot explain) sets ``hold``: every interval gets
-``BAD_PERIOD`` until a frame-counter gap (the sync detector lost lock and re-acquired on the
-true marker positions) or the end marker, which also clear ``shift`` and ``ref``. The first
-interval after an acquisition has no reference and is not checked; the sync detector has just
-checked its two markers 16384 bits apart.
+are tracked: ``ref`` is the period of the last good interval, and a consecutive interval whose
+period differs from ``ref`` by more than ``slip_tol`` (default 1600 LSB; the second difference
+of three sync tags with 100 ps FWHM jitter has sigma 104 ps, the Doppler rate changes a period
+by < 0.01 ps per frame) is a *step*: its detections get ``BAD_PERIOD`` (the step happened
+somewhere inside it) and the slip counter counts it. With a *confirmed* reference, a step of
+whole link bits (at most ``MAX_SLIP_BITS``, within ``slip_tol``) goes into ``shift``, which is
+subtracted from every later sync tag: the pulse index is re-anchored on the next sync and the
+following intervals index correctly (``ref`` survives the step). Any other step sets ``hold``:
+every interval gets ``BAD_PERIOD`` until a frame-counter gap (the sync detector lost lock and
+re-acquired on the true marker positions) or the end marker, which also clear ``shift`` and
+``ref``. After such a clear the first in-range interval only becomes the reference on probation
+(its detections get ``NO_SYNC``: a step inside it could not be told from a step in the next
+one); the next interval that agrees with it confirms it and is ACCEPTED. So one frame of
+detections per acquisition is the price of never indexing across an undetected slip.
 """
 
 from __future__ import annotations
@@ -216,6 +217,14 @@ def _index_one(t: int, ch: int, cfg: IndexerConfig, now: _Interval, prev: _Inter
                   Status.ACCEPTED if ok[0] else Status.OUTSIDE_GATE)
 
 
+class _Ref(enum.IntEnum):
+    """State of the period reference of the bit-slip guard."""
+
+    NONE = 0
+    PROBATION = 1
+    CONFIRMED = 2
+
+
 @dataclass
 class IndexerResult:
     """Output of :func:`index_stream`: the records and the number of sync timing steps."""
@@ -251,7 +260,7 @@ def index_stream(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
     mask48 = (1 << FRAME_BITS) - 1
     mask64 = (1 << TIME_BITS) - 1
     shift = ref = slips = 0
-    ref_valid = hold = False
+    ref_state, hold = _Ref.NONE, False
     for t, ch, k in zip(np.asarray(time, dtype=np.uint64).tolist(),
                         np.asarray(channel).tolist(),
                         np.asarray(frame, dtype=np.uint64).tolist(), strict=True):
@@ -259,7 +268,7 @@ def index_stream(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
             out.extend(Record(0, c, 0, Status.TRUNCATED) for _, c in pending)
             pending.clear()
             last, have_cur, prev = 0, False, _Interval()
-            shift, ref_valid, hold = 0, False, False
+            shift, ref_state, hold = 0, _Ref.NONE, False
             continue
         if t < last:
             out.append(Record(0, ch, 0, Status.ORDER))
@@ -275,13 +284,14 @@ def index_stream(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
             period = corr - cur_start
             if not have_cur or k != (cur_frame + 1) & mask48:
                 status, corr = Status.NO_SYNC, t
-                shift, ref_valid, hold = 0, False, False
+                shift, ref_state, hold = 0, _Ref.NONE, False
             elif hold:
                 status = Status.BAD_PERIOD
-            elif ref_valid and abs(period - ref) > cfg.slip_tol:
+            elif ref_state != _Ref.NONE and abs(period - ref) > cfg.slip_tol:
                 status, slips = Status.BAD_PERIOD, slips + 1
                 bits = _remove_step(period - ref, cfg.bit_lsb)
-                if abs(period - ref) > MAX_SLIP_BITS * cfg.bit_lsb or \
+                if ref_state != _Ref.CONFIRMED or \
+                        abs(period - ref) > MAX_SLIP_BITS * cfg.bit_lsb or \
                         abs(period - ref - bits * cfg.bit_lsb) > cfg.slip_tol:
                     hold = True
                 else:
@@ -289,8 +299,10 @@ def index_stream(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
                     corr = (corr - bits * cfg.bit_lsb) & mask64
             elif not cfg.p_min <= period <= cfg.p_max:
                 status = Status.BAD_PERIOD
+            elif ref_state == _Ref.NONE:
+                status, ref, ref_state = Status.NO_SYNC, period, _Ref.PROBATION
             else:
-                status, ref, ref_valid = Status.ACCEPTED, period, True
+                status, ref, ref_state = Status.ACCEPTED, period, _Ref.CONFIRMED
             now = _Interval(cur_start, corr - cur_start, cur_frame, status)
             out.extend(_index_one(pt, pc, cfg, now, prev) for pt, pc in pending)
             pending.clear()

@@ -18,7 +18,8 @@ meets the fabric clock without a deep pipeline: the block handles one detection 
 ``delta`` and ``gate_half`` are run-time registers (calibration writes ``delta``).
 
 Sync tags go through a short check pipeline before they close an interval (``SYNC_PERIOD``,
-``SYNC_DEV``, ``SYNC_STEP``, then ``SLIP`` once per link bit of a timing step): the bit-slip
+``SYNC_DEV``, ``SYNC_STEP``, then ``SLIP_COMPARE``/``SLIP_APPLY`` once per link bit of a
+timing step): the bit-slip
 guard of :mod:`models.ground.timing`. ``slips`` counts the steps found (saturating at 65535).
 
 Latency, throughput, stream contract
@@ -91,6 +92,8 @@ class PulseIndexer(wiring.Component):
         cfg = self._cfg
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=TIME_BITS + 2, depth=cfg.depth)
         pending = Signal(range(cfg.depth + 1))
+        # pending == depth, kept as a register: the compare stays off the tags.ready path
+        full = Signal()
 
         last = Signal(TIME_BITS)
         have_cur = Signal()
@@ -116,6 +119,8 @@ class PulseIndexer(wiring.Component):
         dev = Signal(signed(PERIOD_BITS + 3))
         acc = Signal(signed(20))  # whole-bit part of a step, added to shift on commit
         in_range, near, jump, far, hold = Signal(), Signal(), Signal(), Signal(), Signal()
+        confirmed, go, dev_hi, dev_lo, rest_bad = (Signal(name=n) for n in (
+            "confirmed", "go", "dev_hi", "dev_lo", "rest_bad"))
         half_bit = cfg.bit_lsb // 2
         max_step = MAX_SLIP_BITS * cfg.bit_lsb
         older, consecutive = Signal(), Signal()
@@ -156,7 +161,7 @@ class PulseIndexer(wiring.Component):
                 # the buffered FIFO takes a cycle to move an entry to its output register, so
                 # w_rdy may lag the level: wait for it unless the tag will overflow anyway
                 # (only this FSM writes the FIFO and the output, so both stay free until ACT)
-                can_take = out_free & (fifo.w_rdy | (pending == cfg.depth))
+                can_take = out_free & (fifo.w_rdy | full)
                 m.d.comb += self.tags.ready.eq(can_take)
                 with m.If(self.tags.valid & can_take):
                     m.d.sync += tag.eq(self.tags.payload)
@@ -181,12 +186,13 @@ class PulseIndexer(wiring.Component):
                 with m.Else():
                     m.d.sync += last.eq(tag.time)
                     with m.If(ch < DETECTORS):
-                        with m.If(pending == cfg.depth):
+                        with m.If(full):
                             m.d.sync += emit(ch, Status.OVERFLOW)
                         with m.Else():
                             m.d.comb += [fifo.w_en.eq(1),
                                          fifo.w_data.eq(Cat(tag.time, ch[:2]))]
-                            m.d.sync += pending.eq(pending + 1)
+                            m.d.sync += [pending.eq(pending + 1),
+                                         full.eq(pending == cfg.depth - 1)]
                     with m.Elif(ch == CH_SYNC):
                         m.next = "SYNC_PERIOD"
                     with m.Else():
@@ -209,13 +215,19 @@ class PulseIndexer(wiring.Component):
                     jump.eq(ref_valid & (~near | (dev > cfg.slip_tol) | (dev < -cfg.slip_tol))),
                     far.eq(~near | (dev > max_step) | (dev < -max_step)),
                 ]
-                m.next = "SLIP"
-            with m.State("SLIP"):
-                # whole link bits out of the step, one per cycle (at most MAX_SLIP_BITS)
-                go = consecutive & ~hold & jump & ~far
-                with m.If(go & (dev > half_bit)):
+                m.next = "SLIP_COMPARE"
+            # whole link bits out of the step, one per two cycles (at most MAX_SLIP_BITS):
+            # compares registered, then applied
+            with m.State("SLIP_COMPARE"):
+                m.d.sync += [dev_hi.eq(dev > half_bit), dev_lo.eq(dev < -half_bit),
+                             rest_bad.eq((dev > cfg.slip_tol) | (dev < -cfg.slip_tol)),
+                             go.eq(consecutive & ~hold & jump & ~far & confirmed)]
+                m.next = "SLIP_APPLY"
+            with m.State("SLIP_APPLY"):
+                m.next = "SLIP_COMPARE"
+                with m.If(go & dev_hi):
                     m.d.sync += [dev.eq(dev - cfg.bit_lsb), acc.eq(acc + cfg.bit_lsb)]
-                with m.Elif(go & (dev < -half_bit)):
+                with m.Elif(go & dev_lo):
                     m.d.sync += [dev.eq(dev + cfg.bit_lsb), acc.eq(acc - cfg.bit_lsb)]
                 with m.Else():
                     m.next = "SYNC_COMMIT"
@@ -232,28 +244,29 @@ class PulseIndexer(wiring.Component):
                     have_cur.eq(1),
                     rem.eq(0), quo.eq(0), step.eq(0),
                 ]
+                m.next = "DRAIN"
                 with m.If(~consecutive):
                     m.d.sync += [now.status.eq(Status.NO_SYNC), now.end.eq(tag.time),
-                                 shift.eq(0), ref_valid.eq(0), hold.eq(0)]
-                    m.next = "DRAIN"
+                                 shift.eq(0), ref_valid.eq(0), confirmed.eq(0), hold.eq(0)]
                 with m.Elif(hold):
                     m.d.sync += now.status.eq(Status.BAD_PERIOD)
-                    m.next = "DRAIN"
                 with m.Elif(jump):
                     m.d.sync += now.status.eq(Status.BAD_PERIOD)
                     with m.If(self.slips != 0xFFFF):
                         m.d.sync += self.slips.eq(self.slips + 1)
-                    with m.If(far | (dev > cfg.slip_tol) | (dev < -cfg.slip_tol)):
+                    with m.If(~confirmed | far | rest_bad):
                         m.d.sync += hold.eq(1)
                     with m.Else():
                         m.d.sync += [shift.eq(shift + acc), now.end.eq(corr - acc)]
-                    m.next = "DRAIN"
                 with m.Elif(~in_range):
                     m.d.sync += now.status.eq(Status.BAD_PERIOD)
-                    m.next = "DRAIN"
+                with m.Elif(~ref_valid):
+                    # first interval after an acquisition: the reference, on probation
+                    m.d.sync += [now.status.eq(Status.NO_SYNC), ref.eq(sync_period),
+                                 ref_valid.eq(1)]
                 with m.Else():
                     m.d.sync += [now.status.eq(Status.ACCEPTED), ref.eq(sync_period),
-                                 ref_valid.eq(1)]
+                                 confirmed.eq(1)]
                     m.next = "DIVIDE"
 
             with m.State("DIVIDE"):
@@ -279,7 +292,7 @@ class PulseIndexer(wiring.Component):
                     # block RAM output straight into a register: its clock-to-out is 4 ns
                     m.d.comb += fifo.r_en.eq(1)
                     m.d.sync += [
-                        pending.eq(pending - 1),
+                        pending.eq(pending - 1), full.eq(0),
                         det_time.eq(fifo.r_data[:TIME_BITS]),
                         det_ch.eq(fifo.r_data[TIME_BITS:]),
                     ]
@@ -354,11 +367,12 @@ class PulseIndexer(wiring.Component):
                 with m.If(pending == 0):
                     # the next sync turns "now" into "prev": an empty interval, as in the model
                     m.d.sync += [have_cur.eq(0), now.status.eq(Status.NO_SYNC), now.start.eq(0),
-                                 shift.eq(0), ref_valid.eq(0), hold.eq(0)]
+                                 shift.eq(0), ref_valid.eq(0), confirmed.eq(0), hold.eq(0)]
                     m.next = "IDLE"
                 with m.Elif(fifo.r_rdy):
                     m.d.comb += fifo.r_en.eq(1)
-                    m.d.sync += [pending.eq(pending - 1), det_ch.eq(fifo.r_data[TIME_BITS:])]
+                    m.d.sync += [pending.eq(pending - 1), full.eq(0),
+                                 det_ch.eq(fifo.r_data[TIME_BITS:])]
                     m.next = "FLUSH_EMIT"
             with m.State("FLUSH_EMIT"), m.If(out_free):
                 m.d.sync += emit(det_ch, Status.TRUNCATED)

@@ -127,7 +127,7 @@ def sync_scenario(seed: int, frames: int = 90, frame_bits: int = 256
 def squash_case(seed: int, ground_seed: int) -> tuple[list[int], list]:
     """Indexer records of a high-rate stretch (many multi-click pulses) as flattened payloads,
     closed by a sentinel record that pushes the last pulse out, and the squashed model output."""
-    cfg = StimulusConfig(frames=2, transmittance=3e-2, noise_seed=seed, background_cps=50_000.0)
+    cfg = StimulusConfig(frames=3, transmittance=3e-2, noise_seed=seed, background_cps=50_000.0)
     stim = generate(cfg)
     recs = run_indexer(stim.time, stim.channel, stim.frame,
                        IndexerConfig(delta=int(cfg.delta_ps), depth=8192))
@@ -153,3 +153,34 @@ def cloud_burst(burst_frames: int, before: int = 3, after: int = 4, seed: int = 
                          transmittance=2e-4, background_cps=20_000.0)
     frames = np.array([e.frame for e in events], dtype=np.uint64)
     return perturb(cfg, lost=(first + before, back), sync_frames=frames), back
+
+
+CAL_TRUE_DELAY = 5_300.0
+
+
+def closed(stim: Stimulus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(time, channel, frame)`` of ``stim`` closed by an end marker."""
+    return (np.append(stim.time, stim.time[-1:]), np.append(stim.channel, CH_END),
+            np.append(stim.frame, np.uint64(0)))
+
+
+def calibration_stream(seed: int) -> tuple[StimulusConfig, tuple[np.ndarray, ...]]:
+    """Six frames, ~700 indexed signal detections (true delay ``CAL_TRUE_DELAY``, -3 ppm)."""
+    cfg = StimulusConfig(frames=6, first_frame=40, delta_ps=CAL_TRUE_DELAY, noise_seed=seed,
+                         transmittance=5e-3, background_cps=20_000.0, clock_ppm=-3.0)
+    return cfg, closed(generate(cfg))
+
+
+def fault_stream(seed: int) -> Perturbed:
+    """Nine frames after the calibration stretch: +1 bit slip, a lost sync word, -1 bit slip;
+    max Doppler and a -20 ppm clock."""
+    cfg = StimulusConfig(frames=9, first_frame=60, range_m=linear_range(900e3, -7_000.0),
+                         clock_ppm=-20.0, delta_ps=CAL_TRUE_DELAY, noise_seed=seed,
+                         background_cps=20_000.0, transmittance=1e-3)
+    return perturb(cfg, slips={63: 1, 68: -1}, lost=(64, 65))
+
+
+def pack_tags(time: np.ndarray, channel: np.ndarray, frame: np.ndarray) -> list[int]:
+    """Flattened ``Tag`` payloads."""
+    return [int(t) | int(c) << 64 | int(f) << 67
+            for t, c, f in zip(time.tolist(), channel.tolist(), frame.tolist(), strict=True)]

@@ -13,26 +13,13 @@ from models.ground.calibration import (
     delta_from_histogram,
     phase_histogram,
 )
-from models.ground.stimulus import StimulusConfig, generate
-from models.ground.timing import CH_END, IndexerConfig, Status, run_indexer
-from rtl.ground.layouts import pack_tag
+from models.ground.timing import IndexerConfig, Status, run_indexer
 from rtl.ground.tops import GroundRx
 from tb import pysim
 from tb.ground.host import calibrate
+from tb.ground.streams import CAL_TRUE_DELAY, calibration_stream, pack_tags
 
-TRUE_DELAY = 5_300.0
-
-
-def calibration_stream(seed: int) -> tuple[StimulusConfig, list[int], tuple]:
-    cfg = StimulusConfig(frames=5, first_frame=40, delta_ps=TRUE_DELAY, noise_seed=seed,
-                         transmittance=5e-3, background_cps=20_000.0, clock_ppm=-3.0)
-    stim = generate(cfg)
-    time = np.append(stim.time, stim.time[-1:])
-    channel = np.append(stim.channel, CH_END)
-    frame = np.append(stim.frame, np.uint64(0))
-    tags = [pack_tag(t, c, f) for t, c, f in zip(time.tolist(), channel.tolist(),
-                                                  frame.tolist(), strict=True)]
-    return cfg, tags, (time, channel, frame)
+TRUE_DELAY = CAL_TRUE_DELAY
 
 
 def test_delta_from_histogram_checks_its_input():
@@ -43,7 +30,8 @@ def test_delta_from_histogram_checks_its_input():
 
 
 def test_calibration_step_through_ground_rx():
-    cfg, tags, stream = calibration_stream(seed=12)
+    cfg, stream = calibration_stream(seed=12)
+    tags = pack_tags(*stream)
     recs = run_indexer(*stream, IndexerConfig(delta=0, gate_half=CAL_GATE_HALF))
     want_bins = phase_histogram(np.array([r.r16 for r in recs if r.status == Status.ACCEPTED]))
     want_delta = calibrate_delta(*stream, nominal_ps=TRUE_DELAY + 300)

@@ -45,9 +45,10 @@ def test_indexer_matches_model_at_max_doppler(rate, ppm):
     want = simulate(time, channel, frame, IndexerConfig(delta=DELTA), seed=4)
     det = stim.channel < 4
     # photons whose true delay lies inside the gate (less a 4-sigma sync-jitter margin)
-    inside = np.abs(offset[det]) < 400 - 170
+    # (the first interval is the bit-slip guard's reference, on probation: NO_SYNC)
+    inside = (np.abs(offset[det]) < 400 - 170) & (stim.pulse[det] >= 78 * 2**16)
     got = np.array([(n, s) for n, _, _, s in want], dtype=np.int64)
-    assert inside.sum() > 100
+    assert inside.sum() > 60
     assert (got[inside, 1] == Status.ACCEPTED).all()
     assert np.array_equal(got[inside, 0], stim.pulse[det][inside])
 
@@ -67,10 +68,10 @@ def test_indexer_garbage_stream():
 def test_indexer_link_faults():
     """Slips of +1 and -2 bits (re-anchored), a timing fault that is no slip (hold), lost
     sync words and re-acquisition (hold and shift cleared)."""
-    cfg = StimulusConfig(frames=9, first_frame=300, range_m=linear_range(900e3, -7_000.0),
+    cfg = StimulusConfig(frames=11, first_frame=300, range_m=linear_range(900e3, -7_000.0),
                          clock_ppm=-20.0, delta_ps=DELTA, noise_seed=8,
                          background_cps=20_000.0, transmittance=1e-3)
-    p = perturb(cfg, slips={302: 1, 304: -2, 306: 0.4}, lost=(307, 308))
+    p = perturb(cfg, slips={303: 1, 305: -2, 307: 0.4}, lost=(308, 309))
     want = simulate(*p.tags, IndexerConfig(delta=DELTA, depth=64), seed=9)
     records = [Record(n, c, r, Status(s)) for n, c, r, s in want]
     assert wrongly_indexed(p, records) == 0

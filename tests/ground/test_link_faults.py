@@ -38,19 +38,34 @@ def test_slip_drops_one_interval_and_reanchors(bits):
     assert wrongly_indexed(p, res.records) == 0
     per = interval_status(p, res.records)
     assert per[FIRST + 2] == {Status.BAD_PERIOD}  # the slip lies somewhere in this interval
-    for f in (FIRST, FIRST + 1, *range(FIRST + 3, FIRST + 8)):
+    assert per[FIRST] == {Status.NO_SYNC}  # the reference on probation
+    for f in (FIRST + 1, *range(FIRST + 3, FIRST + 8)):
         assert per[f] == {Status.ACCEPTED}, f
 
 
 def test_slip_then_relock_and_slip_back():
-    p = perturb(stretch(12), slips={FIRST + 2: 1, FIRST + 9: -1}, lost=(FIRST + 5, FIRST + 7))
+    p = perturb(stretch(12), slips={FIRST + 3: 1, FIRST + 10: -1}, lost=(FIRST + 5, FIRST + 7))
     res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
     assert res.slips == 2
     assert wrongly_indexed(p, res.records) == 0
     per = interval_status(p, res.records)
-    # slip dropped, relock after the lost words (counter gap: NO_SYNC), second slip dropped
-    assert per[FIRST + 1] == {Status.BAD_PERIOD} and per[FIRST + 8] == {Status.BAD_PERIOD}
-    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in (0, 2, 3, 7, 9, 10, 11))
+    # slip dropped and re-anchored; lost words: the interval before them and the probation
+    # interval after the re-acquisition dropped; second slip dropped and re-anchored
+    assert per[FIRST + 2] == {Status.BAD_PERIOD} and per[FIRST + 9] == {Status.BAD_PERIOD}
+    assert all(per[FIRST + f] == {Status.NO_SYNC} for f in (0, 4, 7))
+    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in (1, 3, 8, 10, 11))
+
+
+def test_slip_on_probation_holds_until_reacquisition():
+    """A step against an unconfirmed reference cannot be placed: hold until the sync detector
+    re-acquires (it does: after a slip its flywheel misses every marker)."""
+    p = perturb(stretch(10), slips={FIRST + 2: 1}, lost=(FIRST + 5, FIRST + 6))
+    res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
+    assert res.slips == 1 and wrongly_indexed(p, res.records) == 0
+    per = interval_status(p, res.records)
+    assert all(per[FIRST + f] == {Status.BAD_PERIOD} for f in (1, 2, 3))
+    assert all(per[FIRST + f] == {Status.NO_SYNC} for f in (0, 4, 6))
+    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in (7, 8, 9))
 
 
 def test_a_slip_passes_the_period_window():
@@ -72,7 +87,7 @@ def test_clock_offset_25ppm_and_max_doppler(ppm):
     res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
     assert res.slips == 0 and wrongly_indexed(p, res.records) == 0
     per = interval_status(p, res.records)
-    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in range(6))
+    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in range(1, 6))
 
 
 T_FIRST = FIRST * FRAME_PULSES * 1600e-12  # satellite time of the stretch's first sync (s)
@@ -91,18 +106,18 @@ def test_pass_doppler_rate(t_pass):
     res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
     assert res.slips == 0 and wrongly_indexed(p, res.records) == 0
     per = interval_status(p, res.records)
-    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in range(6))
+    assert all(per[FIRST + f] == {Status.ACCEPTED} for f in range(1, 6))
 
 
 def test_cloud_burst_50ms_relock():
     """50 ms without light (477 frames): the sync detector flywheels, loses lock, re-acquires
-    on the second returning sync word; the indexer drops what lies between (NO_SYNC) and
-    indexes from the interval after that. Measured: 1 frame of detections lost after the
-    light returns."""
-    p, back = cloud_burst(477, before=5)
+    on the second returning sync word; the indexer drops what lies between (NO_SYNC), takes
+    the next interval as its reference on probation and indexes from the one after. Measured:
+    2 frames of detections lost after the light returns."""
+    p, back = cloud_burst(477, before=5, after=5)
     res = index_stream(*p.tags, IndexerConfig(delta=DELTA))
     assert res.slips == 0 and wrongly_indexed(p, res.records) == 0
     per = interval_status(p, res.records)
-    assert per[back] == {Status.NO_SYNC}
-    assert all(per[f] == {Status.ACCEPTED} for f in range(back + 1, back + 3))
+    assert per[back] == per[back + 1] == {Status.NO_SYNC}  # re-acquisition, probation
+    assert all(per[f] == {Status.ACCEPTED} for f in range(back + 2, back + 4))
     assert per[back - 477 - 2] == {Status.ACCEPTED}  # before the burst, after acquisition

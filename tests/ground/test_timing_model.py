@@ -74,6 +74,8 @@ def test_model_indexes_every_photon_at_max_doppler(rate, ppm):
     status = np.array([r.status for r in recs])
     n = np.array([r.n for r in recs])
     signal = stim.pulse[det] >= 0
+    assert (status[signal & (stim.pulse[det] < 1001 * FRAME_PULSES)] == Status.NO_SYNC).all()
+    signal &= stim.pulse[det] >= 1001 * FRAME_PULSES  # after the probation interval
     assert (status[signal] == Status.ACCEPTED).all()
     assert np.array_equal(n[signal], stim.pulse[det][signal])
     r16 = np.array([r.r16 for r in recs])
@@ -91,20 +93,22 @@ P = NOMINAL_PERIOD_PS
 
 def bad_stream() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tags exercising every status (with delta 0, pending depth 2)."""
+    B = 1000 + P + 1600  # sync 7, one period after sync 6
     return _tags(
         (100, 0, 0),                 # before any sync
-        (1000, CH_SYNC, 7),
-        (1000 + 1600 * 5, 1, 0),     # pulse 7 * 2**16 + 5
-        (1000 + 1600 * 9 + 500, 2, 0),  # outside the gate
-        (1000 + 1600 * 10, 3, 0),    # pending buffer full
+        (1000, CH_SYNC, 6),          # its interval: the guard's reference, on probation
+        (B, CH_SYNC, 7),
+        (B + 1600 * 5, 1, 0),        # pulse 7 * 2**16 + 5
+        (B + 1600 * 9 + 500, 2, 0),  # outside the gate
+        (B + 1600 * 10, 3, 0),       # pending buffer full
         (50, 0, 0),                  # older than the previous tag
-        (1000 + 1600 * 11, 5, 0),    # no such channel
-        (1000 + P, CH_SYNC, 8),
-        (1000 + P + 3200, 0, 0),
-        (1000 + 3 * P, CH_SYNC, 10),  # frame 9 missing: counter gap
-        (1000 + 3 * P + 1600, 0, 0),
-        (1000 + 4 * P + 99_999, CH_SYNC, 11),  # period too long
-        (1000 + 4 * P + 200_000, 1, 0),
+        (B + 1600 * 11, 5, 0),       # no such channel
+        (B + P, CH_SYNC, 8),
+        (B + P + 3200, 0, 0),
+        (B + 3 * P, CH_SYNC, 10),  # frame 9 missing: counter gap
+        (B + 3 * P + 1600, 0, 0),
+        (B + 4 * P + 99_999, CH_SYNC, 11),  # period too long
+        (B + 4 * P + 200_000, 1, 0),
         (0, CH_END, 0),
     )
 
