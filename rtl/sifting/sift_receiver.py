@@ -174,7 +174,10 @@ class SiftReceiver(wiring.Component):
         sent = Signal(COUNT_BITS)  # entries of the message already offered
         entries = Signal(data.ArrayLayout(ENTRY_BITS, ENTRIES_PER_WORD))
         in_word = Signal(range(ENTRIES_PER_WORD + 1))
-        rec = self.record_in.payload
+        # `record_in` enters a register first: the record store is a block RAM (4.3 ns
+        # clock-to-out), and the frame compares below must not start from its outputs.
+        rec_valid = Signal()
+        rec = Signal(Report)
         rec_frame = rec.pulse[offset_bits:]
         out_free = ~self.record.valid & ~self.entry.valid
         with m.If(self.record.valid & self.record.ready):
@@ -195,8 +198,12 @@ class SiftReceiver(wiring.Component):
         def finish() -> list:
             return [full.bit_select(cur, 1).eq(0), nxt.eq(nxt + 1), state.eq(_Sift.WAIT)]
 
-        ready_here = Signal()
-        m.d.comb += self.record_in.ready.eq(ready_here)
+        ready_here = Signal()  # the registered record is used this cycle
+        m.d.comb += self.record_in.ready.eq(~rec_valid | ready_here)
+        with m.If(self.record_in.valid & self.record_in.ready):
+            m.d.sync += [rec_valid.eq(1), rec.eq(self.record_in.payload)]
+        with m.Elif(ready_here):
+            m.d.sync += rec_valid.eq(0)
         with m.Switch(state):
             with m.Case(_Sift.WAIT), m.If(full.bit_select(cur, 1)):
                 m.d.sync += [sent.eq(0), in_word.eq(0)]
@@ -213,15 +220,16 @@ class SiftReceiver(wiring.Component):
             with m.Case(_Sift.EMIT):
                 with m.If(missing.bit_select(cur, 1)):
                     # Frame closed == nxt + 2: all of frame nxt's records passed the store.
-                    later = self.record_in.valid & (rec_frame > nxt)
-                    with m.If(later | (~self.record_in.valid & (self.closed > nxt + 1))):
+                    later = rec_valid & (rec_frame > nxt)
+                    drained = ~rec_valid & ~self.record_in.valid & (self.closed > nxt + 1)
+                    with m.If(later | drained):
                         m.d.sync += finish()
-                    with m.Elif(self.record_in.valid & out_free):
+                    with m.Elif(rec_valid & out_free):
                         m.d.comb += ready_here.eq(1)
                         m.d.sync += offer(int(SiftCode.MISSING))
                         with m.If(rec_frame != nxt):
                             m.d.sync += self.mismatch.eq(self.mismatch + 1)
-                with m.Elif(self.record_in.valid & out_free):
+                with m.Elif(rec_valid & out_free):
                     m.d.comb += ready_here.eq(1)
                     top = ENTRIES_PER_WORD - 1 - in_word
                     m.d.sync += [
