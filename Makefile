@@ -14,15 +14,21 @@ SYNTH_STAMP := $(VENV)/.synth-stamp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 SIM ?= verilator        # simulator of `make sim`: verilator or icarus
-PULSES ?= 1048576       # pulses of the transmitter co-simulation window (2**20)
-SEED ?= 1
+SCENARIO ?= configs/scenarios/nominal.toml  # scenario of `make sim` (configs/scenarios/*.toml)
+PULSES ?=               # `make sim` window in pulses (default: the scenario's frames)
+SEED ?=                 # `make sim` channel/link seed (default: the scenario's)
+WAVES ?= 0              # WAVES=1: `make sim` also records FST waves
+TX_PULSES ?= 1048576    # pulses of the transmitter-only co-simulation (`make sim-tx`)
+TX_SEED ?= 1
 JOBS ?= auto            # pytest-xdist workers for `make test`
-WAVE_PULSES ?= 16384    # window of `make waves`
+WAVE_PULSES ?= 16384    # window of `make waves` (transmitter)
 
-.PHONY: help venv test test-slow sim waves synth bench lint clean
+.PHONY: help venv test test-slow sim sim-tx waves synth bench lint clean
 
 help:
-	@echo "make sim     co-simulate the transmitter chain against the golden models (SIM=icarus, PULSES=n)"
+	@echo "make sim     end-to-end co-simulation of both FPGAs, channel and link against the golden models"
+	@echo "             (SIM=icarus, SCENARIO=configs/scenarios/x.toml, PULSES=n, SEED=s, WAVES=1)"
+	@echo "make sim-tx  co-simulate the transmitter chain alone (SIM=icarus, TX_PULSES=n)"
 	@echo "make test    regression: Amaranth-simulator unit tests, cocotb on Verilator and Icarus, models"
 	@echo "make test-slow  the long runs marked slow"
 	@echo "make waves   FST waves of a short co-simulation window plus GTKWave save files"
@@ -47,7 +53,11 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) -m slow -q
 
 sim: $(STAMP)
-	$(PY) -m sim.tx_cosim --simulator $(strip $(SIM)) --pulses $(strip $(PULSES)) --seed $(strip $(SEED))
+	WAVES=$(strip $(WAVES)) $(PY) -m sim.e2e --simulator $(strip $(SIM)) --scenario $(strip $(SCENARIO)) \
+		$(if $(strip $(PULSES)),--pulses $(strip $(PULSES))) $(if $(strip $(SEED)),--seed $(strip $(SEED)))
+
+sim-tx: $(STAMP)
+	$(PY) -m sim.tx_cosim --simulator $(strip $(SIM)) --pulses $(strip $(TX_PULSES)) --seed $(strip $(TX_SEED))
 
 waves: $(STAMP)
 	WAVES=1 $(PY) -m sim.waves --simulator $(strip $(SIM)) --pulses $(strip $(WAVE_PULSES))

@@ -1,0 +1,89 @@
+r"""Timed replay of Python-made events into a stream: the channel and link side of the e2e top.
+
+Python writes up to ``batch`` entries at once into ``load`` (entry j in bits
+``[j * (width + DUE_BITS), (j + 1) * (width + DUE_BITS))``: payload, then its due cycle),
+``count`` how many, and raises ``strobe`` for one cycle. The block moves one entry per cycle
+into a FIFO (``depth``, block RAM) and releases the FIFO head on ``o`` once ``now`` (the top's
+cycle counter) has reached its due cycle, so each event enters the design at its own cycle while
+Python wakes once per batch. ``hungry`` is high when a new batch fits (the previous one is
+moved and the FIFO has room for ``batch`` more entries): Python waits for it before loading.
+
+Due cycles must not decrease along the stream (a later event is never released first).
+
+Latency, throughput, stream contract: an entry is offered on ``o`` from the cycle after
+``now >= due`` if it reached the FIFO head; one entry per cycle; ``o.valid`` does not depend on
+``o.ready``::
+
+    clk      _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    strobe   ‾‾‾‾\________________      (count = 2)
+    hungry   ____________________/‾‾
+    o.valid  ________________/‾‾‾‾\_    (head due, released)
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+DUE_BITS = 48
+
+
+class ReplayError(ValueError):
+    """Replay block parameters out of range."""
+
+
+class TimedReplay(wiring.Component):
+    def __init__(self, width: int, batch: int, depth: int) -> None:
+        if width < 1 or batch < 1 or depth < 2 * batch:
+            raise ReplayError(f"TimedReplay: width={width}, batch={batch} must be >= 1 and "
+                              f"depth={depth} >= 2 * batch")
+        self.width = width
+        self.batch = batch
+        self.depth = depth
+        super().__init__({
+            "load": In(batch * (width + DUE_BITS)),
+            "count": In(range(batch + 1)),
+            "strobe": In(1),
+            "hungry": Out(1),
+            "now": In(DUE_BITS),
+            "o": Out(stream.Signature(width)),
+            "released": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        entry_bits = self.width + DUE_BITS
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=entry_bits, depth=self.depth)
+        # Registered copy of the batch, so the per-cycle logic never reads a top-level input.
+        held = Signal(self.batch * entry_bits, reset_less=True)
+        index = Signal(range(self.batch + 1))
+        remaining = Signal(range(self.batch + 1))
+        m.d.comb += [
+            fifo.w_data.eq(held.word_select(index, entry_bits)),
+            fifo.w_en.eq(remaining != 0),
+            self.hungry.eq((remaining == 0) & ~self.strobe
+                           & (fifo.level <= self.depth - self.batch)),
+        ]
+        with m.If(fifo.w_en & fifo.w_rdy):
+            m.d.sync += [index.eq(index + 1), remaining.eq(remaining - 1)]
+        with m.If(self.strobe):
+            m.d.sync += [held.eq(self.load), index.eq(0), remaining.eq(self.count)]
+
+        due = fifo.r_data[self.width:]
+        m.d.comb += [
+            self.o.valid.eq(fifo.r_rdy & (due <= self.now)),
+            self.o.payload.eq(fifo.r_data[:self.width]),
+            fifo.r_en.eq(self.o.valid & self.o.ready),
+        ]
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.released.eq(self.released + 1)
+        return m
+
+
+def pack_entries(payload: list[int], due: list[int], width: int) -> int:
+    """The ``load`` value of entries ``payload[j]`` due at cycle ``due[j]``."""
+    value = 0
+    entry_bits = width + DUE_BITS
+    for j, (p, d) in enumerate(zip(payload, due, strict=True)):
+        value |= (int(p) | int(d) << width) << (j * entry_bits)
+    return value

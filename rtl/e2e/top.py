@@ -1,0 +1,229 @@
+r"""End-to-end co-simulation top (issue 6): satellite FPGA, optical channel, ground FPGA, link.
+
+::
+
+    CounterQrngSource -> SatelliteTx --symbols--> SymbolSignature ---------------> capture "sig"
+                           |  |  ^ query/answer (RND cache) --tap----------------> capture "ans"
+                           |  |  SatelliteSift <--reports-- TimedReplay "up"  <== uplink (Python)
+                           |  |      |--entry--------------------------------> capture "ent" ==>
+                           |  |      `--key----------------------------------> capture "skey"
+                           |  `--downlink words--> serializer --1 bit/cycle--> GroundRx.bits
+                           |                                   GroundRx.frames -> capture "frm"
+    channel (Python) ==> TimedReplay "tags" --tags--> GroundRx --detections--> GroundReport
+                                                                  capture "rep" <==|==> uplink
+                                                         record FIFO <-------------'
+    downlink (Python) ==> TimedReplay "dn" --entries--> GroundSift <--records-- record FIFO
+                                                             `--key--------> capture "gkey"
+
+``==>`` marks what Python carries: the optical channel's time tags (from the pass model, per
+batch, each released at its own cycle), uplink frames of reports and downlink sift messages
+(through the golden link model, per frame). Everything else is RTL and runs free; Python wakes
+per capture batch (``<name>_done``) and per replay batch (``<name>_hungry``).
+
+Like :class:`rtl.simonly.tx_cosim_top.TxCosimTop` the top makes its own power-on reset and the
+Python inputs are registered on entry, so Verilator evaluates the design once per edge.
+``now`` counts clock edges from time 0 (the replay due cycles use it).
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out, connect
+
+from models.framing import WORD_BITS
+from rtl.e2e.replay import DUE_BITS, TimedReplay
+from rtl.e2e.signature import Signature, SymbolSignature
+from rtl.ground.layouts import Tag
+from rtl.ground.sync import FrameEvent
+from rtl.ground.tops import GroundRx
+from rtl.satellite.layouts import CacheAnswer
+from rtl.satellite.transmitter import SatelliteTx
+from rtl.sifting.ground_report import GroundReport
+from rtl.sifting.ground_sift import GroundSift
+from rtl.sifting.layouts import KeyBeat, Report, SiftEntry
+from rtl.sifting.satellite_sift import SatelliteSift
+from rtl.simonly.batcher import StreamBatcher
+from rtl.simonly.qrng_source import CounterQrngSource
+
+POWER_ON_CYCLES = 2
+
+# Capture name -> payload layout; replay name -> payload layout.
+CAPTURES = {
+    "sig": Signature, "frm": FrameEvent, "rep": Report, "ans": CacheAnswer, "ent": SiftEntry,
+    "skey": KeyBeat, "gkey": KeyBeat,
+}
+REPLAYS = {"tags": Tag, "up": Report, "dn": SiftEntry}
+CAPTURE_PORTS = ("batch", "done", "batches", "fill")
+REPLAY_INPUTS = ("load", "count", "strobe")
+
+
+@dataclass(frozen=True)
+class E2eParams:
+    """Knobs of the e2e top (documented in ``docs/e2e.md``)."""
+
+    seed: int = 1
+    lanes: int = 4
+    cache_rows: int = 1 << 16  # 4 lanes x 65536 rows = 2**18 pulses = 4 sync frames
+    packet_bits: int = 100_000
+    delta: int = 5_000  # sync-to-pulse delay of the indexer (ps), from the calibration
+    gate_half: int = 400
+    signature_beats: int = 1024
+    replay_batch: int = 32
+    tag_depth: int = 256
+    link_depth: int = 1024
+    record_depth: int = 2048
+    depth_sig: int = 1
+    depth_frm: int = 1
+    depth_rep: int = 8
+    depth_ans: int = 8
+    depth_ent: int = 8
+    depth_skey: int = 16
+    depth_gkey: int = 16
+
+    def capture_depth(self, name: str) -> int:
+        return getattr(self, f"depth_{name}")
+
+
+def own_reset_domains(m: Module, clk: Signal) -> None:
+    """``sync`` (held in reset for :data:`POWER_ON_CYCLES` after time 0) and the reset-less
+    ``por``, both clocked by ``clk``: the top needs no reset input."""
+    m.domains.sync = ClockDomain("sync")
+    m.domains.por = ClockDomain("por", reset_less=True)
+    countdown = Signal(POWER_ON_CYCLES, init=(1 << POWER_ON_CYCLES) - 1)  # ones shifted out
+    m.d.por += countdown.eq(countdown >> 1)
+    m.d.comb += [ClockSignal("sync").eq(clk), ClockSignal("por").eq(clk),
+                 ResetSignal("sync").eq(countdown[0])]
+
+
+def payload_bits(layout: data.Layout) -> int:
+    return data.Layout.cast(layout).size
+
+
+class E2eTop(wiring.Component):
+    def __init__(self, params: E2eParams = E2eParams()) -> None:
+        p = params
+        self.params = p
+        self.qrng = CounterQrngSource(p.seed, p.lanes)
+        self.tx = SatelliteTx(p.lanes, p.cache_rows)
+        self.signer = SymbolSignature(p.lanes, p.signature_beats)
+        self.ground = GroundRx()
+        self.report = GroundReport()
+        self.sat_sift = SatelliteSift(p.packet_bits)
+        self.gnd_sift = GroundSift(p.packet_bits)
+        self.captures = {
+            name: StreamBatcher(payload_bits(layout), p.capture_depth(name), seed=p.seed + i)
+            for i, (name, layout) in enumerate(CAPTURES.items())
+        }
+        self.replays = {
+            name: TimedReplay(payload_bits(layout), p.replay_batch,
+                              p.tag_depth if name == "tags" else p.link_depth)
+            for name, layout in REPLAYS.items()
+        }
+        members = {
+            "clk": In(1), "now": Out(DUE_BITS), "locked": Out(1), "report_overflow": Out(32),
+            "sat_packets": Out(32), "gnd_packets": Out(32), "gnd_missing": Out(32),
+            "sat_dropped": Out(32), "record_level": Out(16),
+        }
+        for name, batcher in self.captures.items():
+            for port in CAPTURE_PORTS:
+                members[f"{name}_{port}"] = Out(batcher.signature.members[port].shape)
+        for name, replay in self.replays.items():
+            for port in REPLAY_INPUTS:
+                members[f"{name}_{port}"] = In(replay.signature.members[port].shape)
+            members[f"{name}_hungry"] = Out(1)
+            members[f"{name}_released"] = Out(32)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        own_reset_domains(m, self.clk)
+        m.d.por += self.now.eq(self.now + 1)
+
+        blocks = {"qrng": self.qrng, "tx": self.tx, "signer": self.signer,
+                  "ground": self.ground, "report": self.report, "sat_sift": self.sat_sift,
+                  "gnd_sift": self.gnd_sift}
+        for name, block in blocks.items():
+            m.submodules[name] = block
+        tx, ground, cap = self.tx, self.ground, self.captures
+
+        # Satellite: every symbol beat goes out (the modulators never stall) and is signed.
+        connect(m, self.qrng.o, tx.qrng)
+        connect(m, tx.symbols, self.signer.i)
+        connect(m, self.signer.o, cap["sig"].i)
+        m.d.comb += tx.link_payload.valid.eq(0)  # sift messages travel in the link model
+
+        # Downlink words to one bit per cycle (MSB first), the ground sync detector's input.
+        shift = Signal(WORD_BITS)
+        left = Signal(range(WORD_BITS + 1))
+        m.d.comb += [
+            ground.bits.valid.eq(left != 0),
+            ground.bits.payload.eq(shift[-1]),
+            tx.downlink.ready.eq(left <= 1),
+        ]
+        with m.If(tx.downlink.valid & tx.downlink.ready):
+            m.d.sync += [shift.eq(tx.downlink.payload.data), left.eq(WORD_BITS)]
+        with m.Elif(left != 0):
+            m.d.sync += [shift.eq(shift << 1), left.eq(left - 1)]
+
+        # Ground timing chain: channel tags in, squashed detections to the reporting block.
+        for name, replay in self.replays.items():
+            m.submodules[f"replay_{name}"] = replay
+            m.d.comb += [replay.now.eq(self.now),
+                         getattr(self, f"{name}_hungry").eq(replay.hungry),
+                         getattr(self, f"{name}_released").eq(replay.released)]
+            for port in REPLAY_INPUTS:
+                m.d.comb += getattr(replay, port).eq(getattr(self, f"{name}_{port}"))
+        connect(m, self.replays["tags"].o, ground.tags)
+        connect(m, ground.frames, cap["frm"].i)
+        m.d.comb += [ground.delta.eq(p.delta), ground.gate_half.eq(p.gate_half),
+                     self.locked.eq(ground.locked)]
+        connect(m, ground.detections, self.report.det)
+
+        # Reports: to the uplink capture (always ready) and to the ground's record FIFO.
+        m.submodules.records = records = SyncFIFOBuffered(
+            width=payload_bits(Report), depth=p.record_depth)
+        rep = self.report.report
+        m.d.comb += [
+            cap["rep"].i.valid.eq(rep.valid & records.w_rdy),
+            cap["rep"].i.payload.eq(rep.payload),
+            records.w_en.eq(rep.valid & cap["rep"].i.ready),
+            records.w_data.eq(rep.payload),
+            rep.ready.eq(records.w_rdy & cap["rep"].i.ready),
+            self.report_overflow.eq(self.report.overflow),
+            self.record_level.eq(records.level),
+        ]
+
+        # Satellite sifting: uplinked reports, RND cache lookups (answers tapped), entries, key.
+        connect(m, self.replays["up"].o, self.sat_sift.report)
+        connect(m, self.sat_sift.query, tx.query)
+        connect(m, tx.answer, self.sat_sift.answer)
+        answer = tx.answer
+        m.d.comb += [cap["ans"].i.valid.eq(answer.valid & answer.ready),
+                     cap["ans"].i.payload.eq(answer.payload)]
+        connect(m, self.sat_sift.entry, cap["ent"].i)
+        connect(m, self.sat_sift.key, cap["skey"].i)
+
+        # Ground sifting: own records joined with the downlinked sift entries.
+        gnd = self.gnd_sift
+        m.d.comb += [
+            gnd.record.valid.eq(records.r_rdy),
+            gnd.record.payload.eq(records.r_data),
+            records.r_en.eq(gnd.record.ready),
+        ]
+        connect(m, self.replays["dn"].o, gnd.entry)
+        connect(m, gnd.key, cap["gkey"].i)
+        m.d.comb += [
+            self.sat_packets.eq(self.sat_sift.packets), self.sat_dropped.eq(self.sat_sift.dropped),
+            self.gnd_packets.eq(gnd.packets), self.gnd_missing.eq(gnd.missing),
+        ]
+
+        for name, batcher in cap.items():
+            m.submodules[f"capture_{name}"] = batcher
+            for port in CAPTURE_PORTS:
+                m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(batcher, port))
+        return m
+
+

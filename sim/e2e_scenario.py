@@ -1,0 +1,286 @@
+"""Scenarios of the end-to-end co-simulation (``configs/scenarios/*.toml``) and their stimulus.
+
+A scenario picks a window of a pass (``pass``, ``offset_s`` into its data collection) and says
+how the run is compressed and disturbed. The optical channel of the window comes from the pass
+model (:mod:`models.channel`: range, range rate and link efficiency at the window start, the
+detector's dark and background counts, the moon) and is turned into ground time tags by
+:func:`models.ground.stimulus.generate` (Doppler, clock offset, sync jitter, detector response,
+dead time). The expected ground detection records are :func:`models.ground.timing.run_indexer` +
+:func:`models.ground.squash.squash` of those tags: the golden output of the ground timing chain.
+
+Compression (``docs/e2e.md``): all click rates (signal transmittance, dark, background) are
+multiplied by ``rate_scale`` so that a window of seconds of simulated pulses holds the
+detections of minutes of a pass; the classical link's latency is divided by ``time_scale`` so
+that the report round trip fits the simulated RND cache (4 sync frames).
+
+File format (every key optional except ``pass``; unknown keys are errors)::
+
+    name = "nominal"            description = "..."
+    pass = "configs/passes/jinan-2022-09-25.toml"    # relative to the repository
+    offset_s = 150.0            frames = 2048        seed = 1
+    rate_scale = 250.0          time_scale = 32.0
+    clock_ppm = 0.5             clock_offset_ps = 0.0
+    extra_background_cps = 0.0  # per detector, before rate_scale (a moon surge)
+    [uplink]   / [downlink]     # classical link, models.sifting.link.LinkConfig
+    loss = 0.0  ber = 0.0  duplicate = 0.0  bursts = [[t0_s, duration_s], ...]  (simulated time)
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.channel.config import PassConfigError, load_pass
+from models.channel.passmodel import config_slices
+from models.ground.squash import squash
+from models.ground.stimulus import (
+    StimulusConfig,
+    StimulusError,
+    generate,
+    ground_time_ps,
+    linear_range,
+)
+from models.ground.timing import FRAME_PULSES, IndexerConfig, Status, run_indexer
+from models.sifting.link import SPEED_OF_LIGHT, LinkConfig, SiftingConfigError, downlink_config
+from rtl.ground.tops import GROUND_SEED
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = ROOT / "configs" / "scenarios"
+CLOCK_PS = 6400
+REPLAY_SLACK_CYCLES = 64  # a tag enters the ground chain this long after its pulse left
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be run (the message names the file and the problem)."""
+
+
+@dataclass(frozen=True)
+class LinkSide:
+    loss: float = 0.0
+    ber: float = 0.0
+    duplicate: float = 0.0
+    bursts: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    pass_file: str
+    description: str = ""
+    offset_s: float = 150.0
+    frames: int = 2048
+    seed: int = 1
+    rate_scale: float = 250.0
+    time_scale: float = 32.0
+    clock_ppm: float = 0.5
+    clock_offset_ps: float = 0.0
+    extra_background_cps: float = 0.0
+    uplink: LinkSide = field(default_factory=LinkSide)
+    downlink: LinkSide = field(default_factory=LinkSide)
+
+
+_TOP_FLOATS = ("offset_s", "rate_scale", "time_scale", "clock_ppm", "clock_offset_ps",
+               "extra_background_cps")
+_TOP_INTS = ("frames", "seed")
+_TOP_STRS = ("name", "description", "pass")
+
+
+def _fail(path: Path, message: str) -> ScenarioError:
+    return ScenarioError(f"{path}: {message}")
+
+
+def _number(path: Path, where: str, key: str, value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(path, f"{where}'{key}' must be a number, not {value!r}")
+    if kind is int and not isinstance(value, int):
+        raise _fail(path, f"{where}'{key}' must be an integer, not {value!r}")
+    if not math.isfinite(value):
+        raise _fail(path, f"{where}'{key}' must be finite, not {value!r}")
+    return kind(value)
+
+
+def _link_side(path: Path, section: str, table: Any) -> LinkSide:
+    if not isinstance(table, dict):
+        raise _fail(path, f"[{section}] must be a table")
+    allowed = {f.name for f in fields(LinkSide)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in allowed:
+            raise _fail(path, f"unknown key '{key}' in [{section}] "
+                        f"(allowed: {', '.join(sorted(allowed))})")
+        if key == "bursts":
+            if not isinstance(value, list) or not all(
+                    isinstance(b, list) and len(b) == 2 for b in value):
+                raise _fail(path, f"[{section}] bursts must be a list of [start_s, duration_s]")
+            bursts = tuple((_number(path, f"[{section}] ", "bursts", b[0], float),
+                            _number(path, f"[{section}] ", "bursts", b[1], float))
+                           for b in value)
+            if any(start < 0 or length <= 0 for start, length in bursts):
+                raise _fail(path, f"[{section}] bursts need start >= 0 and duration > 0")
+            values[key] = bursts
+        else:
+            number = _number(path, f"[{section}] ", key, value, float)
+            if not 0.0 <= number <= 1.0:
+                raise _fail(path, f"[{section}] {key}={number} is outside 0..1")
+            values[key] = number
+    return LinkSide(**values)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raise :class:`ScenarioError` on any problem."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise _fail(path, "no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(path, f"cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(path, f"not valid TOML ({exc})") from None
+    values: dict[str, Any] = {"name": path.stem, "path": str(path)}
+    for key, value in raw.items():
+        if key in ("uplink", "downlink"):
+            values[key] = _link_side(path, key, value)
+        elif key in _TOP_FLOATS:
+            values[key] = _number(path, "", key, value, float)
+        elif key in _TOP_INTS:
+            values[key] = _number(path, "", key, value, int)
+        elif key in _TOP_STRS:
+            if not isinstance(value, str):
+                raise _fail(path, f"'{key}' must be a string, not {value!r}")
+            values["pass_file" if key == "pass" else key] = value
+        else:
+            allowed = sorted((*_TOP_FLOATS, *_TOP_INTS, *_TOP_STRS, "uplink", "downlink"))
+            raise _fail(path, f"unknown key '{key}' (allowed: {', '.join(allowed)})")
+    if "pass_file" not in values:
+        raise _fail(path, "missing key 'pass' (the pass configuration of the window)")
+    scenario = Scenario(**values)
+    checks = [
+        (scenario.frames >= 2, f"frames={scenario.frames} must be at least 2"),
+        (scenario.offset_s >= 0, f"offset_s={scenario.offset_s} must not be negative"),
+        (scenario.rate_scale > 0, f"rate_scale={scenario.rate_scale} must be positive"),
+        (scenario.time_scale >= 1, f"time_scale={scenario.time_scale} must be >= 1"),
+        (scenario.extra_background_cps >= 0,
+         f"extra_background_cps={scenario.extra_background_cps} must not be negative"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise _fail(path, message)
+    return scenario
+
+
+def pass_path(scenario: Scenario) -> Path:
+    path = Path(scenario.pass_file)
+    return path if path.is_absolute() else ROOT / path
+
+
+@dataclass(frozen=True)
+class Window:
+    """The channel of a scenario's window, as the pass model gives it (before compression)."""
+
+    range_m: float
+    range_rate_m_s: float
+    elevation_deg: float
+    eta: float
+    dark_cps: float
+    background_cps: float
+    dead_time_ps: float
+    polarization_error: float
+    station: str
+
+
+def pass_window(scenario: Scenario) -> Window:
+    try:
+        config = load_pass(pass_path(scenario))
+        slices = config_slices(config)
+    except PassConfigError as exc:
+        raise ScenarioError(f"{scenario.path}: pass: {exc}") from None
+    edges_s = slices.edges / config.source.pulse_rate_hz
+    if not scenario.offset_s < edges_s[-1]:
+        raise ScenarioError(f"{scenario.path}: offset_s={scenario.offset_s} is beyond the "
+                            f"{edges_s[-1]:.0f} s of data collection")
+    i = int(np.searchsorted(edges_s, scenario.offset_s, side="right")) - 1
+    det = config.detector
+    return Window(
+        range_m=float(slices.track.range_m[i]),
+        range_rate_m_s=float(slices.track.range_rate_m_s[i]),
+        elevation_deg=float(slices.track.elevation_deg[i]),
+        eta=float(slices.eta[i]),
+        dark_cps=det.dark_cps,
+        background_cps=det.background_cps + float(slices.extra_background_cps[i])
+        + scenario.extra_background_cps,
+        dead_time_ps=det.dead_time_ns * 1e3,
+        polarization_error=det.pol_error,
+        station=config.station.name,
+    )
+
+
+def stimulus_config(scenario: Scenario, window: Window, frames: int, qrng_seed: int
+                    ) -> StimulusConfig:
+    transmittance = window.eta * scenario.rate_scale
+    if not 0 < transmittance <= 1:
+        raise ScenarioError(f"{scenario.path}: rate_scale={scenario.rate_scale} makes the "
+                            f"transmittance {transmittance:.3g} (must be in (0, 1])")
+    try:
+        return StimulusConfig(
+            qrng_seed=qrng_seed, noise_seed=scenario.seed, first_frame=0, frames=frames,
+            range_m=linear_range(window.range_m, window.range_rate_m_s),
+            clock_ppm=scenario.clock_ppm, clock_offset_ps=scenario.clock_offset_ps,
+            transmittance=transmittance, dark_cps=window.dark_cps * scenario.rate_scale,
+            background_cps=window.background_cps * scenario.rate_scale,
+            dead_time_ps=window.dead_time_ps, polarization_error=window.polarization_error)
+    except StimulusError as exc:
+        raise ScenarioError(f"{scenario.path}: {exc}") from None
+
+
+def link_configs(scenario: Scenario, window: Window) -> tuple[LinkConfig, LinkConfig]:
+    """(uplink, downlink) of the run: compressed latency, the scenario's faults."""
+    latency = window.range_m / SPEED_OF_LIGHT / scenario.time_scale
+    try:
+        up = LinkConfig(latency_s=latency, loss=scenario.uplink.loss, ber=scenario.uplink.ber,
+                        duplicate=scenario.uplink.duplicate, bursts=scenario.uplink.bursts)
+        down = downlink_config(latency_s=latency, loss=scenario.downlink.loss,
+                               ber=scenario.downlink.ber, duplicate=scenario.downlink.duplicate,
+                               bursts=scenario.downlink.bursts)
+    except SiftingConfigError as exc:
+        raise ScenarioError(f"{scenario.path}: {exc}") from None
+    return up, down
+
+
+def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int | None = None
+                   ) -> dict[str, Any]:
+    """Tags, their due cycles and the expected detection records of a window of ``frames``.
+
+    ``delta`` is the indexer's sync-to-pulse delay; by default the calibrated value (the
+    stimulus delay plus the peak of the detector response).
+    """
+    window = pass_window(scenario)
+    cfg = stimulus_config(scenario, window, frames, qrng_seed)
+    stim = generate(cfg)
+    if delta is None:
+        assert cfg.response is not None
+        delta = round(cfg.delta_ps + cfg.response.mode_ps(cfg.sync_fwhm_ps))
+    origin = ground_time_ps(cfg, np.zeros(1))[0]
+    due = np.floor((stim.time.astype(np.float64) - origin) / CLOCK_PS).astype(np.int64)
+    due = np.maximum.accumulate(np.maximum(due + REPLAY_SLACK_CYCLES, 0))
+    records = run_indexer(stim.time, stim.channel, stim.frame, IndexerConfig(delta=delta))
+    dets = squash(records, GROUND_SEED)
+    statuses = np.array([int(r.status) for r in records], dtype=np.int64)
+    return {
+        "time": stim.time, "channel": stim.channel.astype(np.uint64),
+        "frame": stim.frame, "due": due.astype(np.uint64),
+        "det_pulse": np.array([d.n for d in dets], dtype=np.uint64),
+        "det_basis": np.array([d.basis for d in dets], dtype=np.uint8),
+        "det_bit": np.array([d.bit for d in dets], dtype=np.uint8),
+        "delta": delta,
+        "record_status": {s.name.lower(): int(np.count_nonzero(statuses == s)) for s in Status},
+        "signal_tags": int(np.count_nonzero(stim.signal)),
+        "window": window,
+        "pulses": frames * FRAME_PULSES,
+    }

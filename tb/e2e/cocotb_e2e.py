@@ -1,0 +1,331 @@
+"""cocotb test: the end-to-end top against the golden models, with the link loop in Python.
+
+Python acts per batch and per frame only:
+
+* the channel: time tags of the pass window (``stimulus.npz``) go to the ``tags`` replay in
+  batches, each tag released by the RTL at its own due cycle;
+* the uplink: when every report of sync frame ``k`` has been captured, the ground's uplink frame
+  ``k`` (``models.sifting.messages.encode_uplink``) is sent through the model link
+  (:class:`models.sifting.link.Link`), repeated while the frame period's capacity allows; the first
+  copy that arrives intact is replayed into the satellite at its arrival cycle; a frame with no
+  intact copy is missing (the satellite notices the sequence gap);
+* the downlink: the satellite's sift entries of each frame (or "missing") form a sift message,
+  repeated every frame period until a copy arrives intact, then replayed into the ground in
+  sequence order.
+
+Every captured stream is compared with :class:`tb.e2e.scoreboard.E2eScoreboard`; the result goes
+to ``params["result_path"]``.
+"""
+
+import json
+import time
+from collections import deque
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge, Timer
+from cocotb.utils import get_sim_time
+
+from models.ground.timing import FRAME_PULSES
+from models.sifting.entries import SiftCode
+from models.sifting.link import Link, LinkConfig
+from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
+from rtl.e2e.replay import pack_entries
+from rtl.e2e.top import POWER_ON_CYCLES, E2eParams
+from tb.capture import beats_of_binstr
+from tb.e2e.scoreboard import LOCK_FRAMES, E2eScoreboard
+from tb.params import tb_params
+
+CLOCK_PS = 6400
+CYCLE_S = CLOCK_PS * 1e-12
+FRAME_S = FRAME_PULSES / 625e6
+OFFSET_BITS = 16  # uplink report offsets within a sync frame of 2**16 pulses
+MAX_SENDS = 10_000
+DRAIN_FRAMES = 4
+SIG_CHUNK = 16
+MISSING_CODE = int(SiftCode.MISSING)
+
+
+def now_cycles() -> int:
+    return int(get_sim_time(unit="ps")) // CLOCK_PS
+
+
+class Capture:
+    """Wakes on ``<name>_done`` and hands each batch's beats to ``handle`` (chunks of ``chunk``)."""
+
+    def __init__(self, dut, name: str, width: int, handle, chunk: int = 1) -> None:
+        self.done = getattr(dut, f"{name}_done")
+        self.batch = getattr(dut, f"{name}_batch")
+        self.width, self.handle, self.chunk = width, handle, chunk
+        self.pending: list[str] = []
+
+    async def run(self) -> None:
+        while True:
+            await RisingEdge(self.done)
+            await ReadOnly()
+            self.pending.append(str(self.batch.value))
+            if len(self.pending) >= self.chunk:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.handle(beats_of_binstr("".join(reversed(self.pending)), self.width))
+            self.pending = []
+
+
+class Injector:
+    """Feeds (payload, due cycle) entries to the ``<name>`` replay, one batch per wake."""
+
+    def __init__(self, dut, name: str, width: int, batch: int) -> None:
+        self.clk = dut.clk
+        self.load, self.count = getattr(dut, f"{name}_load"), getattr(dut, f"{name}_count")
+        self.strobe, self.hungry = getattr(dut, f"{name}_strobe"), getattr(dut, f"{name}_hungry")
+        self.width, self.batch = width, batch
+        self.queue: deque[tuple[int, int]] = deque()
+        self.added = Event()
+        self.last_due = 0
+        self.loaded = 0
+        self.strobe.value = 0
+        self.count.value = 0
+
+    def put(self, payloads, due: int) -> None:
+        due = max(int(due), self.last_due)
+        self.last_due = due
+        self.queue.extend((int(p), due) for p in payloads)
+        self.added.set()
+
+    async def run(self) -> None:
+        while True:
+            if not self.queue:
+                self.added.clear()
+                await self.added.wait()
+                await FallingEdge(self.clk)  # set from a ReadOnly callback: leave that phase
+                continue
+            if not int(self.hungry.value):
+                await RisingEdge(self.hungry)
+            take = [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
+            self.load.value = pack_entries([p for p, _ in take], [d for _, d in take], self.width)
+            self.count.value = len(take)
+            self.strobe.value = 1
+            await RisingEdge(self.clk)
+            self.strobe.value = 0
+            self.loaded += len(take)
+            await FallingEdge(self.clk)
+
+
+class LinkLoop:
+    """Uplink frames, satellite sequence handling, downlink sift messages (see module doc)."""
+
+    def __init__(self, board: E2eScoreboard, up: Injector, dn: Injector, up_link: Link,
+                 dn_link: Link) -> None:
+        self.board, self.up, self.dn = board, up, dn
+        self.up_link, self.dn_link = up_link, dn_link
+        pulses = board.det_pulse.astype(np.int64)
+        self.bounds = np.searchsorted(pulses, np.arange(pulses[-1] // FRAME_PULSES + 2 if len(
+            pulses) else 1) * FRAME_PULSES)
+        self.captured: list[np.ndarray] = []
+        self.n_captured = 0
+        self.next_frame = 0
+        self.sat_expect = 0  # next uplink sequence number the satellite needs
+        self.sat_index = np.zeros(0, dtype=np.int64)  # model index of each uplinked report
+        self.model_codes = np.zeros(0, dtype=np.uint8)
+        # seq -> (first report, count, delivered to the satellite, time the message is ready)
+        self.messages: dict[int, tuple[int, int, bool, float]] = {}
+        self.next_message = 0
+        self.entries = np.zeros(0, dtype=np.int64)
+        self.stats = {"uplink_frames": 0, "uplink_missing": 0, "uplink_copies": 0,
+                      "sift_messages": 0, "sift_copies": 0, "reports_uplinked": 0}
+
+    def on_reports(self, beats: np.ndarray) -> None:
+        got = self.board.check_reports(beats)
+        self.captured.append(got)
+        self.n_captured += len(got)
+        while (self.next_frame + 1 < len(self.bounds)
+               and self.n_captured >= self.bounds[self.next_frame + 1]):
+            self.send_uplink(self.next_frame)
+            self.next_frame += 1
+
+    def send_uplink(self, seq: int) -> None:
+        first, end = int(self.bounds[seq]), int(self.bounds[seq + 1])
+        rows = np.concatenate(self.captured) if self.captured else np.zeros((0, 4), np.uint64)
+        offset = self.n_captured - len(rows)
+        frame = rows[first - offset:end - offset]
+        self.captured = [rows[end - offset:]]
+        base = np.uint64(seq * FRAME_PULSES)
+        # A wrong report (already a mismatch) that left its frame goes up with the model's pulse.
+        model = self.board.reports.pulse[first:end]
+        frame[:, 0] = np.where(frame[:, 0] >> np.uint64(OFFSET_BITS) == np.uint64(seq),
+                               frame[:, 0], model)
+        words = encode_uplink(seq, self.next_message, frame[:, 0] - base, frame[:, 1],
+                              frame[:, 2], frame[:, 3] & frame[:, 2], OFFSET_BITS)
+        t = now_cycles() * CYCLE_S
+        send_s = len(words) * 32 / self.up_link.bits_per_s
+        copies = max(1, min(4, int(FRAME_S // send_s)))
+        arrival = None
+        for j in range(copies):
+            self.stats["uplink_copies"] += 1
+            for t_arrive, got in self.up_link.send(words, t + j * send_s):
+                decoded = decode_uplink(got)
+                if decoded is not None and decoded.seq == seq and arrival is None:
+                    arrival = (t_arrive, decoded)
+        self.stats["uplink_frames"] += 1
+        if arrival is None:
+            self.stats["uplink_missing"] += 1
+            self.messages[seq] = (first, end - first, False, -1.0)  # sent at the next arrival
+            return
+        t_arrive, decoded = arrival
+        for missing in range(self.sat_expect, seq):
+            m_first, m_count, _, _ = self.messages[missing]
+            self.messages[missing] = (m_first, m_count, False, t_arrive)
+        self.sat_expect = seq + 1
+        pulse = decoded.offset + base
+        payload = (pulse.astype(object) | decoded.basis.astype(object) << 64
+                   | decoded.sampled.astype(object) << 65 | decoded.bit.astype(object) << 66)
+        self.up.put(payload.tolist(), int(np.ceil(t_arrive / CYCLE_S)))
+        self.sat_index = np.concatenate([self.sat_index, np.arange(first, end)])
+        self.messages[seq] = (first, end - first, True, -2.0)  # waits for its entries
+        self.stats["reports_uplinked"] += end - first
+        self.send_messages()
+
+    def on_answers(self, beats: np.ndarray) -> None:
+        status = self.board.check_answers(beats)
+        index, self.sat_index = self.sat_index[:len(status)], self.sat_index[len(status):]
+        code = self.board.satellite_chunk(index, status[:len(index)])
+        self.model_codes = np.concatenate([self.model_codes, code])
+
+    def on_entries(self, beats: np.ndarray) -> None:
+        values = beats[:, :4] @ np.array([1, 2, 4, 8])
+        self.board.check_queue("sift_entries", values)
+        self.entries = np.concatenate([self.entries, values])
+        self.send_messages()
+
+    def send_messages(self) -> None:
+        t_now = now_cycles() * CYCLE_S
+        while self.next_message in self.messages:
+            first, count, delivered, ready = self.messages[self.next_message]
+            code = model = None
+            if delivered:
+                if min(len(self.entries), len(self.model_codes)) < count:
+                    return  # the satellite has not sifted the whole frame yet
+                code, self.entries = self.entries[:count], self.entries[count:]
+                model, self.model_codes = self.model_codes[:count], self.model_codes[count:]
+            elif ready < 0:
+                return  # a missing frame: the satellite notices when a later frame arrives
+            words = encode_sift(self.next_message, None if code is None else code.astype(
+                np.uint32))
+            t, arrival = max(t_now, ready), None
+            for attempt in range(MAX_SENDS):
+                self.stats["sift_copies"] += 1
+                for t_arrive, got in self.dn_link.send(words, t + attempt * FRAME_S):
+                    decoded = decode_sift(got)
+                    if decoded is not None and arrival is None:
+                        arrival = (t_arrive, decoded)
+                if arrival is not None:
+                    break
+            if arrival is None:
+                raise RuntimeError(f"sift message {self.next_message} never got through")
+            t_arrive, decoded = arrival
+            self.board.ground_frame(first, count, model)
+            entries = decoded.code if decoded.code is not None else np.full(count, MISSING_CODE)
+            self.dn.put(entries.tolist(), int(np.ceil(t_arrive / CYCLE_S)))
+            self.stats["sift_messages"] += 1
+            del self.messages[self.next_message]
+            self.next_message += 1
+
+
+def key_values(beats: np.ndarray) -> np.ndarray:
+    return beats[:, :5] @ np.array([1, 2, 4, 8, 16])
+
+
+@cocotb.test()
+async def e2e_matches_models(dut):
+    p = tb_params()
+    params = E2eParams(**p["top"])
+    stim = np.load(p["stimulus"])
+    if p.get("corrupt"):
+        stim = dict(stim)
+        stim["det_bit"] = stim["det_bit"].copy()
+        stim["det_bit"][::7] ^= 1  # a deliberately wrong model: the scoreboard must object
+    board = E2eScoreboard(params, stim["det_pulse"], stim["det_basis"], stim["det_bit"])
+    widths = p["widths"]
+
+    tags = Injector(dut, "tags", widths["tags"], params.replay_batch)
+    up = Injector(dut, "up", widths["up"], params.replay_batch)
+    dn = Injector(dut, "dn", widths["dn"], params.replay_batch)
+    horizon = float(stim["due"][-1]) * CYCLE_S + 1.0
+    up_link = Link(LinkConfig(**p["uplink"]), p["seed"], horizon)
+    dn_link = Link(LinkConfig(**p["downlink"]), p["seed"] + 1, horizon)
+    loop = LinkLoop(board, up, dn, up_link, dn_link)
+
+    captures = [
+        Capture(dut, "sig", widths["sig"], board.check_signatures, SIG_CHUNK),
+        Capture(dut, "frm", widths["frm"], board.check_frames),
+        Capture(dut, "rep", widths["rep"], loop.on_reports),
+        Capture(dut, "ans", widths["ans"], loop.on_answers),
+        Capture(dut, "ent", widths["ent"], loop.on_entries),
+        Capture(dut, "skey", widths["skey"],
+                lambda b: board.check_queue("satellite_key", key_values(b)), 8),
+        Capture(dut, "gkey", widths["gkey"],
+                lambda b: board.check_queue("ground_key", key_values(b)), 8),
+    ]
+    cocotb.start_soon(Clock(dut.clk, CLOCK_PS, unit="ps").start())
+    await ClockCycles(dut.clk, 2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
+    for task in (*captures, tags, up, dn):
+        cocotb.start_soon(task.run())
+    tag_payload = (stim["time"].astype(object) | stim["channel"].astype(object) << 64
+                   | stim["frame"].astype(object) << 67)
+    due = stim["due"].astype(np.int64)
+    wall = time.perf_counter()
+    for start in range(0, len(due), 4096):  # bounded queue: the injector refills from it
+        tags.queue.extend(zip(tag_payload[start:start + 4096].tolist(),
+                              due[start:start + 4096].tolist(), strict=True))
+        tags.added.set()
+        while len(tags.queue) > 1024 and now_cycles() < p.get("max_cycles", 1 << 62):
+            wait = int(tags.queue[512][1]) - now_cycles()
+            await Timer(max(wait, params.replay_batch) * CLOCK_PS, unit="ps")
+    end_cycle = int(due[-1]) + DRAIN_FRAMES * FRAME_PULSES // params.lanes
+    truncated = bool(p.get("max_cycles")) and end_cycle > p["max_cycles"]
+    if truncated:
+        end_cycle = p["max_cycles"]
+    await Timer(max(1, end_cycle - now_cycles()) * CLOCK_PS, unit="ps")
+    await ReadOnly()
+    wall = time.perf_counter() - wall
+    for capture in captures:
+        capture.flush()
+
+    board.finish()
+    pulses = int(stim["pulses"])
+    if truncated:  # a short smoke window (Icarus): only the symbol stream is due in full
+        board.shortfall("symbols", (end_cycle - 2 * POWER_ON_CYCLES) // params.signature_beats, 1)
+    else:
+        board.shortfall("reports", len(board.det_pulse), params.depth_rep)
+        board.shortfall("symbols", pulses // (params.signature_beats * params.lanes), 0)
+        board.shortfall("sync_frames", pulses // FRAME_PULSES - LOCK_FRAMES, 0)
+        board.shortfall("sift_entries", loop.stats["reports_uplinked"], params.depth_ent)
+        board.shortfall("satellite_key", board.key_bits["satellite"], params.depth_skey)
+        board.shortfall("ground_key", board.key_bits["ground"], params.depth_gkey)
+    counters = {name: int(getattr(dut, name).value) for name in (
+        "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow", "locked")}
+    cycles = now_cycles()
+    result = board.summary()
+    result.update({
+        "pulses": pulses,
+        "cycles": cycles,
+        "truncated": truncated,
+        "pulses_simulated": cycles * params.lanes,
+        "sim_wall_s": wall,
+        "detections": len(board.det_pulse),
+        "sifted_bits": {"satellite": board.tallies["satellite_key"].compared,
+                        "ground": board.tallies["ground_key"].compared},
+        "packets": {"satellite": counters["sat_packets"], "ground": counters["gnd_packets"]},
+        "counters": counters,
+        "link": loop.stats,
+        "uplink_stats": vars(up_link.stats),
+        "downlink_stats": vars(dn_link.stats),
+        "replayed": {"tags": tags.loaded, "up": up.loaded, "dn": dn.loaded},
+    })
+    Path(p["result_path"]).write_text(json.dumps(result, indent=2, default=int))
+    if not p.get("corrupt"):
+        assert board.mismatches == 0, json.dumps(result["streams"], indent=1)

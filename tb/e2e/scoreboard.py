@@ -1,0 +1,214 @@
+"""Scoreboard of the end-to-end co-simulation: every captured stream against the golden models.
+
+Pure numpy, no simulator import. Streams, each compared beat by beat in order
+(:class:`tb.satellite.tx_scoreboard.StreamTally` counts compared beats and mismatches):
+
+* ``symbols``: per-batch signatures (:mod:`rtl.e2e.signature`) of the model's symbols;
+* ``sync_frames``: ground sync detector events: consecutive frame counters at the frame's bit
+  position on the downlink, no flywheel on a clean link;
+* ``reports``: ground reports = expected detection records (indexer + gate + squash model of the
+  channel's tags) with the sampling decision of :func:`models.sifting.entries.make_reports`;
+* ``cache_answers``: RND cache status and symbol (``models.rnd_cache`` at the reported head);
+* ``sift_entries``, ``satellite_key``, ``ground_key``: :func:`models.sifting.entries.satellite_sift`
+  and :func:`~models.sifting.entries.ground_sift` of the frames the link delivered, as key beats
+  with packet boundaries (:func:`models.sifting.packets.key_beats`).
+
+The link loop (what was delivered when) is the test bench's; this class only turns each delivered
+frame into the expected beats of the downstream streams (:meth:`satellite_frame`,
+:meth:`ground_frame`) and compares captured beats with them (:meth:`check_queue`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.framing import FRAME_WORDS, WORD_BITS
+from models.qrng import qrng_words
+from models.rnd_cache import CacheStatus, cache_lookup
+from models.sifting.entries import SiftCode, ground_sift, make_reports, satellite_sift
+from models.sifting.link import SiftConfig
+from models.sifting.packets import key_beats
+from models.symbols import map_symbols
+from rtl.e2e.signature import FOLD_BITS
+from rtl.e2e.top import E2eParams
+from tb.capture import fields
+from tb.satellite.tx_scoreboard import StreamTally
+
+FRAME_BITS = FRAME_WORDS * WORD_BITS
+LOCK_FRAMES = 4  # the sync detector must lock within this many frames of a clean start
+STREAMS = ("symbols", "sync_frames", "reports", "cache_answers", "sift_entries",
+           "satellite_key", "ground_key")
+
+
+def signature_words(seed: int, lanes: int, first_pulse: np.ndarray, beats: int) -> np.ndarray:
+    """``[batches, beats]`` words of :class:`rtl.e2e.signature.SymbolSignature` (model)."""
+    pulse = (first_pulse[:, None, None] + np.arange(beats, dtype=np.uint64)[None, :, None]
+             * np.uint64(lanes) + np.arange(lanes, dtype=np.uint64)[None, None, :])
+    sym = map_symbols(qrng_words(seed, pulse))
+    shifts = np.arange(lanes, dtype=np.uint64)
+    symbols = np.bitwise_or.reduce(sym.packed().astype(np.uint64) << (shifts * np.uint64(4)),
+                                   axis=2)
+    drive = sym.im_code.astype(np.uint64) | sym.pm_code.astype(np.uint64) << np.uint64(8)
+    lane_bits = np.uint64(16) * shifts
+    fold = np.zeros(symbols.shape, dtype=np.uint64)
+    for lane in range(lanes):
+        fold ^= (drive[..., lane] << lane_bits[lane]) >> np.uint64(
+            FOLD_BITS * (16 * lane // FOLD_BITS)) & np.uint64(0xFFFF_FFFF)
+    return symbols | fold << np.uint64(4 * lanes)
+
+
+def signatures(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fletcher sums (s1, s2) mod 2**64 of each row of ``words``."""
+    s1 = np.cumsum(words, axis=1, dtype=np.uint64)
+    return s1[:, -1], np.sum(s1, axis=1, dtype=np.uint64)
+
+
+@dataclass
+class E2eScoreboard:
+    params: E2eParams
+    det_pulse: np.ndarray
+    det_basis: np.ndarray
+    det_bit: np.ndarray
+    sift: SiftConfig = field(default_factory=SiftConfig)
+    tallies: dict[str, StreamTally] = field(
+        default_factory=lambda: {name: StreamTally() for name in STREAMS})
+    answer_status: dict[str, int] = field(
+        default_factory=lambda: {s.name.lower(): 0 for s in CacheStatus})
+    expected: dict[str, deque] = field(
+        default_factory=lambda: {"sift_entries": deque(), "satellite_key": deque(),
+                                 "ground_key": deque()})
+    waiting: dict[str, deque] = field(
+        default_factory=lambda: {"sift_entries": deque(), "satellite_key": deque(),
+                                 "ground_key": deque()})
+    key_bits: dict[str, int] = field(default_factory=lambda: {"satellite": 0, "ground": 0})
+    first_frame: int | None = None
+
+    def __post_init__(self) -> None:
+        self.reports = make_reports(self.det_pulse, self.det_basis, self.det_bit,
+                                    self.sift.ground_seed, self.sift.sample_below)
+
+    @property
+    def mismatches(self) -> int:
+        return sum(t.mismatches for t in self.tallies.values())
+
+    # --- streams checked directly against the models ---------------------------------------
+    def check_signatures(self, beats: np.ndarray) -> None:
+        p = self.params
+        pulse, s1, s2 = fields(beats, [64, 64, 64])
+        tally = self.tallies["symbols"]
+        per_batch = p.signature_beats * p.lanes
+        want_pulse = (np.arange(len(beats), dtype=np.uint64) + np.uint64(tally.compared)) \
+            * np.uint64(per_batch)
+        want_s1, want_s2 = signatures(signature_words(p.seed, p.lanes, want_pulse,
+                                                      p.signature_beats))
+        bad = (pulse != want_pulse) | (s1 != want_s1) | (s2 != want_s2)
+        tally.record(bad, "symbol batch signature differs from models.symbols.map_symbols")
+
+    def check_frames(self, beats: np.ndarray) -> None:
+        frame, position, flywheel = fields(beats, [48, 64, 1])
+        tally = self.tallies["sync_frames"]
+        if self.first_frame is None and len(frame):
+            self.first_frame = int(frame[0])
+        first = self.first_frame or 0
+        want = np.arange(len(frame), dtype=np.uint64) + np.uint64(first + tally.compared)
+        bad = ((frame != want) | (position != want * np.uint64(FRAME_BITS)) | (flywheel != 0)
+               | np.uint64(first) >= LOCK_FRAMES)
+        tally.record(bad, "sync event is not the next frame at its downlink position")
+
+    def check_reports(self, beats: np.ndarray) -> np.ndarray:
+        """Compare report beats; return them as a ``[n, 4]`` (pulse, basis, sampled, bit)."""
+        got = np.stack(fields(beats, [64, 1, 1, 1]), axis=1)
+        tally = self.tallies["reports"]
+        start = tally.compared
+        want = self.reports.take(slice(start, start + len(beats)))
+        n = len(want)
+        want_bit = self.det_bit[start:start + n].astype(np.uint64)
+        bad = np.ones(len(beats), dtype=bool)
+        bad[:n] = ((got[:n, 0] != want.pulse) | (got[:n, 1] != want.basis)
+                   | (got[:n, 2] != want.sampled) | (got[:n, 3] != want_bit))
+        tally.record(bad, "report differs from the indexer/gate/squash/sampling models")
+        return got
+
+    def check_answers(self, beats: np.ndarray) -> np.ndarray:
+        """Compare RND cache answers; return the model's status of each (for the sift model)."""
+        pulse, head, status, symbol = fields(beats, [64, 64, 2, 4])
+        capacity = self.params.lanes * self.params.cache_rows
+        want_status = cache_lookup(pulse, head, capacity)
+        model = map_symbols(qrng_words(self.params.seed, pulse)).packed()
+        want_symbol = np.where(want_status == CacheStatus.OK, model, 0)
+        bad = (status != want_status) | (symbol != want_symbol)
+        self.tallies["cache_answers"].record(bad, "RND cache answer differs from the model")
+        for s in CacheStatus:
+            self.answer_status[s.name.lower()] += int(np.count_nonzero(status == s))
+        return want_status
+
+    def satellite_chunk(self, index: np.ndarray, status: np.ndarray) -> np.ndarray:
+        """Model sift entries (returned) and key beats of the delivered reports ``index`` (in
+        the order the satellite took them) with the RND cache status of their lookups."""
+        reports = self.reports.take(index)
+        sym = map_symbols(qrng_words(self.params.seed, reports.pulse))
+        result = satellite_sift(reports, status, sym.intensity, sym.basis, sym.bit)
+        self._expect_key("satellite", result.key_bit, result.key_basis, result.key_intensity)
+        self.expected["sift_entries"].extend(result.code.tolist())
+        self.compare_waiting("sift_entries")
+        return result.code
+
+    def ground_frame(self, first: int, count: int, code: np.ndarray | None) -> None:
+        """Expected ground key of a sift message (``code`` None: the frame was missing)."""
+        if code is None:
+            code = np.full(count, SiftCode.MISSING, dtype=np.uint8)
+        sl = slice(first, first + count)
+        result = ground_sift(self.det_basis[sl], self.det_bit[sl], self.reports.sampled[sl], code)
+        self._expect_key("ground", result.key_bit, result.key_basis, result.key_intensity)
+
+    def _expect_key(self, side: str, bit: np.ndarray, basis: np.ndarray,
+                    intensity: np.ndarray) -> None:
+        beats = key_beats(bit, basis, intensity, self.params.packet_bits, self.key_bits[side])
+        self.key_bits[side] += len(beats)
+        self.expected[f"{side}_key"].extend(beats.tolist())
+        self.compare_waiting(f"{side}_key")
+
+    def check_queue(self, stream: str, values: np.ndarray) -> None:
+        """Compare captured beats (integers) with the expected ones of ``stream`` in order;
+        beats captured before the link loop knows what to expect wait for it."""
+        self.waiting[stream].extend(np.asarray(values, dtype=np.int64).tolist())
+        self.compare_waiting(stream)
+
+    def compare_waiting(self, stream: str) -> None:
+        queue, got = self.expected[stream], self.waiting[stream]
+        take = min(len(got), len(queue))
+        if take:
+            want = np.array([queue.popleft() for _ in range(take)], dtype=np.int64)
+            have = np.array([got.popleft() for _ in range(take)], dtype=np.int64)
+            self.tallies[stream].record(have != want, f"{stream} beat differs from models.sifting")
+
+    def finish(self) -> None:
+        """Captured beats that no model output explains are mismatches."""
+        for stream, got in self.waiting.items():
+            self.compare_waiting(stream)
+            if got:
+                self.tallies[stream].record(np.ones(len(got), dtype=bool),
+                                            f"{stream}: beats beyond the model's output")
+                got.clear()
+
+    def shortfall(self, stream: str, expected: int, slack: int) -> None:
+        """Count beats that never came (more than ``slack`` short of ``expected``) as mismatches."""
+        tally = self.tallies[stream]
+        missing = expected - slack - tally.compared
+        if missing > 0:
+            tally.mismatches += missing
+            tally.first_mismatch = tally.first_mismatch or (
+                f"only {tally.compared} of {expected} beats arrived")
+
+    def summary(self) -> dict:
+        return {
+            "mismatches": self.mismatches,
+            "streams": {name: {"compared": t.compared, "mismatches": t.mismatches,
+                               "first_mismatch": t.first_mismatch}
+                        for name, t in self.tallies.items()},
+            "cache_answer_status": dict(self.answer_status),
+            "key_bits_expected": dict(self.key_bits),
+        }
