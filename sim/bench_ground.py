@@ -11,6 +11,12 @@
 * ``sync_false_hit_per_position``, ``sync_marker_miss_ber1e3`` (probability): sync detector at
   its default tolerance (binomial formulas, checked by Monte Carlo in ``tests/ground``).
 * ``ground_indexer_model`` (tags/s): speed of the sequential indexer golden model.
+* ``ground_relock_after_burst`` (frames): a 50 ms cloud burst (477 frames without light or
+  sync words) through the sync detector model (BER 1e-3, 16384-bit frames) and the indexer:
+  frames of detections lost after the light returns until indexing resumes (re-acquisition
+  plus the bit-slip guard's probation interval); no wrong index on the way.
+* ``ground_slip_lost_frames`` (frames): detection frames dropped around one bit slip of the
+  recovered clock with a confirmed period reference (re-anchored, no wrong index).
 """
 
 import pathlib
@@ -22,7 +28,16 @@ import numpy as np
 from models.ground.calibration import calibrate_delta
 from models.ground.stimulus import DetectorResponse, StimulusConfig, generate
 from models.ground.sync import SyncConfig
-from models.ground.timing import CH_SYNC, PULSE_PERIOD_PS, IndexerConfig, Status, run_indexer
+from models.ground.timing import (
+    CH_SYNC,
+    FRAME_PULSES,
+    PULSE_PERIOD_PS,
+    IndexerConfig,
+    Status,
+    index_stream,
+    run_indexer,
+)
+from tb.ground.streams import cloud_burst, perturb, wrongly_indexed
 
 DELTA_PS = 5_000.0
 SYNC_FWHM_PS = 100.0
@@ -62,6 +77,28 @@ def measure_gate(frames: int = 150, seed: int = 3) -> dict[str, float]:
             "tags_per_s": stim.time.size / wall}
 
 
+def _lost_frames(p, records, frames: range) -> int:
+    """Frames in ``frames`` none of whose in-gate signal photons was ACCEPTED."""
+    det = p.channel < CH_SYNC
+    ok = np.array([r.status == Status.ACCEPTED for r in records])
+    inside = np.abs(p.offset[det]) < 230
+    frame = p.pulse[det] // FRAME_PULSES
+    return sum(not ok[inside & (frame == f)].any() for f in frames)
+
+
+def measure_link_faults() -> dict[str, int]:
+    """Frames of detections lost after a 50 ms burst and around one bit slip."""
+    burst, back = cloud_burst(477, before=5, after=6)
+    res = index_stream(*burst.tags, IndexerConfig(delta=int(DELTA_PS)))
+    cfg = StimulusConfig(frames=8, first_frame=500, delta_ps=DELTA_PS, noise_seed=3,
+                         background_cps=50_000.0)
+    slip = perturb(cfg, slips={504: 1})
+    res_slip = index_stream(*slip.tags, IndexerConfig(delta=int(DELTA_PS)))
+    wrong = wrongly_indexed(burst, res.records) + wrongly_indexed(slip, res_slip.records)
+    return {"relock": _lost_frames(burst, res.records, range(back, back + 5)),
+            "slip": _lost_frames(slip, res_slip.records, range(501, 507)), "wrong": wrong}
+
+
 def _plot(out_dir: pathlib.Path, widths: np.ndarray, kept: np.ndarray, bg: np.ndarray,
           measured: dict[str, float]) -> None:
     import matplotlib
@@ -90,6 +127,7 @@ def run(out_dir: pathlib.Path) -> list[dict]:
     widths = np.arange(100.0, 1601.0, 50.0)
     kept, bg = gate_curves(widths)
     measured = measure_gate()
+    faults = measure_link_faults()
     _plot(out_dir, widths, kept, bg, measured)
     at800 = int(np.flatnonzero(widths == 800)[0])
     tol = SyncConfig().tolerance
@@ -111,4 +149,8 @@ def run(out_dir: pathlib.Path) -> list[dict]:
          "tolerance_bits": tol},
         {"name": "ground_indexer_model", "value": round(measured["tags_per_s"]),
          "unit": "tags/s"},
+        {"name": "ground_relock_after_burst", "value": faults["relock"], "unit": "frames",
+         "burst_ms": 50, "frame_us": 104.9, "wrong_indexes": faults["wrong"]},
+        {"name": "ground_slip_lost_frames", "value": faults["slip"], "unit": "frames",
+         "slip_bits": 1, "wrong_indexes": faults["wrong"]},
     ]

@@ -227,10 +227,12 @@ class _Ref(enum.IntEnum):
 
 @dataclass
 class IndexerResult:
-    """Output of :func:`index_stream`: the records and the number of sync timing steps."""
+    """Output of :func:`index_stream`: the records, the number of sync timing steps and, per
+    record, the position of its tag in the input stream."""
 
     records: list[Record]
     slips: int
+    sources: list[int]
 
 
 def _remove_step(dev: int, bit: int) -> int:
@@ -252,7 +254,8 @@ def index_stream(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
                  cfg: IndexerConfig = IndexerConfig()) -> IndexerResult:
     """:func:`run_indexer` with the slip counter (the RTL's ``slips`` port, unsaturated)."""
     out: list[Record] = []
-    pending: list[tuple[int, int]] = []
+    pending: list[tuple[int, int, int]] = []
+    sources: list[int] = []
     last = 0
     have_cur = False
     cur_start = cur_frame = 0
@@ -261,24 +264,27 @@ def index_stream(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
     mask64 = (1 << TIME_BITS) - 1
     shift = ref = slips = 0
     ref_state, hold = _Ref.NONE, False
-    for t, ch, k in zip(np.asarray(time, dtype=np.uint64).tolist(),
-                        np.asarray(channel).tolist(),
-                        np.asarray(frame, dtype=np.uint64).tolist(), strict=True):
+    tags = zip(np.asarray(time, dtype=np.uint64).tolist(), np.asarray(channel).tolist(),
+               np.asarray(frame, dtype=np.uint64).tolist(), strict=True)
+    for pos, (t, ch, k) in enumerate(tags):
         if ch == CH_END:
-            out.extend(Record(0, c, 0, Status.TRUNCATED) for _, c in pending)
+            out.extend(Record(0, c, 0, Status.TRUNCATED) for _, c, _ in pending)
+            sources.extend(i for *_, i in pending)
             pending.clear()
             last, have_cur, prev = 0, False, _Interval()
             shift, ref_state, hold = 0, _Ref.NONE, False
             continue
         if t < last:
             out.append(Record(0, ch, 0, Status.ORDER))
+            sources.append(pos)
             continue
         last = t
         if ch < DETECTORS:
             if len(pending) == cfg.depth:
                 out.append(Record(0, ch, 0, Status.OVERFLOW))
+                sources.append(pos)
             else:
-                pending.append((t, ch))
+                pending.append((t, ch, pos))
         elif ch == CH_SYNC:
             corr = (t - shift) & mask64
             period = corr - cur_start
@@ -304,10 +310,12 @@ def index_stream(time: np.ndarray, channel: np.ndarray, frame: np.ndarray,
             else:
                 status, ref, ref_state = Status.ACCEPTED, period, _Ref.CONFIRMED
             now = _Interval(cur_start, corr - cur_start, cur_frame, status)
-            out.extend(_index_one(pt, pc, cfg, now, prev) for pt, pc in pending)
+            out.extend(_index_one(pt, pc, cfg, now, prev) for pt, pc, _ in pending)
+            sources.extend(i for *_, i in pending)
             pending.clear()
             prev = now
             have_cur, cur_start, cur_frame = True, corr, k
         else:
             out.append(Record(0, ch, 0, Status.BAD_CHANNEL))
-    return IndexerResult(out, slips)
+            sources.append(pos)
+    return IndexerResult(out, slips, sources)

@@ -161,7 +161,9 @@ class PulseIndexer(wiring.Component):
                 # the buffered FIFO takes a cycle to move an entry to its output register, so
                 # w_rdy may lag the level: wait for it unless the tag will overflow anyway
                 # (only this FSM writes the FIFO and the output, so both stay free until ACT)
-                can_take = out_free & (fifo.w_rdy | full)
+                # (~out.valid rather than out_free: the consumer's ready, through the top's
+                # fork, stays off this path; a tag waits one cycle after a record at worst)
+                can_take = ~out.valid & (fifo.w_rdy | full)
                 m.d.comb += self.tags.ready.eq(can_take)
                 with m.If(self.tags.valid & can_take):
                     m.d.sync += tag.eq(self.tags.payload)

@@ -96,10 +96,12 @@ def perturb(cfg: StimulusConfig, slips: dict[int, float] | None = None,
                      np.append(fields[3], -1), np.append(fields[4], np.inf))
 
 
-def wrongly_indexed(p: Perturbed, records: list[Record]) -> int:
+def wrongly_indexed(p: Perturbed, records: list[Record], sources: list[int] | None = None
+                    ) -> int:
     """ACCEPTED records of signal photons (true delay within a pulse period) whose index is
-    not the photon's pulse; records align with the detection tags of ``p``."""
-    det = p.channel < CH_SYNC
+    not the photon's pulse; ``sources``: the tag of each record (``IndexerResult.sources``),
+    by default the detection tags of ``p`` in order (true without OVERFLOW/ORDER records)."""
+    det = np.flatnonzero(p.channel < CH_SYNC) if sources is None else np.asarray(sources)
     n = np.array([r.n for r in records], dtype=np.int64)
     ok = np.array([r.status == Status.ACCEPTED for r in records])
     close = np.abs(p.offset[det]) < 800
