@@ -22,6 +22,7 @@ TX_PULSES ?= 1048576    # pulses of the transmitter-only co-simulation (`make si
 TX_SEED ?= 1
 JOBS ?= auto            # pytest-xdist workers for `make test`
 WAVE_PULSES ?= 16384    # window of `make waves` (transmitter)
+WAVE_CYCLES ?= 40000    # window of `make waves` (end-to-end top, clock cycles)
 
 .PHONY: help venv test test-slow sim sim-tx waves synth bench lint clean
 
@@ -61,6 +62,7 @@ sim-tx: $(STAMP)
 
 waves: $(STAMP)
 	WAVES=1 $(PY) -m sim.waves --simulator $(strip $(SIM)) --pulses $(strip $(WAVE_PULSES))
+	WAVES=1 $(PY) -m sim.waves --simulator $(strip $(SIM)) --e2e --cycles $(strip $(WAVE_CYCLES))
 
 synth: $(SYNTH_STAMP)
 	$(PY) -m sim.synth
