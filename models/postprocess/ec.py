@@ -1,25 +1,25 @@
 """LDPC syndrome error correction of sifted-key packets (paper step 3, SPEC 7).
 
-One-way reconciliation: the satellite sends the syndrome ``H x`` of its packet bits x; the ground,
-holding y = x ⊕ e, decodes the error pattern e from ``H x ⊕ H y = H e`` with belief propagation
-(:class:`ldpc.BpDecoder`, min-sum) and corrects y. A decoder that does not converge drops the
-packet on both sides (the ground says so in its authenticated answer).
+Reconciliation by syndromes with a few reveal rounds: the satellite sends the syndrome ``H x'``
+of each codeword x' = (its packet bits x, secret padding u); the ground, holding y, decodes the
+error pattern from ``H x' ⊕ H y'`` with belief propagation (:class:`ldpc.BpDecoder`, min-sum,
+padding bits punctured: unknown) and corrects y. A codeword that does not decode is retried after
+the satellite discloses further padding bits (punctured -> shortened); a codeword that still
+fails with all padding public drops the packet on both sides.
 
 Design (measured numbers in ``docs/postprocessing.md``):
 
-* **Codewords of 20,000 bits.** A 100 kbit packet is split into 5 codewords, each with its own
-  syndrome. ``ldpc``'s decoder costs ~3 ms per iteration at n = 20,000 but ~150 ms at
-  n = 100,000 (super-linear); 20,000 decoded markedly better than 10,000 at the same rate
-  (codeword error rate 7 % vs 13 % at f = 1.4, 2 % QBER) for the same throughput.
-* **Code family.** Random sparse parity-check matrices, half of the columns of weight 3 and half
-  of weight 4 (a 3/4 mix decoded clearly better than weight 3 alone at rate ~0.85), check
-  degrees as equal as possible; built from a public code seed, identically on both sides, and
-  cached per (n, m). The syndrome length m of a codeword is any multiple of ``M_QUANTUM`` bits.
-* **Rate from the sampled QBER, per intensity.** The sampled counters give an error probability
-  per intensity tag (:func:`estimate_channel`); q_up adds ``z_margin`` binomial standard
-  deviations (a packet's sample has ~11,000 bits, so at 1 % the estimate is uncertain by ~10 %).
-  Codeword syndrome length ``m = f_design(q_signal) · Σ_bits h(q_up[tag])`` rounded up to
-  M_QUANTUM; the decoder gets each bit's own error probability.
+* **Codewords of 20,000 key bits** (a 100 kbit packet = 5 codewords). ``ldpc``'s decoder cost
+  grows super-linearly with n (~150 ms per iteration at n = 100,000).
+* **Code family** (:func:`parity_check_matrix`): irregular repeat-accumulate codes built from a
+  public code seed, identically on both sides, cached per shape (N, m).
+* **Rate.** The sampled counters give an error probability per intensity tag
+  (:func:`estimate_channel`); the mother syndrome is ``f_design(q_signal) · Σ_bits h(q_up[tag])``
+  (q_up: ``z_margin`` standard deviations above the estimate), on a 2 % ladder of lengths; a
+  fraction ``puncture_fraction`` of it is cancelled by padding, so the first syndrome leaks less
+  and the reveal rounds absorb the uncertainty of a packet's ~11,000-bit sample.
+* **Leak** of a codeword: m − d + r (d padding bits, r of them disclosed), see
+  :meth:`Plan.leak`; every disclosed bit counts.
 """
 
 import functools
@@ -53,7 +53,8 @@ class EcConfig:
     sample's point estimate; at least 1/``max_rounds`` of the padding). 0 turns rounds off.
     max_syndrome_fraction: above this mother m/n the packet is not worth reconciling (dropped
     as ``qber_too_high``); ms_scaling: min-sum scaling factor; max_iter: BP iterations per
-    attempt. Values measured in docs/postprocessing.md.
+    attempt; fallback_*: the decoder of a last attempt once all padding is public. Values
+    measured in docs/postprocessing.md.
     """
 
     codeword_bits: int = CODEWORD_BITS
@@ -67,6 +68,8 @@ class EcConfig:
     max_syndrome_fraction: float = 0.6
     ms_scaling: float = 0.75
     max_iter: int = 60
+    fallback_scaling: float = 0.875
+    fallback_iter: int = 200
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
 
 
@@ -357,13 +360,17 @@ class GroundDecoder:
         for index, (cw, plan) in enumerate(zip(self.slices, self.received.plans, strict=True)):
             if self.done[index]:
                 continue
-            if self._decode(index, cw, plan):
+            if self._decode(index, cw, plan) or (
+                    not self.can_reveal(index) and self._decode(index, cw, plan, last=True)):
                 self.done[index] = True
             else:
                 failed.append(index)
         return failed
 
-    def _decode(self, index: int, cw: slice, plan: Plan) -> bool:
+    def _decode(self, index: int, cw: slice, plan: Plan, last: bool = False) -> bool:
+        """One attempt; ``last``: nothing left to reveal, so retry with the fallback decoder
+        (min-sum scaling ``fallback_scaling``, ``fallback_iter`` iterations), which rescued
+        codewords where scaling 0.75 oscillated (docs/postprocessing.md)."""
         r = self.revealed[index].size
         pad = np.zeros(plan.d, dtype=np.uint8)
         pad[:r] = self.revealed[index]
@@ -376,8 +383,9 @@ class GroundDecoder:
         probs = np.full(plan.length, 1e-9)
         probs[key] = self.channel[cw]
         probs[plan.pad_positions()[r:]] = 0.5 - 1e-9
-        dec = _decoder(plan.length, plan.m, self.cfg.code_seed, self.cfg.ms_scaling,
-                       self.cfg.max_iter)
+        dec = _decoder(plan.length, plan.m, self.cfg.code_seed,
+                       self.cfg.fallback_scaling if last else self.cfg.ms_scaling,
+                       self.cfg.fallback_iter if last else self.cfg.max_iter)
         dec.update_channel_probs(probs)
         e = np.asarray(dec.decode(target), dtype=np.uint8)
         self.iterations += int(dec.iter)

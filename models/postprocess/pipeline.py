@@ -7,8 +7,10 @@ satellite and ground and the per-packet / per-block report of SPEC 8.
 Message sequence (every message authenticated, :mod:`models.postprocess.auth`)::
 
     per packet   sat -> ground  SYNDROME: error probability per intensity (from the sample),
-                                codeword shapes, syndromes,
-                                verification-hash key (128 bits) and hash (64 bits)
+                                codeword plans (n, m, padding d, step), syndromes of key +
+                                secret padding, verification-hash key (128 bits), hash (64 bits)
+      0..6 rounds ground -> sat EC_MORE: codewords that failed to decode
+                 sat -> ground  EC_REVEAL: next padding bits of each of them
                  ground -> sat  EC_RESULT: status, error counts per (basis, intensity)
     per block    sat -> ground  PA_SEED: key length ℓ, Toeplitz seed (n + ℓ − 1 bits)
                  sat -> ground  CONFIRM: CRC-32 of the satellite's final block key
@@ -18,8 +20,9 @@ A packet whose decoding fails, whose verification hash differs, or whose message
 authentication check is dropped on both sides. Successful packets fill privacy-amplification
 blocks of ``pa_block_bits`` in order; a last, shorter block (whole packets) is distilled as well.
 A block whose CRC-32 confirmation differs or whose messages fail authentication is abandoned on
-both sides. leak_EC of a packet = syndrome bits + 64 verification-hash bits, attributed to the
-bases pro rata by bit count (SPEC 7).
+both sides. leak_EC of a packet = Σ_codewords (m − d + revealed padding bits) + 64
+verification-hash bits (see :meth:`models.postprocess.ec.Plan.leak` for why punctured padding
+bits reduce the syndrome's leak), attributed to the bases pro rata by bit count (SPEC 7).
 """
 
 import math
@@ -93,7 +96,7 @@ class DistillConfig:
     epsilon_cor: float = 1e-15
     pa_block_bits: int = 500_000
     method: str = "chernoff"
-    auth_pool_bits: int = 1 << 16
+    auth_pool_bits: int = 1 << 17  # reveal rounds: up to 2 + 2·max_rounds messages a packet
     reconciliation: EcConfig = field(default_factory=EcConfig)
 
     def __post_init__(self) -> None:
