@@ -102,38 +102,49 @@ class UplinkFramer(wiring.Component):
         # being filled.
         wp = Signal(ptr_bits)
         tail = Signal(ptr_bits)
-        frame_lo = Signal(64)
-        frame_end = Signal(64, init=self._p)
+        frame = Signal(64 - offset_bits)  # index of the frame being filled
         close_at = Signal(64, init=self._p + self._close_lag)
-        rep = self.report.payload
-        room = (wp - tail)[:ptr_bits] != self._depth
-        late = rep.pulse < frame_lo
-        fits = rep.pulse < frame_end
+        # A 2-deep input FIFO: `report.ready` comes from its level register, and the compares
+        # start from its registers (the upstream hash pipeline has a wide enable fan-out).
+        m.submodules.inbox = inbox = fifo.SyncFIFO(width=Report.size, depth=2)
         m.d.comb += [
-            self.record.valid.eq(self.report.valid & ~late & fits & room),
+            inbox.w_en.eq(self.report.valid),
+            inbox.w_data.eq(self.report.payload),
+            self.report.ready.eq(inbox.w_rdy),
+        ]
+        rep = Signal(Report)
+        m.d.comb += rep.eq(inbox.r_data)
+        valid = inbox.r_rdy
+        room = (wp - tail)[:ptr_bits] != self._depth
+        rep_frame = rep.pulse[offset_bits:]
+        fits = rep_frame == frame
+        late = ~fits & (rep_frame < frame)
+        m.d.comb += [
+            self.record.valid.eq(valid & fits & room),
             self.record.payload.eq(rep),
-            self.report.ready.eq(late | (fits & room & self.record.ready)),
+            inbox.r_en.eq(late | (fits & room & self.record.ready)),
             wr.addr.eq(wp[:abits]),
             wr.data.eq(Cat(rep.bit & rep.sampled, rep.sampled, rep.basis,
                            rep.pulse[:offset_bits])),
             wr.en.eq(self.record.valid & self.record.ready),
         ]
-        wp_next = Signal(ptr_bits)
-        m.d.comb += wp_next.eq(wp + wr.en)
-        m.d.sync += wp.eq(wp_next)
-        with m.If(self.report.valid & late):
+        m.d.sync += wp.eq(wp + wr.en)
+        with m.If(valid & late):
             m.d.sync += self.late.eq(self.late + 1)
 
-        # A report waiting on `record` keeps its frame open (its valid must not fall).
+        # A report waiting on `record` keeps its frame open (its valid must not fall). The end
+        # pointer goes into `closed` the cycle after the close, when `wp` counts every report
+        # of the frame; meanwhile no second close.
         waiting = self.record.valid & ~self.record.ready
-        due = (self.now >= close_at) | (self.report.valid & ~fits)
-        close = due & closed.w_rdy & ~waiting
-        m.d.comb += [closed.w_en.eq(close), closed.w_data.eq(wp_next)]
+        due = (self.now >= close_at) | (valid & ~fits & ~late)
+        push = Signal()
+        close = due & closed.w_rdy & ~waiting & ~push
+        m.d.sync += push.eq(close)
+        m.d.comb += [closed.w_en.eq(push), closed.w_data.eq(wp)]
         with m.If(close):
             m.d.sync += [
                 self.closed.eq(self.closed + 1),
-                frame_lo.eq(frame_end),
-                frame_end.eq(frame_end + self._p),
+                frame.eq(frame + 1),
                 close_at.eq(close_at + self._p),
             ]
 
