@@ -96,8 +96,9 @@ class SiftSender(wiring.Component):
         m.d.sync += acked.eq(Mux(self.ack < built, self.ack, built))
         cur = Signal(32)
         sending = Signal()
+        prep = Signal()
         keep = Signal(32)
-        m.d.sync += keep.eq(Mux(sending & (cur < acked), cur, acked))
+        m.d.sync += keep.eq(Mux((sending | prep) & (cur < acked), cur, acked))
         m.d.comb += desc_keep.addr.eq(keep[:wbits])
         wp = Signal(ptr_bits)
         tail = Signal(ptr_bits)
@@ -169,24 +170,33 @@ class SiftSender(wiring.Component):
                 m.d.sync += [built.eq(built + 1), state.eq(_Build.IDLE)]
 
         # Sender: message `cur`, word `index`, read one word ahead through the ring's read port.
+        # The descriptor is latched first (`prep`), so that no path runs from the LUT RAM.
         index = Signal(COUNT_BITS)
+        s_start = Signal(ptr_bits)
+        s_last = Signal(COUNT_BITS)
         word = crc.i.payload
         advance = ~crc.i.valid | crc.i.ready
         m.d.comb += [
             desc_cur.addr.eq(cur[:wbits]),
             ring_rd.en.eq(advance),
-            ring_rd.addr.eq(desc_cur.data.start + Mux(sending, index + 1, 0)),
+            ring_rd.addr.eq(s_start + Mux(sending, index + 1, 0)),
         ]
         with m.If(crc.i.valid & crc.i.ready):
             m.d.sync += crc.i.valid.eq(0)
-        with m.If(advance):
-            with m.If(~sending):
-                with m.If((cur < acked) | (cur >= built)):
-                    m.d.sync += cur.eq(acked)
-                with m.Else():
-                    m.d.sync += [sending.eq(1), index.eq(0)]
+        with m.If(~sending & ~prep):
+            with m.If((cur < acked) | (cur >= built)):
+                m.d.sync += cur.eq(acked)
             with m.Else():
-                final = index == desc_cur.data.words - 1
+                m.d.sync += [
+                    prep.eq(1),
+                    s_start.eq(desc_cur.data.start),
+                    s_last.eq(desc_cur.data.words - 1),
+                ]
+        with m.If(advance):
+            with m.If(prep):
+                m.d.sync += [prep.eq(0), sending.eq(1), index.eq(0)]
+            with m.Elif(sending):
+                final = index == s_last
                 m.d.sync += [
                     crc.i.valid.eq(1),
                     word.data.eq(ring_rd.data),
