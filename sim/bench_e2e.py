@@ -19,7 +19,7 @@ def run(out_dir: pathlib.Path) -> list[dict]:
     scenario = load_scenario(DEFAULT_SCENARIO)
     entries = []
     for simulator, (frames, max_cycles) in WINDOWS.items():
-        result = run_e2e(simulator, scenario, frames, case="e2e_bench", max_cycles=max_cycles)
+        result = run_e2e(simulator, scenario, frames, case="e2e", max_cycles=max_cycles)
         rate = result["pulses_per_s"]
         entries.append({
             "name": f"cosim_{simulator}",

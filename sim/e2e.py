@@ -36,6 +36,11 @@ from tb.runner import ROOT, SIMULATORS, run_cocotb
 SUMMARY_PATH = ROOT / "build" / "sim" / "summary.json"
 DEFAULT_SCENARIO = SCENARIO_DIR / "nominal.toml"
 REAL_TIME_PULSES_PER_S = 625e6
+CLOCK_PS = 6400  # 156.25 MHz, made inside the simulator (tb.runner internal_clock_ps)
+# The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
+PUBLIC_RW = ("*_load", "*_count", "*_strobe")
+PUBLIC_RD = ("clk", "*_batch", "*_done", "*_hungry", "sat_packets", "gnd_packets", "gnd_missing",
+             "sat_dropped", "report_overflow", "locked")
 
 
 class CosimError(RuntimeError):
@@ -75,6 +80,7 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
     result_path.unlink(missing_ok=True)
     try:
         run_cocotb(E2eTop(params), "tb.e2e.cocotb_e2e", simulator, case=case,
+                   internal_clock_ps=CLOCK_PS, public_rw=PUBLIC_RW, public_rd=PUBLIC_RD,
                    params={"top": asdict(params), "widths": widths(), "seed": scenario.seed,
                            "stimulus": str(stim_path), "result_path": str(result_path),
                            "uplink": link_dict(up), "downlink": link_dict(down),

@@ -156,13 +156,15 @@ class E2eScoreboard:
         self.compare_waiting("sift_entries")
         return result.code
 
-    def ground_frame(self, first: int, count: int, code: np.ndarray | None) -> None:
-        """Expected ground key of a sift message (``code`` None: the frame was missing)."""
+    def ground_frame(self, first: int, count: int, code: np.ndarray | None) -> int:
+        """Expected ground key of a sift message (``code`` None: the frame was missing);
+        returns its number of key bits."""
         if code is None:
             code = np.full(count, SiftCode.MISSING, dtype=np.uint8)
         sl = slice(first, first + count)
         result = ground_sift(self.det_basis[sl], self.det_bit[sl], self.reports.sampled[sl], code)
         self._expect_key("ground", result.key_bit, result.key_basis, result.key_intensity)
+        return len(result.key)
 
     def _expect_key(self, side: str, bit: np.ndarray, basis: np.ndarray,
                     intensity: np.ndarray) -> None:
