@@ -79,6 +79,8 @@ def test_indexer_link_faults():
     assert status.count(Status.ACCEPTED) > 100 and status.count(Status.BAD_PERIOD) > 50
 
 
+# slow: the ground_rx cocotb test (tests/ground/test_tops.py) runs the indexer on both simulators
+@pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_indexer_cocotb(simulator):

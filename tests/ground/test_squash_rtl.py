@@ -24,6 +24,8 @@ def test_squasher_matches_model():
         (d.n, d.basis, d.bit) for d in want]
 
 
+# slow: the ground_rx cocotb test (tests/ground/test_tops.py) runs the squasher on both simulators
+@pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_squasher_cocotb(simulator):

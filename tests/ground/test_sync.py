@@ -97,6 +97,9 @@ def test_sync_rtl_matches_model():
     assert any((e.position - lead) % FAST.frame_bits == FAST.frame_bits - 1 for e in events)
 
 
+# slow: the ground_rx cocotb test (tests/ground/test_tops.py) runs the sync detector on both
+# simulators (lost words, BER 1e-3); this one adds the two-bit slip re-acquisition
+@pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_sync_cocotb(simulator):
