@@ -43,7 +43,7 @@ after its CRC word::
     ack          j   j   j    j    j+1 ...              (after the message's last entry)
 """
 
-from amaranth.hdl import Array, Cat, Module, Signal
+from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -198,6 +198,11 @@ class SiftReceiver(wiring.Component):
         def finish() -> list:
             return [full.bit_select(cur, 1).eq(0), nxt.eq(nxt + 1), state.eq(_Sift.WAIT)]
 
+        # Registered helpers that keep the carry chains short: `closed - 1` (one cycle late,
+        # so never too high: `closed` only grows) and the message's last entry index.
+        closed_m1 = Signal(32)
+        m.d.sync += closed_m1.eq(Mux(self.closed == 0, 0, self.closed - 1))
+        last_entry = Signal(COUNT_BITS)
         ready_here = Signal()  # the registered record is used this cycle
         m.d.comb += self.record_in.ready.eq(~rec_valid | ready_here)
         with m.If(self.record_in.valid & self.record_in.ready):
@@ -206,7 +211,7 @@ class SiftReceiver(wiring.Component):
             m.d.sync += rec_valid.eq(0)
         with m.Switch(state):
             with m.Case(_Sift.WAIT), m.If(full.bit_select(cur, 1)):
-                m.d.sync += [sent.eq(0), in_word.eq(0)]
+                m.d.sync += [sent.eq(0), in_word.eq(0), last_entry.eq(counts[cur] - 1)]
                 with m.If(missing.bit_select(cur, 1)):
                     m.d.sync += state.eq(_Sift.EMIT)
                 with m.Elif(counts[cur] == 0):
@@ -221,7 +226,7 @@ class SiftReceiver(wiring.Component):
                 with m.If(missing.bit_select(cur, 1)):
                     # Frame closed == nxt + 2: all of frame nxt's records passed the store.
                     later = rec_valid & (rec_frame > nxt)
-                    drained = ~rec_valid & ~self.record_in.valid & (self.closed > nxt + 1)
+                    drained = ~rec_valid & ~self.record_in.valid & (closed_m1 > nxt)
                     with m.If(later | drained):
                         m.d.sync += finish()
                     with m.Elif(rec_valid & out_free):
@@ -239,7 +244,7 @@ class SiftReceiver(wiring.Component):
                     ]
                     with m.If(rec_frame != nxt):
                         m.d.sync += self.mismatch.eq(self.mismatch + 1)
-                    with m.If(sent + 1 == counts[cur]):
+                    with m.If(sent == last_entry):
                         m.d.sync += finish()
                     with m.Elif(in_word == ENTRIES_PER_WORD - 1):
                         m.d.sync += state.eq(_Sift.FETCH)
