@@ -34,7 +34,7 @@ from rtl.satellite.layouts import Symbol
 from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
-from rtl.sifting.layouts import COUNTER_BITS, DetectionRecord, KeyBeat, Report
+from rtl.sifting.layouts import COUNTER_BITS, DetectionRecord, KeyBeat, Report, SiftEntry
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 from rtl.sifting.sift_receiver import SiftReceiver
 from rtl.sifting.sift_sender import SiftSender
@@ -81,7 +81,17 @@ class SatelliteLink(wiring.Component):
         wiring.connect(m, wiring.flipped(self.up), rx.i)
         wiring.connect(m, rx.report, sift.report)
         wiring.connect(m, rx.frame, tx.frame)
-        wiring.connect(m, sift.entry, tx.entry)
+        # The entry FIFO's level-based ready cuts the ready chain from the message builder
+        # through the satellite sifting into the RND cache's block RAM enables.
+        m.submodules.entries = entries = fifo.SyncFIFO(width=SiftEntry.size, depth=4)
+        m.d.comb += [
+            entries.w_en.eq(sift.entry.valid),
+            entries.w_data.eq(sift.entry.payload),
+            sift.entry.ready.eq(entries.w_rdy),
+            tx.entry.valid.eq(entries.r_rdy),
+            tx.entry.payload.eq(entries.r_data),
+            entries.r_en.eq(tx.entry.ready),
+        ]
         wiring.connect(m, tx.o, wiring.flipped(self.down))
         wiring.connect(m, sift.key, wiring.flipped(self.key))
         m.d.comb += [
