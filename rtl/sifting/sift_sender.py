@@ -103,8 +103,16 @@ class SiftSender(wiring.Component):
         wp = Signal(ptr_bits)
         tail = Signal(ptr_bits)
         m.d.sync += tail.eq(Mux(keep == built, wp, desc_keep.data.start))
-        room = (wp - tail)[:ptr_bits] != self._depth
-        table_room = (built - keep)[:32] < self._window
+        # Registered with one entry of headroom, so that no path runs from the bookkeeping into
+        # `frame.ready` (the critical path of the satellite_sift top): a value one cycle old is
+        # still safe because at most one word is written and `built` grows by at most one per
+        # cycle, while `tail` and `keep` never move back.
+        room = Signal()
+        table_room = Signal()
+        m.d.sync += [
+            room.eq((wp - tail)[:ptr_bits] <= self._depth - 2),
+            table_room.eq((built - keep)[:32] < self._window - 1),
+        ]
 
         # Builder.
         state = Signal(_Build)

@@ -115,7 +115,11 @@ class UplinkFramer(wiring.Component):
         rep = Signal(Report)
         m.d.comb += rep.eq(inbox.r_data)
         valid = inbox.r_rdy
-        room = (wp - tail)[:ptr_bits] != self._depth
+        # Registered with one word of headroom (no path from `wp`/`tail` into the input FIFO's
+        # read enable, the ground_sift critical path): at most one word is written per cycle and
+        # `tail` never moves back, so a value one cycle old is safe.
+        room = Signal()
+        m.d.sync += room.eq((wp - tail)[:ptr_bits] <= self._depth - 2)
         rep_frame = rep.pulse[offset_bits:]
         fits = rep_frame == frame
         late = ~fits & (rep_frame < frame)
