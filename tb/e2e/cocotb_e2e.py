@@ -107,7 +107,12 @@ class Injector:
                 await FallingEdge(self.clk)  # set from a ReadOnly callback: leave that phase
                 continue
             if not int(self.hungry.value):
+                # `hungry` rises in a clock edge's time step; a strobe written there can be
+                # cleared by a RisingEdge(clk) that fires for that same edge (a batch was lost
+                # so). Inputs are written only at falling edges: re-check there.
                 await RisingEdge(self.hungry)
+                await FallingEdge(self.clk)
+                continue
             take = [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
             self.load.value = pack_entries([p for p, _ in take], [d for _, d in take], self.width)
             self.count.value = len(take)
