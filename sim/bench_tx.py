@@ -8,9 +8,8 @@ ratio to real time (625 M pulses/s) are reported alongside.
 
 import pathlib
 
-from sim.tx_cosim import run_tx_cosim
+from sim.tx_cosim import REAL_TIME_PULSES_PER_S, run_tx_cosim
 
-REAL_TIME_PULSES_PER_S = 625e6
 # Verilator: ~4 s of simulation loop at the target speed (a steadier figure than 1 s); Icarus runs
 # ~1000x slower. Both reuse the `make sim` build (same default parameters, same case).
 WINDOWS = {"verilator": 1 << 23, "icarus": 1 << 14}

@@ -31,20 +31,16 @@ from sim.e2e_scenario import (
     load_scenario,
     pass_window,
 )
+from sim.tx_cosim import REAL_TIME_PULSES_PER_S, CosimError
 from tb.runner import ROOT, SIMULATORS, run_cocotb
 
 SUMMARY_PATH = ROOT / "build" / "sim" / "summary.json"
 DEFAULT_SCENARIO = SCENARIO_DIR / "nominal.toml"
-REAL_TIME_PULSES_PER_S = 625e6
 CLOCK_PS = 6400  # 156.25 MHz, made inside the simulator (tb.runner internal_clock_ps)
 # The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
 PUBLIC_RW = ("*_load", "*_count", "*_strobe")
 PUBLIC_RD = ("clk", "*_batch", "*_done", "*_hungry", "sat_packets", "gnd_packets", "gnd_missing",
              "sat_dropped", "report_overflow", "locked")
-
-
-class CosimError(RuntimeError):
-    """The co-simulation produced no result (build error, crash or a failed assertion)."""
 
 
 def widths() -> dict[str, int]:

@@ -30,8 +30,11 @@ SUMMARY_PATH = ROOT / "build" / "sim" / "summary.json"
 DEFAULT_PULSES = 1 << 20
 
 
+REAL_TIME_PULSES_PER_S = 625e6  # the terminal's pulse rate: co-simulation speed / real time
+
+
 class CosimError(RuntimeError):
-    """The co-simulation did not produce a result (build error or a failing scoreboard)."""
+    """A co-simulation did not produce a result (build error, crash or a failing scoreboard)."""
 
 
 def cosim_widths(params: TxCosimParams) -> dict[str, int]:
