@@ -71,14 +71,15 @@ def header_kinds() -> list[WordKind]:
     return [WordKind.MARKER, WordKind.MARKER, WordKind.COUNTER, WordKind.COUNTER]
 
 
-def check_downlink(
+def downlink_mismatches(
     words: np.ndarray, kinds: np.ndarray, payload: np.ndarray, first_word: int = 0
-) -> tuple[int, int]:
-    """Scoreboard for a run of downlink words starting at word index ``first_word``.
+) -> tuple[np.ndarray, int]:
+    """Per-word scoreboard for a run of downlink words starting at word index ``first_word``.
 
     Every header word must match :func:`header_words`, every DATA slot must carry the next word
     of ``payload`` in order and every IDLE slot :data:`IDLE_WORD`.
-    Returns ``(mismatches, payload_words_consumed)``.
+    Returns ``(bad, payload_words_consumed)``: ``bad[i]`` is true where word ``i`` (or its kind)
+    differs. If the run holds more DATA slots than ``payload`` has words, every word is bad.
     """
     words = np.asarray(words, dtype=np.uint64)
     kinds = np.asarray(kinds, dtype=np.uint8)
@@ -94,11 +95,21 @@ def check_downlink(
     data = ~in_header & (kinds == WordKind.DATA)
     consumed = int(data.sum())
     if consumed > len(payload):
-        return words.size, consumed
+        return np.ones(words.size, dtype=bool), consumed
     expected[data] = np.asarray(payload[:consumed], dtype=np.uint64)
     expected_kind[data] = WordKind.DATA
     idle = ~in_header & ~data
     expected[idle] = IDLE_WORD
     expected_kind[idle] = WordKind.IDLE
-    mismatches = int(np.count_nonzero((expected != words) | (expected_kind != kinds)))
-    return mismatches, consumed
+    return (expected != words) | (expected_kind != kinds), consumed
+
+
+def check_downlink(
+    words: np.ndarray, kinds: np.ndarray, payload: np.ndarray, first_word: int = 0
+) -> tuple[int, int]:
+    """Scoreboard for a run of downlink words: ``(mismatches, payload_words_consumed)``.
+
+    Counts the words :func:`downlink_mismatches` marks as bad.
+    """
+    bad, consumed = downlink_mismatches(words, kinds, payload, first_word)
+    return int(np.count_nonzero(bad)), consumed

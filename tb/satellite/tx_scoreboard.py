@@ -5,7 +5,7 @@ Every captured beat is compared, in order, with what :mod:`models` says it must 
 * ``sym``: pulse index of every batch's first beat, 4-bit symbols and modulator drive codes of
   every lane (:func:`models.qrng.qrng_words` + :func:`models.symbols.map_symbols`);
 * ``dl``: every downlink word, header, payload slot and idle fill
-  (:func:`models.framing.check_downlink` with the payload counter 1, 2, 3, ...);
+  (:func:`models.framing.downlink_mismatches` with the payload counter 1, 2, 3, ...);
 * ``ans``: status of every RND cache answer (:func:`models.rnd_cache.cache_lookup` at the head
   the cache reported) and its symbol (the model's symbol when OK, zero otherwise).
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.framing import WORD_BITS, check_downlink
+from models.framing import WORD_BITS, downlink_mismatches
 from models.qrng import qrng_words
 from models.rnd_cache import CacheStatus, cache_lookup
 from models.symbols import map_symbols
@@ -88,8 +88,8 @@ class TxScoreboard:
         data, kind = fields(beats, [WORD_BITS, KIND_BITS])
         # Upper bound of the payload words this chunk can hold; the counter starts at 1.
         payload = np.arange(self.payload_words + 1, self.payload_words + len(beats) + 1)
-        bad, consumed = check_downlink(data, kind, payload, first_word=self.downlink.compared)
-        self.downlink.record(np.arange(len(beats)) < bad, "downlink words differ from framing")
+        bad, consumed = downlink_mismatches(data, kind, payload, first_word=self.downlink.compared)
+        self.downlink.record(bad, "downlink word differs from models.framing")
         self.payload_words += consumed
 
     def check_answers(self, beats: np.ndarray, _tags: np.ndarray | None = None) -> None:

@@ -5,6 +5,15 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
+from models.framing import (
+    FRAME_WORDS,
+    HEADER_WORDS,
+    IDLE_WORD,
+    WORD_BITS,
+    WordKind,
+    header_kinds,
+    header_words,
+)
 from models.qrng import FAULT_BIASED, FAULT_STUCK, qrng_words
 from models.symbols import map_symbols
 from rtl.simonly.tx_cosim_top import (
@@ -54,6 +63,37 @@ def test_scoreboard_accepts_model_and_counts_each_corrupted_beat():
     dirty.check_symbols(beats, bad_tag)
     assert dirty.mismatches == 3
     assert dirty.symbols.first_mismatch.startswith("beat 5")
+
+
+def model_downlink_beats(frames: int) -> np.ndarray:
+    """Bit matrix (word, then kind) of ``frames`` frames whose even payload slots carry 1, 2, ..."""
+    words, kinds = [], []
+    payload = iter(range(1, frames * FRAME_WORDS))
+    for frame in range(frames):
+        words += header_words(frame)
+        kinds += [int(k) for k in header_kinds()]
+        for slot in range(FRAME_WORDS - HEADER_WORDS):
+            data = slot % 2 == 0
+            words.append(next(payload) if data else IDLE_WORD)
+            kinds.append(WordKind.DATA if data else WordKind.IDLE)
+    value = np.array(words, dtype=np.uint64) | np.array(kinds, dtype=np.uint64) << WORD_BITS
+    return ((value[:, None] >> np.arange(WORD_BITS + 2, dtype=np.uint64)) & 1).astype(np.uint8)
+
+
+def test_downlink_scoreboard_names_the_first_corrupted_word_across_chunks():
+    beats = model_downlink_beats(2)
+    clean = TxScoreboard(TxCosimParams())
+    for chunk in np.array_split(beats, 3):
+        clean.check_downlink(chunk)
+    assert (clean.downlink.compared, clean.downlink.mismatches) == (len(beats), 0)
+
+    beats[FRAME_WORDS + 1, 0] ^= 1  # frame 1's counter word
+    beats[FRAME_WORDS + 200, 5] ^= 1  # a payload word of frame 1
+    dirty = TxScoreboard(TxCosimParams())
+    for chunk in np.array_split(beats, 3):
+        dirty.check_downlink(chunk)
+    assert dirty.downlink.mismatches == 2
+    assert dirty.downlink.first_mismatch.startswith(f"beat {FRAME_WORDS + 1}:")
 
 
 @pytest.mark.cocotb
