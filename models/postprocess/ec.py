@@ -2,15 +2,14 @@
 
 Reconciliation by syndromes with a few reveal rounds: the satellite sends the syndrome ``H x'``
 of each codeword x' = (its packet bits x, secret padding u); the ground, holding y, decodes the
-error pattern from ``H x' ⊕ H y'`` with belief propagation (:class:`ldpc.BpDecoder`, min-sum,
-padding bits punctured: unknown) and corrects y. A codeword that does not decode is retried after
-the satellite discloses further padding bits (punctured -> shortened); a codeword that still
-fails with all padding public drops the packet on both sides.
+error pattern from ``H x' ⊕ H y'`` with the compiled layered min-sum decoder of
+:mod:`models.postprocess.minsum` (padding bits punctured: unknown) and corrects y. A codeword
+that does not decode is retried after the satellite discloses further padding bits (punctured ->
+shortened); a codeword that still fails with all padding public drops the packet on both sides.
 
 Design (measured numbers in ``docs/postprocessing.md``):
 
-* **Codewords of 20,000 key bits** (a 100 kbit packet = 5 codewords). ``ldpc``'s decoder cost
-  grows super-linearly with n (~150 ms per iteration at n = 100,000).
+* **Codewords of 20,000 key bits** (a 100 kbit packet = 5 codewords, decoded in one call).
 * **Code family** (:func:`parity_check_matrix`): irregular repeat-accumulate codes built from a
   public code seed, identically on both sides, cached per shape (N, m).
 * **Rate.** The sampled counters give an error probability per intensity tag
@@ -30,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from ldpc import BpDecoder
 
+from models.postprocess import minsum
 from models.postprocess.finitekey import binary_entropy
 
 CODEWORD_BITS = 20_000
@@ -52,9 +51,8 @@ class EcConfig:
     each round after a decoding failure discloses ``f_step · Σ h(q)`` padding bits (q: the
     sample's point estimate; at least 1/``max_rounds`` of the padding). 0 turns rounds off.
     max_syndrome_fraction: above this mother m/n the packet is not worth reconciling (dropped
-    as ``qber_too_high``); ms_scaling: min-sum scaling factor; max_iter: BP iterations per
-    attempt; fallback_*: the decoder of a last attempt once all padding is public. Values
-    measured in docs/postprocessing.md.
+    as ``qber_too_high``); ms_scaling: min-sum scaling factor; max_iter: layered min-sum
+    iterations per attempt. Values measured in docs/postprocessing.md.
     """
 
     codeword_bits: int = CODEWORD_BITS
@@ -68,8 +66,6 @@ class EcConfig:
     max_syndrome_fraction: float = 0.6
     ms_scaling: float = 0.75
     max_iter: int = 60
-    fallback_scaling: float = 0.875
-    fallback_iter: int = 200
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
 
 
@@ -199,9 +195,12 @@ def syndrome(h: sp.csr_matrix, bits: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _decoder(n: int, m: int, code_seed: int, ms_scaling: float, max_iter: int) -> BpDecoder:
-    return BpDecoder(parity_check_matrix(n, m, code_seed), error_rate=0.01, max_iter=max_iter,
-                     bp_method="minimum_sum", ms_scaling_factor=ms_scaling, schedule="parallel")
+def _code_arrays(n: int, m: int, code_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The compiled decoder's CSR arrays of a code, built once per shape."""
+    return minsum.csr_arrays(parity_check_matrix(n, m, code_seed))
+
+
+KNOWN_LLR = 30.0  # channel LLR of a disclosed padding bit (error probability ~1e-13)
 
 
 def split_codewords(length: int, codeword_bits: int) -> list[slice]:
@@ -335,8 +334,8 @@ class GroundDecoder:
         self.y, self.cfg, self.received = y, cfg, received
         self.slices = split_codewords(y.size, cfg.codeword_bits)
         self.valid = [s.stop - s.start for s in self.slices] == [p.n for p in received.plans]
-        self.channel = np.clip(np.asarray(q, dtype=float), cfg.min_qber, 0.5 - 1e-6)[
-            np.asarray(intensity, dtype=np.intp)]
+        self.llr = minsum.channel_llr(np.clip(np.asarray(q, dtype=float), cfg.min_qber, 0.5)
+                                      ).astype(np.float32)[np.asarray(intensity, dtype=np.intp)]
         self.revealed = [np.zeros(0, dtype=np.uint8) for _ in received.plans]
         self.errors = np.zeros_like(y)
         self.done = [False] * len(received.plans)
@@ -353,46 +352,43 @@ class GroundDecoder:
         return self.revealed[index].size < self.received.plans[index].d
 
     def attempt(self) -> list[int]:
-        """Decode every codeword not yet corrected; returns the indices that failed."""
+        """Decode every codeword not yet corrected (one call of the compiled decoder for all of
+        them); returns the indices that failed."""
         if not self.valid:
             return list(range(len(self.received.plans)))
+        pending = [i for i, done in enumerate(self.done) if not done]
+        inputs = [self._decoder_input(i) for i in pending]
+        if not inputs:
+            return []
+        codes, targets, llrs = zip(*inputs, strict=True)
+        patterns, iterations, converged = minsum.decode_batch(
+            codes, targets, llrs, self.cfg.ms_scaling, self.cfg.max_iter)
+        self.iterations += int(iterations.sum())
         failed = []
-        for index, (cw, plan) in enumerate(zip(self.slices, self.received.plans, strict=True)):
-            if self.done[index]:
-                continue
-            if self._decode(index, cw, plan) or (
-                    not self.can_reveal(index) and self._decode(index, cw, plan, last=True)):
+        for index, e, ok in zip(pending, patterns, converged, strict=True):
+            plan = self.received.plans[index]
+            if ok and not e[plan.pad_positions()[: self.revealed[index].size]].any():
+                self.errors[self.slices[index]] = e[plan.key_positions()]
                 self.done[index] = True
             else:
                 failed.append(index)
         return failed
 
-    def _decode(self, index: int, cw: slice, plan: Plan, last: bool = False) -> bool:
-        """One attempt; ``last``: nothing left to reveal, so retry with the fallback decoder
-        (min-sum scaling ``fallback_scaling``, ``fallback_iter`` iterations), which rescued
-        codewords where scaling 0.75 oscillated (docs/postprocessing.md)."""
+    def _decoder_input(self, index: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray,
+                                                  np.ndarray]:
+        """Code, syndrome difference and channel LLRs of codeword ``index``: key bits by their
+        intensity's error probability, disclosed padding bits known (shortened), the rest of
+        the padding unknown (punctured, LLR 0)."""
+        plan, cw = self.received.plans[index], self.slices[index]
         r = self.revealed[index].size
         pad = np.zeros(plan.d, dtype=np.uint8)
         pad[:r] = self.revealed[index]
-        word = plan.extend(self.y[cw], pad)
         h = parity_check_matrix(plan.length, plan.m, self.cfg.code_seed)
-        target = self.targets[index] ^ syndrome(h, word)
-        key = plan.key_positions()
-        if not target.any():
-            return True
-        probs = np.full(plan.length, 1e-9)
-        probs[key] = self.channel[cw]
-        probs[plan.pad_positions()[r:]] = 0.5 - 1e-9
-        dec = _decoder(plan.length, plan.m, self.cfg.code_seed,
-                       self.cfg.fallback_scaling if last else self.cfg.ms_scaling,
-                       self.cfg.fallback_iter if last else self.cfg.max_iter)
-        dec.update_channel_probs(probs)
-        e = np.asarray(dec.decode(target), dtype=np.uint8)
-        self.iterations += int(dec.iter)
-        if not dec.converge or e[plan.pad_positions()[:r]].any():
-            return False
-        self.errors[cw] = e[key]
-        return True
+        target = self.targets[index] ^ syndrome(h, plan.extend(self.y[cw], pad))
+        llr = np.full(plan.length, KNOWN_LLR, dtype=np.float32)
+        llr[plan.key_positions()] = self.llr[cw]
+        llr[plan.pad_positions()[r:]] = 0.0
+        return _code_arrays(plan.length, plan.m, self.cfg.code_seed), target, llr
 
     def result(self) -> DecodeResult:
         ok = self.valid and all(self.done)

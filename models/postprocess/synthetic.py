@@ -54,6 +54,7 @@ class EcMeasurement:
     bits: int
     rounds_mean: float = 0.0  # reveal rounds per packet
     leak_fraction: float = math.nan  # mean leak / packet bits over successful packets
+    iterations_mean: float = 0.0  # decoder iterations per packet, all codewords and attempts
 
     @property
     def success_rate(self) -> float:
@@ -65,7 +66,7 @@ def measure_ec(qber: float, packets: int, seed: int, cfg: EcConfig | None = None
     """Reconcile synthetic packets at ``qber`` exactly as the pipeline does (rate from the
     packet's sampled counters); for tests, benchmarks and the measured table of the docs."""
     cfg = EcConfig() if cfg is None else cfg
-    fs, leaks, rounds, ok, spent = [], [], [], 0, 0.0
+    fs, leaks, rounds, iterations, ok, spent = [], [], [], [], 0, 0.0
     rng = np.random.default_rng([seed, 1])
     for pair in synthetic_packets(packets, qber, seed, packet_bits):
         sat, gnd = pair.satellite, pair.ground
@@ -79,6 +80,7 @@ def measure_ec(qber: float, packets: int, seed: int, cfg: EcConfig | None = None
         rounds.append(ec.run_rounds(session, pad.disclose) or 0)
         result = session.result()
         spent += time.process_time() - start
+        iterations.append(result.iterations)
         if result.converged and np.array_equal(result.corrected, sat.bit):
             ok += 1
             q_true = float(np.mean(sat.bit != gnd.bit))
@@ -87,4 +89,5 @@ def measure_ec(qber: float, packets: int, seed: int, cfg: EcConfig | None = None
             leaks.append(leak / packet_bits)
     return EcMeasurement(qber, packets, ok, float(np.mean(fs)) if fs else math.nan, spent,
                          packets * packet_bits, float(np.mean(rounds)),
-                         float(np.mean(leaks)) if leaks else math.nan)
+                         float(np.mean(leaks)) if leaks else math.nan,
+                         float(np.mean(iterations)) if iterations else 0.0)

@@ -1,0 +1,143 @@
+"""Compiled layered normalised min-sum syndrome decoder (numba), several codewords per call.
+
+Decodes error patterns e with H e = s for a batch of codewords of possibly different codes:
+the codes' row-wise (CSR) structures are concatenated (row pointers and column indices shifted
+into one global numbering), so one call serves the five codewords of a packet and each codeword
+stops on its own (early termination).
+
+Algorithm (float32, per codeword): posterior LLRs L (channel LLR log(P(e=0)/P(e=1)) to start),
+check-to-variable messages R per edge (0 to start). A *layered* (row-serial) schedule: for each
+check row r in order, q_e = L_v − R_e over its edges; the new R_e = scaling · (−1)^(s_r ⊕
+signs of the other q) · (the smallest |q| of the other edges) (min-sum: smallest and second
+smallest magnitude); L_v = q_e + R_e at once, so later rows of the same iteration already see
+it (about half the iterations of a flooding schedule). Posteriors are clipped to ±``L_MAX``.
+
+Early termination, exact: before the first iteration the hard decision of the channel is
+checked against s; during an iteration every row's parity is taken from the signs of L as they
+are when the row is processed, and the hard-decision flips are counted. An iteration with no
+flip and no unsatisfied row proves the hard decision satisfies every check (the signs seen were
+the final ones), at no extra pass over the edges. Costs: about 2 reads of L and R per edge and
+iteration; measured speed in docs/postprocessing.md.
+
+``@njit(cache=True)``: the compiled kernel is cached in ``__pycache__`` (first call in a fresh
+checkout compiles it, ~2 s; later processes load it).
+"""
+
+import itertools
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+L_MAX = np.float32(1e4)  # posterior clip: far above any channel LLR, far below float32 range
+
+
+@numba.njit(cache=True, nogil=True)
+def _layered_min_sum(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
+                     target: np.ndarray, llr: np.ndarray, scaling: np.float32, max_iter: int,
+                     posterior: np.ndarray, iterations: np.ndarray,
+                     converged: np.ndarray) -> None:
+    messages = np.zeros(indices.size, dtype=np.float32)
+    width = 1
+    for r in range(indptr.size - 1):
+        width = max(width, indptr[r + 1] - indptr[r])
+    qs = np.empty(width, dtype=np.float32)
+    for v in range(llr.size):
+        posterior[v] = llr[v]
+    for k in range(rows.size - 1):
+        r0, r1 = rows[k], rows[k + 1]
+        ok = True
+        for r in range(r0, r1):
+            parity = target[r] != 0
+            for e in range(indptr[r], indptr[r + 1]):
+                parity ^= posterior[indices[e]] < 0
+            if parity:
+                ok = False
+                break
+        it = 0
+        while not ok and it < max_iter:
+            it += 1
+            flips = 0
+            unsatisfied = 0
+            for r in range(r0, r1):
+                start, stop = indptr[r], indptr[r + 1]
+                min1 = L_MAX
+                min2 = L_MAX
+                at = 0
+                sign = target[r] != 0
+                hard = sign
+                for j in range(stop - start):
+                    lv = posterior[indices[start + j]]
+                    hard ^= lv < 0
+                    q = lv - messages[start + j]
+                    qs[j] = q
+                    sign ^= q < 0
+                    a = abs(q)
+                    min2 = min(min2, max(min1, a))
+                    at = j if a < min1 else at
+                    min1 = min(min1, a)
+                unsatisfied += hard
+                low = scaling * min1
+                second = scaling * min2
+                for j in range(stop - start):
+                    q = qs[j]
+                    mag = second if j == at else low
+                    new = -mag if sign ^ (q < 0) else mag
+                    messages[start + j] = new
+                    v = indices[start + j]
+                    post = min(max(q + new, -L_MAX), L_MAX)
+                    flips += (post < 0) != (posterior[v] < 0)
+                    posterior[v] = post
+            ok = flips == 0 and unsatisfied == 0
+        iterations[k] = it
+        converged[k] = ok
+
+
+def csr_arrays(h: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Row pointers and column indices (int32) of a parity-check matrix, for the kernel."""
+    h = sp.csr_matrix(h)
+    h.sort_indices()
+    return h.indptr.astype(np.int32), h.indices.astype(np.int32)
+
+
+def channel_llr(p: np.ndarray) -> np.ndarray:
+    """float32 LLR log((1 − p)/p) of error probabilities p (p = 1/2: 0, unknown)."""
+    p = np.asarray(p, dtype=np.float64)
+    return np.log1p(-p) - np.log(p)
+
+
+def decode_batch(codes: Sequence[tuple[np.ndarray, np.ndarray]], targets: Sequence[np.ndarray],
+                 llrs: Sequence[np.ndarray], scaling: float, max_iter: int
+                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Decode one error pattern per codeword: ``codes[k]`` = :func:`csr_arrays` of its H,
+    ``targets[k]`` its syndrome (uint8, m_k), ``llrs[k]`` channel LLRs (n_k, see
+    :func:`channel_llr`). Returns (error patterns uint8, iterations int32, converged bool), the
+    error pattern being the hard decision after the last iteration."""
+    if not (len(codes) == len(targets) == len(llrs)):
+        raise ValueError("decode_batch needs one code, syndrome and LLR vector per codeword")
+    rows = np.zeros(len(codes) + 1, dtype=np.int64)
+    indptr_parts, index_parts = [np.zeros(1, dtype=np.int64)], []
+    edge_base = var_base = 0
+    for k, ((indptr, indices), target, llr) in enumerate(zip(codes, targets, llrs, strict=True)):
+        if indptr.size - 1 != target.size or (indices.size and indices.max() >= llr.size):
+            raise ValueError(f"codeword {k}: syndrome of {target.size} bits or LLRs of "
+                             f"{llr.size} bits do not fit its {indptr.size - 1}-row code")
+        rows[k + 1] = rows[k] + target.size
+        indptr_parts.append(indptr[1:].astype(np.int64) + edge_base)
+        index_parts.append(indices.astype(np.int64) + var_base)
+        edge_base += int(indices.size)
+        var_base += int(llr.size)
+    sizes = np.cumsum([0] + [int(llr.size) for llr in llrs])
+    posterior = np.empty(int(sizes[-1]), dtype=np.float32)
+    iterations = np.zeros(len(codes), dtype=np.int32)
+    converged = np.zeros(len(codes), dtype=np.bool_)
+    _layered_min_sum(np.concatenate(indptr_parts),
+                     np.concatenate(index_parts) if index_parts else np.zeros(0, np.int64),
+                     rows, np.concatenate([np.asarray(t, dtype=np.uint8) for t in targets]
+                                          ) if targets else np.zeros(0, np.uint8),
+                     np.concatenate([np.asarray(x, dtype=np.float32) for x in llrs]
+                                    ) if llrs else np.zeros(0, np.float32),
+                     np.float32(scaling), int(max_iter), posterior, iterations, converged)
+    hard = (posterior < 0).astype(np.uint8)
+    return [hard[a:b] for a, b in itertools.pairwise(sizes)], iterations, converged
