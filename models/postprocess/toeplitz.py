@@ -3,50 +3,186 @@
 y_i = XOR_j T[i][j]·x_j with T[i][j] = s[i − j + n − 1], 0 ≤ i < m, 0 ≤ j < n; x ∈ {0,1}^n,
 seed s ∈ {0,1}^(n+m−1), all numpy uint8 bit arrays, index 0 first.
 
-Fast path: y_i is the parity of the integer correlation c[k] = Σ_j x_j s[k − j] at k = i + n − 1,
-a linear convolution computed with one real FFT of length L ≥ n + m − 1 (no wrap-around reaches the
-needed indices k ∈ [n−1, n+m−2] because k − j stays in [0, n+m−2]). To run the FFT in float32 the
-bits are centred to ±1/2, which shrinks the magnitudes the FFT has to resolve:
-Σ x_j s_(k−j) = Σ x'_j s'_(k−j) + (Σ_j x_j)/2 + (Σ_(window) s)/2 − n/4 with x' = x − 1/2; the two
-sums are exact integer prefix sums, and 4·Σ x' s' is an integer. The result is accepted only if
-every value lies within 0.1 of an integer; otherwise (never observed up to 900 kbit) the same
-transform is redone in float64, whose error (~1e-11) is far below 0.5. Cost O(L log L).
+Two exact implementations behind one API (:class:`ToeplitzHasher`, :func:`toeplitz_hash`):
 
-Speed (docs/postprocessing.md): the FFT length is the smallest 2^k, 3·2^k or 5·2^k >= n + m − 1
-(pocketfft is 1.6x slower on scipy's ``next_fast_len`` choice 625,000 = 2^3·5^7 than on
-655,360 = 2^17·5 for a 500 kbit block), and the seed's window sums are only needed modulo 4 (they
-enter 4·Σ as 2·window, and only bit 2 of 4·Σ is kept), so the prefix sum runs in wrapping uint8.
-About 16 ms of CPU time for a 500 kbit block (three float32 FFTs of ~4.5 ms each); ``workers``
-does not help a single 1-D transform in pocketfft.
+**"clmul" (default on x86-64 with PCLMULQDQ): bit-packed GF(2) Toeplitz matrix-vector product.**
+Bits are packed into uint64 words (bit r of word w = index 64w + r). T is cut into square q×q
+Toeplitz blocks, q = 64·W bits with W = 8·2^L words chosen to minimise (row blocks)·(column
+blocks)·3^L; x is padded with zeros at its *front* to a whole number of blocks, which leaves the
+index formula s[i − j + n − 1] unchanged, so every block's defining vector is a word-aligned slice
+of the packed seed. Each block product is the Karatsuba-like Toeplitz split (Winograd; Fan and
+Hasan): with T = [[T0, T−1], [T1, T0]] (Toeplitz blocks of half size),
+
+    P0 = T0·(v0 ⊕ v1),  P1 = (T−1 ⊕ T0)·v1,  P2 = (T1 ⊕ T0)·v0;  y = (P0 ⊕ P1, P0 ⊕ P2)
+
+three half-size products instead of four, down to 8-word (512-bit) leaves, where y is the middle of
+the carry-less product t·v (words W−1 .. 2W−1 shifted by 63 bits) by product scanning with
+``pclmulqdq`` (a numba intrinsic on ``llvm.x86.pclmulqdq``). The leaf size is a compile-time
+constant so LLVM unrolls the leaf completely (no index arithmetic or bounds logic left): that, not
+the multiplier, decided the speed — a leaf with run-time size was 1.7x slower overall, a
+vpclmulqdq-ymm version (two products per instruction) gained nothing, and recursing with offsets
+into flat arrays instead of slices was 1.6x slower. For 500 kbit → 125 kbit: W = 2048, 4 block
+products, 4·3^8 leaves, 1.0 M carry-less multiplies, exact by construction (no rounding anywhere).
+
+**"fft" (fallback without PCLMULQDQ or with numba's JIT disabled; also selectable):** y_i is the
+parity of the integer correlation c[k] = Σ_j x_j s[k − j] at k = i + n − 1, a linear convolution
+computed with real FFTs of length L ≥ n + m − 1 (no wrap-around reaches k ∈ [n−1, n+m−2]). The
+bits are centred to ±1/2 so the transform runs in float32: Σ x_j s_(k−j) = Σ x'_j s'_(k−j) +
+(Σ_j x_j)/2 + (Σ_(window) s)/2 − n/4 with x' = x − 1/2; 4·Σ x' s' is an integer and is accepted only
+if every value lies within 0.1 of one, otherwise the same transform is redone in float64 (error
+~1e-11, never needed up to 900 kbit). The seed's window sums are needed only modulo 4 (they enter
+4·Σ as 2·window and only bit 2 of 4·Σ is kept), so their prefix sum wraps in uint8. L is the
+smallest 2^k, 3·2^k or 5·2^k (pocketfft is 1.6x slower on scipy's ``next_fast_len`` 625,000 than
+on 655,360 for 500 kbit). A hasher keeps the seed's spectrum, so a hash costs two transforms.
+
+Measured (500 kbit → 125 kbit, CPU time, best of 7, 2-core AMD EPYC znver3 shared with other jobs,
+load average 2 to 7): clmul 3.4 to 4.2 ms (120 to 145 Mbit/s); fft 16 to 23 ms (22 to 31 Mbit/s).
+Re-run: ``python -c "import sim.bench_postprocess as b; print(b.bench_toeplitz())"``, or the
+``pa_toeplitz_500kbit`` entry of ``make bench``.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
+import numba
 import numpy as np
 import scipy.fft as sfft
+from llvmlite import binding as llvm_binding
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 MAX_FLOAT32_ERROR = 0.1
+LEAF_WORDS = 8  # leaf of the Toeplitz recursion (8 × 64 bits); a compile-time constant
+Method = Literal["auto", "clmul", "fft"]
 
 
-def toeplitz_hash_naive(x: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
-    """Reference O(n·m) implementation of the SPEC formula (small sizes only, for tests)."""
-    x = np.asarray(x, dtype=np.uint8)
-    n = x.size
-    _check(n, m, seed)
-    i = np.arange(m)[:, None]
-    j = np.arange(n)[None, :]
-    T = np.asarray(seed, dtype=np.uint8)[i - j + n - 1]
-    return (T.astype(np.int64) @ x.astype(np.int64) % 2).astype(np.uint8)
+class ToeplitzInputError(ValueError):
+    """Bad Toeplitz-hash input (sizes, non-bit values); the message names the problem."""
 
 
-def _check(n: int, m: int, seed: np.ndarray) -> None:
-    if m < 0 or n < 1:
-        raise ValueError(f"Toeplitz hash needs n >= 1 and m >= 0, got n={n}, m={m}")
-    if np.asarray(seed).size != n + m - 1 and m > 0:
-        raise ValueError(f"Toeplitz seed has {np.asarray(seed).size} bits, needs n+m-1 = "
-                         f"{n + m - 1}")
+def clmul_available() -> bool:
+    """True when the compiled carry-less path can run (numba JIT on, PCLMULQDQ in the target)."""
+    if numba.config.DISABLE_JIT:
+        return False
+    if numba.config.CPU_NAME not in (None, "host"):
+        return "+pclmul" in (numba.config.CPU_FEATURES or "")
+    return bool(llvm_binding.get_host_cpu_features().get("pclmul", False))
+
+
+@intrinsic
+def _clmul(typingctx, a, b):
+    """64×64 → 128-bit carry-less product (low word, high word) through ``pclmulqdq``."""
+    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        vec = ir.VectorType(ir.IntType(64), 2)
+        fnty = ir.FunctionType(vec, [vec, vec, ir.IntType(8)])
+        fn = builder.module.declare_intrinsic("llvm.x86.pclmulqdq", fnty=fnty)
+        zero = ir.Constant(i32, 0)
+        va = builder.insert_element(ir.Constant(vec, ir.Undefined), args[0], zero)
+        vb = builder.insert_element(ir.Constant(vec, ir.Undefined), args[1], zero)
+        prod = builder.call(fn, [va, vb, ir.Constant(ir.IntType(8), 0)])
+        one = ir.Constant(i32, 1)
+        words = (builder.extract_element(prod, zero), builder.extract_element(prod, one))
+        return context.make_tuple(builder, signature.return_type, words)
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _leaf(t: np.ndarray, v: np.ndarray, y: np.ndarray) -> None:
+    """y = T·v for one LEAF_WORDS-word Toeplitz block (t: 2·LEAF_WORDS words, last bit unused).
+
+    y bit i is bit i + N − 1 of the carry-less product t·v (N = 64·LEAF_WORDS), so y word k takes
+    bit 63 of product word W−1+k and bits 0..62 of word W+k; product words W−2 .. 2W−1 are formed
+    by product scanning (the high halves of word w−1's partial products carry into word w).
+    """
+    prev_hi = np.uint64(0)
+    prev_word = np.uint64(0)
+    for w in range(LEAF_WORDS - 2, 2 * LEAF_WORDS):
+        acc_lo = np.uint64(0)
+        acc_hi = np.uint64(0)
+        for b in range(max(0, w - 2 * LEAF_WORDS + 1), min(LEAF_WORDS, w + 1)):
+            lo, hi = _clmul(t[w - b], v[b])
+            acc_lo ^= lo
+            acc_hi ^= hi
+        word = acc_lo ^ prev_hi
+        if w >= LEAF_WORDS:
+            y[w - LEAF_WORDS] = (prev_word >> np.uint64(63)) | (word << np.uint64(1))
+        prev_word = word
+        prev_hi = acc_hi
+
+
+@numba.njit(cache=True, nogil=True)
+def _tmvp(t: np.ndarray, v: np.ndarray, y: np.ndarray, words: int, ws: np.ndarray) -> None:
+    """y = T·v, T the words·64-square Toeplitz matrix of t (2·words words), by the 3-product split.
+
+    ``ws`` is scratch of at least 4·words words; the defining vector of the half-size block at
+    block offset d ∈ {−1, 0, 1} is t[(d+1)·H : (d+3)·H].
+    """
+    if words == LEAF_WORDS:
+        _leaf(t, v, y)
+        return
+    half = words // 2
+    tt = ws[: 2 * half]
+    vs = ws[2 * half : 3 * half]
+    p0 = ws[3 * half : 4 * half]
+    rest = ws[4 * half :]
+    for k in range(2 * half):
+        tt[k] = t[k] ^ t[half + k]
+    _tmvp(tt, v[half:words], y[:half], half, rest)  # P1 = (T−1 ⊕ T0)·v1
+    for k in range(2 * half):
+        tt[k] = t[2 * half + k] ^ t[half + k]
+    _tmvp(tt, v[:half], y[half:words], half, rest)  # P2 = (T1 ⊕ T0)·v0
+    for k in range(half):
+        vs[k] = v[k] ^ v[half + k]
+    _tmvp(t[half : 3 * half], vs, p0, half, rest)  # P0 = T0·(v0 ⊕ v1)
+    for k in range(half):
+        y[k] ^= p0[k]
+        y[half + k] ^= p0[k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _hash_words(seed_words: np.ndarray, x_words: np.ndarray, block: int, row_blocks: int,
+                col_blocks: int) -> np.ndarray:
+    """Packed y of all row blocks: y_a = XOR_b T_(a,b)·x_b, T_(a,b) at seed word (a+nb−b−1)·W."""
+    out = np.zeros(row_blocks * block, dtype=np.uint64)
+    part = np.empty(block, dtype=np.uint64)
+    ws = np.empty(4 * block, dtype=np.uint64)
+    for a in range(row_blocks):
+        for b in range(col_blocks):
+            off = (a + col_blocks - b - 1) * block
+            _tmvp(seed_words[off : off + 2 * block], x_words[b * block : (b + 1) * block], part,
+                  block, ws)
+            for k in range(block):
+                out[a * block + k] ^= part[k]
+    return out
+
+
+def _block_words(n: int, m: int) -> int:
+    """Block size W = LEAF_WORDS·2^L minimising (row blocks)·(column blocks)·3^L."""
+    nw, mw = -(-n // 64), -(-m // 64)
+    best, best_cost = LEAF_WORDS, math.inf
+    level = 0
+    while True:
+        words = LEAF_WORDS << level
+        cost = -(-nw // words) * -(-mw // words) * 3**level
+        if cost < best_cost:
+            best, best_cost = words, cost
+        if words >= max(nw, mw):
+            return best
+        level += 1
+
+
+def _pack_words(bits: np.ndarray, front: int, words: int) -> np.ndarray:
+    """Bits into `words` little-endian uint64 words after `front` zero bits, zero-padded."""
+    buf = np.zeros(64 * words, dtype=np.uint8)
+    buf[front : front + bits.size] = bits
+    return np.packbits(buf, bitorder="little").view("<u8")
 
 
 def fft_length(size: int) -> int:
@@ -60,44 +196,118 @@ def fft_length(size: int) -> int:
     return best
 
 
-def _centred_correlation(x: np.ndarray, seed: np.ndarray, n: int, m: int, dtype: type
-                         ) -> np.ndarray:
-    """4·Σ_j x'_j s'_(i−j+n−1) for all i < m, as float (x' = x − 1/2, s' = s − 1/2)."""
-    length = fft_length(n + m - 1)
-    xa = np.zeros(length, dtype=dtype)
-    xa[:n] = x
-    xa[:n] -= 0.5
-    sa = np.zeros(length, dtype=dtype)
-    sa[: n + m - 1] = seed
-    sa[: n + m - 1] -= 0.5
-    spec = sfft.rfft(xa)
-    spec *= sfft.rfft(sa)
-    return 4.0 * sfft.irfft(spec, n=length)[n - 1 : n + m - 1]
+def _checked_seed(seed: np.ndarray, n: int, m: int) -> np.ndarray:
+    if m < 0 or n < 1:
+        raise ToeplitzInputError(f"Toeplitz hash needs n >= 1 and m >= 0, got n={n}, m={m}")
+    seed = _bit_array("seed", seed)
+    if m > 0 and seed.size != n + m - 1:
+        raise ToeplitzInputError(f"Toeplitz seed has {seed.size} bits, needs n+m-1 = {n + m - 1}")
+    return seed
 
 
-def toeplitz_hash(x: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
-    """Toeplitz hash y = T·x over GF(2) of SPEC 7, output m bits (uint8)."""
-    x = np.asarray(x, dtype=np.uint8)
-    seed = np.asarray(seed, dtype=np.uint8)
-    n = x.size
-    _check(n, m, seed)
-    if m == 0:
-        return np.zeros(0, dtype=np.uint8)
-    c4 = _centred_correlation(x, seed, n, m, np.float32)
-    r4 = np.rint(c4)
-    if np.max(np.abs(c4 - r4), initial=0.0) > MAX_FLOAT32_ERROR:
-        c4 = _centred_correlation(x, seed, n, m, np.float64)
+def _bit_array(name: str, bits: np.ndarray) -> np.ndarray:
+    arr = np.asarray(bits)
+    if arr.ndim != 1:
+        raise ToeplitzInputError(f"Toeplitz {name} must be a 1-D bit array, got shape {arr.shape}")
+    arr = arr.astype(np.uint8, copy=False)
+    if arr.size and int(arr.max()) > 1:
+        raise ToeplitzInputError(f"Toeplitz {name} must hold bits 0/1, found {int(arr.max())}")
+    return arr
+
+
+class ToeplitzHasher:
+    """The SPEC 7 Toeplitz hash for one seed, input length n and output length m.
+
+    Prepares the seed once (packed words, or its spectrum for "fft"); :meth:`hash` may then be
+    called on any number of n-bit inputs. ``method``: "auto" (clmul where available, else fft),
+    "clmul" or "fft". Raises :class:`ToeplitzInputError` on bad sizes or non-bit values.
+    """
+
+    def __init__(self, seed: np.ndarray, n: int, m: int, method: Method = "auto") -> None:
+        seed = _checked_seed(seed, n, m)
+        if method == "auto":
+            method = "clmul" if clmul_available() else "fft"
+        if method == "clmul" and not clmul_available():
+            raise ToeplitzInputError("Toeplitz method 'clmul' needs numba's JIT and an x86-64 CPU "
+                                     "with PCLMULQDQ; use method='fft'")
+        if method not in ("clmul", "fft"):
+            raise ToeplitzInputError(f"unknown Toeplitz method {method!r} (auto, clmul, fft)")
+        self.n, self.m, self.method = n, m, method
+        if m == 0:
+            return
+        if method == "clmul":
+            self._block = _block_words(n, m)
+            q = 64 * self._block
+            self._col_blocks, self._row_blocks = -(-n // q), -(-m // q)
+            self._seed_words = _pack_words(seed, 0, (self._row_blocks + self._col_blocks)
+                                           * self._block)
+        else:
+            self._length = fft_length(n + m - 1)
+            self._seed = seed
+            self._spectra: dict[type, np.ndarray] = {}
+            # window sums Σ_(j<n) s[i − j + n − 1] = S[i + n] − S[i] (S the prefix sum), needed
+            # modulo 4 only: the prefix sum wraps in uint8
+            prefix = np.zeros(n + m, dtype=np.uint8)
+            np.cumsum(seed, dtype=np.uint8, out=prefix[1:])
+            self._window2 = 2 * (prefix[n : n + m] - prefix[0:m]).astype(np.int64)
+
+    def hash(self, x: np.ndarray) -> np.ndarray:
+        """y = T·x over GF(2): m bits (uint8) of an n-bit input."""
+        x = _bit_array("input", x)
+        if x.size != self.n:
+            raise ToeplitzInputError(f"Toeplitz input has {x.size} bits, the hasher expects "
+                                     f"n = {self.n}")
+        if self.m == 0:
+            return np.zeros(0, dtype=np.uint8)
+        if self.method == "clmul":
+            q = 64 * self._block
+            x_words = _pack_words(x, self._col_blocks * q - self.n, self._col_blocks * self._block)
+            out = _hash_words(self._seed_words, x_words, self._block, self._row_blocks,
+                              self._col_blocks)
+            return np.unpackbits(out.view(np.uint8), bitorder="little")[: self.m]
+        return self._hash_fft(x)
+
+    def _centred(self, bits: np.ndarray, dtype: type) -> np.ndarray:
+        buf = np.zeros(self._length, dtype=dtype)
+        buf[: bits.size] = bits
+        buf[: bits.size] -= 0.5
+        return sfft.rfft(buf)
+
+    def _centred_correlation(self, x: np.ndarray, dtype: type) -> np.ndarray:
+        """4·Σ_j x'_j s'_(i−j+n−1) for all i < m, as float (x' = x − 1/2, s' = s − 1/2)."""
+        if dtype not in self._spectra:
+            self._spectra[dtype] = self._centred(self._seed, dtype)
+        spec = self._centred(x, dtype)
+        spec *= self._spectra[dtype]
+        n, m = self.n, self.m
+        return 4.0 * sfft.irfft(spec, n=self._length)[n - 1 : n + m - 1]
+
+    def _hash_fft(self, x: np.ndarray) -> np.ndarray:
+        c4 = self._centred_correlation(x, np.float32)
         r4 = np.rint(c4)
-    # window sums of the seed: Σ_(j<n) s[i − j + n − 1] = S[i + n] − S[i], S the prefix sum;
-    # only needed modulo 4 (they enter as 2·window and only bit 2 of total4 is kept), so the
-    # prefix sum wraps in uint8 and the constant is reduced modulo 8
-    prefix = np.zeros(n + m, dtype=np.uint8)
-    np.cumsum(seed[: n + m - 1], dtype=np.uint8, out=prefix[1:])
-    window = (prefix[n : n + m] - prefix[0:m]).astype(np.int64)
-    const = (2 * int(x.sum(dtype=np.int64)) - n) % 8
-    total4 = r4.astype(np.int64) + 2 * window + const
-    # total4 ≡ 4·Σ x_j s_(k−j) (mod 8), a multiple of 4: bit 2 is the parity of the sum
-    return ((total4 >> 2) & 1).astype(np.uint8)
+        if np.max(np.abs(c4 - r4), initial=0.0) > MAX_FLOAT32_ERROR:
+            r4 = np.rint(self._centred_correlation(x, np.float64))
+        const = (2 * int(x.sum(dtype=np.int64)) - self.n) % 8
+        total4 = r4.astype(np.int64) + self._window2 + const
+        # total4 ≡ 4·Σ x_j s_(k−j) (mod 8), a multiple of 4: bit 2 is the parity of the sum
+        return ((total4 >> 2) & 1).astype(np.uint8)
+
+
+def toeplitz_hash(x: np.ndarray, seed: np.ndarray, m: int, method: Method = "auto"
+                  ) -> np.ndarray:
+    """Toeplitz hash y = T·x over GF(2) of SPEC 7, output m bits (uint8)."""
+    return ToeplitzHasher(seed, np.asarray(x).size, m, method).hash(x)
+
+
+def toeplitz_hash_naive(x: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
+    """Reference O(n·m) implementation of the SPEC formula (small sizes only, for tests)."""
+    x = _bit_array("input", x)
+    n = x.size
+    seed = _checked_seed(seed, n, m)
+    i = np.arange(m)[:, None]
+    j = np.arange(n)[None, :]
+    T = seed[i - j + n - 1]
+    return (T.astype(np.int64) @ x.astype(np.int64) % 2).astype(np.uint8)
 
 
 def pack_bits(bits: np.ndarray) -> bytes:

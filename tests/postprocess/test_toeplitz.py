@@ -1,18 +1,62 @@
-"""Toeplitz privacy amplification: FFT implementation against the naive SPEC formula."""
+"""Toeplitz privacy amplification: both fast implementations against the naive SPEC formula."""
 
+import numba
 import numpy as np
 import pytest
 
-from models.postprocess.toeplitz import pack_bits, toeplitz_hash, toeplitz_hash_naive, unpack_bits
+from models.postprocess import toeplitz
+from models.postprocess.toeplitz import (
+    LEAF_WORDS,
+    ToeplitzHasher,
+    ToeplitzInputError,
+    clmul_available,
+    pack_bits,
+    toeplitz_hash,
+    toeplitz_hash_naive,
+    unpack_bits,
+)
+
+METHODS = [
+    pytest.param("clmul", marks=pytest.mark.skipif(not clmul_available(),
+                                                    reason="needs numba JIT and PCLMULQDQ")),
+    "fft",
+]
 
 
-@pytest.mark.parametrize(("n", "m"), [(1, 1), (2, 1), (1, 5), (7, 3), (64, 64), (300, 17),
-                                      (1000, 999), (2049, 700)])
-def test_fft_matches_naive(n, m):
-    rng = np.random.default_rng(n * 1000 + m)
-    x = rng.integers(0, 2, n, dtype=np.uint8)
-    seed = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
-    assert np.array_equal(toeplitz_hash(x, seed, m), toeplitz_hash_naive(x, seed, m))
+def _case(rng: np.random.Generator, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    return (rng.integers(0, 2, n, dtype=np.uint8),
+            rng.integers(0, 2, n + m - 1, dtype=np.uint8))
+
+
+# leaf and block edges of the clmul path (64-bit words, 8-word leaves, several row/column blocks,
+# m > n) and odd sizes
+SIZES = [(1, 1), (2, 1), (1, 5), (7, 3), (64, 64), (65, 63), (300, 17), (511, 512), (512, 512),
+         (513, 1), (1000, 999), (2049, 700), (5000, 130), (130, 5000), (4096, 1025), (1, 3000)]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("n", "m"), SIZES)
+def test_matches_naive(method, n, m):
+    x, seed = _case(np.random.default_rng(n * 1000 + m), n, m)
+    assert np.array_equal(toeplitz_hash(x, seed, m, method), toeplitz_hash_naive(x, seed, m))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_random_sizes_match_naive(method):
+    rng = np.random.default_rng(5)
+    for _ in range(25):
+        n, m = int(rng.integers(1, 6000)), int(rng.integers(1, 3000))
+        x, seed = _case(rng, n, m)
+        assert np.array_equal(toeplitz_hash(x, seed, m, method),
+                              toeplitz_hash_naive(x, seed, m)), (n, m)
+
+
+@pytest.mark.skipif(not clmul_available(), reason="needs numba JIT and PCLMULQDQ")
+@pytest.mark.parametrize(("n", "m"), [(100_000, 23_040), (500_000, 125_000), (900_001, 300_032)])
+def test_clmul_matches_fft_on_spec_blocks(n, m):
+    """SPEC block sizes (100 to 900 kbit): the two fast paths agree bit for bit."""
+    x, seed = _case(np.random.default_rng(n + m), n, m)
+    assert np.array_equal(toeplitz_hash(x, seed, m, "clmul"), toeplitz_hash(x, seed, m, "fft"))
 
 
 def test_matrix_convention_by_hand():
@@ -21,17 +65,16 @@ def test_matrix_convention_by_hand():
     x = np.array([1, 1, 0], dtype=np.uint8)
     # y0 = s2·1 ⊕ s1·1 = 1 ⊕ 0 = 1; y1 = s3 ⊕ s2 = 0
     assert toeplitz_hash(x, seed, 2).tolist() == [1, 0]
+    assert toeplitz_hash(x, seed, 2, "fft").tolist() == [1, 0]
     assert toeplitz_hash_naive(x, seed, 2).tolist() == [1, 0]
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("n", [400_000, 400_001])
-def test_all_ones_extremes(n):
-    """Largest correlation values (all ones): the float32 path must stay exact.
-
-    Every row then has n ones, so every output bit is the parity of n.
-    """
+def test_all_ones_extremes(method, n):
+    """Largest correlation values (all ones): every row has n ones, so every bit is n mod 2."""
     m = 100_000
-    y = toeplitz_hash(np.ones(n, dtype=np.uint8), np.ones(n + m - 1, dtype=np.uint8), m)
+    y = toeplitz_hash(np.ones(n, dtype=np.uint8), np.ones(n + m - 1, dtype=np.uint8), m, method)
     assert np.all(y == n % 2)
 
 
@@ -50,11 +93,50 @@ def test_large_block_linear():
         assert y[i] == np.bitwise_xor.reduce(row & (x1 ^ x2))
 
 
-def test_zero_output_and_bad_seed():
+@pytest.mark.parametrize("method", METHODS)
+def test_hasher_reuses_seed(method):
+    """One prepared seed hashes several inputs, each as the one-shot function does."""
+    rng = np.random.default_rng(11)
+    n, m = 3000, 777
+    seed = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    hasher = ToeplitzHasher(seed, n, m, method)
+    assert hasher.method == method
+    for _ in range(3):
+        x = rng.integers(0, 2, n, dtype=np.uint8)
+        assert np.array_equal(hasher.hash(x), toeplitz_hash_naive(x, seed, m))
+
+
+def test_block_choice():
+    """500 kbit → 125 kbit: one row of four 2048-word blocks; tiny sizes: one leaf."""
+    assert toeplitz._block_words(500_000, 125_000) == 2048
+    assert toeplitz._block_words(1, 1) == LEAF_WORDS
+    assert toeplitz._block_words(500_000, 128) == LEAF_WORDS
+
+
+def test_fallback_without_jit(monkeypatch):
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    assert not clmul_available()
+    seed = np.zeros(9, dtype=np.uint8)
+    assert ToeplitzHasher(seed, 5, 5).method == "fft"
+    with pytest.raises(ToeplitzInputError, match="'clmul' needs numba's JIT"):
+        ToeplitzHasher(seed, 5, 5, "clmul")
+
+
+def test_zero_output_and_bad_input():
     x = np.ones(10, dtype=np.uint8)
     assert toeplitz_hash(x, np.zeros(9, dtype=np.uint8), 0).size == 0
-    with pytest.raises(ValueError, match="seed has 5 bits"):
+    with pytest.raises(ToeplitzInputError, match="seed has 5 bits"):
         toeplitz_hash(x, np.zeros(5, dtype=np.uint8), 3)
+    with pytest.raises(ValueError, match="needs n >= 1"):
+        toeplitz_hash(np.zeros(0, dtype=np.uint8), np.zeros(3, dtype=np.uint8), 4)
+    with pytest.raises(ToeplitzInputError, match="must hold bits 0/1, found 2"):
+        toeplitz_hash(np.full(10, 2, dtype=np.uint8), np.zeros(12, dtype=np.uint8), 3)
+    with pytest.raises(ToeplitzInputError, match="1-D bit array"):
+        toeplitz_hash(np.ones((2, 5), dtype=np.uint8), np.zeros(12, dtype=np.uint8), 3)
+    with pytest.raises(ToeplitzInputError, match="input has 9 bits, the hasher expects n = 10"):
+        ToeplitzHasher(np.zeros(12, dtype=np.uint8), 10, 3).hash(np.ones(9, dtype=np.uint8))
+    with pytest.raises(ToeplitzInputError, match="unknown Toeplitz method 'ntt'"):
+        ToeplitzHasher(np.zeros(12, dtype=np.uint8), 10, 3, "ntt")
 
 
 def test_pack_msb_first():
