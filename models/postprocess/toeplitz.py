@@ -17,28 +17,46 @@ Hasan): with T = [[T0, T−1], [T1, T0]] (Toeplitz blocks of half size),
 
 three half-size products instead of four, down to 8-word (512-bit) leaves, where y is the middle of
 the carry-less product t·v (words W−1 .. 2W−1 shifted by 63 bits) by product scanning with
-``pclmulqdq`` (a numba intrinsic on ``llvm.x86.pclmulqdq``). The leaf size is a compile-time
-constant so LLVM unrolls the leaf completely (no index arithmetic or bounds logic left): that, not
-the multiplier, decided the speed — a leaf with run-time size was 1.7x slower overall, a
-vpclmulqdq-ymm version (two products per instruction) gained nothing, and recursing with offsets
-into flat arrays instead of slices was 1.6x slower. For 500 kbit → 125 kbit: W = 2048, 4 block
-products, 4·3^8 leaves, 1.0 M carry-less multiplies, exact by construction (no rounding anywhere).
+``pclmulqdq`` (a numba intrinsic on ``llvm.x86.pclmulqdq``). For 500 kbit → 125 kbit: W = 2048
+(4.8 % padding), 4 block products, 4·3^8 leaves of 79 carry-less multiplies (2.1 M), exact by
+construction (integer XORs only, no rounding anywhere).
+
+Design measurements (same process, interleaved, CPU time, load average 2 to 7 on the shared 2-core
+AMD EPYC znver3, so ±20 %): the leaf size is a compile-time constant so LLVM unrolls the leaf
+completely; that, not the multiplier, decided the speed: leaves of 8 or 16 words 4.2 ms, of 32
+words 6.2 ms, of 2 or 4 words 9 to 12 ms (recursion overhead), a leaf of run-time size 6.3 ms,
+recursion with offsets into flat arrays instead of slices 5.6 ms against 3.5 ms. A
+``vpclmulqdq`` ymm intrinsic (two products per instruction) gained nothing (the scalar inserts and
+extracts around it bound the loop, ~1 ns a product either way). Giving the 2-leaf node a constant
+size too (LLVM then unrolls its XOR loops and inlines its leaves) saved 10 % of the hash but added
+2 to 5 s of CPU to the first (cold-cache) JIT compilation, now ~3 s: not kept.
 
 **"fft" (fallback without PCLMULQDQ or with numba's JIT disabled; also selectable):** y_i is the
 parity of the integer correlation c[k] = Σ_j x_j s[k − j] at k = i + n − 1, a linear convolution
 computed with real FFTs of length L ≥ n + m − 1 (no wrap-around reaches k ∈ [n−1, n+m−2]). The
 bits are centred to ±1/2 so the transform runs in float32: Σ x_j s_(k−j) = Σ x'_j s'_(k−j) +
 (Σ_j x_j)/2 + (Σ_(window) s)/2 − n/4 with x' = x − 1/2; 4·Σ x' s' is an integer and is accepted only
-if every value lies within 0.1 of one, otherwise the same transform is redone in float64 (error
-~1e-11, never needed up to 900 kbit). The seed's window sums are needed only modulo 4 (they enter
-4·Σ as 2·window and only bit 2 of 4·Σ is kept), so their prefix sum wraps in uint8. L is the
-smallest 2^k, 3·2^k or 5·2^k (pocketfft is 1.6x slower on scipy's ``next_fast_len`` 625,000 than
-on 655,360 for 500 kbit). A hasher keeps the seed's spectrum, so a hash costs two transforms.
+if every value lies within 0.1 of one, otherwise the same transform is redone in float64. This is
+a check, not a proof: the worst-case float32 bound (~ε·log2 L·‖x'‖·‖s'‖·4 ≈ 0.7 at 500 kbit) does
+not exclude an error above 0.5, but the observed errors are ~1e-3 (round-off adds up like a random
+walk) and float64 (ε 2^−53, worst case ~1e-9) is exact with a wide margin. The seed's window sums
+are needed only modulo 4 (they enter 4·Σ as 2·window and only bit 2 of 4·Σ is kept), so their
+prefix sum wraps in uint8. L is the smallest 2^k, 3·2^k or 5·2^k (pocketfft is 1.6x slower on
+scipy's ``next_fast_len`` 625,000 than on 655,360 for 500 kbit). A hasher keeps the seed's
+spectrum, so each further input costs two transforms instead of three.
 
-Measured (500 kbit → 125 kbit, CPU time, best of 7, 2-core AMD EPYC znver3 shared with other jobs,
-load average 2 to 7): clmul 3.4 to 4.2 ms (120 to 145 Mbit/s); fft 16 to 23 ms (22 to 31 Mbit/s).
-Re-run: ``python -c "import sim.bench_postprocess as b; print(b.bench_toeplitz())"``, or the
-``pa_toeplitz_500kbit`` entry of ``make bench``.
+Alternatives measured: pyFFTW 0.15.1 (works with numpy 2.4.6) does a float32 real FFT of 655,360
+in 2.1 ms (FFTW_ESTIMATE) or 1.7 ms (FFTW_MEASURE, 23 s of planning) against pocketfft's 4.7 ms:
+a 2-transform hash would still take ~5 ms, slower than clmul and inexact-by-check, so no new
+dependency. Seed reuse across blocks is not proposed: with clmul the seed side costs only its
+packing (0.3 ms), so one fresh seed per block keeps SPEC 7 as it is.
+
+Speed (500 kbit → 125 kbit, ``pa_toeplitz_500kbit``, CPU time): clmul 3.4 to 4.6 ms, 110 to 145
+Mbit/s at load average 5.7 to 6.2 (kernel 3.3 ms, seed check and packing 0.4 ms, input packing
+0.06 ms); fft 16 to 35 ms (14 to 31 Mbit/s). Re-run on an idle machine: ``farm-bench -n 5 -- sh
+-c 'exec .venv/bin/python -c "import sim.bench_postprocess as b; print(b.bench_toeplitz())"
+>> /tmp/pa_bench.txt'`` and read the figures in /tmp/pa_bench.txt. The first call in a process
+JIT-compiles the kernel (~3 s of CPU, cached in ``__pycache__`` afterwards).
 """
 
 from __future__ import annotations
@@ -57,6 +75,11 @@ from numba.extending import intrinsic
 MAX_FLOAT32_ERROR = 0.1
 LEAF_WORDS = 8  # leaf of the Toeplitz recursion (8 × 64 bits); a compile-time constant
 Method = Literal["auto", "clmul", "fft"]
+METHOD_DESCRIPTIONS = {
+    "clmul": "bit-packed GF(2) Toeplitz product, 3-product split, pclmulqdq leaves (numba), "
+             "1 thread",
+    "fft": "float32 real FFTs (seed spectrum + 2 per input), 1 thread",
+}
 
 
 class ToeplitzInputError(ValueError):

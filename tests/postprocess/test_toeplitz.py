@@ -113,6 +113,11 @@ def test_block_choice():
     assert toeplitz._block_words(500_000, 128) == LEAF_WORDS
 
 
+@pytest.mark.skipif(not clmul_available(), reason="needs numba JIT and PCLMULQDQ")
+def test_auto_prefers_clmul():
+    assert ToeplitzHasher(np.zeros(9, dtype=np.uint8), 5, 5).method == "clmul"
+
+
 def test_fallback_without_jit(monkeypatch):
     monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
     assert not clmul_available()
