@@ -51,9 +51,13 @@ a 2-transform hash would still take ~5 ms, slower than clmul and inexact-by-chec
 dependency. Seed reuse across blocks is not proposed: with clmul the seed side costs only its
 packing (0.3 ms), so one fresh seed per block keeps SPEC 7 as it is.
 
-Speed (500 kbit → 125 kbit, ``pa_toeplitz_500kbit``, CPU time): clmul 3.4 to 4.6 ms, 110 to 145
-Mbit/s at load average 5.7 to 6.2 (kernel 3.3 ms, seed check and packing 0.4 ms, input packing
-0.06 ms); fft 16 to 35 ms (14 to 31 Mbit/s). Re-run on an idle machine: ``farm-bench -n 5 -- sh
+Speed (500 kbit → 125 kbit, ``pa_toeplitz_500kbit``, CPU time, all on the shared machine at load
+average 5.7 to 6.5 on 2 cores): clmul best of 7 to 15 in one process 3.4 to 5.4 ms (92 to 145
+Mbit/s; kernel 3.3 ms, seed check and packing 0.4 ms, input packing 0.06 ms); the bench's best of 5
+over 8 processes 62 to 125 Mbit/s (median 88); fft at the same time 16 to 38 ms (13 to 31 Mbit/s),
+so clmul is 5 to 7x faster. The kernel's remaining overhead is in the internal nodes (array views
+and their reference counts: numba's private ``_nrt=False`` saved 8 %, not used).
+Re-run on an idle machine: ``farm-bench -n 5 -- sh
 -c 'exec .venv/bin/python -c "import sim.bench_postprocess as b; print(b.bench_toeplitz())"
 >> /tmp/pa_bench.txt'`` and read the figures in /tmp/pa_bench.txt. The first call in a process
 JIT-compiles the kernel (~3 s of CPU, cached in ``__pycache__`` afterwards).
