@@ -71,7 +71,8 @@ def _ec_context(r: EcMeasurement) -> dict[str, Any]:
             "codeword_bits": cfg.codeword_bits, "decoder": DECODER.format(cfg=cfg),
             "iterations_per_packet": round(r.iterations_mean, 1),
             "code": "IRA, circular staircase + 70 % degree-3 / 30 % degree-10 columns",
-            "puncture_fraction": cfg.puncture_fraction, "reveal_rounds_mean": r.rounds_mean,
+            "f_design": cfg.f_design, "f_start": cfg.f_start, "f_step": cfg.f_step,
+            "prior_weight": cfg.prior_weight, "reveal_rounds_mean": r.rounds_mean,
             "leak_per_bit": round(r.leak_fraction, 4), "success_rate": r.success_rate}
 
 

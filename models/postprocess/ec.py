@@ -9,14 +9,16 @@ shortened); a codeword that still fails with all padding public drops the packet
 
 Design (measured numbers in ``docs/postprocessing.md``):
 
-* **Codewords of 20,000 key bits** (a 100 kbit packet = 5 codewords, decoded in one call).
+* **One codeword per 100 kbit packet** (longer codes have a steeper waterfall; the compiled
+  decoder makes them affordable; shorter packets are split into near-equal codewords).
 * **Code family** (:func:`parity_check_matrix`): irregular repeat-accumulate codes built from a
-  public code seed, identically on both sides, cached per shape (N, m).
-* **Rate.** The sampled counters give an error probability per intensity tag
-  (:func:`estimate_channel`); the mother syndrome is ``f_design(q_signal) · Σ_bits h(q_up[tag])``
-  (q_up: ``z_margin`` standard deviations above the estimate), on a 2 % ladder of lengths; a
-  fraction ``puncture_fraction`` of it is cancelled by padding, so the first syndrome leaks less
-  and the reveal rounds absorb the uncertainty of a packet's ~11,000-bit sample.
+  public code seed, identically on both sides, cached per shape (n + m/2, m).
+* **Rate.** The sampled counters, pooled with the previous packet's corrected counts, give an
+  error probability per intensity tag (:func:`estimate_channel`); the mother syndrome is
+  ``f_design · Σ_bits h(q_up[tag])`` (q_up: ``z_margin`` standard deviations above the
+  estimate) on a 5 % ladder of lengths (few shapes per pass); secret padding cancels the part
+  above ``f_start(q) · Σ h(q)``, so the first syndrome leaks that much whatever the ladder, and
+  reveal rounds of ``f_step · Σ h(q)`` bits absorb the rest.
 * **Leak** of a codeword: m − d + r (d padding bits, r of them disclosed), see
   :meth:`Plan.leak`; every disclosed bit counts.
 """
@@ -27,13 +29,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
 from models.postprocess import minsum
 from models.postprocess.finitekey import binary_entropy
 
-CODEWORD_BITS = 20_000
+CODEWORD_BITS = 100_000
 M_QUANTUM = 20
 VERIFY_HASH_BITS = 64  # leak of the verification hash sent with each packet's syndromes
 
@@ -46,26 +49,33 @@ class EcConfig:
     interpolated over the packet's signal QBER through the (QBER, f) points, q_up the sampled
     QBER plus ``z_margin`` binomial standard deviations, rounded up to the ladder of
     :func:`syndrome_bits_for` (so that codes, built and cached per shape, are reused). Reveal
-    rounds: a fraction ``puncture_fraction`` of the mother syndrome is cancelled by secret
-    padding bits (punctured), so the first syndrome leaks (1 − puncture_fraction)·m bits, and
-    each round after a decoding failure discloses ``f_step · Σ h(q)`` padding bits (q: the
-    sample's point estimate; at least 1/``max_rounds`` of the padding). 0 turns rounds off.
+    rounds: secret padding bits (punctured) cancel the part of the mother syndrome above
+    ``f_start(q) · Σ h(q)`` (q: the point estimate; at most half of the syndrome), so the first
+    syndrome leaks that much, and each round after a decoding failure discloses ``f_step · Σ
+    h(q)`` padding bits (at least 1/``max_rounds`` of the padding). ``f_start=None``: no padding,
+    no rounds (plain one-way). ``prior_weight``: weight of the previous packet's corrected error
+    counts pooled with the packet's own sample (:func:`estimate_channel`); m_ladder: ratio of
+    the syndrome-length ladder.
     max_syndrome_fraction: above this mother m/n the packet is not worth reconciling (dropped
     as ``qber_too_high``); ms_scaling: min-sum scaling factor; max_iter: layered min-sum
-    iterations per attempt. Values measured in docs/postprocessing.md.
+    iterations per attempt; patience: iterations without progress before an attempt gives up.
+    Values measured in docs/postprocessing.md.
     """
 
     codeword_bits: int = CODEWORD_BITS
-    f_design: tuple[tuple[float, float], ...] = (
-        (0.004, 1.5), (0.01, 1.42), (0.02, 1.42), (0.03, 1.5))
-    puncture_fraction: float = 0.12
-    f_step: float = 0.08
-    max_rounds: int = 6
-    z_margin: float = 2.0
+    f_design: tuple[tuple[float, float], ...] = ((0.01, 1.4),)
+    f_start: tuple[tuple[float, float], ...] | None = (
+        (0.005, 1.3), (0.01, 1.22), (0.02, 1.2), (0.03, 1.25))
+    m_ladder: float = 1.05
+    prior_weight: float = 0.1
+    f_step: float = 0.04
+    max_rounds: int = 10
+    z_margin: float = 1.0
     min_qber: float = 0.002
     max_syndrome_fraction: float = 0.6
     ms_scaling: float = 0.75
-    max_iter: int = 60
+    max_iter: int = 150
+    patience: int = 20
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
 
 
@@ -82,7 +92,11 @@ class ChannelEstimate:
 
     def f_design(self, cfg: EcConfig) -> float:
         """f_design of the configuration at this packet's signal error probability."""
-        points = np.asarray(cfg.f_design, dtype=float)
+        return self.interpolate(cfg.f_design)
+
+    def interpolate(self, table: tuple[tuple[float, float], ...]) -> float:
+        """A (QBER, f) table interpolated at this packet's signal error probability."""
+        points = np.asarray(table, dtype=float)
         return float(np.interp(self.q[0], points[:, 0], points[:, 1]))
 
     def bit_entropy(self, intensity: np.ndarray, upper: bool = True) -> np.ndarray:
@@ -91,17 +105,32 @@ class ChannelEstimate:
         return h[np.asarray(intensity, dtype=np.intp)]
 
 
-def estimate_channel(sampled_detected: np.ndarray, sampled_errors: np.ndarray, cfg: EcConfig
-                     ) -> ChannelEstimate:
+def estimate_channel(sampled_detected: np.ndarray, sampled_errors: np.ndarray, cfg: EcConfig,
+                     prior: tuple[np.ndarray, np.ndarray] | None = None) -> ChannelEstimate:
     """Per-intensity channel of a packet from its [basis, intensity] sampled counters.
 
     The tags are public, so both decoder and rate use them: the vacuum bits (~0.2 % of a packet,
     ~45 % errors) and decoy bits get their own error probability instead of inflating the
     average, which lowers the syndrome length to Σ_bits h(q_tag) < n·h(QBER) and gives the
     decoder correct log-likelihoods.
+
+    ``prior``: [basis, intensity] key-bit and corrected-error counts of the previous reconciled
+    packet (public after its EC_RESULT message), pooled with weight ``cfg.prior_weight`` (the
+    prior is ~10 times the sample) where the QBER drifts slowly; ignored when the two error
+    rates differ by more than 3 standard deviations of the sample (a jump, e.g. the moon
+    entering the field of view).
     """
     n = np.asarray(sampled_detected, dtype=float).sum(axis=0)
     e = np.asarray(sampled_errors, dtype=float).sum(axis=0)
+    if prior is not None and cfg.prior_weight > 0:
+        n_prior = np.asarray(prior[0], dtype=float).sum(axis=0)
+        e_prior = np.asarray(prior[1], dtype=float).sum(axis=0)
+        q_sample = (e.sum() + 0.5) / (n.sum() + 1.0)
+        q_prior = (e_prior.sum() + 0.5) / (n_prior.sum() + 1.0)
+        if abs(q_sample - q_prior) <= 3.0 * math.sqrt(q_sample * (1 - q_sample) / max(n.sum(),
+                                                                                 1.0)):
+            n = n + cfg.prior_weight * n_prior
+            e = e + cfg.prior_weight * e_prior
     q = np.clip((e + 0.5) / (n + 1.0), cfg.min_qber, 0.5)
     q_up = np.minimum(q + cfg.z_margin * np.sqrt(q * (1 - q) / np.maximum(n, 1.0)), 0.5)
     return ChannelEstimate(q, q_up)
@@ -113,15 +142,15 @@ def syndrome_fraction(estimate: ChannelEstimate, intensity: np.ndarray, cfg: EcC
     return estimate.f_design(cfg) * float(np.mean(estimate.bit_entropy(intensity)))
 
 
-M_LADDER = 1.02  # syndrome lengths: multiples of M_QUANTUM on a geometric ladder of 2 % steps
+M_LADDER = 1.05  # syndrome lengths: multiples of M_QUANTUM on a geometric ladder of 5 % steps
 
 
-def syndrome_bits_for(n: int, fraction: float) -> int:
-    """Syndrome length of an n-bit codeword for a fraction: the next rung of a 2 % geometric
-    ladder, rounded up to M_QUANTUM (few distinct shapes, so codes and decoders are reused;
-    costs 1 % of the leak on average)."""
+def syndrome_bits_for(n: int, fraction: float, ladder: float = M_LADDER) -> int:
+    """Syndrome length of an n-bit codeword for a fraction: the next rung of a geometric
+    ladder, rounded up to M_QUANTUM (few distinct shapes, so codes are reused; the padding
+    makes the first syndrome's leak independent of the rung)."""
     target = max(fraction * n, 1.0)
-    rung = M_LADDER ** math.ceil(math.log(target) / math.log(M_LADDER) - 1e-9)
+    rung = ladder ** math.ceil(math.log(target) / math.log(ladder) - 1e-9)
     return min(n - 1, M_QUANTUM * math.ceil(rung / M_QUANTUM))
 
 
@@ -173,20 +202,49 @@ def _separate_light_columns(cols: np.ndarray, rows: np.ndarray, degree: np.ndarr
     redrawing and give heavy codewords); a handful of rounds suffices.
     """
     light = degree <= 3
+    col_ptr = np.concatenate([[0], np.cumsum(degree)])  # cols = repeat(arange(k), degree)
     for _ in range(max_rounds):
-        inc = sp.csr_matrix((np.ones(cols.size, dtype=np.int32), (cols, rows)),
-                            shape=(degree.size, m))
-        overlap = (inc[light] @ inc.T).tocoo()
-        light_ids = np.flatnonzero(light)[overlap.row]
-        shared = (overlap.data >= 2) & (light_ids != overlap.col)
-        bad = np.unique(light_ids[shared])
-        repeated = np.unique(cols[np.diff(inc.indptr)[cols] < degree[cols]])
-        bad = np.union1d(bad, repeated[light[repeated]])
-        heavy_repeats = repeated[~light[repeated]]
-        if bad.size == 0 and heavy_repeats.size == 0:
+        redraw = _column_conflicts(col_ptr, rows, light, m)[cols]
+        if not redraw.any():
             return
-        redraw = np.isin(cols, np.union1d(bad, heavy_repeats))
         rows[redraw] = rng.integers(0, m, int(redraw.sum()))
+
+
+@numba.njit(cache=True)
+def _column_conflicts(col_ptr: np.ndarray, rows: np.ndarray, light: np.ndarray, m: int
+                      ) -> np.ndarray:
+    """Columns to redraw: any column that repeats a check, and light columns that share two
+    distinct checks with another column (marking the columns met through each check; linear
+    in the edges times the check degree)."""
+    columns = col_ptr.size - 1
+    count = np.zeros(m + 1, dtype=np.int64)
+    for r in rows:
+        count[r + 1] += 1
+    row_ptr = np.cumsum(count)
+    fill = row_ptr[:-1].copy()
+    row_cols = np.empty(rows.size, dtype=np.int64)
+    for c in range(columns):
+        for e in range(col_ptr[c], col_ptr[c + 1]):
+            row_cols[fill[rows[e]]] = c  # columns ascend, so every row's list is sorted
+            fill[rows[e]] += 1
+    bad = np.zeros(columns, dtype=np.bool_)
+    seen = np.full(columns, -1, dtype=np.int64)  # last light column that met this one
+    for c in range(columns):
+        a0, a1 = col_ptr[c], col_ptr[c + 1]
+        for i in range(a0, a1):
+            for j in range(i + 1, a1):
+                if rows[i] == rows[j]:
+                    bad[c] = True
+        if bad[c] or not light[c]:
+            continue
+        for i in range(a0, a1):
+            r = rows[i]
+            for x in range(row_ptr[r], row_ptr[r + 1]):
+                other = row_cols[x]
+                if other != c:
+                    bad[c] |= seen[other] == c
+                    seen[other] = c
+    return bad
 
 
 def syndrome(h: sp.csr_matrix, bits: np.ndarray) -> np.ndarray:
@@ -220,21 +278,36 @@ class Plan:
     step: int
 
     @property
-    def length(self) -> int:
-        """Length N = n + d of the extended word the code protects."""
-        return self.n + self.d
+    def slots(self) -> int:
+        """Padding slots, every other staircase column: the d secret padding bits fill the
+        first ones, the others hold public zeros (shortened). A fixed count per (n, m), so that
+        codes are built and cached per syndrome length, not per padding amount."""
+        return self.m // 2
 
-    def pad_positions(self) -> np.ndarray:
-        """Padding positions in the extended word: every other staircase column.
+    @property
+    def length(self) -> int:
+        """Length N = n + m // 2 of the extended word the code protects."""
+        return self.n + self.slots
+
+    def slot_positions(self) -> np.ndarray:
+        """All padding slots in the extended word: every other staircase column.
 
         Distinct staircase columns are linearly independent, so the d padding columns of H have
         rank d (the leak argument of :func:`Plan.leak`), and no check touches two of them.
         """
-        return self.length - self.m + 2 * np.arange(self.d)
+        return self.length - self.m + 2 * np.arange(self.slots)
+
+    def pad_positions(self) -> np.ndarray:
+        """The slots of the d secret padding bits."""
+        return self.slot_positions()[: self.d]
+
+    def zero_positions(self) -> np.ndarray:
+        """The slots holding public zeros."""
+        return self.slot_positions()[self.d:]
 
     def key_positions(self) -> np.ndarray:
         keep = np.ones(self.length, dtype=bool)
-        keep[self.pad_positions()] = False
+        keep[self.slot_positions()] = False
         return np.flatnonzero(keep)
 
     def leak(self, revealed: int) -> int:
@@ -250,7 +323,7 @@ class Plan:
     def extend(self, key_bits: np.ndarray, pad: np.ndarray) -> np.ndarray:
         word = np.zeros(self.length, dtype=np.uint8)
         word[self.key_positions()] = key_bits
-        word[self.pad_positions()] = pad
+        word[self.pad_positions()] = pad  # the remaining slots stay 0
         return word
 
 
@@ -264,9 +337,10 @@ def plan_codewords(intensity: np.ndarray, estimate: ChannelEstimate, cfg: EcConf
     plans = []
     for cw in split_codewords(int(np.asarray(intensity).size), cfg.codeword_bits):
         n = cw.stop - cw.start
-        m = syndrome_bits_for(n, f_design * float(np.mean(upper[cw])))
+        m = syndrome_bits_for(n, f_design * float(np.mean(upper[cw])), cfg.m_ladder)
         entropy = float(np.sum(point[cw]))
-        d = min(m // 2, round(cfg.puncture_fraction * m))
+        d = 0 if cfg.f_start is None else min(
+            m // 2, max(0, m - math.ceil(estimate.interpolate(cfg.f_start) * entropy)))
         step = max(1, math.ceil(cfg.f_step * entropy), math.ceil(d / cfg.max_rounds))
         plans.append(Plan(n, m, d, step))
     return tuple(plans)
@@ -362,12 +436,14 @@ class GroundDecoder:
             return []
         codes, targets, llrs = zip(*inputs, strict=True)
         patterns, iterations, converged = minsum.decode_batch(
-            codes, targets, llrs, self.cfg.ms_scaling, self.cfg.max_iter)
+            codes, targets, llrs, self.cfg.ms_scaling, self.cfg.max_iter, self.cfg.patience)
         self.iterations += int(iterations.sum())
         failed = []
         for index, e, ok in zip(pending, patterns, converged, strict=True):
             plan = self.received.plans[index]
-            if ok and not e[plan.pad_positions()[: self.revealed[index].size]].any():
+            known = np.delete(plan.slot_positions(), np.arange(self.revealed[index].size,
+                                                               plan.d))
+            if ok and not e[known].any():
                 self.errors[self.slices[index]] = e[plan.key_positions()]
                 self.done[index] = True
             else:

@@ -36,7 +36,7 @@ L_MAX = np.float32(1e4)  # posterior clip: far above any channel LLR, far below 
 @numba.njit(cache=True, nogil=True)
 def _layered_min_sum(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
                      target: np.ndarray, llr: np.ndarray, scaling: np.float32, max_iter: int,
-                     posterior: np.ndarray, iterations: np.ndarray,
+                     patience: int, posterior: np.ndarray, iterations: np.ndarray,
                      converged: np.ndarray) -> None:
     messages = np.zeros(indices.size, dtype=np.float32)
     width = 1
@@ -56,7 +56,9 @@ def _layered_min_sum(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
                 ok = False
                 break
         it = 0
-        while not ok and it < max_iter:
+        best = r1 - r0 + 1
+        best_at = 0
+        while not ok and it < max_iter and it - best_at <= patience:
             it += 1
             flips = 0
             unsatisfied = 0
@@ -90,6 +92,9 @@ def _layered_min_sum(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
                     flips += (post < 0) != (posterior[v] < 0)
                     posterior[v] = post
             ok = flips == 0 and unsatisfied == 0
+            if unsatisfied < best:
+                best = unsatisfied
+                best_at = it
         iterations[k] = it
         converged[k] = ok
 
@@ -108,12 +113,15 @@ def channel_llr(p: np.ndarray) -> np.ndarray:
 
 
 def decode_batch(codes: Sequence[tuple[np.ndarray, np.ndarray]], targets: Sequence[np.ndarray],
-                 llrs: Sequence[np.ndarray], scaling: float, max_iter: int
-                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+                 llrs: Sequence[np.ndarray], scaling: float, max_iter: int,
+                 patience: int | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Decode one error pattern per codeword: ``codes[k]`` = :func:`csr_arrays` of its H,
     ``targets[k]`` its syndrome (uint8, m_k), ``llrs[k]`` channel LLRs (n_k, see
-    :func:`channel_llr`). Returns (error patterns uint8, iterations int32, converged bool), the
-    error pattern being the hard decision after the last iteration."""
+    :func:`channel_llr`). A codeword stops after ``max_iter`` iterations, or (``patience``)
+    once that many iterations in a row brought no new minimum of unsatisfied checks (a decoder
+    stuck on a plateau rarely converges; counted as the rows were processed). Returns (error
+    patterns uint8, iterations int32, converged bool), the error pattern being the hard decision
+    after the last iteration."""
     if not (len(codes) == len(targets) == len(llrs)):
         raise ValueError("decode_batch needs one code, syndrome and LLR vector per codeword")
     rows = np.zeros(len(codes) + 1, dtype=np.int64)
@@ -138,6 +146,8 @@ def decode_batch(codes: Sequence[tuple[np.ndarray, np.ndarray]], targets: Sequen
                                           ) if targets else np.zeros(0, np.uint8),
                      np.concatenate([np.asarray(x, dtype=np.float32) for x in llrs]
                                     ) if llrs else np.zeros(0, np.float32),
-                     np.float32(scaling), int(max_iter), posterior, iterations, converged)
+                     np.float32(scaling), int(max_iter),
+                     int(max_iter if patience is None else patience), posterior, iterations,
+                     converged)
     hard = (posterior < 0).astype(np.uint8)
     return [hard[a:b] for a, b in itertools.pairwise(sizes)], iterations, converged

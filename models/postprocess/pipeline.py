@@ -96,7 +96,7 @@ class DistillConfig:
     epsilon_cor: float = 1e-15
     pa_block_bits: int = 500_000
     method: str = "chernoff"
-    auth_pool_bits: int = 1 << 17  # reveal rounds: up to 2 + 2·max_rounds messages a packet
+    auth_pool_bits: int = 1 << 18  # reveal rounds: up to 2 + 2·max_rounds messages a packet
     reconciliation: EcConfig = field(default_factory=EcConfig)
 
     def __post_init__(self) -> None:
@@ -259,7 +259,7 @@ def _reveal_exchange(link: "_Link", index: int, pad: ec.SatellitePad
     return exchange
 
 
-def _tag_counts(packet: Packet, mask: np.ndarray | None = None) -> np.ndarray:
+def tag_counts(packet: Packet, mask: np.ndarray | None = None) -> np.ndarray:
     """int64 [basis, intensity] counts of the packet's bits (restricted to mask)."""
     sel = slice(None) if mask is None else mask.astype(bool)
     out = np.zeros((2, 3), dtype=np.int64)
@@ -280,7 +280,8 @@ class _Accepted:
     index: int
 
 
-def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig
+def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig,
+               prior: tuple[np.ndarray, np.ndarray] | None = None
                ) -> tuple[dict[str, Any], _Accepted | None]:
     sat, gnd = pair.satellite, pair.ground
     n = int(sat.bit.size)
@@ -289,7 +290,7 @@ def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig
     if sat.bit.size != gnd.bit.size or not sat.same_as(gnd):
         return entry | {"status": "boundary_mismatch", "leak_bits": 0, "f": None}, None
     rec = cfg.reconciliation
-    estimate = ec.estimate_channel(pair.sampled_detected, pair.sampled_errors, rec)
+    estimate = ec.estimate_channel(pair.sampled_detected, pair.sampled_errors, rec, prior)
     if ec.syndrome_fraction(estimate, sat.intensity, rec) > rec.max_syndrome_fraction:
         return entry | {"status": "qber_too_high", "leak_bits": 0, "f": None}, None
     # satellite: syndromes of key + secret padding, verification hash (keys from its QRNG)
@@ -324,7 +325,7 @@ def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig
               "revealed_bits": pad.revealed_bits, "reveal_rounds": rounds or 0,
               "hash_bits": VERIFY_HASH_BITS, "leak_bits": leak,
               "rate": 1.0 - (leak - VERIFY_HASH_BITS) / n, "codewords": len(plans)}
-    errors = (_tag_counts(gnd, result.error_mask) if result is not None
+    errors = (tag_counts(gnd, result.error_mask) if result is not None
               else np.zeros((2, 3), dtype=np.int64))
     answer = struct.pack(">I8s", int(sat.index), status.encode()[:8]) + errors.astype(
         ">i8").tobytes()
@@ -336,7 +337,7 @@ def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig
     q_true = float(errors.sum()) / n
     entry["qber_corrected"] = q_true
     entry["f"] = efficiency(leak, n, q_true) if q_true > 0 else None
-    detected = _tag_counts(sat)
+    detected = tag_counts(sat)
     per_basis = detected.sum(axis=1)
     share = {b: leak * float(per_basis[i]) / n for i, b in enumerate(BASES)}
     return entry, _Accepted(sat.bit, result.corrected, detected, errors, share, int(sat.index))
@@ -406,6 +407,7 @@ def distill(packets: Sequence[PacketPair], config: DistillConfig, seed: int,
     keys_gnd: list[np.ndarray] = []
     pending: list[_Accepted] = []
     pa_offset = 0
+    prior: tuple[np.ndarray, np.ndarray] | None = None  # last reconciled packet's counts
 
     def flush() -> None:
         nonlocal pa_offset, pending
@@ -417,9 +419,10 @@ def distill(packets: Sequence[PacketPair], config: DistillConfig, seed: int,
         pending = []
 
     for pair in packets:
-        entry, accepted = _reconcile(pair, link, seed, config)
+        entry, accepted = _reconcile(pair, link, seed, config, prior)
         ec_entries.append(entry)
         if accepted is not None:
+            prior = (accepted.detected, accepted.errors)
             pending.append(accepted)
             if len(pending) == per_block:
                 flush()

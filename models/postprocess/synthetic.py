@@ -14,7 +14,7 @@ import numpy as np
 
 from models.postprocess import ec
 from models.postprocess.ec import EcConfig
-from models.postprocess.pipeline import PacketPair, efficiency
+from models.postprocess.pipeline import PacketPair, efficiency, tag_counts
 from models.sifting.packets import PACKET_BITS, Packet
 
 TAG_MIX = (0.9400, 0.0582, 0.0018)  # signal, decoy, vacuum share of key bits
@@ -68,9 +68,10 @@ def measure_ec(qber: float, packets: int, seed: int, cfg: EcConfig | None = None
     cfg = EcConfig() if cfg is None else cfg
     fs, leaks, rounds, iterations, ok, spent = [], [], [], [], 0, 0.0
     rng = np.random.default_rng([seed, 1])
+    prior = None
     for pair in synthetic_packets(packets, qber, seed, packet_bits):
         sat, gnd = pair.satellite, pair.ground
-        est = ec.estimate_channel(pair.sampled_detected, pair.sampled_errors, cfg)
+        est = ec.estimate_channel(pair.sampled_detected, pair.sampled_errors, cfg, prior)
         plans = ec.plan_codewords(sat.intensity, est, cfg)
         pad = ec.SatellitePad(plans, rng.integers(0, 2, ec.pad_bits_needed(plans),
                                                   dtype=np.uint8))
@@ -87,6 +88,7 @@ def measure_ec(qber: float, packets: int, seed: int, cfg: EcConfig | None = None
             leak = pad.leak_bits + ec.VERIFY_HASH_BITS
             fs.append(efficiency(leak, packet_bits, q_true))
             leaks.append(leak / packet_bits)
+            prior = (tag_counts(sat), tag_counts(sat, result.error_mask))
     return EcMeasurement(qber, packets, ok, float(np.mean(fs)) if fs else math.nan, spent,
                          packets * packet_bits, float(np.mean(rounds)),
                          float(np.mean(leaks)) if leaks else math.nan,

@@ -40,8 +40,8 @@ def test_split_codewords():
 
 
 def encode_plain(x, tags, est, cfg):
-    """Syndromes without padding (puncture_fraction=0 punctures nothing)."""
-    cfg = ec.EcConfig(**{**cfg.__dict__, "puncture_fraction": 0.0})
+    """Syndromes without padding (f_start=None punctures nothing)."""
+    cfg = ec.EcConfig(**{**cfg.__dict__, "f_start": None})
     plans = ec.plan_codewords(tags, est, cfg)
     assert all(p.d == 0 for p in plans)
     return ec.encode(x, plans, np.zeros(0, dtype=np.uint8), cfg)
@@ -130,20 +130,24 @@ def test_decoding_success_statistics(qber):
 def test_padding_positions_and_leak():
     plan = ec.Plan(n=1000, m=200, d=60, step=25)
     pad = plan.pad_positions()
-    assert plan.length == 1060 and pad[0] == 860 and np.all(np.diff(pad) == 2)
+    assert plan.length == 1100 and pad[0] == 900 and np.all(np.diff(pad) == 2)
+    slots = plan.slot_positions()
+    assert slots.size == 100 and np.array_equal(slots[:60], pad)
+    assert np.array_equal(plan.zero_positions(), slots[60:])
     h = ec.parity_check_matrix(plan.length, plan.m, 3).toarray()
-    assert np.all(h[:, pad].sum(axis=0) == 2)  # staircase columns, no check touches two
-    assert np.all(h[:, pad].sum(axis=1) <= 1)
+    assert np.all(h[:, slots].sum(axis=0) == 2)  # staircase columns, no check touches two
+    assert np.all(h[:, slots].sum(axis=1) <= 1)
     x = np.arange(1000) % 2
     word = plan.extend(x, np.ones(60, dtype=np.uint8))
     assert np.array_equal(word[plan.key_positions()], x) and np.all(word[pad] == 1)
+    assert not word[plan.zero_positions()].any()
     assert plan.leak(0) == 140 and plan.leak(60) == 200  # m - d + revealed
 
 
 def test_reveal_rounds_rescue_an_optimistic_start():
     """Starting far below the decodable rate, the ground asks for padding until it decodes;
     every disclosed bit is counted in the leak."""
-    cfg = ec.EcConfig(puncture_fraction=0.45, f_step=0.1)
+    cfg = ec.EcConfig(codeword_bits=20_000, f_start=((0.01, 0.8),), f_step=0.1)
     rng = np.random.default_rng(5)
     x = rng.integers(0, 2, 20_000, dtype=np.uint8)
     e = (rng.random(20_000) < 0.02).astype(np.uint8)

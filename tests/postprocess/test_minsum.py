@@ -8,18 +8,19 @@ from ldpc import BpDecoder
 from models.postprocess import ec, minsum
 
 
-def reference_layered(h, target, llr, scaling, max_iter):
+def reference_layered(h, target, llr, scaling, max_iter, patience):
     """The algorithm of :mod:`models.postprocess.minsum` written plainly (float32 scalars),
-    including its termination rule: stop after an iteration in which no hard decision flipped
-    and every row was satisfied when it was processed."""
+    including its termination rules: stop after an iteration in which no hard decision flipped
+    and every row was satisfied when it was processed, or after ``patience`` iterations
+    without a new minimum of such unsatisfied rows."""
     h = h.tocsr()
     post = np.asarray(llr, dtype=np.float32).copy()
     msg = {(r, v): np.float32(0) for r in range(h.shape[0]) for v in h.indices[
         h.indptr[r]:h.indptr[r + 1]]}
     scaling, lim = np.float32(scaling), minsum.L_MAX
     done = not np.any(((h.astype(np.int64) @ (post < 0)) + target) % 2)
-    it = 0
-    while not done and it < max_iter:
+    it, best, best_at = 0, h.shape[0] + 1, 0
+    while not done and it < max_iter and it - best_at <= patience:
         it += 1
         flips = unsatisfied = 0
         for r in range(h.shape[0]):
@@ -36,6 +37,8 @@ def reference_layered(h, target, llr, scaling, max_iter):
                 flips += (updated < 0) != (post[v] < 0)
                 post[v] = updated
         done = flips == 0 and unsatisfied == 0
+        if unsatisfied < best:
+            best, best_at = unsatisfied, it
     return (post < 0).astype(np.uint8), it, done
 
 
@@ -45,19 +48,27 @@ def channel(n, q, seed):
     return e, np.full(n, minsum.channel_llr(q), dtype=np.float32)
 
 
-def test_bit_exact_against_reference():
+@pytest.mark.parametrize("patience", [None, 4])
+def test_bit_exact_against_reference(patience):
     """Rate 0.7 at 4 % with a few punctured bits: seeds 0, 2, 3 converge, 1, 4, 5 do not."""
-    outcomes = []
+    outcomes, iterations = [], []
     for seed in range(6):
         h = ec.parity_check_matrix(600, 180, seed)
         e, llr = channel(600, 0.04, seed)
         llr[::40] = 0.0  # punctured positions
         target = ec.syndrome(h, e)
-        got, its, conv = minsum.decode_batch([minsum.csr_arrays(h)], [target], [llr], 0.75, 25)
-        want, want_it, want_conv = reference_layered(h, target, llr, 0.75, 25)
+        got, its, conv = minsum.decode_batch([minsum.csr_arrays(h)], [target], [llr], 0.75, 25,
+                                             patience)
+        want, want_it, want_conv = reference_layered(h, target, llr, 0.75, 25,
+                                                     25 if patience is None else patience)
         assert np.array_equal(got[0], want) and its[0] == want_it and conv[0] == want_conv
         outcomes.append(bool(conv[0]))
+        iterations.append(int(its[0]))
     assert outcomes == [True, False, True, True, False, False]
+    if patience is None:
+        assert iterations[1] == iterations[4] == iterations[5] == 25
+    else:  # the stuck codewords give up early
+        assert max(iterations[1], iterations[4], iterations[5]) < 25
 
 
 def test_converged_means_syndrome_matches_and_batches_are_independent():

@@ -101,7 +101,7 @@ def test_reveal_rounds_through_the_authenticated_link():
     """With an optimistic first syndrome every packet needs reveal rounds; each round costs
     two authenticated messages, every disclosed padding bit counts as leak, keys agree."""
     pairs = synthetic_packets(2, 0.02, seed=12, packet_bits=SMALL)
-    cfg = small_config(reconciliation=EcConfig(puncture_fraction=0.35, f_step=0.15))
+    cfg = small_config(reconciliation=EcConfig(f_start=((0.01, 0.9),), f_step=0.15))
     result = distill(pairs, cfg, seed=5)
     assert [e["status"] for e in result.ec] == ["ok", "ok"] and result.keys_match
     rounds = sum(e["reveal_rounds"] for e in result.ec)
