@@ -26,6 +26,8 @@ def run(out_dir: pathlib.Path) -> list[dict]:
             "value": rate,
             "unit": "pulses/s",
             "real_time_ratio": rate / REAL_TIME_PULSES_PER_S,
+            "pulses_per_cpu_s": result["pulses_per_cpu_s"],
+            "load_average": result["load_average"],
             "window_pulses": result["pulses_simulated"],
             "scenario": result["scenario"],
             "mismatches": result["mismatches"],

@@ -12,7 +12,9 @@ Icarus with the classical link in the loop, prints a summary and writes ``build/
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, replace
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from models.ground.timing import FRAME_PULSES
-from rtl.e2e.top import CAPTURES, REPLAYS, E2eParams, E2eTop, payload_bits
+from rtl.e2e.top import CAPTURES, REPLAYS, VERILOG_SOURCES, E2eParams, E2eTop, payload_bits
 from sim.e2e_scenario import (
     SCENARIO_DIR,
     Scenario,
@@ -39,8 +41,9 @@ DEFAULT_SCENARIO = SCENARIO_DIR / "nominal.toml"
 CLOCK_PS = 6400  # 156.25 MHz, made inside the simulator (tb.runner internal_clock_ps)
 # The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
 PUBLIC_RW = ("*_load", "*_count", "*_strobe")
-PUBLIC_RD = ("clk", "*_batch", "*_done", "*_hungry", "sat_packets", "gnd_packets", "gnd_missing",
-             "sat_dropped", "report_overflow", "locked")
+PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
+             "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow",
+             "locked")
 
 
 def widths() -> dict[str, int]:
@@ -63,6 +66,15 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
         raise ScenarioError(f"a window needs at least 2 sync frames, not {frames}")
     build = ROOT / "build" / "cocotb" / case / simulator
     build.mkdir(parents=True, exist_ok=True)
+    # Runs of one case share a build (and their stimulus, record and result files): under
+    # pytest-xdist two of them must not overlap.
+    with (build / "run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _run_locked(simulator, scenario, frames, params, build, case, corrupt, max_cycles)
+
+
+def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2eParams, build: Path,
+                case: str, corrupt: bool, max_cycles: int | None) -> dict:
     start = time.perf_counter()
     stim = build_stimulus(scenario, frames, params.seed)
     params = replace(params, delta=stim["delta"])
@@ -77,6 +89,7 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
     try:
         run_cocotb(E2eTop(params), "tb.e2e.cocotb_e2e", simulator, case=case,
                    internal_clock_ps=CLOCK_PS, public_rw=PUBLIC_RW, public_rd=PUBLIC_RD,
+                   extra_sources=VERILOG_SOURCES, verilog_key=repr(params),
                    params={"top": asdict(params), "widths": widths(), "seed": scenario.seed,
                            "stimulus": str(stim_path), "result_path": str(result_path),
                            "uplink": link_dict(up), "downlink": link_dict(down),
@@ -98,6 +111,8 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
         "wall_s": round(wall, 3),
         "prepare_s": round(prep_s, 3),
         "pulses_per_s": round(pulses_per_s, 1),
+        "pulses_per_cpu_s": round(result["pulses_simulated"] / result["sim_cpu_s"], 1),
+        "load_average": round(os.getloadavg()[0], 2),
         "real_time_ratio": pulses_per_s / REAL_TIME_PULSES_PER_S,
         "sifted_bits": min(result["sifted_bits"].values()),
         "sifted_bits_per_side": result["sifted_bits"],
@@ -117,7 +132,9 @@ def print_summary(result: dict) -> None:
           f"{ch['station']} at {ch['elevation_deg']:.1f} deg, rate x{ch['rate_scale']:g}, "
           f"link latency /{ch['time_scale']:g}")
     print(f"  {result['pulses_per_s'] / 1e6:.3f} M pulses/s in the simulation loop "
-          f"({result['real_time_ratio']:.2e} of real time), {result['wall_s']:.1f} s wall")
+          f"({result['real_time_ratio']:.2e} of real time; "
+          f"{result['pulses_per_cpu_s'] / 1e6:.3f} M per CPU second, load average "
+          f"{result['load_average']}), {result['wall_s']:.1f} s wall")
     print(f"  detections {result['detections']:,}, sifted bits {result['sifted_bits']:,}, "
           f"packets satellite {result['packets']['satellite']} / ground "
           f"{result['packets']['ground']}")

@@ -1,13 +1,20 @@
-"""Decode the batch registers of :class:`rtl.simonly.batcher.StreamBatcher` in numpy.
+"""Decode the batches of :class:`rtl.simonly.batcher.StreamBatcher` in numpy.
 
-A batch is read once per ``depth`` transfers as one binary string (MSB first, as simulators
-print vectors); these helpers turn it into a ``[depth, width]`` bit matrix, LSB first per beat,
-and cut fields out of it, all vectorised so that Python's cost per pulse stays in nanoseconds.
+Two ways in, one bit-matrix format out (``[beats, width]``, oldest beat first, LSB first):
+
+* :func:`beats_of_binstr`: a batch register read through VPI as one binary string (MSB first,
+  as simulators print vectors);
+* :class:`BatchRecordReader`: the record file that the Verilog batch store appends every
+  completed batch to (no VPI read, no wake-up per batch: the fast path of long runs).
+
+:func:`field` / :func:`fields` cut fields out of the matrix, all vectorised so that Python's cost
+per pulse stays in nanoseconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +34,61 @@ def beats_of_binstr(binstr: str, width: int) -> np.ndarray:
             f"batch of {bits.size} characters is not clean 0/1 beats of {width} bits"
         )
     return bits.reshape(-1, width)
+
+
+class BatchRecordError(ValueError):
+    """A batch record file is missing or does not match the capture's geometry."""
+
+
+def _words_bytes(bits: int) -> int:
+    return 4 * max(1, -(-bits // 32))  # ``%u`` writes whole 32-bit words, at least one
+
+
+class BatchRecordReader:
+    """Reads the records that ``sim_batch_store`` appends to its ``record_file``.
+
+    A record is the batch tag then the batch, each as little-endian 32-bit words (the tag's low
+    64 bits are kept). :meth:`read` returns what has been completed since the previous call.
+    """
+
+    def __init__(self, path: Path, width: int, depth: int, tag_bits: int = 0) -> None:
+        self.path = Path(path)
+        self.width, self.depth = width, depth
+        self.tag_bytes = _words_bytes(tag_bits)
+        self.record_bytes = self.tag_bytes + _words_bytes(width * depth)
+        self._file = None
+        self._rest = b""
+        self.records = 0
+
+    def read(self, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(beats, tags)`` of the records completed since the previous call, at most up to
+        ``limit`` records in all (later ones stay for a later call): ``[records * depth, width]``
+        bit matrix (oldest beat first, bit 0 first, as :func:`beats_of_binstr`) and the uint64
+        tag of each record. :attr:`records` counts the records returned so far."""
+        if self._file is None:
+            if not self.path.exists():
+                raise BatchRecordError(f"batch record file {self.path} was not created")
+            self._file = self.path.open("rb")
+        data = self._rest + self._file.read()
+        count = len(data) // self.record_bytes
+        if limit is not None:
+            count = min(count, max(0, limit - self.records))
+        whole = count * self.record_bytes
+        self._rest = data[whole:]
+        self.records += count
+        records = np.frombuffer(data[:whole], dtype=np.uint8).reshape(-1, self.record_bytes)
+        tag_bytes = np.zeros((len(records), 8), dtype=np.uint8)
+        keep = min(8, self.tag_bytes)
+        tag_bytes[:, :keep] = records[:, :keep]
+        tags = tag_bytes.view("<u8")[:, 0].astype(np.uint64)
+        bits = np.unpackbits(records[:, self.tag_bytes:], axis=1, bitorder="little")
+        beats = bits[:, :self.width * self.depth].reshape(-1, self.width)
+        return beats, tags
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def field(beats: np.ndarray, lsb: int, width: int) -> np.ndarray:

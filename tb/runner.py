@@ -33,14 +33,17 @@ cycles on the transmitter co-simulation (``docs/architecture.md``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import amaranth
 from amaranth.back import verilog
 from amaranth.lib import wiring
 from cocotb_tools.runner import Verilator, get_runner
@@ -144,20 +147,55 @@ def waves_enabled() -> bool:
     return os.environ.get("WAVES", "0") not in ("", "0")
 
 
+RTL_SOURCE_DIRS = (ROOT / "rtl", ROOT / "models")
+
+
+def project_sources_digest() -> str:
+    """SHA-256 over the loaded modules of :data:`RTL_SOURCE_DIRS` (path and contents) and the
+    Amaranth version: what a component's Verilog can depend on besides its parameters (a
+    component is built in this process, so every module it uses is loaded)."""
+    digest = hashlib.sha256(f"amaranth {amaranth.__version__}".encode())
+    files = sorted({Path(module.__file__).resolve() for module in list(sys.modules.values())
+                    if getattr(module, "__file__", None) and any(
+                        Path(module.__file__).resolve().is_relative_to(d)
+                        for d in RTL_SOURCE_DIRS)})
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def write_verilog(component: wiring.Component, top: str, directory: Path,
-                  internal_clock_ps: int | None = None) -> Path:
+                  internal_clock_ps: int | None = None, cache_key: str | None = None) -> Path:
     """Convert ``component`` to ``directory/top.v`` (rewritten only when it changed).
 
     With ``internal_clock_ps`` the ``clk`` input becomes a clock made inside ``top``
     (:func:`add_internal_clock`).
+
+    ``cache_key``: a string that fixes the component's configuration (e.g. the ``repr`` of its
+    frozen parameter dataclass). The conversion is then skipped when ``directory/top.v`` was
+    written for the same key, the same ``top`` and clock, and the same project sources
+    (:func:`project_sources_digest`, so an edit of any loaded project module converts again).
+    Converting a large top (the e2e top: tens of seconds, mostly elaboration and RTLIL) is then
+    paid once per configuration.
     """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{top}.v"
+    stamp = directory / f"{top}.v.key"
+    key = None
+    if cache_key is not None:
+        key = hashlib.sha256(json.dumps(
+            [type(component).__qualname__, cache_key, top, internal_clock_ps,
+             project_sources_digest()]).encode()).hexdigest()
+        if path.exists() and stamp.exists() and stamp.read_text() == key:
+            return path
+    stamp.unlink(missing_ok=True)
     text = verilog.convert(component, name=top, emit_src=False)
     if internal_clock_ps is not None:
         text = add_internal_clock(text, top, internal_clock_ps)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
+    if key is not None:
+        stamp.write_text(key)
     return path
 
 
@@ -183,19 +221,22 @@ def run_cocotb(
     public_rw: Sequence[str] = (),
     public_rd: Sequence[str] = (),
     internal_clock_ps: int | None = None,
+    verilog_key: str | None = None,
 ) -> Path:
     """Generate Verilog for ``component`` and run ``test_module`` on it; return the build dir.
 
     ``extra_sources``: more HDL files, e.g. sim-only Verilog modules that ``component`` uses.
     ``public_rw`` / ``public_rd``: see the module docstring (Verilator only).
     ``internal_clock_ps``: clock period made inside the HDL (see the module docstring).
+    ``verilog_key``: reuse the Verilog of an earlier run of the same configuration
+    (:func:`write_verilog`'s ``cache_key``).
 
     Under pytest a failing cocotb test fails the pytest test (cocotb's runner exits non-zero).
     """
     if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; choose one of {SIMULATORS}")
     build_dir = BUILD_ROOT / case / simulator
-    source = write_verilog(component, top, build_dir, internal_clock_ps)
+    source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key)
     waves = waves_enabled()
 
     build_args: list[str] = []

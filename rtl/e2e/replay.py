@@ -8,6 +8,13 @@ cycle counter) has reached its due cycle, so each event enters the design at its
 Python wakes once per batch. ``hungry`` is high when a new batch fits (the previous one is
 moved and the FIFO has room for ``batch`` more entries): Python waits for it before loading.
 
+Lossless by construction: a ``strobe`` is taken only in a cycle where the block is ready for it
+(``hungry`` without the strobe term, i.e. the previous batch is moved and the FIFO has room).
+A strobe in any other cycle is refused, never overwriting the batch being moved: it counts in
+``dropped`` (sticky: a testbench that sees it non-zero has lost entries and must fail).
+``accepted`` counts the batches taken, ``released`` the entries that left on ``o``; a testbench
+compares them with what it sent.
+
 Due cycles must not decrease along the stream (a later event is never released first).
 
 Latency, throughput, stream contract: an entry is offered on ``o`` from the cycle after
@@ -48,6 +55,8 @@ class TimedReplay(wiring.Component):
             "now": In(DUE_BITS),
             "o": Out(stream.Signature(width)),
             "released": Out(32),
+            "accepted": Out(32),
+            "dropped": Out(32),
         })
 
     def elaborate(self, platform):
@@ -58,16 +67,21 @@ class TimedReplay(wiring.Component):
         held = Signal(self.batch * entry_bits, reset_less=True)
         index = Signal(range(self.batch + 1))
         remaining = Signal(range(self.batch + 1))
+        ready = Signal()
         m.d.comb += [
             fifo.w_data.eq(held.word_select(index, entry_bits)),
             fifo.w_en.eq(remaining != 0),
-            self.hungry.eq((remaining == 0) & ~self.strobe
-                           & (fifo.level <= self.depth - self.batch)),
+            ready.eq((remaining == 0) & (fifo.level <= self.depth - self.batch)),
+            self.hungry.eq(ready & ~self.strobe),
         ]
         with m.If(fifo.w_en & fifo.w_rdy):
             m.d.sync += [index.eq(index + 1), remaining.eq(remaining - 1)]
         with m.If(self.strobe):
-            m.d.sync += [held.eq(self.load), index.eq(0), remaining.eq(self.count)]
+            with m.If(ready):
+                m.d.sync += [held.eq(self.load), index.eq(0), remaining.eq(self.count),
+                             self.accepted.eq(self.accepted + 1)]
+            with m.Else():
+                m.d.sync += self.dropped.eq(self.dropped + 1)
 
         due = fifo.r_data[self.width:]
         m.d.comb += [

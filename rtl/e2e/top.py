@@ -18,7 +18,13 @@ r"""End-to-end co-simulation top (issue 6): satellite FPGA, optical channel, gro
 ``==>`` marks what Python carries: the optical channel's time tags (from the pass model, per
 batch, each released at its own cycle), uplink frames of reports and downlink sift messages
 (through the golden link model, per frame). Everything else is RTL and runs free; Python wakes
-per capture batch (``<name>_done``) and per replay batch (``<name>_hungry``).
+per replay batch (``<name>_hungry``) and on a timer that reads the captures' record files.
+
+Captures: :class:`rtl.simonly.batcher.StreamBatcher` with the Verilog store, each appending its
+completed batches to ``capture_<name>.bin`` (:func:`rtl.simonly.tx_cosim_top.record_file`) in the
+simulator's working directory; the tail of a batch (``<name>_fill`` beats) stays readable in
+``<name>_batch``. Builds need :data:`VERILOG_SOURCES`. Replays report ``<name>_accepted``
+batches and ``<name>_dropped`` strobes (refused: non-zero means the testbench lost entries).
 
 Like :class:`rtl.simonly.tx_cosim_top.TxCosimTop` the top makes its own power-on reset and the
 Python inputs are registered on entry, so Verilator evaluates the design once per edge.
@@ -44,8 +50,9 @@ from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.layouts import KeyBeat, Report, SiftEntry
 from rtl.sifting.satellite_sift import SatelliteSift
-from rtl.simonly.batcher import StreamBatcher
+from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher
 from rtl.simonly.qrng_source import CounterQrngSource
+from rtl.simonly.tx_cosim_top import record_file
 
 POWER_ON_CYCLES = 2
 
@@ -57,6 +64,8 @@ CAPTURES = {
 REPLAYS = {"tags": Tag, "up": Report, "dn": SiftEntry}
 CAPTURE_PORTS = ("batch", "done", "batches", "fill")
 REPLAY_INPUTS = ("load", "count", "strobe")
+REPLAY_OUTPUTS = ("hungry", "released", "accepted", "dropped")
+VERILOG_SOURCES = [BATCH_STORE_VERILOG]  # run_cocotb(extra_sources=...) of every build
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,8 @@ class E2eTop(wiring.Component):
         self.sat_sift = SatelliteSift(p.packet_bits)
         self.gnd_sift = GroundSift(p.packet_bits)
         self.captures = {
-            name: StreamBatcher(payload_bits(layout), p.capture_depth(name), seed=p.seed + i)
+            name: StreamBatcher(payload_bits(layout), p.capture_depth(name), seed=p.seed + i,
+                                verilog_store=True, record_file=record_file(name))
             for i, (name, layout) in enumerate(CAPTURES.items())
         }
         self.replays = {
@@ -132,8 +142,8 @@ class E2eTop(wiring.Component):
         for name, replay in self.replays.items():
             for port in REPLAY_INPUTS:
                 members[f"{name}_{port}"] = In(replay.signature.members[port].shape)
-            members[f"{name}_hungry"] = Out(1)
-            members[f"{name}_released"] = Out(32)
+            for port in REPLAY_OUTPUTS:
+                members[f"{name}_{port}"] = Out(replay.signature.members[port].shape)
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -171,11 +181,11 @@ class E2eTop(wiring.Component):
         # Ground timing chain: channel tags in, squashed detections to the reporting block.
         for name, replay in self.replays.items():
             m.submodules[f"replay_{name}"] = replay
-            m.d.comb += [replay.now.eq(self.now),
-                         getattr(self, f"{name}_hungry").eq(replay.hungry),
-                         getattr(self, f"{name}_released").eq(replay.released)]
+            m.d.comb += replay.now.eq(self.now)
             for port in REPLAY_INPUTS:
                 m.d.comb += getattr(replay, port).eq(getattr(self, f"{name}_{port}"))
+            for port in REPLAY_OUTPUTS:
+                m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(replay, port))
         connect(m, self.replays["tags"].o, ground.tags)
         connect(m, ground.frames, cap["frm"].i)
         m.d.comb += [ground.delta.eq(p.delta), ground.gate_half.eq(p.gate_half),

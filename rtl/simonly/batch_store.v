@@ -12,7 +12,7 @@
 // last beat (`last` high), before the next beat replaces slot 0 (a non-blocking write), so a
 // reader sees batch k at the latest one cycle after its `done`. Reading a file costs nothing
 // per bit, where a VPI read of `batch` costs a call per bit (vpiBinStrVal) or per byte
-// (vpiStringVal). rtl.simonly.batcher.BatchRecordReader decodes the records.
+// (vpiStringVal). tb.capture.BatchRecordReader decodes the records.
 module sim_batch_store #(
     parameter WIDTH = 1,
     parameter DEPTH = 1,

@@ -20,8 +20,8 @@ Storage, two implementations with the same ports and the same ``batch`` during `
   Yosys emits every register as ``next = q; if (...) next = ...; q <= next``). Slots
   ``[fill, depth)`` still hold the previous batch. Not available in the Amaranth simulator.
   With ``record_file`` the store also appends every completed batch and its tag to that file
-  in the simulator's working directory (:class:`BatchRecordReader` reads it): a testbench then
-  needs no VPI read of ``batch`` at all, nor a wake-up per batch.
+  in the simulator's working directory (:class:`tb.capture.BatchRecordReader` reads it): a
+  testbench then needs no VPI read of ``batch`` at all, nor a wake-up per batch.
 
 ::
 
@@ -34,7 +34,6 @@ Storage, two implementations with the same ports and the same ``batch`` during `
 
 from pathlib import Path
 
-import numpy as np
 from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -42,54 +41,6 @@ from amaranth.lib.wiring import In, Out
 from rtl.simonly.xorshift import Xorshift32, happens, validate_rate
 
 BATCH_STORE_VERILOG = Path(__file__).with_name("batch_store.v")
-
-
-class BatchRecordError(ValueError):
-    """A batch record file is missing or does not match the capture's geometry."""
-
-
-def _words_bytes(bits: int) -> int:
-    return 4 * max(1, -(-bits // 32))  # ``%u`` writes whole 32-bit words, at least one
-
-
-class BatchRecordReader:
-    """Reads the records that ``sim_batch_store`` appends to its ``record_file``.
-
-    A record is the batch tag then the batch, each as little-endian 32-bit words (the tag's low
-    64 bits are kept). :meth:`read` returns what has been completed since the previous call.
-    """
-
-    def __init__(self, path: Path, width: int, depth: int, tag_bits: int = 0) -> None:
-        self.path = Path(path)
-        self.width, self.depth = width, depth
-        self.tag_bytes = _words_bytes(tag_bits)
-        self.record_bytes = self.tag_bytes + _words_bytes(width * depth)
-        self._file = None
-        self._rest = b""
-
-    def read(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(beats, tags)``: ``[records * depth, width]`` bit matrix (oldest beat first, bit 0
-        first, as :func:`tb.capture.beats_of_binstr`) and the uint64 tag of each record."""
-        if self._file is None:
-            if not self.path.exists():
-                raise BatchRecordError(f"batch record file {self.path} was not created")
-            self._file = self.path.open("rb")
-        data = self._rest + self._file.read()
-        whole = len(data) // self.record_bytes * self.record_bytes
-        self._rest = data[whole:]
-        records = np.frombuffer(data[:whole], dtype=np.uint8).reshape(-1, self.record_bytes)
-        tag_bytes = np.zeros((len(records), 8), dtype=np.uint8)
-        keep = min(8, self.tag_bytes)
-        tag_bytes[:, :keep] = records[:, :keep]
-        tags = tag_bytes.view("<u8")[:, 0].astype(np.uint64)
-        bits = np.unpackbits(records[:, self.tag_bytes:], axis=1, bitorder="little")
-        beats = bits[:, :self.width * self.depth].reshape(-1, self.width)
-        return beats, tags
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
 
 class StreamBatcher(wiring.Component):

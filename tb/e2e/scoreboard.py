@@ -11,7 +11,9 @@ Pure numpy, no simulator import. Streams, each compared beat by beat in order
 * ``cache_answers``: RND cache status and symbol (``models.rnd_cache`` at the reported head);
 * ``sift_entries``, ``satellite_key``, ``ground_key``: :func:`models.sifting.entries.satellite_sift`
   and :func:`~models.sifting.entries.ground_sift` of the frames the link delivered, as key beats
-  with packet boundaries (:func:`models.sifting.packets.key_beats`).
+  with packet boundaries (:func:`models.sifting.packets.key_beats`);
+* ``replay_batches`` (not a stream: one check per replay): every batch the testbench strobed into
+  a :class:`rtl.e2e.replay.TimedReplay` was accepted and none was refused.
 
 The link loop (what was delivered when) is the test bench's; this class only turns each delivered
 frame into the expected beats of the downstream streams (:meth:`satellite_frame`,
@@ -41,6 +43,7 @@ FRAME_BITS = FRAME_WORDS * WORD_BITS
 LOCK_FRAMES = 4  # the sync detector must lock within this many frames of a clean start
 STREAMS = ("symbols", "sync_frames", "reports", "cache_answers", "sift_entries",
            "satellite_key", "ground_key")
+CHECKS = (*STREAMS, "replay_batches")
 
 
 def signature_words(seed: int, lanes: int, first_pulse: np.ndarray, beats: int) -> np.ndarray:
@@ -74,7 +77,7 @@ class E2eScoreboard:
     det_bit: np.ndarray
     sift: SiftConfig = field(default_factory=SiftConfig)
     tallies: dict[str, StreamTally] = field(
-        default_factory=lambda: {name: StreamTally() for name in STREAMS})
+        default_factory=lambda: {name: StreamTally() for name in CHECKS})
     answer_status: dict[str, int] = field(
         default_factory=lambda: {s.name.lower(): 0 for s in CacheStatus})
     expected: dict[str, deque] = field(
@@ -195,6 +198,14 @@ class E2eScoreboard:
                 self.tallies[stream].record(np.ones(len(got), dtype=bool),
                                             f"{stream}: beats beyond the model's output")
                 got.clear()
+
+    def check_replays(self, counts: dict[str, tuple[int, int, int]]) -> None:
+        """``counts``: replay name -> (batches sent, accepted, dropped) at the end of the run."""
+        tally = self.tallies["replay_batches"]
+        for name, (sent, accepted, dropped) in counts.items():
+            bad = accepted != sent or dropped != 0
+            tally.record(np.array([bad]), f"replay {name}: {sent} batches sent, {accepted} "
+                                          f"accepted, {dropped} refused (entries lost)")
 
     def shortfall(self, stream: str, expected: int, slack: int) -> None:
         """Count beats that never came (more than ``slack`` short of ``expected``) as mismatches."""

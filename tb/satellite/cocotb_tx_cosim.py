@@ -19,8 +19,8 @@ from cocotb.triggers import Timer
 from cocotb.utils import get_sim_time
 
 from rtl.satellite.layouts import PULSE_INDEX_BITS
-from rtl.simonly.batcher import BatchRecordReader
 from rtl.simonly.tx_cosim_top import CLOCK_PS, TxCosimParams, record_file
+from tb.capture import BatchRecordReader
 from tb.params import tb_params
 from tb.satellite.tx_scoreboard import TxScoreboard
 
@@ -42,19 +42,17 @@ class RecordCollector:
     def __init__(self, name: str, width: int, depth: int, tag_bits: int,
                  check: Callable[[np.ndarray, np.ndarray], None]) -> None:
         self.reader = BatchRecordReader(Path(record_file(name)), width, depth, tag_bits)
-        self.depth = depth
         self.check = check
-        self.batches = 0
+
+    @property
+    def batches(self) -> int:
+        return self.reader.records
 
     def poll(self, limit: int | None = None) -> None:
         """Check the batches completed since the last poll (at most up to ``limit`` in all)."""
-        beats, tags = self.reader.read()
-        if limit is not None:
-            tags = tags[:max(0, limit - self.batches)]
-            beats = beats[:len(tags) * self.depth]
+        beats, tags = self.reader.read(limit)
         if len(tags):
             self.check(beats, tags)
-            self.batches += len(tags)
 
 
 @cocotb.test()

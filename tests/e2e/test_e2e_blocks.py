@@ -59,6 +59,30 @@ def test_replay_releases_each_entry_at_its_due_cycle_in_order():
     assert all(cycle >= d for (_, cycle), d in zip(got, due, strict=True))
 
 
+def test_replay_refuses_and_flags_a_strobe_while_a_batch_is_moved():
+    """A second strobe while the first batch is still being moved must not overwrite it: it is
+    refused and counted in ``dropped``; ``accepted`` counts only the batch that was taken."""
+    first, second = [11, 12, 13, 14], [21, 22, 23, 24]
+    dut = TimedReplay(WIDTH, BATCH, DEPTH)
+    got: list[int] = []
+    counts: dict[str, int] = {}
+
+    async def loader(ctx):
+        for payload in (first, second):  # two strobes in consecutive cycles
+            ctx.set(dut.load, pack_entries(payload, [0] * BATCH, WIDTH))
+            ctx.set(dut.count, BATCH)
+            ctx.set(dut.strobe, 1)
+            await ctx.tick()
+        ctx.set(dut.strobe, 0)
+        await ctx.tick().repeat(2 * BATCH)
+        counts.update(accepted=ctx.get(dut.accepted), dropped=ctx.get(dut.dropped),
+                      released=ctx.get(dut.released), hungry=ctx.get(dut.hungry))
+
+    run(dut, loader, consumer(dut.o, len(first), got, random.Random(2)), deadline_cycles=200)
+    assert got == first
+    assert counts == {"accepted": 1, "dropped": 1, "released": len(first), "hungry": 1}
+
+
 def test_replay_rejects_a_fifo_smaller_than_two_batches():
     with pytest.raises(ReplayError, match="depth"):
         TimedReplay(WIDTH, 8, 8)

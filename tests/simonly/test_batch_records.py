@@ -9,7 +9,8 @@ import random
 import numpy as np
 import pytest
 
-from rtl.simonly.batcher import BatchRecordError, BatchRecordReader, StreamBatcher
+from rtl.simonly.batcher import StreamBatcher
+from tb.capture import BatchRecordError, BatchRecordReader
 
 
 def record(tag: int, tag_bits: int, beats: list[int], width: int) -> bytes:
@@ -42,6 +43,21 @@ def test_reader_returns_complete_records_in_order(tmp_path, width, depth, tag_bi
     weights = [1 << k for k in range(width)]
     values = [int(np.dot(row.astype(object), weights)) for row in all_beats]
     assert values == [beat for batch in batches for beat in batch]
+
+
+def test_reader_limit_leaves_later_records_for_later(tmp_path):
+    batches = [[j, j + 1] for j in range(0, 10, 2)]
+    path = tmp_path / "capture.bin"
+    path.write_bytes(b"".join(record(0, 0, b, 8) for b in batches))
+    reader = BatchRecordReader(path, 8, 2)
+    first, _ = reader.read(limit=2)
+    assert reader.records == 2
+    assert reader.read(limit=2)[1].size == 0  # the limit is in all, not per call
+    rest, tags = reader.read()
+    reader.close()
+    assert reader.records == len(batches) and tags.size == len(batches) - 2
+    weights = 1 << np.arange(8)
+    assert (np.concatenate([first, rest]) @ weights).tolist() == list(range(10))
 
 
 def test_reader_reports_a_missing_file(tmp_path):
