@@ -84,8 +84,8 @@ def test_rate_rises_with_qber_and_uses_the_tags():
 @pytest.mark.parametrize("qber", [0.01, 0.02, 0.03])
 def test_decoding_success_versus_qber(qber):
     r = measure_ec(qber, 3, seed=int(qber * 1000))
-    assert r.successes >= 2  # measured packet success ~95 % at 1-3 % (docs)
-    assert 1.0 < r.f_mean < 1.9
+    assert r.successes >= 2  # measured: 10/10 packets at 0.5-3 % (docs)
+    assert 1.0 < r.f_mean < 1.45  # measured f 1.24-1.34 over 10 packets (docs)
 
 
 def test_underestimated_qber_fails_cleanly():
@@ -121,10 +121,10 @@ def test_mismatched_codeword_shapes_fail():
 @pytest.mark.slow
 @pytest.mark.parametrize("qber", [0.005, 0.01, 0.02, 0.03])
 def test_decoding_success_statistics(qber):
-    """20 packets per QBER (~1 min each): packet success >= 95 % with the default settings."""
+    """20 packets per QBER (~30 s each): packet success >= 95 % with the default settings."""
     r = measure_ec(qber, 20, seed=100 + int(qber * 1000))
     assert r.successes >= 19
-    assert r.f_mean < 1.7
+    assert r.f_mean < 1.4
 
 
 def test_padding_positions_and_leak():
