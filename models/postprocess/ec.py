@@ -76,6 +76,7 @@ class EcConfig:
     ms_scaling: float = 0.75
     max_iter: int = 150
     patience: int = 20
+    warm_start: bool = True
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
 
 
@@ -413,6 +414,7 @@ class GroundDecoder:
         self.revealed = [np.zeros(0, dtype=np.uint8) for _ in received.plans]
         self.errors = np.zeros_like(y)
         self.done = [False] * len(received.plans)
+        self.warm = [minsum.WarmStart() for _ in received.plans]
         self.iterations = 0
         offsets = np.cumsum([0] + [p.m for p in received.plans])
         self.targets = [received.bits[a:b] for a, b in itertools.pairwise(offsets)]
@@ -436,14 +438,15 @@ class GroundDecoder:
             return []
         codes, targets, llrs = zip(*inputs, strict=True)
         patterns, iterations, converged = minsum.decode_batch(
-            codes, targets, llrs, self.cfg.ms_scaling, self.cfg.max_iter, self.cfg.patience)
+            codes, targets, llrs, self.cfg.ms_scaling, self.cfg.max_iter, self.cfg.patience,
+            [self.warm[i] for i in pending] if self.cfg.warm_start else None)
         self.iterations += int(iterations.sum())
         failed = []
         for index, e, ok in zip(pending, patterns, converged, strict=True):
             plan = self.received.plans[index]
-            known = np.delete(plan.slot_positions(), np.arange(self.revealed[index].size,
-                                                               plan.d))
-            if ok and not e[known].any():
+            r = self.revealed[index].size
+            if (ok and np.array_equal(e[plan.pad_positions()[:r]], self.revealed[index])
+                    and not e[plan.zero_positions()].any()):
                 self.errors[self.slices[index]] = e[plan.key_positions()]
                 self.done[index] = True
             else:
@@ -453,17 +456,21 @@ class GroundDecoder:
     def _decoder_input(self, index: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray,
                                                   np.ndarray]:
         """Code, syndrome difference and channel LLRs of codeword ``index``: key bits by their
-        intensity's error probability, disclosed padding bits known (shortened), the rest of
-        the padding unknown (punctured, LLR 0)."""
+        intensity's error probability, the padding unknown (punctured, LLR 0) or, once
+        disclosed, known (shortened). The ground's word has zeros in all slots, so the
+        "error" in a padding slot is the padding bit itself and the syndrome difference stays
+        the same between attempts (which lets an attempt continue from the previous one's
+        state): a disclosed bit only turns its LLR to ±KNOWN_LLR."""
         plan, cw = self.received.plans[index], self.slices[index]
         r = self.revealed[index].size
-        pad = np.zeros(plan.d, dtype=np.uint8)
-        pad[:r] = self.revealed[index]
         h = parity_check_matrix(plan.length, plan.m, self.cfg.code_seed)
-        target = self.targets[index] ^ syndrome(h, plan.extend(self.y[cw], pad))
+        target = self.targets[index] ^ syndrome(
+            h, plan.extend(self.y[cw], np.zeros(plan.d, dtype=np.uint8)))
         llr = np.full(plan.length, KNOWN_LLR, dtype=np.float32)
         llr[plan.key_positions()] = self.llr[cw]
-        llr[plan.pad_positions()[r:]] = 0.0
+        pads = plan.pad_positions()
+        llr[pads[r:]] = 0.0
+        llr[pads[:r]] = np.where(self.revealed[index] != 0, -KNOWN_LLR, KNOWN_LLR)
         return _code_arrays(plan.length, plan.m, self.cfg.code_seed), target, llr
 
     def result(self) -> DecodeResult:

@@ -25,6 +25,7 @@ checkout compiles it, ~2 s; later processes load it).
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -35,16 +36,13 @@ L_MAX = np.float32(1e4)  # posterior clip: far above any channel LLR, far below 
 
 @numba.njit(cache=True, nogil=True)
 def _layered_min_sum(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
-                     target: np.ndarray, llr: np.ndarray, scaling: np.float32, max_iter: int,
-                     patience: int, posterior: np.ndarray, iterations: np.ndarray,
-                     converged: np.ndarray) -> None:
-    messages = np.zeros(indices.size, dtype=np.float32)
+                     target: np.ndarray, scaling: np.float32, max_iter: int,
+                     patience: int, messages: np.ndarray, posterior: np.ndarray,
+                     iterations: np.ndarray, converged: np.ndarray) -> None:
     width = 1
     for r in range(indptr.size - 1):
         width = max(width, indptr[r + 1] - indptr[r])
     qs = np.empty(width, dtype=np.float32)
-    for v in range(llr.size):
-        posterior[v] = llr[v]
     for k in range(rows.size - 1):
         r0, r1 = rows[k], rows[k + 1]
         ok = True
@@ -112,20 +110,35 @@ def channel_llr(p: np.ndarray) -> np.ndarray:
     return np.log1p(-p) - np.log(p)
 
 
+@dataclass
+class WarmStart:
+    """Decoder state of one codeword kept between attempts (filled by :func:`decode_batch`):
+    the next attempt continues from these messages with the posteriors moved by the change of
+    the channel LLRs (posterior = channel LLR + Σ incoming messages)."""
+
+    messages: np.ndarray | None = None
+    posterior: np.ndarray | None = None
+    llr: np.ndarray | None = None
+
+
 def decode_batch(codes: Sequence[tuple[np.ndarray, np.ndarray]], targets: Sequence[np.ndarray],
                  llrs: Sequence[np.ndarray], scaling: float, max_iter: int,
-                 patience: int | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+                 patience: int | None = None, warm: Sequence[WarmStart] | None = None
+                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Decode one error pattern per codeword: ``codes[k]`` = :func:`csr_arrays` of its H,
     ``targets[k]`` its syndrome (uint8, m_k), ``llrs[k]`` channel LLRs (n_k, see
     :func:`channel_llr`). A codeword stops after ``max_iter`` iterations, or (``patience``)
     once that many iterations in a row brought no new minimum of unsatisfied checks (a decoder
-    stuck on a plateau rarely converges; counted as the rows were processed). Returns (error
-    patterns uint8, iterations int32, converged bool), the error pattern being the hard decision
-    after the last iteration."""
-    if not (len(codes) == len(targets) == len(llrs)):
+    stuck on a plateau rarely converges; counted as the rows were processed). ``warm[k]``: start
+    from the state a previous call left there (empty: from the channel), and leave this call's
+    state there. Returns (error patterns uint8, iterations int32, converged bool), the error
+    pattern being the hard decision after the last iteration."""
+    if not (len(codes) == len(targets) == len(llrs)) or (warm is not None
+                                                          and len(warm) != len(codes)):
         raise ValueError("decode_batch needs one code, syndrome and LLR vector per codeword")
     rows = np.zeros(len(codes) + 1, dtype=np.int64)
     indptr_parts, index_parts = [np.zeros(1, dtype=np.int64)], []
+    message_parts, posterior_parts = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)]
     edge_base = var_base = 0
     for k, ((indptr, indices), target, llr) in enumerate(zip(codes, targets, llrs, strict=True)):
         if indptr.size - 1 != target.size or (indices.size and indices.max() >= llr.size):
@@ -134,20 +147,32 @@ def decode_batch(codes: Sequence[tuple[np.ndarray, np.ndarray]], targets: Sequen
         rows[k + 1] = rows[k] + target.size
         indptr_parts.append(indptr[1:].astype(np.int64) + edge_base)
         index_parts.append(indices.astype(np.int64) + var_base)
+        llr = np.asarray(llr, dtype=np.float32)
+        state = None if warm is None else warm[k]
+        if state is None or state.messages is None:
+            message_parts.append(np.zeros(indices.size, dtype=np.float32))
+            posterior_parts.append(llr.copy())
+        else:
+            message_parts.append(state.messages)
+            posterior_parts.append(np.clip(state.posterior + (llr - state.llr), -L_MAX, L_MAX))
         edge_base += int(indices.size)
         var_base += int(llr.size)
     sizes = np.cumsum([0] + [int(llr.size) for llr in llrs])
-    posterior = np.empty(int(sizes[-1]), dtype=np.float32)
+    edges = np.cumsum([0] + [int(indices.size) for _, indices in codes])
+    messages = np.concatenate(message_parts)
+    posterior = np.concatenate(posterior_parts)
     iterations = np.zeros(len(codes), dtype=np.int32)
     converged = np.zeros(len(codes), dtype=np.bool_)
     _layered_min_sum(np.concatenate(indptr_parts),
                      np.concatenate(index_parts) if index_parts else np.zeros(0, np.int64),
                      rows, np.concatenate([np.asarray(t, dtype=np.uint8) for t in targets]
                                           ) if targets else np.zeros(0, np.uint8),
-                     np.concatenate([np.asarray(x, dtype=np.float32) for x in llrs]
-                                    ) if llrs else np.zeros(0, np.float32),
                      np.float32(scaling), int(max_iter),
-                     int(max_iter if patience is None else patience), posterior, iterations,
-                     converged)
+                     int(max_iter if patience is None else patience), messages, posterior,
+                     iterations, converged)
+    for k, state in enumerate(warm or ()):
+        state.messages = messages[edges[k]:edges[k + 1]]
+        state.posterior = posterior[sizes[k]:sizes[k + 1]]
+        state.llr = np.asarray(llrs[k], dtype=np.float32)
     hard = (posterior < 0).astype(np.uint8)
     return [hard[a:b] for a, b in itertools.pairwise(sizes)], iterations, converged
