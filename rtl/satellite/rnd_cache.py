@@ -23,38 +23,58 @@ against the ``head`` of that cycle (a beat written in the same cycle counts as n
 so the answer is PENDING, never a stale symbol). Transparency would put a write-data bypass
 multiplexer behind the block RAM outputs, whose clock-to-out (4.3 ns on ECP5-8) leaves no room
 for logic at 156.25 MHz. Stage 1 is the block RAM read, with the query's pulse and the head and
-window floor of its cycle; stage 2 registers the row exactly as the RAM outputs it (no logic in
-between) with the status decided from stage 1's registers. The answer is the stage-2 registers
-plus the lane multiplexer. ``floor = head - rows*lanes`` is kept as a signed register next to
+window floor of its cycle; stage 2 registers the row exactly as the RAM outputs it, with the
+status decided from stage 1's registers; stage 3 (the answer registers) takes the lane
+multiplexer and the status gate, so the answer leaves straight from registers. Stage 2 has no
+logic of its own (Yosys still puts one LUT in front of it to give the non-transparent read its
+"old data" semantics across the two ports), so the placer can put each of its flip-flops next to
+its block RAM: with the lane multiplexer in the same stage (two stages, the previous version)
+the 16 cache block RAMs, spread among the 44 of the ``satellite_sift`` top, were 2.9 ns of
+routing away from it. ``floor = head - rows*lanes`` is kept as a signed register next to
 ``head`` so that the window check is two parallel compares, not a subtract followed by a compare.
 
 Stream contract, latency, throughput
 ------------------------------------
-``write`` is always ready. ``query`` -> ``answer``: two cycles latency, one lookup per cycle,
-in order; ``answer`` keeps valid/ready backpressure (a stalled answer holds both stages, then
-``query.ready`` drops; nothing is lost or repeated)::
+``write`` is always ready. ``query`` -> ``answer``: :data:`ANSWER_LATENCY` (3) cycles, one
+lookup per cycle, in order; ``answer`` keeps valid/ready backpressure (a stalled answer holds
+every stage, then ``query.ready`` drops; nothing is lost or repeated)::
 
-    clk          _/‾\_/‾\_/‾\_/‾\_/‾\_
-    query.valid  ‾‾‾‾‾‾‾‾\____________
+    clk          _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    query.valid  ‾‾‾‾‾‾‾‾\________________
     query.pulse    n0  n1
-    stage 1            r0  r1            (block RAM read of n0's row, head h0)
-    answer.valid ________/‾‾‾‾‾‾‾\____
-    answer               a0  a1
+    stage 1            r0  r1                (block RAM read of n0's row, head h0)
+    stage 2                r0  r1            (raw row register, status)
+    answer.valid ____________/‾‾‾‾‾‾‾\____
+    answer                   a0  a1
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from rtl.satellite.layouts import CacheAnswer, CacheQuery, CacheStatus, Symbol
 
+#: Cycles from a query's transfer to its answer's valid (stages ready). Users size their
+#: in-flight bookkeeping from it (``rtl.sifting.satellite_sift.PENDING_DEPTH``).
+ANSWER_LATENCY = 3
+
+
+#: Depth of one ECP5 DP16KD block RAM in its 1-bit-wide configuration.
+EBR_DEPTH = 16384
+
 
 class RndCache(wiring.Component):
-    def __init__(self, lanes: int = 4, rows: int = 16384) -> None:
+    """See the module docstring. ``ecp5_ebr``: build the row store from ECP5 ``DP16KD``
+    primitives with their output register (synthesis only; simulators cannot run it)."""
+
+    def __init__(self, lanes: int = 4, rows: int = 16384, *, ecp5_ebr: bool = False) -> None:
         if lanes & (lanes - 1) or rows & (rows - 1):
             raise ValueError(f"RndCache: lanes={lanes} and rows={rows} must be powers of two")
+        if ecp5_ebr and rows > EBR_DEPTH:
+            raise ValueError(f"RndCache: ecp5_ebr needs rows <= {EBR_DEPTH}, got {rows}")
         self._lanes = lanes
         self._rows = rows
+        self._ecp5_ebr = ecp5_ebr
         super().__init__({
             "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),
             "query": In(stream.Signature(CacheQuery)),
@@ -75,39 +95,42 @@ class RndCache(wiring.Component):
         row_bits = (rows - 1).bit_length()
         row_layout = data.ArrayLayout(Symbol, lanes)
 
-        m.submodules.mem = mem = memory.Memory(shape=row_layout, depth=rows, init=[])
-        wr = mem.write_port()
-        rd = mem.read_port()
-
         # Signed so that the lowest pulse in the window may be negative while the cache fills.
         floor = Signal(signed(65), init=-self.capacity)
         step = self.write.valid * lanes
-        m.d.comb += [
-            self.write.ready.eq(1),
-            wr.addr.eq(self.head[lane_bits:lane_bits + row_bits]),
-            wr.data.eq(self.write.payload),
-            wr.en.eq(self.write.valid),
-        ]
+        m.d.comb += self.write.ready.eq(1)
         m.d.sync += [self.head.eq(self.head + step), floor.eq(floor + step)]
+        # The block RAM write is one cycle late (registered beat): a read in the same cycle as
+        # that write sees neither old nor new data on ECP5, so such a read takes the registered
+        # beat instead (`s1_hit`, carried along with the row).
+        w_en, w_addr, w_data = Signal(), Signal(row_bits), Signal(row_layout)
+        m.d.sync += [
+            w_en.eq(self.write.valid),
+            w_addr.eq(self.head[lane_bits:lane_bits + row_bits]),
+            w_data.eq(self.write.payload),
+        ]
 
         s1_valid, s1_pulse, s1_head = Signal(), Signal(64), Signal(64)
         s1_floor = Signal(signed(65))
-        s2_pulse, s2_head, s2_status = Signal(64), Signal(64), Signal(CacheStatus)
-        s2_row = Signal(row_layout)
-        s2_free = ~self.answer.valid | self.answer.ready
+        s1_hit, s1_beat = Signal(), Signal(row_layout)
+        s2_valid, s2_pulse, s2_head = Signal(), Signal(64), Signal(64)
+        s2_status, s2_hit, s2_beat = Signal(CacheStatus), Signal(), Signal(row_layout)
+        s3_pulse, s3_head = Signal(64), Signal(64)
+        s3_status, s3_symbol = Signal(CacheStatus), Signal(Symbol)
+        s3_free = ~self.answer.valid | self.answer.ready
+        s2_free = ~s2_valid | s3_free
         s1_free = ~s1_valid | s2_free
-        m.d.comb += [
-            self.query.ready.eq(s1_free),
-            # The read port's output register holds stage 1's row while stage 1 waits.
-            rd.en.eq(s1_free),
-            rd.addr.eq(self.query.payload.pulse[lane_bits:lane_bits + row_bits]),
-        ]
+        r_addr = self.query.payload.pulse[lane_bits:lane_bits + row_bits]
+        s2_row = self._row_store(m, w_en, w_addr, w_data, r_addr, s1_free, s2_free)
+        m.d.comb += self.query.ready.eq(s1_free)
         with m.If(s1_free):
             m.d.sync += [
                 s1_valid.eq(self.query.valid),
                 s1_pulse.eq(self.query.payload.pulse),
                 s1_head.eq(self.head),
                 s1_floor.eq(floor),
+                s1_hit.eq(w_en & (w_addr == r_addr)),
+                s1_beat.eq(w_data),
             ]
 
         status = Signal(CacheStatus)
@@ -119,25 +142,73 @@ class RndCache(wiring.Component):
             m.d.comb += status.eq(CacheStatus.OK)
         with m.If(s2_free):
             m.d.sync += [
-                self.answer.valid.eq(s1_valid),
+                s2_valid.eq(s1_valid),
                 s2_pulse.eq(s1_pulse),
                 s2_head.eq(s1_head),
                 s2_status.eq(status),
-                s2_row.eq(rd.data),
+                s2_hit.eq(s1_hit),
+                s2_beat.eq(s1_beat),
             ]
 
+        row = Signal(row_layout)
+        m.d.comb += row.eq(Mux(s2_hit, s2_beat, s2_row))
         lane = s2_pulse[:lane_bits] if lane_bits else 0
-        ok = s2_status == CacheStatus.OK
+        with m.If(s3_free):
+            m.d.sync += [
+                self.answer.valid.eq(s2_valid),
+                s3_pulse.eq(s2_pulse),
+                s3_head.eq(s2_head),
+                s3_status.eq(s2_status),
+                # Outside the window the row holds some other pulse's symbol: never let it out.
+                s3_symbol.eq(Mux(s2_status == CacheStatus.OK, row[lane], 0)),
+            ]
         # One whole-vector assignment (not per field): Icarus never evaluates a partial
         # `always @*` whose inputs keep their initial value, which leaves fields at X.
-        m.d.comb += self.answer.payload.as_value().eq(Cat(
-            s2_pulse, s2_head, s2_status,
-            # Outside the window the row holds some other pulse's symbol: never let it out.
-            Mux(ok, s2_row[lane], 0),
-        ))
+        m.d.comb += self.answer.payload.as_value().eq(Cat(s3_pulse, s3_head, s3_status, s3_symbol))
         with m.If(self.answer.valid & self.answer.ready):
-            with m.If(s2_status == CacheStatus.EXPIRED):
+            with m.If(s3_status == CacheStatus.EXPIRED):
                 m.d.sync += self.expired_count.eq(self.expired_count + 1)
-            with m.If(s2_status == CacheStatus.PENDING):
+            with m.If(s3_status == CacheStatus.PENDING):
                 m.d.sync += self.pending_count.eq(self.pending_count + 1)
         return m
+
+    def _row_store(self, m: Module, w_en: Value, w_addr: Value, w_data: Value, r_addr: Value,
+                   r_en: Value, o_en: Value) -> Value:
+        """Rows, written at ``w_addr``; reading ``r_addr`` when ``r_en`` (stage 1), the row
+        registered when ``o_en`` (stage 2). A read of the row written in the same cycle may
+        return anything (the caller bypasses it)."""
+        row_layout = data.ArrayLayout(Symbol, self._lanes)
+        out = Signal(row_layout)
+        if not self._ecp5_ebr:
+            m.submodules.mem = mem = memory.Memory(shape=row_layout, depth=self._rows, init=[])
+            wr = mem.write_port()
+            rd = mem.read_port()
+            m.d.comb += [
+                wr.addr.eq(w_addr), wr.data.eq(w_data), wr.en.eq(w_en),
+                rd.addr.eq(r_addr), rd.en.eq(r_en),
+            ]
+            with m.If(o_en):
+                m.d.sync += out.eq(rd.data)
+            return out
+        # One 16384 x 1 block RAM per bit; stage 2 is its output register (REGMODE OUTREG,
+        # clock enable OCEB), whose clock-to-out is 4.3 ns shorter than the array's.
+        addr_pins = (EBR_DEPTH - 1).bit_length()
+        wa, ra = Signal(addr_pins), Signal(addr_pins)
+        m.d.comb += [wa.eq(w_addr), ra.eq(r_addr)]
+        w_bits, out_bits = w_data.as_value(), out.as_value()
+        for b in range(len(w_bits)):
+            ports = {f"i_ADA{k}": wa[k] for k in range(addr_pins)}
+            ports |= {f"i_ADB{k}": ra[k] for k in range(addr_pins)}
+            ports |= {f"i_DIA{k}": w_bits[b] if k == 0 else 0 for k in range(18)}
+            ports |= {f"i_DIB{k}": 0 for k in range(18)}
+            ports |= {f"i_CS{p}{k}": 0 for p in "AB" for k in range(3)}
+            m.submodules[f"ebr{b}"] = Instance(
+                "DP16KD",
+                p_DATA_WIDTH_A=1, p_DATA_WIDTH_B=1, p_REGMODE_A="NOREG", p_REGMODE_B="OUTREG",
+                p_RESETMODE="SYNC", p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL",
+                p_CSDECODE_A="0b000", p_CSDECODE_B="0b000", p_GSR="AUTO",
+                i_CLKA=ClockSignal(), i_CEA=w_en, i_OCEA=1, i_WEA=w_en, i_RSTA=0,
+                i_CLKB=ClockSignal(), i_CEB=r_en, i_OCEB=o_en, i_WEB=0, i_RSTB=0,
+                o_DOB0=out_bits[b], **ports,
+            )
+        return out

@@ -22,6 +22,10 @@ stalls only in the cases documented in :class:`~rtl.sifting.uplink_receiver.Upli
 ``now`` is the ground's pulse time (the timing chain's reconstructed pulse index). The counters
 and the satellite's ``decided`` / ``decision`` (one pulse per frame decision, accepted or
 declared missing) are there for scoreboards and telemetry. Buffer sizes: ``docs/sifting.md``.
+``SatelliteLink(ecp5_ebr=True)`` (the ``satellite_sift`` synthesis top) builds the RND cache
+rows from ECP5 ``DP16KD`` primitives with their output register
+(:class:`~rtl.satellite.rnd_cache.RndCache`); simulations use the default, cycle for cycle the
+same.
 """
 
 from amaranth.hdl import Module
@@ -52,9 +56,9 @@ def forward(m: Module, outer: wiring.Component, names: dict[str, tuple[object, s
 class SatelliteLink(wiring.Component):
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, lanes: int = 4,
                  rows: int = 16384, packet_bits: int = PACKET_BITS, rx_depth: int = 4096,
-                 tx_depth: int = 8192, window: int = 64) -> None:
+                 tx_depth: int = 8192, window: int = 64, *, ecp5_ebr: bool = False) -> None:
         self._rx = UplinkReceiver(frame_pulses, rx_depth)
-        self._sift = SatelliteSiftUnit(lanes, rows, packet_bits)
+        self._sift = SatelliteSiftUnit(lanes, rows, packet_bits, ecp5_ebr=ecp5_ebr)
         self._tx = SiftSender(tx_depth, window)
         super().__init__({
             "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),

@@ -14,15 +14,16 @@ synthesis top and the unit under test).
 
 Latency, throughput
 -------------------
-One report per cycle (the cache answers in two cycles, then a register stage); report to
-entry: 4 cycles. ``entry`` and ``key`` both stall the block; the link delivers at most one
-report per 32 cycles, so in operation neither ever does (``docs/sifting.md``)::
+One report per cycle (the cache answers in ``ANSWER_LATENCY`` = 3 cycles, then a register
+stage); report to entry: 5 cycles. ``entry`` and ``key`` both stall the block; the link
+delivers at most one report per 32 cycles, so in operation neither ever does
+(``docs/sifting.md``)::
 
-    clk          _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
-    report.valid ‾‾‾‾‾‾‾‾\________________
+    clk          _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    report.valid ‾‾‾‾‾‾‾‾\____________________
     query            q0  q1
-    answer                   a0  a1
-    entry.valid  ________________/‾‾‾‾‾‾‾\  (entry e0 two cycles after a0)
+    answer                       a0  a1
+    entry.valid  ____________________/‾‾‾‾‾‾‾\  (entry e0 two cycles after a0)
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
@@ -32,11 +33,13 @@ from amaranth.lib.wiring import In, Out
 from models.sifting.entries import DROPPED_INTENSITY
 from models.sifting.packets import PACKET_BITS
 from rtl.satellite.layouts import CacheAnswer, CacheQuery, CacheStatus, Symbol
-from rtl.satellite.rnd_cache import RndCache
+from rtl.satellite.rnd_cache import ANSWER_LATENCY, RndCache
 from rtl.sifting.layouts import COUNTER_BITS, KeyBeat, Report, SiftEntry
 from rtl.sifting.sifter import Sifter, counter_ports, forward_counters
 
-PENDING_DEPTH = 4
+# One report waits here per lookup in the cache's pipeline, plus one written while the oldest
+# is read: full throughput with no stall.
+PENDING_DEPTH = ANSWER_LATENCY + 1
 
 
 class SatelliteSift(wiring.Component):
@@ -109,8 +112,9 @@ class SatelliteSift(wiring.Component):
 class SatelliteSiftUnit(wiring.Component):
     """:class:`RndCache` plus :class:`SatelliteSift`; ``write`` is the cache's symbol input."""
 
-    def __init__(self, lanes: int = 4, rows: int = 16384, packet_bits: int = PACKET_BITS) -> None:
-        self._cache = RndCache(lanes, rows)
+    def __init__(self, lanes: int = 4, rows: int = 16384, packet_bits: int = PACKET_BITS, *,
+                 ecp5_ebr: bool = False) -> None:
+        self._cache = RndCache(lanes, rows, ecp5_ebr=ecp5_ebr)
         self._packet_bits = packet_bits
         super().__init__({
             "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),

@@ -113,60 +113,87 @@ class SiftReceiver(wiring.Component):
         nxt = self.ack
 
         # Reception of a copy: header word, sequence number (decides its slot), entry words.
-        index = Signal(COUNT_BITS + 1)
+        # Every length check is a flag or counter kept up to date word by word (no subtract
+        # or magnitude compare of `index` on the last word), and the verdict on the last word
+        # is registered and acted on one cycle later (`dec_*`): the next copy's sequence word
+        # comes two cycles after it at the earliest and sees the slot already marked full.
+        index = Signal(range(SIFT_HEADER_WORDS + 1))  # 0: header, 1: sequence number, 2: entries
+        body = Signal(COUNT_BITS + 1)  # entry words of the copy so far
+        in_room = Signal(init=1)  # body < slot_words: the next entry word has a place
+        fits = Signal(init=1)  # body <= slot_words
         crc = Signal(32, init=CRC_INIT)
         head0 = Signal(32)
+        count_words = Signal(COUNT_BITS + 1)  # entry words the header's count needs
         verdict = Signal(_Copy)
-        keep = verdict == _Copy.KEEP
         slot = Signal(sbits)
+        # One above the window's last sequence number, kept in step with `ack`.
+        window_end = Signal(33, init=self._window)
         word = self.i.payload.data
         take = self.i.valid
-        body = index - SIFT_HEADER_WORDS
+        in_body = index == SIFT_HEADER_WORDS
         m.d.comb += [
             self.i.ready.eq(1),
             wr.addr.eq(Cat(body[:wbits], slot)),
             wr.data.eq(word),
-            wr.en.eq(take & keep & (index >= SIFT_HEADER_WORDS) & (body < self._slot_words)
-                     & ~self.i.payload.last),
+            wr.en.eq(take & (verdict == _Copy.KEEP) & in_body & in_room & ~self.i.payload.last),
         ]
         tag, count = head0[COUNT_BITS:], head0[:COUNT_BITS]
-        words_for_count = (count + ENTRIES_PER_WORD - 1) >> (ENTRIES_PER_WORD.bit_length() - 1)
+        word_count = word[:COUNT_BITS]
+        dec_valid, dec_good, dec_lost = Signal(), Signal(), Signal()
+        dec_verdict, dec_slot, dec_count = Signal(_Copy), Signal(sbits), Signal(COUNT_BITS)
+        m.d.sync += dec_valid.eq(take & self.i.payload.last)
         with m.If(take):
             with m.If(self.i.payload.last):
-                crc_ok = word == (crc ^ CRC_XOROUT)
-                sifted = (tag == SIFT_TAG) & (words_for_count == body) \
-                    & (body <= self._slot_words)
+                sifted = (tag == SIFT_TAG) & (count_words == body) & fits
                 lost = (tag == MISSING_TAG) & (count == 0) & (body == 0)
-                good = crc_ok & (index >= SIFT_HEADER_WORDS) & (sifted | lost)
-                m.d.sync += [index.eq(0), crc.eq(CRC_INIT), verdict.eq(_Copy.OLD)]
-                with m.If(~good):
-                    m.d.sync += self.corrupted.eq(self.corrupted + 1)
-                with m.Elif(verdict == _Copy.KEEP):
-                    m.d.sync += [
-                        full.bit_select(slot, 1).eq(1),
-                        missing.bit_select(slot, 1).eq(lost),
-                        counts[slot].eq(count),
-                    ]
-                with m.Elif(verdict == _Copy.OUTSIDE):
-                    m.d.sync += self.outside.eq(self.outside + 1)
-                with m.Else():
-                    m.d.sync += self.duplicates.eq(self.duplicates + 1)
+                m.d.sync += [
+                    dec_good.eq((word == (crc ^ CRC_XOROUT)) & in_body & (sifted | lost)),
+                    dec_lost.eq(lost),
+                    dec_verdict.eq(verdict),
+                    dec_slot.eq(slot),
+                    dec_count.eq(count),
+                    index.eq(0), body.eq(0), in_room.eq(1), fits.eq(1),
+                    crc.eq(CRC_INIT), verdict.eq(_Copy.OLD),
+                ]
             with m.Else():
-                m.d.sync += [index.eq(index + 1), crc.eq(crc_update(word, crc))]
+                m.d.sync += crc.eq(crc_update(word, crc))
                 with m.If(index == 0):
-                    m.d.sync += head0.eq(word)
+                    m.d.sync += [
+                        head0.eq(word),
+                        count_words.eq((word_count + ENTRIES_PER_WORD - 1)
+                                       >> (ENTRIES_PER_WORD.bit_length() - 1)),
+                        index.eq(1),
+                    ]
                 with m.If(index == 1):
                     # The sequence number decides once whether the copy is kept, and where.
-                    ahead = (word - nxt)[:32]
-                    m.d.sync += slot.eq(word[:sbits])
+                    m.d.sync += [slot.eq(word[:sbits]), index.eq(SIFT_HEADER_WORDS)]
                     with m.If(word < nxt):
                         m.d.sync += verdict.eq(_Copy.OLD)
-                    with m.Elif(ahead >= self._window):
+                    with m.Elif(word >= window_end):
                         m.d.sync += verdict.eq(_Copy.OUTSIDE)
                     with m.Elif(full.bit_select(word[:sbits], 1)):
                         m.d.sync += verdict.eq(_Copy.OLD)
                     with m.Else():
                         m.d.sync += verdict.eq(_Copy.KEEP)
+                with m.If(in_body & fits):
+                    m.d.sync += [
+                        body.eq(body + 1),
+                        in_room.eq(in_room & (body != self._slot_words - 1)),
+                        fits.eq(body != self._slot_words),
+                    ]
+        with m.If(dec_valid):
+            with m.If(~dec_good):
+                m.d.sync += self.corrupted.eq(self.corrupted + 1)
+            with m.Elif(dec_verdict == _Copy.KEEP):
+                m.d.sync += [
+                    full.bit_select(dec_slot, 1).eq(1),
+                    missing.bit_select(dec_slot, 1).eq(dec_lost),
+                    counts[dec_slot].eq(dec_count),
+                ]
+            with m.Elif(dec_verdict == _Copy.OUTSIDE):
+                m.d.sync += self.outside.eq(self.outside + 1)
+            with m.Else():
+                m.d.sync += self.duplicates.eq(self.duplicates + 1)
 
         # Sifting of message `ack` from slot ack % window.
         cur = nxt[:sbits]
@@ -195,8 +222,22 @@ class SiftReceiver(wiring.Component):
                 self.entry.valid.eq(1), self.entry.payload.as_value().eq(code),
             ]
 
+        # Slot `cur`'s flags and count, registered: the 8-way selects by `ack` end here, not in
+        # the sifting decisions that move `ack`. After `ack` moves they are one cycle stale, and
+        # `fresh` says so.
+        cur_full, cur_missing, cur_zero, fresh = Signal(), Signal(), Signal(), Signal()
+        cur_count = Signal(COUNT_BITS)
+        m.d.sync += [
+            cur_full.eq(full.bit_select(cur, 1)),
+            cur_missing.eq(missing.bit_select(cur, 1)),
+            cur_count.eq(counts[cur]),
+            cur_zero.eq(counts[cur] == 0),
+            fresh.eq(1),
+        ]
+
         def finish() -> list:
-            return [full.bit_select(cur, 1).eq(0), nxt.eq(nxt + 1), state.eq(_Sift.WAIT)]
+            return [full.bit_select(cur, 1).eq(0), nxt.eq(nxt + 1), window_end.eq(window_end + 1),
+                    fresh.eq(0), state.eq(_Sift.WAIT)]
 
         # Registered helpers that keep the carry chains short: `closed - 1` (one cycle late,
         # so never too high: `closed` only grows) and the message's last entry index.
@@ -210,11 +251,11 @@ class SiftReceiver(wiring.Component):
         with m.Elif(ready_here):
             m.d.sync += rec_valid.eq(0)
         with m.Switch(state):
-            with m.Case(_Sift.WAIT), m.If(full.bit_select(cur, 1)):
-                m.d.sync += [sent.eq(0), in_word.eq(0), last_entry.eq(counts[cur] - 1)]
-                with m.If(missing.bit_select(cur, 1)):
+            with m.Case(_Sift.WAIT), m.If(fresh & cur_full):
+                m.d.sync += [sent.eq(0), in_word.eq(0), last_entry.eq(cur_count - 1)]
+                with m.If(cur_missing):
                     m.d.sync += state.eq(_Sift.EMIT)
-                with m.Elif(counts[cur] == 0):
+                with m.Elif(cur_zero):
                     m.d.sync += finish()
                 with m.Else():
                     m.d.sync += state.eq(_Sift.FETCH)
@@ -223,7 +264,7 @@ class SiftReceiver(wiring.Component):
             with m.Case(_Sift.LOAD):
                 m.d.sync += [entries.eq(rd.data), in_word.eq(0), state.eq(_Sift.EMIT)]
             with m.Case(_Sift.EMIT):
-                with m.If(missing.bit_select(cur, 1)):
+                with m.If(cur_missing):
                     # Frame closed == nxt + 2: all of frame nxt's records passed the store.
                     later = rec_valid & (rec_frame > nxt)
                     drained = ~rec_valid & ~self.record_in.valid & (closed_m1 > nxt)

@@ -2,7 +2,9 @@
 
 * ``satellite_sift``: the satellite's whole sifting link layer
   (:class:`rtl.sifting.link.SatelliteLink`: uplink receiver, RND cache 4 lanes x 16384 rows as
-  in the transmitter, satellite sifting, sift-message sender);
+  in the transmitter, satellite sifting, sift-message sender), with the cache rows in ECP5
+  ``DP16KD`` primitives using their output register (``ecp5_ebr``; the simulated design has
+  an ``amaranth.lib.memory.Memory`` and a fabric register there, cycle for cycle the same);
 * ``ground_sift``: the ground's (:class:`rtl.sifting.link.GroundLink`: reporting, uplink framer,
   record store, sift-message receiver, ground sifting).
 
@@ -10,6 +12,7 @@
 """
 
 from collections.abc import Callable
+from functools import partial
 
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
@@ -51,6 +54,6 @@ class GroundSiftTop(wiring.Component):
 
 
 SYNTH_TOPS: dict[str, Callable[[], wiring.Component]] = {
-    "satellite_sift": SatelliteLink,
+    "satellite_sift": partial(SatelliteLink, ecp5_ebr=True),
     "ground_sift": GroundLink,
 }

@@ -44,7 +44,7 @@ bottleneck by far; a copy of a ``c``-report frame is ``c + 4`` words::
     o.last      ____________________/‾‾\_______
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import enum, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -159,8 +159,13 @@ class UplinkFramer(wiring.Component):
         end = Signal(ptr_bits)
         copies = Signal(range(self._max_repeats + 1))
         index = Signal(ptr_bits)
+        # The frame's length, its last index and the read address are registers kept up to
+        # date with `tail`, `end` and `index` (no subtract or add of pointers in the cycle that
+        # uses them): count = end - tail, last = count - 1, raddr = tail + (index + 1 in BODY).
         count = Signal(ptr_bits)
-        m.d.comb += count.eq(end - tail)
+        last = Signal(ptr_bits)
+        empty = Signal(init=1)
+        raddr = Signal(ptr_bits)
         word = crc.i.payload
         advance = ~crc.i.valid | crc.i.ready
         with m.If(crc.i.valid & crc.i.ready):
@@ -168,17 +173,22 @@ class UplinkFramer(wiring.Component):
         # One word ahead: the read port's output holds the next body word while `o` stalls.
         m.d.comb += [
             rd.en.eq(advance),
-            rd.addr.eq(tail + Mux(state == _Send.BODY, index + 1, 0)),
+            rd.addr.eq(raddr),
         ]
         with m.If(advance), m.Switch(state):
             with m.Case(_Send.IDLE):
                 with m.If(closed.r_rdy):
                     m.d.comb += closed.r_en.eq(1)
+                    length = (closed.r_data - end)[:ptr_bits]
                     m.d.sync += [
                         has_frame.eq(1),
                         seq.eq(seq + 1),
                         tail.eq(end),
                         end.eq(closed.r_data),
+                        raddr.eq(end),
+                        count.eq(length),
+                        last.eq(length - 1),
+                        empty.eq(length == 0),
                         copies.eq(0),
                         state.eq(_Send.COUNT),
                     ]
@@ -197,21 +207,22 @@ class UplinkFramer(wiring.Component):
                 m.d.sync += [
                     crc.i.valid.eq(1),
                     word.data.eq(self.ack),
-                    word.last.eq(count == 0),
+                    word.last.eq(empty),
                     index.eq(0),
                 ]
-                with m.If(count == 0):
+                with m.If(empty):
                     m.d.sync += [copies.eq(copies + 1), state.eq(_Send.IDLE)]
                 with m.Else():
-                    m.d.sync += state.eq(_Send.BODY)
+                    m.d.sync += [raddr.eq(tail + 1), state.eq(_Send.BODY)]
             with m.Case(_Send.BODY):
-                final = index == count - 1
+                final = index == last
                 m.d.sync += [
                     crc.i.valid.eq(1),
                     word.data.eq(rd.data),
                     word.last.eq(final),
                     index.eq(index + 1),
+                    raddr.eq(raddr + 1),
                 ]
                 with m.If(final):
-                    m.d.sync += [copies.eq(copies + 1), state.eq(_Send.IDLE)]
+                    m.d.sync += [copies.eq(copies + 1), raddr.eq(tail), state.eq(_Send.IDLE)]
         return m

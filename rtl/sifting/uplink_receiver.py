@@ -85,8 +85,12 @@ class UplinkReceiver(wiring.Component):
         rd = buf.read_port()
 
         # Receiving: word index, running CRC and header of the copy coming in, into bank wbank.
+        # The body length is a counter and a flag kept up to date word by word, so neither the
+        # block RAM write enable nor the verdict waits for a subtract and a compare of `index`.
         wbank = Signal()
-        index = Signal(COUNT_BITS + 1)
+        index = Signal(range(UPLINK_HEADER_WORDS + 1))  # header word, or the body
+        body = Signal(COUNT_BITS + 1)  # body words so far
+        in_room = Signal(init=1)  # body < depth: the next body word has a place
         crc = Signal(32, init=CRC_INIT)
         head0, head1, head2 = Signal(32), Signal(32), Signal(32)
         too_long = Signal()
@@ -97,31 +101,34 @@ class UplinkReceiver(wiring.Component):
 
         word = self.i.payload.data
         take = self.i.valid & self.i.ready
-        body = index - UPLINK_HEADER_WORDS
+        in_body = index == UPLINK_HEADER_WORDS
         m.d.comb += [
             self.i.ready.eq(~judged),
             wr.addr.eq(Cat(body[:abits], wbank)),
             wr.data.eq(word),
-            wr.en.eq(take & ~self.i.payload.last & (index >= UPLINK_HEADER_WORDS)
-                     & (body < self._depth)),
+            wr.en.eq(take & ~self.i.payload.last & in_body & in_room),
         ]
         with m.If(take):
             with m.If(self.i.payload.last):
                 header_count = head0[:COUNT_BITS]
                 m.d.sync += [
                     judged.eq(1),
-                    good.eq((word == (crc ^ CRC_XOROUT)) & (index >= UPLINK_HEADER_WORDS)
+                    good.eq((word == (crc ^ CRC_XOROUT)) & in_body
                             & (head0[COUNT_BITS:] == UPLINK_TAG)
                             & (header_count == body) & ~too_long),
                     seq.eq(head1),
                     frame_ack.eq(head2),
                     count.eq(header_count),
                     index.eq(0),
+                    body.eq(0),
+                    in_room.eq(1),
                     crc.eq(CRC_INIT),
                     too_long.eq(0),
                 ]
             with m.Else():
-                m.d.sync += [index.eq(index + 1), crc.eq(crc_update(word, crc))]
+                m.d.sync += crc.eq(crc_update(word, crc))
+                with m.If(~in_body):
+                    m.d.sync += index.eq(index + 1)
                 with m.Switch(index):
                     with m.Case(0):
                         m.d.sync += head0.eq(word)
@@ -129,7 +136,9 @@ class UplinkReceiver(wiring.Component):
                         m.d.sync += head1.eq(word)
                     with m.Case(2):
                         m.d.sync += head2.eq(word)
-                with m.If(body >= self._depth):
+                with m.If(in_body & in_room):
+                    m.d.sync += [body.eq(body + 1), in_room.eq(body != self._depth - 1)]
+                with m.If(in_body & ~in_room):
                     m.d.sync += too_long.eq(1)
 
         # Read-out of the accepted frame from bank ~wbank.
