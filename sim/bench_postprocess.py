@@ -38,7 +38,8 @@ from models.postprocess.toeplitz import (
 
 QBERS = (0.005, 0.01, 0.02, 0.03, 0.04)
 DECODER = ("numba layered normalised min-sum, float32, scaling {cfg.ms_scaling}, "
-           "at most {cfg.max_iter} iterations per attempt")
+           "at most {cfg.max_iter} iterations per attempt, an attempt gives up after "
+           "{cfg.patience} iterations without a new minimum of unsatisfied checks")
 
 
 def _kernel_first_call_s() -> float:

@@ -74,8 +74,8 @@ class EcConfig:
     min_qber: float = 0.002
     max_syndrome_fraction: float = 0.6
     ms_scaling: float = 0.75
-    max_iter: int = 150
-    patience: int = 20
+    max_iter: int = 40
+    patience: int = 8
     warm_start: bool = True
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
 
