@@ -237,7 +237,7 @@ class SiftReceiver(wiring.Component):
 
         def finish() -> list:
             return [full.bit_select(cur, 1).eq(0), nxt.eq(nxt + 1), window_end.eq(window_end + 1),
-                    fresh.eq(0), state.eq(_Sift.WAIT)]
+                    fresh.eq(0), settled.eq(0), state.eq(_Sift.WAIT)]
 
         # Registered helpers that keep the carry chains short: `closed - 1` (one cycle late,
         # so never too high: `closed` only grows) and the message's last entry index.
@@ -246,8 +246,14 @@ class SiftReceiver(wiring.Component):
         last_entry = Signal(COUNT_BITS)
         ready_here = Signal()  # the registered record is used this cycle
         m.d.comb += self.record_in.ready.eq(~rec_valid | ready_here)
+        # The end-of-missing-message compares, registered (carry chains from `ack` must not
+        # reach `ack`'s own enable): valid when neither `rec` nor `ack` moved in the cycle
+        # before (`settled`); `closed` only grows, so a cycle-old `closed_past` is never early.
+        rec_later, closed_past, settled = Signal(), Signal(), Signal()
+        m.d.sync += [rec_later.eq(rec_frame > nxt), closed_past.eq(closed_m1 > nxt),
+                     settled.eq(fresh)]
         with m.If(self.record_in.valid & self.record_in.ready):
-            m.d.sync += [rec_valid.eq(1), rec.eq(self.record_in.payload)]
+            m.d.sync += [rec_valid.eq(1), rec.eq(self.record_in.payload), settled.eq(0)]
         with m.Elif(ready_here):
             m.d.sync += rec_valid.eq(0)
         with m.Switch(state):
@@ -264,10 +270,12 @@ class SiftReceiver(wiring.Component):
             with m.Case(_Sift.LOAD):
                 m.d.sync += [entries.eq(rd.data), in_word.eq(0), state.eq(_Sift.EMIT)]
             with m.Case(_Sift.EMIT):
-                with m.If(cur_missing):
+                with m.If(cur_missing & ~settled):
+                    pass  # `rec` or `ack` moved: the registered compares are a cycle old
+                with m.Elif(cur_missing):
                     # Frame closed == nxt + 2: all of frame nxt's records passed the store.
-                    later = rec_valid & (rec_frame > nxt)
-                    drained = ~rec_valid & ~self.record_in.valid & (closed_m1 > nxt)
+                    later = rec_valid & rec_later
+                    drained = ~rec_valid & ~self.record_in.valid & closed_past
                     with m.If(later | drained):
                         m.d.sync += finish()
                     with m.Elif(rec_valid & out_free):

@@ -182,12 +182,15 @@ class SiftSender(wiring.Component):
         index = Signal(COUNT_BITS)
         s_start = Signal(ptr_bits)
         s_last = Signal(COUNT_BITS)
+        # The ring read address, a register kept equal to s_start + (index + 1 while sending):
+        # no adder between `index` and the block RAM.
+        raddr = Signal(ptr_bits)
         word = crc.i.payload
         advance = ~crc.i.valid | crc.i.ready
         m.d.comb += [
             desc_cur.addr.eq(cur[:wbits]),
             ring_rd.en.eq(advance),
-            ring_rd.addr.eq(s_start + Mux(sending, index + 1, 0)),
+            ring_rd.addr.eq(raddr),
         ]
         with m.If(crc.i.valid & crc.i.ready):
             m.d.sync += crc.i.valid.eq(0)
@@ -198,11 +201,12 @@ class SiftSender(wiring.Component):
                 m.d.sync += [
                     prep.eq(1),
                     s_start.eq(desc_cur.data.start),
+                    raddr.eq(desc_cur.data.start),
                     s_last.eq(desc_cur.data.words - 1),
                 ]
         with m.If(advance):
             with m.If(prep):
-                m.d.sync += [prep.eq(0), sending.eq(1), index.eq(0)]
+                m.d.sync += [prep.eq(0), sending.eq(1), index.eq(0), raddr.eq(s_start + 1)]
             with m.Elif(sending):
                 final = index == s_last
                 m.d.sync += [
@@ -210,7 +214,8 @@ class SiftSender(wiring.Component):
                     word.data.eq(ring_rd.data),
                     word.last.eq(final),
                     index.eq(index + 1),
+                    raddr.eq(raddr + 1),
                 ]
                 with m.If(final):
-                    m.d.sync += [sending.eq(0), cur.eq(cur + 1)]
+                    m.d.sync += [sending.eq(0), cur.eq(cur + 1), raddr.eq(s_start)]
         return m

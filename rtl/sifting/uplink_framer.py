@@ -104,9 +104,10 @@ class UplinkFramer(wiring.Component):
         tail = Signal(ptr_bits)
         frame = Signal(64 - offset_bits)  # index of the frame being filled
         close_at = Signal(64, init=self._p + self._close_lag)
-        # A 2-deep input FIFO: `report.ready` comes from its level register, and the compares
-        # start from its registers (the upstream hash pipeline has a wide enable fan-out).
-        m.submodules.inbox = inbox = fifo.SyncFIFO(width=Report.size, depth=2)
+        # A 3-deep input FIFO with an output register: `report.ready` comes from its level
+        # register, and the frame compares start from its output register, not from its LUT
+        # RAM (the upstream hash pipeline has a wide enable fan-out).
+        m.submodules.inbox = inbox = fifo.SyncFIFOBuffered(width=Report.size, depth=3)
         m.d.comb += [
             inbox.w_en.eq(self.report.valid),
             inbox.w_data.eq(self.report.payload),
