@@ -25,12 +25,13 @@ multiplexer behind the block RAM outputs, whose clock-to-out (4.3 ns on ECP5-8) 
 for logic at 156.25 MHz. Stage 1 is the block RAM read, with the query's pulse and the head and
 window floor of its cycle; stage 2 registers the row exactly as the RAM outputs it, with the
 status decided from stage 1's registers; stage 3 (the answer registers) takes the lane
-multiplexer and the status gate, so the answer leaves straight from registers. Stage 2 has no
-logic of its own (Yosys still puts one LUT in front of it to give the non-transparent read its
-"old data" semantics across the two ports), so the placer can put each of its flip-flops next to
-its block RAM: with the lane multiplexer in the same stage (two stages, the previous version)
-the 16 cache block RAMs, spread among the 44 of the ``satellite_sift`` top, were 2.9 ns of
-routing away from it. ``floor = head - rows*lanes`` is kept as a signed register next to
+multiplexer and the status gate, so the answer leaves straight from registers. With ``ecp5_ebr``
+stage 2 is the block RAMs' own output register (``DP16KD`` ``REGMODE_B=OUTREG``, which Yosys
+never infers): a fabric register there sat 2.9 ns of routing away from its block RAM in the
+``satellite_sift`` top (44 block RAMs spread over the die), also with the lane multiplexer moved
+out of its stage. The ECP5 version writes one cycle late and a read of the row being written
+takes the registered beat (``s1_hit``): a read colliding with the other port's write returns
+undefined data on ECP5. ``floor = head - rows*lanes`` is kept as a signed register next to
 ``head`` so that the window check is two parallel compares, not a subtract followed by a compare.
 
 Stream contract, latency, throughput
@@ -100,9 +101,9 @@ class RndCache(wiring.Component):
         step = self.write.valid * lanes
         m.d.comb += self.write.ready.eq(1)
         m.d.sync += [self.head.eq(self.head + step), floor.eq(floor + step)]
-        # The block RAM write is one cycle late (registered beat): a read in the same cycle as
-        # that write sees neither old nor new data on ECP5, so such a read takes the registered
-        # beat instead (`s1_hit`, carried along with the row).
+        # The ECP5 block RAM write is one cycle late (registered beat): a read in the same cycle
+        # as that write sees neither old nor new data, so such a read takes the registered beat
+        # instead (`s1_hit`, carried along with the row).
         w_en, w_addr, w_data = Signal(), Signal(row_bits), Signal(row_layout)
         m.d.sync += [
             w_en.eq(self.write.valid),
@@ -180,11 +181,17 @@ class RndCache(wiring.Component):
         row_layout = data.ArrayLayout(Symbol, self._lanes)
         out = Signal(row_layout)
         if not self._ecp5_ebr:
+            # Written in the beat's own cycle: a read one cycle later already sees the row, and
+            # the caller's bypass then returns the same beat. (The delayed write of the ECP5
+            # version, simulated here, made Yosys 0.70's ABC9 reintegration assert on the
+            # satellite_tx top.)
             m.submodules.mem = mem = memory.Memory(shape=row_layout, depth=self._rows, init=[])
             wr = mem.write_port()
             rd = mem.read_port()
+            lane_bits = (self._lanes - 1).bit_length()
             m.d.comb += [
-                wr.addr.eq(w_addr), wr.data.eq(w_data), wr.en.eq(w_en),
+                wr.addr.eq(self.head[lane_bits:lane_bits + len(w_addr)]),
+                wr.data.eq(self.write.payload), wr.en.eq(self.write.valid),
                 rd.addr.eq(r_addr), rd.en.eq(r_en),
             ]
             with m.If(o_en):
