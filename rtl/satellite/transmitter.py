@@ -13,9 +13,9 @@ and the sync framer of the downlink. This is the synthesised ``satellite_tx`` to
     link_payload ---------------------------------------> sync framer ---> downlink
 
 Latency: QRNG beat to ``symbols`` 2 cycles; ``query`` to ``answer`` 3 cycles
-(:data:`rtl.satellite.rnd_cache.ANSWER_LATENCY`: address, EBR output, lane mux); one beat of ``lanes`` pulses per cycle (625 MS/s at 156.25 MHz, 4 lanes). The RND
-cache writes every beat that leaves on ``symbols``, so a pulse is in the cache from the cycle
-after it is sent.
+(:data:`rtl.satellite.rnd_cache.ANSWER_LATENCY`: address, EBR output, lane mux); one beat of
+``lanes`` pulses per cycle (625 MS/s at 156.25 MHz, 4 lanes). The RND cache writes every beat
+that leaves on ``symbols``, so a pulse is in the cache from the cycle after it is sent.
 """
 
 from __future__ import annotations
