@@ -5,7 +5,8 @@ Two ways in, one bit-matrix format out (``[beats, width]``, oldest beat first, L
 * :func:`beats_of_binstr`: a batch register read through VPI as one binary string (MSB first,
   as simulators print vectors);
 * :class:`BatchRecordReader`: the record file that the Verilog batch store appends every
-  completed batch to (no VPI read, no wake-up per batch: the fast path of long runs).
+  completed batch to (no VPI read, no wake-up per batch: the fast path of long runs);
+  :class:`RecordCollector` polls one capture's file and hands new batches to a check.
 
 :func:`field` / :func:`fields` cut fields out of the matrix, all vectorised so that Python's cost
 per pulse stays in nanoseconds.
@@ -13,10 +14,12 @@ per pulse stays in nanoseconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from rtl.simonly.batcher import record_file
 
 _ZERO = ord("0")
 
@@ -89,6 +92,25 @@ class BatchRecordReader:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class RecordCollector:
+    """Feeds the batches that one capture appended to its record file to a scoreboard check."""
+
+    def __init__(self, name: str, width: int, depth: int, tag_bits: int,
+                 check: Callable[[np.ndarray, np.ndarray], None]) -> None:
+        self.reader = BatchRecordReader(Path(record_file(name)), width, depth, tag_bits)
+        self.check = check
+
+    @property
+    def batches(self) -> int:
+        return self.reader.records
+
+    def poll(self, limit: int | None = None) -> None:
+        """Check the batches completed since the last poll (at most up to ``limit`` in all)."""
+        beats, tags = self.reader.read(limit)
+        if len(tags):
+            self.check(beats, tags)
 
 
 def field(beats: np.ndarray, lsb: int, width: int) -> np.ndarray:

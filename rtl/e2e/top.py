@@ -50,9 +50,8 @@ from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.layouts import KeyBeat, Report, SiftEntry
 from rtl.sifting.satellite_sift import SatelliteSift
-from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher
+from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher, record_file
 from rtl.simonly.qrng_source import CounterQrngSource
-from rtl.simonly.tx_cosim_top import record_file
 
 POWER_ON_CYCLES = 2
 

@@ -130,3 +130,8 @@ class StreamBatcher(wiring.Component):
                     m.d.sync += shift.eq(Cat(shift[self._width * group:], completed))
             else:
                 m.d.sync += shift.eq(Cat(shift[self._width:], self.i.payload))
+
+
+def record_file(capture: str) -> str:
+    """File (in the simulator's working directory) that capture ``capture`` appends batches to."""
+    return f"capture_{capture}.bin"

@@ -43,7 +43,7 @@ from rtl.satellite.layouts import (
     symbol_beat,
 )
 from rtl.satellite.transmitter import SatelliteTx
-from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher
+from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher, record_file
 from rtl.simonly.generators import CacheQueryGenerator, PayloadCounter
 from rtl.simonly.qrng_source import CounterQrngSource
 
@@ -70,11 +70,6 @@ class TxCosimParams:
     symbol_depth: int = 256
     answer_depth: int = 64
     downlink_depth: int = 64
-
-
-def record_file(capture: str) -> str:
-    """File (in the simulator's working directory) that capture ``capture`` appends batches to."""
-    return f"capture_{capture}.bin"
 
 
 def symbol_pad_bits(lanes: int) -> int:

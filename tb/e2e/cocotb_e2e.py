@@ -34,8 +34,7 @@ from models.sifting.link import Link, LinkConfig
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
 from rtl.e2e.replay import pack_entries
 from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, E2eParams
-from rtl.simonly.tx_cosim_top import record_file
-from tb.capture import BatchRecordReader, CaptureError, beats_of_binstr
+from tb.capture import CaptureError, RecordCollector, beats_of_binstr
 from tb.e2e.scoreboard import LOCK_FRAMES, E2eScoreboard
 from tb.params import tb_params
 
@@ -60,16 +59,14 @@ class Capture:
 
     def __init__(self, dut, name: str, width: int, depth: int, handle) -> None:
         self.name = name
-        self.reader = BatchRecordReader(Path(record_file(name)), width, depth)
+        self.collector = RecordCollector(name, width, depth, 0, lambda beats, _tags: handle(beats))
         self.batch, self.fill = getattr(dut, f"{name}_batch"), getattr(dut, f"{name}_fill")
         self.batches = getattr(dut, f"{name}_batches")
         self.width, self.depth, self.handle = width, depth, handle
 
     def poll(self, limit: int | None = None) -> None:
         """Hand over the batches completed since the last poll (at most ``limit`` in all)."""
-        beats, tags = self.reader.read(limit)
-        if len(tags):
-            self.handle(beats)
+        self.collector.poll(limit)
 
     def snapshot(self) -> tuple[int, int, str]:
         """Completed batches, beats of the unfinished one and the batch register (ReadOnly)."""
@@ -83,10 +80,10 @@ class Capture:
         completes)."""
         batches, fill, binstr = snapshot
         self.poll(limit=batches)
-        self.reader.close()
-        if self.reader.records != batches:
-            raise CaptureError(f"capture {self.name}: {self.reader.records} batch records in the "
-                               f"file, {batches} completed in the RTL")
+        self.collector.reader.close()
+        if self.collector.batches != batches:
+            raise CaptureError(f"capture {self.name}: {self.collector.batches} batch records in "
+                               f"the file, {batches} completed in the RTL")
         if fill:
             self.handle(beats_of_binstr(binstr, self.width)[:fill])
 

@@ -10,17 +10,15 @@ per-bit VPI read nor a per-batch wake-up is left. Results go to ``params["result
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cocotb
-import numpy as np
 from cocotb.triggers import Timer
 from cocotb.utils import get_sim_time
 
 from rtl.satellite.layouts import PULSE_INDEX_BITS
-from rtl.simonly.tx_cosim_top import CLOCK_PS, TxCosimParams, record_file
-from tb.capture import BatchRecordReader
+from rtl.simonly.tx_cosim_top import CLOCK_PS, TxCosimParams
+from tb.capture import RecordCollector
 from tb.params import tb_params
 from tb.satellite.tx_scoreboard import TxScoreboard
 
@@ -34,25 +32,6 @@ async def cycles(n: int) -> None:
     signals are settled and inputs can be written without racing a rising edge.
     """
     await Timer(n * CLOCK_PS, unit="ps")
-
-
-class RecordCollector:
-    """Feeds the batches that one capture appended to its record file to a scoreboard check."""
-
-    def __init__(self, name: str, width: int, depth: int, tag_bits: int,
-                 check: Callable[[np.ndarray, np.ndarray], None]) -> None:
-        self.reader = BatchRecordReader(Path(record_file(name)), width, depth, tag_bits)
-        self.check = check
-
-    @property
-    def batches(self) -> int:
-        return self.reader.records
-
-    def poll(self, limit: int | None = None) -> None:
-        """Check the batches completed since the last poll (at most up to ``limit`` in all)."""
-        beats, tags = self.reader.read(limit)
-        if len(tags):
-            self.check(beats, tags)
 
 
 @cocotb.test()
