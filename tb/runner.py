@@ -8,7 +8,9 @@ One helper for every cocotb test of the project, called from pytest::
         run_cocotb(SymbolMapper(lanes=4), "tb.satellite.cocotb_mapper", simulator,
                    case="mapper_l4", params={"lanes": 4, "seed": 1})
 
-* one build directory per case and simulator: ``build/cocotb/<case>/<simulator>``;
+* one build directory per case and simulator: ``build/cocotb/<case>/<simulator>``, held under an
+  exclusive lock for the whole build and run (:func:`locked_build_dir`), so two pytest-xdist
+  workers that reach the same case wait for each other instead of overwriting each other's build;
 * ``params`` reach the test module as JSON in the ``TB_PARAMS`` environment variable
   (read them with :func:`tb.params.tb_params`);
 * ``WAVES=1`` in the environment records FST waves (``<case>.fst`` in the build directory);
@@ -33,6 +35,8 @@ cycles on the transmitter co-simulation (``docs/architecture.md``).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -41,7 +45,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = ROOT / "build" / "cocotb"
 SIMULATORS = ("verilator", "icarus")
 TIMESCALE = ("1ps", "1ps")
+
+# Build directories this process holds locked (path -> depth). flock() locks belong to an open
+# file, so a second open in the same process would wait for itself: nested holders count instead.
+_HELD_BUILD_DIRS: dict[Path, int] = {}
 
 _VERILATOR_ARGS = [
     "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT", "-O3",
@@ -237,6 +245,36 @@ def ensure_verilator() -> None:
         )
 
 
+def case_build_dir(case: str, simulator: str) -> Path:
+    """The build directory of one cocotb case on one simulator."""
+    return BUILD_ROOT / case / simulator
+
+
+@contextlib.contextmanager
+def locked_build_dir(case: str, simulator: str) -> Iterator[Path]:
+    """Hold the case's build directory exclusively (across processes) while the block runs.
+
+    Re-entrant within a process: a caller that prepares files in the build directory (stimulus,
+    records) holds it around its :func:`run_cocotb` call, which then takes it again for free.
+    """
+    build_dir = case_build_dir(case, simulator)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    if _HELD_BUILD_DIRS.get(build_dir, 0):
+        _HELD_BUILD_DIRS[build_dir] += 1
+        try:
+            yield build_dir
+        finally:
+            _HELD_BUILD_DIRS[build_dir] -= 1
+        return
+    with (build_dir / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _HELD_BUILD_DIRS[build_dir] = 1
+        try:
+            yield build_dir
+        finally:
+            del _HELD_BUILD_DIRS[build_dir]
+
+
 def run_cocotb(
     component: wiring.Component,
     test_module: str,
@@ -265,7 +303,19 @@ def run_cocotb(
     """
     if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; choose one of {SIMULATORS}")
-    build_dir = BUILD_ROOT / case / simulator
+    with locked_build_dir(case, simulator) as build_dir:
+        _build_and_run(component, test_module, simulator, build_dir, case=case, top=top,
+                       params=params, testcase=testcase, seed=seed, extra_sources=extra_sources,
+                       public_rw=public_rw, public_rd=public_rd,
+                       internal_clock_ps=internal_clock_ps, verilog_key=verilog_key)
+    return build_dir
+
+
+def _build_and_run(component: wiring.Component, test_module: str, simulator: str,
+                   build_dir: Path, *, case: str, top: str, params: Mapping[str, Any] | None,
+                   testcase: str | None, seed: int | None, extra_sources: list[Path] | None,
+                   public_rw: Sequence[str], public_rd: Sequence[str],
+                   internal_clock_ps: int | None, verilog_key: str | None) -> None:
     source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key)
     waves = waves_enabled()
 
@@ -314,4 +364,3 @@ def run_cocotb(
         test_args=test_args,
         timescale=TIMESCALE,
     )
-    return build_dir
