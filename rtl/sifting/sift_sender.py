@@ -18,21 +18,27 @@ Design
 ------
 The ring (``depth`` words) keeps the words of every message from the oldest one still needed
 (the older of ``ack`` and the message being sent) to the newest. A ``window``-entry descriptor
-table (start and length of message ``seq % window``) locates them; it is read asynchronously
-(LUT RAM). The builder stalls ``entry`` and ``frame`` while the ring or the table is full, which
-in turn stalls the satellite sifting and the uplink receiver (upstream, uplink copies are then
-lost and recovered by their repetitions); ``docs/sifting.md`` sizes both for 50 ms of downlink
-loss.
+table (start and last word index of message ``seq % window``) locates them; it is read
+asynchronously (LUT RAM) into a register. Timing (156.25 MHz on ECP5, ``docs/timing.md``): the
+sender's decision on message ``cur`` (is it in ``[acked, built)``?) is two 32-bit compares,
+registered together with the descriptor in a ``check`` cycle and acted on in the next, during
+which ``acked`` holds still. The builder stalls ``entry`` and ``frame`` while the ring or the
+table is full, which in turn stalls the satellite sifting and the uplink receiver (upstream,
+uplink copies are then lost and recovered by their repetitions); ``docs/sifting.md`` sizes both
+for 50 ms of downlink loss.
 
 Stream contract, latency, throughput
 ------------------------------------
 ``frame`` and ``entry``: one entry per cycle, one cycle per message header word. ``o``: one word
-per cycle while ready, one idle cycle between messages plus the CRC word. All streams may stall
-for any time. A message is offered on ``o`` from the cycle after its last word is written::
+per cycle while ready; between two messages the CRC word and two idle cycles (the sender's
+registered check of the next message, then its descriptor latch), four when the sender starts
+again from the oldest unacknowledged message. All streams may stall for any time. A message's
+header is on ``o`` 5 or 6 cycles after ``built`` counts it (``o`` ready; an idle sender checks
+every other cycle)::
 
-    clk       _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
-    o.data      hdr seq e0-7 crc     hdr ...   (message j, 8 entries; then the next one)
-    o.last      ____________/‾‾\_______________
+    clk       _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    o.data      hdr seq e0-7 crc         hdr ...   (message j, 8 entries; then the next one)
+    o.last      ____________/‾‾\___________________
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -80,7 +86,7 @@ class SiftSender(wiring.Component):
         m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[])
         ring_wr = ring.write_port()
         ring_rd = ring.read_port()
-        desc_layout = data.StructLayout({"start": ptr_bits, "words": COUNT_BITS})
+        desc_layout = data.StructLayout({"start": ptr_bits, "last": COUNT_BITS})
         m.submodules.desc = desc = memory.Memory(shape=desc_layout, depth=self._window, init=[])
         desc_wr = desc.write_port()
         desc_cur = desc.read_port(domain="comb")
@@ -93,10 +99,17 @@ class SiftSender(wiring.Component):
         # `tail` only holds words a little longer, never frees too early.
         built = self.built
         acked = Signal(32)
-        m.d.sync += acked.eq(Mux(self.ack < built, self.ack, built))
         cur = Signal(32)
         sending = Signal()
         prep = Signal()
+        # The sender decides on message `cur` in two cycles: `check` registers the compares of
+        # `cur` against `acked` / `built` and the descriptor, the next cycle acts on them. `acked`
+        # holds still during `check`, so the registered compares are exact when used (`built`
+        # only grows: a stale `cur >= built` only restarts the cycle one message early).
+        checked = Signal()
+        check = ~sending & ~prep & ~checked
+        with m.If(~check):
+            m.d.sync += acked.eq(Mux(self.ack < built, self.ack, built))
         keep = Signal(32)
         m.d.sync += keep.eq(Mux((sending | prep) & (cur < acked), cur, acked))
         m.d.comb += desc_keep.addr.eq(keep[:wbits])
@@ -172,19 +185,22 @@ class SiftSender(wiring.Component):
                 m.d.comb += [
                     desc_wr.addr.eq(built[:wbits]),
                     desc_wr.data.start.eq(start),
-                    desc_wr.data.words.eq(wp - start),
+                    desc_wr.data.last.eq(wp - start - 1),
                     desc_wr.en.eq(1),
                 ]
                 m.d.sync += [built.eq(built + 1), state.eq(_Build.IDLE)]
 
         # Sender: message `cur`, word `index`, read one word ahead through the ring's read port.
-        # The descriptor is latched first (`prep`), so that no path runs from the LUT RAM.
+        # The compares and the descriptor are registered (`check`), then latched (`prep`), so
+        # that no path runs from the sequence-number carry chains or the LUT RAM to the ring.
         index = Signal(COUNT_BITS)
         s_start = Signal(ptr_bits)
         s_last = Signal(COUNT_BITS)
         # The ring read address, a register kept equal to s_start + (index + 1 while sending):
         # no adder between `index` and the block RAM.
         raddr = Signal(ptr_bits)
+        in_window = Signal()
+        desc_q = Signal(desc_layout)
         word = crc.i.payload
         advance = ~crc.i.valid | crc.i.ready
         m.d.comb += [
@@ -194,16 +210,23 @@ class SiftSender(wiring.Component):
         ]
         with m.If(crc.i.valid & crc.i.ready):
             m.d.sync += crc.i.valid.eq(0)
-        with m.If(~sending & ~prep):
-            with m.If((cur < acked) | (cur >= built)):
-                m.d.sync += cur.eq(acked)
-            with m.Else():
+        with m.If(check):
+            m.d.sync += [
+                checked.eq(1),
+                in_window.eq((cur >= acked) & (cur < built)),
+                desc_q.eq(desc_cur.data),
+            ]
+        with m.If(checked):
+            m.d.sync += checked.eq(0)
+            with m.If(in_window):
                 m.d.sync += [
                     prep.eq(1),
-                    s_start.eq(desc_cur.data.start),
-                    raddr.eq(desc_cur.data.start),
-                    s_last.eq(desc_cur.data.words - 1),
+                    s_start.eq(desc_q.start),
+                    raddr.eq(desc_q.start),
+                    s_last.eq(desc_q.last),
                 ]
+            with m.Else():
+                m.d.sync += cur.eq(acked)
         with m.If(advance):
             with m.If(prep):
                 m.d.sync += [prep.eq(0), sending.eq(1), index.eq(0), raddr.eq(s_start + 1)]

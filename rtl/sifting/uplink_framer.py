@@ -29,8 +29,11 @@ The frame words live in a ring of ``depth`` 32-bit words (one EBR per 512 words)
 filled is appended behind the frame being sent, whose words stay until the sender moves on. A full
 ring stalls ``report`` (the upstream FIFO then counts overflows). Closed frames wait as end
 pointers in a 4-deep FIFO; while it is full, frames do not close and ``report`` stalls. The sender
-reads the ring one word ahead (the read port holds its output while the link stalls) and feeds
-:class:`~rtl.sifting.crc_append.CrcAppender`, which appends the CRC word.
+reads the ring two words ahead, through the read port and a register behind it (``body``; both
+hold while the link stalls), and feeds :class:`~rtl.sifting.crc_append.CrcAppender`, which
+appends the CRC word. The register is there for timing (``docs/timing.md``): the block RAM's
+clock-to-out (4.26 ns on ECP5-8) plus routing left no time for the word multiplexer at
+156.25 MHz. The read starts in the copy's ``seq`` cycle, so copies are not longer for it.
 
 Stream contract, latency, throughput
 ------------------------------------
@@ -162,7 +165,7 @@ class UplinkFramer(wiring.Component):
         index = Signal(ptr_bits)
         # The frame's length, its last index and the read address are registers kept up to
         # date with `tail`, `end` and `index` (no subtract or add of pointers in the cycle that
-        # uses them): count = end - tail, last = count - 1, raddr = tail + (index + 1 in BODY).
+        # uses them): count = end - tail, last = count - 1, raddr = tail + (index + 2 in BODY).
         count = Signal(ptr_bits)
         last = Signal(ptr_bits)
         empty = Signal(init=1)
@@ -171,11 +174,16 @@ class UplinkFramer(wiring.Component):
         advance = ~crc.i.valid | crc.i.ready
         with m.If(crc.i.valid & crc.i.ready):
             m.d.sync += crc.i.valid.eq(0)
-        # One word ahead: the read port's output holds the next body word while `o` stalls.
+        # Two words ahead: the block RAM's output goes straight into a register (`body`; the
+        # RAM's clock-to-out leaves no time for the word multiplexer behind it), and both stages
+        # move only with `advance`, so they hold the next two body words while `o` stalls.
+        body = Signal(32)
         m.d.comb += [
             rd.en.eq(advance),
             rd.addr.eq(raddr),
         ]
+        with m.If(advance):
+            m.d.sync += body.eq(rd.data)
         with m.If(advance), m.Switch(state):
             with m.Case(_Send.IDLE):
                 with m.If(closed.r_rdy):
@@ -203,7 +211,12 @@ class UplinkFramer(wiring.Component):
                     state.eq(_Send.SEQ),
                 ]
             with m.Case(_Send.SEQ):
-                m.d.sync += [crc.i.valid.eq(1), word.data.eq(seq), state.eq(_Send.ACK)]
+                m.d.sync += [
+                    crc.i.valid.eq(1),
+                    word.data.eq(seq),
+                    raddr.eq(raddr + 1),
+                    state.eq(_Send.ACK),
+                ]
             with m.Case(_Send.ACK):
                 m.d.sync += [
                     crc.i.valid.eq(1),
@@ -212,14 +225,14 @@ class UplinkFramer(wiring.Component):
                     index.eq(0),
                 ]
                 with m.If(empty):
-                    m.d.sync += [copies.eq(copies + 1), state.eq(_Send.IDLE)]
+                    m.d.sync += [copies.eq(copies + 1), raddr.eq(tail), state.eq(_Send.IDLE)]
                 with m.Else():
-                    m.d.sync += [raddr.eq(tail + 1), state.eq(_Send.BODY)]
+                    m.d.sync += [raddr.eq(raddr + 1), state.eq(_Send.BODY)]
             with m.Case(_Send.BODY):
                 final = index == last
                 m.d.sync += [
                     crc.i.valid.eq(1),
-                    word.data.eq(rd.data),
+                    word.data.eq(body),
                     word.last.eq(final),
                     index.eq(index + 1),
                     raddr.eq(raddr + 1),
