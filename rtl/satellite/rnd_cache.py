@@ -49,6 +49,8 @@ every stage, then ``query.ready`` drops; nothing is lost or repeated)::
     answer                   a0  a1
 """
 
+from functools import partial
+
 from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -66,9 +68,12 @@ EBR_DEPTH = 16384
 
 class RndCache(wiring.Component):
     """See the module docstring. ``ecp5_ebr``: build the row store from ECP5 ``DP16KD``
-    primitives with their output register (synthesis only; simulators cannot run it)."""
+    primitives with their output register (for synthesis); with ``ebr_model`` too, from their
+    behavioural model :class:`rtl.simonly.ecp5_primitives.DP16KD` instead, which simulators run
+    (a read colliding with the delayed write returns wrong data there, as it may on ECP5)."""
 
-    def __init__(self, lanes: int = 4, rows: int = 16384, *, ecp5_ebr: bool = False) -> None:
+    def __init__(self, lanes: int = 4, rows: int = 16384, *, ecp5_ebr: bool = False,
+                 ebr_model: bool = False) -> None:
         if lanes & (lanes - 1) or rows & (rows - 1):
             raise ValueError(f"RndCache: lanes={lanes} and rows={rows} must be powers of two")
         if ecp5_ebr and rows > EBR_DEPTH:
@@ -76,6 +81,7 @@ class RndCache(wiring.Component):
         self._lanes = lanes
         self._rows = rows
         self._ecp5_ebr = ecp5_ebr
+        self._ebr_model = ebr_model
         super().__init__({
             "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),
             "query": In(stream.Signature(CacheQuery)),
@@ -203,19 +209,25 @@ class RndCache(wiring.Component):
         wa, ra = Signal(addr_pins), Signal(addr_pins)
         m.d.comb += [wa.eq(w_addr), ra.eq(r_addr)]
         w_bits, out_bits = w_data.as_value(), out.as_value()
+        if self._ebr_model:
+            from rtl.simonly.ecp5_primitives import DP16KD
+            make = DP16KD
+        else:
+            make = partial(Instance, "DP16KD")
         for b in range(len(w_bits)):
             ports = {f"i_ADA{k}": wa[k] for k in range(addr_pins)}
             ports |= {f"i_ADB{k}": ra[k] for k in range(addr_pins)}
             ports |= {f"i_DIA{k}": w_bits[b] if k == 0 else 0 for k in range(18)}
             ports |= {f"i_DIB{k}": 0 for k in range(18)}
             ports |= {f"i_CS{p}{k}": 0 for p in "AB" for k in range(3)}
-            m.submodules[f"ebr{b}"] = Instance(
-                "DP16KD",
+            dob = Signal(name=f"dob{b}")
+            m.d.comb += out_bits[b].eq(dob)
+            m.submodules[f"ebr{b}"] = make(
                 p_DATA_WIDTH_A=1, p_DATA_WIDTH_B=1, p_REGMODE_A="NOREG", p_REGMODE_B="OUTREG",
                 p_RESETMODE="SYNC", p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL",
                 p_CSDECODE_A="0b000", p_CSDECODE_B="0b000", p_GSR="AUTO",
                 i_CLKA=ClockSignal(), i_CEA=w_en, i_OCEA=1, i_WEA=w_en, i_RSTA=0,
                 i_CLKB=ClockSignal(), i_CEB=r_en, i_OCEB=o_en, i_WEB=0, i_RSTB=0,
-                o_DOB0=out_bits[b], **ports,
+                o_DOB0=dob, **ports,
             )
         return out
