@@ -37,7 +37,8 @@ clock-to-out (4.26 ns on ECP5-8) plus routing left no time for the word multiple
 
 Stream contract, latency, throughput
 ------------------------------------
-``report``: one per cycle while the ring has room and ``record`` is ready. ``o``: one word per
+``report``: one per cycle while the ring has room and ``record`` is ready, less one cycle per
+frame close (the staged report's frame compares are registered and redone). ``o``: one word per
 cycle when ready; one idle cycle between copies, one for the CRC trailer. ``o`` and ``record``
 may stall for any time. At the uplink's 156.25 Mbit/s (one word per 32 cycles) ``o`` is the
 bottleneck by far; a copy of a ``c``-report frame is ``c + 4`` words::
@@ -47,7 +48,7 @@ bottleneck by far; a copy of a ``c``-report frame is ``c + 4`` words::
     o.last      ____________________/‾‾\_______
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import enum, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -107,30 +108,44 @@ class UplinkFramer(wiring.Component):
         tail = Signal(ptr_bits)
         frame = Signal(64 - offset_bits)  # index of the frame being filled
         close_at = Signal(64, init=self._p + self._close_lag)
-        # A 3-deep input FIFO with an output register: `report.ready` comes from its level
-        # register, and the frame compares start from its output register, not from its LUT
-        # RAM (the upstream hash pipeline has a wide enable fan-out).
-        m.submodules.inbox = inbox = fifo.SyncFIFOBuffered(width=Report.size, depth=3)
+        # Input: a 2-deep FIFO (`report.ready` from its level register), then a stage register
+        # `rep` whose frame compares are registered flags (`fits`, `late`), computed when the
+        # report is loaded, so no 50-bit compare sits between the frame index and the ring's
+        # write enable (the ground_sift critical path). A close makes the flags stale (`fresh`
+        # low): they are compared again the next cycle, one lost cycle per frame.
+        m.submodules.inbox = inbox = fifo.SyncFIFO(width=Report.size, depth=2)
         m.d.comb += [
             inbox.w_en.eq(self.report.valid),
             inbox.w_data.eq(self.report.payload),
             self.report.ready.eq(inbox.w_rdy),
         ]
         rep = Signal(Report)
-        m.d.comb += rep.eq(inbox.r_data)
-        valid = inbox.r_rdy
-        # Registered with one word of headroom (no path from `wp`/`tail` into the input FIFO's
-        # read enable, the ground_sift critical path): at most one word is written per cycle and
-        # `tail` never moves back, so a value one cycle old is safe.
+        staged, fresh, fits, late = Signal(), Signal(), Signal(), Signal()
+        # Registered with one word of headroom (no path from `wp`/`tail` into the input's
+        # read enable): at most one word is written per cycle and `tail` never moves back, so a
+        # value one cycle old is safe.
         room = Signal()
         m.d.sync += room.eq((wp - tail)[:ptr_bits] <= self._depth - 2)
-        rep_frame = rep.pulse[offset_bits:]
-        fits = rep_frame == frame
-        late = ~fits & (rep_frame < frame)
+        valid = staged & fresh
+        take = valid & (late | (fits & room & self.record.ready))
+        load = (~staged | take) & inbox.r_rdy
+        incoming = Signal(Report)
+        m.d.comb += [incoming.eq(inbox.r_data), inbox.r_en.eq(load)]
+        with m.If(take):
+            m.d.sync += staged.eq(0)
+        close = Signal()
+        # Both reports compared in parallel, the choice after the compares (`load` is late).
+        in_frame, rep_frame = incoming.pulse[offset_bits:], rep.pulse[offset_bits:]
+        m.d.sync += [
+            fresh.eq(~close),
+            fits.eq(Mux(load, in_frame == frame, rep_frame == frame)),
+            late.eq(Mux(load, in_frame < frame, rep_frame < frame)),
+        ]
+        with m.If(load):
+            m.d.sync += [staged.eq(1), rep.eq(incoming)]
         m.d.comb += [
             self.record.valid.eq(valid & fits & room),
             self.record.payload.eq(rep),
-            inbox.r_en.eq(late | (fits & room & self.record.ready)),
             wr.addr.eq(wp[:abits]),
             wr.data.eq(Cat(rep.bit & rep.sampled, rep.sampled, rep.basis,
                            rep.pulse[:offset_bits])),
@@ -146,7 +161,7 @@ class UplinkFramer(wiring.Component):
         waiting = self.record.valid & ~self.record.ready
         due = (self.now >= close_at) | (valid & ~fits & ~late)
         push = Signal()
-        close = due & closed.w_rdy & ~waiting & ~push
+        m.d.comb += close.eq(due & closed.w_rdy & ~waiting & ~push)
         m.d.sync += push.eq(close)
         m.d.comb += [closed.w_en.eq(push), closed.w_data.eq(wp)]
         with m.If(close):
