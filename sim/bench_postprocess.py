@@ -37,9 +37,20 @@ from models.postprocess.toeplitz import (
 )
 
 QBERS = (0.005, 0.01, 0.02, 0.03, 0.04)
-DECODER = ("numba layered normalised min-sum, float32, scaling {cfg.ms_scaling}, "
+DECODER = ("numba layered {rule}, float32, "
            "at most {cfg.max_iter} iterations per attempt, an attempt gives up after "
            "{cfg.patience} iterations without a new minimum of unsatisfied checks")
+
+
+def _decoder(cfg: ec.EcConfig) -> str:
+    rule = ("sum-product (tanh rule)" if cfg.check_rule == "sum-product"
+            else f"normalised min-sum, scaling {cfg.ms_scaling}")
+    return DECODER.format(rule=rule, cfg=cfg)
+
+
+def _code() -> str:
+    info = " / ".join(f"{round(100 * f)} % degree-{d}" for f, d in ec.INFO_DEGREES)
+    return f"IRA, circular staircase + {info} columns"
 
 
 def _kernel_first_call_s() -> float:
@@ -76,9 +87,9 @@ def bench_toeplitz(n: int = 500_000, m: int = 125_000) -> dict[str, Any]:
 def _ec_context(r: EcMeasurement) -> dict[str, Any]:
     cfg = ec.EcConfig()
     return {"packets": r.packets, "packet_bits": r.bits // r.packets,
-            "codeword_bits": cfg.codeword_bits, "decoder": DECODER.format(cfg=cfg),
+            "codeword_bits": cfg.codeword_bits, "decoder": _decoder(cfg),
             "iterations_per_packet": round(r.iterations_mean, 1),
-            "code": "IRA, circular staircase + 70 % degree-3 / 30 % degree-10 columns",
+            "code": _code(),
             "f_design": cfg.f_design, "f_start": cfg.f_start, "f_step": cfg.f_step,
             "prior_weight": cfg.prior_weight, "reveal_rounds_mean": r.rounds_mean,
             "leak_per_bit": round(r.leak_fraction, 4), "success_rate": r.success_rate}

@@ -1,4 +1,5 @@
-"""Compiled layered normalised min-sum syndrome decoder (numba), several codewords per call.
+"""Compiled layered syndrome decoder (numba; sum-product or normalised min-sum check rule),
+several codewords per call.
 
 Decodes error patterns e with H e = s for a batch of codewords of possibly different codes:
 the codes' row-wise (CSR) structures are concatenated (row pointers and column indices shifted
@@ -12,6 +13,14 @@ signs of the other q) · (the smallest |q| of the other edges) (min-sum: smalles
 smallest magnitude); L_v = q_e + R_e at once, so later rows of the same iteration already see
 it (about half the iterations of a flooding schedule). Posteriors are clipped to ±``L_MAX``.
 
+Check rule "sum-product" (belief propagation, the ``ec`` default): |R_e| = 2 atanh(Π_(others)
+tanh(|q|/2)), computed as t = tanh(|q|/2) = (1 − exp(−|q|))/(1 + exp(−|q|)) per edge (floored
+at ``TANH_FLOOR``: a punctured bit has q = 0), the row's product P, and per edge y = P / t_e
+(capped at ``TANH_CEIL``), |R_e| = log((1 + y)/(1 − y)): one exp and one log per edge (~4x
+the min-sum cost per edge and iteration), but min-sum's approximation of the large-degree
+checks of high-rate codes costs ~0.1 of efficiency (docs/postprocessing.md). Same signs,
+schedule and termination rules as min-sum; ``scaling`` is unused.
+
 Early termination, exact: before the first iteration the hard decision of the channel is
 checked against s; during an iteration every row's parity is taken from the signs of L as they
 are when the row is processed, and the hard-decision flips are counted. An iteration with no
@@ -24,6 +33,7 @@ checkout compiles it, ~2 s; later processes load it).
 """
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,17 +42,24 @@ import numpy as np
 import scipy.sparse as sp
 
 L_MAX = np.float32(1e4)  # posterior clip: far above any channel LLR, far below float32 range
+RULES = ("min-sum", "sum-product")  # check-node rules of decode_batch
 
 
-@numba.njit(cache=True, nogil=True)
-def _layered_min_sum(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
-                     target: np.ndarray, scaling: np.float32, max_iter: int,
+TANH_FLOOR = np.float32(1e-7)  # sum-product: smallest tanh(|q|/2) kept (q = 0: punctured bits)
+TANH_CEIL = np.float32(0.99999988)  # largest product kept: messages stay below ~16.6
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _layered_decoder(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
+                     target: np.ndarray, sum_product: bool, scaling: np.float32, max_iter: int,
                      patience: int, messages: np.ndarray, posterior: np.ndarray,
                      iterations: np.ndarray, converged: np.ndarray) -> None:
     width = 1
     for r in range(indptr.size - 1):
         width = max(width, indptr[r + 1] - indptr[r])
     qs = np.empty(width, dtype=np.float32)
+    ts = np.empty(width, dtype=np.float32)
+    one = np.float32(1.0)
     for k in range(rows.size - 1):
         r0, r1 = rows[k], rows[k + 1]
         ok = True
@@ -65,6 +82,7 @@ def _layered_min_sum(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
                 min1 = L_MAX
                 min2 = L_MAX
                 at = 0
+                product = one
                 sign = target[r] != 0
                 hard = sign
                 for j in range(stop - start):
@@ -74,15 +92,25 @@ def _layered_min_sum(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
                     qs[j] = q
                     sign ^= q < 0
                     a = abs(q)
-                    min2 = min(min2, max(min1, a))
-                    at = j if a < min1 else at
-                    min1 = min(min1, a)
+                    if sum_product:
+                        x = np.float32(math.exp(-min(a, np.float32(30.0))))
+                        t = max((one - x) / (one + x), TANH_FLOOR)  # tanh(|q| / 2)
+                        ts[j] = t
+                        product *= t
+                    else:
+                        min2 = min(min2, max(min1, a))
+                        at = j if a < min1 else at
+                        min1 = min(min1, a)
                 unsatisfied += hard
                 low = scaling * min1
                 second = scaling * min2
                 for j in range(stop - start):
                     q = qs[j]
-                    mag = second if j == at else low
+                    if sum_product:
+                        y = min(product / ts[j], TANH_CEIL)  # tanh of the others' half-LLRs
+                        mag = np.float32(math.log((one + y) / (one - y)))
+                    else:
+                        mag = second if j == at else low
                     new = -mag if sign ^ (q < 0) else mag
                     messages[start + j] = new
                     v = indices[start + j]
@@ -123,16 +151,19 @@ class WarmStart:
 
 def decode_batch(codes: Sequence[tuple[np.ndarray, np.ndarray]], targets: Sequence[np.ndarray],
                  llrs: Sequence[np.ndarray], scaling: float, max_iter: int,
-                 patience: int | None = None, warm: Sequence[WarmStart] | None = None
-                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+                 patience: int | None = None, warm: Sequence[WarmStart] | None = None,
+                 rule: str = "min-sum") -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Decode one error pattern per codeword: ``codes[k]`` = :func:`csr_arrays` of its H,
     ``targets[k]`` its syndrome (uint8, m_k), ``llrs[k]`` channel LLRs (n_k, see
     :func:`channel_llr`). A codeword stops after ``max_iter`` iterations, or (``patience``)
     once that many iterations in a row brought no new minimum of unsatisfied checks (a decoder
     stuck on a plateau rarely converges; counted as the rows were processed). ``warm[k]``: start
     from the state a previous call left there (empty: from the channel), and leave this call's
-    state there. Returns (error patterns uint8, iterations int32, converged bool), the error
+    state there. ``rule``: check-node update, "min-sum" (normalised by ``scaling``) or
+    "sum-product". Returns (error patterns uint8, iterations int32, converged bool), the error
     pattern being the hard decision after the last iteration."""
+    if rule not in RULES:
+        raise ValueError(f"check-node rule {rule!r} is not one of {', '.join(RULES)}")
     if not (len(codes) == len(targets) == len(llrs)) or (warm is not None
                                                           and len(warm) != len(codes)):
         raise ValueError("decode_batch needs one code, syndrome and LLR vector per codeword")
@@ -163,11 +194,11 @@ def decode_batch(codes: Sequence[tuple[np.ndarray, np.ndarray]], targets: Sequen
     posterior = np.concatenate(posterior_parts)
     iterations = np.zeros(len(codes), dtype=np.int32)
     converged = np.zeros(len(codes), dtype=np.bool_)
-    _layered_min_sum(np.concatenate(indptr_parts),
+    _layered_decoder(np.concatenate(indptr_parts),
                      np.concatenate(index_parts) if index_parts else np.zeros(0, np.int64),
                      rows, np.concatenate([np.asarray(t, dtype=np.uint8) for t in targets]
                                           ) if targets else np.zeros(0, np.uint8),
-                     np.float32(scaling), int(max_iter),
+                     rule == "sum-product", np.float32(scaling), int(max_iter),
                      int(max_iter if patience is None else patience), messages, posterior,
                      iterations, converged)
     for k, state in enumerate(warm or ()):
