@@ -39,8 +39,26 @@ def _model_entry() -> list[dict]:
     ]
 
 
+def _store_entry() -> list[dict]:
+    """The ground record store's peak occupancy at 1 M detections/s (model, store unlimited):
+    lossless, and with a 100 ms uplink outage (a cloud) that the satellite resolves by expiry."""
+    pulses = int(SECONDS * 625e6)
+    pulse, basis, bit = detections(np.random.default_rng(2), int(RATE * SECONDS), pulses)
+    out = []
+    for name, bursts in (("lossless", ()), ("uplink_outage_100ms", ((0.1, 0.1),))):
+        run = run_sifting(pulse, basis, bit, qrng_symbols(7),
+                          sift=SiftConfig(drain_s=0.2, store_depth=1 << 40),
+                          uplink=LinkConfig(latency_s=3e-3, bursts=bursts),
+                          downlink=downlink_config(latency_s=3e-3), pulses=pulses)
+        out.append({"name": f"sifting_ground_store_peak_{name}", "value": run.store_peak,
+                    "unit": "records", "detection_rate": RATE, "latency_s": 3e-3,
+                    "cache_pulses": SiftConfig().cache_pulses,
+                    "expired_frames": run.timeout_frames, "missing_frames": run.missing_frames})
+    return out
+
+
 def run(out_dir: pathlib.Path) -> list[dict]:
-    entries = _model_entry()
+    entries = _model_entry() + _store_entry()
     for name, measure in (("sifting_rtl_ground_report", ground_report_throughput),
                           ("sifting_rtl_satellite_sift", satellite_sift_throughput),
                           ("sifting_rtl_ground_sift", ground_sift_throughput)):

@@ -17,10 +17,18 @@ period allows (the paper's "repeated until the next frame is ready"), each copy 
 ground's acknowledgement (next sift message it needs). The satellite processes uplink frames in
 sequence order, each once (duplicates and stale copies dropped by sequence number): it looks up
 the RND cache at the arrival time (expired lookups are dropped, on both sides, through the sift
-entry), sifts, and queues the sift message. A sequence gap means frames that never arrived: the
-satellite queues a "missing" sift message for each, and both sides drop those detections.
+entry), sifts, and queues the sift message. A frame the satellite never gets is declared missing:
+on a sequence gap (a later frame arrived) or, on the satellite's own clock, once its RND cache has
+overwritten every pulse of the frame (:func:`missing_deadline`: it could not sift the frame any
+more), whichever comes first; the satellite queues a "missing" sift message, both sides drop the
+frame's detections, and a copy of it arriving later is stale (dropped and counted). So the
+satellite decides every frame within one cache life, whatever the uplink does.
 The satellite repeats every unacknowledged sift message in every period (oldest first, as capacity
 allows); the ground buffers out-of-order sift messages and sifts them strictly in sequence order.
+
+The ground keeps each framed report in its record store until the frame's sift message is sifted.
+With a finite store (``SiftConfig.store_depth``) a report that finds the store full is dropped
+before it is framed: never sent, never sifted on either side (counted in ``store_dropped``).
 
 So both sides sift the same frames with the same entries in the same order: the ground's packets
 are a prefix of the satellite's. At the end of the pass (after ``drain_s`` of retransmissions) the
@@ -70,6 +78,13 @@ class SiftingConfigError(ValueError):
 
 class SiftingProtocolError(RuntimeError):
     """The two sides' views became inconsistent (should never happen: a bug, not a link fault)."""
+
+
+def missing_deadline(seq: int, frame_pulses: int, cache_pulses: int) -> int:
+    """Satellite RND-cache head (pulses written) from which uplink frame ``seq`` is declared
+    missing if it has not arrived: the frame's last pulse ``(seq + 1) P - 1`` has left the cache
+    (EXPIRED once ``n < head - cache_pulses``), so no lookup of the frame could succeed."""
+    return (seq + 1) * frame_pulses + cache_pulses
 
 
 def latency_from_range(range_m: float) -> float:
@@ -184,6 +199,7 @@ class SiftConfig:
     drain_s: float = 0.5
     max_repeats: int = 8
     rx_window: int = 1024
+    store_depth: int | None = None  # ground record store (reports); None: unlimited
 
     def __post_init__(self) -> None:
         p = self.frame_pulses
@@ -191,6 +207,10 @@ class SiftConfig:
             raise SiftingConfigError(f"frame_pulses={p} must be a power of two in 2..2**29")
         if self.max_repeats < 1 or self.rx_window < 1 or self.drain_s < 0:
             raise SiftingConfigError("max_repeats and rx_window must be >= 1, drain_s >= 0")
+        if self.cache_pulses < 1:
+            raise SiftingConfigError(f"cache_pulses={self.cache_pulses} must be >= 1")
+        if self.store_depth is not None and self.store_depth < 1:
+            raise SiftingConfigError(f"store_depth={self.store_depth} must be >= 1 (or None)")
 
     @property
     def frame_s(self) -> float:
@@ -241,6 +261,10 @@ class SiftingRun:
     # MISSING_HEAD for a frame that never arrived; replayed by the cocotb co-simulation.
     satellite_log: list[tuple[int, int]] = field(default_factory=list)
     ground_frames: int = 0  # frames the ground has sifted (a prefix of satellite_log)
+    timeout_frames: int = 0  # of missing_frames: declared on the cache deadline, not on a gap
+    stale_frames: int = 0  # uplink copies of a frame already declared missing, dropped
+    store_dropped: int = 0  # reports dropped because the ground's record store was full
+    store_peak: int = 0  # the most reports the store held at once (0 without a store_depth)
 
     @property
     def agreed(self) -> int:
@@ -249,31 +273,57 @@ class SiftingRun:
 
 
 class _Satellite:
-    def __init__(self, sift: SiftConfig, symbols: Callable[[np.ndarray], Symbols]) -> None:
+    """The satellite endpoint. ``pulses``: the pass length, where the RND cache head stops."""
+
+    def __init__(self, sift: SiftConfig, symbols: Callable[[np.ndarray], Symbols],
+                 pulses: int | None = None) -> None:
         self.sift = sift
         self.symbols = symbols
+        self.pulses = pulses
         self.next_frame = 0
+        self.accepted_end = 0  # one past the last frame accepted
         self.ack = 0
         self.messages: list[np.ndarray] = []
         self.missing_frames = 0
+        self.timeouts = 0
+        self.stale = 0
         self.totals = SideTotals()
         self.packetizer = Packetizer(sift.packet_bits)
         self.log: list[tuple[int, int]] = []
 
+    def head_at(self, t: float) -> int:
+        head = int(t * self.sift.pulse_rate_hz)
+        return head if self.pulses is None else min(head, self.pulses)
+
+    def _declare_missing(self, seq: int) -> None:
+        self.messages.append(encode_sift(seq, None))
+        self.missing_frames += 1
+        self.log.append((seq, MISSING_HEAD))
+
+    def advance(self, head: int) -> None:
+        """The cache head has reached ``head``: declare every frame past its deadline missing."""
+        s = self.sift
+        while missing_deadline(self.next_frame, s.frame_pulses, s.cache_pulses) <= head:
+            self._declare_missing(self.next_frame)
+            self.timeouts += 1
+            self.next_frame += 1
+
     def receive(self, t: float, words: np.ndarray) -> None:
+        """A copy whose last word arrives at ``t`` (head ``head_at(t)``): the deadlines up to
+        that head are applied first, then the copy is judged."""
+        head = self.head_at(t)
+        self.advance(head)
         frame = decode_uplink(words)
         if frame is None:
             return
         self.ack = max(self.ack, frame.ack)
         if frame.seq < self.next_frame:
+            self.stale += frame.seq >= self.accepted_end
             return
         for seq in range(self.next_frame, frame.seq):
-            self.messages.append(encode_sift(seq, None))
-            self.missing_frames += 1
-            self.log.append((seq, MISSING_HEAD))
+            self._declare_missing(seq)
         pulse = np.uint64(frame.seq * self.sift.frame_pulses) + frame.offset
-        head = np.uint64(int(t * self.sift.pulse_rate_hz))
-        status = cache_lookup(pulse, head, self.sift.cache_pulses)
+        status = cache_lookup(pulse, np.uint64(head), self.sift.cache_pulses)
         sym = self.symbols(pulse)
         reports = Reports(pulse, frame.basis, frame.sampled, frame.bit)
         result = satellite_sift(reports, status, sym.intensity, sym.basis, sym.bit)
@@ -281,11 +331,13 @@ class _Satellite:
                              pulse[result.key])
         self.totals.add(result)
         self.messages.append(encode_sift(frame.seq, result.code))
-        self.log.append((frame.seq, int(head)))
-        self.next_frame = frame.seq + 1
+        self.log.append((frame.seq, head))
+        self.next_frame = self.accepted_end = frame.seq + 1
 
 
 class _Ground:
+    """The ground endpoint: frames its reports, sifts the satellite's messages in order."""
+
     def __init__(self, sift: SiftConfig, reports: Reports, bit: np.ndarray, frames: int) -> None:
         self.sift = sift
         self.reports = reports
@@ -296,15 +348,52 @@ class _Ground:
         self.buffer: dict[int, np.ndarray | None] = {}
         self.totals = SideTotals()
         self.packetizer = Packetizer(sift.packet_bits)
+        # Record store: which reports were framed, reports held, (time, count) of each release.
+        self.kept = np.ones(len(reports), dtype=bool)
+        self.admitted = 0
+        self.held = 0
+        self.peak = 0  # the most reports held at once (with a store_depth)
+        self.releases: list[tuple[float, int]] = []
+        self.store_dropped = 0
+
+    def admit(self, seq: int) -> None:
+        """Frames up to ``seq`` enter the record store: each report at its pulse time, in time
+        order with the releases (frames sifted) recorded so far; one that finds the store full
+        (``store_depth``) is dropped, neither framed nor sifted."""
+        depth = self.sift.store_depth
+        while self.admitted <= seq:
+            lo, hi = int(self.bounds[self.admitted]), int(self.bounds[self.admitted + 1])
+            self.admitted += 1
+            if depth is None:
+                continue
+            times = self.reports.pulse[lo:hi].astype(np.float64) / self.sift.pulse_rate_hz
+            pos = 0
+            for t_release, count in [*self.releases, (np.inf, 0)]:
+                end = int(np.searchsorted(times, t_release))  # reports framed before it
+                take = min(end - pos, depth - self.held)
+                self.kept[lo + pos + take:lo + end] = False
+                self.held += take
+                self.peak = max(self.peak, self.held)
+                self.held -= count
+                pos = end
+            self.releases = []
+            self.store_dropped += hi - lo - int(np.count_nonzero(self.kept[lo:hi]))
+
+    def rows(self, seq: int) -> np.ndarray:
+        """Indices of the reports framed in frame ``seq``."""
+        self.admit(seq)
+        lo, hi = int(self.bounds[seq]), int(self.bounds[seq + 1])
+        return lo + np.flatnonzero(self.kept[lo:hi])
 
     def frame_words(self, seq: int) -> np.ndarray:
-        lo, hi = self.bounds[seq], self.bounds[seq + 1]
+        rows = self.rows(seq)
         r = self.reports
-        offset = r.pulse[lo:hi] - np.uint64(seq * self.sift.frame_pulses)
-        return encode_uplink(seq, self.next_sift, offset, r.basis[lo:hi], r.sampled[lo:hi],
-                             r.bit[lo:hi], (self.sift.frame_pulses - 1).bit_length())
+        offset = r.pulse[rows] - np.uint64(seq * self.sift.frame_pulses)
+        return encode_uplink(seq, self.next_sift, offset, r.basis[rows], r.sampled[rows],
+                             r.bit[rows], (self.sift.frame_pulses - 1).bit_length())
 
-    def receive(self, words: np.ndarray) -> None:
+    def receive(self, words: np.ndarray, t: float = 0.0) -> None:
+        """A sift-message copy arriving at ``t`` (the record store's release time)."""
         msg = decode_sift(words)
         if msg is None or msg.seq < self.next_sift or msg.seq in self.buffer:
             return
@@ -312,21 +401,23 @@ class _Ground:
             return
         self.buffer[msg.seq] = msg.code
         while self.next_sift in self.buffer:
-            self._sift(self.next_sift, self.buffer.pop(self.next_sift))
+            self._sift(self.next_sift, self.buffer.pop(self.next_sift), t)
             self.next_sift += 1
 
-    def _sift(self, seq: int, code: np.ndarray | None) -> None:
-        lo, hi = int(self.bounds[seq]), int(self.bounds[seq + 1])
+    def _sift(self, seq: int, code: np.ndarray | None, t: float) -> None:
+        rows = self.rows(seq)
         if code is None:
-            code = np.full(hi - lo, SiftCode.MISSING, dtype=np.uint8)
-        if len(code) != hi - lo:
+            code = np.full(len(rows), SiftCode.MISSING, dtype=np.uint8)
+        if len(code) != len(rows):
             raise SiftingProtocolError(
-                f"sift message {seq} has {len(code)} entries for {hi - lo} detections")
+                f"sift message {seq} has {len(code)} entries for {len(rows)} detections")
         r = self.reports
-        result = ground_sift(r.basis[lo:hi], self.bit[lo:hi], r.sampled[lo:hi], code)
+        result = ground_sift(r.basis[rows], self.bit[rows], r.sampled[rows], code)
         self.packetizer.push(result.key_bit, result.key_basis, result.key_intensity,
-                             r.pulse[lo:hi][result.key])
+                             r.pulse[rows][result.key])
         self.totals.add(result)
+        if self.sift.store_depth is not None:
+            self.releases.append((t, len(rows)))
 
 
 def _burst_send(link: Link, queue: list, messages: list[np.ndarray], t0: float,
@@ -371,7 +462,7 @@ def run_sifting(pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray,
     horizon = (frames + drain_periods + 1) * period
     up = Link(uplink, seed * 2 + 1, horizon)
     down = Link(downlink, seed * 2 + 2, horizon)
-    sat = _Satellite(sift, satellite_symbols)
+    sat = _Satellite(sift, satellite_symbols, pulses)
     gnd = _Ground(sift, reports, bit, frames)
     up_queue: list = []
     down_queue: list = []
@@ -380,7 +471,8 @@ def run_sifting(pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray,
     for k in range(frames + drain_periods + 1):
         t0 = k * period
         _deliver(up_queue, t0, sat.receive)
-        _deliver(down_queue, t0, lambda _t, words: gnd.receive(words))
+        _deliver(down_queue, t0, lambda t, words: gnd.receive(words, t))
+        sat.advance(sat.head_at(t0))  # the satellite's own clock: expired frames are missing
         if k > frames and gnd.next_sift >= frames and not up_queue and not down_queue:
             break
         if frames and k:
@@ -407,4 +499,8 @@ def run_sifting(pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray,
         end_s=k * period,
         satellite_log=sat.log,
         ground_frames=gnd.next_sift,
+        timeout_frames=sat.timeouts,
+        stale_frames=sat.stale,
+        store_dropped=gnd.store_dropped,
+        store_peak=gnd.peak,
     )

@@ -22,13 +22,21 @@ stalls only in the cases documented in :class:`~rtl.sifting.uplink_receiver.Upli
 ``now`` is the ground's pulse time (the timing chain's reconstructed pulse index). The counters
 and the satellite's ``decided`` / ``decision`` (one pulse per frame decision, accepted or
 declared missing) are there for scoreboards and telemetry. Buffer sizes: ``docs/sifting.md``.
+
+Progress never waits for the uplink (issue 6/4): the satellite declares an uplink frame missing
+once its RND cache has overwritten the frame's pulses (the cache's write ``head`` against
+:func:`models.sifting.link.missing_deadline`, ``frames_expired``; a copy arriving later is
+``up_stale``), so the ground's records of lost frames are released within one cache life plus the
+downlink's delay. The ground's record store never stalls the uplink framer: a report that would
+not find a place in it (``store_depth`` reports framed and not yet sifted) is dropped before it is
+framed and counted in ``store_full``; the satellite never sees it, so both sides drop it.
 ``SatelliteLink(ecp5_ebr=True)`` (the ``satellite_sift`` synthesis top) builds the RND cache
 rows from ECP5 ``DP16KD`` primitives with their output register
 (:class:`~rtl.satellite.rnd_cache.RndCache`); simulations use the default, cycle for cycle the
 same.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -57,7 +65,7 @@ class SatelliteLink(wiring.Component):
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, lanes: int = 4,
                  rows: int = 16384, packet_bits: int = PACKET_BITS, rx_depth: int = 4096,
                  tx_depth: int = 8192, window: int = 64, *, ecp5_ebr: bool = False) -> None:
-        self._rx = UplinkReceiver(frame_pulses, rx_depth)
+        self._rx = UplinkReceiver(frame_pulses, rx_depth, cache_pulses=lanes * rows)
         self._sift = SatelliteSiftUnit(lanes, rows, packet_bits, ecp5_ebr=ecp5_ebr)
         self._tx = SiftSender(tx_depth, window)
         super().__init__({
@@ -73,6 +81,8 @@ class SatelliteLink(wiring.Component):
             "up_corrupted": Out(COUNTER_BITS),
             "up_duplicates": Out(COUNTER_BITS),
             "frames_missing": Out(COUNTER_BITS),
+            "frames_expired": Out(COUNTER_BITS),
+            "up_stale": Out(COUNTER_BITS),
             **counter_ports(errors=True, missing=False),
         })
 
@@ -99,6 +109,7 @@ class SatelliteLink(wiring.Component):
         wiring.connect(m, tx.o, wiring.flipped(self.down))
         wiring.connect(m, sift.key, wiring.flipped(self.key))
         m.d.comb += [
+            rx.head.eq(sift.head),
             tx.ack.eq(rx.ack),
             self.decided.eq(rx.frame.valid & rx.frame.ready),
             self.decision.eq(rx.frame.payload),
@@ -106,7 +117,8 @@ class SatelliteLink(wiring.Component):
         forward(m, self, {
             "head": (sift, "head"), "ack": (rx, "ack"), "expired_count": (sift, "expired_count"),
             "up_corrupted": (rx, "corrupted"), "up_duplicates": (rx, "duplicates"),
-            "frames_missing": (rx, "missing"), "detected": (sift, "detected"),
+            "frames_missing": (rx, "missing"), "frames_expired": (rx, "timeouts"),
+            "up_stale": (rx, "stale"), "detected": (sift, "detected"),
             "errors": (sift, "errors"), "dropped": (sift, "dropped"), "packets": (sift, "packets"),
         })
         return m
@@ -120,6 +132,7 @@ class GroundLink(wiring.Component):
         self._report = GroundReport(ground_seed)
         self._framer = UplinkFramer(frame_pulses, frame_depth, close_lag=close_lag)
         self._store = fifo.SyncFIFOBuffered(width=Report.size, depth=store_depth)
+        self._store_depth = store_depth
         self._rx = SiftReceiver(frame_pulses, window, slot_words)
         self._sift = GroundSift(packet_bits)
         super().__init__({
@@ -131,6 +144,7 @@ class GroundLink(wiring.Component):
             "ack": Out(32),
             "overflow": Out(COUNTER_BITS),
             "late": Out(COUNTER_BITS),
+            "store_full": Out(COUNTER_BITS),
             "down_corrupted": Out(COUNTER_BITS),
             "down_duplicates": Out(COUNTER_BITS),
             "down_outside": Out(COUNTER_BITS),
@@ -146,7 +160,7 @@ class GroundLink(wiring.Component):
         m.submodules.rx = rx = self._rx
         m.submodules.sift = sift = self._sift
         wiring.connect(m, wiring.flipped(self.det), report.det)
-        wiring.connect(m, report.report, framer.report)
+        self._store_gate(m, report, framer, store)
         wiring.connect(m, framer.o, wiring.flipped(self.up))
         m.d.comb += [
             store.w_stream.valid.eq(framer.record.valid),
@@ -171,3 +185,27 @@ class GroundLink(wiring.Component):
             "missing": (sift, "missing"), "packets": (sift, "packets"),
         })
         return m
+
+    def _store_gate(self, m: Module, report: GroundReport, framer: UplinkFramer,
+                    store: fifo.SyncFIFOBuffered) -> None:
+        """Reports into the framer only while the record store has a place for each: ``held``
+        counts the reports let through and not yet read out of the store (the framer's ``late``
+        ones, never stored, are given back); at ``store_depth`` a report is dropped and counted
+        in ``store_full``. So the store is never full when the framer writes a record, and the
+        framer (and the frame it fills) never waits for the satellite's sift messages."""
+        depth = self._store_depth
+        held = Signal(range(depth + 1))
+        late_seen = Signal.like(framer.late)
+        room = held != depth
+        rep = report.report
+        let_in = framer.report.valid & framer.report.ready
+        read = store.r_stream.valid & store.r_stream.ready
+        late = framer.late != late_seen  # it grows by at most one per cycle
+        m.d.comb += [
+            framer.report.valid.eq(rep.valid & room),
+            framer.report.payload.eq(rep.payload),
+            rep.ready.eq(framer.report.ready | ~room),
+        ]
+        m.d.sync += [late_seen.eq(framer.late), held.eq(held + let_in - read - late)]
+        with m.If(rep.valid & ~room):
+            m.d.sync += self.store_full.eq(self.store_full + 1)

@@ -8,11 +8,23 @@ word, as :meth:`models.sifting.link._Satellite.receive` does:
 
 * corrupted (CRC, tag, count inconsistent with the length, or longer than a buffer bank):
   dropped, counted in ``corrupted``;
-* sequence number below the next expected one (a repeat or a stale duplicate): dropped, counted
-  in ``duplicates``; its ack still counts;
+* sequence number below the next expected one: dropped, counted in ``stale`` if the frame was
+  declared missing (its sequence number lies above the last accepted frame's), otherwise in
+  ``duplicates`` (a repeat of an accepted frame); its ack still counts;
 * otherwise the frames skipped by the sequence gap are declared missing, one ``frame`` beat each
   (``missing=1``, ``count=0``), then the frame itself gets a ``frame`` beat (``seq``, ``count``)
   and its ``count`` reports leave on ``report`` (pulse ``seq * P + offset``), ascending.
+
+Expiry (``cache_pulses`` given): the next expected frame ``k`` is declared missing on the
+satellite's own clock once ``head`` (the RND cache's write head: pulses transmitted) reaches
+:func:`models.sifting.link.missing_deadline` ``(k+1) P + cache_pulses``: every pulse of the frame
+has left the cache, so no uplink copy could be sifted any more. Progress then never waits for an
+uplink frame to arrive. Each such declaration also counts in ``timeouts``. A copy is judged
+against the head of the cycle its CRC word arrived (``stamp``): the frames whose deadline that
+head had reached are declared first, exactly as
+:meth:`models.sifting.link._Satellite.receive` applies ``advance(head)`` before the copy; while
+no copy waits, the live ``head`` is used. ``cache_pulses=None`` (and ``head`` left at 0) turns
+expiry off.
 
 ``ack`` is the highest acknowledgement carried by a good copy (the next sift message the ground
 needs); it drives the satellite's sift-message retransmission
@@ -64,16 +76,23 @@ class UplinkReceiver(wiring.Component):
     i: In(stream.Signature(MessageWord))
     frame: Out(stream.Signature(FrameBeat))
     report: Out(stream.Signature(Report))
+    head: In(64)
     ack: Out(32)
     corrupted: Out(COUNTER_BITS)
     duplicates: Out(COUNTER_BITS)
     missing: Out(COUNTER_BITS)
+    timeouts: Out(COUNTER_BITS)
+    stale: Out(COUNTER_BITS)
 
-    def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, depth: int = 4096) -> None:
+    def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, depth: int = 4096,
+                 cache_pulses: int | None = None) -> None:
         check_sizes("UplinkReceiver", frame_pulses=(frame_pulses, 2, 1 << MAX_OFFSET_BITS),
                     depth=(depth, 2, 1 << (COUNT_BITS - 1)))
+        if cache_pulses is not None and not 1 <= cache_pulses <= 1 << 48:
+            raise ValueError(f"UplinkReceiver: cache_pulses={cache_pulses} is outside 1..2**48")
         self._p = frame_pulses
         self._depth = depth
+        self._cache_pulses = cache_pulses
         super().__init__()
 
     def elaborate(self, platform):
@@ -108,11 +127,13 @@ class UplinkReceiver(wiring.Component):
             wr.data.eq(word),
             wr.en.eq(take & ~self.i.payload.last & in_body & in_room),
         ]
+        stamp = Signal(64)  # the cache head when the judged copy's CRC word arrived
         with m.If(take):
             with m.If(self.i.payload.last):
                 header_count = head0[:COUNT_BITS]
                 m.d.sync += [
                     judged.eq(1),
+                    stamp.eq(self.head),
                     good.eq((word == (crc ^ CRC_XOROUT)) & in_body
                             & (head0[COUNT_BITS:] == UPLINK_TAG)
                             & (header_count == body) & ~too_long),
@@ -172,41 +193,73 @@ class UplinkReceiver(wiring.Component):
                 with m.If(last_one):
                     m.d.sync += [busy.eq(0), fetched.eq(0)]
 
-        # Decision on a judged copy: drop, or declare the gap missing, then the frame.
+        # Decision on a judged copy: drop, or declare the gap missing, then the frame; with no
+        # copy waiting, the expiry of the next expected frame.
         next_seq = Signal(32)
+        accepted_end = Signal(32)  # one past the last accepted frame
+        # `expired`: the reference head (the judged copy's stamp, else the live head) has
+        # reached the next frame's deadline. Registered (a 64-bit compare must not reach the
+        # decision's enables); one cycle stale after `deadline` moves, hence `settled`. In the
+        # cycle a copy becomes judged it was computed from the live head of its CRC word's
+        # cycle, which is the stamp.
+        expired, settled = Signal(), Signal()
+        timing = self._cache_pulses is not None
+        if timing:
+            deadline = Signal(64, init=self._p + self._cache_pulses)
+            m.d.sync += [expired.eq(Mux(judged, stamp, self.head) >= deadline), settled.eq(1)]
+
+        def step() -> list:
+            return [next_seq.eq(next_seq + 1), *([deadline.eq(deadline + self._p),
+                                                  settled.eq(0)] if timing else [])]
+
+        def declare_missing() -> list:
+            return [
+                self.frame.valid.eq(1),
+                self.frame.payload.seq.eq(next_seq),
+                self.frame.payload.count.eq(0),
+                self.frame.payload.missing.eq(1),
+                self.missing.eq(self.missing + 1),
+                *step(),
+            ]
+
         frame_free = ~self.frame.valid | self.frame.ready
         with m.If(self.frame.valid & self.frame.ready):
             m.d.sync += self.frame.valid.eq(0)
+        # The ack of a good copy counts at once: a stalled frame decision (sift-message table
+        # full for want of acks) must not hold back the ack that frees it.
+        with m.If(judged & good & (frame_ack > self.ack)):
+            m.d.sync += self.ack.eq(frame_ack)
         with m.If(judged & frame_free):
             with m.If(~good):
                 m.d.sync += [judged.eq(0), self.corrupted.eq(self.corrupted + 1)]
-            with m.Else():
-                with m.If(frame_ack > self.ack):
-                    m.d.sync += self.ack.eq(frame_ack)
-                with m.If(seq < next_seq):
-                    m.d.sync += [judged.eq(0), self.duplicates.eq(self.duplicates + 1)]
-                with m.Elif(seq != next_seq):
-                    m.d.sync += [
-                        self.frame.valid.eq(1),
-                        self.frame.payload.seq.eq(next_seq),
-                        self.frame.payload.count.eq(0),
-                        self.frame.payload.missing.eq(1),
-                        next_seq.eq(next_seq + 1),
-                        self.missing.eq(self.missing + 1),
-                    ]
-                with m.Elif(~busy):
-                    m.d.sync += [
-                        self.frame.valid.eq(1),
-                        self.frame.payload.seq.eq(seq),
-                        self.frame.payload.count.eq(count),
-                        self.frame.payload.missing.eq(0),
-                        next_seq.eq(seq + 1),
-                        judged.eq(0),
-                        wbank.eq(~wbank),
-                        busy.eq(count != 0),
-                        out_seq.eq(seq),
-                        out_count.eq(count),
-                        out_index.eq(0),
-                        fetched.eq(0),
-                    ]
+            with m.Elif(~settled if timing else 0):
+                pass  # `next_seq` just moved: `expired` is a cycle old
+            with m.Elif(expired):
+                m.d.sync += [*declare_missing(), self.timeouts.eq(self.timeouts + 1)]
+            with m.Elif(seq < next_seq):
+                m.d.sync += judged.eq(0)
+                with m.If(seq >= accepted_end):
+                    m.d.sync += self.stale.eq(self.stale + 1)
+                with m.Else():
+                    m.d.sync += self.duplicates.eq(self.duplicates + 1)
+            with m.Elif(seq != next_seq):
+                m.d.sync += declare_missing()
+            with m.Elif(~busy):
+                m.d.sync += [
+                    self.frame.valid.eq(1),
+                    self.frame.payload.seq.eq(seq),
+                    self.frame.payload.count.eq(count),
+                    self.frame.payload.missing.eq(0),
+                    *step(),
+                    accepted_end.eq(seq + 1),
+                    judged.eq(0),
+                    wbank.eq(~wbank),
+                    busy.eq(count != 0),
+                    out_seq.eq(seq),
+                    out_count.eq(count),
+                    out_index.eq(0),
+                    fetched.eq(0),
+                ]
+        with m.Elif(frame_free & settled & expired):
+            m.d.sync += [*declare_missing(), self.timeouts.eq(self.timeouts + 1)]
         return m

@@ -1,17 +1,22 @@
 """cocotb: both FPGAs' sifting link layers (:mod:`rtl.sifting.link`) over the lossy link model.
 
 The ground link layer frames its detections' reports; every uplink copy it sends goes through a
-:class:`models.sifting.link.Link` (loss, a burst, bit errors, duplicates, latency) into the
-satellite link layer, whose downlink sift-message copies go back through a second ``Link``. Python
-only carries words between the ports (the RTL decides everything) and records what was delivered.
-Scoreboards, against the golden endpoints of :mod:`models.sifting.link` fed with the same
-delivered copies:
+:class:`models.sifting.link.Link` (loss, a burst, bit errors, duplicates, latency; optionally an
+uplink-only outage) into the satellite link layer, whose downlink sift-message copies go back
+through a second ``Link``. The satellite transmits one pulse per cycle (its RND cache head moves
+with the ground's time, so uplink frames expire on its clock) unless ``sat_live`` is false (every
+pulse written before the first report). Python only carries words between the ports (the RTL
+decides everything) and records what was delivered, with the satellite's cache head when each
+copy's CRC word arrived. Scoreboards, against the golden endpoints of :mod:`models.sifting.link`
+fed with the same delivered copies at the same heads:
 
-* the satellite's frame decisions (accepted frames, missing declarations) equal the model
-  satellite's log, and every downlink copy equals the model satellite's sift message;
+* the satellite's frame decisions (accepted frames, missing declarations on a gap or on expiry)
+  equal the model satellite's log, and every downlink copy equals the model satellite's sift
+  message; the expiry and stale counters equal the model's;
 * both RTL key streams equal the model packets (satellite and ground), the ground RTL key is a
   prefix of the satellite RTL key's tags, the ground's ack equals the model ground's progress;
-* every uplink copy decodes to the model's frame (CRC, sequence, reports).
+* every uplink copy decodes to a frame of the ground's reports (CRC, sequence, reports; all copies
+  of a frame equal), and every detection is framed or counted (record store full, overflow, late).
 """
 
 import heapq
@@ -22,7 +27,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from models.sifting.entries import make_reports
+from models.sifting.entries import Reports, make_reports
 from models.sifting.link import (
     MISSING_HEAD,
     Link,
@@ -32,7 +37,7 @@ from models.sifting.link import (
     _Satellite,
     qrng_symbols,
 )
-from models.sifting.messages import decode_uplink, encode_uplink
+from models.sifting.messages import UPLINK_HEADER_WORDS, decode_uplink, encode_uplink
 from tb.params import tb_params
 from tb.sifting.cocotb_sifting import TAGS_MASK, packet_beats
 from tb.stream import StreamDriver, StreamMonitor
@@ -79,6 +84,34 @@ class LinkPump:
                                    for i, w in enumerate(words))
 
 
+def framed_reports(sent: list[np.ndarray], reports: Reports, bit: np.ndarray, frame_pulses: int
+                   ) -> tuple[Reports, np.ndarray]:
+    """The reports the ground framed (from its uplink copies), checked against its detections'
+    reports: every copy of a frame carries the same reports, each one a detection's report."""
+    frames: dict[int, np.ndarray] = {}
+    for words in sent:
+        frame = decode_uplink(words)
+        assert frame is not None, "uplink copy CRC"
+        body = words[UPLINK_HEADER_WORDS:-1]
+        assert np.array_equal(frames.setdefault(frame.seq, body), body), \
+            f"uplink frame {frame.seq}: copies differ"
+    pulses = [seq * frame_pulses + (body.astype(np.uint64) >> np.uint64(3))
+              for seq, body in sorted(frames.items())]
+    pulse = np.concatenate(pulses) if pulses else np.zeros(0, np.uint64)
+    index = np.searchsorted(reports.pulse, pulse)
+    assert np.all(index < len(reports)) and np.array_equal(reports.pulse[index], pulse), \
+        "an uplink report of no detection"
+    framed = reports.take(index)
+    offset_bits = (frame_pulses - 1).bit_length()
+    for seq, body in frames.items():
+        mine = (framed.pulse >> np.uint64(offset_bits)) == np.uint64(seq)
+        r = framed.take(mine)
+        want = encode_uplink(seq, 0, r.pulse - np.uint64(seq * frame_pulses), r.basis,
+                             r.sampled, r.bit & r.sampled, offset_bits)
+        assert np.array_equal(body, want[UPLINK_HEADER_WORDS:-1]), f"uplink frame {seq}"
+    return framed, bit[index]
+
+
 @cocotb.test()
 async def link_layers_over_lossy_link(dut):
     p = tb_params()
@@ -95,18 +128,20 @@ async def link_layers_over_lossy_link(dut):
     dut.rst.value = 0
     await RisingEdge(dut.clk)
 
-    # The satellite has sent every pulse of the pass before the first report can arrive.
-    codes = symbol_codes(p["sat_seed"], pulses)
-    await StreamDriver(dut, "sat_write", rng).send(int(c) for c in codes)
-    await RisingEdge(dut.clk)
-    head = int(dut.sat_head.value)
-    assert head == pulses
+    live = p.get("sat_live", False)
+    codes = symbol_codes(p["sat_seed"], p["cycles"] + 4096 if live else pulses)
+    if not live:  # the satellite has sent every pulse of the pass before the first report
+        await StreamDriver(dut, "sat_write", rng).send(int(c) for c in codes)
+        await RisingEdge(dut.clk)
+        assert int(dut.sat_head.value) == pulses
 
     faults = {"loss": p["loss"], "ber": p["ber"], "duplicate": p["duplicate"],
               "latency_s": p["latency_cycles"] * CLOCK_S, "rate_bps": 32 / (2 * CLOCK_S),
               "bursts": ((p["burst"][0] * CLOCK_S, p["burst"][1] * CLOCK_S),)}
+    up_faults = {**faults, "bursts": faults["bursts"] + tuple(
+        (start * CLOCK_S, length * CLOCK_S) for start, length in p.get("up_bursts", []))}
     horizon = p["cycles"] * CLOCK_S
-    up = LinkPump(dut, "gnd_up", "sat_up", Link(LinkConfig(**faults), p["seed"] * 2 + 1,
+    up = LinkPump(dut, "gnd_up", "sat_up", Link(LinkConfig(**up_faults), p["seed"] * 2 + 1,
                                                 horizon), rng, stall=0.5)
     down = LinkPump(dut, "sat_down", "gnd_down", Link(LinkConfig(**faults), p["seed"] * 2 + 2,
                                                       horizon), rng, stall=0.5)
@@ -116,17 +151,28 @@ async def link_layers_over_lossy_link(dut):
     tasks = [cocotb.start_soon(t) for t in (up.monitor.run(), down.monitor.run(),
                                             sat_key.run(), gnd_key.run())]
     decisions: list[tuple[int, int, int]] = []
+    stamps: list[int] = []  # the satellite's cache head as each delivered copy's CRC word arrives
+    writing = [live]
+    written = [0]
 
     async def clock_and_decisions() -> None:
-        # One pulse per cycle: the ground's time, and the satellite's frame decisions.
+        # One pulse per cycle: the ground's time, the satellite's symbols (live), its frame
+        # decisions and the head at each uplink copy's CRC word (the RTL judges the copy at it).
         while True:
             await RisingEdge(dut.clk)
             up.cycle = down.cycle = up.cycle + 1
             dut.gnd_now.value = up.cycle
+            dut.sat_write__valid.value = int(writing[0])
+            if writing[0]:  # `write` is always ready: one pulse per cycle
+                dut.sat_write__payload.value = int(codes[written[0]])
+                written[0] += 1
             await ReadOnly()
             if dut.sat_decided.value:
                 d = int(dut.sat_decision.value)
                 decisions.append((d & 0xFFFF_FFFF, (d >> 32) & 0xFF_FFFF, d >> 56))
+            if dut.sat_up__valid.value and dut.sat_up__ready.value and \
+                    int(dut.sat_up__payload.value) >> 32:
+                stamps.append(int(dut.sat_head.value))
 
     tasks.append(cocotb.start_soon(clock_and_decisions()))
 
@@ -147,39 +193,44 @@ async def link_layers_over_lossy_link(dut):
     up.stopping = down.stopping = True
     for pump in pumps:
         await pump
+    writing[0] = False  # the head stops: every expiry it reached is decided in what follows
     await ClockCycles(dut.clk, 200)  # the last delivered copies are processed
     for t in tasks:
         t.cancel()
     await ClockCycles(dut.clk, 2)
+    head = int(dut.sat_head.value)
     assert int(dut.gnd_ack.value) >= frames, f"ground sifted {int(dut.gnd_ack.value)} frames"
-    assert int(dut.gnd_overflow.value) == 0 and int(dut.gnd_late.value) == 0
     assert int(dut.gnd_mismatch.value) == 0
+    assert len(stamps) == len(up.delivered)
 
-    # The golden endpoints, fed with the copies the RTL received.
+    # The golden endpoints, fed with the copies the RTL received, at the heads it judged them.
     sift = SiftConfig(frame_pulses=P, packet_bits=p["packet_bits"], cache_pulses=p["rows"],
                       pulse_rate_hz=1.0, ground_seed=p["ground_seed"], rx_window=p["window"])
-    reports = make_reports(pulse, basis, bit, sift.ground_seed)
     sat = _Satellite(sift, qrng_symbols(p["sat_seed"]))
-    for words in up.delivered:
-        sat.receive(float(head), words)
-    gnd = _Ground(sift, reports, bit, up.cycle // P + 2)
+    for words, stamp in zip(up.delivered, stamps if live else [head] * len(stamps),
+                            strict=True):
+        sat.receive(float(stamp), words)
+    sat.advance(head)
+    reports, framed_bit = framed_reports(up.sent, make_reports(pulse, basis, bit,
+                                                               sift.ground_seed), bit, P)
+    gnd = _Ground(sift, reports, framed_bit, up.cycle // P + 2)
     for words in down.delivered:
         gnd.receive(words)
+    dropped = len(pulse) - len(reports)
+    assert dropped == sum(int(getattr(dut, f"gnd_{name}").value)
+                          for name in ("store_full", "overflow", "late"))
+    assert int(dut.gnd_overflow.value) == 0 and int(dut.gnd_late.value) == 0
+    store_full = int(dut.gnd_store_full.value)
+    assert (store_full > 0) == p.get("store_overflows", False), f"{store_full} dropped"
 
-    # Uplink: every copy is the model's frame; the satellite's decisions are the model's.
     bounds = gnd.bounds
-    offset_bits = (P - 1).bit_length()
-    for words in up.sent:
-        frame = decode_uplink(words)
-        assert frame is not None, "uplink copy CRC"
-        sl = slice(int(bounds[frame.seq]), int(bounds[frame.seq + 1]))
-        r = reports.take(sl)
-        want = encode_uplink(frame.seq, frame.ack, r.pulse - np.uint64(frame.seq * P), r.basis,
-                             r.sampled, r.bit & r.sampled, offset_bits)
-        assert np.array_equal(words, want), f"uplink frame {frame.seq}"
     model_decisions = [(seq, 0 if h == MISSING_HEAD else int(bounds[seq + 1] - bounds[seq]),
                         int(h == MISSING_HEAD)) for seq, h in sat.log]
     assert decisions == model_decisions, "satellite frame decisions"
+    assert int(dut.sat_frames_expired.value) == sat.timeouts
+    assert int(dut.sat_up_stale.value) == sat.stale
+    if p.get("up_bursts"):
+        assert sat.timeouts > 0, "the uplink outage must outlast the cache"
     missing = sum(m for *_, m in decisions)
     # Downlink: every copy is the model satellite's message.
     for words in down.sent:
@@ -201,8 +252,9 @@ async def link_layers_over_lossy_link(dut):
         "the link faults must be exercised"
     assert int(dut.sat_up_corrupted.value) > 0 and int(dut.sat_up_duplicates.value) > 0
     assert int(dut.gnd_down_corrupted.value) > 0 and int(dut.gnd_down_duplicates.value) > 0
-    dut._log.info("%d cycles, %d frames decided (%d missing), %d/%d uplink copies sent/"
-                  "delivered, %d/%d downlink, key bits satellite %d ground %d, %d packets both",
-                  up.cycle, len(decisions), missing, len(up.sent), len(up.delivered),
-                  len(down.sent), len(down.delivered), len(sat_key.received), both,
-                  len(gnd.packetizer.packets))
+    dut._log.info("%d cycles, %d frames decided (%d missing, %d expired, %d stale copies), "
+                  "%d/%d uplink copies sent/delivered, %d/%d downlink, %d reports dropped "
+                  "(store full), key bits satellite %d ground %d, %d packets both",
+                  up.cycle, len(decisions), missing, sat.timeouts, sat.stale, len(up.sent),
+                  len(up.delivered), len(down.sent), len(down.delivered), store_full,
+                  len(sat_key.received), both, len(gnd.packetizer.packets))

@@ -11,7 +11,9 @@ from models.sifting.link import (
     SiftConfig,
     SiftingConfigError,
     SiftingRun,
+    _Satellite,
     downlink_config,
+    missing_deadline,
     qrng_symbols,
     run_sifting,
 )
@@ -146,6 +148,73 @@ def test_short_cache_expires_lookups_on_both_sides():
     assert 0 < run.satellite.dropped == run.ground.dropped < len(pulse)
 
 
+def uplink_copy(seq: int, count: int = 3, ack: int = 0) -> np.ndarray:
+    offset = np.arange(count, dtype=np.uint64) * np.uint64(5)
+    zeros = np.zeros(count, dtype=np.uint8)
+    return encode_uplink(seq, ack, offset, zeros, zeros, zeros, 16)
+
+
+def test_satellite_declares_an_expired_frame_missing_on_its_own_clock():
+    """Frame k is declared missing once the cache head reaches (k+1) P + cache life, with no
+    uplink frame arriving; a copy of it arriving later is stale; a gap still declares the rest."""
+    cfg = SiftConfig(frame_pulses=1 << 16, cache_pulses=1 << 17, pulse_rate_hz=1.0)
+    deadline = missing_deadline(0, cfg.frame_pulses, cfg.cache_pulses)
+    assert deadline == 3 << 16
+    sat = _Satellite(cfg, SYMBOLS)
+    sat.advance(deadline - 1)
+    assert sat.log == [] and sat.messages == []
+    sat.advance(deadline)
+    assert sat.log == [(0, -1)] and sat.timeouts == sat.missing_frames == 1
+    assert decode_sift(sat.messages[0]).code is None  # a "missing" sift message
+    sat.receive(float(deadline), uplink_copy(0, ack=4))
+    assert sat.stale == 1 and sat.ack == 4 and len(sat.log) == 1  # stale, its ack still counts
+    # Frame 2 arrives before frame 1's deadline: the gap declares frame 1 missing.
+    sat.receive(float(deadline + 5), uplink_copy(2))
+    assert sat.log == [(0, -1), (1, -1), (2, deadline + 5)]
+    assert sat.timeouts == 1 and sat.missing_frames == 2
+    sat.receive(float(deadline + 6), uplink_copy(2))
+    assert sat.stale == 1  # a repeat of an accepted frame is a duplicate, not stale
+    # A copy arriving past several deadlines: those frames first, then the copy (stale here).
+    sat.receive(float(missing_deadline(5, cfg.frame_pulses, cfg.cache_pulses)), uplink_copy(4))
+    assert sat.log[3:] == [(3, -1), (4, -1), (5, -1)] and sat.stale == 2 and sat.timeouts == 4
+    # The head stops at the end of the pass: the last frames wait for a gap or the drain.
+    short = _Satellite(cfg, SYMBOLS, pulses=2 << 16)
+    short.advance(short.head_at(10 << 16))
+    assert short.log == []
+
+
+def test_uplink_outage_longer_than_the_cache_life_resolves_on_the_satellite_clock():
+    """A 1.5 ms uplink outage (23 frames, the cache lives 4): the satellite declares the frames
+    missing as they expire, the ground's small record store overflows and drops reports before
+    framing them (counted), and both sides still agree on every packet and sift every frame."""
+    pulse, basis, bit = detections(3, 4000, 40 << 16)
+    sift = SiftConfig(frame_pulses=1 << 16, packet_bits=48, cache_pulses=1 << 18, drain_s=0.02,
+                      store_depth=600)
+    run = run_sifting(pulse, basis, bit, SYMBOLS, sift=sift,
+                      uplink=LinkConfig(latency_s=2e-4, bursts=((0.5e-3, 1.5e-3),)),
+                      downlink=downlink_config(latency_s=2e-4))
+    assert_agree(run)
+    assert run.timeout_frames > 10 and run.missing_frames >= run.timeout_frames
+    assert run.ground_frames == run.frames and run.unsifted == 0
+    assert 0 < run.store_dropped < len(pulse) // 4 and run.store_peak == sift.store_depth
+    g = run.ground
+    assert g.sifted_bits + g.detected.sum() <= len(pulse) - g.dropped - g.missing \
+        - run.store_dropped
+    # Without the store limit nothing is dropped by the ground.
+    free = run_sifting(pulse, basis, bit, SYMBOLS, sift=SiftConfig(**{**sift.__dict__,
+                                                                     "store_depth": None}),
+                       uplink=LinkConfig(latency_s=2e-4, bursts=((0.5e-3, 1.5e-3),)),
+                       downlink=downlink_config(latency_s=2e-4))
+    assert free.store_dropped == 0 and free.timeout_frames == run.timeout_frames
+
+
+def test_store_and_cache_parameters_are_checked():
+    with pytest.raises(SiftingConfigError, match="store_depth"):
+        SiftConfig(store_depth=0)
+    with pytest.raises(SiftingConfigError, match="cache_pulses"):
+        SiftConfig(cache_pulses=0)
+
+
 link_faults = st.builds(
     LinkConfig,
     latency_s=st.floats(5e-5, 1e-3),
@@ -160,15 +229,18 @@ link_faults = st.builds(
 
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**16), count=st.integers(0, 1500), up=link_faults, down=link_faults)
-def test_never_disagree_on_a_packet(seed, count, up, down):
+@given(seed=st.integers(0, 2**16), count=st.integers(0, 1500), up=link_faults, down=link_faults,
+       store=st.sampled_from([None, 40, 200]), cache=st.sampled_from([1 << 17, 1 << 22]))
+def test_never_disagree_on_a_packet(seed, count, up, down, store, cache):
     pulse, basis, bit = detections(seed, count, 30 << 16, qber=0.03)
     down = LinkConfig(**{**down.__dict__, "payload_fraction": downlink_config().payload_fraction})
-    run = run_sifting(pulse, basis, bit, SYMBOLS, sift=SMALL, uplink=up, downlink=down, seed=seed)
+    sift = SiftConfig(**{**SMALL.__dict__, "store_depth": store, "cache_pulses": cache})
+    run = run_sifting(pulse, basis, bit, SYMBOLS, sift=sift, uplink=up, downlink=down, seed=seed)
     assert_agree(run)
-    # Every detection is sifted, dropped (expired / frame missing) or left unsifted at the end.
+    # Every detection is sifted, dropped (expired / frame missing / store full) or left unsifted.
     g = run.ground
-    assert g.sifted_bits + g.detected.sum() <= len(pulse) - g.dropped - g.missing
+    assert g.sifted_bits + g.detected.sum() <= len(pulse) - g.dropped - g.missing \
+        - run.store_dropped
 
 
 def test_thirty_percent_loss_bursts_errors_and_duplicates():
