@@ -37,8 +37,11 @@ undefined data on ECP5. ``floor = head - rows*lanes`` is kept as a signed regist
 Stream contract, latency, throughput
 ------------------------------------
 ``write`` is always ready. ``query`` -> ``answer``: :data:`ANSWER_LATENCY` (3) cycles, one
-lookup per cycle, in order; ``answer`` keeps valid/ready backpressure (a stalled answer holds
-every stage, then ``query.ready`` drops; nothing is lost or repeated)::
+lookup per cycle, in order; ``answer`` keeps valid/ready backpressure (a stalled answer moves
+to a skid register behind stage 3, from the next cycle every stage holds and ``query.ready``
+drops; nothing is lost or repeated). The skid register is there for timing: ``query.ready`` and
+the block RAM enables depend on the cache's own registers only, not on ``answer.ready`` (which
+in ``satellite_sift`` came from three blocks downstream, ``docs/timing.md``)::
 
     clk          _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
     query.valid  ‾‾‾‾‾‾‾‾\________________
@@ -122,9 +125,12 @@ class RndCache(wiring.Component):
         s1_hit, s1_beat = Signal(), Signal(row_layout)
         s2_valid, s2_pulse, s2_head = Signal(), Signal(64), Signal(64)
         s2_status, s2_hit, s2_beat = Signal(CacheStatus), Signal(), Signal(row_layout)
-        s3_pulse, s3_head = Signal(64), Signal(64)
+        s3_valid, s3_pulse, s3_head = Signal(), Signal(64), Signal(64)
         s3_status, s3_symbol = Signal(CacheStatus), Signal(Symbol)
-        s3_free = ~self.answer.valid | self.answer.ready
+        # Stage 3 has a skid register behind it, so the stages move on registered state only
+        # (`s3_free`): no path from `answer.ready` to the block RAM enables or `query.ready`.
+        skid_valid, skid = Signal(), Signal(CacheAnswer)
+        s3_free = ~skid_valid
         s2_free = ~s2_valid | s3_free
         s1_free = ~s1_valid | s2_free
         r_addr = self.query.payload.pulse[lane_bits:lane_bits + row_bits]
@@ -162,7 +168,7 @@ class RndCache(wiring.Component):
         lane = s2_pulse[:lane_bits] if lane_bits else 0
         with m.If(s3_free):
             m.d.sync += [
-                self.answer.valid.eq(s2_valid),
+                s3_valid.eq(s2_valid),
                 s3_pulse.eq(s2_pulse),
                 s3_head.eq(s2_head),
                 s3_status.eq(s2_status),
@@ -171,11 +177,20 @@ class RndCache(wiring.Component):
             ]
         # One whole-vector assignment (not per field): Icarus never evaluates a partial
         # `always @*` whose inputs keep their initial value, which leaves fields at X.
-        m.d.comb += self.answer.payload.as_value().eq(Cat(s3_pulse, s3_head, s3_status, s3_symbol))
+        s3_answer = Cat(s3_pulse, s3_head, s3_status, s3_symbol)
+        m.d.comb += [
+            self.answer.valid.eq(skid_valid | s3_valid),
+            self.answer.payload.as_value().eq(Mux(skid_valid, skid.as_value(), s3_answer)),
+        ]
+        with m.If(skid_valid & self.answer.ready):
+            m.d.sync += skid_valid.eq(0)
+        with m.If(~skid_valid & s3_valid & ~self.answer.ready):
+            # Stage 3 takes the next answer this cycle: the stalled one waits in the skid.
+            m.d.sync += [skid_valid.eq(1), skid.as_value().eq(s3_answer)]
         with m.If(self.answer.valid & self.answer.ready):
-            with m.If(s3_status == CacheStatus.EXPIRED):
+            with m.If(self.answer.payload.status == CacheStatus.EXPIRED):
                 m.d.sync += self.expired_count.eq(self.expired_count + 1)
-            with m.If(s3_status == CacheStatus.PENDING):
+            with m.If(self.answer.payload.status == CacheStatus.PENDING):
                 m.d.sync += self.pending_count.eq(self.pending_count + 1)
         return m
 

@@ -20,7 +20,8 @@ the ``ack`` input of the moment its header goes out (next sift message the groun
 Every report placed in a frame is also forwarded on ``record`` (the ground keeps it for its own
 sifting, :class:`~rtl.sifting.ground_sift.GroundSift`), so the ground sifts exactly what the
 satellite may see. A report older than the frame being filled (only if ``close_lag`` is too
-short) is dropped and counted in ``late``; never sent, never sifted on either side. ``closed``
+short) is dropped and counted in ``late`` (``late_step`` is high in the cycle the count has just
+grown); never sent, never sifted on either side. ``closed``
 counts the frames closed so far (frame ``closed`` is being filled).
 
 Design
@@ -75,6 +76,7 @@ class UplinkFramer(wiring.Component):
     o: Out(stream.Signature(MessageWord))
     record: Out(stream.Signature(Report))
     late: Out(COUNTER_BITS)
+    late_step: Out(1)
     closed: Out(32)
 
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, depth: int = 8192,
@@ -154,6 +156,9 @@ class UplinkFramer(wiring.Component):
         m.d.sync += wp.eq(wp + wr.en)
         with m.If(valid & late):
             m.d.sync += self.late.eq(self.late + 1)
+        # High in the cycle `late` shows its new value: users count drops from this flag, not
+        # from a 32-bit compare of the counter with its previous value.
+        m.d.sync += self.late_step.eq(valid & late)
 
         # A report waiting on `record` keeps its frame open (its valid must not fall). The end
         # pointer goes into `closed` the cycle after the close, when `wp` counts every report

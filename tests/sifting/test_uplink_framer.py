@@ -43,7 +43,7 @@ def run_framer(frames: int, count: int, seed: int, max_repeats: int = 3, depth: 
     cycles = (frames + 1) * P // PULSES_PER_CYCLE + 400 * max_repeats
     # The ground's pulse time moves on regardless of the reports; the producer keeps up with it
     # (its idle cycles are short against the close lag).
-    state = {"now": 0, "late": 0}
+    state = {"now": 0, "late": 0, "late_steps": 0}
 
     async def clock(ctx) -> None:
         while True:
@@ -72,12 +72,17 @@ def run_framer(frames: int, count: int, seed: int, max_repeats: int = 3, depth: 
     async def watch_late(ctx) -> None:
         while True:
             await ctx.tick()
-            state["late"] = ctx.get(dut.late)
+            late = ctx.get(dut.late)
+            # `late_step` flags exactly the cycles in which the count has just grown.
+            assert ctx.get(dut.late_step) == (late != state["late"])
+            state["late_steps"] += ctx.get(dut.late_step)
+            state["late"] = late
 
     pysim.run(dut, background=[paced_reports, clock, watch_late, sink(dut.o, words, stall),
                                sink(dut.record, records, record_stall)],
               deadline_cycles=cycles)
-    return {"late": state["late"], "pulse": pulse, "basis": basis, "bit": bit, "sampled": sampled,
+    return {"late": state["late"], "late_steps": state["late_steps"], "pulse": pulse,
+            "basis": basis, "bit": bit, "sampled": sampled,
             "copies": split_copies(words), "records": [unpack_report(r) for r in records],
             "max_repeats": max_repeats, "frames": frames}
 
@@ -129,6 +134,7 @@ def test_late_reports_are_counted_and_never_sent(case):
     run = run_framer(frames=6, count=60, seed=6, drop_gap=False, **case)
     kept = np.isin(run["pulse"], [r[0] for r in run["records"]])
     assert run["late"] > 0 and run["late"] + kept.sum() == len(run["pulse"])
+    assert run["late_steps"] == run["late"]
     for key in ("pulse", "basis", "bit", "sampled"):
         run[key] = run[key][kept]
     assert len(check_copies(run)) == 6
