@@ -21,8 +21,23 @@ def test_parity_check_matrix_family():
                                   + np.eye(1300, k=1299)).astype(np.uint8))  # circular
     rows = np.diff(h.indptr)
     assert rows.std() < 0.2 * rows.mean()  # check degrees nearly equal (redraws spread them)
-    again = ec.parity_check_matrix.__wrapped__(10_000, 1300, 7)
+    again = ec.build_parity_check_matrix(10_000, 1300, 7)
     assert (h != again).nnz == 0  # both sides build the same matrix from the public seed
+
+
+def test_code_disk_cache_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setattr(ec, "CODE_CACHE_DIR", tmp_path / "codes")
+    ec.parity_check_matrix.cache_clear()
+    built = ec.parity_check_matrix(3_000, 400, 9)
+    stored = list((tmp_path / "codes").iterdir())
+    assert len(stored) == 1 and stored[0].name.startswith("ira-3000-400-")
+    ec.parity_check_matrix.cache_clear()
+    loaded = ec.parity_check_matrix(3_000, 400, 9)
+    assert loaded is not built and (loaded != built).nnz == 0 and loaded.dtype == np.uint8
+    stored[0].write_bytes(b"truncated")  # a corrupt entry is rebuilt, not trusted
+    ec.parity_check_matrix.cache_clear()
+    assert (ec.parity_check_matrix(3_000, 400, 9) != built).nnz == 0
+    ec.parity_check_matrix.cache_clear()
 
 
 def test_syndrome_is_linear():
