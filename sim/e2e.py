@@ -40,10 +40,10 @@ SUMMARY_PATH = ROOT / "build" / "sim" / "summary.json"
 DEFAULT_SCENARIO = SCENARIO_DIR / "nominal.toml"
 CLOCK_PS = 6400  # 156.25 MHz, made inside the simulator (tb.runner internal_clock_ps)
 # The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
-PUBLIC_RW = ("*_load", "*_count", "*_strobe")
+PUBLIC_RW = ("*_count", "*_strobe")
 PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
-             "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow",
-             "locked")
+             "*_short_reads", "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped",
+             "report_overflow", "locked")
 
 
 def widths() -> dict[str, int]:

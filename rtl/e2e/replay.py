@@ -17,6 +17,18 @@ compares them with what it sent.
 
 Due cycles must not decrease along the stream (a later event is never released first).
 
+Batch register, two implementations with the same behaviour:
+
+* default (Amaranth, any simulator, pysim included): the batch arrives on the ``load`` input;
+* ``load_file="..."``: no ``load`` port; the testbench appends each batch to that file (in the
+  simulator's working directory) before raising ``strobe`` (:func:`batch_record` makes the
+  record) and the Verilog module ``sim_replay_store`` (:data:`REPLAY_STORE_VERILOG`, an
+  ``extra_sources`` file of the build) reads it at the accepting edge. ``short_reads`` counts
+  accepted strobes that found no whole record (non-zero: the batch is wrong, fail). This is the
+  co-simulation's version: no wide input for Verilator to copy at every eval, no wide register
+  copy and no wide variable shift per cycle (``rtl/simonly/replay_store.v``). A refused strobe
+  leaves its record in the file (the next accepted strobe reads it): ``dropped`` must be 0.
+
 Latency, throughput, stream contract: an entry is offered on ``o`` from the cycle after
 ``now >= due`` if it reached the FIFO head; one entry per cycle; ``o.valid`` does not depend on
 ``o.ready``::
@@ -27,12 +39,15 @@ Latency, throughput, stream contract: an entry is offered on ``o`` from the cycl
     o.valid  ________________/‾‾‾‾\_    (head due, released)
 """
 
-from amaranth.hdl import Module, Signal
+from pathlib import Path
+
+from amaranth.hdl import ClockSignal, Instance, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 DUE_BITS = 48
+REPLAY_STORE_VERILOG = Path(__file__).resolve().parent.parent / "simonly" / "replay_store.v"
 
 
 class ReplayError(ValueError):
@@ -40,15 +55,18 @@ class ReplayError(ValueError):
 
 
 class TimedReplay(wiring.Component):
-    def __init__(self, width: int, batch: int, depth: int) -> None:
+    def __init__(self, width: int, batch: int, depth: int, load_file: str = "") -> None:
         if width < 1 or batch < 1 or depth < 2 * batch:
             raise ReplayError(f"TimedReplay: width={width}, batch={batch} must be >= 1 and "
                               f"depth={depth} >= 2 * batch")
         self.width = width
         self.batch = batch
         self.depth = depth
+        self.load_file = load_file
+        batch_port = ({"short_reads": Out(32)} if load_file
+                      else {"load": In(batch * (width + DUE_BITS))})
         super().__init__({
-            "load": In(batch * (width + DUE_BITS)),
+            **batch_port,
             "count": In(range(batch + 1)),
             "strobe": In(1),
             "hungry": Out(1),
@@ -63,13 +81,26 @@ class TimedReplay(wiring.Component):
         m = Module()
         entry_bits = self.width + DUE_BITS
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=entry_bits, depth=self.depth)
-        # Registered copy of the batch, so the per-cycle logic never reads a top-level input.
-        held = Signal(self.batch * entry_bits, reset_less=True)
         index = Signal(range(self.batch + 1))
         remaining = Signal(range(self.batch + 1))
         ready = Signal()
+        take = self.strobe & ready
+        if self.load_file:
+            entry = Signal(entry_bits)
+            m.submodules.store = Instance(
+                "sim_replay_store",
+                p_ENTRY=entry_bits, p_INDEX_BITS=len(index), p_BYTES=record_bytes(
+                    self.width, self.batch), p_LOAD_FILE=self.load_file,
+                i_clk=ClockSignal("sync"), i_take=take, i_index=index, o_entry=entry,
+                o_short_reads=self.short_reads)
+            m.d.comb += fifo.w_data.eq(entry)
+        else:
+            # Registered copy of the batch, so the per-cycle logic never reads a top input.
+            held = Signal(self.batch * entry_bits, reset_less=True)
+            with m.If(take):
+                m.d.sync += held.eq(self.load)
+            m.d.comb += fifo.w_data.eq(held.word_select(index, entry_bits))
         m.d.comb += [
-            fifo.w_data.eq(held.word_select(index, entry_bits)),
             fifo.w_en.eq(remaining != 0),
             ready.eq((remaining == 0) & (fifo.level <= self.depth - self.batch)),
             self.hungry.eq(ready & ~self.strobe),
@@ -78,7 +109,7 @@ class TimedReplay(wiring.Component):
             m.d.sync += [index.eq(index + 1), remaining.eq(remaining - 1)]
         with m.If(self.strobe):
             with m.If(ready):
-                m.d.sync += [held.eq(self.load), index.eq(0), remaining.eq(self.count),
+                m.d.sync += [index.eq(0), remaining.eq(self.count),
                              self.accepted.eq(self.accepted + 1)]
             with m.Else():
                 m.d.sync += self.dropped.eq(self.dropped + 1)
@@ -92,6 +123,24 @@ class TimedReplay(wiring.Component):
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.released.eq(self.released + 1)
         return m
+
+
+def record_bytes(width: int, batch: int) -> int:
+    """Bytes of one ``load_file`` record: the whole batch, padded to whole bytes."""
+    return -(-batch * (width + DUE_BITS) // 8)
+
+
+def batch_record(payload: list[int], due: list[int], width: int, batch: int) -> bytes:
+    """The ``load_file`` record of entries ``payload[j]`` due at ``due[j]`` (at most ``batch``),
+    most significant byte first, as ``sim_replay_store`` reads it with ``$fread``."""
+    if len(payload) > batch:
+        raise ReplayError(f"TimedReplay: {len(payload)} entries in a batch of {batch}")
+    return pack_entries(payload, due, width).to_bytes(record_bytes(width, batch), "big")
+
+
+def replay_file(name: str) -> str:
+    """File (in the simulator's working directory) that replay ``name`` reads its batches from."""
+    return f"replay_{name}.bin"
 
 
 def pack_entries(payload: list[int], due: list[int], width: int) -> int:

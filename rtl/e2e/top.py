@@ -23,8 +23,11 @@ per replay batch (``<name>_hungry``) and on a timer that reads the captures' rec
 Captures: :class:`rtl.simonly.batcher.StreamBatcher` with the Verilog store, each appending its
 completed batches to ``capture_<name>.bin`` (:func:`rtl.simonly.tx_cosim_top.record_file`) in the
 simulator's working directory; the tail of a batch (``<name>_fill`` beats) stays readable in
-``<name>_batch``. Builds need :data:`VERILOG_SOURCES`. Replays report ``<name>_accepted``
-batches and ``<name>_dropped`` strobes (refused: non-zero means the testbench lost entries).
+``<name>_batch``. Builds need :data:`VERILOG_SOURCES`. Replays read their batches from
+``replay_<name>.bin`` (:func:`rtl.e2e.replay.replay_file`; the testbench appends a record, then
+raises ``<name>_strobe`` with ``<name>_count``) and report ``<name>_accepted`` batches,
+``<name>_dropped`` strobes (refused: non-zero means the testbench lost entries) and
+``<name>_short_reads`` (a strobe with no whole record in the file: non-zero fails too).
 
 Like :class:`rtl.simonly.tx_cosim_top.TxCosimTop` the top makes its own power-on reset and the
 Python inputs are registered on entry, so Verilator evaluates the design once per edge.
@@ -39,7 +42,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out, connect
 
 from models.framing import WORD_BITS
-from rtl.e2e.replay import DUE_BITS, TimedReplay
+from rtl.e2e.replay import DUE_BITS, REPLAY_STORE_VERILOG, TimedReplay, replay_file
 from rtl.e2e.signature import Signature, SymbolSignature
 from rtl.ground.layouts import Tag
 from rtl.ground.sync import FrameEvent
@@ -62,9 +65,10 @@ CAPTURES = {
 }
 REPLAYS = {"tags": Tag, "up": Report, "dn": SiftEntry}
 CAPTURE_PORTS = ("batch", "done", "batches", "fill")
-REPLAY_INPUTS = ("load", "count", "strobe")
-REPLAY_OUTPUTS = ("hungry", "released", "accepted", "dropped")
-VERILOG_SOURCES = [BATCH_STORE_VERILOG]  # run_cocotb(extra_sources=...) of every build
+# The batch itself goes through ``replay_<name>.bin`` (TimedReplay load_file), not a port.
+REPLAY_INPUTS = ("count", "strobe")
+REPLAY_OUTPUTS = ("hungry", "released", "accepted", "dropped", "short_reads")
+VERILOG_SOURCES = [BATCH_STORE_VERILOG, REPLAY_STORE_VERILOG]  # run_cocotb(extra_sources=...)
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,8 @@ class E2eTop(wiring.Component):
         }
         self.replays = {
             name: TimedReplay(payload_bits(layout), p.replay_batch,
-                              p.tag_depth if name == "tags" else p.link_depth)
+                              p.tag_depth if name == "tags" else p.link_depth,
+                              load_file=replay_file(name))
             for name, layout in REPLAYS.items()
         }
         members = {

@@ -32,7 +32,7 @@ from models.ground.timing import FRAME_PULSES
 from models.sifting.entries import SiftCode
 from models.sifting.link import Link, LinkConfig
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
-from rtl.e2e.replay import pack_entries
+from rtl.e2e.replay import batch_record, replay_file
 from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, E2eParams
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr
 from tb.e2e.scoreboard import LOCK_FRAMES, E2eScoreboard
@@ -106,11 +106,14 @@ class Poller:
 
 
 class Injector:
-    """Feeds (payload, due cycle) entries to the ``<name>`` replay, one batch per wake."""
+    """Feeds (payload, due cycle) entries to the ``<name>`` replay, one batch per wake: the batch
+    is appended to the replay's file (``rtl.e2e.replay.replay_file``, flushed), then strobed."""
 
     def __init__(self, dut, name: str, width: int, batch: int) -> None:
         self.clk = dut.clk
-        self.load, self.count = getattr(dut, f"{name}_load"), getattr(dut, f"{name}_count")
+        self.path = Path(replay_file(name))  # in the simulator's working directory
+        self.file = self.path.open("wb")
+        self.count = getattr(dut, f"{name}_count")
         self.strobe, self.hungry = getattr(dut, f"{name}_strobe"), getattr(dut, f"{name}_hungry")
         self.width, self.batch = width, batch
         self.queue: deque[tuple[int, int]] = deque()
@@ -144,7 +147,9 @@ class Injector:
                 await FallingEdge(self.clk)
                 continue
             take = [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
-            self.load.value = pack_entries([p for p, _ in take], [d for _, d in take], self.width)
+            self.file.write(batch_record([p for p, _ in take], [d for _, d in take], self.width,
+                                         self.batch))
+            self.file.flush()
             self.count.value = len(take)
             self.strobe.value = 1
             await RisingEdge(self.clk)
@@ -337,8 +342,8 @@ async def e2e_matches_models(dut):
     poller.open = False
     loop.closed = True
     snapshots = [capture.snapshot() for capture in captures]
-    replays = {name: (int(getattr(dut, f"{name}_accepted").value),
-                      int(getattr(dut, f"{name}_dropped").value)) for name in REPLAYS}
+    replays = {name: tuple(int(getattr(dut, f"{name}_{port}").value) for port in (
+        "accepted", "dropped", "short_reads")) for name in REPLAYS}
     await Timer(2 * CLOCK_PS, unit="ps")
     for capture, snapshot in zip(captures, snapshots, strict=True):
         capture.finish(snapshot)
@@ -378,8 +383,8 @@ async def e2e_matches_models(dut):
         "downlink_stats": vars(dn_link.stats),
         "replayed": {name: injector.loaded for name, injector in injectors.items()},
         "replay_batches": {name: {"sent": injectors[name].batches, "accepted": accepted,
-                                  "dropped": dropped}
-                           for name, (accepted, dropped) in replays.items()},
+                                  "dropped": dropped, "short_reads": short}
+                           for name, (accepted, dropped, short) in replays.items()},
     })
     Path(p["result_path"]).write_text(json.dumps(result, indent=2, default=int))
     if not p.get("corrupt"):

@@ -199,13 +199,16 @@ class E2eScoreboard:
                                             f"{stream}: beats beyond the model's output")
                 got.clear()
 
-    def check_replays(self, counts: dict[str, tuple[int, int, int]]) -> None:
-        """``counts``: replay name -> (batches sent, accepted, dropped) at the end of the run."""
+    def check_replays(self, counts: dict[str, tuple[int, ...]]) -> None:
+        """``counts``: replay name -> (batches sent, accepted, dropped[, short reads]) at the
+        end of the run; short reads are accepted batches whose file record was incomplete."""
         tally = self.tallies["replay_batches"]
-        for name, (sent, accepted, dropped) in counts.items():
-            bad = accepted != sent or dropped != 0
+        for name, (sent, accepted, dropped, *short) in counts.items():
+            short_reads = short[0] if short else 0
+            bad = accepted != sent or dropped != 0 or short_reads != 0
             tally.record(np.array([bad]), f"replay {name}: {sent} batches sent, {accepted} "
-                                          f"accepted, {dropped} refused (entries lost)")
+                                          f"accepted, {dropped} refused (entries lost), "
+                                          f"{short_reads} read short")
 
     def shortfall(self, stream: str, expected: int, slack: int) -> None:
         """Count beats that never came (more than ``slack`` short of ``expected``) as mismatches."""
