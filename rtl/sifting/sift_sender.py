@@ -22,7 +22,8 @@ table (start and last word index of message ``seq % window``) locates them; it i
 asynchronously (LUT RAM) into a register. Timing (156.25 MHz on ECP5, ``docs/timing.md``): the
 sender's decision on message ``cur`` (is it in ``[acked, built)``?) is two 32-bit compares,
 registered together with the descriptor in a ``check`` cycle and acted on in the next, during
-which ``acked`` holds still. The builder stalls ``entry`` and ``frame`` while the ring or the
+which ``acked`` holds still; the ring is read two words ahead, into a register right behind the
+block RAM. The builder stalls ``entry`` and ``frame`` while the ring or the
 table is full, which in turn stalls the satellite sifting and the uplink receiver (upstream,
 uplink copies are then lost and recovered by their repetitions); ``docs/sifting.md`` sizes both
 for 50 ms of downlink loss.
@@ -190,22 +191,26 @@ class SiftSender(wiring.Component):
                 ]
                 m.d.sync += [built.eq(built + 1), state.eq(_Build.IDLE)]
 
-        # Sender: message `cur`, word `index`, read one word ahead through the ring's read port.
-        # The compares and the descriptor are registered (`check`), then latched (`prep`), so
-        # that no path runs from the sequence-number carry chains or the LUT RAM to the ring.
+        # Sender: message `cur`, word `index`, read two words ahead: the ring's read port, then
+        # a register right behind the block RAM (`body`: its clock-to-out plus the routing to
+        # the CRC appender left no time for logic). The compares and the descriptor are
+        # registered (`check`), so that no path runs from the sequence-number carry chains or
+        # the LUT RAM to the ring; the check also loads the read address with the message's
+        # start, and the decision reads the first word (the pipeline is empty then).
         index = Signal(COUNT_BITS)
-        s_start = Signal(ptr_bits)
         s_last = Signal(COUNT_BITS)
-        # The ring read address, a register kept equal to s_start + (index + 1 while sending):
-        # no adder between `index` and the block RAM.
+        # The ring read address, a register: start + index + 2 while sending, no adder between
+        # `index` and the block RAM.
         raddr = Signal(ptr_bits)
+        body = Signal(32)
         in_window = Signal()
         desc_q = Signal(desc_layout)
         word = crc.i.payload
         advance = ~crc.i.valid | crc.i.ready
+        go = checked & in_window
         m.d.comb += [
             desc_cur.addr.eq(cur[:wbits]),
-            ring_rd.en.eq(advance),
+            ring_rd.en.eq(advance | go),
             ring_rd.addr.eq(raddr),
         ]
         with m.If(crc.i.valid & crc.i.ready):
@@ -215,30 +220,27 @@ class SiftSender(wiring.Component):
                 checked.eq(1),
                 in_window.eq((cur >= acked) & (cur < built)),
                 desc_q.eq(desc_cur.data),
+                raddr.eq(desc_cur.data.start),
             ]
         with m.If(checked):
             m.d.sync += checked.eq(0)
             with m.If(in_window):
-                m.d.sync += [
-                    prep.eq(1),
-                    s_start.eq(desc_q.start),
-                    raddr.eq(desc_q.start),
-                    s_last.eq(desc_q.last),
-                ]
+                m.d.sync += [prep.eq(1), raddr.eq(desc_q.start + 1), s_last.eq(desc_q.last)]
             with m.Else():
                 m.d.sync += cur.eq(acked)
         with m.If(advance):
+            m.d.sync += body.eq(ring_rd.data)
             with m.If(prep):
-                m.d.sync += [prep.eq(0), sending.eq(1), index.eq(0), raddr.eq(s_start + 1)]
+                m.d.sync += [prep.eq(0), sending.eq(1), index.eq(0), raddr.eq(raddr + 1)]
             with m.Elif(sending):
                 final = index == s_last
                 m.d.sync += [
                     crc.i.valid.eq(1),
-                    word.data.eq(ring_rd.data),
+                    word.data.eq(body),
                     word.last.eq(final),
                     index.eq(index + 1),
                     raddr.eq(raddr + 1),
                 ]
                 with m.If(final):
-                    m.d.sync += [sending.eq(0), cur.eq(cur + 1), raddr.eq(s_start)]
+                    m.d.sync += [sending.eq(0), cur.eq(cur + 1)]
         return m
