@@ -243,23 +243,28 @@ def _separate_light_columns(cols: np.ndarray, rows: np.ndarray, degree: np.ndarr
     of weight 2 + (distance of those checks along the staircase): a few bits, an error floor
     that made min-sum settle on a wrong codeword now and then. Only the 4-cycles through a
     degree-3 column are removed (those among degree-10 columns are too many to avoid by
-    redrawing and give heavy codewords); a handful of rounds suffices.
+    redrawing and give heavy codewords); ~11 rounds at 100 kbit. After the first round only the
+    redrawn columns and the light columns meeting them are examined: a conflict that survived a
+    round without involving a redrawn column would have been found in that round.
     """
     light = degree <= 3
     col_ptr = np.concatenate([[0], np.cumsum(degree)])  # cols = repeat(arange(k), degree)
+    dirty = np.ones(degree.size, dtype=np.bool_)
     for _ in range(max_rounds):
-        redraw = _column_conflicts(col_ptr, rows, light, m)[cols]
+        dirty = _column_conflicts(col_ptr, rows, light, m, dirty)
+        redraw = dirty[cols]
         if not redraw.any():
             return
         rows[redraw] = rng.integers(0, m, int(redraw.sum()))
 
 
 @numba.njit(cache=True)
-def _column_conflicts(col_ptr: np.ndarray, rows: np.ndarray, light: np.ndarray, m: int
-                      ) -> np.ndarray:
+def _column_conflicts(col_ptr: np.ndarray, rows: np.ndarray, light: np.ndarray, m: int,
+                      dirty: np.ndarray) -> np.ndarray:
     """Columns to redraw: any column that repeats a check, and light columns that share two
     distinct checks with another column (marking the columns met through each check; linear
-    in the edges times the check degree)."""
+    in the edges times the check degree). Only the ``dirty`` columns (redrawn in the previous
+    round; all in the first) and the columns sharing a check with them are examined."""
     columns = col_ptr.size - 1
     count = np.zeros(m + 1, dtype=np.int64)
     for r in rows:
@@ -271,9 +276,17 @@ def _column_conflicts(col_ptr: np.ndarray, rows: np.ndarray, light: np.ndarray, 
         for e in range(col_ptr[c], col_ptr[c + 1]):
             row_cols[fill[rows[e]]] = c  # columns ascend, so every row's list is sorted
             fill[rows[e]] += 1
+    examine = dirty.copy()
+    for c in range(columns):
+        if dirty[c]:
+            for e in range(col_ptr[c], col_ptr[c + 1]):
+                for x in range(row_ptr[rows[e]], row_ptr[rows[e] + 1]):
+                    examine[row_cols[x]] = True
     bad = np.zeros(columns, dtype=np.bool_)
     seen = np.full(columns, -1, dtype=np.int64)  # last light column that met this one
     for c in range(columns):
+        if not examine[c]:
+            continue
         a0, a1 = col_ptr[c], col_ptr[c + 1]
         for i in range(a0, a1):
             for j in range(i + 1, a1):
