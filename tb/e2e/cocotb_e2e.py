@@ -25,7 +25,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge, Timer
+from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, Timer
 from cocotb.utils import get_sim_time
 
 from models.ground.timing import FRAME_PULSES
@@ -109,8 +109,9 @@ class Injector:
     """Feeds (payload, due cycle) entries to the ``<name>`` replay, one batch per wake: the batch
     is appended to the replay's file (``rtl.e2e.replay.replay_file``, flushed), then strobed."""
 
-    def __init__(self, dut, name: str, width: int, batch: int) -> None:
+    def __init__(self, dut, name: str, width: int, batch: int, depth: int) -> None:
         self.clk = dut.clk
+        self.depth = depth
         self.path = Path(replay_file(name))  # in the simulator's working directory
         self.file = self.path.open("wb")
         self.count = getattr(dut, f"{name}_count")
@@ -121,6 +122,8 @@ class Injector:
         self.last_due = 0
         self.loaded = 0
         self.batches = 0  # batches strobed in (the RTL's ``<name>_accepted`` must agree)
+        self.loaded_due: deque[int] = deque()  # due cycles of loaded entries, from `passed` on
+        self.passed = 0
         self.strobe.value = 0
         self.count.value = 0
 
@@ -132,7 +135,20 @@ class Injector:
         self.added.set()
         return due
 
+    def room_cycle(self) -> int:
+        """Cycle from which the replay can have room for another batch: the entry whose release
+        leaves ``depth - batch`` in its FIFO is due then (no entry leaves before its due)."""
+        need = self.loaded - (self.depth - self.batch)  # entries that must have left
+        while self.passed < need - 1:
+            self.loaded_due.popleft()
+            self.passed += 1
+        return self.loaded_due[0] + 1 if need > 0 else 0
+
     async def run(self) -> None:
+        # Every wake is at a falling clock edge's time (inputs are written only there: a strobe
+        # written in a rising edge's time step was once lost) and only timers wake it: a
+        # value-change callback (RisingEdge(hungry)) would cost the simulator work at every
+        # time step while it waits, and the tags replay waits nearly all the time.
         while True:
             if not self.queue:
                 self.added.clear()
@@ -140,11 +156,10 @@ class Injector:
                 await FallingEdge(self.clk)  # set from a ReadOnly callback: leave that phase
                 continue
             if not int(self.hungry.value):
-                # `hungry` rises in a clock edge's time step; a strobe written there can be
-                # cleared by a RisingEdge(clk) that fires for that same edge (a batch was lost
-                # so). Inputs are written only at falling edges: re-check there.
-                await RisingEdge(self.hungry)
-                await FallingEdge(self.clk)
+                # no room until the entry that frees it is due; else (a batch still moving,
+                # the ground chain holding the stream) look again a batch's cycles later
+                wait = max(self.room_cycle() - now_cycles(), self.batch)
+                await Timer(wait * CLOCK_PS, unit="ps")
                 continue
             take = [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
             self.file.write(batch_record([p for p, _ in take], [d for _, d in take], self.width,
@@ -152,11 +167,11 @@ class Injector:
             self.file.flush()
             self.count.value = len(take)
             self.strobe.value = 1
-            await RisingEdge(self.clk)
+            await Timer(CLOCK_PS, unit="ps")  # the next falling edge: one rising edge took it
             self.strobe.value = 0
             self.loaded += len(take)
+            self.loaded_due.extend(d for _, d in take)
             self.batches += 1
-            await FallingEdge(self.clk)
 
 
 class LinkLoop:
@@ -298,9 +313,9 @@ async def e2e_matches_models(dut):
     board = E2eScoreboard(params, stim["det_pulse"], stim["det_basis"], stim["det_bit"])
     widths = p["widths"]
 
-    tags = Injector(dut, "tags", widths["tags"], params.replay_batch)
-    up = Injector(dut, "up", widths["up"], params.replay_batch)
-    dn = Injector(dut, "dn", widths["dn"], params.replay_batch)
+    tags = Injector(dut, "tags", widths["tags"], params.replay_batch, params.tag_depth)
+    up = Injector(dut, "up", widths["up"], params.replay_batch, params.link_depth)
+    dn = Injector(dut, "dn", widths["dn"], params.replay_batch, params.link_depth)
     horizon = float(stim["due"][-1]) * CYCLE_S + 1.0
     up_link = Link(LinkConfig(**p["uplink"]), p["seed"], horizon)
     dn_link = Link(LinkConfig(**p["downlink"]), p["seed"] + 1, horizon)
