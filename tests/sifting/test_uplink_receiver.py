@@ -189,6 +189,25 @@ def test_frames_expire_on_the_satellite_clock(seed):
     assert want_beats[-1][0] == (final_head - CACHE) // P - 1  # every expired frame decided
 
 
+def test_ack_counts_while_the_frame_decision_waits():
+    """The sift-message builder stalls ``frame`` (its table full for want of acks): the ack of
+    the waiting copy must reach ``ack`` anyway, or nothing would ever free the table."""
+    zeros = np.zeros(2, dtype=np.uint8)
+    copies = [encode_uplink(seq, 5 + seq, np.arange(2, dtype=np.uint64), zeros, zeros, zeros, 6)
+              for seq in (0, 1)]
+    dut = UplinkReceiver(frame_pulses=P, depth=16, cache_pulses=CACHE)
+    seen = {}
+
+    async def bench(ctx):
+        await pysim.producer(dut.i, beats_of(copies), random.Random(6))(ctx)
+        for _ in range(20):
+            await ctx.tick()
+        seen["ack"], seen["valid"] = ctx.get(dut.ack), ctx.get(dut.frame.valid)
+
+    pysim.run(dut, bench)  # `frame.ready` stays 0: frame 0's beat waits, copy 1 stays judged
+    assert seen == {"ack": 6, "valid": 1}
+
+
 def test_too_long_copy_is_dropped():
     nrng = np.random.default_rng(3)
     offset = np.arange(20, dtype=np.uint64)
