@@ -23,6 +23,7 @@ Design (measured numbers in ``docs/postprocessing.md``):
   :meth:`Plan.leak`; every disclosed bit counts.
 """
 
+import concurrent.futures
 import functools
 import hashlib
 import itertools
@@ -30,8 +31,9 @@ import math
 import os
 import pathlib
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numba
 import numpy as np
@@ -41,6 +43,7 @@ from models.postprocess import minsum
 from models.postprocess.finitekey import binary_entropy
 
 CODEWORD_BITS = 100_000
+T = TypeVar("T")
 M_QUANTUM = 20
 VERIFY_HASH_BITS = 64  # leak of the verification hash sent with each packet's syndromes
 
@@ -574,15 +577,15 @@ class SatellitePad:
         return sum(p.leak(r) for p, r in zip(self.plans, self.revealed, strict=True))
 
 
-def run_rounds(session: GroundDecoder,
-               exchange: Callable[[list[int]], dict[int, np.ndarray] | None]) -> int | None:
-    """Decode, and while codewords fail ask for more padding: ``exchange(failed)`` carries the
-    ground's request and returns the satellite's disclosed bits (None: the exchange failed
-    authentication). Stops when all codewords are corrected or a failed one has no padding
-    left. Returns the number of reveal rounds, or None if an exchange failed."""
+def round_steps(session: GroundDecoder,
+                exchange: Callable[[list[int]], dict[int, np.ndarray] | None]
+                ) -> Generator[GroundDecoder, list[int], int | None]:
+    """:func:`run_rounds` as a generator: yields the session whenever a decoding attempt is
+    due and takes the attempt's failed codeword indices back (:func:`run_steps` runs the
+    attempts of several packets in parallel threads while their messages keep a fixed order)."""
     rounds = 0
     while True:
-        failed = session.attempt()
+        failed = yield session
         if not failed or not session.valid or not all(session.can_reveal(i) for i in failed):
             return rounds
         rounds += 1
@@ -591,3 +594,41 @@ def run_rounds(session: GroundDecoder,
             return None
         for index, bits in got.items():
             session.reveal(index, bits)
+
+
+def run_steps(steps: Sequence[Generator[GroundDecoder, list[int], T]],
+              pool: concurrent.futures.Executor | None = None) -> list[T]:
+    """Drive generators like :func:`round_steps` to their return values: each step, the
+    pending sessions' attempts run (in ``pool``'s threads if given: the compiled decoder
+    releases the GIL), then every generator resumes in list order, so whatever they send
+    (authenticated messages) comes in an order fixed by the inputs, not by thread timing."""
+    results: list = [None] * len(steps)
+    pending: dict[int, GroundDecoder] = {}
+
+    def resume(i: int, failed: list[int] | None) -> None:
+        try:
+            pending[i] = next(steps[i]) if failed is None else steps[i].send(failed)
+        except StopIteration as stop:
+            results[i] = stop.value
+
+    for i in range(len(steps)):
+        resume(i, None)
+    while pending:
+        order = sorted(pending)
+        sessions = [pending.pop(i) for i in order]
+        if pool is not None and len(sessions) > 1:
+            outcomes = list(pool.map(GroundDecoder.attempt, sessions))
+        else:
+            outcomes = [s.attempt() for s in sessions]
+        for i, failed in zip(order, outcomes, strict=True):
+            resume(i, failed)
+    return results
+
+
+def run_rounds(session: GroundDecoder,
+               exchange: Callable[[list[int]], dict[int, np.ndarray] | None]) -> int | None:
+    """Decode, and while codewords fail ask for more padding: ``exchange(failed)`` carries the
+    ground's request and returns the satellite's disclosed bits (None: the exchange failed
+    authentication). Stops when all codewords are corrected or a failed one has no padding
+    left. Returns the number of reveal rounds, or None if an exchange failed."""
+    return run_steps([round_steps(session, exchange)])[0]

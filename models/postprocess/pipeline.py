@@ -25,10 +25,12 @@ verification-hash bits (see :meth:`models.postprocess.ec.Plan.leak` for why punc
 bits reduce the syndrome's leak), attributed to the bases pro rata by bit count (SPEC 7).
 """
 
+import concurrent.futures
 import math
 import struct
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +100,7 @@ class DistillConfig:
     method: str = "chernoff"
     auth_pool_bits: int = 1 << 18  # reveal rounds: up to 2 + 2·max_rounds messages a packet
     reconciliation: EcConfig = field(default_factory=EcConfig)
+    ec_workers: int = 2  # packets decoded at once (threads); they share one lagged prior
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -107,6 +110,8 @@ class DistillConfig:
             raise DistillConfigError(f"pa_block_bits={self.pa_block_bits} must be positive")
         if self.auth_pool_bits < 0:
             raise DistillConfigError(f"auth_pool_bits={self.auth_pool_bits} must be >= 0")
+        if self.ec_workers < 1:
+            raise DistillConfigError(f"ec_workers={self.ec_workers} must be >= 1")
         self.counts(np.zeros((2, 3)), np.zeros((2, 3)), {"Z": 0.0, "X": 0.0})  # validates
 
     def counts(self, detected: np.ndarray, errors: np.ndarray, leak: Mapping[str, float]
@@ -282,7 +287,9 @@ class _Accepted:
 
 def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig,
                prior: tuple[np.ndarray, np.ndarray] | None = None
-               ) -> tuple[dict[str, Any], _Accepted | None]:
+               ) -> Generator[ec.GroundDecoder, list[int],
+                              tuple[dict[str, Any], _Accepted | None]]:
+    """One packet's EC exchange as a generator of decoding attempts (see ``ec.run_steps``)."""
     sat, gnd = pair.satellite, pair.ground
     n = int(sat.bit.size)
     entry: dict[str, Any] = {"packet": int(sat.index), "bits": n,
@@ -309,7 +316,7 @@ def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig,
         # ground: decode (asking for padding bits while codewords fail), check the hash
         q_rx, syn_rx, vkey_rx, vhash_rx = _unpack_syndrome_message(msg)
         session = ec.GroundDecoder(gnd.bit, gnd.intensity, syn_rx, q_rx, rec)
-        rounds = ec.run_rounds(session, _reveal_exchange(link, int(sat.index), pad))
+        rounds = yield from ec.round_steps(session, _reveal_exchange(link, int(sat.index), pad))
         result = session.result()
         entry["iterations"] = result.iterations
         if rounds is None:
@@ -418,16 +425,22 @@ def distill(packets: Sequence[PacketPair], config: DistillConfig, seed: int,
         keys_gnd.append(k_gnd)
         pending = []
 
-    for pair in packets:
-        entry, accepted = _reconcile(pair, link, seed, config, prior)
-        ec_entries.append(entry)
-        if accepted is not None:
-            prior = (accepted.detected, accepted.errors)
-            pending.append(accepted)
-            if len(pending) == per_block:
-                flush()
-        if progress is not None:
-            progress(1)
+    workers = config.ec_workers
+    with concurrent.futures.ThreadPoolExecutor(workers) if workers > 1 else nullcontext(
+            ) as pool:
+        for start in range(0, len(packets), workers):
+            # the packets of a group share the prior of the last packet before the group
+            group = [_reconcile(pair, link, seed, config, prior)
+                     for pair in packets[start:start + workers]]
+            for entry, accepted in ec.run_steps(group, pool):
+                ec_entries.append(entry)
+                if accepted is not None:
+                    prior = (accepted.detected, accepted.errors)
+                    pending.append(accepted)
+                    if len(pending) == per_block:
+                        flush()
+                if progress is not None:
+                    progress(1)
     if pending:
         flush()
     empty = np.zeros(0, dtype=np.uint8)
