@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import asdict, replace
@@ -34,7 +33,7 @@ from sim.e2e_scenario import (
     pass_window,
 )
 from sim.tx_cosim import REAL_TIME_PULSES_PER_S, CosimError
-from tb.runner import ROOT, SIMULATORS, locked_build_dir, run_cocotb, write_verilog
+from tb.runner import ROOT, SIMULATORS, locked_build_dir, run_cocotb
 
 SUMMARY_PATH = ROOT / "build" / "sim" / "summary.json"
 DEFAULT_SCENARIO = SCENARIO_DIR / "nominal.toml"
@@ -70,38 +69,6 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
         return _run_locked(simulator, scenario, frames, params, build, case, corrupt, max_cycles)
 
 
-# Yosys's Verilog backend makes every ``always @*`` block of a module sensitive to one register
-# declared ``reg \$auto$verilog_backend...dump_module$N = 0;``, relying on that initialiser's
-# X -> 0 change to run each block once at time 0. Icarus in SystemVerilog mode (cocotb builds
-# with -g2012) applies declaration initialisers with no event, so a block whose inputs never
-# change (an FSM idling in its init state behind constant inputs) keeps its outputs X forever.
-_YOSYS_TRIGGER = re.compile(
-    r"^(?P<indent>[ \t]*)reg (?P<name>\\\$auto\$verilog_backend\S*dump_module\$\d+ ) = 0;$",
-    re.M)
-_ICARUS_MARK = "sim.e2e: Icarus time-0 event"
-
-
-def icarus_time_zero_events(verilog_text: str) -> str:
-    """``verilog_text`` with every Yosys time-0 trigger register also set to 1 by an
-    ``initial #0`` (the inactive region of time 0, after every process has started): each
-    ``always @*`` block then runs once at time 0 on Icarus too, as on Verilator. Idempotent."""
-    if _ICARUS_MARK in verilog_text:
-        return verilog_text
-    return _YOSYS_TRIGGER.sub(
-        lambda m: f"{m[0]}\n{m['indent']}initial #0 {m['name']}= 1'b1;  // {_ICARUS_MARK}",
-        verilog_text)
-
-
-def prepare_icarus_verilog(top: E2eTop, build: Path, key: str) -> None:
-    """Write the top's Verilog with :func:`icarus_time_zero_events` applied, under the same cache
-    key that :func:`tb.runner.run_cocotb` uses, so it builds this file as it stands."""
-    path = write_verilog(top, "top", build, CLOCK_PS, key)
-    text = path.read_text()
-    patched = icarus_time_zero_events(text)
-    if patched != text:
-        path.write_text(patched)
-
-
 def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2eParams, build: Path,
                 case: str, corrupt: bool, max_cycles: int | None) -> dict:
     start = time.perf_counter()
@@ -116,8 +83,6 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
     result_path = build / "result.json"
     result_path.unlink(missing_ok=True)
     top = E2eTop(params)
-    if simulator == "icarus":
-        prepare_icarus_verilog(top, build, repr(params))
     try:
         run_cocotb(top, "tb.e2e.cocotb_e2e", simulator, case=case,
                    internal_clock_ps=CLOCK_PS, public_rw=PUBLIC_RW, public_rd=PUBLIC_RD,

@@ -174,12 +174,38 @@ def project_sources_digest() -> str:
     return digest.hexdigest()
 
 
+# Yosys's Verilog backend makes every ``always @*`` block of a module sensitive to one register
+# declared ``reg \$auto$verilog_backend...dump_module$N = 0;``, relying on that initialiser's
+# X -> 0 change to run each block once at time 0. Icarus in SystemVerilog mode (cocotb builds
+# with -g2012) applies declaration initialisers with no event, so a block whose inputs never
+# change (an FSM idling in its init state behind constant inputs) keeps its outputs X forever.
+# Found on the e2e top: the ground's calibration histogram, inputs tied to 0, kept its
+# ``records.ready`` X, so no detection ever left the indexer on Icarus (docs/e2e.md).
+_YOSYS_TRIGGER = re.compile(
+    r"^(?P<indent>[ \t]*)reg (?P<name>\\\$auto\$verilog_backend\S*dump_module\$\d+ ) = 0;$",
+    re.M)
+_ICARUS_MARK = "tb.runner: Icarus time-0 event"
+
+
+def icarus_time_zero_events(verilog_text: str) -> str:
+    """``verilog_text`` with every Yosys time-0 trigger register also set to 1 by an
+    ``initial #0`` (the inactive region of time 0, after every process has started): each
+    ``always @*`` block then runs once at time 0 on Icarus too, as on Verilator. Idempotent."""
+    if _ICARUS_MARK in verilog_text:
+        return verilog_text
+    return _YOSYS_TRIGGER.sub(
+        lambda m: f"{m[0]}\n{m['indent']}initial #0 {m['name']}= 1'b1;  // {_ICARUS_MARK}",
+        verilog_text)
+
+
 def write_verilog(component: wiring.Component, top: str, directory: Path,
-                  internal_clock_ps: int | None = None, cache_key: str | None = None) -> Path:
+                  internal_clock_ps: int | None = None, cache_key: str | None = None,
+                  time_zero_events: bool = False) -> Path:
     """Convert ``component`` to ``directory/top.v`` (rewritten only when it changed).
 
     With ``internal_clock_ps`` the ``clk`` input becomes a clock made inside ``top``
-    (:func:`add_internal_clock`).
+    (:func:`add_internal_clock`). With ``time_zero_events`` (Icarus builds) the Verilog gets
+    :func:`icarus_time_zero_events`.
 
     ``cache_key``: a string that fixes the component's configuration (e.g. the ``repr`` of its
     frozen parameter dataclass). The conversion is then skipped when ``directory/top.v`` was
@@ -195,13 +221,15 @@ def write_verilog(component: wiring.Component, top: str, directory: Path,
     if cache_key is not None:
         key = hashlib.sha256(json.dumps(
             [type(component).__qualname__, cache_key, top, internal_clock_ps,
-             project_sources_digest()]).encode()).hexdigest()
+             time_zero_events, project_sources_digest()]).encode()).hexdigest()
         if path.exists() and stamp.exists() and stamp.read_text() == key:
             return path
     stamp.unlink(missing_ok=True)
     text = verilog.convert(component, name=top, emit_src=False)
     if internal_clock_ps is not None:
         text = add_internal_clock(text, top, internal_clock_ps)
+    if time_zero_events:
+        text = icarus_time_zero_events(text)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     if key is not None:
@@ -316,7 +344,8 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
                    testcase: str | None, seed: int | None, extra_sources: list[Path] | None,
                    public_rw: Sequence[str], public_rd: Sequence[str],
                    internal_clock_ps: int | None, verilog_key: str | None) -> None:
-    source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key)
+    source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key,
+                           time_zero_events=simulator == "icarus")
     waves = waves_enabled()
 
     build_args: list[str] = []

@@ -6,23 +6,19 @@ so the histogram's FSM idles in its init state and the combinational block behin
 an initialised register to run such ``always @*`` blocks once at time 0; Icarus in SystemVerilog
 mode (cocotb builds with ``-g2012``) makes no event for declaration initialisers, so the ready
 stays X, the indexer's records are never taken and no detection reaches the reports.
-:func:`sim.e2e.icarus_time_zero_events` adds the time-0 event.
+:func:`tb.runner.icarus_time_zero_events` adds the time-0 event.
 """
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
 from rtl.ground.histogram import PhaseHistogram
-from sim.e2e import icarus_time_zero_events
-
-pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus")
+from tb.runner import icarus_time_zero_events
 
 BENCH = """
 module bench;
