@@ -104,10 +104,8 @@ class SiftReceiver(wiring.Component):
         sbits = (self._window - 1).bit_length()
         wbits = (self._slot_words - 1).bit_length()
         offset_bits = (self._p - 1).bit_length()
-        # `no_rw_check`: the slot being read is full, never written, so Yosys need not emulate
-        # the non-transparent read with a bypass multiplexer behind the block RAM (timing).
         m.submodules.buf = buf = memory.Memory(
-            shape=32, depth=self._window * self._slot_words, init=[], attrs={"no_rw_check": 1})
+            shape=32, depth=self._window * self._slot_words, init=[])
         wr = buf.write_port()
         rd = buf.read_port()
         full = Signal(self._window)

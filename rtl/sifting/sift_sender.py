@@ -84,11 +84,7 @@ class SiftSender(wiring.Component):
         abits = (self._depth - 1).bit_length()
         ptr_bits = abits + 1
         wbits = (self._window - 1).bit_length()
-        # `no_rw_check`: a read of the word being written is never used (messages are read only
-        # once built; the reads past a message's end are dropped), so Yosys need not emulate the
-        # non-transparent read with a bypass multiplexer behind the block RAM (timing).
-        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[],
-                                                 attrs={"no_rw_check": 1})
+        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[])
         ring_wr = ring.write_port()
         ring_rd = ring.read_port()
         desc_layout = data.StructLayout({"start": ptr_bits, "last": COUNT_BITS})

@@ -97,11 +97,7 @@ class UplinkFramer(wiring.Component):
         abits = (self._depth - 1).bit_length()
         ptr_bits = abits + 1
         offset_bits = (self._p - 1).bit_length()
-        # `no_rw_check`: a read of the word being written is never used (only closed frames are
-        # read; the reads past a frame's end are dropped), so Yosys need not emulate the
-        # non-transparent read with a bypass multiplexer behind the block RAM (timing).
-        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[],
-                                                 attrs={"no_rw_check": 1})
+        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[])
         wr = ring.write_port()
         rd = ring.read_port()
         m.submodules.closed = closed = fifo.SyncFIFO(width=ptr_bits, depth=DESCRIPTOR_DEPTH)
