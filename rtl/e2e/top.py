@@ -85,7 +85,9 @@ class E2eParams:
     replay_batch: int = 32
     tag_depth: int = 256
     link_depth: int = 1024
-    record_depth: int = 2048
+    # ground records waiting for their sift message: the cloud-bursts window peaks at ~2,700 in
+    # its 2 ms downlink burst (docs/e2e.md, "Slow runs")
+    record_depth: int = 4096
     depth_sig: int = 1
     depth_frm: int = 1
     depth_rep: int = 8

@@ -8,7 +8,9 @@ Python acts per batch and per frame only:
   ``k`` (``models.sifting.messages.encode_uplink``) is sent through the model link
   (:class:`models.sifting.link.Link`), repeated while the frame period's capacity allows; the first
   copy that arrives intact is replayed into the satellite at its arrival cycle; a frame with no
-  intact copy is missing (the satellite notices the sequence gap);
+  intact copy is missing: the satellite declares it at the next arrival (the sequence gap) or
+  when its RND cache head passes the frame's deadline (``models.sifting.link.missing_deadline``),
+  whichever comes first; a copy arriving after the deadline is stale (``uplink_stale``);
 * the downlink: the satellite's sift entries of each frame (or "missing") form a sift message,
   repeated every frame period until a copy arrives intact, then replayed into the ground in
   sequence order.
@@ -30,7 +32,7 @@ from cocotb.utils import get_sim_time
 
 from models.ground.timing import FRAME_PULSES
 from models.sifting.entries import SiftCode
-from models.sifting.link import Link, LinkConfig
+from models.sifting.link import Link, LinkConfig, missing_deadline
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
 from rtl.e2e.replay import batch_record, replay_file
 from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, E2eParams
@@ -195,9 +197,18 @@ class LinkLoop:
         self.messages: dict[int, tuple[int, int, bool, float]] = {}
         self.next_message = 0
         self.entries = np.zeros(0, dtype=np.int64)
-        self.stats = {"uplink_frames": 0, "uplink_missing": 0, "uplink_copies": 0,
-                      "sift_messages": 0, "sift_copies": 0, "reports_uplinked": 0}
+        self.stats = {"uplink_frames": 0, "uplink_missing": 0, "uplink_stale": 0,
+                      "uplink_copies": 0, "sift_messages": 0, "sift_copies": 0,
+                      "reports_uplinked": 0}
         self.closed = False  # the window is over: check what comes, send nothing more
+        self.lanes = board.params.lanes
+        self.cache_pulses = board.params.lanes * board.params.cache_rows
+
+    def deadline_s(self, seq: int) -> float:
+        """When the satellite declares uplink frame ``seq`` missing: its RND cache head (4
+        pulses per cycle from the end of the power-on reset) reaches the frame's deadline."""
+        pulses = missing_deadline(seq, FRAME_PULSES, self.cache_pulses)
+        return (pulses // self.lanes + 2 * POWER_ON_CYCLES) * CYCLE_S
 
     def on_reports(self, beats: np.ndarray) -> None:
         got = self.board.check_reports(beats)
@@ -232,14 +243,21 @@ class LinkLoop:
                 if decoded is not None and decoded.seq == seq and arrival is None:
                     arrival = (t_arrive, decoded)
         self.stats["uplink_frames"] += 1
+        deadline = self.deadline_s(seq)
+        if arrival is not None and arrival[0] >= deadline:
+            arrival = None  # stale: the satellite declared the frame missing before it came
+            self.stats["uplink_stale"] += 1
         if arrival is None:
             self.stats["uplink_missing"] += 1
-            self.messages[seq] = (first, end - first, False, -1.0)  # sent at the next arrival
+            # Declared at the next arrival or at the frame's expiry, whichever comes first.
+            self.messages[seq] = (first, end - first, False, deadline)
+            self.send_messages()
             return
         t_arrive, decoded = arrival
         for missing in range(self.sat_expect, seq):
-            m_first, m_count, _, _ = self.messages[missing]
-            self.messages[missing] = (m_first, m_count, False, t_arrive)
+            if missing in self.messages:
+                m_first, m_count, _, ready = self.messages[missing]
+                self.messages[missing] = (m_first, m_count, False, min(ready, t_arrive))
         self.sat_expect = seq + 1
         pulse = decoded.offset + base
         payload = (pulse.astype(object) | decoded.basis.astype(object) << 64
@@ -272,8 +290,6 @@ class LinkLoop:
                     return  # the satellite has not sifted the whole frame yet
                 code, self.entries = self.entries[:count], self.entries[count:]
                 model, self.model_codes = self.model_codes[:count], self.model_codes[count:]
-            elif ready < 0:
-                return  # a missing frame: the satellite notices when a later frame arrives
             words = encode_sift(self.next_message, None if code is None else code.astype(
                 np.uint32))
             t, arrival = max(t_now, ready), None
