@@ -36,7 +36,7 @@ rows from ECP5 ``DP16KD`` primitives with their output register
 same.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -195,17 +195,27 @@ class GroundLink(wiring.Component):
         framer (and the frame it fills) never waits for the satellite's sift messages."""
         depth = self._store_depth
         held = Signal(range(depth + 1))
-        late_seen = Signal.like(framer.late)
-        room = held != depth
+        # `room` (held != depth) is a register, loaded exactly with the next `held`'s compare,
+        # without an adder or compare between the store's read (`record_in.ready`, from the sift
+        # receiver's state) and the register: the next `held` is `held + step`, step in
+        # {-2..1}, and it is `depth` only for step 0 at `depth` or step 1 at `depth - 1` (held
+        # never exceeds depth), two compares of `held` with constants.
+        room = Signal(init=1)
         rep = report.report
         let_in = framer.report.valid & framer.report.ready
         read = store.r_stream.valid & store.r_stream.ready
-        late = framer.late != late_seen  # it grows by at most one per cycle
+        late = framer.late_step  # the framer's `late` has just grown (by one)
         m.d.comb += [
             framer.report.valid.eq(rep.valid & room),
             framer.report.payload.eq(rep.payload),
             rep.ready.eq(framer.report.ready | ~room),
         ]
-        m.d.sync += [late_seen.eq(framer.late), held.eq(held + let_in - read - late)]
+        given_back = late | read
+        step_up = let_in & ~given_back
+        step_zero = Mux(let_in, late ^ read, ~given_back)
+        m.d.sync += [
+            held.eq(held + let_in - read - late),
+            room.eq(~((step_up & (held == depth - 1)) | (step_zero & (held == depth)))),
+        ]
         with m.If(rep.valid & ~room):
             m.d.sync += self.store_full.eq(self.store_full + 1)

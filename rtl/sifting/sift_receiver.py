@@ -104,8 +104,11 @@ class SiftReceiver(wiring.Component):
         sbits = (self._window - 1).bit_length()
         wbits = (self._slot_words - 1).bit_length()
         offset_bits = (self._p - 1).bit_length()
+        # `no_rw_check`: a read of the word being written is never used (a slot is read only
+        # once its copy is complete and judged), so Yosys need not emulate the non-transparent
+        # read behind the block RAM (timing: it put a LUT between the RAM output and `raw`).
         m.submodules.buf = buf = memory.Memory(
-            shape=32, depth=self._window * self._slot_words, init=[])
+            shape=32, depth=self._window * self._slot_words, init=[], attrs={"no_rw_check": 1})
         wr = buf.write_port()
         rd = buf.read_port()
         full = Signal(self._window)
@@ -132,8 +135,11 @@ class SiftReceiver(wiring.Component):
         word = self.i.payload.data
         take = self.i.valid
         in_body = index == SIFT_HEADER_WORDS
-        m.d.comb += [
-            self.i.ready.eq(1),
+        m.d.comb += self.i.ready.eq(1)
+        # The buffer write is registered (one cycle late: the copy's checks do not reach the
+        # block RAM inputs); a copy's last word is in the buffer before its verdict (registered
+        # on the CRC word) marks the slot full, so before the slot is read.
+        m.d.sync += [
             wr.addr.eq(Cat(body[:wbits], slot)),
             wr.data.eq(word),
             wr.en.eq(take & (verdict == _Copy.KEEP) & in_body & in_room & ~self.i.payload.last),

@@ -97,7 +97,11 @@ class UplinkFramer(wiring.Component):
         abits = (self._depth - 1).bit_length()
         ptr_bits = abits + 1
         offset_bits = (self._p - 1).bit_length()
-        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[])
+        # `no_rw_check`: a read of the word being written is never used (the sender reads closed
+        # frames; only the look-ahead past a frame's end may hit the word being written), so
+        # Yosys need not emulate the non-transparent read behind the block RAM (timing).
+        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[],
+                                                 attrs={"no_rw_check": 1})
         wr = ring.write_port()
         rd = ring.read_port()
         m.submodules.closed = closed = fifo.SyncFIFO(width=ptr_bits, depth=DESCRIPTOR_DEPTH)
@@ -110,17 +114,18 @@ class UplinkFramer(wiring.Component):
         tail = Signal(ptr_bits)
         frame = Signal(64 - offset_bits)  # index of the frame being filled
         close_at = Signal(64, init=self._p + self._close_lag)
-        # Input: a 2-deep FIFO (`report.ready` from its level register), then a stage register
-        # `rep` whose frame compares are registered flags (`fits`, `late`), computed when the
-        # report is loaded, so no 50-bit compare sits between the frame index and the ring's
-        # write enable (the ground_sift critical path). A close makes the flags stale (`fresh`
-        # low): they are compared again the next cycle, one lost cycle per frame.
-        m.submodules.inbox = inbox = fifo.SyncFIFO(width=Report.size, depth=2)
-        m.d.comb += [
-            inbox.w_en.eq(self.report.valid),
-            inbox.w_data.eq(self.report.payload),
-            self.report.ready.eq(inbox.w_rdy),
-        ]
+        # Input: a 2-deep FIFO made of two registers, `head` (the oldest report) and `second`
+        # (`report.ready` = second place free), then a stage register `rep` whose frame compares
+        # are registered flags (`fits`, `late`), computed when the report is loaded, so no
+        # 50-bit compare sits between the frame index and the ring's write enable. The compares
+        # read `head`, a register: a LUT RAM FIFO's read multiplexer in front of them was the
+        # ground_sift critical path. Same cycles as a 2-deep `SyncFIFO` (a report written in
+        # cycle t can be loaded in t+1). A close makes the flags stale (`fresh` low): they are
+        # compared again the next cycle, one lost cycle per frame.
+        head, second = Signal(Report), Signal(Report)
+        head_valid, second_valid = Signal(), Signal()
+        m.d.comb += self.report.ready.eq(~second_valid)
+        put = self.report.valid & ~second_valid
         rep = Signal(Report)
         staged, fresh, fits, late = Signal(), Signal(), Signal(), Signal()
         # Registered with one word of headroom (no path from `wp`/`tail` into the input's
@@ -130,9 +135,17 @@ class UplinkFramer(wiring.Component):
         m.d.sync += room.eq((wp - tail)[:ptr_bits] <= self._depth - 2)
         valid = staged & fresh
         take = valid & (late | (fits & room & self.record.ready))
-        load = (~staged | take) & inbox.r_rdy
-        incoming = Signal(Report)
-        m.d.comb += [incoming.eq(inbox.r_data), inbox.r_en.eq(load)]
+        load = (~staged | take) & head_valid
+        incoming = head
+        with m.If(load | ~head_valid):
+            # `second` is only ever full behind a full `head`, and then `put` is low.
+            m.d.sync += [
+                head.eq(Mux(second_valid, second, self.report.payload)),
+                head_valid.eq(second_valid | put),
+                second_valid.eq(0),
+            ]
+        with m.Elif(put):
+            m.d.sync += [second.eq(self.report.payload), second_valid.eq(1)]
         with m.If(take):
             m.d.sync += staged.eq(0)
         close = Signal()
@@ -145,15 +158,22 @@ class UplinkFramer(wiring.Component):
         ]
         with m.If(load):
             m.d.sync += [staged.eq(1), rep.eq(incoming)]
+        write = Signal()
         m.d.comb += [
             self.record.valid.eq(valid & fits & room),
             self.record.payload.eq(rep),
+            write.eq(self.record.valid & self.record.ready),
+        ]
+        # The ring write is registered (one cycle late: the input's decisions do not reach the
+        # block RAM inputs). A frame's last word is in the ring cycles before the sender, which
+        # starts on its end pointer from `closed` (pushed the cycle after the close), reads it.
+        m.d.sync += [
             wr.addr.eq(wp[:abits]),
             wr.data.eq(Cat(rep.bit & rep.sampled, rep.sampled, rep.basis,
                            rep.pulse[:offset_bits])),
-            wr.en.eq(self.record.valid & self.record.ready),
+            wr.en.eq(write),
+            wp.eq(wp + write),
         ]
-        m.d.sync += wp.eq(wp + wr.en)
         with m.If(valid & late):
             m.d.sync += self.late.eq(self.late + 1)
         # High in the cycle `late` shows its new value: users count drops from this flag, not
