@@ -3,7 +3,6 @@
 on both simulators)."""
 
 import random
-import shutil
 import subprocess
 
 import pytest
@@ -15,8 +14,6 @@ from rtl.e2e.replay import (
     batch_record,
     record_bytes,
 )
-
-pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus")
 
 WIDTH, BATCH = 67, 5  # an uplink report: entries and records not byte-aligned
 ENTRY = WIDTH + DUE_BITS
