@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from models.postprocess import ec, minsum
+from models.postprocess import ec, qc_code, qc_decoder
 from models.postprocess.aes import aes128_ctr
 from models.postprocess.pipeline import DistillConfig, distill
 from models.postprocess.synthetic import EcMeasurement, measure_ec, synthetic_packets
@@ -40,7 +40,7 @@ from models.postprocess.toeplitz import (
 )
 
 QBERS = (0.005, 0.01, 0.02, 0.03, 0.04)
-DECODER = ("numba layered {rule}, float32, "
+DECODER = ("numba layered {rule}, float32 vectors over the lift, "
            "at most {cfg.max_iter} iterations per attempt, an attempt gives up after "
            "{cfg.patience} iterations without a new minimum of unsatisfied checks")
 
@@ -52,15 +52,15 @@ def _decoder(cfg: ec.EcConfig) -> str:
 
 
 def _code() -> str:
-    info = " / ".join(f"{round(100 * f)} % degree-{d}" for f, d in ec.INFO_DEGREES)
-    return f"IRA, circular staircase + {info} columns"
+    info = " / ".join(f"{round(100 * f)} % degree-{d}" for f, d in qc_code.INFO_DEGREES)
+    return f"quasi-cyclic IRA, circular staircase + {info} columns"
 
 
 def _kernel_first_call_s() -> float:
     """Wall time of the compiled decoder's first call (compile, or load numba's cache)."""
     start = time.perf_counter()
-    minsum.decode_batch([minsum.csr_arrays(ec.parity_check_matrix(60, 20, 0))],
-                        [np.zeros(20, np.uint8)], [np.ones(60, np.float32)], 0.75, 1)
+    qc_decoder.decode(qc_code.build_code(60, 20, 0), np.zeros(20, np.uint8),
+                      np.ones(60, np.float32), 0.75, 1)
     return time.perf_counter() - start
 
 

@@ -3,7 +3,7 @@
 Reconciliation by syndromes with a few reveal rounds: the satellite sends the syndrome ``H x'``
 of each codeword x' = (its packet bits x, secret padding u); the ground, holding y, decodes the
 error pattern from ``H x' ⊕ H y'`` with the compiled layered sum-product decoder of
-:mod:`models.postprocess.minsum` (padding bits punctured: unknown) and corrects y. A codeword
+:mod:`models.postprocess.qc_decoder` (padding bits punctured: unknown) and corrects y. A codeword
 that does not decode is retried after the satellite discloses further padding bits (punctured ->
 shortened); a codeword that still fails with all padding public drops the packet on both sides.
 
@@ -11,8 +11,9 @@ Design (measured numbers in ``docs/postprocessing.md``):
 
 * **One codeword per 100 kbit packet** (longer codes have a steeper waterfall; the compiled
   decoder makes them affordable; shorter packets are split into near-equal codewords).
-* **Code family** (:func:`parity_check_matrix`): irregular repeat-accumulate codes built from a
-  public code seed, identically on both sides, cached per shape (n + m/2, m).
+* **Code family** (:mod:`models.postprocess.qc_code`): quasi-cyclic irregular
+  repeat-accumulate codes built from a public code seed, identically on both sides, per shape
+  (n + m/2 + fill, m); quasi-cyclic so that the decoder runs on vectors.
 * **Rate.** The sampled counters, pooled with the previous packet's corrected counts, give an
   error probability per intensity tag (:func:`estimate_channel`); the mother syndrome is
   ``f_design · Σ_bits h(q_up[tag])`` (q_up: ``z_margin`` standard deviations above the
@@ -25,26 +26,20 @@ Design (measured numbers in ``docs/postprocessing.md``):
 
 import concurrent.futures
 import functools
-import hashlib
 import itertools
 import math
-import os
-import pathlib
-import tempfile
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
-from models.postprocess import minsum
+from models.postprocess import qc_code, qc_decoder
 from models.postprocess.finitekey import binary_entropy
 
 CODEWORD_BITS = 100_000
 T = TypeVar("T")
-M_QUANTUM = 20
 VERIFY_HASH_BITS = 64  # leak of the verification hash sent with each packet's syndromes
 
 
@@ -65,9 +60,9 @@ class EcConfig:
     the syndrome-length ladder.
     max_syndrome_fraction: above this mother m/n the packet is not worth reconciling (dropped
     as ``qber_too_high``); check_rule: the decoder's check-node update ("sum-product", or
-    "min-sum" normalised by ms_scaling, which needs ~0.1 more f on these codes); max_iter: layered
-    iterations per attempt; patience: iterations without progress before an attempt gives up.
-    Values measured in docs/postprocessing.md.
+    "min-sum" normalised by ms_scaling, which needs far more reveal rounds on these codes);
+    max_iter: layered iterations per attempt; patience: iterations without progress before an
+    attempt gives up. Values measured in docs/postprocessing.md.
     """
 
     codeword_bits: int = CODEWORD_BITS
@@ -152,170 +147,30 @@ def syndrome_fraction(estimate: ChannelEstimate, intensity: np.ndarray, cfg: EcC
     return estimate.f_design(cfg) * float(np.mean(estimate.bit_entropy(intensity)))
 
 
-M_LADDER = 1.05  # syndrome lengths: multiples of M_QUANTUM on a geometric ladder of 5 % steps
+M_LADDER = 1.05  # syndrome lengths: a geometric ladder of 5 % steps, in whole layers
 
 
 def syndrome_bits_for(n: int, fraction: float, ladder: float = M_LADDER) -> int:
     """Syndrome length of an n-bit codeword for a fraction: the next rung of a geometric
-    ladder, rounded up to M_QUANTUM (few distinct shapes, so codes are reused; the padding
-    makes the first syndrome's leak independent of the rung)."""
+    ladder, rounded up to a multiple of the code's lift (:func:`qc_code.lift_for_rows`: whole
+    layers of checks). Few distinct shapes, so codes are reused; the padding makes the first
+    syndrome's leak independent of the rung."""
     target = max(fraction * n, 1.0)
     rung = ladder ** math.ceil(math.log(target) / math.log(ladder) - 1e-9)
-    return min(n - 1, M_QUANTUM * math.ceil(rung / M_QUANTUM))
-
-
-#: Column degrees of the information part of the code (fraction, degree), see
-#: :func:`parity_check_matrix`; chosen by measuring codeword error rates with the sum-product
-#: decoder (docs/postprocessing.md; min-sum preferred 70 % degree 3 / 30 % degree 10).
-INFO_DEGREES = ((0.6, 3), (0.2, 7), (0.2, 16))
-
-
-#: Directory of the on-disk code cache (None: no disk cache). Building a 100 kbit code takes
-#: 1 to 4 s (the 4-cycle redraws, :func:`_separate_light_columns`), loading it ~10 ms.
-CODE_CACHE_DIR: pathlib.Path | None = pathlib.Path(__file__).resolve().parents[2] / "build" / \
-    "ec_codes"
-CODE_VERSION = 3  # part of the cache key: bump whenever build_parity_check_matrix changes
+    lift = qc_code.lift_for_rows(math.ceil(rung))
+    return max(2, min(n - 1, lift * math.ceil(rung / lift)))
 
 
 @functools.lru_cache(maxsize=64)
 def parity_check_matrix(n: int, m: int, code_seed: int) -> sp.csr_matrix:
-    """The m × n parity-check matrix of the family, from memory, the disk cache
-    (:data:`CODE_CACHE_DIR`, keyed by the shape, seed, degrees and :data:`CODE_VERSION`) or
-    :func:`build_parity_check_matrix` (then stored, atomically, for the next process)."""
-    if CODE_CACHE_DIR is None:
-        return build_parity_check_matrix(n, m, code_seed)
-    key = hashlib.sha256(repr((CODE_VERSION, n, m, code_seed, INFO_DEGREES)).encode())
-    path = CODE_CACHE_DIR / f"ira-{n}-{m}-{key.hexdigest()[:16]}.npz"
-    try:
-        with np.load(path) as stored:
-            h = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]),
-                              shape=(m, n))
-            if h.nnz == stored["indices"].size and h.dtype == np.uint8:
-                return h
-    except (OSError, KeyError, ValueError):
-        pass  # absent or unreadable: build it
-    h = build_parity_check_matrix(n, m, code_seed)
-    try:
-        CODE_CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=CODE_CACHE_DIR, suffix=".npz", delete=False) as f:
-            np.savez(f, indptr=h.indptr.astype(np.int32), indices=h.indices.astype(np.int32),
-                     data=h.data)
-        os.replace(f.name, path)  # concurrent writers (test workers) write the same content
-    except OSError:
-        pass  # read-only checkout: no disk cache
-    return h
-
-
-def build_parity_check_matrix(n: int, m: int, code_seed: int) -> sp.csr_matrix:
-    """The m × n parity-check matrix of the family (deterministic in its arguments).
-
-    Irregular repeat-accumulate structure: the last m columns form a circular staircase
-    (column n − m + j has ones in rows j and j + 1 mod m), so the degree-2 columns close one
-    cycle of length m among themselves and any m − 1 of them are linearly independent. The
-    wrap-around replaces the usual weight-1 last column, which made low-weight codewords (an
-    info column whose rows lie near the end or close together) and an error floor. The first
-    n − m columns have the degrees of :data:`INFO_DEGREES` (60 % degree 3, 20 % degree 7, 20 %
-    degree 16; chosen for the sum-product decoder), their edges spread round-robin over the
-    checks (check degrees as equal as possible), shuffled, and the degree-3 columns kept free
-    of 4-cycles (:func:`_separate_light_columns`). Degree-2 nodes placed at random, as in the
-    earlier 2/3/8 trial, made short cycles and error floors; in the staircase they cut the codeword
-    error rate at equal rate several-fold (measured in docs/postprocessing.md).
-    """
-    rng = np.random.default_rng([code_seed, n, m])
-    k = n - m
-    fractions = np.array([f for f, _ in INFO_DEGREES])
-    degree = np.minimum(rng.choice([d for _, d in INFO_DEGREES], size=k, p=fractions), m)
-    cols = np.repeat(np.arange(k), degree)
-    rows = np.arange(cols.size) % m
-    rng.shuffle(rows)
-    _separate_light_columns(cols, rows, degree, m, rng)
-    stair = np.arange(m)
-    rows = np.concatenate([rows, stair, (stair + 1) % m])
-    cols = np.concatenate([cols, k + stair, k + stair])
-    h = sp.csr_matrix((np.ones(cols.size, dtype=np.int32), (rows, cols)), shape=(m, n))
-    return h.astype(np.uint8)
-
-
-def _separate_light_columns(cols: np.ndarray, rows: np.ndarray, degree: np.ndarray, m: int,
-                            rng: np.random.Generator, max_rounds: int = 50) -> None:
-    """Redraw (in place) the checks of light columns that repeat a check or share two checks
-    with another column.
-
-    A repeated (row, column) pair cancels over GF(2) (a degree-3 column became degree 1). Two
-    columns sharing two checks, with the staircase joining their third checks, form a codeword
-    of weight 2 + (distance of those checks along the staircase): a few bits, an error floor
-    that made min-sum settle on a wrong codeword now and then. Only the 4-cycles through a
-    degree-3 column are removed (those among degree-10 columns are too many to avoid by
-    redrawing and give heavy codewords); ~11 rounds at 100 kbit. After the first round only the
-    redrawn columns and the light columns meeting them are examined: a conflict that survived a
-    round without involving a redrawn column would have been found in that round.
-    """
-    light = degree <= 3
-    col_ptr = np.concatenate([[0], np.cumsum(degree)])  # cols = repeat(arange(k), degree)
-    dirty = np.ones(degree.size, dtype=np.bool_)
-    for _ in range(max_rounds):
-        dirty = _column_conflicts(col_ptr, rows, light, m, dirty)
-        redraw = dirty[cols]
-        if not redraw.any():
-            return
-        rows[redraw] = rng.integers(0, m, int(redraw.sum()))
-
-
-@numba.njit(cache=True)
-def _column_conflicts(col_ptr: np.ndarray, rows: np.ndarray, light: np.ndarray, m: int,
-                      dirty: np.ndarray) -> np.ndarray:
-    """Columns to redraw: any column that repeats a check, and light columns that share two
-    distinct checks with another column (marking the columns met through each check; linear
-    in the edges times the check degree). Only the ``dirty`` columns (redrawn in the previous
-    round; all in the first) and the columns sharing a check with them are examined."""
-    columns = col_ptr.size - 1
-    count = np.zeros(m + 1, dtype=np.int64)
-    for r in rows:
-        count[r + 1] += 1
-    row_ptr = np.cumsum(count)
-    fill = row_ptr[:-1].copy()
-    row_cols = np.empty(rows.size, dtype=np.int64)
-    for c in range(columns):
-        for e in range(col_ptr[c], col_ptr[c + 1]):
-            row_cols[fill[rows[e]]] = c  # columns ascend, so every row's list is sorted
-            fill[rows[e]] += 1
-    examine = dirty.copy()
-    for c in range(columns):
-        if dirty[c]:
-            for e in range(col_ptr[c], col_ptr[c + 1]):
-                for x in range(row_ptr[rows[e]], row_ptr[rows[e] + 1]):
-                    examine[row_cols[x]] = True
-    bad = np.zeros(columns, dtype=np.bool_)
-    seen = np.full(columns, -1, dtype=np.int64)  # last light column that met this one
-    for c in range(columns):
-        if not examine[c]:
-            continue
-        a0, a1 = col_ptr[c], col_ptr[c + 1]
-        for i in range(a0, a1):
-            for j in range(i + 1, a1):
-                if rows[i] == rows[j]:
-                    bad[c] = True
-        if bad[c] or not light[c]:
-            continue
-        for i in range(a0, a1):
-            r = rows[i]
-            for x in range(row_ptr[r], row_ptr[r + 1]):
-                other = row_cols[x]
-                if other != c:
-                    bad[c] |= seen[other] == c
-                    seen[other] = c
-    return bad
+    """The scalar m × n parity-check matrix of the family (:mod:`models.postprocess.qc_code`;
+    deterministic in its arguments, built in milliseconds)."""
+    return qc_code.build_code(n, m, code_seed).csr()
 
 
 def syndrome(h: sp.csr_matrix, bits: np.ndarray) -> np.ndarray:
     """H·x over GF(2) as uint8."""
     return ((h.astype(np.int32) @ bits.astype(np.int32)) & 1).astype(np.uint8)
-
-
-@functools.lru_cache(maxsize=64)
-def _code_arrays(n: int, m: int, code_seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The compiled decoder's CSR arrays of a code, built once per shape."""
-    return minsum.csr_arrays(parity_check_matrix(n, m, code_seed))
 
 
 KNOWN_LLR = 30.0  # channel LLR of a disclosed padding bit (error probability ~1e-13)
@@ -345,9 +200,19 @@ class Plan:
         return self.m // 2
 
     @property
+    def fill(self) -> int:
+        """Public zero bits appended to the key bits so that the information part of the
+        extended word fills whole blocks of the quasi-cyclic code (fewer than its lift)."""
+        return -(self.n + self.slots - self.m) % qc_code.block_lift(self.m)
+
+    @property
     def length(self) -> int:
-        """Length N = n + m // 2 of the extended word the code protects."""
-        return self.n + self.slots
+        """Length N = n + m // 2 + fill of the extended word the code protects."""
+        return self.n + self.slots + self.fill
+
+    def fill_positions(self) -> np.ndarray:
+        """The fill bits: the last columns of the information part."""
+        return self.length - self.m - self.fill + np.arange(self.fill)
 
     def slot_positions(self) -> np.ndarray:
         """All padding slots in the extended word: every other staircase column.
@@ -362,12 +227,13 @@ class Plan:
         return self.slot_positions()[: self.d]
 
     def zero_positions(self) -> np.ndarray:
-        """The slots holding public zeros."""
-        return self.slot_positions()[self.d:]
+        """The positions holding public zeros: the slots without padding, and the fill."""
+        return np.concatenate([self.fill_positions(), self.slot_positions()[self.d:]])
 
     def key_positions(self) -> np.ndarray:
         keep = np.ones(self.length, dtype=bool)
         keep[self.slot_positions()] = False
+        keep[self.fill_positions()] = False
         return np.flatnonzero(keep)
 
     def leak(self, revealed: int) -> int:
@@ -383,7 +249,7 @@ class Plan:
     def extend(self, key_bits: np.ndarray, pad: np.ndarray) -> np.ndarray:
         word = np.zeros(self.length, dtype=np.uint8)
         word[self.key_positions()] = key_bits
-        word[self.pad_positions()] = pad  # the remaining slots stay 0
+        word[self.pad_positions()] = pad  # the remaining slots and the fill stay 0
         return word
 
 
@@ -468,12 +334,12 @@ class GroundDecoder:
         self.y, self.cfg, self.received = y, cfg, received
         self.slices = split_codewords(y.size, cfg.codeword_bits)
         self.valid = [s.stop - s.start for s in self.slices] == [p.n for p in received.plans]
-        self.llr = minsum.channel_llr(np.clip(np.asarray(q, dtype=float), cfg.min_qber, 0.5)
+        self.llr = qc_decoder.channel_llr(np.clip(np.asarray(q, dtype=float), cfg.min_qber, 0.5)
                                       ).astype(np.float32)[np.asarray(intensity, dtype=np.intp)]
         self.revealed = [np.zeros(0, dtype=np.uint8) for _ in received.plans]
         self.errors = np.zeros_like(y)
         self.done = [False] * len(received.plans)
-        self.warm = [minsum.WarmStart() for _ in received.plans]
+        self.warm = [qc_decoder.WarmStart() for _ in received.plans]
         self.iterations = 0
         offsets = np.cumsum([0] + [p.m for p in received.plans])
         self.targets = [received.bits[a:b] for a, b in itertools.pairwise(offsets)]
@@ -487,22 +353,19 @@ class GroundDecoder:
         return self.revealed[index].size < self.received.plans[index].d
 
     def attempt(self) -> list[int]:
-        """Decode every codeword not yet corrected (one call of the compiled decoder for all of
-        them); returns the indices that failed."""
+        """Decode every codeword not yet corrected; returns the indices that failed."""
         if not self.valid:
             return list(range(len(self.received.plans)))
         pending = [i for i, done in enumerate(self.done) if not done]
         inputs = [self._decoder_input(i) for i in pending]
         if not inputs:
             return []
-        codes, targets, llrs = zip(*inputs, strict=True)
-        patterns, iterations, converged = minsum.decode_batch(
-            codes, targets, llrs, self.cfg.ms_scaling, self.cfg.max_iter, self.cfg.patience,
-            [self.warm[i] for i in pending] if self.cfg.warm_start else None,
-            self.cfg.check_rule)
-        self.iterations += int(iterations.sum())
         failed = []
-        for index, e, ok in zip(pending, patterns, converged, strict=True):
+        for index, (code, target, llr) in zip(pending, inputs, strict=True):
+            e, iterations, ok = qc_decoder.decode(
+                code, target, llr, self.cfg.ms_scaling, self.cfg.max_iter, self.cfg.patience,
+                self.warm[index] if self.cfg.warm_start else None, self.cfg.check_rule)
+            self.iterations += iterations
             plan = self.received.plans[index]
             r = self.revealed[index].size
             if (ok and np.array_equal(e[plan.pad_positions()[:r]], self.revealed[index])
@@ -513,8 +376,7 @@ class GroundDecoder:
                 failed.append(index)
         return failed
 
-    def _decoder_input(self, index: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray,
-                                                  np.ndarray]:
+    def _decoder_input(self, index: int) -> tuple[qc_code.QcCode, np.ndarray, np.ndarray]:
         """Code, syndrome difference and channel LLRs of codeword ``index``: key bits by their
         intensity's error probability, the padding unknown (punctured, LLR 0) or, once
         disclosed, known (shortened). The ground's word has zeros in all slots, so the
@@ -531,7 +393,7 @@ class GroundDecoder:
         pads = plan.pad_positions()
         llr[pads[r:]] = 0.0
         llr[pads[:r]] = np.where(self.revealed[index] != 0, -KNOWN_LLR, KNOWN_LLR)
-        return _code_arrays(plan.length, plan.m, self.cfg.code_seed), target, llr
+        return qc_code.build_code(plan.length, plan.m, self.cfg.code_seed), target, llr
 
     def result(self) -> DecodeResult:
         ok = self.valid and all(self.done)
