@@ -79,7 +79,7 @@ class EcConfig:
     check_rule: str = "sum-product"
     ms_scaling: float = 0.75
     max_iter: int = 40
-    patience: int = 8
+    patience: int = 4
     warm_start: bool = True
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
 
