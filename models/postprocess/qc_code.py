@@ -122,8 +122,8 @@ class QcCode:
 def build_code(n: int, m: int, code_seed: int) -> QcCode:
     """The (n, m) code of the family, deterministic in its arguments (both sides build it
     from the public seed)."""
-    if not 0 < m < n:
-        raise ValueError(f"an LDPC code needs 0 < m < n, got n={n}, m={m}")
+    if not 2 <= m < n:  # one check would make the staircase column meet it twice
+        raise ValueError(f"an LDPC code needs 2 <= m < n, got n={n}, m={m}")
     z = code_lift(n, m)
     mb, kb = m // z, (n - m) // z
     rng = np.random.default_rng([code_seed, n, m])

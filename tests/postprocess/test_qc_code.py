@@ -66,5 +66,6 @@ def test_light_columns_are_free_of_four_cycles():
 
 
 def test_bad_shape_is_rejected():
-    with pytest.raises(ValueError, match="0 < m < n"):
-        qc_code.build_code(100, 100, 0)
+    for n, m in ((100, 100), (100, 1), (100, 0)):
+        with pytest.raises(ValueError, match="2 <= m < n"):
+            qc_code.build_code(n, m, 0)
