@@ -57,9 +57,15 @@ def test_rejects_non_power_of_two_sizes():
 
 @pytest.mark.cocotb
 @pytest.mark.parametrize("simulator", SIMULATORS)
-def test_rnd_cache_cocotb(simulator):
+@pytest.mark.parametrize("store", ["memory", "dp16kd_model"])
+def test_rnd_cache_cocotb(simulator, store):
+    """``dp16kd_model``: the row store of the satellite_sift top (ECP5 block RAMs with their
+    output register, one cycle late writes), from the behavioural DP16KD model, so the Verilog
+    the synthesis top is built from is checked on both simulators too."""
+    ebr = store == "dp16kd_model"
     run_cocotb(
-        RndCache(4, 64), "tb.satellite.cocotb_rnd_cache", simulator, case="rnd_cache_l4",
+        RndCache(4, 64, ecp5_ebr=ebr, ebr_model=ebr), "tb.satellite.cocotb_rnd_cache", simulator,
+        case="rnd_cache_l4" + ("_dp16kd" if ebr else ""),
         params={"lanes": 4, "rows": 64, "beats": 3000, "queries": 3000, "seed": 8,
                 "idle": 0.3, "stall": 0.3},
     )
