@@ -343,6 +343,7 @@ class GroundDecoder:
         self.iterations = 0
         offsets = np.cumsum([0] + [p.m for p in received.plans])
         self.targets = [received.bits[a:b] for a, b in itertools.pairwise(offsets)]
+        self.differences: dict[int, np.ndarray] = {}  # syndrome differences, per codeword
 
     def reveal(self, index: int, bits: np.ndarray) -> None:
         """Padding bits of codeword ``index`` that the satellite disclosed, in order."""
@@ -385,9 +386,11 @@ class GroundDecoder:
         state): a disclosed bit only turns its LLR to ±KNOWN_LLR."""
         plan, cw = self.received.plans[index], self.slices[index]
         r = self.revealed[index].size
-        h = parity_check_matrix(plan.length, plan.m, self.cfg.code_seed)
-        target = self.targets[index] ^ syndrome(
-            h, plan.extend(self.y[cw], np.zeros(plan.d, dtype=np.uint8)))
+        if index not in self.differences:  # the same in every attempt (see above)
+            h = parity_check_matrix(plan.length, plan.m, self.cfg.code_seed)
+            self.differences[index] = self.targets[index] ^ syndrome(
+                h, plan.extend(self.y[cw], np.zeros(plan.d, dtype=np.uint8)))
+        target = self.differences[index]
         llr = np.full(plan.length, KNOWN_LLR, dtype=np.float32)
         llr[plan.key_positions()] = self.llr[cw]
         pads = plan.pad_positions()
