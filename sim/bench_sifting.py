@@ -6,13 +6,19 @@ import time
 
 import numpy as np
 
-from models.sifting.link import LinkConfig, SiftConfig, downlink_config, qrng_symbols, run_sifting
+from models.sifting.classical_link import (
+    LinkConfig,
+    SiftConfig,
+    downlink_config,
+    qrng_symbols,
+    run_sifting,
+)
+from tb.sifting.stimulus import detections
 from tb.sifting.throughput import (
     ground_report_throughput,
     ground_sift_throughput,
     satellite_sift_throughput,
 )
-from tests.sifting.rtl_helpers import detections
 
 RATE = 1e6  # detections/s, the design's worst case with margin (docs/sifting.md)
 SECONDS = 0.5

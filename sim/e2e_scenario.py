@@ -21,7 +21,7 @@ File format (every key optional except ``pass``; unknown keys are errors)::
     rate_scale = 250.0          time_scale = 32.0
     clock_ppm = 0.5             clock_offset_ps = 0.0
     extra_background_cps = 0.0  # per detector, before rate_scale (a moon surge)
-    [uplink]   / [downlink]     # classical link, models.sifting.link.LinkConfig
+    [uplink]   / [downlink]     # classical link, models.sifting.classical_link.LinkConfig
     loss = 0.0  ber = 0.0  duplicate = 0.0  bursts = [[t0_s, duration_s], ...]  (simulated time)
 """
 
@@ -46,7 +46,12 @@ from models.ground.stimulus import (
     linear_range,
 )
 from models.ground.timing import FRAME_PULSES, IndexerConfig, Status, run_indexer
-from models.sifting.link import SPEED_OF_LIGHT, LinkConfig, SiftingConfigError, downlink_config
+from models.sifting.classical_link import (
+    SPEED_OF_LIGHT,
+    LinkConfig,
+    SiftingConfigError,
+    downlink_config,
+)
 from rtl.ground.tops import GROUND_SEED
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ import numpy as np
 from models.channel.config import PassConfig, PassConfigError, load_pass
 from models.channel.events import Detections
 from models.channel.expect import expected_rates
-from models.channel.link import to_db
+from models.channel.link_budget import to_db
 from models.channel.passmodel import PassSlices, config_slices, simulate_detections
 from models.qrng import qrng_words
 from models.sifting.entries import (

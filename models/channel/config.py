@@ -25,7 +25,7 @@ Pass file::
     physics_seed = 3                  # photon statistics
     [tle]        line1, line2, start_utc ("2022-09-25T14:20:00Z"), span_s
     [source]     intensities = {s, d, v}, probabilities = {s, d, v}, p_z
-    [link]       any field of models.channel.link.LinkParams
+    [link]       any field of models.channel.link_budget.LinkParams
     [detector]   any field of models.channel.events.DetectorParams
     [postprocess] packet_bits, sample_fraction, pa_block_bits, epsilon_sec, epsilon_cor, method
     [paper]      the Table 1 row (sifted_packets, qber_mean_pct, qber_min_pct, qber_max_pct,
@@ -44,7 +44,7 @@ from typing import Any
 
 from models.channel.events import ChannelError, DetectorParams, SourceParams
 from models.channel.geometry import GeometryError
-from models.channel.link import LinkError, LinkParams
+from models.channel.link_budget import LinkError, LinkParams
 from models.symbols import MapperConfig
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"

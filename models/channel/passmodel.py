@@ -16,7 +16,7 @@ import numpy as np
 from models.channel.config import PassConfig, PassConfigError
 from models.channel.events import Detections, generate_detections
 from models.channel.geometry import GeometryError, Track, circular_pass, pass_track, tle_track
-from models.channel.link import link_efficiency
+from models.channel.link_budget import link_efficiency
 
 
 @dataclass(frozen=True)

@@ -6,5 +6,5 @@ Bit-level formats and protocol decisions are documented in ``docs/sifting.md``.
   (:class:`rtl.sifting.ground_sift.GroundSift`, :class:`rtl.sifting.satellite_sift.SatelliteSift`);
 * :mod:`models.sifting.packets`: 100,000-bit sifted-key packets with per-bit tags;
 * :mod:`models.sifting.messages`: uplink report frames and downlink sift messages (words, CRC-32);
-* :mod:`models.sifting.link`: the lossy 156 Mbit/s laser link and both protocol endpoints.
+* :mod:`models.sifting.classical_link`: the lossy 156 Mbit/s laser link and both protocol endpoints.
 """

@@ -22,7 +22,7 @@ from rtl.satellite.layouts import PULSE_INDEX_BITS, symbol_beat
 
 FOLD_BITS = 32
 
-Signature = data.StructLayout({"pulse": PULSE_INDEX_BITS, "s1": 64, "s2": 64})
+SignatureRecord = data.StructLayout({"pulse": PULSE_INDEX_BITS, "s1": 64, "s2": 64})
 
 
 def beat_word_bits(lanes: int) -> int:
@@ -37,7 +37,7 @@ class SymbolSignature(wiring.Component):
         self._beats = beats
         super().__init__({
             "i": In(stream.Signature(symbol_beat(lanes))),
-            "o": Out(stream.Signature(Signature)),
+            "o": Out(stream.Signature(SignatureRecord)),
         })
 
     def elaborate(self, platform):

@@ -43,7 +43,7 @@ from amaranth.lib.wiring import In, Out, connect
 
 from models.framing import WORD_BITS
 from rtl.e2e.replay import DUE_BITS, REPLAY_STORE_VERILOG, TimedReplay, replay_file
-from rtl.e2e.signature import Signature, SymbolSignature
+from rtl.e2e.signature import SignatureRecord, SymbolSignature
 from rtl.ground.layouts import Tag
 from rtl.ground.sync import FrameEvent
 from rtl.ground.tops import GroundRx
@@ -60,7 +60,7 @@ POWER_ON_CYCLES = 2
 
 # Capture name -> payload layout; replay name -> payload layout.
 CAPTURES = {
-    "sig": Signature, "frm": FrameEvent, "rep": Report, "ans": CacheAnswer, "ent": SiftEntry,
+    "sig": SignatureRecord, "frm": FrameEvent, "rep": Report, "ans": CacheAnswer, "ent": SiftEntry,
     "skey": KeyBeat, "gkey": KeyBeat,
 }
 REPLAYS = {"tags": Tag, "up": Report, "dn": SiftEntry}

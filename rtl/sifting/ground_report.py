@@ -27,8 +27,8 @@ from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.qrng import MASK64
+from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import SAMPLE_BELOW_DEFAULT, SAMPLE_SHIFT
-from models.sifting.link import SiftConfig
 from rtl.sifting.layouts import COUNTER_BITS, DetectionRecord, Report
 
 FIFO_DEPTH = 16

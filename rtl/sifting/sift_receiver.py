@@ -4,7 +4,8 @@ Overview
 --------
 ``i`` carries the received copies of downlink sift messages (:mod:`models.sifting.messages`), one
 32-bit word per beat, ``last`` on the CRC word. As the model's ground endpoint
-(``models.sifting.link._Ground.receive``) does, a copy is kept if it is good (CRC, tag, length
+(``models.sifting.classical_link._Ground.receive``) does, a copy is kept if it is good (CRC, tag,
+length
 consistent with the count) and its sequence number lies in ``[ack, ack + window)`` with no copy
 of it kept yet; the others are counted (``corrupted``, ``duplicates``: already sifted or already
 buffered, ``outside``: beyond the window) and forgotten. Messages are sifted strictly in sequence
@@ -47,8 +48,8 @@ from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import SiftCode
-from models.sifting.link import SiftConfig
 from models.sifting.messages import (
     COUNT_BITS,
     CRC_INIT,

@@ -1,12 +1,13 @@
 """Synthesis tops of the sifting blocks (``make synth``; SPEC 8 top names).
 
 * ``satellite_sift``: the satellite's whole sifting link layer
-  (:class:`rtl.sifting.link.SatelliteLink`: uplink receiver, RND cache 4 lanes x 16384 rows as
+  (:class:`rtl.sifting.link_layer.SatelliteLink`: uplink receiver, RND cache 4 lanes x 16384 rows as
   in the transmitter, satellite sifting, sift-message sender), with the cache rows in ECP5
   ``DP16KD`` primitives using their output register (``ecp5_ebr``; the simulated design has
   an ``amaranth.lib.memory.Memory`` and a fabric register there, cycle for cycle the same:
   ``tests/simonly/test_ecp5_primitives.py`` runs the primitives' model against it);
-* ``ground_sift``: the ground's (:class:`rtl.sifting.link.GroundLink`: reporting, uplink framer,
+* ``ground_sift``: the ground's (:class:`rtl.sifting.link_layer.GroundLink`: reporting, uplink
+  framer,
   record store, sift-message receiver, ground sifting).
 
 :class:`GroundSiftTop` (reporting and sifting without the link layer) stays for its users.
@@ -22,7 +23,7 @@ from amaranth.lib.wiring import In, Out
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.layouts import COUNTER_BITS, DetectionRecord, KeyBeat, Report, SiftEntry
-from rtl.sifting.link import GroundLink, SatelliteLink
+from rtl.sifting.link_layer import GroundLink, SatelliteLink
 from rtl.sifting.sifter import counter_ports, forward_counters
 
 

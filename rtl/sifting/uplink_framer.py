@@ -53,7 +53,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import enum, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from models.sifting.link import SiftConfig
+from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import COUNT_BITS, MAX_OFFSET_BITS, UPLINK_TAG
 from rtl.sifting.crc_append import CrcAppender, MessageWord
 from rtl.sifting.layouts import COUNTER_BITS, Report, check_sizes

@@ -4,7 +4,7 @@ Overview
 --------
 ``i`` carries the received copies of uplink report frames (:mod:`models.sifting.messages`), one
 32-bit word per beat, ``last`` on the CRC word. A copy is buffered whole and judged on its last
-word, as :meth:`models.sifting.link._Satellite.receive` does:
+word, as :meth:`models.sifting.classical_link._Satellite.receive` does:
 
 * corrupted (CRC, tag, count inconsistent with the length, or longer than a buffer bank):
   dropped, counted in ``corrupted``;
@@ -17,12 +17,15 @@ word, as :meth:`models.sifting.link._Satellite.receive` does:
 
 Expiry (``cache_pulses`` given): the next expected frame ``k`` is declared missing on the
 satellite's own clock once ``head`` (the RND cache's write head: pulses transmitted) reaches
-:func:`models.sifting.link.missing_deadline` ``(k+1) P + cache_pulses``: every pulse of the frame
+:func:`models.sifting.classical_link.missing_deadline` ``(k+1) P + cache_pulses``: every pulse of
+the frame
 has left the cache, so no uplink copy could be sifted any more. Progress then never waits for an
 uplink frame to arrive. Each such declaration also counts in ``timeouts``. A copy is judged
 against the head of the cycle its CRC word arrived (``stamp``): the frames whose deadline that
-head had reached are declared first, exactly as
-:meth:`models.sifting.link._Satellite.receive` applies ``advance(head)`` before the copy; while
+head had reached are declared first, exactly
+as
+:meth:`models.sifting.classical_link._Satellite.receive` applies ``advance(head)`` before the copy;
+while
 no copy waits, the live ``head`` is used. ``cache_pulses=None`` (and ``head`` left at 0) turns
 expiry off.
 
@@ -57,7 +60,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from models.sifting.link import SiftConfig
+from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import (
     COUNT_BITS,
     CRC_INIT,

@@ -6,10 +6,13 @@ Python acts per batch and per frame only:
   batches, each tag released by the RTL at its own due cycle;
 * the uplink: when every report of sync frame ``k`` has been captured, the ground's uplink frame
   ``k`` (``models.sifting.messages.encode_uplink``) is sent through the model link
-  (:class:`models.sifting.link.Link`), repeated while the frame period's capacity allows; the first
+  (:class:`models.sifting.classical_link.Link`), repeated while the frame period's capacity allows;
+  the first
   copy that arrives intact is replayed into the satellite at its arrival cycle; a frame with no
-  intact copy is missing: the satellite declares it at the next arrival (the sequence gap) or
-  when its RND cache head passes the frame's deadline (``models.sifting.link.missing_deadline``),
+  intact copy is missing: the satellite declares it at the next arrival (the sequence gap)
+  or
+  when its RND cache head passes the frame's deadline
+  (``models.sifting.classical_link.missing_deadline``),
   whichever comes first; a copy arriving after the deadline is stale (``uplink_stale``);
 * the downlink: the satellite's sift entries of each frame (or "missing") form a sift message,
   repeated every frame period until a copy arrives intact, then replayed into the ground in
@@ -31,8 +34,8 @@ from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, Timer
 from cocotb.utils import get_sim_time
 
 from models.ground.timing import FRAME_PULSES
+from models.sifting.classical_link import Link, LinkConfig, missing_deadline
 from models.sifting.entries import SiftCode
-from models.sifting.link import Link, LinkConfig, missing_deadline
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
 from rtl.e2e.replay import batch_record, replay_file
 from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, E2eParams

@@ -30,8 +30,8 @@ import numpy as np
 from models.framing import FRAME_WORDS, WORD_BITS
 from models.qrng import qrng_words
 from models.rnd_cache import CacheStatus, cache_lookup
+from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import SiftCode, ground_sift, make_reports, satellite_sift
-from models.sifting.link import SiftConfig
 from models.sifting.packets import key_beats
 from models.symbols import map_symbols
 from rtl.e2e.signature import FOLD_BITS

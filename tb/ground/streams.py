@@ -9,7 +9,15 @@ import numpy as np
 from models.ground.squash import squash
 from models.ground.stimulus import Stimulus, StimulusConfig, generate, ground_time_ps, linear_range
 from models.ground.sync import SyncConfig, detect, downlink_bits
-from models.ground.timing import CH_END, CH_SYNC, IndexerConfig, Record, Status, run_indexer
+from models.ground.timing import (
+    CH_END,
+    CH_SYNC,
+    NOMINAL_PERIOD_PS,
+    IndexerConfig,
+    Record,
+    Status,
+    run_indexer,
+)
 
 DELTA = 5_000
 SLIP_LSB = 6_400  # one link bit in TDC LSB
@@ -186,3 +194,30 @@ def pack_tags(time: np.ndarray, channel: np.ndarray, frame: np.ndarray) -> list[
     """Flattened ``Tag`` payloads."""
     return [int(t) | int(c) << 64 | int(f) << 67
             for t, c, f in zip(time.tolist(), channel.tolist(), frame.tolist(), strict=True)]
+
+
+def _tags(*rows):
+    t, c, f = zip(*rows, strict=True)
+    return np.array(t, dtype=np.uint64), np.array(c), np.array(f)
+
+
+def bad_stream() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tags exercising every status (with delta 0, pending depth 2)."""
+    B = 1000 + NOMINAL_PERIOD_PS + 1600  # sync 7, one period after sync 6
+    return _tags(
+        (100, 0, 0),                 # before any sync
+        (1000, CH_SYNC, 6),          # its interval: the guard's reference, on probation
+        (B, CH_SYNC, 7),
+        (B + 1600 * 5, 1, 0),        # pulse 7 * 2**16 + 5
+        (B + 1600 * 9 + 500, 2, 0),  # outside the gate
+        (B + 1600 * 10, 3, 0),       # pending buffer full
+        (50, 0, 0),                  # older than the previous tag
+        (B + 1600 * 11, 5, 0),       # no such channel
+        (B + NOMINAL_PERIOD_PS, CH_SYNC, 8),
+        (B + NOMINAL_PERIOD_PS + 3200, 0, 0),
+        (B + 3 * NOMINAL_PERIOD_PS, CH_SYNC, 10),  # frame 9 missing: counter gap
+        (B + 3 * NOMINAL_PERIOD_PS + 1600, 0, 0),
+        (B + 4 * NOMINAL_PERIOD_PS + 99_999, CH_SYNC, 11),  # period too long
+        (B + 4 * NOMINAL_PERIOD_PS + 200_000, 1, 0),
+        (0, CH_END, 0),
+    )

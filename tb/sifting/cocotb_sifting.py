@@ -3,7 +3,8 @@
 1. Detections go through :class:`GroundReport` as fast as it takes them (the report port is
    stalled at random, so the FIFO overflows): the reports are checked against the model and the
    overflowed detections are dropped from the pass (they were never reported).
-2. The golden protocol (:func:`models.sifting.link.run_sifting`) runs the lossy link with those
+2. The golden protocol (:func:`models.sifting.classical_link.run_sifting`) runs the lossy link with
+   those
    reports: 30 % loss, bursts, bit errors, duplicates. Its satellite log says which frames the
    satellite processed, in which order, at which RND cache head.
 3. The satellite RTL replays that log: cache writes up to the logged head, then the frame's
@@ -21,8 +22,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from models.sifting.entries import SiftCode, make_reports
-from models.sifting.link import (
+from models.sifting.classical_link import (
     MISSING_HEAD,
     LinkConfig,
     SiftConfig,
@@ -30,10 +30,10 @@ from models.sifting.link import (
     qrng_symbols,
     run_sifting,
 )
+from models.sifting.entries import SiftCode, make_reports
 from models.sifting.packets import key_beats
 from tb.params import tb_params
-from tb.stream import StreamDriver, StreamMonitor
-from tests.sifting.rtl_helpers import (
+from tb.sifting.stimulus import (
     counters,
     detections,
     record_value,
@@ -41,6 +41,7 @@ from tests.sifting.rtl_helpers import (
     symbol_codes,
     unpack_report,
 )
+from tb.stream import StreamDriver, StreamMonitor
 
 TAGS_MASK = 0b11110  # basis, intensity, last: everything but the key bit
 

@@ -6,9 +6,9 @@ link model, per frame: ground reports out of :class:`GroundReport`, the reports 
 satellite received into :class:`SatelliteSiftUnit` (RND cache with one lane, so its head can be
 set to the model's head pulse by pulse), its sift entries into :class:`GroundSift`.
 
-:class:`LinkHarness`: the two FPGAs' link layers (:mod:`rtl.sifting.link`), every port of the
+:class:`LinkHarness`: the two FPGAs' link layers (:mod:`rtl.sifting.link_layer`), every port of the
 satellite's prefixed ``sat_``, of the ground's ``gnd_``; the cocotb test
-(:mod:`tb.sifting.cocotb_link`) carries their message words over the lossy link model.
+(:mod:`tb.sifting.cocotb_link_layer`) carries their message words over the lossy link model.
 """
 
 from amaranth.hdl import Module
@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In
 
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
-from rtl.sifting.link import GroundLink, SatelliteLink
+from rtl.sifting.link_layer import GroundLink, SatelliteLink
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 
 

@@ -10,13 +10,13 @@ import numpy as np
 from amaranth.hdl import Value
 from amaranth.lib import wiring
 
+from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import make_reports
-from models.sifting.link import SiftConfig
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 from tb import pysim
-from tests.sifting.rtl_helpers import record_value, report_value, symbol_codes
+from tb.sifting.stimulus import record_value, report_value, symbol_codes
 
 FABRIC_HZ = 156.25e6
 

@@ -10,9 +10,15 @@ from models.ground.timing import IndexerConfig, Record, Status, index_stream
 from rtl.ground.indexer import PulseIndexer
 from rtl.ground.layouts import pack_tag, unpack_record
 from tb import pysim
-from tb.ground.streams import DELTA, doppler_stream, garbage_stream, perturb, wrongly_indexed
+from tb.ground.streams import (
+    DELTA,
+    bad_stream,
+    doppler_stream,
+    garbage_stream,
+    perturb,
+    wrongly_indexed,
+)
 from tb.runner import SIMULATORS, run_cocotb
-from tests.ground.test_timing_model import bad_stream
 
 
 def simulate(time, channel, frame, cfg: IndexerConfig, seed: int) -> list[tuple]:

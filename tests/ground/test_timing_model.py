@@ -13,7 +13,6 @@ from models.ground.stimulus import (
     linear_range,
 )
 from models.ground.timing import (
-    CH_END,
     CH_SYNC,
     FRAME_PULSES,
     NOMINAL_PERIOD_PS,
@@ -24,6 +23,7 @@ from models.ground.timing import (
     index_float,
     run_indexer,
 )
+from tb.ground.streams import bad_stream
 
 DELTA = 5_000
 
@@ -81,36 +81,6 @@ def test_model_indexes_every_photon_at_max_doppler(rate, ppm):
     r16 = np.array([r.r16 for r in recs])
     assert np.abs(r16[signal]).max() <= 2 * 16  # TDC truncation only
     assert 0.4 < np.mean(status[~signal] == Status.ACCEPTED) < 0.6  # background halved by gate
-
-
-def _tags(*rows):
-    t, c, f = zip(*rows, strict=True)
-    return np.array(t, dtype=np.uint64), np.array(c), np.array(f)
-
-
-P = NOMINAL_PERIOD_PS
-
-
-def bad_stream() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tags exercising every status (with delta 0, pending depth 2)."""
-    B = 1000 + P + 1600  # sync 7, one period after sync 6
-    return _tags(
-        (100, 0, 0),                 # before any sync
-        (1000, CH_SYNC, 6),          # its interval: the guard's reference, on probation
-        (B, CH_SYNC, 7),
-        (B + 1600 * 5, 1, 0),        # pulse 7 * 2**16 + 5
-        (B + 1600 * 9 + 500, 2, 0),  # outside the gate
-        (B + 1600 * 10, 3, 0),       # pending buffer full
-        (50, 0, 0),                  # older than the previous tag
-        (B + 1600 * 11, 5, 0),       # no such channel
-        (B + P, CH_SYNC, 8),
-        (B + P + 3200, 0, 0),
-        (B + 3 * P, CH_SYNC, 10),  # frame 9 missing: counter gap
-        (B + 3 * P + 1600, 0, 0),
-        (B + 4 * P + 99_999, CH_SYNC, 11),  # period too long
-        (B + 4 * P + 200_000, 1, 0),
-        (0, CH_END, 0),
-    )
 
 
 def test_statuses_for_bad_streams():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.sifting.link import SiftConfig
+from models.sifting.classical_link import SiftConfig
 from tb.runner import SIMULATORS, run_cocotb
 from tb.sifting.harness import SiftingHarness
 

@@ -12,12 +12,11 @@ import random
 import numpy as np
 from amaranth.hdl import Value
 
-from models.sifting.link import SiftConfig
+from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import decode_uplink
-from rtl.sifting.link import GroundLink
+from rtl.sifting.link_layer import GroundLink
 from tb import pysim
-from tests.sifting.rtl_helpers import detections, record_value
-from tests.sifting.test_uplink_framer import split_copies
+from tb.sifting.stimulus import detections, record_value, split_copies
 
 P = 64
 STORE = 16

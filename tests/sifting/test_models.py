@@ -5,8 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.sifting.entries import SiftCode, make_reports, sample_flags, satellite_sift
-from models.sifting.link import (
+from models.sifting.classical_link import (
     LinkConfig,
     SiftConfig,
     SiftingConfigError,
@@ -17,6 +16,7 @@ from models.sifting.link import (
     qrng_symbols,
     run_sifting,
 )
+from models.sifting.entries import SiftCode, make_reports, sample_flags, satellite_sift
 from models.sifting.messages import (
     MessageError,
     crc32_words,

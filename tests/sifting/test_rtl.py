@@ -7,20 +7,20 @@ import pytest
 from amaranth.hdl import Value
 
 from models.rnd_cache import cache_lookup
+from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import (
     SiftCode,
     ground_sift,
     make_reports,
     satellite_sift,
 )
-from models.sifting.link import SiftConfig
 from models.symbols import unpack_symbols
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 from tb import pysim
 from tb.packing import pack_lanes
-from tests.sifting.rtl_helpers import (
+from tb.sifting.stimulus import (
     counters,
     detections,
     expected_key,

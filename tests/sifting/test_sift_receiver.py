@@ -1,4 +1,4 @@
-"""Ground sift-message receiver RTL against the ground endpoint of models.sifting.link."""
+"""Ground sift-message receiver RTL against the ground endpoint of models.sifting.classical_link."""
 
 import random
 
@@ -10,7 +10,7 @@ from models.sifting.entries import SiftCode
 from models.sifting.messages import decode_sift, encode_sift
 from rtl.sifting.sift_receiver import SiftReceiver
 from tb import pysim
-from tests.sifting.rtl_helpers import report_value
+from tb.sifting.stimulus import report_value
 
 P = 64
 WINDOW = 4

@@ -8,21 +8,10 @@ import pytest
 from models.sifting.messages import decode_uplink, encode_uplink
 from rtl.sifting.uplink_framer import UplinkFramer
 from tb import pysim
-from tests.sifting.rtl_helpers import detections, report_value, unpack_report
+from tb.sifting.stimulus import detections, report_value, split_copies, unpack_report
 
 P = 64
 PULSES_PER_CYCLE = 2
-
-
-def split_copies(words: list[int]) -> list[np.ndarray]:
-    """Received (data | last << 32) beats cut into messages."""
-    copies, current = [], []
-    for w in words:
-        current.append(w & 0xFFFF_FFFF)
-        if w >> 32:
-            copies.append(np.array(current, dtype=np.uint32))
-            current = []
-    return copies
 
 
 def run_framer(frames: int, count: int, seed: int, max_repeats: int = 3, depth: int = 64,

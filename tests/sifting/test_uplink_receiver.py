@@ -1,4 +1,4 @@
-"""Satellite uplink receiver RTL against the satellite endpoint of models.sifting.link."""
+"""Satellite uplink receiver RTL against the satellite endpoint of models.sifting.classical_link."""
 
 import random
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from amaranth.hdl import Value
 
-from models.sifting.link import MISSING_HEAD, SiftConfig, _Satellite, qrng_symbols
+from models.sifting.classical_link import MISSING_HEAD, SiftConfig, _Satellite, qrng_symbols
 from models.sifting.messages import decode_uplink, encode_uplink
 from rtl.sifting.uplink_receiver import UplinkReceiver
 from tb import pysim
-from tests.sifting.rtl_helpers import unpack_report
+from tb.sifting.stimulus import unpack_report
 
 P = 64
 

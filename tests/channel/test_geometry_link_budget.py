@@ -14,7 +14,7 @@ from models.channel.geometry import (
     pass_track,
     tle_track,
 )
-from models.channel.link import (
+from models.channel.link_budget import (
     LinkError,
     LinkParams,
     air_mass,

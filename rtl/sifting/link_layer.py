@@ -25,7 +25,7 @@ declared missing) are there for scoreboards and telemetry. Buffer sizes: ``docs/
 
 Progress never waits for the uplink (issue 6/4): the satellite declares an uplink frame missing
 once its RND cache has overwritten the frame's pulses (the cache's write ``head`` against
-:func:`models.sifting.link.missing_deadline`, ``frames_expired``; a copy arriving later is
+:func:`models.sifting.classical_link.missing_deadline`, ``frames_expired``; a copy arriving later is
 ``up_stale``), so the ground's records of lost frames are released within one cache life plus the
 downlink's delay. The ground's record store never stalls the uplink framer: a report that would
 not find a place in it (``store_depth`` reports framed and not yet sifted) is dropped before it is
@@ -40,7 +40,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from models.sifting.link import SiftConfig
+from models.sifting.classical_link import SiftConfig
 from models.sifting.packets import PACKET_BITS
 from rtl.satellite.layouts import Symbol
 from rtl.sifting.crc_append import MessageWord

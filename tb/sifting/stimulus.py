@@ -43,3 +43,14 @@ def detections(rng: np.random.Generator, count: int, span: int, start: int = 0
     pulse = start + np.sort(rng.choice(span, size=count, replace=False)).astype(np.uint64)
     return (pulse, rng.integers(0, 2, count).astype(np.uint8),
             rng.integers(0, 2, count).astype(np.uint8))
+
+
+def split_copies(words: list[int]) -> list[np.ndarray]:
+    """Received (data | last << 32) beats cut into messages."""
+    copies, current = [], []
+    for w in words:
+        current.append(w & 0xFFFF_FFFF)
+        if w >> 32:
+            copies.append(np.array(current, dtype=np.uint32))
+            current = []
+    return copies

@@ -1,13 +1,18 @@
-"""cocotb: both FPGAs' sifting link layers (:mod:`rtl.sifting.link`) over the lossy link model.
+"""cocotb: both FPGAs' sifting link layers (:mod:`rtl.sifting.link_layer`) over the lossy link
+model.
 
-The ground link layer frames its detections' reports; every uplink copy it sends goes through a
-:class:`models.sifting.link.Link` (loss, a burst, bit errors, duplicates, latency; optionally an
+The ground link layer frames its detections' reports; every uplink copy it sends goes through
+a
+:class:`models.sifting.classical_link.Link` (loss, a burst, bit errors, duplicates, latency;
+optionally an
 uplink-only outage) into the satellite link layer, whose downlink sift-message copies go back
 through a second ``Link``. The satellite transmits one pulse per cycle (its RND cache head moves
 with the ground's time, so uplink frames expire on its clock) unless ``sat_live`` is false (every
-pulse written before the first report). Python only carries words between the ports (the RTL
+pulse written before the first report). Python only carries words between the ports (the
+RTL
 decides everything) and records what was delivered, with the satellite's cache head when each
-copy's CRC word arrived. Scoreboards, against the golden endpoints of :mod:`models.sifting.link`
+copy's CRC word arrived. Scoreboards, against the golden endpoints of
+:mod:`models.sifting.classical_link`
 fed with the same delivered copies at the same heads:
 
 * the satellite's frame decisions (accepted frames, missing declarations on a gap or on expiry)
@@ -27,8 +32,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from models.sifting.entries import Reports, make_reports
-from models.sifting.link import (
+from models.sifting.classical_link import (
     MISSING_HEAD,
     Link,
     LinkConfig,
@@ -37,11 +41,12 @@ from models.sifting.link import (
     _Satellite,
     qrng_symbols,
 )
+from models.sifting.entries import Reports, make_reports
 from models.sifting.messages import UPLINK_HEADER_WORDS, decode_uplink, encode_uplink
 from tb.params import tb_params
 from tb.sifting.cocotb_sifting import TAGS_MASK, packet_beats
+from tb.sifting.stimulus import detections, record_value, symbol_codes
 from tb.stream import StreamDriver, StreamMonitor
-from tests.sifting.rtl_helpers import detections, record_value, symbol_codes
 
 CLOCK_S = 6.4e-9
 

@@ -10,8 +10,8 @@ waited for it, and no later frame reached the satellite to reveal the gap.
 
 import pytest
 
-from models.sifting.link import SiftConfig
-from rtl.sifting.link import GroundLink, SatelliteLink
+from models.sifting.classical_link import SiftConfig
+from rtl.sifting.link_layer import GroundLink, SatelliteLink
 from tb.runner import SIMULATORS, run_cocotb
 from tb.sifting.harness import LinkHarness
 
@@ -29,7 +29,7 @@ def test_link_layers_over_lossy_link(simulator):
                    frame_depth=128, store_depth=128, window=WINDOW, slot_words=8, close_lag=32),
     )
     run_cocotb(
-        harness, "tb.sifting.cocotb_link", simulator, case="sifting_link",
+        harness, "tb.sifting.cocotb_link_layer", simulator, case="sifting_link",
         params={
             "seed": 21, "sat_seed": 22, "ground_seed": GROUND_SEED, "rows": ROWS,
             "packet_bits": PACKET_BITS, "window": WINDOW, "frame_pulses": P, "frames": 40,
