@@ -17,8 +17,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from amaranth.lib import data
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import ReadOnly, RisingEdge
+
+from rtl.common.payload import unpack
 
 
 class StreamDriver:
@@ -91,11 +94,16 @@ class StreamMonitor:
 
 
 class InOrderScoreboard:
-    """Compares actual items with expected ones, in order; counts and logs mismatches."""
+    """Compares actual items with expected ones, in order; counts and logs mismatches.
 
-    def __init__(self, name: str, log: Any, max_logged: int = 10) -> None:
+    With ``layout``, items are flat payload integers and a mismatch is logged field by field
+    (:func:`rtl.common.payload.unpack`)."""
+
+    def __init__(self, name: str, log: Any, max_logged: int = 10,
+                 layout: data.Layout | None = None) -> None:
         self.name = name
         self.log = log
+        self.layout = layout
         self.expected: deque[Any] = deque()
         self.matched = 0
         self.mismatches = 0
@@ -116,7 +124,12 @@ class InOrderScoreboard:
         else:
             self.mismatches += 1
             self._report(f"{self.name}: item {self.matched + self.mismatches}: "
-                         f"expected {want!r}, got {item!r}")
+                         f"expected {self._show(want)}, got {self._show(item)}")
+
+    def _show(self, item: Any) -> str:
+        if self.layout is None or not isinstance(item, int):
+            return repr(item)
+        return f"{item:#x} {unpack(self.layout, item)}"
 
     def _report(self, text: str) -> None:
         if self.mismatches + self.unexpected <= self._max_logged:
