@@ -16,9 +16,12 @@ from models.framing import (
     header_words,
 )
 from rtl.common.crc import crc_msb_first
+from rtl.common.payload import unpack_array
 from rtl.satellite.framer import SyncFramer
+from rtl.satellite.layouts import DownlinkWord
 from tb import pysim
-from tb.runner import SIMULATORS, run_cocotb
+from tb.dual import backend_params, run_body
+from tb.satellite import bodies
 
 
 def test_frame_geometry_matches_spec():
@@ -54,7 +57,16 @@ def test_parallel_crc_matches_bytewise_crc(value):
     assert got["crc"] == crc16_ccitt(value.to_bytes(6, "big"))
 
 
-def test_framer_two_frames_with_sparse_payload():
+@pytest.mark.parametrize("backend", backend_params())
+def test_framer_matches_model(backend):
+    """Three frames and a few words, then a reset in mid-stream and one more frame: headers,
+    counters, CRC, payload slots and idle fill against the model."""
+    run_body(backend, SyncFramer(), bodies.framer, case="framer",
+             params={"words": [3 * FRAME_WORDS + 7, FRAME_WORDS + 100], "seed": 5,
+                     "idle": 0.5, "stall": 0.3})
+
+
+def test_framer_fills_idle_slots_of_a_sparse_payload():
     dut = SyncFramer()
     rng = random.Random(12)
     words_out = 2 * FRAME_WORDS + 10
@@ -65,18 +77,9 @@ def test_framer_two_frames_with_sparse_payload():
         pysim.consumer(dut.o, words_out, got, rng, stall=0.2),
         background=[pysim.producer(dut.payload, payload, rng, idle=0.6)],
     )
-    data = np.array([g & 0xFFFFFFFF for g in got], dtype=np.uint64)
-    kinds = np.array([g >> 32 for g in got], dtype=np.uint8)
-    mismatches, consumed = check_downlink(data, kinds, np.array(payload))
+    out = unpack_array(DownlinkWord, got)
+    mismatches, consumed = check_downlink(out["data"], out["kind"].astype(np.uint8),
+                                          np.array(payload))
     assert mismatches == 0
     assert 0 < consumed < words_out - 3 * HEADER_WORDS  # idle slots were used too
-    assert list(data[FRAME_WORDS + 2:FRAME_WORDS + 4]) == header_words(1)[2:4]
-
-
-@pytest.mark.cocotb
-@pytest.mark.parametrize("simulator", SIMULATORS)
-def test_framer_cocotb(simulator):
-    run_cocotb(
-        SyncFramer(), "tb.satellite.cocotb_framer", simulator, case="framer",
-        params={"frames": 3, "seed": 5, "idle": 0.5, "stall": 0.3},
-    )
+    assert list(out["data"][FRAME_WORDS + 2:FRAME_WORDS + 4]) == header_words(1)[2:4]

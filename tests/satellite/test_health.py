@@ -1,28 +1,20 @@
 """QRNG health intake: healthy, stuck and biased sources against models.health."""
 
-import random
-
 import numpy as np
 import pytest
 from amaranth.hdl import ClockDomain
 from scipy.stats import binom
 
 from models.health import HealthConfig, apt_cutoff, rct_cutoff, run_health_tests
-from models.qrng import FAULT_BIASED, FAULT_NONE, FAULT_STUCK, qrng_words, source_words
+from models.qrng import qrng_words
 from rtl.satellite.health import QrngHealthIntake
 from tb import pysim
-from tb.runner import SIMULATORS, run_cocotb
+from tb.dual import backend_params, run_body
+from tb.satellite import bodies
+from tb.satellite.bodies import faulty_words
 
 # A small window keeps the Amaranth simulation short while exercising the same logic.
 SMALL = HealthConfig(apt_window=64)
-
-
-def faulty_words(kind: str, seed: int, beats: int, lanes: int, fault_at: int) -> np.ndarray:
-    pulses = np.arange(beats * lanes)
-    words = qrng_words(seed, pulses)
-    fault = {"healthy": FAULT_NONE, "stuck": FAULT_STUCK, "biased": FAULT_BIASED}[kind]
-    words[fault_at * lanes:] = source_words(seed, pulses[fault_at * lanes:], fault)
-    return words.reshape(beats, lanes)
 
 
 def test_cutoffs_follow_sp800_90b():
@@ -52,24 +44,10 @@ def test_model_verdicts(kind):
 
 @pytest.mark.parametrize("kind", ["healthy", "stuck", "biased"])
 def test_intake_matches_model(kind):
-    lanes, beats = 2, 400
-    words = faulty_words(kind, 11, beats, lanes, fault_at=150)
-    verdict = run_health_tests(words, SMALL)
-    dut = QrngHealthIntake(lanes, SMALL)
-    rng = random.Random(1)
-    got: list[int] = []
-    passed = beats if verdict.fail_beat is None else verdict.fail_beat
-    alarm = {}
-
-    async def check_alarm(ctx):
-        await pysim.producer(dut.i, [list(map(int, w)) for w in words], rng, idle=0.2)(ctx)
-        await ctx.tick().repeat(4)
-        alarm["rct"], alarm["apt"] = ctx.get(dut.alarm.rct), ctx.get(dut.alarm.apt)
-
-    pysim.run(dut, check_alarm, pysim.consumer(dut.o, passed, got, rng, stall=0.3))
-    expected = [sum(int(v) << (32 * k) for k, v in enumerate(w)) for w in words[:passed]]
-    assert got == expected
-    assert (alarm["rct"], alarm["apt"]) == (int(verdict.rct), int(verdict.apt))
+    """A small APT window keeps the Amaranth simulation short with the same logic."""
+    run_body("pysim", QrngHealthIntake(2, SMALL), bodies.health, case="health_l2",
+             params={"lanes": 2, "beats": 400, "fault_at": 150, "seed": 11, "kinds": [kind],
+                     "apt_window": SMALL.apt_window, "idle": 0.2, "stall": 0.3})
 
 
 def test_alarm_is_sticky_until_reset():
@@ -100,11 +78,10 @@ def test_alarm_is_sticky_until_reset():
     assert seen == {"alarm": 1, "valid_while_alarmed": 0, "after_reset": (0, 1)}
 
 
-@pytest.mark.cocotb
-@pytest.mark.parametrize("simulator", SIMULATORS)
-def test_health_cocotb(simulator):
-    run_cocotb(
-        QrngHealthIntake(4), "tb.satellite.cocotb_health", simulator, case="health_l4",
-        params={"lanes": 4, "beats": 3000, "fault_at": 1200, "seed": 21, "idle": 0.1,
-                "stall": 0.2},
-    )
+@pytest.mark.parametrize("backend", backend_params())
+def test_health_kinds_in_a_row(backend):
+    """Healthy, stuck and biased sources in a row, each after a reset in mid-stream, at the
+    default window (the Verilog case of every health run)."""
+    run_body(backend, QrngHealthIntake(4), bodies.health, case="health_l4",
+             params={"lanes": 4, "beats": 3000, "fault_at": 1200, "seed": 21,
+                     "kinds": ["healthy", "stuck", "biased"], "idle": 0.1, "stall": 0.2})
