@@ -37,6 +37,7 @@ import numpy as np
 
 from models.channel.config import PassConfigError, load_pass
 from models.channel.passmodel import config_slices
+from models.constants import SQUASH_SEED
 from models.ground.squash import squash
 from models.ground.stimulus import (
     StimulusConfig,
@@ -52,7 +53,6 @@ from models.sifting.classical_link import (
     SiftingConfigError,
     downlink_config,
 )
-from rtl.ground.tops import GROUND_SEED
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "configs" / "scenarios"
@@ -278,7 +278,7 @@ def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int |
     # The squasher (SPEC 4.3, rtl.ground.squash) lets a pulse go with the next accepted
     # detection, so the window's last pulse is still inside the ground FPGA when the window
     # ends; models.ground.squash, given a finished list, emits it. It belongs to the next window.
-    dets = squash(records, GROUND_SEED)[:-1]
+    dets = squash(records, SQUASH_SEED)[:-1]
     statuses = np.array([int(r.status) for r in records], dtype=np.int64)
     return {
         "time": stim.time, "channel": stim.channel.astype(np.uint64),

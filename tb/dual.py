@@ -70,11 +70,13 @@ class Send:
 
 @dataclass(frozen=True)
 class Receive:
-    """Accept ``count`` beats from a stream output (more if they come before the transfer
-    ends: they are returned too, so that an equality check catches them)."""
+    """Accept ``count`` beats from a stream output, then ``settle`` more cycles; beats that
+    come before the transfer ends are returned too, so that an equality check catches extras.
+    The transfer ends ``max(settle)`` cycles after all counts are met."""
 
     count: int
     stall: float = 0.0
+    settle: int = 0
 
 
 class Bench(ABC):
@@ -164,6 +166,7 @@ class PysimBench(Bench):
         receivers = [(getattr(self.dut, n), r) for n, r in receive.items()]
         got: dict[str, list[int]] = {n: [] for n in receive}
         lists = list(got.values())
+        settle: int | None = None  # cycles left once every count is met
         sampled = [p.ready for p, _, _ in senders]
         for port, _ in receivers:
             sampled += [port.valid, Value.cast(port.payload)]
@@ -189,10 +192,14 @@ class PysimBench(Bench):
             for k, on in enumerate(ready):
                 if on and rest[2 * k]:
                     lists[k].append(int(rest[2 * k + 1]))
-            if _finished(send, receive, [st[0] for _, _, st in senders], lists):
-                break
-        else:
             sent = [st[0] for _, _, st in senders]
+            if settle is None and _finished(send, receive, sent, lists):
+                settle = max((r.settle for r in receive.values()), default=0)
+            if settle is not None:
+                if not settle:
+                    break
+                settle -= 1
+        else:
             raise TransferTimeoutError(
                 transfer_timeout_text(send, receive, sent, lists, max_cycles))
         for port, _, _ in senders:
@@ -269,11 +276,13 @@ def run_cocotb_body(component: wiring.Component, body: Body, simulator: str, *, 
     run_cocotb(component, COCOTB_MODULE, simulator, case=case, params=params, **options)
 
 
-def backend_params() -> list:
-    """:data:`BACKENDS` for ``pytest.mark.parametrize``, the cocotb ones marked ``cocotb``."""
+def backend_params(slow_cocotb: bool = False) -> list:
+    """:data:`BACKENDS` for ``pytest.mark.parametrize``, the cocotb ones marked ``cocotb`` (and
+    ``slow`` with ``slow_cocotb``: when another cocotb test covers the block already)."""
     import pytest
 
-    return [pytest.param(b, marks=() if b == "pysim" else pytest.mark.cocotb) for b in BACKENDS]
+    cocotb_marks = (pytest.mark.cocotb, pytest.mark.slow) if slow_cocotb else (pytest.mark.cocotb,)
+    return [pytest.param(b, marks=() if b == "pysim" else cocotb_marks) for b in BACKENDS]
 
 
 def run_body(backend: str, component: wiring.Component, body: Body, *, case: str,

@@ -58,6 +58,9 @@ class CocotbBench(Bench):
             raise TransferTimeoutError(transfer_timeout_text(
                 send, receive, [d.sent for d in drivers.values()],
                 [m.received for m in monitors.values()], max_cycles)) from None
+        settle = max((r.settle for r in receive.values()), default=0)
+        if settle:
+            await self.tb.ticks(settle)
         for name, task in tasks.items():
             if not task.done():
                 task.cancel()

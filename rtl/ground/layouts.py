@@ -29,17 +29,3 @@ TimingRecord = data.StructLayout({
     "r16": signed(16),
     "status": Status,
 })
-
-TAG_FIELDS = (timing.TIME_BITS, 3, timing.FRAME_BITS)
-RECORD_FIELDS = (64, 3, 16, 3)
-
-
-def pack_tag(time: int, channel: int, frame: int) -> int:
-    """Flattened :data:`Tag` payload."""
-    return int(time) | int(channel) << 64 | int(frame) << 67
-
-
-def unpack_record(value: int) -> tuple[int, int, int, int]:
-    """``(n, channel, r16, status)`` of a flattened :data:`TimingRecord` payload."""
-    r16 = (value >> 67) & 0xFFFF
-    return value & ((1 << 64) - 1), (value >> 64) & 7, r16 - ((r16 >> 15) << 16), value >> 83

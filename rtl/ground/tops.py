@@ -36,6 +36,7 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import SQUASH_SEED
 from models.ground.calibration import BINS
 from models.ground.sync import SyncConfig
 from models.ground.timing import PERIOD_BITS, IndexerConfig
@@ -45,8 +46,6 @@ from rtl.ground.layouts import Tag
 from rtl.ground.squash import Squasher
 from rtl.ground.sync import FrameEvent, SyncDetector
 from rtl.sifting.layouts import DetectionRecord
-
-GROUND_SEED = 0x6A09E667F3BCC908  # simulation's ground RNG seed (a real station: its own QRNG)
 
 
 class GroundRx(wiring.Component):
@@ -75,7 +74,7 @@ class GroundRx(wiring.Component):
         wiring.connect(m, wiring.flipped(self.bits), sync.bits)
         wiring.connect(m, sync.frames, wiring.flipped(self.frames))
         wiring.connect(m, wiring.flipped(self.tags), indexer.tags)
-        m.submodules.squash = squash = Squasher(GROUND_SEED)
+        m.submodules.squash = squash = Squasher(SQUASH_SEED)
         m.submodules.hist = hist = PhaseHistogram()
         wiring.connect(m, squash.detections, wiring.flipped(self.detections))
         rec = indexer.records

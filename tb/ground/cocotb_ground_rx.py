@@ -3,13 +3,11 @@ concurrently the calibration step (phase histogram read back, delta from it), th
 operating chain on a stream with bit slips and lost sync words; every frame event, histogram
 bin, detection record and the slip counter against the models; seeded idle and backpressure."""
 
-import random
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
+from models.constants import SQUASH_SEED
 from models.ground.calibration import (
     BINS,
     CAL_GATE_HALF,
@@ -20,58 +18,47 @@ from models.ground.calibration import (
 from models.ground.squash import squash
 from models.ground.sync import SyncConfig, detect, downlink_bits
 from models.ground.timing import IndexerConfig, Status, index_stream, run_indexer
-from rtl.ground.tops import GROUND_SEED
+from rtl.ground.sync import FrameEvent
+from rtl.sifting.layouts import DetectionRecord
 from tb.ground.host import SETTLE_CYCLES
-from tb.ground.streams import (
-    CAL_TRUE_DELAY,
-    calibration_stream,
-    fault_stream,
-    pack_tags,
-    wrongly_indexed,
-)
-from tb.params import tb_params
-from tb.stream import InOrderScoreboard, StreamDriver, StreamMonitor
+from tb.ground.streams import CAL_TRUE_DELAY, calibration_stream, fault_stream, wrongly_indexed
+from tb.packing import detection_payloads, frame_event_payloads, tag_payloads
+from tb.testbench import TB
 
 NOMINAL_PS = CAL_TRUE_DELAY - 400
 
 
-async def read_bins(dut) -> list[int]:
+async def read_bins(tb: TB) -> list[int]:
     bins = []
     for a in range(BINS):
-        dut.hist_addr.value = a
-        await RisingEdge(dut.clk)
+        tb.dut.hist_addr.value = a
+        await RisingEdge(tb.clk)
         await ReadOnly()
-        bins.append(int(dut.hist_data.value))
-        await RisingEdge(dut.clk)
+        bins.append(int(tb.dut.hist_data.value))
+        await RisingEdge(tb.clk)
     return bins
 
 
 @cocotb.test()
 async def ground_rx_matches_models(dut):
-    p = tb_params()
-    rng = random.Random(p["seed"])
-    cocotb.start_soon(Clock(dut.clk, 6400, unit="ps").start())
+    tb = TB(dut)
+    p = tb.params
     dut.delta.value = 0
     dut.gate_half.value = CAL_GATE_HALF
     dut.hist_clear.value = 0
     dut.hist_addr.value = 0
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    dut.bits__valid.value = 0
+    dut.tags__valid.value = 0
+    await tb.reset()
 
     # sync detector: frame events as the model's
     bits = downlink_bits(2000, 30, p["frame_bits"], p["seed"], ber=1e-3,
                          lost=tuple(range(8, 14)), lead_bits=55)
     events = detect(bits, SyncConfig(frame_bits=p["frame_bits"])).events
-    frames = InOrderScoreboard("frames", dut._log)
-    frames.expect((e.frame, e.position, int(e.flywheel)) for e in events)
-    mask = (1 << 48) - 1
-    cocotb.start_soon(StreamMonitor(dut, "frames", rng, stall=p["stall"], callback=lambda v:
-                                    frames.actual((v & mask, (v >> 48) & ((1 << 64) - 1),
-                                                   v >> 112))).run())
-    bits_done = cocotb.start_soon(StreamDriver(dut, "bits", rng, idle=p["idle"]).send(
-        bits.tolist()))
+    frames = tb.scoreboard("frames", layout=FrameEvent)
+    frames.expect(frame_event_payloads(events).tolist())
+    tb.monitor("frames", stall=p["stall"], callback=frames.actual)
+    bits_done = cocotb.start_soon(tb.driver("bits", idle=p["idle"]).send(bits.tolist()))
 
     # the models: calibration records, then the operating stream with the calibrated delta
     _, cal = calibration_stream(p["seed"])
@@ -82,12 +69,10 @@ async def ground_rx_matches_models(dut):
     ops = fault_stream(p["seed"])
     op = index_stream(*ops.tags, IndexerConfig(delta=want_delta))
     assert wrongly_indexed(ops, op.records) == 0
-    want = squash(cal_recs + op.records, GROUND_SEED)[:-1]  # the last pulse waits
-    dets = InOrderScoreboard("detections", dut._log)
-    dets.expect((d.n, d.basis, d.bit) for d in want)
-    cocotb.start_soon(StreamMonitor(dut, "detections", rng, stall=p["stall"], callback=lambda v:
-                                    dets.actual((v & ((1 << 64) - 1), (v >> 64) & 1,
-                                                 v >> 65))).run())
+    want = squash(cal_recs + op.records, SQUASH_SEED)[:-1]  # the last pulse waits
+    dets = tb.scoreboard("detections", layout=DetectionRecord)
+    dets.expect(detection_payloads(want).tolist())
+    tb.monitor("detections", stall=p["stall"], callback=dets.actual)
 
     # calibration step, as the control processor runs it (tb.ground.host.calibrate)
     dut.hist_clear.value = 1
@@ -96,10 +81,10 @@ async def ground_rx_matches_models(dut):
     await RisingEdge(dut.clk)
     while dut.hist_busy.value:
         await RisingEdge(dut.clk)
-    tags = StreamDriver(dut, "tags", rng, idle=p["idle"])
-    await tags.send(pack_tags(*cal))
-    await ClockCycles(dut.clk, SETTLE_CYCLES)
-    bins = await read_bins(dut)
+    tags = tb.driver("tags", idle=p["idle"])
+    await tags.send(tag_payloads(*cal).tolist())
+    await tb.ticks(SETTLE_CYCLES)
+    bins = await read_bins(tb)
     assert bins == want_bins.tolist(), "phase histogram differs from the model"
     delta = delta_from_histogram(bins, NOMINAL_PS)
     assert delta == want_delta
@@ -108,15 +93,12 @@ async def ground_rx_matches_models(dut):
     dut.gate_half.value = 400
 
     # operation with bit slips and lost sync words
-    await tags.send(pack_tags(*ops.tags))
-    for _ in range(20 * len(ops.time) + SETTLE_CYCLES):
-        if dets.matched + dets.mismatches >= len(want):
-            break
-        await RisingEdge(dut.clk)
+    await tags.send(tag_payloads(*ops.tags).tolist())
+    await tb.until(lambda: dets.matched + dets.mismatches >= len(want),
+                   20 * len(ops.time) + SETTLE_CYCLES, "detections")
     await bits_done
-    await ClockCycles(dut.clk, 10)
-    frames.check_done()
-    dets.check_done()
+    await tb.ticks(10)
+    tb.check_done()
     assert int(dut.slips.value) == op.slips == 2
     dut._log.info("%d frame events, %d histogram counts, delta %d, %d detections, %d slips: "
                   "all as the models", len(events), sum(bins), delta, len(want), op.slips)

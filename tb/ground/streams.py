@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.ground.squash import squash
+from models.ground.squash import Detection, squash
 from models.ground.stimulus import Stimulus, StimulusConfig, generate, ground_time_ps, linear_range
 from models.ground.sync import SyncConfig, detect, downlink_bits
 from models.ground.timing import (
@@ -134,17 +134,15 @@ def sync_scenario(seed: int, frames: int = 90, frame_bits: int = 256
     return bits, lead, first
 
 
-def squash_case(seed: int, ground_seed: int) -> tuple[list[int], list]:
-    """Indexer records of a high-rate stretch (many multi-click pulses) as flattened payloads,
-    closed by a sentinel record that pushes the last pulse out, and the squashed model output."""
+def squash_case(seed: int, squash_seed: int) -> tuple[list[Record], list[Detection]]:
+    """Indexer records of a high-rate stretch (many multi-click pulses), closed by a sentinel
+    record that pushes the last pulse out, and the squashed model output."""
     cfg = StimulusConfig(frames=3, transmittance=3e-2, noise_seed=seed, background_cps=50_000.0)
     stim = generate(cfg)
     recs = run_indexer(stim.time, stim.channel, stim.frame,
                        IndexerConfig(delta=int(cfg.delta_ps), depth=8192))
     sentinel = Record((1 << 64) - 1, 0, 0, Status.ACCEPTED)
-    payloads = [r.n | r.channel << 64 | (r.r16 & 0xFFFF) << 67 | int(r.status) << 83
-                for r in [*recs, sentinel]]
-    return payloads, squash(recs, ground_seed)
+    return [*recs, sentinel], squash(recs, squash_seed)
 
 
 def cloud_burst(burst_frames: int, before: int = 3, after: int = 4, seed: int = 5
@@ -190,12 +188,6 @@ def fault_stream(seed: int) -> Perturbed:
     return perturb(cfg, slips={63: 1, 68: -1}, lost=(64, 65))
 
 
-def pack_tags(time: np.ndarray, channel: np.ndarray, frame: np.ndarray) -> list[int]:
-    """Flattened ``Tag`` payloads."""
-    return [int(t) | int(c) << 64 | int(f) << 67
-            for t, c, f in zip(time.tolist(), channel.tolist(), frame.tolist(), strict=True)]
-
-
 def _tags(*rows):
     t, c, f = zip(*rows, strict=True)
     return np.array(t, dtype=np.uint64), np.array(c), np.array(f)
@@ -221,3 +213,48 @@ def bad_stream() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         (B + 4 * NOMINAL_PERIOD_PS + 200_000, 1, 0),
         (0, CH_END, 0),
     )
+
+
+def link_fault_stream(seed: int) -> Perturbed:
+    """Slips of +1 and -2 bits (re-anchored), a timing fault that is no slip (hold), lost sync
+    words and re-acquisition (hold and shift cleared), at maximum Doppler and -20 ppm."""
+    cfg = StimulusConfig(frames=11, first_frame=300, range_m=linear_range(900e3, -7_000.0),
+                         clock_ppm=-20.0, delta_ps=DELTA, noise_seed=seed,
+                         background_cps=20_000.0, transmittance=1e-3)
+    return perturb(cfg, slips={303: 1, 305: -2, 307: 0.4}, lost=(308, 309))
+
+
+def _doppler_tags(rate: float, ppm: float, frames: int = 3, seed: int = 2
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    _, _, *tags = doppler_stream(rate, ppm, frames, seed)
+    return tuple(tags)
+
+
+TAG_STREAMS = {
+    "doppler": _doppler_tags,
+    "bad": bad_stream,
+    "garbage": garbage_stream,
+    "link_faults": lambda seed: link_fault_stream(seed).tags,
+}
+"""Tag streams by name, for test bodies whose parameters must be JSON (:mod:`tb.dual`)."""
+
+
+def tag_stream(specs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The streams of ``specs`` (``{"kind": name, **arguments}`` of :data:`TAG_STREAMS`) one
+    after the other: ``(time, channel, frame)``."""
+    parts = [TAG_STREAMS[spec["kind"]](**{k: v for k, v in spec.items() if k != "kind"})
+             for spec in specs]
+    return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
+
+
+def sync_bits(seed: int, frames: int = 90, drop: tuple[int, int] | None = None,
+              jump_seed: int | None = None) -> np.ndarray:
+    """Downlink bits of :func:`sync_scenario` with ``drop = (at, count)`` bits lost (a bit
+    slip: re-acquisition) and, with ``jump_seed``, six frames of a counter jump to 5000 (a
+    satellite reset: lock lost) appended."""
+    bits, _, _ = sync_scenario(seed=seed, frames=frames)
+    if drop is not None:
+        bits = np.concatenate([bits[:drop[0]], bits[drop[0] + drop[1]:]])
+    if jump_seed is not None:
+        bits = np.concatenate([bits, downlink_bits(5000, 6, 256, seed=jump_seed)])
+    return bits

@@ -17,7 +17,8 @@ from models.ground.timing import IndexerConfig, Status, run_indexer
 from rtl.ground.tops import GroundRx
 from tb import pysim
 from tb.ground.host import calibrate
-from tb.ground.streams import CAL_TRUE_DELAY, calibration_stream, pack_tags
+from tb.ground.streams import CAL_TRUE_DELAY, calibration_stream
+from tb.packing import tag_payloads
 
 TRUE_DELAY = CAL_TRUE_DELAY
 
@@ -31,7 +32,7 @@ def test_delta_from_histogram_checks_its_input():
 
 def test_calibration_step_through_ground_rx():
     cfg, stream = calibration_stream(seed=12)
-    tags = pack_tags(*stream)
+    tags = tag_payloads(*stream)
     recs = run_indexer(*stream, IndexerConfig(delta=0, gate_half=CAL_GATE_HALF))
     want_bins = phase_histogram(np.array([r.r16 for r in recs if r.status == Status.ACCEPTED]))
     want_delta = calibrate_delta(*stream, nominal_ps=TRUE_DELAY + 300)

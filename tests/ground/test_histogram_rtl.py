@@ -9,6 +9,7 @@ from models.ground.stimulus import StimulusConfig, generate
 from models.ground.timing import PULSE_PERIOD_PS, IndexerConfig, Status, run_indexer
 from rtl.ground.histogram import DIV10_MUL, PhaseHistogram
 from tb import pysim
+from tb.packing import record_payloads
 
 
 def test_constant_divider_is_exact():
@@ -23,8 +24,7 @@ def test_histogram_matches_model_and_calibrates():
     recs = run_indexer(stim.time, stim.channel, stim.frame,
                        IndexerConfig(delta=0, gate_half=PULSE_PERIOD_PS // 2))
     rng = random.Random(3)
-    payloads = [r.n | r.channel << 64 | (r.r16 & 0xFFFF) << 67 | int(r.status) << 83
-                for r in recs]
+    payloads = record_payloads(recs)
     dut = PhaseHistogram()
     bins: list[int] = []
 

@@ -1,33 +1,23 @@
-"""Squasher RTL against models.ground.squash (multi-click pulses, ground RNG)."""
-
-import random
+"""Squasher RTL against models.ground.squash (multi-click pulses, ground RNG): one body
+(tb.ground.bodies.squasher) in Amaranth's simulator and through cocotb."""
 
 import pytest
 
+from models.constants import SQUASH_SEED
 from rtl.ground.squash import Squasher
-from tb import pysim
+from tb.dual import backend_params, run_body
+from tb.ground import bodies
 from tb.ground.streams import squash_case
-from tb.runner import SIMULATORS, run_cocotb
-
-SEED = 0x1234_5678_9ABC_DEF0
 
 
-def test_squasher_matches_model():
-    payloads, want = squash_case(6, SEED)
-    assert sum(d.mask & (d.mask - 1) != 0 for d in want) >= 15  # multi-click pulses
-    dut = Squasher(SEED)
-    rng = random.Random(2)
-    got: list[int] = []
-    pysim.run(dut, pysim.consumer(dut.detections, len(want), got, rng, stall=0.3),
-              background=[pysim.producer(dut.records, payloads, rng, idle=0.2)])
-    assert [(g & ((1 << 64) - 1), (g >> 64) & 1, g >> 65) for g in got] == [
-        (d.n, d.basis, d.bit) for d in want]
+def test_stimulus_has_multi_click_pulses():
+    _, want = squash_case(6, SQUASH_SEED)
+    assert sum(d.mask & (d.mask - 1) != 0 for d in want) >= 15
 
 
-# slow: the ground_rx cocotb test (tests/ground/test_tops.py) runs the squasher on both simulators
-@pytest.mark.slow
-@pytest.mark.cocotb
-@pytest.mark.parametrize("simulator", SIMULATORS)
-def test_squasher_cocotb(simulator):
-    run_cocotb(Squasher(SEED), "tb.ground.cocotb_squash", simulator, case="ground_squash",
-               params={"ground_seed": SEED, "seed": 3, "idle": 0.2, "stall": 0.3})
+# slow on cocotb: the ground_rx cocotb test (tests/ground/test_tops.py) runs the squasher on
+# both simulators
+@pytest.mark.parametrize("backend", backend_params(slow_cocotb=True))
+def test_squasher_matches_model(backend):
+    run_body(backend, Squasher(SQUASH_SEED), bodies.squasher, case="ground_squash",
+             params={"squash_seed": SQUASH_SEED, "seed": 6, "idle": 0.2, "stall": 0.3})

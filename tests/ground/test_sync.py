@@ -1,14 +1,12 @@
 """Sync detector: model behaviour (flywheel, loss of lock, false lock, miss rate) and the RTL
 against the model in the Amaranth simulator and in cocotb (Verilator, Icarus)."""
 
-import random
 from math import comb
 
 import numpy as np
 import pytest
 
 from models.ground.sync import (
-    FrameEvent,
     SyncConfig,
     SyncConfigError,
     detect,
@@ -16,9 +14,9 @@ from models.ground.sync import (
     downlink_bits,
 )
 from rtl.ground.sync import SyncDetector
-from tb import pysim
-from tb.ground.streams import sync_scenario
-from tb.runner import SIMULATORS, run_cocotb
+from tb.dual import backend_params, run_body
+from tb.ground import bodies
+from tb.ground.streams import sync_bits, sync_scenario
 
 FAST = SyncConfig(frame_bits=256, max_misses=24)
 
@@ -79,30 +77,23 @@ def test_config_errors():
         SyncConfig(tolerance=40)
 
 
-def test_sync_rtl_matches_model():
-    bits, lead, _ = sync_scenario(seed=4, frames=50)
-    jump = downlink_bits(5000, 6, 256, seed=8)  # counter jump (a satellite reset): lock lost
-    # a bit slip: lock lost after the miss limit, re-acquired
-    bits = np.concatenate([bits[:2000], bits[2001:], jump])
-    want = detect(bits, FAST)
-    dut = SyncDetector(FAST)
-    rng = random.Random(7)
-    got: list[int] = []
-    pysim.run(dut, pysim.consumer(dut.frames, len(want.events), got, rng, stall=0.5),
-              background=[pysim.producer(dut.bits, bits.tolist(), rng, idle=0.2)])
-    events = [FrameEvent(g & ((1 << 48) - 1), (g >> 48) & ((1 << 64) - 1), bool(g >> 112))
-              for g in got]
-    assert events == want.events
+def test_sync_rtl_slip_and_counter_jump():
+    """A bit slip (lock lost after the miss limit, re-acquired), then a counter jump (a
+    satellite reset: lock lost)."""
+    bits = {"seed": 4, "frames": 50, "drop": (2000, 1), "jump_seed": 8}
+    run_body("pysim", SyncDetector(FAST), bodies.sync, case="ground_sync",
+             params={"bits": bits, "frame_bits": FAST.frame_bits, "max_misses": FAST.max_misses,
+                     "seed": 7, "idle": 0.2, "stall": 0.5})
+    _, lead, _ = sync_scenario(seed=4, frames=50)
+    want = detect(sync_bits(**bits), FAST)
     assert want.losses == 2 and want.events[-1].frame == 5005
-    assert any((e.position - lead) % FAST.frame_bits == FAST.frame_bits - 1 for e in events)
+    assert any((e.position - lead) % FAST.frame_bits == FAST.frame_bits - 1 for e in want.events)
 
 
-# slow: the ground_rx cocotb test (tests/ground/test_tops.py) runs the sync detector on both
-# simulators (lost words, BER 1e-3); this one adds the two-bit slip re-acquisition
-@pytest.mark.slow
-@pytest.mark.cocotb
-@pytest.mark.parametrize("simulator", SIMULATORS)
-def test_sync_cocotb(simulator):
-    run_cocotb(SyncDetector(FAST), "tb.ground.cocotb_sync", simulator, case="ground_sync",
-               params={"frame_bits": FAST.frame_bits, "max_misses": FAST.max_misses,
-                       "seed": 9, "idle": 0.1, "stall": 0.3})
+# slow on cocotb: the ground_rx cocotb test (tests/ground/test_tops.py) runs the sync detector on
+# both simulators (lost words, BER 1e-3); this one adds the two-bit slip re-acquisition
+@pytest.mark.parametrize("backend", backend_params(slow_cocotb=True))
+def test_sync_rtl_bursts_outage_and_slip(backend):
+    run_body(backend, SyncDetector(FAST), bodies.sync, case="ground_sync",
+             params={"bits": {"seed": 9, "drop": (12_000, 2)}, "frame_bits": FAST.frame_bits,
+                     "max_misses": FAST.max_misses, "seed": 9, "idle": 0.1, "stall": 0.3})

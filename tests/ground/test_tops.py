@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 from amaranth.back import rtlil
 
+from models.constants import SQUASH_SEED
 from models.ground.calibration import BINS, phase_histogram
 from models.ground.squash import squash
 from models.ground.sync import SyncConfig
 from models.ground.timing import IndexerConfig, Status, run_indexer
-from rtl.ground.layouts import pack_tag
-from rtl.ground.tops import GROUND_SEED, SYNTH_TOPS, GroundRx
+from rtl.ground.tops import SYNTH_TOPS, GroundRx
 from tb import pysim
 from tb.ground.streams import DELTA, doppler_stream
+from tb.packing import detection_payloads, tag_payloads
 from tb.runner import SIMULATORS, run_cocotb
 
 FRAME_BITS = 256
@@ -40,15 +41,14 @@ def test_ground_rx_tags_to_detections_and_histogram():
     channel = np.insert(channel, twin + 1, (channel[twin] + 2) % 4)
     cfg = IndexerConfig(delta=DELTA)
     recs = run_indexer(time, channel, frame, cfg)
-    want = squash(recs, GROUND_SEED)[:-1]  # the last pulse waits for a next detection
+    want = squash(recs, SQUASH_SEED)[:-1]  # the last pulse waits for a next detection
     assert sum(d.mask & (d.mask - 1) != 0 for d in want) >= 4
     hist_want = phase_histogram(np.array([r.r16 for r in recs if r.status == Status.ACCEPTED]))
     dut = GroundRx()
     rng = random.Random(1)
     got: list[int] = []
     bins: list[int] = []
-    tags = [pack_tag(t, c, f) for t, c, f in zip(time.tolist(), channel.tolist(),
-                                                  frame.tolist(), strict=True)]
+    tags = tag_payloads(time, channel, frame)
 
     async def host(ctx):
         ctx.set(dut.delta, cfg.delta)
@@ -65,8 +65,7 @@ def test_ground_rx_tags_to_detections_and_histogram():
 
     pysim.run(dut, host, background=[pysim.consumer(dut.detections, len(want), got, rng,
                                                     stall=0.3)])
-    assert [(g & ((1 << 64) - 1), (g >> 64) & 1, g >> 65) for g in got] == [
-        (d.n, d.basis, d.bit) for d in want]
+    assert got == detection_payloads(want).tolist()
     assert bins == hist_want.tolist()
 
 
