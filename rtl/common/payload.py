@@ -49,12 +49,14 @@ class PayloadError(ValueError):
 
 @dataclass(frozen=True)
 class Leaf:
-    """One scalar field of a layout: its path from the top, bit offset, width and signedness."""
+    """One scalar field of a layout: its path from the top, bit offset, width, signedness and
+    its enum class (``None`` for a plain integer field)."""
 
     path: tuple[str | int, ...]
     offset: int
     width: int
     signed: bool
+    enum: type[py_enum.Enum] | None = None
 
     @property
     def name(self) -> str:
@@ -77,7 +79,9 @@ def leaves(layout: data.Layout, _path: tuple = (), _offset: int = 0) -> Iterator
             yield from leaves(sub, (*_path, key), _offset + field.offset)
         else:
             shape = Shape.cast(field.shape)
-            yield Leaf((*_path, key), _offset + field.offset, shape.width, shape.signed)
+            is_enum = isinstance(field.shape, type) and issubclass(field.shape, py_enum.Enum)
+            yield Leaf((*_path, key), _offset + field.offset, shape.width, shape.signed,
+                       field.shape if is_enum else None)
 
 
 def _leaf_int(leaf: Leaf, value: Any) -> int:
@@ -175,47 +179,67 @@ def unpack(layout: data.Layout, value: int) -> Any:
     return tree["root"]
 
 
-def _as_bits(values: np.ndarray | Sequence[int], size: int) -> np.ndarray:
-    """``[n, size]`` uint8 bit matrix (bit 0 first) of flat payload integers."""
+def _wider(size: int) -> PayloadError:
+    return PayloadError(f"payload wider than the layout's {size} bits (or negative)")
+
+
+def _as_bytes(values: np.ndarray | Sequence[int], size: int) -> np.ndarray:
+    """``[n, max(1, ceil(size / 8))]`` uint8 matrix (byte 0 first) of flat payload integers,
+    or of a ``[n, size]`` bit matrix (bit 0 first)."""
     arr = np.asarray(values)
+    nbytes = max(1, -(-size // 8))
     if arr.ndim == 2:
         if arr.shape[1] != size:
             raise PayloadError(f"bit matrix has {arr.shape[1]} columns, layout has {size} bits")
-        return arr.astype(np.uint8, copy=False)
+        raw = np.packbits(arr.astype(np.uint8, copy=False), axis=1, bitorder="little")
+        return raw if size else np.zeros((len(arr), 1), dtype=np.uint8)
+    if len(arr) and arr.dtype.kind not in "iubO":
+        raise PayloadError(f"payloads must be integers, got {arr.dtype}")
     if arr.dtype != object and size <= 64:
-        words = arr.astype(np.uint64).reshape(-1, 1).view(np.uint8)
-        bits = np.unpackbits(words.reshape(len(arr), 8), axis=1, bitorder="little")
-        if np.any(bits[:, size:]):
-            raise PayloadError(f"payload wider than the layout's {size} bits")
-        return bits[:, :size]
-    nbytes = max(1, -(-size // 8))
+        if arr.dtype.kind == "i" and len(arr) and arr.min() < 0:
+            raise _wider(size)
+        words = arr.astype("<u8")
+        if size < 64 and np.any(words >> np.uint64(size)):
+            raise _wider(size)
+        return words.reshape(-1, 1).view(np.uint8)[:, :nbytes]
     try:
         raw = b"".join(int(v).to_bytes(nbytes, "little") for v in arr.ravel())
     except OverflowError:
-        raise PayloadError(f"payload wider than the layout's {size} bits "
-                           "(or negative)") from None
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(-1, nbytes), axis=1,
-                         bitorder="little")
-    if np.any(bits[:, size:]):
-        raise PayloadError(f"payload wider than the layout's {size} bits")
-    return bits[:, :size]
+        raise _wider(size) from None
+    out = np.frombuffer(raw, dtype=np.uint8).reshape(-1, nbytes)
+    if size % 8 and np.any(out[:, -1] >> (size % 8)):
+        raise _wider(size)
+    return out
 
 
-def _leaf_of_bits(bits: np.ndarray, leaf: Leaf) -> np.ndarray:
-    cut = bits[:, leaf.offset:leaf.offset + leaf.width]
+_PIECE = 56  # bits read at once: a piece at any bit offset spans at most 8 bytes
+
+
+def _piece(raw: np.ndarray, offset: int, width: int) -> np.ndarray:
+    """Bits ``[offset, offset + width)`` (width <= 56) of every row of a byte matrix, uint64."""
+    first, shift = divmod(offset, 8)
+    v = np.zeros(len(raw), dtype=np.uint64)
+    for k in range(-(-(shift + width) // 8)):
+        v |= raw[:, first + k].astype(np.uint64) << np.uint64(8 * k)
+    return (v >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+
+
+def _leaf_of_bytes(raw: np.ndarray, leaf: Leaf) -> np.ndarray:
+    """One leaf of every row: uint64 (int64 when signed) up to 64 bits, else Python ints."""
     if leaf.width <= 64:
-        weights = np.left_shift(np.uint64(1), np.arange(leaf.width, dtype=np.uint64))
-        v = cut.astype(np.uint64) @ weights
+        v = np.zeros(len(raw), dtype=np.uint64)
+        for lsb in range(0, leaf.width, _PIECE):
+            width = min(_PIECE, leaf.width - lsb)
+            v |= _piece(raw, leaf.offset + lsb, width) << np.uint64(lsb)
         if leaf.signed:
             v = v.view(np.int64)
             if leaf.width < 64:
                 v = v - (((v >> (leaf.width - 1)) & 1) << leaf.width)
         return v
-    out = np.zeros(len(cut), dtype=object)
-    for lsb in range(0, leaf.width, 64):
-        chunk = cut[:, lsb:lsb + 64]
-        weights = np.left_shift(np.uint64(1), np.arange(chunk.shape[1], dtype=np.uint64))
-        out = out | (chunk.astype(np.uint64) @ weights).astype(object) << lsb
+    out = np.zeros(len(raw), dtype=object)
+    for lsb in range(0, leaf.width, _PIECE):
+        width = min(_PIECE, leaf.width - lsb)
+        out = out | _piece(raw, leaf.offset + lsb, width).astype(object) << lsb
     if leaf.signed:
         out = np.array([_signed(int(v), leaf.width) for v in out], dtype=object)
     return out
@@ -250,14 +274,23 @@ def _stack(parts: list) -> Any:
 def unpack_bits(layout: data.Layout, bits: np.ndarray) -> Any:
     """Vectorised :func:`unpack` of a ``[n, layout.size]`` bit matrix (as
     :mod:`tb.capture` reads batches): nested dicts of leaf arrays."""
-    bits = _as_bits(bits, layout.size)
-    return _gather(layout, {leaf.path: _leaf_of_bits(bits, leaf) for leaf in leaves(layout)})
+    bits = np.asarray(bits)
+    if bits.ndim != 2:
+        raise PayloadError(f"bit matrix must be [n, {layout.size}], got shape {bits.shape}")
+    return _unpack_bytes(layout, _as_bytes(bits, layout.size))
+
+
+def _unpack_bytes(layout: data.Layout, raw: np.ndarray) -> Any:
+    return _gather(layout, {leaf.path: _leaf_of_bytes(raw, leaf) for leaf in leaves(layout)})
 
 
 def unpack_array(layout: data.Layout, values: np.ndarray | Sequence[int]) -> Any:
     """Vectorised :func:`unpack` of flat payloads (``uint64`` or object array, or a list of
     integers): nested dicts of leaf arrays."""
-    return unpack_bits(layout, _as_bits(values, layout.size))
+    arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if arr.ndim != 1:
+        raise PayloadError(f"payloads must be one integer per beat, got shape {arr.shape}")
+    return _unpack_bytes(layout, _as_bytes(arr, layout.size))
 
 
 def _leaf_values(leaf: Leaf, value: Any, n: int | None) -> np.ndarray:
