@@ -30,7 +30,8 @@ import cocotb
 from amaranth.lib import data
 from cocotb.clock import Clock
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 
 from models.constants import FABRIC_CLOCK_PS
 from tb.params import tb_params
@@ -50,7 +51,7 @@ class TB:
         :func:`tb.params.tb_params`, else 0.
     clock_ps:
         Period of the clock the testbench starts on ``dut.clk``; ``None`` when the HDL makes its
-        own clock (:func:`tb.runner.run_cocotb`'s ``internal_clock_ps``).
+        own clock (:func:`tb.runner.run_cocotb`'s ``internal_clock_ps``, the fabric period).
     """
 
     def __init__(self, dut: SimHandleBase, seed: int | None = None,
@@ -60,10 +61,16 @@ class TB:
         self.params: dict[str, Any] = tb_params()
         self.seed = self.params.get("seed", 0) if seed is None else seed
         self.rng = random.Random(self.seed)
-        self.clk = dut.clk
+        self.period_ps = FABRIC_CLOCK_PS if clock_ps is None else clock_ps
         self.scoreboards: list[InOrderScoreboard] = []
         if clock_ps is not None:
             cocotb.start_soon(Clock(dut.clk, clock_ps, unit="ps").start())
+
+    @property
+    def clk(self) -> SimHandleBase:
+        """``dut.clk``, looked up on first use: a top with the clock made inside the HDL and
+        VPI access limited to a few signals may not expose it."""
+        return self.dut.clk
 
     async def reset(self, cycles: int = 2) -> None:
         """Hold ``rst`` high for ``cycles`` clock cycles; returns right after a rising edge."""
@@ -101,6 +108,16 @@ class TB:
     async def ticks(self, cycles: int) -> None:
         """Let ``cycles`` rising edges pass."""
         await ClockCycles(self.clk, cycles)
+
+    async def wait_cycles(self, cycles: int) -> None:
+        """Let ``cycles`` clock periods pass with one timer, without waking on every edge (the
+        way of long runs whose clock runs inside the HDL). From time 0 or a falling edge this
+        ends on a falling edge: signals are settled and inputs can be written."""
+        await Timer(cycles * self.period_ps, unit="ps")
+
+    def cycle(self) -> int:
+        """Clock periods since time 0."""
+        return int(get_sim_time(unit="ps")) // self.period_ps
 
     async def until(self, condition: Callable[[], bool], max_cycles: int, what: str) -> None:
         """Wait for the first rising edge after which ``condition()`` holds (checked before the

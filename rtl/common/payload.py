@@ -38,8 +38,8 @@ from amaranth.hdl import Shape
 from amaranth.lib import data
 
 __all__ = [
-    "Leaf", "PayloadError", "leaves", "pack", "pack_array", "unpack", "unpack_array",
-    "unpack_bits",
+    "Leaf", "PayloadError", "leaves", "pack", "pack_array", "pack_bits", "pack_bytes", "unpack",
+    "unpack_array", "unpack_bits",
 ]
 
 
@@ -212,34 +212,38 @@ def _as_bytes(values: np.ndarray | Sequence[int], size: int) -> np.ndarray:
     return out
 
 
-_PIECE = 56  # bits read at once: a piece at any bit offset spans at most 8 bytes
+def _words(raw: np.ndarray) -> np.ndarray:
+    """``[n, words]`` little-endian uint64 view of a byte matrix, with a spare zero word at the
+    end so that a field may always read the word after its first."""
+    n, nbytes = raw.shape
+    padded = np.zeros((n, 8 * (nbytes // 8 + 2)), dtype=np.uint8)
+    padded[:, :nbytes] = raw
+    return padded.view("<u8")
 
 
-def _piece(raw: np.ndarray, offset: int, width: int) -> np.ndarray:
-    """Bits ``[offset, offset + width)`` (width <= 56) of every row of a byte matrix, uint64."""
-    first, shift = divmod(offset, 8)
-    v = np.zeros(len(raw), dtype=np.uint64)
-    for k in range(-(-(shift + width) // 8)):
-        v |= raw[:, first + k].astype(np.uint64) << np.uint64(8 * k)
-    return (v >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+def _piece(words: np.ndarray, offset: int, width: int) -> np.ndarray:
+    """Bits ``[offset, offset + width)`` (width <= 64) of every row, as uint64."""
+    k, shift = divmod(offset, 64)
+    v = words[:, k] >> np.uint64(shift)
+    if shift and shift + width > 64:
+        v |= words[:, k + 1] << np.uint64(64 - shift)
+    return v & np.uint64((1 << width) - 1) if width < 64 else v
 
 
-def _leaf_of_bytes(raw: np.ndarray, leaf: Leaf) -> np.ndarray:
+def _leaf_of_words(words: np.ndarray, leaf: Leaf) -> np.ndarray:
     """One leaf of every row: uint64 (int64 when signed) up to 64 bits, else Python ints."""
     if leaf.width <= 64:
-        v = np.zeros(len(raw), dtype=np.uint64)
-        for lsb in range(0, leaf.width, _PIECE):
-            width = min(_PIECE, leaf.width - lsb)
-            v |= _piece(raw, leaf.offset + lsb, width) << np.uint64(lsb)
+        v = _piece(words, leaf.offset, leaf.width) if leaf.width else np.zeros(len(words),
+                                                                                 np.uint64)
         if leaf.signed:
             v = v.view(np.int64)
             if leaf.width < 64:
                 v = v - (((v >> (leaf.width - 1)) & 1) << leaf.width)
         return v
-    out = np.zeros(len(raw), dtype=object)
-    for lsb in range(0, leaf.width, _PIECE):
-        width = min(_PIECE, leaf.width - lsb)
-        out = out | _piece(raw, leaf.offset + lsb, width).astype(object) << lsb
+    out = np.zeros(len(words), dtype=object)
+    for lsb in range(0, leaf.width, 64):
+        width = min(64, leaf.width - lsb)
+        out = out | _piece(words, leaf.offset + lsb, width).astype(object) << lsb
     if leaf.signed:
         out = np.array([_signed(int(v), leaf.width) for v in out], dtype=object)
     return out
@@ -268,7 +272,8 @@ def _gather(layout: data.Layout, per_leaf: Mapping[tuple, np.ndarray]) -> Any:
 def _stack(parts: list) -> Any:
     if isinstance(parts[0], dict):
         return {k: _stack([p[k] for p in parts]) for k in parts[0]}
-    return np.stack(parts, axis=1)
+    # Stacked on a leading axis (contiguous copies), moved behind the batch axis as a view.
+    return np.moveaxis(np.stack(parts), 0, 1)
 
 
 def unpack_bits(layout: data.Layout, bits: np.ndarray) -> Any:
@@ -281,7 +286,8 @@ def unpack_bits(layout: data.Layout, bits: np.ndarray) -> Any:
 
 
 def _unpack_bytes(layout: data.Layout, raw: np.ndarray) -> Any:
-    return _gather(layout, {leaf.path: _leaf_of_bytes(raw, leaf) for leaf in leaves(layout)})
+    words = _words(raw)
+    return _gather(layout, {leaf.path: _leaf_of_words(words, leaf) for leaf in leaves(layout)})
 
 
 def unpack_array(layout: data.Layout, values: np.ndarray | Sequence[int]) -> Any:
@@ -321,6 +327,8 @@ def _leaf_values(leaf: Leaf, value: Any, n: int | None) -> np.ndarray:
         arr = np.full(n, arr.item(), dtype=object if arr.dtype == object else arr.dtype)
     if arr.ndim != 1:
         raise PayloadError(f"field {leaf.name} has shape {arr.shape}, expected one value per beat")
+    if arr.dtype.kind in "ub" and arr.dtype.itemsize * 8 <= leaf.width - leaf.signed:
+        return arr.astype(np.uint64)  # fits by its type: no range check (the hot path)
     low = -(1 << (leaf.width - 1)) if leaf.signed else 0
     high = (1 << (leaf.width - 1)) if leaf.signed else 1 << leaf.width
     if len(arr) and (int(arr.min()) < low or int(arr.max()) >= high):
@@ -342,20 +350,53 @@ def _batch_size(value: Any) -> int | None:
     return None if arr.ndim == 0 else len(arr)
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _pack_words(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
+    """``[n, words]`` uint64 (word 0 = bits 0..63) of nested dicts of leaf arrays."""
+    _check_keys(layout, value, batched=True)
+    n = _batch_size(value)
+    if n is None:
+        raise PayloadError("payload arrays need at least one field given as an array")
+    words = np.zeros((layout.size // 64 + 2, n), dtype=np.uint64)  # word-major: contiguous ORs
+    for leaf in leaves(layout):
+        values = _leaf_values(leaf, value, n)
+        if leaf.width > 64:
+            values = values.astype(object)
+        for lsb in range(0, leaf.width, 64):
+            piece = values if leaf.width <= 64 else (values >> lsb) & _MASK64
+            piece = piece.astype(np.uint64)
+            k, shift = divmod(leaf.offset + lsb, 64)
+            words[k] |= piece << np.uint64(shift)
+            if shift:
+                words[k + 1] |= piece >> np.uint64(64 - shift)
+    return words.T
+
+
 def pack_array(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
     """Vectorised :func:`pack`: nested dicts of leaf arrays (scalars broadcast; an array of
     leaves as one ``[n, length]`` array) to the flat payloads, ``uint64`` when the layout fits in
     64 bits, else an object array of Python integers."""
-    _check_keys(layout, value, batched=True)
-    n = _batch_size(value)
-    if n is None:
-        raise PayloadError("pack_array needs at least one field given as an array")
+    words = _pack_words(layout, value)
     if layout.size <= 64:
-        out = np.zeros(n, dtype=np.uint64)
-        for leaf in leaves(layout):
-            out |= _leaf_values(leaf, value, n).astype(np.uint64) << np.uint64(leaf.offset)
-        return out
-    out = np.zeros(n, dtype=object)
-    for leaf in leaves(layout):
-        out = out | _leaf_values(leaf, value, n).astype(object) << leaf.offset
+        return words[:, 0].copy()
+    out = np.zeros(len(words), dtype=object)
+    for k in range(-(-layout.size // 64)):
+        out = out | words[:, k].astype(object) << (64 * k)
     return out
+
+
+def pack_bytes(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
+    """:func:`pack_array` as a ``[n, ceil(size / 8)]`` uint8 matrix (byte 0 first): compare it
+    with ``np.packbits(bits, axis=1, bitorder="little")`` of a captured bit matrix, no Python
+    integers on the way (the fast path of batch scoreboards)."""
+    words = np.ascontiguousarray(_pack_words(layout, value), dtype="<u8")
+    return words.view(np.uint8)[:, :max(1, -(-layout.size // 8))]
+
+
+def pack_bits(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
+    """:func:`pack_array` as a ``[n, layout.size]`` uint8 bit matrix (bit 0 first), the form
+    in which :mod:`tb.capture` reads batches."""
+    bits = np.unpackbits(pack_bytes(layout, value), axis=1, bitorder="little")
+    return bits[:, :layout.size]

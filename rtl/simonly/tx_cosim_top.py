@@ -30,10 +30,11 @@ access only to :data:`PUBLIC_RW` and :data:`PUBLIC_RD`, clock inside the simulat
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Module, Signal
+from amaranth.hdl import ClockDomain, ClockSignal, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out, connect
 
+from models.constants import FABRIC_CLOCK_PS, LANES
 from models.framing import WORD_BITS
 from rtl.satellite.layouts import (
     PULSE_INDEX_BITS,
@@ -49,7 +50,7 @@ from rtl.simonly.qrng_source import CounterQrngSource
 
 LINK_CYCLES_PER_WORD = WORD_BITS  # one link bit per fabric cycle
 POWER_ON_CYCLES = 2
-CLOCK_PS = 6400  # 156.25 MHz
+CLOCK_PS = FABRIC_CLOCK_PS
 VERILOG_SOURCES = [BATCH_STORE_VERILOG]
 # The only signals the cocotb side touches (tb.runner.run_cocotb's Verilator public_rw/public_rd).
 PUBLIC_RW = ("fault_request",)
@@ -61,7 +62,7 @@ class TxCosimParams:
     """Knobs of the transmitter co-simulation (rates in units of 1/1024 of cycles)."""
 
     seed: int = 1
-    lanes: int = 4
+    lanes: int = LANES
     cache_rows: int = 16384
     qrng_idle: int = 0
     symbol_stall: int = 0
@@ -79,10 +80,18 @@ def symbol_pad_bits(lanes: int) -> int:
     return -data.Layout.cast(symbols).size % 8
 
 
-def symbol_capture_bits(lanes: int) -> int:
-    """Bits of one captured symbol beat: ``symbol[lanes]``, padding, then ``drive[lanes]``."""
+def symbol_capture(lanes: int) -> data.StructLayout:
+    """One captured symbol beat: ``symbol[lanes]``, zero padding to a byte, ``drive[lanes]``
+    (the pulse index comes once per batch, as the batch's tag)."""
     beat = data.Layout.cast(symbol_beat(lanes))
-    return beat.size - PULSE_INDEX_BITS + symbol_pad_bits(lanes)
+    pad = symbol_pad_bits(lanes)
+    return data.StructLayout({"symbol": beat["symbol"].shape, **({"pad": pad} if pad else {}),
+                              "drive": beat["drive"].shape})
+
+
+def symbol_capture_bits(lanes: int) -> int:
+    """Bits of one captured symbol beat (:func:`symbol_capture`)."""
+    return symbol_capture(lanes).size
 
 
 def capture_ports(batcher: StreamBatcher) -> list[str]:
@@ -154,10 +163,12 @@ class TxCosimTop(wiring.Component):
         ]
         # Symbols are captured without their pulse index, which comes once per batch as its tag.
         sym = self.captures["sym"]
-        pad = Const(0, symbol_pad_bits(self.params.lanes))
+        beat = Signal(symbol_capture(self.params.lanes))
         m.d.comb += [
+            beat.symbol.eq(tx.symbols.payload.symbol),
+            beat.drive.eq(tx.symbols.payload.drive),
             sym.i.valid.eq(tx.symbols.valid),
-            sym.i.payload.eq(Cat(tx.symbols.payload.symbol, pad, tx.symbols.payload.drive)),
+            sym.i.payload.eq(beat),
             tx.symbols.ready.eq(sym.i.ready),
             sym.tag.eq(tx.symbols.payload.pulse),
         ]

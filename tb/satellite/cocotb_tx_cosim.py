@@ -1,7 +1,8 @@
 """cocotb test: the transmitter co-simulation top against the golden models, per batch.
 
 The RTL runs free under the clock that the simulator makes itself (``run_cocotb``'s
-``internal_clock_ps``: no cocotb ``Clock``, ``clk`` is not even visible). The three captures
+``internal_clock_ps``: ``TB(dut, clock_ps=None)``, ``clk`` is not even visible), and this module
+lets cycles pass with one timer each time (:meth:`tb.testbench.TB.wait_cycles`). The three captures
 append every completed batch to a record file (:func:`rtl.simonly.tx_cosim_top.record_file`);
 this module wakes once per :data:`CHUNK_BATCHES` symbol batches on a timer, reads what the
 files gained and hands it to :class:`tb.satellite.tx_scoreboard.TxScoreboard`, so neither a
@@ -13,30 +14,20 @@ import time
 from pathlib import Path
 
 import cocotb
-from cocotb.triggers import Timer
-from cocotb.utils import get_sim_time
 
 from rtl.satellite.layouts import PULSE_INDEX_BITS
-from rtl.simonly.tx_cosim_top import CLOCK_PS, TxCosimParams
+from rtl.simonly.tx_cosim_top import TxCosimParams
 from tb.capture import RecordCollector
-from tb.params import tb_params
 from tb.satellite.tx_scoreboard import TxScoreboard
+from tb.testbench import TB
 
 CHUNK_BATCHES = 128  # symbol batches per wake-up (~3 MB of bits): fewer numpy calls
 
 
-async def cycles(n: int) -> None:
-    """Let ``n`` clock cycles pass with one timer (the clock runs inside the simulator).
-
-    Starting from a falling edge (time 0 or an earlier call), this ends on a falling edge too:
-    signals are settled and inputs can be written without racing a rising edge.
-    """
-    await Timer(n * CLOCK_PS, unit="ps")
-
-
 @cocotb.test()
 async def tx_chain_matches_models(dut):
-    p = tb_params()
+    tb = TB(dut, clock_ps=None)
+    p = tb.params
     params = TxCosimParams(**p["top"])
     board = TxScoreboard(params)
     widths = p["widths"]
@@ -52,7 +43,8 @@ async def tx_chain_matches_models(dut):
     wall, cpu = time.perf_counter(), time.process_time()
     while sym.batches < sym_batches:
         # Stalls make a batch take longer than ``depth`` cycles: the loop simply waits again.
-        await cycles(min(CHUNK_BATCHES, sym_batches - sym.batches) * params.symbol_depth + 1)
+        await tb.wait_cycles(
+            min(CHUNK_BATCHES, sym_batches - sym.batches) * params.symbol_depth + 1)
         sym.poll(limit=sym_batches)
         for collector in others:
             collector.poll()
@@ -62,7 +54,7 @@ async def tx_chain_matches_models(dut):
     result = board.summary()
     result.update({
         "alarm": alarm,
-        "cycles": int(get_sim_time(unit="ps")) // CLOCK_PS,
+        "cycles": tb.cycle(),
         "sim_wall_s": wall,
         "sim_cpu_s": cpu,  # the simulator process's CPU time: robust to other load on the machine
     })
@@ -74,14 +66,15 @@ async def tx_chain_matches_models(dut):
 @cocotb.test()
 async def tx_chain_stops_on_faulty_source(dut):
     """A stuck or biased QRNG raises the sticky alarm and no symbol leaves after it."""
-    p = tb_params()
+    tb = TB(dut, clock_ps=None)
+    p = tb.params
     params = TxCosimParams(**p["top"])
     dut.fault_request.value = 0
-    await cycles(2 * params.symbol_depth)
+    await tb.wait_cycles(2 * params.symbol_depth)
     assert int(dut.alarm.value) == 0
     dut.fault_request.value = p["fault"]
-    await cycles(p["detect_cycles"])
+    await tb.wait_cycles(p["detect_cycles"])
     assert int(dut.alarm.value) == p["expect_alarm"], f"alarm {int(dut.alarm.value):#x}"
     stopped = (int(dut.sym_batches.value), int(dut.sym_fill.value))
-    await cycles(2 * params.symbol_depth)
+    await tb.wait_cycles(2 * params.symbol_depth)
     assert (int(dut.sym_batches.value), int(dut.sym_fill.value)) == stopped

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.framing import WORD_BITS, downlink_mismatches
+from models.framing import downlink_mismatches
 from models.qrng import qrng_words
 from models.rnd_cache import CacheStatus, cache_lookup
 from models.symbols import map_symbols
-from rtl.simonly.tx_cosim_top import TxCosimParams
-from tb.capture import fields
-
-SYMBOL_BITS, DRIVE_BITS, PULSE_BITS, KIND_BITS, STATUS_BITS = 4, 16, 64, 2, 2
+from rtl.common.payload import pack_array, pack_bytes, unpack_bits
+from rtl.satellite.layouts import CacheAnswer, DownlinkWord, Symbol
+from rtl.simonly.tx_cosim_top import TxCosimParams, symbol_capture
 
 
 @dataclass
@@ -64,28 +63,22 @@ class TxScoreboard:
     def check_symbols(self, beats: np.ndarray, batch_pulses: np.ndarray) -> None:
         """``beats``: whole batches of symbol beats; ``batch_pulses``: pulse of each first beat."""
         lanes, depth = self.params.lanes, self.params.symbol_depth
-        # Compare bytes and 16-bit words, not bits: a beat is ``lanes`` 4-bit symbols padded to
-        # whole bytes, then ``lanes`` little-endian 16-bit drive words (symbol_capture_bits).
-        got = np.packbits(beats, axis=1, bitorder="little")
-        symbol_bytes = got.shape[1] - 2 * lanes
+        layout = symbol_capture(lanes)
         want_pulse = (self.pulses + np.arange(len(beats), dtype=np.uint64) * lanes)
         want = map_symbols(qrng_words(self.params.seed, want_pulse[:, None] + np.arange(lanes)))
-        packed = want.packed()
-        want_symbols = np.zeros(len(beats), dtype=np.uint64)
-        for lane in range(lanes):
-            want_symbols |= packed[:, lane].astype(np.uint64) << np.uint64(SYMBOL_BITS * lane)
-        got_symbols = np.zeros(len(beats), dtype=np.uint64)
-        for byte in range(symbol_bytes):
-            got_symbols |= got[:, byte].astype(np.uint64) << np.uint64(8 * byte)
-        drive = got[:, symbol_bytes:].copy().view("<u2")
-        want_drive = want.im_code.astype(np.uint16) | want.pm_code.astype(np.uint16) << 8
-        pulse_ok = np.ones(len(beats), dtype=bool)
-        pulse_ok[::depth] = np.asarray(batch_pulses, dtype=np.uint64) == want_pulse[::depth]
-        bad = ~pulse_ok | (got_symbols != want_symbols) | np.any(drive != want_drive, axis=1)
+        model = {"symbol": {"intensity": want.intensity, "basis": want.basis, "bit": want.bit},
+                 "drive": {"im": want.im_code, "pm": want.pm_code}}
+        if "pad" in layout.members:
+            model["pad"] = 0
+        # Compared as bytes of the captured beat (the model packed through the same layout).
+        got = np.packbits(beats, axis=1, bitorder="little")
+        bad = np.any(got != pack_bytes(layout, model), axis=1)
+        bad[::depth] |= np.asarray(batch_pulses, dtype=np.uint64) != want_pulse[::depth]
         self.symbols.record(bad, "symbol beat differs from models.symbols.map_symbols")
 
     def check_downlink(self, beats: np.ndarray, _tags: np.ndarray | None = None) -> None:
-        data, kind = fields(beats, [WORD_BITS, KIND_BITS])
+        words = unpack_bits(DownlinkWord, beats)
+        data, kind = words["data"], words["kind"]
         # Upper bound of the payload words this chunk can hold; the counter starts at 1.
         payload = np.arange(self.payload_words + 1, self.payload_words + len(beats) + 1)
         bad, consumed = downlink_mismatches(data, kind, payload, first_word=self.downlink.compared)
@@ -93,9 +86,9 @@ class TxScoreboard:
         self.payload_words += consumed
 
     def check_answers(self, beats: np.ndarray, _tags: np.ndarray | None = None) -> None:
-        pulse, head, status, symbol = fields(
-            beats, [PULSE_BITS, PULSE_BITS, STATUS_BITS, SYMBOL_BITS]
-        )
+        ans = unpack_bits(CacheAnswer, beats)
+        pulse, head, status = ans["pulse"], ans["head"], ans["status"]
+        symbol = pack_array(Symbol, ans["symbol"])
         capacity = self.params.lanes * self.params.cache_rows
         want_status = cache_lookup(pulse, head, capacity)
         model_symbol = map_symbols(qrng_words(self.params.seed, pulse)).packed()

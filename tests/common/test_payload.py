@@ -19,6 +19,8 @@ from rtl.common.payload import (
     leaves,
     pack,
     pack_array,
+    pack_bits,
+    pack_bytes,
     unpack,
     unpack_array,
     unpack_bits,
@@ -165,6 +167,8 @@ def test_vectorised_round_trip_matches_scalar(name):
                     dtype=np.uint8).reshape(len(payloads), layout.size)
     again = unpack_bits(layout, bits)
     assert pack_array(layout, again).tolist() == payloads.tolist()
+    assert np.array_equal(pack_bits(layout, fields), bits)
+    assert np.array_equal(pack_bytes(layout, fields), np.packbits(bits, axis=1, bitorder="little"))
 
 
 class Mode(enum.Enum, shape=signed(3)):

@@ -9,18 +9,19 @@ from models.framing import (
     FRAME_WORDS,
     HEADER_WORDS,
     IDLE_WORD,
-    WORD_BITS,
     WordKind,
     header_kinds,
     header_words,
 )
 from models.qrng import FAULT_BIASED, FAULT_STUCK, qrng_words
 from models.symbols import map_symbols
+from rtl.common.payload import pack_bits
+from rtl.satellite.layouts import DownlinkWord
 from rtl.simonly.tx_cosim_top import (
     TxCosimParams,
     TxCosimTop,
     cosim_build_options,
-    symbol_capture_bits,
+    symbol_capture,
 )
 from sim.tx_cosim import run_tx_cosim
 from tb.runner import SIMULATORS, run_cocotb
@@ -34,17 +35,11 @@ TEST_PARAMS = TxCosimParams(symbol_stall=100, qrng_idle=100)
 def model_symbol_beats(params: TxCosimParams, beats: int) -> np.ndarray:
     """Bit matrix of what a correct transmitter captures for its first ``beats`` beats."""
     lanes = params.lanes
-    pulses = np.arange(beats * lanes).reshape(beats, lanes)
-    s = map_symbols(qrng_words(params.seed, pulses))
-    width = symbol_capture_bits(lanes)
-    out = np.zeros((beats, width), dtype=np.uint8)
-    for lane in range(lanes):
-        for bit in range(4):
-            out[:, 4 * lane + bit] = (s.packed()[:, lane] >> bit) & 1
-        drive = s.im_code[:, lane].astype(np.uint32) | s.pm_code[:, lane].astype(np.uint32) << 8
-        for bit in range(16):
-            out[:, width - 16 * (lanes - lane) + bit] = (drive >> bit) & 1
-    return out
+    s = map_symbols(qrng_words(params.seed, np.arange(beats * lanes).reshape(beats, lanes)))
+    return pack_bits(symbol_capture(lanes), {
+        "symbol": {"intensity": s.intensity, "basis": s.basis, "bit": s.bit},
+        **({"pad": 0} if "pad" in symbol_capture(lanes).members else {}),
+        "drive": {"im": s.im_code, "pm": s.pm_code}})
 
 
 def test_scoreboard_accepts_model_and_counts_each_corrupted_beat():
@@ -76,8 +71,8 @@ def model_downlink_beats(frames: int) -> np.ndarray:
             data = slot % 2 == 0
             words.append(next(payload) if data else IDLE_WORD)
             kinds.append(WordKind.DATA if data else WordKind.IDLE)
-    value = np.array(words, dtype=np.uint64) | np.array(kinds, dtype=np.uint64) << WORD_BITS
-    return ((value[:, None] >> np.arange(WORD_BITS + 2, dtype=np.uint64)) & 1).astype(np.uint8)
+    return pack_bits(DownlinkWord, {"data": np.array(words, dtype=np.uint64),
+                                    "kind": np.array(kinds, dtype=np.int64)})
 
 
 def test_downlink_scoreboard_names_the_first_corrupted_word_across_chunks():
