@@ -1,4 +1,4 @@
-"""End-to-end co-simulation: ``make sim`` (issue 6) and the ``cosim_*`` benchmarks.
+"""End-to-end co-simulation: ``make sim`` and the ``cosim_*`` benchmarks.
 
 Builds :class:`rtl.e2e.top.E2eTop` (satellite FPGA + ground FPGA), prepares the optical channel
 of a scenario window (:mod:`sim.e2e_scenario`), runs ``tb.e2e.cocotb_e2e`` on Verilator or

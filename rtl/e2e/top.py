@@ -1,4 +1,4 @@
-r"""End-to-end co-simulation top (issue 6): satellite FPGA, optical channel, ground FPGA, link.
+r"""End-to-end co-simulation top (``make sim``): satellite FPGA, optical channel, ground FPGA, link.
 
 ::
 

@@ -7,13 +7,11 @@ Python acts per batch and per frame only:
 * the uplink: when every report of sync frame ``k`` has been captured, the ground's uplink frame
   ``k`` (``models.sifting.messages.encode_uplink``) is sent through the model link
   (:class:`models.sifting.classical_link.Link`), repeated while the frame period's capacity allows;
-  the first
-  copy that arrives intact is replayed into the satellite at its arrival cycle; a frame with no
-  intact copy is missing: the satellite declares it at the next arrival (the sequence gap)
-  or
-  when its RND cache head passes the frame's deadline
-  (``models.sifting.classical_link.missing_deadline``),
-  whichever comes first; a copy arriving after the deadline is stale (``uplink_stale``);
+  the first copy that arrives intact is replayed into the satellite at its arrival cycle; a frame
+  with no intact copy is missing: the satellite declares it at the next arrival (the sequence gap)
+  or when its RND cache head passes the frame's deadline
+  (``models.sifting.classical_link.missing_deadline``), whichever comes first; a copy arriving after
+  the deadline is stale (``uplink_stale``);
 * the downlink: the satellite's sift entries of each frame (or "missing") form a sift message,
   repeated every frame period until a copy arrives intact, then replayed into the ground in
   sequence order.

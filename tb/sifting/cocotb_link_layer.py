@@ -1,18 +1,14 @@
 """cocotb: both FPGAs' sifting link layers (:mod:`rtl.sifting.link_layer`) over the lossy link
 model.
 
-The ground link layer frames its detections' reports; every uplink copy it sends goes through
-a
+The ground link layer frames its detections' reports; every uplink copy it sends goes through a
 :class:`models.sifting.classical_link.Link` (loss, a burst, bit errors, duplicates, latency;
-optionally an
-uplink-only outage) into the satellite link layer, whose downlink sift-message copies go back
-through a second ``Link``. The satellite transmits one pulse per cycle (its RND cache head moves
-with the ground's time, so uplink frames expire on its clock) unless ``sat_live`` is false (every
-pulse written before the first report). Python only carries words between the ports (the
-RTL
-decides everything) and records what was delivered, with the satellite's cache head when each
-copy's CRC word arrived. Scoreboards, against the golden endpoints of
-:mod:`models.sifting.classical_link`
+optionally an uplink-only outage) into the satellite link layer, whose downlink sift-message copies
+go back through a second ``Link``. The satellite transmits one pulse per cycle (its RND cache head
+moves with the ground's time, so uplink frames expire on its clock) unless ``sat_live`` is false
+(every pulse written before the first report). Python only carries words between the ports (the RTL
+decides everything) and records what was delivered, with the satellite's cache head when each copy's
+CRC word arrived. Scoreboards, against the golden endpoints of :mod:`models.sifting.classical_link`
 fed with the same delivered copies at the same heads:
 
 * the satellite's frame decisions (accepted frames, missing declarations on a gap or on expiry)

@@ -4,8 +4,7 @@
    stalled at random, so the FIFO overflows): the reports are checked against the model and the
    overflowed detections are dropped from the pass (they were never reported).
 2. The golden protocol (:func:`models.sifting.classical_link.run_sifting`) runs the lossy link with
-   those
-   reports: 30 % loss, bursts, bit errors, duplicates. Its satellite log says which frames the
+   those reports: 30 % loss, bursts, bit errors, duplicates. Its satellite log says which frames the
    satellite processed, in which order, at which RND cache head.
 3. The satellite RTL replays that log: cache writes up to the logged head, then the frame's
    reports (bit masked as on the link); its entries and key beats are recorded.

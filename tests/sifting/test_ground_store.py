@@ -1,10 +1,10 @@
 """GroundLink's record store in the Amaranth simulator: a full store never stalls the uplink.
 
-Issue 6/4: with no sift message coming back (a downlink or uplink outage), the ground's records
-of unanswered frames fill the store. The reports that find it full are dropped before the uplink
+With no sift message coming back (a downlink or uplink outage), the ground's records of
+unanswered frames fill the store. The reports that find it full are dropped before the uplink
 framer and counted (``store_full``): the satellite never sees them, so both sides drop them, and
-the framer keeps closing and sending frames on time (before, the framer's open frame waited for
-the store and the uplink stopped).
+the framer keeps closing and sending frames on time (a store that stalled the framer would hold
+its open frame and stop the uplink).
 """
 
 import random

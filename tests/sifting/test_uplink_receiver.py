@@ -129,7 +129,7 @@ def timed_copies(nrng: np.random.Generator, frames: list[np.ndarray]
 
 @pytest.mark.parametrize("seed", [4, 5])
 def test_frames_expire_on_the_satellite_clock(seed):
-    """Issue 6/4: frames the uplink never delivers are declared missing once their cache rows
+    """Frames the uplink never delivers are declared missing once their cache rows
     have expired, with no later frame needed; late copies are stale; stalls on ``frame`` keep a
     judged copy waiting while the head moves on (the copy's own arrival head decides)."""
     nrng = np.random.default_rng(seed)
