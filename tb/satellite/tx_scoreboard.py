@@ -24,22 +24,9 @@ from models.rnd_cache import CacheStatus, cache_lookup
 from models.symbols import map_symbols
 from rtl.simonly.tx_cosim_top import TxCosimParams
 from tb.capture import fields
+from tb.tally import StreamTally
 
 SYMBOL_BITS, DRIVE_BITS, PULSE_BITS, KIND_BITS, STATUS_BITS = 4, 16, 64, 2, 2
-
-
-@dataclass
-class StreamTally:
-    compared: int = 0
-    mismatches: int = 0
-    first_mismatch: str | None = None
-
-    def record(self, bad: np.ndarray, describe: str) -> None:
-        n_bad = int(np.count_nonzero(bad))
-        if n_bad and self.first_mismatch is None:
-            self.first_mismatch = f"beat {self.compared + int(np.argmax(bad))}: {describe}"
-        self.compared += int(bad.size)
-        self.mismatches += n_bad
 
 
 @dataclass
