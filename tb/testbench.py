@@ -80,7 +80,7 @@ class TB:
                 callback: Callable[[int], None] | None = None) -> StreamMonitor:
         """A running monitor of stream output ``port``, not ready with probability ``stall``."""
         monitor = StreamMonitor(self.dut, port, self.rng, stall=stall, callback=callback)
-        cocotb.start_soon(monitor.run())
+        monitor.task = cocotb.start_soon(monitor.run())
         return monitor
 
     def scoreboard(self, name: str, layout: data.Layout | None = None) -> InOrderScoreboard:
