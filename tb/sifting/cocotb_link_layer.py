@@ -97,14 +97,15 @@ def framed_reports(sent: list[np.ndarray], reports: Reports, bit: np.ndarray, fr
     """The reports the ground framed (from its uplink copies), checked against its detections'
     reports: every copy of a frame carries the same reports, each one a detection's report."""
     frames: dict[int, np.ndarray] = {}
+    offsets: dict[int, np.ndarray] = {}
     for words in sent:
         frame = decode_uplink(words)
         assert frame is not None, "uplink copy CRC"
         body = words[UPLINK_HEADER_WORDS:-1]
         assert np.array_equal(frames.setdefault(frame.seq, body), body), \
             f"uplink frame {frame.seq}: copies differ"
-    pulses = [seq * frame_pulses + (body.astype(np.uint64) >> np.uint64(3))
-              for seq, body in sorted(frames.items())]
+        offsets[frame.seq] = frame.offset
+    pulses = [seq * frame_pulses + offsets[seq] for seq in sorted(frames)]
     pulse = np.concatenate(pulses) if pulses else np.zeros(0, np.uint64)
     index = np.searchsorted(reports.pulse, pulse)
     assert np.all(index < len(reports)) and np.array_equal(reports.pulse[index], pulse), \
@@ -112,7 +113,7 @@ def framed_reports(sent: list[np.ndarray], reports: Reports, bit: np.ndarray, fr
     framed = reports.take(index)
     offset_bits = (frame_pulses - 1).bit_length()
     for seq, body in frames.items():
-        mine = (framed.pulse >> np.uint64(offset_bits)) == np.uint64(seq)
+        mine = framed.pulse // np.uint64(frame_pulses) == np.uint64(seq)
         r = framed.take(mine)
         want = encode_uplink(seq, 0, r.pulse - np.uint64(seq * frame_pulses), r.basis,
                              r.sampled, r.bit & r.sampled, offset_bits)
