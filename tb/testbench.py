@@ -98,6 +98,20 @@ class TB:
                 return
             await RisingEdge(self.clk)
 
+    async def ticks(self, cycles: int) -> None:
+        """Let ``cycles`` rising edges pass."""
+        await ClockCycles(self.clk, cycles)
+
+    async def until(self, condition: Callable[[], bool], max_cycles: int, what: str) -> None:
+        """Wait for the first rising edge after which ``condition()`` holds (checked before the
+        first wait too); raise naming ``what`` if it does not within ``max_cycles`` edges."""
+        for _ in range(max_cycles):
+            if condition():
+                return
+            await RisingEdge(self.clk)
+        if not condition():
+            raise AssertionError(f"{what} not done after {max_cycles} cycles")
+
     def check_done(self) -> None:
         """Raise if any scoreboard mismatched or still expects items."""
         for board in self.scoreboards:
