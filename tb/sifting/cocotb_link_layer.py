@@ -24,7 +24,7 @@ import heapq
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from models.constants import FABRIC_CLOCK_PS
 from models.sifting.classical_link import (
@@ -188,19 +188,19 @@ async def link_layers_over_lossy_link(dut):
 
     tasks.append(cocotb.start_soon(detector()))
     for _ in range(p["cycles"] // 100):
-        await ClockCycles(dut.clk, 100)
+        await tb.ticks(100)
         if int(dut.gnd_ack.value) >= frames + 2 and up.cycle > pulses + 2 * P:
             break
     up.stopping = down.stopping = True
     for pump in pumps:
         await pump
     writing[0] = False  # the head stops: every expiry it reached is decided in what follows
-    await ClockCycles(dut.clk, 200)  # the last delivered copies are processed
+    await tb.ticks(200)  # the last delivered copies are processed
     for t in tasks:
         t.cancel()
     for monitor in monitors:
         monitor.stop()
-    await ClockCycles(dut.clk, 2)
+    await tb.ticks(2)
     head = int(dut.sat_head.value)
     assert int(dut.gnd_ack.value) >= frames, f"ground sifted {int(dut.gnd_ack.value)} frames"
     assert int(dut.gnd_mismatch.value) == 0

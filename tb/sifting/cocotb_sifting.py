@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import cocotb
 import numpy as np
 from amaranth.lib import data
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import RisingEdge
 
 from models.sifting.classical_link import (
     MISSING_HEAD,
@@ -96,7 +96,7 @@ async def sifting_over_lossy_link(dut):
     pulse, basis, bit = detections(nrng, p["detections"], p["frames"] * p["frame_pulses"])
     reports_mon = tb.monitor("report", stall=p["report_stall"])
     await drive["det"].send(record_values(pulse, basis, bit))
-    await ClockCycles(dut.clk, 80)
+    await tb.ticks(80)
     reports_mon.stop()
     got_reports = reports_mon.received
     overflow = int(dut.overflow.value)
@@ -146,7 +146,7 @@ async def sifting_over_lossy_link(dut):
             if len(entry_mon.received) - before >= len(r):
                 break
             await RisingEdge(dut.clk)
-        await ClockCycles(dut.clk, 4)  # any extra entry would show up here
+        await tb.ticks(4)  # any extra entry would show up here
         entries[seq] = entry_mon.received[before:]
         assert len(entries[seq]) == len(r), f"frame {seq}: entries missing"
     sat_key = sat_key_mon.received
@@ -166,7 +166,7 @@ async def sifting_over_lossy_link(dut):
         gnd_entries += entries.get(seq, [int(SiftCode.MISSING)] * count)
     cocotb.start_soon(drive["gnd_entry"].send(gnd_entries))
     await drive["record"].send(got_reports[concluded])
-    await ClockCycles(dut.clk, 20)
+    await tb.ticks(20)
     gnd_key_mon.stop()
     gnd_key = gnd_key_mon.received
     assert len(gnd_key) == run.ground.sifted_bits, "ground key length"
