@@ -10,6 +10,7 @@ import numpy as np
 from amaranth.hdl import Value
 from amaranth.lib import wiring
 
+from models.constants import FABRIC_CLOCK_HZ
 from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import make_reports
 from rtl.common.payload import pack_array
@@ -19,8 +20,6 @@ from rtl.sifting.layouts import SiftEntry
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 from tb import pysim
 from tb.sifting.stimulus import record_values, report_values, symbol_codes, write_beats
-
-FABRIC_HZ = 156.25e6
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Throughput:
 
     @property
     def per_s(self) -> float:
-        return self.per_cycle * FABRIC_HZ
+        return self.per_cycle * FABRIC_CLOCK_HZ
 
 
 def _measure(dut: wiring.Component, inputs: dict[str, list[int]], output: str, expected: int,
