@@ -16,17 +16,12 @@ from models.qrng import qrng_words
 from models.sifting.entries import SiftResult
 from models.sifting.packets import key_beats
 from models.symbols import map_symbols, unpack_symbols
-from rtl.common.payload import pack, pack_array, unpack, unpack_array
+from rtl.common.payload import pack_array, unpack, unpack_array
 from rtl.satellite.layouts import Symbol
 from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import Counters, DetectionRecord, KeyBeat, Report
 
 Payloads = Sequence[int] | np.ndarray
-
-
-def record_value(pulse: int, basis: int, bit: int) -> int:
-    """One :data:`~rtl.sifting.layouts.DetectionRecord`."""
-    return pack(DetectionRecord, {"pulse": pulse, "basis": basis, "bit": bit})
 
 
 def record_values(pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray) -> list[int]:
