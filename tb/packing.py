@@ -1,40 +1,48 @@
-"""Pack and unpack the flattened payloads of the satellite streams (LSB first, as Amaranth lays
-out ``data.StructLayout`` / ``ArrayLayout``), vectorised with numpy for batch captures."""
+"""Golden-model values as stream payloads of the satellite blocks, through their layouts.
+
+Thin adapters between :mod:`models` (numpy arrays per field) and the flat payload integers that
+drivers send and monitors return; every offset comes from the layout in
+:mod:`rtl.satellite.layouts` via :mod:`rtl.common.payload`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from amaranth.lib import data
 
 from models.symbols import Symbols
-
-SYMBOL_BITS = 4
-DRIVE_BITS = 16
-
-
-def pack_lanes(values: np.ndarray, width: int) -> int:
-    """Concatenate ``values`` (one per lane, lane 0 in the LSBs) into one integer."""
-    out = 0
-    for lane, v in enumerate(np.asarray(values).tolist()):
-        out |= int(v) << (width * lane)
-    return out
+from rtl.common.payload import pack, pack_array
+from rtl.satellite.layouts import Symbol, qrng_beat, symbol_beat
 
 
-def symbol_beat_value(pulse: int, symbols: Symbols, beat: int) -> int:
-    """The flattened ``symbol_beat`` payload of beat ``beat`` of ``symbols`` ([beats, lanes])."""
-    lanes = symbols.intensity.shape[1]
-    sym = pack_lanes(symbols.packed()[beat], SYMBOL_BITS)
-    drive = pack_lanes(
-        symbols.im_code[beat].astype(np.uint32) | symbols.pm_code[beat].astype(np.uint32) << 8,
-        DRIVE_BITS,
-    )
-    return pulse | sym << 64 | drive << (64 + SYMBOL_BITS * lanes)
+def pack_lanes(values: Sequence[int] | np.ndarray, width: int) -> int:
+    """One beat of ``len(values)`` lanes of ``width`` bits (lane 0 in the LSBs)."""
+    values = [int(v) for v in np.asarray(values).tolist()]
+    return pack(data.ArrayLayout(width, len(values)), values)
 
 
-def unpack_fields(values: np.ndarray, widths: list[int]) -> list[np.ndarray]:
-    """Split uint64-or-object integers ``values`` into consecutive bit fields of ``widths``."""
-    out = []
-    shift = 0
-    for w in widths:
-        out.append(np.array([(int(v) >> shift) & ((1 << w) - 1) for v in values], dtype=object))
-        shift += w
-    return out
+def qrng_beats(words: np.ndarray) -> np.ndarray:
+    """``qrng_beat(lanes)`` payloads of QRNG words shaped ``[beats, lanes]``."""
+    return pack_array(qrng_beat(words.shape[1]), np.asarray(words, dtype=np.uint64))
+
+
+def _symbol_fields(symbols: Symbols) -> dict[str, np.ndarray]:
+    return {"intensity": symbols.intensity, "basis": symbols.basis, "bit": symbols.bit}
+
+
+def symbol_beats(symbols: Symbols, first_pulse: int = 0) -> np.ndarray:
+    """``symbol_beat(lanes)`` payloads of mapped pulses shaped ``[beats, lanes]``, the first
+    beat's lane 0 being pulse ``first_pulse``."""
+    beats, lanes = symbols.intensity.shape
+    return pack_array(symbol_beat(lanes), {
+        "pulse": first_pulse + lanes * np.arange(beats, dtype=np.uint64),
+        "symbol": _symbol_fields(symbols),
+        "drive": {"im": symbols.im_code, "pm": symbols.pm_code},
+    })
+
+
+def cache_rows(symbols: Symbols) -> np.ndarray:
+    """RND cache write payloads (an array of ``Symbol`` per beat) of ``[beats, lanes]`` symbols."""
+    return pack_array(data.ArrayLayout(Symbol, symbols.intensity.shape[1]), _symbol_fields(symbols))

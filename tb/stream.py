@@ -76,6 +76,7 @@ class StreamMonitor:
         self.stall = stall
         self.callback = callback
         self.received: list[int] = []
+        self.task: Any = None
         self.ready.value = 0
 
     async def run(self) -> None:
@@ -91,6 +92,14 @@ class StreamMonitor:
                     self.callback(value)
                 else:
                     self.received.append(value)
+
+    def stop(self) -> None:
+        """Cancel the task running :meth:`run` (if :class:`tb.testbench.TB` started it) and
+        drop ``ready``."""
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+        self.ready.value = 0
 
 
 class InOrderScoreboard:

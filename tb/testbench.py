@@ -80,7 +80,7 @@ class TB:
                 callback: Callable[[int], None] | None = None) -> StreamMonitor:
         """A running monitor of stream output ``port``, not ready with probability ``stall``."""
         monitor = StreamMonitor(self.dut, port, self.rng, stall=stall, callback=callback)
-        cocotb.start_soon(monitor.run())
+        monitor.task = cocotb.start_soon(monitor.run())
         return monitor
 
     def scoreboard(self, name: str, layout: data.Layout | None = None) -> InOrderScoreboard:
@@ -97,6 +97,20 @@ class TB:
             if not any(b.expected for b in boards):
                 return
             await RisingEdge(self.clk)
+
+    async def ticks(self, cycles: int) -> None:
+        """Let ``cycles`` rising edges pass."""
+        await ClockCycles(self.clk, cycles)
+
+    async def until(self, condition: Callable[[], bool], max_cycles: int, what: str) -> None:
+        """Wait for the first rising edge after which ``condition()`` holds (checked before the
+        first wait too); raise naming ``what`` if it does not within ``max_cycles`` edges."""
+        for _ in range(max_cycles):
+            if condition():
+                return
+            await RisingEdge(self.clk)
+        if not condition():
+            raise AssertionError(f"{what} not done after {max_cycles} cycles")
 
     def check_done(self) -> None:
         """Raise if any scoreboard mismatched or still expects items."""

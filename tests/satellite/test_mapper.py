@@ -1,6 +1,5 @@
-"""SymbolMapper: Amaranth-simulator unit tests and cocotb scoreboard runs on both simulators."""
-
-import random
+"""SymbolMapper against models.symbols.map_symbols: one body (tb.satellite.bodies.mapper) in
+Amaranth's simulator and through cocotb on both simulators, plus model properties."""
 
 import numpy as np
 import pytest
@@ -8,47 +7,34 @@ import pytest
 from models.qrng import qrng_words
 from models.symbols import DriveLut, MapperConfig, map_symbols
 from rtl.satellite.mapper import SymbolMapper
-from tb import pysim
-from tb.packing import symbol_beat_value
-from tb.runner import SIMULATORS, run_cocotb
+from tb.dual import backend_params, run_body
+from tb.satellite import bodies
 
 
-def _run_pysim(lanes, beats, config, lut_writes=(), seed=3):
-    dut = SymbolMapper(lanes)
-    rng = random.Random(seed)
-    words = qrng_words(seed, np.arange(beats * lanes)).reshape(beats, lanes)
-    got: list[int] = []
-
-    async def configure(ctx):
-        ctx.set(dut.thresholds, {
-            "signal_below": config.signal_below,
-            "decoy_below": config.decoy_below,
-            "z_below": config.z_below,
-        })
-        for addr, data in lut_writes:
-            ctx.set(dut.lut_write, {"en": 1, "addr": addr, "data": data})
-            await ctx.tick()
-        ctx.set(dut.lut_write, {"en": 0, "addr": 0, "data": 0})
-        await pysim.producer(dut.i, [list(map(int, w)) for w in words], rng, idle=0.3)(ctx)
-
-    pysim.run(dut, configure, pysim.consumer(dut.o, beats, got, rng, stall=0.3))
-    return words, got
+def mapper_params(lanes: int, thresholds: tuple[int, int, int]) -> dict:
+    return {"lanes": lanes, "beats": 600, "seed": 7 + lanes, "thresholds": thresholds,
+            "idle": 0.2, "stall": 0.3}
 
 
-@pytest.mark.parametrize("lanes", [1, 4])
-def test_mapper_matches_model(lanes):
-    config = MapperConfig(100, 180, 200)
-    words, got = _run_pysim(lanes, 300, config)
-    sym = map_symbols(words, config)
-    assert got == [symbol_beat_value(b * lanes, sym, b) for b in range(len(words))]
+@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize(
+    ("lanes", "thresholds"), [(4, (128, 192, 128)), (2, (77, 200, 31))], ids=["default", "custom"])
+def test_mapper_matches_model(backend, lanes, thresholds):
+    run_body(backend, SymbolMapper(lanes), bodies.mapper, case=f"mapper_l{lanes}",
+             params=mapper_params(lanes, thresholds))
 
 
-def test_lut_registers_drive_the_modulator_codes():
+def test_one_lane_mapper_matches_model():
+    run_body("pysim", SymbolMapper(1), bodies.mapper, case="mapper_l1",
+             params=mapper_params(1, (100, 180, 200)))
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_lut_registers_drive_the_modulator_codes(backend):
     lut = DriveLut(im=(0x11, 0x22, 0x33), pm=(0x44, 0x55, 0x66, 0x77))
-    writes = [(a, d) for a, d in enumerate(lut.registers()) if a != 3]
-    words, got = _run_pysim(2, 100, MapperConfig(), lut_writes=writes)
-    sym = map_symbols(words, MapperConfig(), lut)
-    assert got == [symbol_beat_value(b * 2, sym, b) for b in range(len(words))]
+    run_body(backend, SymbolMapper(2), bodies.mapper, case="mapper_l2",
+             params={"lanes": 2, "beats": 100, "seed": 3, "thresholds": (128, 192, 128),
+                     "lut": {"im": lut.im, "pm": lut.pm}, "idle": 0.3, "stall": 0.3})
 
 
 def test_symbol_frequencies_within_five_sigma():
@@ -71,17 +57,3 @@ def test_probabilities_map_to_thresholds():
         MapperConfig.from_probabilities(0.8, 0.3, 0.5)
     with pytest.raises(ValueError, match="decoy_below"):
         MapperConfig(200, 100, 128)
-
-
-@pytest.mark.cocotb
-@pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize(
-    ("lanes", "thresholds"), [(4, (128, 192, 128)), (2, (77, 200, 31))], ids=["default", "custom"]
-)
-def test_mapper_cocotb(simulator, lanes, thresholds):
-    run_cocotb(
-        SymbolMapper(lanes), "tb.satellite.cocotb_mapper", simulator,
-        case=f"mapper_l{lanes}",
-        params={"lanes": lanes, "beats": 2000, "seed": 7 + lanes, "thresholds": thresholds,
-                "idle": 0.2, "stall": 0.3},
-    )

@@ -16,7 +16,7 @@ from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import decode_uplink
 from rtl.sifting.link_layer import GroundLink
 from tb import pysim
-from tb.sifting.stimulus import detections, record_value, split_copies
+from tb.sifting.stimulus import detections, record_values, split_copies
 
 P = 64
 STORE = 16
@@ -34,12 +34,12 @@ def test_full_store_drops_before_framing_and_never_stalls_the_uplink():
 
     async def detector_and_clock(ctx):
         cycle = 0
-        for n, b, x in zip(pulse.tolist(), basis.tolist(), bit.tolist(), strict=True):
+        for n, record in zip(pulse.tolist(), record_values(pulse, basis, bit), strict=True):
             while cycle < n:
                 ctx.set(dut.now, cycle)
                 await ctx.tick()
                 cycle += 1
-            await pysim.stream_put(ctx, dut.det, record_value(n, b, x))
+            await pysim.stream_put(ctx, dut.det, record)
             cycle += 1
         for now in range(cycle, (FRAMES + 3) * P):
             ctx.set(dut.now, now)
