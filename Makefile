@@ -15,9 +15,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 SIM ?= verilator        # simulator of `make sim`: verilator or icarus
 SCENARIO ?= configs/scenarios/nominal.toml  # scenario of `make sim` (configs/scenarios/*.toml)
-PULSES ?=               # `make sim` window in pulses (default: the scenario's frames)
+FRAMES ?=               # `make sim` window in sync frames (default: the scenario's; Icarus a smoke window)
+PULSES ?=               # `make sim` window in pulses, rounded up to whole sync frames
 SEED ?=                 # `make sim` channel/link seed (default: the scenario's)
-WAVES ?= 0              # WAVES=1: `make sim` also records FST waves
+WAVES ?= 0              # WAVES=1: `make sim` records FST waves; WAVES=mismatch: only around the first mismatch
 TX_PULSES ?= 1048576    # pulses of the transmitter-only co-simulation (`make sim-tx`)
 TX_SEED ?= 1
 JOBS ?= auto            # pytest-xdist workers for `make test`
@@ -28,7 +29,8 @@ WAVE_CYCLES ?= 40000    # window of `make waves` (end-to-end top, clock cycles)
 
 help:
 	@echo "make sim     end-to-end co-simulation of both FPGAs, channel and link against the golden models"
-	@echo "             (SIM=icarus, SCENARIO=configs/scenarios/x.toml, PULSES=n, SEED=s, WAVES=1)"
+	@echo "             (SIM=icarus, SCENARIO=configs/scenarios/x.toml, FRAMES=n or PULSES=n, SEED=s,"
+	@echo "              WAVES=1 for all waves, WAVES=mismatch for waves around the first mismatch)"
 	@echo "make sim-tx  co-simulate the transmitter chain alone (SIM=icarus, TX_PULSES=n)"
 	@echo "make test    regression: Amaranth-simulator unit tests, cocotb on Verilator and Icarus, models"
 	@echo "make test-slow  the long runs marked slow"
@@ -55,6 +57,7 @@ test-slow: $(STAMP)
 
 sim: $(STAMP)
 	WAVES=$(strip $(WAVES)) $(PY) -m sim.e2e --simulator $(strip $(SIM)) --scenario $(strip $(SCENARIO)) \
+		$(if $(strip $(FRAMES)),--frames $(strip $(FRAMES))) \
 		$(if $(strip $(PULSES)),--pulses $(strip $(PULSES))) $(if $(strip $(SEED)),--seed $(strip $(SEED)))
 
 sim-tx: $(STAMP)

@@ -1,5 +1,5 @@
 """``make bench`` plug-in: the whole Jinan 2022-09-25 pass (300 s, ~4.6 million detections)
-including post-processing, against the 60 s budget on 2 cores (issue 5, item 6).
+including post-processing, against the 60 s budget on 2 cores.
 
 Entries (SPEC 8): ``pass_jinan_20220925`` (unit s, wall time of ``qkdsim pass`` without the
 plots), and per stage ``pass_jinan_20220925_channel`` / ``_sifting`` / ``_postprocess`` /

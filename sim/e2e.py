@@ -1,12 +1,23 @@
-"""End-to-end co-simulation: ``make sim`` (issue 6) and the ``cosim_*`` benchmarks.
+"""End-to-end co-simulation: ``make sim`` and the ``cosim_*`` benchmarks.
 
 Builds :class:`rtl.e2e.top.E2eTop` (satellite FPGA + ground FPGA), prepares the optical channel
 of a scenario window (:mod:`sim.e2e_scenario`), runs ``tb.e2e.cocotb_e2e`` on Verilator or
 Icarus with the classical link in the loop, prints a summary and writes ``build/sim/summary.json``
-(SPEC 8)::
+(SPEC 8) and a picture of the run, ``build/sim/timeline.png`` (:mod:`sim.timeline`)::
 
     python -m sim.e2e [--simulator verilator|icarus] [--scenario FILE] [--frames N | --pulses N]
-                      [--seed S] [--summary PATH]
+                      [--seed S] [--summary PATH] [--waves-at-mismatch]
+
+Windows: Verilator runs the scenario's window (``frames`` in its file); Icarus, about a thousand
+times slower, runs a short smoke window of :data:`ICARUS_WINDOW_CYCLES` cycles unless a window
+is given. The start line says the window, the expected duration (from :data:`EXPECTED_SPEED`)
+and how to change it; a window expected to take longer than :data:`LONG_RUN_S` runs only when
+asked for explicitly (``--frames`` / ``--pulses``).
+
+On a mismatch the summary names the first disagreement (stream, beat, cycle and time, both
+payloads field by field, the model's context); ``--waves-at-mismatch`` (``make sim
+WAVES=mismatch``) then re-runs the same seed and scenario with waves recorded only around that
+cycle and writes a GTKWave save file that opens there (:mod:`sim.mismatch_waves`).
 """
 
 from __future__ import annotations
@@ -16,12 +27,12 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from models.ground.timing import FRAME_PULSES
+from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES
 from rtl.e2e.top import CAPTURES, REPLAYS, VERILOG_SOURCES, E2eParams, E2eTop, payload_bits
 from sim.e2e_scenario import (
     SCENARIO_DIR,
@@ -32,12 +43,22 @@ from sim.e2e_scenario import (
     load_scenario,
     pass_window,
 )
+from sim.mismatch_waves import MismatchWaves, dump_signals, window_for, write_save_file
+from sim.timeline import plot_timeline
 from sim.tx_cosim import REAL_TIME_PULSES_PER_S, CosimError
+from tb.e2e.cocotb_e2e import DRAIN_FRAMES
 from tb.runner import ROOT, SIMULATORS, locked_build_dir, run_cocotb
+from tb.tally import Mismatch
 
 SUMMARY_PATH = ROOT / "build" / "sim" / "summary.json"
 DEFAULT_SCENARIO = SCENARIO_DIR / "nominal.toml"
-CLOCK_PS = 6400  # 156.25 MHz, made inside the simulator (tb.runner internal_clock_ps)
+# Pulses per wall second of this top on a 2-core AMD EPYC (``make bench``'s cosim_* rows): the
+# start line's duration estimate, nothing else depends on them.
+EXPECTED_SPEED = {"verilator": 1.0e6, "icarus": 930.0}
+ICARUS_WINDOW_CYCLES = 30_000  # Icarus default: ~2 min of symbols, frames and cache traffic
+LONG_RUN_S = 3600  # longer windows run only when given explicitly
+SETUP_S = {"verilator": 30.0, "icarus": 20.0}  # Verilog and stimulus, roughly
+BUILD_S = {"verilator": 150.0, "icarus": 30.0}  # a first build of the top (cached afterwards)
 # The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
 PUBLIC_RW = ("*_count", "*_strobe")
 PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
@@ -56,9 +77,17 @@ def link_dict(config) -> dict:
 
 
 def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
-            params: E2eParams | None = None, case: str = "e2e", corrupt: bool = False,
-            max_cycles: int | None = None) -> dict:
-    """Run one window; return the result dict (SPEC 8 fields plus per-stream tallies)."""
+            params: E2eParams | None = None, case: str = "e2e",
+            corrupt: bool | tuple[int, int] = False, max_cycles: int | None = None,
+            progress: bool = False) -> dict:
+    """Run one window; return the result dict (SPEC 8 fields plus per-stream tallies).
+
+    ``corrupt``: flip the measured bit of the model's detections ``first, first + step, ...``
+    (``(first, step)``; ``True`` is ``(0, 7)``): a wrong model input the scoreboards must catch.
+    ``progress``: draw a progress bar on standard error while the simulator runs."""
+    if corrupt is True:
+        corrupt = (0, 7)
+    corrupt = tuple(corrupt) if corrupt else False
     frames = frames or scenario.frames
     params = params or E2eParams()
     if frames < 2:
@@ -66,11 +95,13 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
     # Runs of one case share a build (and their stimulus, record and result files): under
     # pytest-xdist two of them must not overlap (run_cocotb takes the same lock re-entrantly).
     with locked_build_dir(case, simulator) as build:
-        return _run_locked(simulator, scenario, frames, params, build, case, corrupt, max_cycles)
+        return _run_locked(simulator, scenario, frames, params, build, case, corrupt, max_cycles,
+                           progress)
 
 
 def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2eParams, build: Path,
-                case: str, corrupt: bool, max_cycles: int | None) -> dict:
+                case: str, corrupt: tuple[int, int] | bool, max_cycles: int | None,
+                progress: bool) -> dict:
     start = time.perf_counter()
     stim = build_stimulus(scenario, frames, params.seed)
     params = replace(params, delta=stim["delta"])
@@ -85,12 +116,14 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
     top = E2eTop(params)
     try:
         run_cocotb(top, "tb.e2e.cocotb_e2e", simulator, case=case,
-                   internal_clock_ps=CLOCK_PS, public_rw=PUBLIC_RW, public_rd=PUBLIC_RD,
+                   internal_clock_ps=FABRIC_CLOCK_PS, public_rw=PUBLIC_RW, public_rd=PUBLIC_RD,
                    extra_sources=VERILOG_SOURCES, verilog_key=repr(params),
+                   wave_window=params.wave_start_cycle is not None,
                    params={"top": asdict(params), "widths": widths(), "seed": scenario.seed,
                            "stimulus": str(stim_path), "result_path": str(result_path),
                            "uplink": link_dict(up), "downlink": link_dict(down),
-                           "corrupt": corrupt, "max_cycles": max_cycles},
+                           "corrupt": corrupt, "max_cycles": max_cycles,
+                           "progress": progress},
                    testcase="e2e_matches_models")
     except SystemExit as exc:  # the cocotb runner exits when a test fails
         if not result_path.exists():
@@ -115,6 +148,10 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
         "sifted_bits_per_side": result["sifted_bits"],
         "indexer_records": stim["record_status"],
         "signal_tags": stim["signal_tags"],
+        "corrupt": list(corrupt) if corrupt else False,
+        "detection_frames": np.bincount(
+            (stim["det_pulse"] // np.uint64(FRAME_PULSES)).astype(np.int64),
+            minlength=frames).tolist(),
         "channel": {**asdict(window), "rate_scale": scenario.rate_scale,
                     "time_scale": scenario.time_scale, "clock_ppm": scenario.clock_ppm,
                     "clock_offset_ps": scenario.clock_offset_ps, "delta_ps": stim["delta"]},
@@ -127,7 +164,9 @@ def print_summary(result: dict) -> None:
     print(f"end-to-end co-simulation '{result['scenario']}' on {result['simulator']}: "
           f"{result['pulses']:,} pulses ({result['window_frames']} sync frames) of "
           f"{ch['station']} at {ch['elevation_deg']:.1f} deg, rate x{ch['rate_scale']:g}, "
-          f"link latency /{ch['time_scale']:g}")
+          f"link latency /{ch['time_scale']:g}"
+          + (f", stopped at cycle {result['cycles']:,} (smoke window)" if result["truncated"]
+             else ""))
     print(f"  {result['pulses_per_s'] / 1e6:.3f} M pulses/s in the simulation loop "
           f"({result['real_time_ratio']:.2e} of real time; "
           f"{result['pulses_per_cpu_s'] / 1e6:.3f} M per CPU second, load average "
@@ -137,13 +176,90 @@ def print_summary(result: dict) -> None:
           f"{result['packets']['ground']}")
     print("\n".join(
         f"  {name:14s} {t['compared']:>11,} beats compared, {t['mismatches']} mismatches"
-        + (f" (first: {t['first_mismatch']})" if t["first_mismatch"] else "")
         for name, t in result["streams"].items()))
     link = result["link"]
     print(f"  uplink frames {link['uplink_frames']} ({link['uplink_missing']} missing), "
           f"sift messages {link['sift_messages']}; cache answers {result['cache_answer_status']}")
+    first = result.get("first_mismatch")
+    if first is not None:
+        print("  first mismatch: " + Mismatch(**{k: v for k, v in first.items()
+                                                 if k != "time_ns"}).describe())
     print("  PASS: zero mismatches" if result["mismatches"] == 0
           else f"  FAIL: {result['mismatches']} mismatches")
+
+
+def record_mismatch_waves(simulator: str, scenario: Scenario, plan: WindowPlan, result: dict,
+                          out_dir: Path) -> MismatchWaves:
+    """Re-run ``result``'s window with waves around its first mismatch (see
+    :mod:`sim.mismatch_waves`); return where the dump and its GTKWave save file are."""
+    first = result.get("first_mismatch")
+    if first is None or first.get("cycle") is None:
+        raise CosimError("the first mismatch has no capture cycle (a stream came up short), "
+                         "so there is no place to record waves at")
+    cycle = int(first["cycle"])
+    start, end = window_for(cycle)
+    suffix = "fst" if simulator == "verilator" else "vcd"
+    dump = (out_dir / f"mismatch.{suffix}").resolve()
+    dump.unlink(missing_ok=True)
+    params = replace(E2eParams(), wave_start_cycle=start, wave_file=str(dump))
+    max_cycles = end if plan.max_cycles is None else min(end, plan.max_cycles)
+    run_e2e(simulator, scenario, plan.frames, params=params, case="e2e_mismatch",
+            corrupt=result.get("corrupt", False), max_cycles=max(max_cycles, start + 1))
+    if not dump.exists():
+        raise CosimError(f"the re-run wrote no waves at {dump}")
+    waves = MismatchWaves(dump, out_dir / "mismatch.gtkw", first["stream"], cycle, start, end)
+    write_save_file(waves, dump_signals(dump))
+    return waves
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """The window a run will simulate and what it is expected to cost."""
+
+    frames: int
+    max_cycles: int | None
+    explicit: bool
+
+    def pulses(self, lanes: int) -> int:
+        """Pulses simulated: the window plus the drain frames, or up to ``max_cycles``."""
+        full = (self.frames + DRAIN_FRAMES) * FRAME_PULSES
+        return full if self.max_cycles is None else min(full, self.max_cycles * lanes)
+
+    def expected_s(self, simulator: str, lanes: int) -> float:
+        return SETUP_S[simulator] + self.pulses(lanes) / EXPECTED_SPEED[simulator]
+
+
+def plan_window(simulator: str, scenario: Scenario, frames: int | None) -> WindowPlan:
+    """The window of ``make sim``: given explicitly, else the simulator's default."""
+    if frames is not None:
+        return WindowPlan(frames, None, True)
+    if simulator == "icarus":
+        return WindowPlan(2, ICARUS_WINDOW_CYCLES, False)
+    return WindowPlan(scenario.frames, None, False)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def start_line(simulator: str, scenario: Scenario, plan: WindowPlan, lanes: int) -> str:
+    what = (f"{plan.max_cycles:,}-cycle smoke window ({plan.pulses(lanes):,} pulses)"
+            if plan.max_cycles is not None else
+            f"{plan.frames:,} sync frames + {DRAIN_FRAMES} to drain "
+            f"({plan.pulses(lanes):.3g} pulses)")
+    return (f"sim: '{scenario.name}' on {simulator}: {what}, expected ~"
+            f"{duration(plan.expected_s(simulator, lanes))} at "
+            f"~{EXPECTED_SPEED[simulator]:,.0f} pulses/s (a first build adds ~"
+            f"{duration(BUILD_S[simulator])}); change the window with FRAMES=n or PULSES=n")
+
+
+def show_progress() -> bool:
+    """A progress bar only for a person at a terminal, never in CI logs."""
+    return sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("true", "1")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,25 +271,52 @@ def main(argv: list[str] | None = None) -> int:
     window.add_argument("--pulses", type=int, help="window in pulses (rounded up to frames)")
     parser.add_argument("--seed", type=int, help="channel and link seed (default: scenario's)")
     parser.add_argument("--summary", default=str(SUMMARY_PATH))
+    parser.add_argument("--waves-at-mismatch", action="store_true",
+                        default=os.environ.get("WAVES", "") == "mismatch",
+                        help="on a mismatch, re-run with waves around the first one "
+                             "(default with WAVES=mismatch)")
     args = parser.parse_args(argv)
     frames = args.frames
+    if frames is not None and frames < 2:
+        parser.error(f"--frames {frames}: a window needs at least 2 sync frames")
     if args.pulses is not None:
         if args.pulses < 1:
             parser.error(f"--pulses {args.pulses} must be positive")
-        frames = -(-args.pulses // FRAME_PULSES)
+        frames = max(2, -(-args.pulses // FRAME_PULSES))
+    summary = Path(args.summary)
     try:
         scenario = load_scenario(args.scenario)
         if args.seed is not None:
             scenario = replace(scenario, seed=args.seed)
-        result = run_e2e(args.simulator, scenario, frames)
+        plan = plan_window(args.simulator, scenario, frames)
+        lanes = E2eParams().lanes
+        print(start_line(args.simulator, scenario, plan, lanes), flush=True)
+        if not plan.explicit and plan.expected_s(args.simulator, lanes) > LONG_RUN_S:
+            print(f"sim: error: this window would take ~"
+                  f"{duration(plan.expected_s(args.simulator, lanes))}; give FRAMES=n or "
+                  f"PULSES=n to run it anyway, or a shorter one", file=sys.stderr)
+            return 2
+        result = run_e2e(args.simulator, scenario, plan.frames, max_cycles=plan.max_cycles,
+                         progress=show_progress())
     except (ScenarioError, CosimError) as exc:
         print(f"sim: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ScenarioError) else 1
-    summary = Path(args.summary)
     summary.parent.mkdir(parents=True, exist_ok=True)
     summary.write_text(json.dumps(result, indent=2) + "\n")
     print_summary(result)
     print(f"  summary: {summary}")
+    picture = summary.with_name("timeline.png")
+    plot_timeline(result, picture)
+    print(f"  timeline: {picture}")
+    if result["mismatches"] and args.waves_at_mismatch:
+        try:
+            waves = record_mismatch_waves(args.simulator, scenario, plan, result,
+                                          summary.parent)
+        except CosimError as exc:
+            print(f"sim: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"  waves around the first mismatch: {waves.dump}\n"
+              f"  open them with: gtkwave {waves.save_file}")
     return 0 if result["mismatches"] == 0 else 1
 
 

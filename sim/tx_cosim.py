@@ -1,4 +1,4 @@
-"""Transmitter-chain co-simulation: ``make sim`` (issue 2) and the ``tx_cosim_*`` benchmarks.
+"""Transmitter-chain co-simulation: ``make sim-tx`` and the ``tx_cosim_*`` benchmarks.
 
 Builds :class:`rtl.simonly.tx_cosim_top.TxCosimTop` to Verilog, runs
 ``tb.satellite.cocotb_tx_cosim`` on it in Verilator or Icarus, prints a summary and writes
@@ -73,7 +73,7 @@ def run_tx_cosim(simulator: str, pulses: int, params: TxCosimParams = TxCosimPar
         "pulses_per_s": round(result["pulses"] / result["sim_wall_s"], 1),
         "pulses_per_cpu_s": round(result["pulses"] / result["sim_cpu_s"], 1),
         "cycles_per_s": round(result["cycles"] / result["sim_wall_s"], 1),
-        "detections": 0,  # the optical channel joins in the end-to-end co-simulation (issue 6)
+        "detections": 0,  # the optical channel joins in the end-to-end co-simulation (sim/e2e.py)
         "sifted_bits": 0,
     })
     return result

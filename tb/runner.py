@@ -154,7 +154,7 @@ def add_internal_clock(verilog_text: str, top: str, period_ps: int) -> str:
 
 
 def waves_enabled() -> bool:
-    return os.environ.get("WAVES", "0") not in ("", "0")
+    return os.environ.get("WAVES", "0") not in ("", "0", "mismatch")
 
 
 RTL_SOURCE_DIRS = (ROOT / "rtl", ROOT / "models")
@@ -318,6 +318,7 @@ def run_cocotb(
     public_rd: Sequence[str] = (),
     internal_clock_ps: int | None = None,
     verilog_key: str | None = None,
+    wave_window: bool = False,
 ) -> Path:
     """Generate Verilog for ``component`` and run ``test_module`` on it; return the build dir.
 
@@ -326,6 +327,8 @@ def run_cocotb(
     ``internal_clock_ps``: clock period made inside the HDL (see the module docstring).
     ``verilog_key``: reuse the Verilog of an earlier run of the same configuration
     (:func:`write_verilog`'s ``cache_key``).
+    ``wave_window``: the design dumps its own waves from a point in time
+    (:mod:`rtl.simonly.wave_window`): Verilator builds with tracing but opens no trace itself.
 
     Under pytest a failing cocotb test fails the pytest test (cocotb's runner exits non-zero).
     """
@@ -335,7 +338,8 @@ def run_cocotb(
         _build_and_run(component, test_module, simulator, build_dir, case=case, top=top,
                        params=params, testcase=testcase, seed=seed, extra_sources=extra_sources,
                        public_rw=public_rw, public_rd=public_rd,
-                       internal_clock_ps=internal_clock_ps, verilog_key=verilog_key)
+                       internal_clock_ps=internal_clock_ps, verilog_key=verilog_key,
+                       wave_window=wave_window)
     return build_dir
 
 
@@ -343,7 +347,8 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
                    build_dir: Path, *, case: str, top: str, params: Mapping[str, Any] | None,
                    testcase: str | None, seed: int | None, extra_sources: list[Path] | None,
                    public_rw: Sequence[str], public_rd: Sequence[str],
-                   internal_clock_ps: int | None, verilog_key: str | None) -> None:
+                   internal_clock_ps: int | None, verilog_key: str | None,
+                   wave_window: bool = False) -> None:
     source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key,
                            time_zero_events=simulator == "icarus")
     waves = waves_enabled()
@@ -358,6 +363,8 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
         if waves:
             build_args.append("--trace-fst")
             test_args = ["--trace-file", str(build_dir / f"{case}.fst")]
+        elif wave_window:
+            build_args.append("--trace-fst")
 
     if simulator == "verilator":
         control = (public_control_file(build_dir, top, public_rw, public_rd)

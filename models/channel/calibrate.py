@@ -17,8 +17,9 @@ Free parameters and what fixes each (everything else is a paper number or a docu
 The fits use the expected rates of :mod:`models.channel.expect` (the generator's mean), aiming at
 ``packets + 0.5`` packets so that the sampled pass lands in the middle of the right packet count.
 Run ``python -m models.channel.calibrate [--write]``: prints the fitted values; with ``--write`` it
-regenerates ``configs/stations/*.toml`` and ``configs/passes/*.toml`` from
-``reference/table1.csv``.
+regenerates ``configs/stations/*.toml`` and ``configs/passes/*.toml`` from the paper's Table 1 as
+CSV (``TABLE1``, not part of the repository; each pass file keeps its row in its ``[paper]``
+table).
 """
 
 from __future__ import annotations

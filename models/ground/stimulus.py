@@ -1,4 +1,4 @@
-"""Ground time-tag stimulus for a stretch of a pass (issue 3, item 4).
+"""Ground time-tag stimulus for a stretch of a pass.
 
 The satellite emits pulse ``n`` at ``n * 1600 ps`` of its own clock; sync word ``k`` goes with
 pulse ``k * 2**16``. A pulse emitted at ``te`` reaches the ground at ``ta = te + R(te + R(te)/c)/c``

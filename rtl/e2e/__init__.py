@@ -1,1 +1,1 @@
-"""End-to-end co-simulation top (issue 6): both FPGAs, the optical channel and the link."""
+"""End-to-end co-simulation top (``make sim``): both FPGAs, the optical channel and the link."""

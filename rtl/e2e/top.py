@@ -1,4 +1,4 @@
-r"""End-to-end co-simulation top (issue 6): satellite FPGA, optical channel, ground FPGA, link.
+r"""End-to-end co-simulation top (``make sim``): satellite FPGA, optical channel, ground FPGA, link.
 
 ::
 
@@ -36,11 +36,12 @@ Python inputs are registered on entry, so Verilator evaluates the design once pe
 
 from dataclasses import dataclass
 
-from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out, connect
 
+from models.constants import FABRIC_CLOCK_PS
 from models.framing import WORD_BITS
 from rtl.e2e.replay import DUE_BITS, REPLAY_STORE_VERILOG, TimedReplay, replay_file
 from rtl.e2e.signature import SignatureRecord, SymbolSignature
@@ -55,8 +56,12 @@ from rtl.sifting.layouts import KeyBeat, Report, SiftEntry
 from rtl.sifting.satellite_sift import SatelliteSift
 from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher, record_file
 from rtl.simonly.qrng_source import CounterQrngSource
+from rtl.simonly.wave_window import WAVE_WINDOW_VERILOG, add_wave_window
 
 POWER_ON_CYCLES = 2
+# Every captured beat carries the cycle it was taken at (``now``) above its payload, so a
+# scoreboard can say when a mismatching beat happened (48 bits: 2**48 cycles = 20 days).
+STAMP_BITS = 48
 
 # Capture name -> payload layout; replay name -> payload layout.
 CAPTURES = {
@@ -68,7 +73,8 @@ CAPTURE_PORTS = ("batch", "done", "batches", "fill")
 # The batch itself goes through ``replay_<name>.bin`` (TimedReplay load_file), not a port.
 REPLAY_INPUTS = ("count", "strobe")
 REPLAY_OUTPUTS = ("hungry", "released", "accepted", "dropped", "short_reads")
-VERILOG_SOURCES = [BATCH_STORE_VERILOG, REPLAY_STORE_VERILOG]  # run_cocotb(extra_sources=...)
+VERILOG_SOURCES = [BATCH_STORE_VERILOG, REPLAY_STORE_VERILOG,  # run_cocotb(extra_sources=...)
+                   WAVE_WINDOW_VERILOG]
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,10 @@ class E2eParams:
     depth_ent: int = 8
     depth_skey: int = 16
     depth_gkey: int = 16
+    # Waves of a window only (``make sim WAVES=mismatch``): the dump opens at this cycle and
+    # goes to ``wave_file`` (the run's end closes it); None: no window instance.
+    wave_start_cycle: int | None = None
+    wave_file: str = "window.fst"
 
     def capture_depth(self, name: str) -> int:
         return getattr(self, f"depth_{name}")
@@ -115,6 +125,11 @@ def payload_bits(layout: data.Layout) -> int:
     return data.Layout.cast(layout).size
 
 
+def capture_bits(name: str) -> int:
+    """Width of capture ``name``'s beats: its payload, then :data:`STAMP_BITS` of cycle."""
+    return payload_bits(CAPTURES[name]) + STAMP_BITS
+
+
 class E2eTop(wiring.Component):
     def __init__(self, params: E2eParams = E2eParams()) -> None:
         p = params
@@ -127,9 +142,9 @@ class E2eTop(wiring.Component):
         self.sat_sift = SatelliteSift(p.packet_bits)
         self.gnd_sift = GroundSift(p.packet_bits)
         self.captures = {
-            name: StreamBatcher(payload_bits(layout), p.capture_depth(name), seed=p.seed + i,
+            name: StreamBatcher(capture_bits(name), p.capture_depth(name), seed=p.seed + i,
                                 verilog_store=True, record_file=record_file(name))
-            for i, (name, layout) in enumerate(CAPTURES.items())
+            for i, name in enumerate(CAPTURES)
         }
         self.replays = {
             name: TimedReplay(payload_bits(layout), p.replay_batch,
@@ -157,6 +172,19 @@ class E2eTop(wiring.Component):
         p = self.params
         own_reset_domains(m, self.clk)
         m.d.por += self.now.eq(self.now + 1)
+        if p.wave_start_cycle is not None:
+            add_wave_window(m, p.wave_start_cycle * FABRIC_CLOCK_PS, p.wave_file)
+        stamp = self.now[:STAMP_BITS]
+
+        def capture(name: str, valid, payload, ready=None) -> None:
+            """Beats of a stream (or a tap on one, ``ready`` None) into capture ``name``."""
+            into = self.captures[name].i
+            m.d.comb += [into.valid.eq(valid), into.payload.eq(Cat(payload, stamp))]
+            if ready is not None:
+                m.d.comb += ready.eq(into.ready)
+
+        def capture_stream(name: str, source) -> None:
+            capture(name, source.valid, source.payload, source.ready)
 
         blocks = {"qrng": self.qrng, "tx": self.tx, "signer": self.signer,
                   "ground": self.ground, "report": self.report, "sat_sift": self.sat_sift,
@@ -168,7 +196,7 @@ class E2eTop(wiring.Component):
         # Satellite: every symbol beat goes out (the modulators never stall) and is signed.
         connect(m, self.qrng.o, tx.qrng)
         connect(m, tx.symbols, self.signer.i)
-        connect(m, self.signer.o, cap["sig"].i)
+        capture_stream("sig", self.signer.o)
         m.d.comb += tx.link_payload.valid.eq(0)  # sift messages travel in the link model
 
         # Downlink words to one bit per cycle (MSB first), the ground sync detector's input.
@@ -193,7 +221,7 @@ class E2eTop(wiring.Component):
             for port in REPLAY_OUTPUTS:
                 m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(replay, port))
         connect(m, self.replays["tags"].o, ground.tags)
-        connect(m, ground.frames, cap["frm"].i)
+        capture_stream("frm", ground.frames)
         m.d.comb += [ground.delta.eq(p.delta), ground.gate_half.eq(p.gate_half),
                      self.locked.eq(ground.locked)]
         connect(m, ground.detections, self.report.det)
@@ -202,9 +230,8 @@ class E2eTop(wiring.Component):
         m.submodules.records = records = SyncFIFOBuffered(
             width=payload_bits(Report), depth=p.record_depth)
         rep = self.report.report
+        capture("rep", rep.valid & records.w_rdy, rep.payload)
         m.d.comb += [
-            cap["rep"].i.valid.eq(rep.valid & records.w_rdy),
-            cap["rep"].i.payload.eq(rep.payload),
             records.w_en.eq(rep.valid & cap["rep"].i.ready),
             records.w_data.eq(rep.payload),
             rep.ready.eq(records.w_rdy & cap["rep"].i.ready),
@@ -217,10 +244,9 @@ class E2eTop(wiring.Component):
         connect(m, self.sat_sift.query, tx.query)
         connect(m, tx.answer, self.sat_sift.answer)
         answer = tx.answer
-        m.d.comb += [cap["ans"].i.valid.eq(answer.valid & answer.ready),
-                     cap["ans"].i.payload.eq(answer.payload)]
-        connect(m, self.sat_sift.entry, cap["ent"].i)
-        connect(m, self.sat_sift.key, cap["skey"].i)
+        capture("ans", answer.valid & answer.ready, answer.payload)
+        capture_stream("ent", self.sat_sift.entry)
+        capture_stream("skey", self.sat_sift.key)
 
         # Ground sifting: own records joined with the downlinked sift entries.
         gnd = self.gnd_sift
@@ -230,7 +256,7 @@ class E2eTop(wiring.Component):
             records.r_en.eq(gnd.record.ready),
         ]
         connect(m, self.replays["dn"].o, gnd.entry)
-        connect(m, gnd.key, cap["gkey"].i)
+        capture_stream("gkey", gnd.key)
         m.d.comb += [
             self.sat_packets.eq(self.sat_sift.packets), self.sat_dropped.eq(self.sat_sift.dropped),
             self.gnd_packets.eq(gnd.packets), self.gnd_missing.eq(gnd.missing),

@@ -23,7 +23,7 @@ stalls only in the cases documented in :class:`~rtl.sifting.uplink_receiver.Upli
 and the satellite's ``decided`` / ``decision`` (one pulse per frame decision, accepted or
 declared missing) are there for scoreboards and telemetry. Buffer sizes: ``docs/sifting.md``.
 
-Progress never waits for the uplink (issue 6/4): the satellite declares an uplink frame missing
+Progress never waits for the uplink: the satellite declares an uplink frame missing
 once its RND cache has overwritten the frame's pulses (the cache's write ``head`` against
 :func:`models.sifting.classical_link.missing_deadline`, ``frames_expired``; a copy arriving later is
 ``up_stale``), so the ground's records of lost frames are released within one cache life plus the

@@ -5,21 +5,21 @@ Overview
 ``i`` carries the received copies of downlink sift messages (:mod:`models.sifting.messages`), one
 32-bit word per beat, ``last`` on the CRC word. As the model's ground endpoint
 (``models.sifting.classical_link._Ground.receive``) does, a copy is kept if it is good (CRC, tag,
-length
-consistent with the count) and its sequence number lies in ``[ack, ack + window)`` with no copy
-of it kept yet; the others are counted (``corrupted``, ``duplicates``: already sifted or already
-buffered, ``outside``: beyond the window) and forgotten. Messages are sifted strictly in sequence
-order: message ``ack`` as soon as it is buffered, then ``ack`` moves on. ``ack`` (the next message
-needed) goes into every uplink frame copy (:class:`~rtl.sifting.uplink_framer.UplinkFramer`).
+length consistent with the count) and its sequence number lies in ``[ack, ack + window)`` with no
+copy of it kept yet; the others are counted (``corrupted``, ``duplicates``: already sifted or
+already buffered, ``outside``: beyond the window) and forgotten. Messages are sifted strictly in
+sequence order: message ``ack`` as soon as it is buffered, then ``ack`` moves on. ``ack`` (the next
+message needed) goes into every uplink frame copy
+(:class:`~rtl.sifting.uplink_framer.UplinkFramer`).
 
 Sifting a message pairs each of its entries with the ground's next record (``record_in``: the
-ground's reports in the order they were framed, ``UplinkFramer.record`` through the ground's
-record store) and offers both, in step, on ``record`` and ``entry``
+ground's reports in the order they were framed, ``UplinkFramer.record`` through the ground's record
+store) and offers both, in step, on ``record`` and ``entry``
 (:class:`~rtl.sifting.ground_sift.GroundSift`). A "missing" message (the satellite never got the
 frame) turns every record of its frame (pulse in ``[seq P, (seq+1) P)``) into a ``missing`` entry;
-it ends at the first record of a later frame or, with no record waiting, once the frame after it
-has closed too (``closed``: ``UplinkFramer.closed``; left at 0 it waits for a record). A record
-whose frame is not the message's (the two sides disagree: a bug, never a link fault) counts in
+it ends at the first record of a later frame or, with no record waiting, once the frame after it has
+closed too (``closed``: ``UplinkFramer.closed``; left at 0 it waits for a record). A record whose
+frame is not the message's (the two sides disagree: a bug, never a link fault) counts in
 ``mismatch``.
 
 Design

@@ -3,12 +3,11 @@
 * ``satellite_sift``: the satellite's whole sifting link layer
   (:class:`rtl.sifting.link_layer.SatelliteLink`: uplink receiver, RND cache 4 lanes x 16384 rows as
   in the transmitter, satellite sifting, sift-message sender), with the cache rows in ECP5
-  ``DP16KD`` primitives using their output register (``ecp5_ebr``; the simulated design has
-  an ``amaranth.lib.memory.Memory`` and a fabric register there, cycle for cycle the same:
+  ``DP16KD`` primitives using their output register (``ecp5_ebr``; the simulated design has an
+  ``amaranth.lib.memory.Memory`` and a fabric register there, cycle for cycle the same:
   ``tests/simonly/test_ecp5_primitives.py`` runs the primitives' model against it);
 * ``ground_sift``: the ground's (:class:`rtl.sifting.link_layer.GroundLink`: reporting, uplink
-  framer,
-  record store, sift-message receiver, ground sifting).
+  framer, record store, sift-message receiver, ground sifting).
 
 :class:`GroundSiftTop` (reporting and sifting without the link layer) stays for its users.
 """

@@ -18,16 +18,12 @@ word, as :meth:`models.sifting.classical_link._Satellite.receive` does:
 Expiry (``cache_pulses`` given): the next expected frame ``k`` is declared missing on the
 satellite's own clock once ``head`` (the RND cache's write head: pulses transmitted) reaches
 :func:`models.sifting.classical_link.missing_deadline` ``(k+1) P + cache_pulses``: every pulse of
-the frame
-has left the cache, so no uplink copy could be sifted any more. Progress then never waits for an
-uplink frame to arrive. Each such declaration also counts in ``timeouts``. A copy is judged
-against the head of the cycle its CRC word arrived (``stamp``): the frames whose deadline that
-head had reached are declared first, exactly
-as
-:meth:`models.sifting.classical_link._Satellite.receive` applies ``advance(head)`` before the copy;
-while
-no copy waits, the live ``head`` is used. ``cache_pulses=None`` (and ``head`` left at 0) turns
-expiry off.
+the frame has left the cache, so no uplink copy could be sifted any more. Progress then never waits
+for an uplink frame to arrive. Each such declaration also counts in ``timeouts``. A copy is judged
+against the head of the cycle its CRC word arrived (``stamp``): the frames whose deadline that head
+had reached are declared first, exactly as :meth:`models.sifting.classical_link._Satellite.receive`
+applies ``advance(head)`` before the copy; while no copy waits, the live ``head`` is used.
+``cache_pulses=None`` (and ``head`` left at 0) turns expiry off.
 
 ``ack`` is the highest acknowledgement carried by a good copy (the next sift message the ground
 needs); it drives the satellite's sift-message retransmission
@@ -37,11 +33,11 @@ message to build next and how many sift entries it takes from
 
 Design
 ------
-Two banks of ``depth`` words: a copy is written into one bank while the other bank's accepted
-frame is read out, so the link is only stalled when a whole copy arrives before the previous
-frame's reports have left (a copy of ``c`` reports takes ``32 (c + 4)`` cycles on the 156 Mbit/s
-link, the read-out ``c`` cycles). The CRC is updated per word with
-:func:`rtl.sifting.crc_append.crc_update`, the header words are kept in registers.
+Two banks of ``depth`` words: a copy is written into one bank while the other bank's accepted frame
+is read out, so the link is only stalled when a whole copy arrives before the previous frame's
+reports have left (a copy of ``c`` reports takes ``32 (c + 4)`` cycles on the 156 Mbit/s link, the
+read-out ``c`` cycles). The CRC is updated per word with :func:`rtl.sifting.crc_append.crc_update`,
+the header words are kept in registers.
 
 Stream contract, latency, throughput
 ------------------------------------

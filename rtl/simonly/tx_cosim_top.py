@@ -1,4 +1,4 @@
-r"""Co-simulation top of the satellite transmitter chain (``make sim`` of issue 2).
+r"""Co-simulation top of the satellite transmitter chain (``make sim-tx``).
 
 ::
 

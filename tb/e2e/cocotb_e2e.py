@@ -7,13 +7,11 @@ Python acts per batch and per frame only:
 * the uplink: when every report of sync frame ``k`` has been captured, the ground's uplink frame
   ``k`` (``models.sifting.messages.encode_uplink``) is sent through the model link
   (:class:`models.sifting.classical_link.Link`), repeated while the frame period's capacity allows;
-  the first
-  copy that arrives intact is replayed into the satellite at its arrival cycle; a frame with no
-  intact copy is missing: the satellite declares it at the next arrival (the sequence gap)
-  or
-  when its RND cache head passes the frame's deadline
-  (``models.sifting.classical_link.missing_deadline``),
-  whichever comes first; a copy arriving after the deadline is stale (``uplink_stale``);
+  the first copy that arrives intact is replayed into the satellite at its arrival cycle; a frame
+  with no intact copy is missing: the satellite declares it at the next arrival (the sequence gap)
+  or when its RND cache head passes the frame's deadline
+  (``models.sifting.classical_link.missing_deadline``), whichever comes first; a copy arriving after
+  the deadline is stale (``uplink_stale``);
 * the downlink: the satellite's sift entries of each frame (or "missing") form a sift message,
   repeated every frame period until a copy arrives intact, then replayed into the ground in
   sequence order.
@@ -33,19 +31,23 @@ import numpy as np
 from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, Timer
 from cocotb.utils import get_sim_time
 
-from models.ground.timing import FRAME_PULSES
+from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, PULSE_PERIOD_PS
 from models.sifting.classical_link import Link, LinkConfig, missing_deadline
 from models.sifting.entries import SiftCode
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
+from rtl.common.payload import pack_array
 from rtl.e2e.replay import batch_record, replay_file
-from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, E2eParams
-from tb.capture import CaptureError, RecordCollector, beats_of_binstr
+from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, STAMP_BITS, E2eParams
+from rtl.ground.layouts import Tag
+from rtl.sifting.layouts import Report
+from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
+from tb.e2e.progress import Progress
 from tb.e2e.scoreboard import LOCK_FRAMES, E2eScoreboard
 from tb.params import tb_params
 
-CLOCK_PS = 6400
+CLOCK_PS = FABRIC_CLOCK_PS
 CYCLE_S = CLOCK_PS * 1e-12
-FRAME_S = FRAME_PULSES / 625e6
+FRAME_S = FRAME_PULSES * PULSE_PERIOD_PS * 1e-12
 OFFSET_BITS = 16  # uplink report offsets within a sync frame of 2**16 pulses
 MAX_SENDS = 10_000
 DRAIN_FRAMES = 4
@@ -58,16 +60,26 @@ def now_cycles() -> int:
     return int(get_sim_time(unit="ps")) // CLOCK_PS
 
 
+def values(beats: np.ndarray) -> np.ndarray:
+    """The flat payload integers of a ``[n, width <= 64]`` bit matrix."""
+    return field(beats, 0, beats.shape[1]).astype(np.int64)
+
+
 class Capture:
     """One capture's record file (:class:`tb.capture.BatchRecordReader`), handed to ``handle``
-    on every poll; at the end of the window also the beats of its unfinished batch."""
+    on every poll as ``(payload bit matrix, capture cycle of each beat)``; at the end of the
+    window also the beats of its unfinished batch."""
 
     def __init__(self, dut, name: str, width: int, depth: int, handle) -> None:
         self.name = name
-        self.collector = RecordCollector(name, width, depth, 0, lambda beats, _tags: handle(beats))
+        self.collector = RecordCollector(name, width + STAMP_BITS, depth, 0,
+                                         lambda beats, _tags: self.hand_over(beats))
         self.batch, self.fill = getattr(dut, f"{name}_batch"), getattr(dut, f"{name}_fill")
         self.batches = getattr(dut, f"{name}_batches")
         self.width, self.depth, self.handle = width, depth, handle
+
+    def hand_over(self, beats: np.ndarray) -> None:
+        self.handle(beats[:, :self.width], field(beats, self.width, STAMP_BITS).astype(np.int64))
 
     def poll(self, limit: int | None = None) -> None:
         """Hand over the batches completed since the last poll (at most ``limit`` in all)."""
@@ -90,14 +102,16 @@ class Capture:
             raise CaptureError(f"capture {self.name}: {self.collector.batches} batch records in "
                                f"the file, {batches} completed in the RTL")
         if fill:
-            self.handle(beats_of_binstr(binstr, self.width)[:fill])
+            self.hand_over(beats_of_binstr(binstr, self.width + STAMP_BITS)[:fill])
 
 
 class Poller:
     """Reads every capture's record file once per ``cycles`` (the link loop's reaction time)."""
 
-    def __init__(self, clk, captures: list[Capture], cycles: int) -> None:
+    def __init__(self, clk, captures: list[Capture], cycles: int,
+                 progress: Progress | None = None) -> None:
         self.clk, self.captures, self.cycles = clk, captures, cycles
+        self.progress = progress
         self.open = True
 
     async def run(self) -> None:
@@ -108,6 +122,8 @@ class Poller:
                 return
             for capture in self.captures:
                 capture.poll()
+            if self.progress is not None:
+                self.progress.update(now_cycles())
 
 
 class Injector:
@@ -203,6 +219,7 @@ class LinkLoop:
         self.stats = {"uplink_frames": 0, "uplink_missing": 0, "uplink_stale": 0,
                       "uplink_copies": 0, "sift_messages": 0, "sift_copies": 0,
                       "reports_uplinked": 0}
+        self.missing_frames: list[int] = []  # uplink frames the satellite never got in time
         self.closed = False  # the window is over: check what comes, send nothing more
         self.lanes = board.params.lanes
         self.cache_pulses = board.params.lanes * board.params.cache_rows
@@ -213,8 +230,8 @@ class LinkLoop:
         pulses = missing_deadline(seq, FRAME_PULSES, self.cache_pulses)
         return (pulses // self.lanes + 2 * POWER_ON_CYCLES) * CYCLE_S
 
-    def on_reports(self, beats: np.ndarray) -> None:
-        got = self.board.check_reports(beats)
+    def on_reports(self, beats: np.ndarray, cycles: np.ndarray) -> None:
+        got = self.board.check_reports(beats, cycles)
         self.captured.append(got)
         self.n_captured += len(got)
         while (not self.closed and self.next_frame + 1 < len(self.bounds)
@@ -252,6 +269,7 @@ class LinkLoop:
             self.stats["uplink_stale"] += 1
         if arrival is None:
             self.stats["uplink_missing"] += 1
+            self.missing_frames.append(seq)
             # Declared at the next arrival or at the frame's expiry, whichever comes first.
             self.messages[seq] = (first, end - first, False, deadline)
             self.send_messages()
@@ -262,25 +280,24 @@ class LinkLoop:
                 m_first, m_count, _, ready = self.messages[missing]
                 self.messages[missing] = (m_first, m_count, False, min(ready, t_arrive))
         self.sat_expect = seq + 1
-        pulse = decoded.offset + base
-        payload = (pulse.astype(object) | decoded.basis.astype(object) << 64
-                   | decoded.sampled.astype(object) << 65 | decoded.bit.astype(object) << 66)
+        payload = pack_array(Report, {"pulse": decoded.offset + base, "basis": decoded.basis,
+                                      "sampled": decoded.sampled, "bit": decoded.bit})
         self.up.put(payload.tolist(), int(np.ceil(t_arrive / CYCLE_S)))
         self.sat_index = np.concatenate([self.sat_index, np.arange(first, end)])
         self.messages[seq] = (first, end - first, True, -2.0)  # waits for its entries
         self.stats["reports_uplinked"] += end - first
         self.send_messages()
 
-    def on_answers(self, beats: np.ndarray) -> None:
-        status = self.board.check_answers(beats)
+    def on_answers(self, beats: np.ndarray, cycles: np.ndarray) -> None:
+        status = self.board.check_answers(beats, cycles)
         index, self.sat_index = self.sat_index[:len(status)], self.sat_index[len(status):]
         code = self.board.satellite_chunk(index, status[:len(index)])
         self.model_codes = np.concatenate([self.model_codes, code])
 
-    def on_entries(self, beats: np.ndarray) -> None:
-        values = beats[:, :4] @ np.array([1, 2, 4, 8])
-        self.board.check_queue("sift_entries", values)
-        self.entries = np.concatenate([self.entries, values])
+    def on_entries(self, beats: np.ndarray, cycles: np.ndarray) -> None:
+        codes = values(beats)
+        self.board.check_queue("sift_entries", codes, cycles)
+        self.entries = np.concatenate([self.entries, codes])
         self.send_messages()
 
     def send_messages(self) -> None:
@@ -316,8 +333,31 @@ class LinkLoop:
             self.next_message += 1
 
 
-def key_values(beats: np.ndarray) -> np.ndarray:
-    return beats[:, :5] @ np.array([1, 2, 4, 8, 16])
+class Timeline:
+    """What the run's picture shows (``sim.timeline``): cycles of sync events and of packet
+    closes, reports per sync frame."""
+
+    def __init__(self) -> None:
+        self.sync_cycles: list[int] = []
+        self.report_frames: dict[int, int] = {}
+        self.packet_cycles: dict[str, list[int]] = {"satellite": [], "ground": []}
+
+    def on_sync(self, cycles: np.ndarray) -> None:
+        self.sync_cycles.extend(cycles.tolist())
+
+    def on_reports(self, pulses: np.ndarray) -> None:
+        frames, counts = np.unique(pulses // np.uint64(FRAME_PULSES), return_counts=True)
+        for frame, count in zip(frames.tolist(), counts.tolist(), strict=True):
+            self.report_frames[frame] = self.report_frames.get(frame, 0) + count
+
+    def on_key(self, side: str, beats: np.ndarray, cycles: np.ndarray) -> None:
+        last = beats[:, CAPTURES["skey"]["last"].offset]  # the packet's last key beat
+        self.packet_cycles[side].extend(cycles[last.astype(bool)].tolist())
+
+    def as_dict(self) -> dict:
+        return {"sync_cycles": self.sync_cycles,
+                "report_frames": {str(k): v for k, v in sorted(self.report_frames.items())},
+                "packet_cycles": self.packet_cycles}
 
 
 @cocotb.test()
@@ -328,7 +368,8 @@ async def e2e_matches_models(dut):
     if p.get("corrupt"):
         stim = dict(stim)
         stim["det_bit"] = stim["det_bit"].copy()
-        stim["det_bit"][::7] ^= 1  # a deliberately wrong model: the scoreboard must object
+        first, step = p["corrupt"]
+        stim["det_bit"][first::step] ^= 1  # a deliberately wrong model: scoreboards must object
     board = E2eScoreboard(params, stim["det_pulse"], stim["det_basis"], stim["det_bit"])
     widths = p["widths"]
 
@@ -340,22 +381,43 @@ async def e2e_matches_models(dut):
     dn_link = Link(LinkConfig(**p["downlink"]), p["seed"] + 1, horizon)
     loop = LinkLoop(board, up, dn, up_link, dn_link)
 
+    timeline = Timeline()
+
+    def on_frames(beats: np.ndarray, cycles: np.ndarray) -> None:
+        board.check_frames(beats, cycles)
+        timeline.on_sync(cycles)
+
+    def on_reports(beats: np.ndarray, cycles: np.ndarray) -> None:
+        loop.on_reports(beats, cycles)
+        timeline.on_reports(field(beats, CAPTURES["rep"]["pulse"].offset, 64))
+
+    def on_key(side: str):
+        def handle(beats: np.ndarray, cycles: np.ndarray) -> None:
+            board.check_queue(f"{side}_key", values(beats), cycles)
+            timeline.on_key(side, beats, cycles)
+        return handle
+
     handlers = {
-        "sig": board.check_signatures, "frm": board.check_frames, "rep": loop.on_reports,
+        "sig": board.check_signatures, "frm": on_frames, "rep": on_reports,
         "ans": loop.on_answers, "ent": loop.on_entries,
-        "skey": lambda b: board.check_queue("satellite_key", key_values(b)),
-        "gkey": lambda b: board.check_queue("ground_key", key_values(b)),
+        "skey": on_key("satellite"), "gkey": on_key("ground"),
     }
     captures = [Capture(dut, name, widths[name], params.capture_depth(name), handlers[name])
                 for name in CAPTURES]
-    poller = Poller(dut.clk, captures, POLL_CYCLES)
+    due = stim["due"].astype(np.int64)
+    end_cycle = int(due[-1]) + DRAIN_FRAMES * FRAME_PULSES // params.lanes
+    truncated = bool(p.get("max_cycles")) and end_cycle > p["max_cycles"]
+    if truncated:
+        end_cycle = p["max_cycles"]
+    progress = (Progress(-(-end_cycle * params.lanes // FRAME_PULSES), params.lanes, board)
+                if p.get("progress") else None)
+    poller = Poller(dut.clk, captures, POLL_CYCLES, progress)
     injectors = {"tags": tags, "up": up, "dn": dn}
     await ClockCycles(dut.clk, 2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
     for task in (poller, *injectors.values()):
         cocotb.start_soon(task.run())
-    tag_payload = (stim["time"].astype(object) | stim["channel"].astype(object) << 64
-                   | stim["frame"].astype(object) << 67)
-    due = stim["due"].astype(np.int64)
+    tag_payload = pack_array(Tag, {"time": stim["time"], "channel": stim["channel"],
+                                   "frame": stim["frame"]})
     wall, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(due), 4096):  # bounded queue: the injector refills from it
         tags.queue.extend(zip(tag_payload[start:start + 4096].tolist(),
@@ -364,13 +426,11 @@ async def e2e_matches_models(dut):
         while len(tags.queue) > 1024 and now_cycles() < (p.get("max_cycles") or 1 << 62):
             wait = int(tags.queue[512][1]) - now_cycles()
             await Timer(max(wait, params.replay_batch) * CLOCK_PS, unit="ps")
-    end_cycle = int(due[-1]) + DRAIN_FRAMES * FRAME_PULSES // params.lanes
-    truncated = bool(p.get("max_cycles")) and end_cycle > p["max_cycles"]
-    if truncated:
-        end_cycle = p["max_cycles"]
     await Timer(max(1, end_cycle - now_cycles()) * CLOCK_PS, unit="ps")
     await ReadOnly()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if progress is not None:
+        progress.close(now_cycles())
     # The window ends here for every stream: what the RTL captured up to now (the unfinished
     # batches included) against the model outputs of what the link delivered up to now.
     poller.open = False
@@ -413,6 +473,7 @@ async def e2e_matches_models(dut):
         "packets": {"satellite": counters["sat_packets"], "ground": counters["gnd_packets"]},
         "counters": counters,
         "link": loop.stats,
+        "timeline": {**timeline.as_dict(), "uplink_missing": loop.missing_frames},
         "uplink_stats": vars(up_link.stats),
         "downlink_stats": vars(dn_link.stats),
         "replayed": {name: injector.loaded for name, injector in injectors.items()},

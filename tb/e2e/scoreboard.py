@@ -1,7 +1,8 @@
 """Scoreboard of the end-to-end co-simulation: every captured stream against the golden models.
 
 Pure numpy, no simulator import. Streams, each compared beat by beat in order
-(:class:`tb.satellite.tx_scoreboard.StreamTally` counts compared beats and mismatches):
+(:class:`tb.tally.StreamTally` counts compared beats and mismatches and keeps the first mismatch
+with its cycle, both payloads decoded through the stream's layout and the model's context):
 
 * ``symbols``: per-batch signatures (:mod:`rtl.e2e.signature`) of the model's symbols;
 * ``sync_frames``: ground sync detector events: consecutive frame counters at the frame's bit
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.constants import FRAME_PULSES
 from models.framing import FRAME_WORDS, WORD_BITS
 from models.qrng import qrng_words
 from models.rnd_cache import CacheStatus, cache_lookup
@@ -34,16 +36,51 @@ from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import SiftCode, ground_sift, make_reports, satellite_sift
 from models.sifting.packets import key_beats
 from models.symbols import map_symbols
-from rtl.e2e.signature import FOLD_BITS
-from rtl.e2e.top import E2eParams
-from tb.capture import fields
-from tb.satellite.tx_scoreboard import StreamTally
+from rtl.common.payload import unpack, unpack_bits
+from rtl.e2e.signature import FOLD_BITS, SignatureRecord
+from rtl.e2e.top import CAPTURES, E2eParams
+from rtl.ground.sync import FrameEvent
+from rtl.satellite.layouts import CacheAnswer
+from rtl.sifting.layouts import Report
+from tb.tally import Mismatch, StreamTally
 
 FRAME_BITS = FRAME_WORDS * WORD_BITS
 LOCK_FRAMES = 4  # the sync detector must lock within this many frames of a clean start
 STREAMS = ("symbols", "sync_frames", "reports", "cache_answers", "sift_entries",
            "satellite_key", "ground_key")
 CHECKS = (*STREAMS, "replay_batches")
+# Layout of each stream's beats (the capture that carries it).
+STREAM_LAYOUT = {"symbols": CAPTURES["sig"], "sync_frames": CAPTURES["frm"],
+                 "reports": CAPTURES["rep"], "cache_answers": CAPTURES["ans"],
+                 "sift_entries": CAPTURES["ent"], "satellite_key": CAPTURES["skey"],
+                 "ground_key": CAPTURES["gkey"]}
+
+
+def row(tree: dict, i: int, prefix: str = "") -> dict[str, int]:
+    """Beat ``i`` of nested field arrays as a flat ``{"field.sub": int}`` dict."""
+    out: dict[str, int] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(row(value, i, f"{name}."))
+        else:
+            v = np.asarray(value)[i]
+            if v.ndim:  # an array field: one entry per element
+                out.update({f"{name}.{j}": int(x) for j, x in enumerate(v)})
+            else:
+                out[name] = int(v)
+    return out
+
+
+def flat(value: dict) -> dict[str, int]:
+    """A decoded payload (:func:`rtl.common.payload.unpack`) as a flat ``{"field.sub": int}``."""
+    return row({k: np.array([v]) if not isinstance(v, dict) else
+                {kk: np.array([vv]) for kk, vv in v.items()} for k, v in value.items()}, 0)
+
+
+def frame_context(pulse: int) -> dict[str, int]:
+    return {"pulse": int(pulse), "frame": int(pulse) // FRAME_PULSES,
+            "pulse_in_frame": int(pulse) % FRAME_PULSES}
 
 
 def signature_words(seed: int, lanes: int, first_pulse: np.ndarray, beats: int) -> np.ndarray:
@@ -77,13 +114,16 @@ class E2eScoreboard:
     det_bit: np.ndarray
     sift: SiftConfig = field(default_factory=SiftConfig)
     tallies: dict[str, StreamTally] = field(
-        default_factory=lambda: {name: StreamTally() for name in CHECKS})
+        default_factory=lambda: {name: StreamTally(name) for name in CHECKS})
     answer_status: dict[str, int] = field(
         default_factory=lambda: {s.name.lower(): 0 for s in CacheStatus})
     expected: dict[str, deque] = field(
         default_factory=lambda: {"sift_entries": deque(), "satellite_key": deque(),
                                  "ground_key": deque()})
     waiting: dict[str, deque] = field(
+        default_factory=lambda: {"sift_entries": deque(), "satellite_key": deque(),
+                                 "ground_key": deque()})
+    waiting_cycles: dict[str, deque] = field(
         default_factory=lambda: {"sift_entries": deque(), "satellite_key": deque(),
                                  "ground_key": deque()})
     key_bits: dict[str, int] = field(default_factory=lambda: {"satellite": 0, "ground": 0})
@@ -98,52 +138,98 @@ class E2eScoreboard:
         return sum(t.mismatches for t in self.tallies.values())
 
     # --- streams checked directly against the models ---------------------------------------
-    def check_signatures(self, beats: np.ndarray) -> None:
+    def check_signatures(self, beats: np.ndarray, cycles: np.ndarray) -> None:
         p = self.params
-        pulse, s1, s2 = fields(beats, [64, 64, 64])
+        got = unpack_bits(SignatureRecord, beats)
         tally = self.tallies["symbols"]
         per_batch = p.signature_beats * p.lanes
-        want_pulse = (np.arange(len(beats), dtype=np.uint64) + np.uint64(tally.compared)) \
-            * np.uint64(per_batch)
-        want_s1, want_s2 = signatures(signature_words(p.seed, p.lanes, want_pulse,
-                                                      p.signature_beats))
-        bad = (pulse != want_pulse) | (s1 != want_s1) | (s2 != want_s2)
-        tally.record(bad, "symbol batch signature differs from models.symbols.map_symbols")
+        want = {"pulse": (np.arange(len(beats), dtype=np.uint64) + np.uint64(tally.compared))
+                * np.uint64(per_batch)}
+        want["s1"], want["s2"] = signatures(signature_words(p.seed, p.lanes, want["pulse"],
+                                                            p.signature_beats))
+        bad = np.zeros(len(beats), dtype=bool)
+        for name in ("pulse", "s1", "s2"):
+            bad |= got[name] != want[name]
+        message = "symbol batch signature differs from models.symbols.map_symbols"
 
-    def check_frames(self, beats: np.ndarray) -> None:
-        frame, position, flywheel = fields(beats, [48, 64, 1])
+        def detail(i: int) -> Mismatch:
+            first = int(want["pulse"][i])
+            return Mismatch("symbols", 0, message, expected=row(want, i), received=row(got, i),
+                            context={**frame_context(first), "last_pulse": first + per_batch - 1,
+                                     "beats_signed": p.signature_beats})
+        tally.record(bad, message, detail, cycles)
+
+    def check_frames(self, beats: np.ndarray, cycles: np.ndarray) -> None:
+        got = unpack_bits(FrameEvent, beats)
         tally = self.tallies["sync_frames"]
-        if self.first_frame is None and len(frame):
-            self.first_frame = int(frame[0])
+        if self.first_frame is None and len(beats):
+            self.first_frame = int(got["frame"][0])
         first = self.first_frame or 0
-        want = np.arange(len(frame), dtype=np.uint64) + np.uint64(first + tally.compared)
-        bad = ((frame != want) | (position != want * np.uint64(FRAME_BITS)) | (flywheel != 0)
-               | np.uint64(first) >= LOCK_FRAMES)
-        tally.record(bad, "sync event is not the next frame at its downlink position")
+        frame = np.arange(len(beats), dtype=np.uint64) + np.uint64(first + tally.compared)
+        want = {"frame": frame, "position": frame * np.uint64(FRAME_BITS),
+                "flywheel": np.zeros(len(beats), dtype=np.uint64)}
+        bad = np.full(len(beats), first >= LOCK_FRAMES)
+        for name, value in want.items():
+            bad |= got[name] != value
+        message = (f"sync event is not the next frame at its downlink position (lock within "
+                   f"{LOCK_FRAMES} frames, no flywheel)")
 
-    def check_reports(self, beats: np.ndarray) -> np.ndarray:
+        def detail(i: int) -> Mismatch:
+            return Mismatch("sync_frames", 0, message, expected=row(want, i),
+                            received=row(got, i),
+                            context={"frame": int(frame[i]), "first_frame_seen": first,
+                                     "downlink_bit": int(frame[i]) * FRAME_BITS})
+        tally.record(bad, message, detail, cycles)
+
+    def check_reports(self, beats: np.ndarray, cycles: np.ndarray) -> np.ndarray:
         """Compare report beats; return them as a ``[n, 4]`` (pulse, basis, sampled, bit)."""
-        got = np.stack(fields(beats, [64, 1, 1, 1]), axis=1)
+        got = unpack_bits(Report, beats)
         tally = self.tallies["reports"]
         start = tally.compared
-        want = self.reports.take(slice(start, start + len(beats)))
-        n = len(want)
-        want_bit = self.det_bit[start:start + n].astype(np.uint64)
+        model = self.reports.take(slice(start, start + len(beats)))
+        n = len(model)
+        want = {"pulse": model.pulse, "basis": model.basis, "sampled": model.sampled,
+                "bit": self.det_bit[start:start + n].astype(np.uint64)}
         bad = np.ones(len(beats), dtype=bool)
-        bad[:n] = ((got[:n, 0] != want.pulse) | (got[:n, 1] != want.basis)
-                   | (got[:n, 2] != want.sampled) | (got[:n, 3] != want_bit))
-        tally.record(bad, "report differs from the indexer/gate/squash/sampling models")
-        return got
+        bad[:n] = False
+        for name, value in want.items():
+            bad[:n] |= got[name][:n] != value
+        message = "report differs from the indexer/gate/squash/sampling models"
 
-    def check_answers(self, beats: np.ndarray) -> np.ndarray:
+        def detail(i: int) -> Mismatch:
+            if i >= n:
+                return Mismatch("reports", 0, "report beyond the model's detections",
+                                received=row(got, i), context={"detection": start + i})
+            return Mismatch("reports", 0, message, expected=row(want, i), received=row(got, i),
+                            context={"detection": start + i, **frame_context(want["pulse"][i]),
+                                     "detector_basis": int(self.det_basis[start + i]),
+                                     "detector_bit": int(self.det_bit[start + i])})
+        tally.record(bad, message, detail, cycles)
+        return np.stack([got["pulse"], got["basis"], got["sampled"], got["bit"]], axis=1)
+
+    def check_answers(self, beats: np.ndarray, cycles: np.ndarray) -> np.ndarray:
         """Compare RND cache answers; return the model's status of each (for the sift model)."""
-        pulse, head, status, symbol = fields(beats, [64, 64, 2, 4])
+        got = unpack_bits(CacheAnswer, beats)
+        pulse, head, status = got["pulse"], got["head"], got["status"]
         capacity = self.params.lanes * self.params.cache_rows
         want_status = cache_lookup(pulse, head, capacity)
-        model = map_symbols(qrng_words(self.params.seed, pulse)).packed()
-        want_symbol = np.where(want_status == CacheStatus.OK, model, 0)
-        bad = (status != want_status) | (symbol != want_symbol)
-        self.tallies["cache_answers"].record(bad, "RND cache answer differs from the model")
+        sym = map_symbols(qrng_words(self.params.seed, pulse))
+        ok = want_status == CacheStatus.OK
+        want = {"pulse": pulse, "head": head, "status": want_status.astype(np.uint64),
+                "symbol": {"intensity": np.where(ok, sym.intensity, 0),
+                           "basis": np.where(ok, sym.basis, 0), "bit": np.where(ok, sym.bit, 0)}}
+        bad = status != want["status"]
+        for name, value in want["symbol"].items():
+            bad |= got["symbol"][name] != value
+        message = "RND cache answer differs from the model"
+
+        def detail(i: int) -> Mismatch:
+            return Mismatch("cache_answers", 0, message, expected=row(want, i),
+                            received=row(got, i),
+                            context={**frame_context(pulse[i]),
+                                     "age_pulses": int(head[i]) - int(pulse[i]),
+                                     "cache_pulses": capacity})
+        self.tallies["cache_answers"].record(bad, message, detail, cycles)
         for s in CacheStatus:
             self.answer_status[s.name.lower()] += int(np.count_nonzero(status == s))
         return want_status
@@ -176,11 +262,18 @@ class E2eScoreboard:
         self.expected[f"{side}_key"].extend(beats.tolist())
         self.compare_waiting(f"{side}_key")
 
-    def check_queue(self, stream: str, values: np.ndarray) -> None:
-        """Compare captured beats (integers) with the expected ones of ``stream`` in order;
-        beats captured before the link loop knows what to expect wait for it."""
+    def check_queue(self, stream: str, values: np.ndarray, cycles: np.ndarray) -> None:
+        """Compare captured beats (payload integers) with the expected ones of ``stream`` in
+        order; beats captured before the link loop knows what to expect wait for it."""
         self.waiting[stream].extend(np.asarray(values, dtype=np.int64).tolist())
+        self.waiting_cycles[stream].extend(np.asarray(cycles, dtype=np.int64).tolist())
         self.compare_waiting(stream)
+
+    def queue_context(self, stream: str, beat: int) -> dict[str, int]:
+        if stream == "sift_entries":
+            return {"entry": beat}
+        return {"key_bit": beat, "packet": beat // self.params.packet_bits,
+                "bit_in_packet": beat % self.params.packet_bits}
 
     def compare_waiting(self, stream: str) -> None:
         queue, got = self.expected[stream], self.waiting[stream]
@@ -188,16 +281,33 @@ class E2eScoreboard:
         if take:
             want = np.array([queue.popleft() for _ in range(take)], dtype=np.int64)
             have = np.array([got.popleft() for _ in range(take)], dtype=np.int64)
-            self.tallies[stream].record(have != want, f"{stream} beat differs from models.sifting")
+            cycles = np.array([self.waiting_cycles[stream].popleft() for _ in range(take)],
+                              dtype=np.int64)
+            self._record_values(stream, have != want, want, have, cycles,
+                                f"{stream} beat differs from models.sifting")
+
+    def _record_values(self, stream: str, bad: np.ndarray, want: np.ndarray | None,
+                       have: np.ndarray, cycles: np.ndarray, message: str) -> None:
+        tally, layout = self.tallies[stream], STREAM_LAYOUT[stream]
+
+        def detail(i: int) -> Mismatch:
+            return Mismatch(stream, 0, message,
+                            expected=None if want is None else flat(unpack(layout, int(want[i]))),
+                            received=flat(unpack(layout, int(have[i]))),
+                            context=self.queue_context(stream, tally.compared + i))
+        tally.record(bad, message, detail, cycles)
 
     def finish(self) -> None:
         """Captured beats that no model output explains are mismatches."""
         for stream, got in self.waiting.items():
             self.compare_waiting(stream)
             if got:
-                self.tallies[stream].record(np.ones(len(got), dtype=bool),
-                                            f"{stream}: beats beyond the model's output")
+                have = np.array(got, dtype=np.int64)
+                cycles = np.array(self.waiting_cycles[stream], dtype=np.int64)
+                self._record_values(stream, np.ones(len(have), dtype=bool), None, have, cycles,
+                                    f"{stream}: beat beyond the model's output")
                 got.clear()
+                self.waiting_cycles[stream].clear()
 
     def check_replays(self, counts: dict[str, tuple[int, ...]]) -> None:
         """``counts``: replay name -> (batches sent, accepted, dropped[, short reads]) at the
@@ -215,16 +325,23 @@ class E2eScoreboard:
         tally = self.tallies[stream]
         missing = expected - slack - tally.compared
         if missing > 0:
-            tally.mismatches += missing
-            tally.first_mismatch = tally.first_mismatch or (
-                f"only {tally.compared} of {expected} beats arrived")
+            tally.missing(missing, expected)
+
+    def first_mismatch(self) -> Mismatch | None:
+        """The earliest first mismatch over all streams (by cycle; undated ones last)."""
+        firsts = [t.first for t in self.tallies.values() if t.first is not None]
+        if not firsts:
+            return None
+        return min(firsts, key=lambda f: (f.cycle is None, f.cycle or 0))
 
     def summary(self) -> dict:
         return {
             "mismatches": self.mismatches,
-            "streams": {name: {"compared": t.compared, "mismatches": t.mismatches,
-                               "first_mismatch": t.first_mismatch}
-                        for name, t in self.tallies.items()},
+            "streams": {name: t.summary() for name, t in self.tallies.items()},
+            "first_mismatch": None if (first := self.first_mismatch()) is None else
+            first.as_dict(),
+            "mismatch_cycles": {name: t.mismatch_cycles for name, t in self.tallies.items()
+                                if t.mismatch_cycles},
             "cache_answer_status": dict(self.answer_status),
             "key_bits_expected": dict(self.key_bits),
         }

@@ -25,20 +25,7 @@ from models.symbols import map_symbols
 from rtl.common.payload import pack_array, pack_bytes, unpack_bits
 from rtl.satellite.layouts import CacheAnswer, DownlinkWord, Symbol
 from rtl.simonly.tx_cosim_top import TxCosimParams, symbol_capture
-
-
-@dataclass
-class StreamTally:
-    compared: int = 0
-    mismatches: int = 0
-    first_mismatch: str | None = None
-
-    def record(self, bad: np.ndarray, describe: str) -> None:
-        n_bad = int(np.count_nonzero(bad))
-        if n_bad and self.first_mismatch is None:
-            self.first_mismatch = f"beat {self.compared + int(np.argmax(bad))}: {describe}"
-        self.compared += int(bad.size)
-        self.mismatches += n_bad
+from tb.tally import StreamTally
 
 
 @dataclass

@@ -1,18 +1,14 @@
 """cocotb: both FPGAs' sifting link layers (:mod:`rtl.sifting.link_layer`) over the lossy link
 model.
 
-The ground link layer frames its detections' reports; every uplink copy it sends goes through
-a
+The ground link layer frames its detections' reports; every uplink copy it sends goes through a
 :class:`models.sifting.classical_link.Link` (loss, a burst, bit errors, duplicates, latency;
-optionally an
-uplink-only outage) into the satellite link layer, whose downlink sift-message copies go back
-through a second ``Link``. The satellite transmits one pulse per cycle (its RND cache head moves
-with the ground's time, so uplink frames expire on its clock) unless ``sat_live`` is false (every
-pulse written before the first report). Python only carries words between the ports (the
-RTL
-decides everything) and records what was delivered, with the satellite's cache head when each
-copy's CRC word arrived. Scoreboards, against the golden endpoints of
-:mod:`models.sifting.classical_link`
+optionally an uplink-only outage) into the satellite link layer, whose downlink sift-message copies
+go back through a second ``Link``. The satellite transmits one pulse per cycle (its RND cache head
+moves with the ground's time, so uplink frames expire on its clock) unless ``sat_live`` is false
+(every pulse written before the first report). Python only carries words between the ports (the RTL
+decides everything) and records what was delivered, with the satellite's cache head when each copy's
+CRC word arrived. Scoreboards, against the golden endpoints of :mod:`models.sifting.classical_link`
 fed with the same delivered copies at the same heads:
 
 * the satellite's frame decisions (accepted frames, missing declarations on a gap or on expiry)
@@ -25,13 +21,12 @@ fed with the same delivered copies at the same heads:
 """
 
 import heapq
-import random
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
+from models.constants import FABRIC_CLOCK_PS
 from models.sifting.classical_link import (
     MISSING_HEAD,
     Link,
@@ -43,20 +38,28 @@ from models.sifting.classical_link import (
 )
 from models.sifting.entries import Reports, make_reports
 from models.sifting.messages import UPLINK_HEADER_WORDS, decode_uplink, encode_uplink
-from tb.params import tb_params
-from tb.sifting.cocotb_sifting import TAGS_MASK, packet_beats
-from tb.sifting.stimulus import detections, record_value, symbol_codes
-from tb.stream import StreamDriver, StreamMonitor
+from rtl.common.payload import pack, unpack, unpack_array
+from rtl.sifting.crc_append import MessageWord
+from rtl.sifting.uplink_receiver import FrameBeat
+from tb.sifting.cocotb_sifting import compare, compare_keys, packet_beats
+from tb.sifting.stimulus import (
+    detections,
+    message_beats,
+    record_values,
+    symbol_codes,
+    write_beats,
+)
+from tb.stream import StreamDriver
+from tb.testbench import TB
 
-CLOCK_S = 6.4e-9
+CLOCK_S = FABRIC_CLOCK_PS * 1e-12
 
 
 class LinkPump:
     """Carries the message copies of one direction through a :class:`Link`, in arrival order."""
 
-    def __init__(self, dut, src: str, dst: str, link: Link, rng: random.Random,
-                 stall: float) -> None:
-        self.dut = dut
+    def __init__(self, tb: TB, src: str, driver: StreamDriver, link: Link, stall: float) -> None:
+        self.dut = tb.dut
         self.link = link
         self.words: list[int] = []
         self.sent: list[np.ndarray] = []
@@ -64,12 +67,13 @@ class LinkPump:
         self.queue: list = []
         self.cycle = 0
         self.stopping = False
-        self.monitor = StreamMonitor(dut, src, rng, stall=stall, callback=self._word)
-        self.driver = StreamDriver(dut, dst, rng, idle=0.0)
+        self.driver = driver
+        self.monitor = tb.monitor(src, stall=stall, callback=self._word)
 
     def _word(self, beat: int) -> None:
-        self.words.append(beat & 0xFFFF_FFFF)
-        if beat >> 32:
+        word = unpack(MessageWord, beat)
+        self.words.append(word["data"])
+        if word["last"]:
             copy = np.array(self.words, dtype=np.uint32)
             self.words = []
             self.sent.append(copy)
@@ -85,8 +89,7 @@ class LinkPump:
                 continue
             *_, words = heapq.heappop(self.queue)
             self.delivered.append(words)
-            await self.driver.send(int(w) | (i == len(words) - 1) << 32
-                                   for i, w in enumerate(words))
+            await self.driver.send(message_beats([words]))
 
 
 def framed_reports(sent: list[np.ndarray], reports: Reports, bit: np.ndarray, frame_pulses: int
@@ -94,14 +97,15 @@ def framed_reports(sent: list[np.ndarray], reports: Reports, bit: np.ndarray, fr
     """The reports the ground framed (from its uplink copies), checked against its detections'
     reports: every copy of a frame carries the same reports, each one a detection's report."""
     frames: dict[int, np.ndarray] = {}
+    offsets: dict[int, np.ndarray] = {}
     for words in sent:
         frame = decode_uplink(words)
         assert frame is not None, "uplink copy CRC"
         body = words[UPLINK_HEADER_WORDS:-1]
         assert np.array_equal(frames.setdefault(frame.seq, body), body), \
             f"uplink frame {frame.seq}: copies differ"
-    pulses = [seq * frame_pulses + (body.astype(np.uint64) >> np.uint64(3))
-              for seq, body in sorted(frames.items())]
+        offsets[frame.seq] = frame.offset
+    pulses = [seq * frame_pulses + offsets[seq] for seq in sorted(frames)]
     pulse = np.concatenate(pulses) if pulses else np.zeros(0, np.uint64)
     index = np.searchsorted(reports.pulse, pulse)
     assert np.all(index < len(reports)) and np.array_equal(reports.pulse[index], pulse), \
@@ -109,7 +113,7 @@ def framed_reports(sent: list[np.ndarray], reports: Reports, bit: np.ndarray, fr
     framed = reports.take(index)
     offset_bits = (frame_pulses - 1).bit_length()
     for seq, body in frames.items():
-        mine = (framed.pulse >> np.uint64(offset_bits)) == np.uint64(seq)
+        mine = framed.pulse // np.uint64(frame_pulses) == np.uint64(seq)
         r = framed.take(mine)
         want = encode_uplink(seq, 0, r.pulse - np.uint64(seq * frame_pulses), r.basis,
                              r.sampled, r.bit & r.sampled, offset_bits)
@@ -119,24 +123,19 @@ def framed_reports(sent: list[np.ndarray], reports: Reports, bit: np.ndarray, fr
 
 @cocotb.test()
 async def link_layers_over_lossy_link(dut):
-    p = tb_params()
-    rng = random.Random(p["seed"])
+    tb = TB(dut)
+    p = tb.params
     nrng = np.random.default_rng(p["seed"])
     P, frames = p["frame_pulses"], p["frames"]
     pulses = frames * P
-    cocotb.start_soon(Clock(dut.clk, 6400, unit="ps").start())
-    for port in ("sat_write", "sat_up", "gnd_det", "gnd_down"):
-        getattr(dut, f"{port}__valid").value = 0
+    drive = {port: tb.driver(port) for port in ("sat_write", "sat_up", "gnd_det", "gnd_down")}
     dut.gnd_now.value = 0
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    await tb.reset()
 
     live = p.get("sat_live", False)
     codes = symbol_codes(p["sat_seed"], p["cycles"] + 4096 if live else pulses)
     if not live:  # the satellite has sent every pulse of the pass before the first report
-        await StreamDriver(dut, "sat_write", rng).send(int(c) for c in codes)
+        await drive["sat_write"].send(write_beats(codes, 1))
         await RisingEdge(dut.clk)
         assert int(dut.sat_head.value) == pulses
 
@@ -146,16 +145,15 @@ async def link_layers_over_lossy_link(dut):
     up_faults = {**faults, "bursts": faults["bursts"] + tuple(
         (start * CLOCK_S, length * CLOCK_S) for start, length in p.get("up_bursts", []))}
     horizon = p["cycles"] * CLOCK_S
-    up = LinkPump(dut, "gnd_up", "sat_up", Link(LinkConfig(**up_faults), p["seed"] * 2 + 1,
-                                                horizon), rng, stall=0.5)
-    down = LinkPump(dut, "sat_down", "gnd_down", Link(LinkConfig(**faults), p["seed"] * 2 + 2,
-                                                      horizon), rng, stall=0.5)
-    sat_key = StreamMonitor(dut, "sat_key", rng, stall=0.2)
-    gnd_key = StreamMonitor(dut, "gnd_key", rng, stall=0.2)
+    up = LinkPump(tb, "gnd_up", drive["sat_up"], Link(LinkConfig(**up_faults),
+                                                      p["seed"] * 2 + 1, horizon), stall=0.5)
+    down = LinkPump(tb, "sat_down", drive["gnd_down"], Link(LinkConfig(**faults),
+                                                            p["seed"] * 2 + 2, horizon), stall=0.5)
+    sat_key = tb.monitor("sat_key", stall=0.2)
+    gnd_key = tb.monitor("gnd_key", stall=0.2)
+    monitors = [up.monitor, down.monitor, sat_key, gnd_key]
     pumps = [cocotb.start_soon(up.deliver()), cocotb.start_soon(down.deliver())]
-    tasks = [cocotb.start_soon(t) for t in (up.monitor.run(), down.monitor.run(),
-                                            sat_key.run(), gnd_key.run())]
-    decisions: list[tuple[int, int, int]] = []
+    decisions: list[int] = []  # FrameBeat payloads
     stamps: list[int] = []  # the satellite's cache head as each delivered copy's CRC word arrives
     writing = [live]
     written = [0]
@@ -173,36 +171,36 @@ async def link_layers_over_lossy_link(dut):
                 written[0] += 1
             await ReadOnly()
             if dut.sat_decided.value:
-                d = int(dut.sat_decision.value)
-                decisions.append((d & 0xFFFF_FFFF, (d >> 32) & 0xFF_FFFF, d >> 56))
+                decisions.append(int(dut.sat_decision.value))
             if dut.sat_up__valid.value and dut.sat_up__ready.value and \
-                    int(dut.sat_up__payload.value) >> 32:
+                    unpack(MessageWord, int(dut.sat_up__payload.value))["last"]:
                 stamps.append(int(dut.sat_head.value))
 
-    tasks.append(cocotb.start_soon(clock_and_decisions()))
+    tasks = [cocotb.start_soon(clock_and_decisions())]
 
     pulse, basis, bit = detections(nrng, p["detections"], pulses)
 
     async def detector() -> None:
-        driver = StreamDriver(dut, "gnd_det", rng)
-        for n, b, x in zip(pulse, basis, bit, strict=True):
-            while up.cycle < int(n):
+        for n, record in zip(pulse.tolist(), record_values(pulse, basis, bit), strict=True):
+            while up.cycle < n:
                 await RisingEdge(dut.clk)
-            await driver.send([record_value(int(n), int(b), int(x))])
+            await drive["gnd_det"].send([record])
 
     tasks.append(cocotb.start_soon(detector()))
     for _ in range(p["cycles"] // 100):
-        await ClockCycles(dut.clk, 100)
+        await tb.ticks(100)
         if int(dut.gnd_ack.value) >= frames + 2 and up.cycle > pulses + 2 * P:
             break
     up.stopping = down.stopping = True
     for pump in pumps:
         await pump
     writing[0] = False  # the head stops: every expiry it reached is decided in what follows
-    await ClockCycles(dut.clk, 200)  # the last delivered copies are processed
+    await tb.ticks(200)  # the last delivered copies are processed
     for t in tasks:
         t.cancel()
-    await ClockCycles(dut.clk, 2)
+    for monitor in monitors:
+        monitor.stop()
+    await tb.ticks(2)
     head = int(dut.sat_head.value)
     assert int(dut.gnd_ack.value) >= frames, f"ground sifted {int(dut.gnd_ack.value)} frames"
     assert int(dut.gnd_mismatch.value) == 0
@@ -229,29 +227,27 @@ async def link_layers_over_lossy_link(dut):
     assert (store_full > 0) == p.get("store_overflows", False), f"{store_full} dropped"
 
     bounds = gnd.bounds
-    model_decisions = [(seq, 0 if h == MISSING_HEAD else int(bounds[seq + 1] - bounds[seq]),
-                        int(h == MISSING_HEAD)) for seq, h in sat.log]
-    assert decisions == model_decisions, "satellite frame decisions"
+    model_decisions = [pack(FrameBeat, {
+        "seq": seq, "count": 0 if h == MISSING_HEAD else int(bounds[seq + 1] - bounds[seq]),
+        "missing": int(h == MISSING_HEAD)}) for seq, h in sat.log]
+    compare(tb, "satellite frame decisions", decisions, model_decisions, FrameBeat)
     assert int(dut.sat_frames_expired.value) == sat.timeouts
     assert int(dut.sat_up_stale.value) == sat.stale
     if p.get("up_bursts"):
         assert sat.timeouts > 0, "the uplink outage must outlast the cache"
-    missing = sum(m for *_, m in decisions)
-    # Downlink: every copy is the model satellite's message.
-    for words in down.sent:
-        seq = int(words[1])
-        assert np.array_equal(words, sat.messages[seq]), f"sift message {seq}"
+    missing = int(unpack_array(FrameBeat, model_decisions)["missing"].sum())
+    # Downlink: every copy is the model satellite's message (word 1: its sequence number).
+    compare(tb, "downlink copies", [tuple(words.tolist()) for words in down.sent],
+            [tuple(sat.messages[int(words[1])].tolist()) for words in down.sent])
     # Keys: both sides against the model packets, and against each other.
-    want_sat = packet_beats(sat.packetizer.packets, sift.packet_bits)
-    assert sat_key.received[:len(want_sat)] == want_sat, "satellite key"
+    compare_keys(tb, sat_key.received, gnd_key.received,
+                 packet_beats(sat.packetizer.packets, sift.packet_bits),
+                 packet_beats(gnd.packetizer.packets, sift.packet_bits))
+    tb.check_done()
     assert len(sat_key.received) == sat.totals.sifted_bits
-    want_gnd = packet_beats(gnd.packetizer.packets, sift.packet_bits)
-    assert gnd_key.received[:len(want_gnd)] == want_gnd, "ground key"
     assert len(gnd_key.received) == gnd.totals.sifted_bits
     assert int(dut.gnd_ack.value) == gnd.next_sift
     both = len(gnd_key.received)
-    assert [k & TAGS_MASK for k in gnd_key.received] == \
-        [k & TAGS_MASK for k in sat_key.received[:both]]
     stats = (up.link.stats, down.link.stats)
     assert missing > 0 and all(s.lost and s.corrupted and s.duplicated for s in stats), \
         "the link faults must be exercised"

@@ -4,23 +4,24 @@
    stalled at random, so the FIFO overflows): the reports are checked against the model and the
    overflowed detections are dropped from the pass (they were never reported).
 2. The golden protocol (:func:`models.sifting.classical_link.run_sifting`) runs the lossy link with
-   those
-   reports: 30 % loss, bursts, bit errors, duplicates. Its satellite log says which frames the
+   those reports: 30 % loss, bursts, bit errors, duplicates. Its satellite log says which frames the
    satellite processed, in which order, at which RND cache head.
 3. The satellite RTL replays that log: cache writes up to the logged head, then the frame's
    reports (bit masked as on the link); its entries and key beats are recorded.
 4. The ground RTL sifts the frames the ground concluded, with the satellite RTL's entries
    (``missing`` for frames that never arrived).
-Scoreboards: both RTL key streams against the model packets, and against each other (identical
-packet boundaries and (basis, intensity) tags for every packet both closed).
+Scoreboards (:meth:`tb.testbench.TB.scoreboard`, payloads decoded through their layouts on a
+mismatch): the reports against the model, both RTL key streams against the model packets, and
+against each other (identical packet boundaries and (basis, intensity) tags for every packet both
+closed).
 """
 
-import random
+from collections.abc import Iterable, Sequence
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from amaranth.lib import data
+from cocotb.triggers import RisingEdge
 
 from models.sifting.classical_link import (
     MISSING_HEAD,
@@ -32,18 +33,19 @@ from models.sifting.classical_link import (
 )
 from models.sifting.entries import SiftCode, make_reports
 from models.sifting.packets import key_beats
-from tb.params import tb_params
+from rtl.common.payload import unpack_array
+from rtl.sifting.layouts import KeyBeat, Report
 from tb.sifting.stimulus import (
     counters,
     detections,
-    record_value,
-    report_value,
+    key_tags,
+    record_values,
+    report_values,
     symbol_codes,
-    unpack_report,
+    write_beats,
 )
-from tb.stream import StreamDriver, StreamMonitor
-
-TAGS_MASK = 0b11110  # basis, intensity, last: everything but the key bit
+from tb.stream import InOrderScoreboard
+from tb.testbench import TB
 
 
 def packet_beats(packets, packet_bits):
@@ -53,45 +55,58 @@ def packet_beats(packets, packet_bits):
     return key_beats(*cat, packet_bits).tolist()
 
 
-async def drain(dut, monitors, cycles=20):
-    await ClockCycles(dut.clk, cycles)
-    return [m.received for m in monitors]
+def compare(tb: TB, name: str, got: Iterable, want: Iterable,
+            layout: data.Layout | None = None) -> InOrderScoreboard:
+    """A scoreboard of ``tb`` fed after the run: when the model needs what the RTL did first
+    (which reports overflowed, the heads at which copies arrived), or when only a prefix of a
+    stream has a model counterpart (closed packets)."""
+    board = tb.scoreboard(name, layout=layout)
+    board.expect(want)
+    for item in got:
+        board.actual(item)
+    return board
+
+
+def compare_keys(tb: TB, sat_key: Sequence[int], gnd_key: Sequence[int],
+                 want_sat: Sequence[int], want_gnd: Sequence[int]) -> None:
+    """Both RTL key streams against the model packets (every closed packet; the open one has no
+    model counterpart) and against each other: identical packet boundaries and (basis,
+    intensity) tags for every bit the ground sifted."""
+    compare(tb, "satellite key", sat_key[:len(want_sat)], want_sat, KeyBeat)
+    compare(tb, "ground key", gnd_key[:len(want_gnd)], want_gnd, KeyBeat)
+    compare(tb, "key tags (ground vs satellite)", key_tags(gnd_key),
+            key_tags(sat_key[:len(gnd_key)]), KeyBeat)
 
 
 @cocotb.test()
 async def sifting_over_lossy_link(dut):
-    p = tb_params()
-    rng = random.Random(p["seed"])
+    tb = TB(dut)
+    p = tb.params
     nrng = np.random.default_rng(p["seed"])
     sift = SiftConfig(frame_pulses=p["frame_pulses"], packet_bits=p["packet_bits"],
                       cache_pulses=p["rows"], pulse_rate_hz=p["pulse_rate_hz"],
                       ground_seed=p["ground_seed"], drain_s=p["drain_s"])
     symbols = qrng_symbols(p["sat_seed"])
-    cocotb.start_soon(Clock(dut.clk, 6400, unit="ps").start())
-    for port in ("det", "write", "sat_report", "record", "gnd_entry"):
-        getattr(dut, f"{port}__valid").value = 0
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    drive = {port: tb.driver(port, idle=idle) for port, idle in (
+        ("det", p["det_idle"]), ("write", 0.0), ("sat_report", 0.3), ("record", 0.2),
+        ("gnd_entry", 0.4))}
+    await tb.reset()
 
     # 1. Ground reporting, with forced overflow.
     pulse, basis, bit = detections(nrng, p["detections"], p["frames"] * p["frame_pulses"])
-    reports_mon = StreamMonitor(dut, "report", rng, stall=p["report_stall"])
-    task = cocotb.start_soon(reports_mon.run())
-    await StreamDriver(dut, "det", rng, idle=p["det_idle"]).send(
-        record_value(int(a), int(b), int(c)) for a, b, c in zip(pulse, basis, bit, strict=True))
-    (got_reports,) = await drain(dut, [reports_mon], 80)
-    task.cancel()
-    got = [unpack_report(v) for v in got_reports]
+    reports_mon = tb.monitor("report", stall=p["report_stall"])
+    await drive["det"].send(record_values(pulse, basis, bit))
+    await tb.ticks(80)
+    reports_mon.stop()
+    got_reports = reports_mon.received
     overflow = int(dut.overflow.value)
-    kept = np.isin(pulse, np.array([g[0] for g in got], dtype=np.uint64))
-    assert overflow > 0 and overflow + len(got) == len(pulse), "overflow count"
+    kept = np.isin(pulse, unpack_array(Report, got_reports)["pulse"])
+    assert overflow > 0 and overflow + len(got_reports) == len(pulse), "overflow count"
     pulse, basis, bit = pulse[kept], basis[kept], bit[kept]
     want = make_reports(pulse, basis, bit, sift.ground_seed)
-    assert [g[0] for g in got] == pulse.tolist(), "report order / pulses"
-    assert [g[2] for g in got] == want.sampled.tolist(), "sampling"
-    assert [g[3] for g in got] == bit.tolist() and [g[1] for g in got] == basis.tolist()
+    # The ground keeps the measured bit in its reports (the link carries it masked).
+    compare(tb, "reports", got_reports, report_values(pulse, basis, want.sampled, bit),
+            Report).check_done()
 
     # 2. The lossy link, golden protocol.
     faults = {"loss": 0.3, "ber": p["ber"], "duplicate": 0.1, "latency_s": p["latency_s"],
@@ -112,64 +127,55 @@ async def sifting_over_lossy_link(dut):
     assert missing and expired, "the link faults must exercise missing frames and expiry"
 
     # 3. The satellite RTL replays the satellite's decisions.
-    codes = symbol_codes(p["sat_seed"], max(h for _, h in run.satellite_log) + 1)
-    entry_mon = StreamMonitor(dut, "entry", rng, stall=0.2)
-    sat_key_mon = StreamMonitor(dut, "sat_key", rng, stall=0.2)
-    tasks = [cocotb.start_soon(m.run()) for m in (entry_mon, sat_key_mon)]
-    writer = StreamDriver(dut, "write", rng, idle=0.0)
-    sender = StreamDriver(dut, "sat_report", rng, idle=0.3)
+    rows = write_beats(symbol_codes(p["sat_seed"], max(h for _, h in run.satellite_log) + 1), 1)
+    entry_mon = tb.monitor("entry", stall=0.2)
+    sat_key_mon = tb.monitor("sat_key", stall=0.2)
     entries: dict[int, list[int]] = {}
     head = 0
     for seq, log_head in run.satellite_log:
         if log_head == MISSING_HEAD:
             continue
-        await writer.send(int(c) for c in codes[head:log_head])
+        await drive["write"].send(rows[head:log_head])
         head = log_head
         await RisingEdge(dut.clk)
         assert int(dut.head.value) == head, f"frame {seq}: cache head"
         r = want.take(frames[seq])
         before = len(entry_mon.received)
-        await sender.send(report_value(int(a), int(b), int(s), int(x))
-                          for a, b, s, x in zip(r.pulse, r.basis, r.sampled, r.bit, strict=True))
+        await drive["sat_report"].send(report_values(r.pulse, r.basis, r.sampled, r.bit))
         for _ in range(100):  # the pipeline drains in a few cycles, entry stalls included
             if len(entry_mon.received) - before >= len(r):
                 break
             await RisingEdge(dut.clk)
-        await ClockCycles(dut.clk, 4)  # any extra entry would show up here
+        await tb.ticks(4)  # any extra entry would show up here
         entries[seq] = entry_mon.received[before:]
         assert len(entries[seq]) == len(r), f"frame {seq}: entries missing"
     sat_key = sat_key_mon.received
-    want_sat = packet_beats(run.satellite_packets, sift.packet_bits)
-    assert sat_key[:len(want_sat)] == want_sat, "satellite key against the model packets"
     assert len(sat_key) == run.satellite.sifted_bits, "satellite key length"
     assert np.array_equal(counters(int(dut.sat_errors.value)), run.satellite.errors)
     assert np.array_equal(counters(int(dut.sat_detected.value)), run.satellite.detected)
     assert int(dut.sat_dropped.value) == run.satellite.dropped > 0
-    for t in tasks:
-        t.cancel()
+    entry_mon.stop()
+    sat_key_mon.stop()
 
     # 4. The ground RTL sifts the frames the ground concluded, in sequence order.
-    gnd_key_mon = StreamMonitor(dut, "gnd_key", rng, stall=0.2)
-    task = cocotb.start_soon(gnd_key_mon.run())
+    gnd_key_mon = tb.monitor("gnd_key", stall=0.2)
     concluded = slice(0, int(bounds[run.ground_frames]))
     gnd_entries = []
     for seq in range(run.ground_frames):
         count = len(pulse[frames[seq]])
         gnd_entries += entries.get(seq, [int(SiftCode.MISSING)] * count)
-    records = StreamDriver(dut, "record", rng, idle=0.2)
-    cocotb.start_soon(StreamDriver(dut, "gnd_entry", rng, idle=0.4).send(gnd_entries))
-    await records.send(got_reports[concluded])
-    (gnd_key,) = await drain(dut, [gnd_key_mon], 20)
-    task.cancel()
-    want_gnd = packet_beats(run.ground_packets, sift.packet_bits)
+    cocotb.start_soon(drive["gnd_entry"].send(gnd_entries))
+    await drive["record"].send(got_reports[concluded])
+    await tb.ticks(20)
+    gnd_key_mon.stop()
+    gnd_key = gnd_key_mon.received
     assert len(gnd_key) == run.ground.sifted_bits, "ground key length"
-    assert gnd_key[:len(want_gnd)] == want_gnd, "ground key against the model packets"
     assert int(dut.gnd_missing.value) == run.ground.missing > 0
     assert int(dut.gnd_dropped.value) == run.ground.dropped
     assert np.array_equal(counters(int(dut.gnd_detected.value)), run.ground.detected)
-    # Both RTL sides: identical boundaries and tags for every bit the ground sifted.
-    both = len(gnd_key)
-    assert [k & TAGS_MASK for k in gnd_key] == [k & TAGS_MASK for k in sat_key[:both]]
+    compare_keys(tb, sat_key, gnd_key, packet_beats(run.satellite_packets, sift.packet_bits),
+                 packet_beats(run.ground_packets, sift.packet_bits))
+    tb.check_done()
     assert run.agreed >= 2
     dut._log.info("satellite %d key bits, ground %d; %d packets closed on both sides",
                   len(sat_key), len(gnd_key), run.agreed)

@@ -10,15 +10,16 @@ import numpy as np
 from amaranth.hdl import Value
 from amaranth.lib import wiring
 
+from models.constants import FABRIC_CLOCK_HZ
 from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import make_reports
+from rtl.common.payload import pack_array
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
+from rtl.sifting.layouts import SiftEntry
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 from tb import pysim
-from tb.sifting.stimulus import record_value, report_value, symbol_codes
-
-FABRIC_HZ = 156.25e6
+from tb.sifting.stimulus import record_values, report_values, symbol_codes, write_beats
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Throughput:
 
     @property
     def per_s(self) -> float:
-        return self.per_cycle * FABRIC_HZ
+        return self.per_cycle * FABRIC_CLOCK_HZ
 
 
 def _measure(dut: wiring.Component, inputs: dict[str, list[int]], output: str, expected: int,
@@ -77,27 +78,27 @@ def _measure(dut: wiring.Component, inputs: dict[str, list[int]], output: str, e
 def ground_report_throughput(count: int, seed: int = 1) -> Throughput:
     rng = np.random.default_rng(seed)
     pulse = np.sort(rng.choice(1 << 40, count, replace=False)).astype(np.uint64)
-    records = [record_value(int(p), int(rng.integers(2)), int(rng.integers(2))) for p in pulse]
+    basis, bit = rng.integers(2, size=(count, 2)).T
+    records = record_values(pulse, basis, bit)
     return _measure(GroundReport(), {"det": records}, "report", count, overflow="overflow")
 
 
 def ground_sift_throughput(count: int, seed: int = 2) -> Throughput:
     rng = np.random.default_rng(seed)
-    records = [report_value(i, int(rng.integers(2)), 0, int(rng.integers(2)))
-               for i in range(count)]
-    entries = [4 | int(rng.integers(3)) for _ in range(count)]  # all matched: every one is key
+    basis, bit = rng.integers(2, size=(count, 2)).T
+    records = report_values(np.arange(count), basis, 0, bit)
+    # All matched: every detection is key.
+    entries = pack_array(SiftEntry, {"intensity": rng.integers(3, size=count), "match": 1,
+                                     "missing": 0}).tolist()
     return _measure(GroundSift(), {"record": records, "entry": entries}, "key", count)
 
 
 def satellite_sift_throughput(count: int, seed: int = 3) -> Throughput:
     lanes, rows = 4, 512
     codes = symbol_codes(seed, lanes * rows)
-    writes = [("write", sum(int(c) << (4 * k) for k, c in enumerate(codes[b * lanes:
-                                                                           (b + 1) * lanes])))
-              for b in range(rows)]
+    writes = [("write", row) for row in write_beats(codes, lanes)]
     pulse = np.sort(np.random.default_rng(seed).choice(lanes * rows, count, replace=False))
     rep = make_reports(pulse, np.zeros(count), np.zeros(count), SiftConfig().ground_seed)
-    reports = [report_value(int(p), 0, int(s), 0) for p, s in zip(rep.pulse, rep.sampled,
-                                                                   strict=True)]
+    reports = report_values(rep.pulse, 0, rep.sampled, 0)
     return _measure(SatelliteSiftUnit(lanes, rows), {"report": reports}, "entry", count,
                     setup=writes, always_ready=("key",))

@@ -1,4 +1,4 @@
-"""Calibration against the paper's Table 1 (issue 5, item 4).
+"""Calibration against the paper's Table 1.
 
 The Jinan 2022-09-25 pass (the paper's Fig. 4: 20 packets, QBER 1.01 %, 406,784 final bits) runs
 end to end in the default test run and must stay within 25 % of the paper; every other row runs

@@ -28,9 +28,9 @@ def test_short_window_matches_models_on_verilator():
     result = run_e2e("verilator", nominal, SHORT_FRAMES, case="e2e_test")
     assert_clean(result)
     assert result["cache_answer_status"]["ok"] > 0
-    # The end of a window that used to fail (30 frames: one satellite key beat beyond the model,
-    # from answers left in an unfinished capture batch; and the squasher's last pulse, still in
-    # the ground FPGA at the end, counted by the model): every stream complete, nothing beyond.
+    # The end of a 30-frame window: answers left in an unfinished capture batch must be read,
+    # and the squasher's last pulse, still in the ground FPGA at the end, must not be expected
+    # by the model: every stream complete, nothing beyond.
     window = run_e2e("verilator", nominal, REGRESSION_FRAMES, case="e2e_test")
     assert_clean(window)
     streams = window["streams"]

@@ -1,4 +1,4 @@
-"""The synthesis top: elaborates, exposes the ports the integrator wires, and its internal
+"""The synthesis top: elaborates, exposes the ports the system wiring uses, and its internal
 wiring (indexer -> squasher + histogram) matches the models."""
 
 import random

@@ -1,11 +1,12 @@
 """cocotb: the satellite and ground link layers over the lossy link model, Verilator and Icarus.
 
-One pass covers the link faults and issue 6/4's deadlock: the satellite transmits one pulse per
-cycle, its RND cache lives 8 frame periods, and an uplink outage of 12 frame periods (no uplink
-copy arrives) makes the satellite declare the frames missing on its own clock; the ground's
-128-record store overflows meanwhile (reports dropped before framing, counted). Before the expiry
-rule the pass stalled: the store filled with the lost frames' records, the framer's open frame
-waited for it, and no later frame reached the satellite to reveal the gap.
+One pass covers the link faults and an uplink outage longer than the cache life: the satellite
+transmits one pulse per cycle, its RND cache lives 8 frame periods, and an uplink outage of 12
+frame periods (no uplink copy arrives) makes the satellite declare the frames missing on its own
+clock; the ground's 128-record store overflows meanwhile (reports dropped before framing,
+counted). Without the expiry rule this pass would deadlock: the store fills with the lost frames'
+records, the framer's open frame waits for it, and no later frame reaches the satellite to reveal
+the gap.
 """
 
 import pytest

@@ -5,8 +5,10 @@ import random
 import numpy as np
 
 from models.sifting.messages import crc32_words, decode_sift, encode_sift, encode_uplink
-from rtl.sifting.crc_append import CrcAppender, CrcChecker
+from rtl.common.payload import unpack_array
+from rtl.sifting.crc_append import CrcAppender, CrcChecker, MessageStatus, MessageWord
 from tb import pysim
+from tb.sifting.stimulus import message_beats
 
 
 def test_trailer_matches_model_messages():
@@ -19,16 +21,17 @@ def test_trailer_matches_model_messages():
         encode_sift(7, None)[:-1],
         rng.integers(0, 1 << 32, 1, dtype=np.uint64).astype(np.uint32),
     ]
-    beats = [int(w) | (i == len(msg) - 1) << 32 for msg in messages for i, w in enumerate(msg)]
+    beats = message_beats(messages)
     want = [w for msg in messages for w in [*msg.tolist(), crc32_words(msg)]]
     dut = CrcAppender()
     prng = random.Random(4)
     out: list[int] = []
     pysim.run(dut, pysim.producer(dut.i, beats, prng, idle=0.3),
               pysim.consumer(dut.o, len(want), out, prng, stall=0.3))
-    assert [o & 0xFFFF_FFFF for o in out] == want
+    got = unpack_array(MessageWord, out)
+    assert got["data"].tolist() == want
     lasts = np.cumsum([len(msg) + 1 for msg in messages]) - 1
-    assert [i for i, o in enumerate(out) if o >> 32] == lasts.tolist()
+    assert np.flatnonzero(got["last"]).tolist() == lasts.tolist()
     assert want[len(messages[0])] == int(encode_uplink(5, 2, offset, *bits, 21)[-1])
 
 
@@ -41,12 +44,13 @@ def test_checker_flags_corrupted_messages_like_the_model():
             words = words.copy()
             words[rng.integers(len(words))] ^= np.uint32(1 << int(rng.integers(32)))
         messages.append(words)
-    beats = [int(w) | (i == len(msg) - 1) << 32 for msg in messages for i, w in enumerate(msg)]
+    beats = message_beats(messages)
     dut = CrcChecker()
     prng = random.Random(5)
     out: list[int] = []
     pysim.run(dut, pysim.producer(dut.i, beats, prng, idle=0.3),
               pysim.consumer(dut.o, len(messages), out, prng, stall=0.3))
     want_ok = [int(decode_sift(msg) is not None) for msg in messages]
-    assert [o & 1 for o in out] == want_ok and want_ok.count(0) == 4
-    assert [o >> 1 for o in out] == [len(msg) - 1 for msg in messages]
+    got = unpack_array(MessageStatus, out)
+    assert got["ok"].tolist() == want_ok and want_ok.count(0) == 4
+    assert got["words"].tolist() == [len(msg) - 1 for msg in messages]

@@ -1,10 +1,10 @@
 """GroundLink's record store in the Amaranth simulator: a full store never stalls the uplink.
 
-Issue 6/4: with no sift message coming back (a downlink or uplink outage), the ground's records
-of unanswered frames fill the store. The reports that find it full are dropped before the uplink
+With no sift message coming back (a downlink or uplink outage), the ground's records of
+unanswered frames fill the store. The reports that find it full are dropped before the uplink
 framer and counted (``store_full``): the satellite never sees them, so both sides drop them, and
-the framer keeps closing and sending frames on time (before, the framer's open frame waited for
-the store and the uplink stopped).
+the framer keeps closing and sending frames on time (a store that stalled the framer would hold
+its open frame and stop the uplink).
 """
 
 import random
@@ -16,7 +16,7 @@ from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import decode_uplink
 from rtl.sifting.link_layer import GroundLink
 from tb import pysim
-from tb.sifting.stimulus import detections, record_value, split_copies
+from tb.sifting.stimulus import detections, record_values, split_copies
 
 P = 64
 STORE = 16
@@ -34,12 +34,12 @@ def test_full_store_drops_before_framing_and_never_stalls_the_uplink():
 
     async def detector_and_clock(ctx):
         cycle = 0
-        for n, b, x in zip(pulse.tolist(), basis.tolist(), bit.tolist(), strict=True):
+        for n, record in zip(pulse.tolist(), record_values(pulse, basis, bit), strict=True):
             while cycle < n:
                 ctx.set(dut.now, cycle)
                 await ctx.tick()
                 cycle += 1
-            await pysim.stream_put(ctx, dut.det, record_value(n, b, x))
+            await pysim.stream_put(ctx, dut.det, record)
             cycle += 1
         for now in range(cycle, (FRAMES + 3) * P):
             ctx.set(dut.now, now)

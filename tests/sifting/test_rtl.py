@@ -15,25 +15,27 @@ from models.sifting.entries import (
     satellite_sift,
 )
 from models.symbols import unpack_symbols
+from rtl.common.payload import unpack_array
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
+from rtl.sifting.layouts import Report
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 from tb import pysim
-from tb.packing import pack_lanes
 from tb.sifting.stimulus import (
     counters,
     detections,
     expected_key,
-    record_value,
-    report_value,
+    record_values,
+    report_values,
     symbol_codes,
-    unpack_report,
+    write_beats,
 )
 
 SEED = SiftConfig().ground_seed
 
 
 def run_ground_report(dut, pulse, basis, bit, rng, idle, stall):
+    """The reports (Report fields as arrays) and the overflow count."""
     out: list[int] = []
     result = {}
 
@@ -41,11 +43,10 @@ def run_ground_report(dut, pulse, basis, bit, rng, idle, stall):
         await ctx.tick().repeat(4 * len(pulse) + 200)
         result["overflow"] = ctx.get(dut.overflow)
 
-    records = [record_value(int(p), int(b), int(x)) for p, b, x in zip(pulse, basis, bit,
-                                                                       strict=True)]
+    records = record_values(pulse, basis, bit)
     pysim.run(dut, pysim.producer(dut.det, records, rng, idle=idle), read_overflow,
               background=[pysim.consumer(dut.report, len(records), out, rng, stall=stall)])
-    return [unpack_report(v) for v in out], result["overflow"]
+    return unpack_array(Report, out), result["overflow"]
 
 
 def test_ground_report_samples_like_the_model():
@@ -56,9 +57,9 @@ def test_ground_report_samples_like_the_model():
                                       stall=0.3)
     want = make_reports(pulse, basis, bit, SEED)
     assert overflow == 0
-    assert [g[0] for g in got] == pulse.tolist()
-    assert [g[2] for g in got] == want.sampled.tolist() and 20 < sum(want.sampled) < 80
-    assert [g[1] for g in got] == basis.tolist() and [g[3] for g in got] == bit.tolist()
+    assert got["pulse"].tolist() == pulse.tolist()
+    assert got["sampled"].tolist() == want.sampled.tolist() and 20 < sum(want.sampled) < 80
+    assert got["basis"].tolist() == basis.tolist() and got["bit"].tolist() == bit.tolist()
 
 
 def test_forced_overflow_is_counted_and_never_reported():
@@ -68,12 +69,12 @@ def test_forced_overflow_is_counted_and_never_reported():
     # Records every cycle into a 4-deep FIFO drained at ~1 per 10 cycles: most overflow.
     got, overflow = run_ground_report(dut, pulse, basis, bit, random.Random(2), idle=0.0,
                                       stall=0.9)
-    survivors = np.array([g[0] for g in got], dtype=np.uint64)
+    survivors = got["pulse"]
     assert overflow > 100 and len(survivors) + overflow == len(pulse)
     keep = np.isin(pulse, survivors)
     want = make_reports(pulse[keep], basis[keep], bit[keep], SEED)
     assert survivors.tolist() == want.pulse.tolist()
-    assert [g[2] for g in got] == want.sampled.tolist()
+    assert got["sampled"].tolist() == want.sampled.tolist()
 
 
 def test_ground_report_rejects_bad_parameters():
@@ -101,14 +102,15 @@ def test_satellite_sift_matches_model():
     want_keys = expected_key(want, packet_bits)
     regs = {}
 
+    payloads = report_values(reports.pulse, reports.basis, reports.sampled, reports.bit)
+
     async def writer_then_reports(ctx):
-        for b in range(beats):
-            await pysim.stream_put(ctx, dut.write, pack_lanes(codes[b * lanes:(b + 1) * lanes], 4))
-        for p, b, s, x in zip(reports.pulse, reports.basis, reports.sampled, reports.bit,
-                              strict=True):
+        for row in write_beats(codes, lanes):
+            await pysim.stream_put(ctx, dut.write, row)
+        for item in payloads:
             while prng.random() < 0.3:
                 await ctx.tick()
-            await pysim.stream_put(ctx, dut.report, report_value(int(p), int(b), int(s), int(x)))
+            await pysim.stream_put(ctx, dut.report, item)
         await ctx.tick().repeat(10)
         for name in ("detected", "errors", "dropped", "packets", "expired_count"):
             regs[name] = ctx.get(Value.cast(getattr(dut, name)))
@@ -143,8 +145,7 @@ def test_ground_sift_matches_model():
         for name in ("detected", "dropped", "missing", "packets"):
             regs[name] = ctx.get(Value.cast(getattr(dut, name)))
 
-    records = [report_value(int(p), int(b), int(s), int(x))
-               for p, b, s, x in zip(pulse, basis, reports.sampled, bit, strict=True)]
+    records = report_values(pulse, basis, reports.sampled, bit)
     pysim.run(dut, pysim.producer(dut.record, records, prng, idle=0.3),
               pysim.producer(dut.entry, code.tolist(), prng, idle=0.5),
               pysim.consumer(dut.key, len(want_keys), keys, prng, stall=0.3), read_counters)

@@ -10,7 +10,7 @@ from models.sifting.entries import SiftCode
 from models.sifting.messages import decode_sift, encode_sift
 from rtl.sifting.sift_receiver import SiftReceiver
 from tb import pysim
-from tb.sifting.stimulus import report_value
+from tb.sifting.stimulus import message_beats, report_values
 
 P = 64
 WINDOW = 4
@@ -24,8 +24,8 @@ def scenario(seed: int, frames: int):
     for seq in range(frames):
         count = int(nrng.integers(0, 14))
         pulse = seq * P + np.sort(nrng.choice(P, count, replace=False))
-        records.append([report_value(int(n), int(nrng.integers(2)), int(nrng.integers(2)),
-                                     int(nrng.integers(2))) for n in pulse])
+        basis, sampled, bit = nrng.integers(2, size=(count, 3)).T
+        records.append(report_values(pulse, basis, sampled, bit))
         lost = seq < frames - 1 and nrng.random() < 0.2
         messages.append(None if lost else nrng.integers(0, 8, count).astype(np.uint8))
     words = [encode_sift(seq, code) for seq, code in enumerate(messages)]
@@ -58,7 +58,7 @@ def test_receiver_sifts_every_message_in_order(seed):
     want = expected_pairs(records, messages)
     dut = SiftReceiver(frame_pulses=P, window=WINDOW, slot_words=8)
     rng = random.Random(seed)
-    beats = [int(w) | (i == len(c) - 1) << 32 for c in copies for i, w in enumerate(c)]
+    beats = message_beats(copies)
     got_records: list[int] = []
     got_entries: list[int] = []
     final = {}

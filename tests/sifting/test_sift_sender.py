@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from models.sifting.messages import decode_sift, encode_sift
+from rtl.common.payload import pack_array, unpack
+from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.sift_sender import SiftSender
+from rtl.sifting.uplink_receiver import FrameBeat
 from tb import pysim
-
-
-def frame_value(seq: int, count: int, missing: int) -> int:
-    return seq | count << 32 | missing << 56
 
 
 def run_sender(seed: int, messages: int, depth: int, window: int, loss: float) -> dict:
@@ -33,9 +32,9 @@ def run_sender(seed: int, messages: int, depth: int, window: int, loss: float) -
         while state["next"] < messages:
             while rng.random() < 0.3:
                 await ctx.tick()
-            beat = await pysim.stream_get(ctx, dut.o)
-            words.append(beat & 0xFFFF_FFFF)
-            if not beat >> 32:
+            beat = unpack(MessageWord, await pysim.stream_get(ctx, dut.o))
+            words.append(beat["data"])
+            if not beat["last"]:
                 continue
             copy, words = np.array(words, dtype=np.uint32), []
             msg = decode_sift(copy)
@@ -46,9 +45,10 @@ def run_sender(seed: int, messages: int, depth: int, window: int, loss: float) -
                 state["next"] += 1
                 ctx.set(dut.ack, state["next"])
 
+    frames = pack_array(FrameBeat, {"seq": np.arange(messages), "count": counts,
+                                    "missing": missing}).tolist()
     pysim.run(dut, ground,
-              pysim.producer(dut.frame, [frame_value(s, int(counts[s]), int(missing[s]))
-                                         for s in range(messages)], rng, idle=0.2),
+              pysim.producer(dut.frame, frames, rng, idle=0.2),
               pysim.producer(dut.entry, entries, rng, idle=0.2))
     return {"codes": codes, "got": got, "order": order}
 

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from models.sifting.messages import decode_uplink, encode_uplink
+from rtl.common.payload import unpack_array
+from rtl.sifting.layouts import Report
 from rtl.sifting.uplink_framer import UplinkFramer
 from tb import pysim
-from tb.sifting.stimulus import detections, report_value, split_copies, unpack_report
+from tb.sifting.stimulus import detections, report_values, split_copies
 
 P = 64
 PULSES_PER_CYCLE = 2
@@ -27,8 +29,7 @@ def run_framer(frames: int, count: int, seed: int, max_repeats: int = 3, depth: 
     rng = random.Random(seed)
     words: list[int] = []
     records: list[int] = []
-    reports = [report_value(int(a), int(b), int(s), int(x))
-               for a, b, s, x in zip(pulse, basis, sampled, bit, strict=True)]
+    reports = report_values(pulse, basis, sampled, bit)
     cycles = (frames + 1) * P // PULSES_PER_CYCLE + 400 * max_repeats
     # The ground's pulse time moves on regardless of the reports; the producer keeps up with it
     # (its idle cycles are short against the close lag).
@@ -72,7 +73,7 @@ def run_framer(frames: int, count: int, seed: int, max_repeats: int = 3, depth: 
               deadline_cycles=cycles)
     return {"late": state["late"], "late_steps": state["late_steps"], "pulse": pulse,
             "basis": basis, "bit": bit, "sampled": sampled,
-            "copies": split_copies(words), "records": [unpack_report(r) for r in records],
+            "copies": split_copies(words), "records": unpack_array(Report, records),
             "max_repeats": max_repeats, "frames": frames}
 
 
@@ -108,8 +109,8 @@ def test_frames_repeat_until_the_next_closes():
     assert per_frame[-1] == run["max_repeats"], "the newest frame repeats up to the limit"
     assert any(c > 1 for c in per_frame[:-1]), "frames repeat while the next fills"
     # Every report went out in a frame and on `record`, in order.
-    assert [r[0] for r in run["records"]] == run["pulse"].tolist()
-    assert [r[2] for r in run["records"]] == run["sampled"].tolist()
+    assert run["records"]["pulse"].tolist() == run["pulse"].tolist()
+    assert run["records"]["sampled"].tolist() == run["sampled"].tolist()
 
 
 @pytest.mark.parametrize("case", [
@@ -121,7 +122,7 @@ def test_frames_repeat_until_the_next_closes():
 ], ids=["no_lag", "ring_full"])
 def test_late_reports_are_counted_and_never_sent(case):
     run = run_framer(frames=6, count=60, seed=6, drop_gap=False, **case)
-    kept = np.isin(run["pulse"], [r[0] for r in run["records"]])
+    kept = np.isin(run["pulse"], run["records"]["pulse"])
     assert run["late"] > 0 and run["late"] + kept.sum() == len(run["pulse"])
     assert run["late_steps"] == run["late"]
     for key in ("pulse", "basis", "bit", "sampled"):

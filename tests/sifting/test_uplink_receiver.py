@@ -8,9 +8,10 @@ from amaranth.hdl import Value
 
 from models.sifting.classical_link import MISSING_HEAD, SiftConfig, _Satellite, qrng_symbols
 from models.sifting.messages import decode_uplink, encode_uplink
-from rtl.sifting.uplink_receiver import UplinkReceiver
+from rtl.common.payload import pack
+from rtl.sifting.uplink_receiver import FrameBeat, UplinkReceiver
 from tb import pysim
-from tb.sifting.stimulus import unpack_report
+from tb.sifting.stimulus import field_tuples, message_beats, report_tuples
 
 P = 64
 
@@ -69,10 +70,6 @@ def expected(copies: list[np.ndarray], stamps: list[int] | None = None, final_he
     return beats, reports, sat
 
 
-def beats_of(copies: list[np.ndarray]) -> list[int]:
-    return [int(w) | (i == len(c) - 1) << 32 for c in copies for i, w in enumerate(c)]
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_receiver_matches_the_satellite_endpoint(seed):
     nrng = np.random.default_rng(seed)
@@ -86,7 +83,7 @@ def test_receiver_matches_the_satellite_endpoint(seed):
     final = {}
 
     async def read_counters(ctx):
-        await pysim.producer(dut.i, beats_of(copies), rng, idle=0.3)(ctx)
+        await pysim.producer(dut.i, message_beats(copies), rng, idle=0.3)(ctx)
         for _ in range(200):
             await ctx.tick()
         for name in ("ack", "corrupted", "duplicates", "missing"):
@@ -95,9 +92,8 @@ def test_receiver_matches_the_satellite_endpoint(seed):
     pysim.run(dut, read_counters,
               pysim.consumer(dut.frame, len(want_beats), frames, rng, stall=0.3),
               pysim.consumer(dut.report, len(want_reports), reports, rng, stall=0.3))
-    got_beats = [(f & 0xFFFF_FFFF, (f >> 32) & 0xFF_FFFF, f >> 56) for f in frames]
-    assert got_beats == want_beats
-    assert [unpack_report(r) for r in reports] == want_reports
+    assert field_tuples(FrameBeat, frames) == want_beats
+    assert report_tuples(reports) == want_reports
     assert final["ack"] == sat.ack
     assert final["missing"] == sum(m for _, _, m in want_beats)
     assert final["duplicates"] > 0
@@ -129,7 +125,7 @@ def timed_copies(nrng: np.random.Generator, frames: list[np.ndarray]
 
 @pytest.mark.parametrize("seed", [4, 5])
 def test_frames_expire_on_the_satellite_clock(seed):
-    """Issue 6/4: frames the uplink never delivers are declared missing once their cache rows
+    """Frames the uplink never delivers are declared missing once their cache rows
     have expired, with no later frame needed; late copies are stale; stalls on ``frame`` keep a
     judged copy waiting while the head moves on (the copy's own arrival head decides)."""
     nrng = np.random.default_rng(seed)
@@ -154,11 +150,11 @@ def test_frames_expire_on_the_satellite_clock(seed):
         for earliest, words in timed:
             while head[0] < earliest:
                 await tick(ctx)
-            for i, word in enumerate(words):
+            for beat in message_beats([words]):
                 while rng.random() < 0.2:
                     await tick(ctx)
                 ctx.set(dut.i.valid, 1)
-                ctx.set(Value.cast(dut.i.payload), int(word) | (i == len(words) - 1) << 32)
+                ctx.set(Value.cast(dut.i.payload), beat)
                 while True:
                     _clk, _rst, stamp, ready = await tick(ctx, dut.i.ready)
                     if ready:
@@ -181,8 +177,8 @@ def test_frames_expire_on_the_satellite_clock(seed):
     want_beats, want_reports, sat = expected(copies, stamps, final_head, CACHE)
     print(f"{len(copies)} copies, {len(want_beats)} decisions, {sat.timeouts} timeouts, "
           f"{sat.stale} stale, {sat.missing_frames} missing")
-    assert [(f & 0xFFFF_FFFF, (f >> 32) & 0xFF_FFFF, f >> 56) for f in got_frames] == want_beats
-    assert [unpack_report(r) for r in reports] == want_reports
+    assert field_tuples(FrameBeat, got_frames) == want_beats
+    assert report_tuples(reports) == want_reports
     assert final["timeouts"] == sat.timeouts >= 6  # at least the outage's frames
     assert final["stale"] == sat.stale > 0
     assert final["missing"] == sat.missing_frames > sat.timeouts  # gaps too
@@ -199,7 +195,7 @@ def test_ack_counts_while_the_frame_decision_waits():
     seen = {}
 
     async def bench(ctx):
-        await pysim.producer(dut.i, beats_of(copies), random.Random(6))(ctx)
+        await pysim.producer(dut.i, message_beats(copies), random.Random(6))(ctx)
         for _ in range(20):
             await ctx.tick()
         seen["ack"], seen["valid"] = ctx.get(dut.ack), ctx.get(dut.frame.valid)
@@ -218,11 +214,12 @@ def test_too_long_copy_is_dropped():
     rng = random.Random(3)
     frames: list[int] = []
     reports: list[int] = []
-    pysim.run(dut, pysim.producer(dut.i, beats_of(copies), rng, idle=float(nrng.random()) / 2),
+    pysim.run(dut, pysim.producer(dut.i, message_beats(copies), rng,
+                                  idle=float(nrng.random()) / 2),
               pysim.consumer(dut.frame, 1, frames, rng),
               pysim.consumer(dut.report, 3, reports, rng))
-    assert frames == [3 << 32]
-    assert [unpack_report(r)[0] for r in reports] == [0, 1, 2]
+    assert frames == [pack(FrameBeat, {"seq": 0, "count": 3, "missing": 0})]
+    assert [r[0] for r in report_tuples(reports)] == [0, 1, 2]
 
 
 def test_rejects_bad_parameters():
