@@ -5,13 +5,19 @@ the pulse rate and handle ``LANES`` pulses per clock cycle; a sync frame (one sy
 spans ``FRAME_PULSES`` pulses. RTL parameters, golden models, testbenches and runners import these
 names instead of repeating the numbers.
 
-Seeds of the simulation's stand-ins for physical randomness have one name per meaning; each is
-the default of a configuration field that a run can override:
+Seeds of the simulation's stand-ins for the ground station's physical randomness have one name
+per meaning (a ``sample_seed`` / ``squash_seed`` parameter takes exactly that seed):
 
 * :data:`SAMPLE_SEED`: the ground's sampling choice (which detections are revealed for the error
-  estimate), :func:`models.sifting.entries.sample_hash`.
+  estimate), :func:`models.sifting.entries.sample_hash`; the default of
+  ``SiftConfig.ground_seed`` (:mod:`models.sifting.classical_link`), which is this seed and
+  nothing else.
 * :data:`SQUASH_SEED`: the ground's random choice among simultaneous clicks (squashing),
-  :func:`models.ground.squash.squash`.
+  :func:`models.ground.squash.squash` and :class:`rtl.ground.squash.Squasher` in the
+  co-simulation (the ground_rx and end-to-end tops).
+* A whole-pass run (:mod:`models.channel`) configures one station seed, ``PassConfig.ground_seed``:
+  its sampling hash takes it as is, its squashing hash takes :func:`pass_squash_seed` of it, so
+  the two choices are independent.
 """
 
 from __future__ import annotations
@@ -37,3 +43,10 @@ SAMPLE_SEED = 0x5EED_0F_6A0
 
 SQUASH_SEED = 0x6A09E667F3BCC908
 """Seed of the ground's squashing hash (one detector among simultaneous clicks)."""
+
+PASS_SQUASH_XOR = 0x5A5A_5A5A_5A5A_5A5A
+
+
+def pass_squash_seed(ground_seed: int) -> int:
+    """Squash seed of a whole-pass run whose station seed (= its sample seed) is ``ground_seed``."""
+    return ground_seed ^ PASS_SQUASH_XOR

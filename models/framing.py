@@ -28,8 +28,9 @@ import enum
 
 import numpy as np
 
-FRAME_PULSES = 1 << 16
-PULSES_PER_LINK_BIT = 4
+from models.constants import FRAME_PULSES, LANES
+
+PULSES_PER_LINK_BIT = LANES  # one link bit per fabric cycle
 WORD_BITS = 32
 FRAME_WORDS = FRAME_PULSES // PULSES_PER_LINK_BIT // WORD_BITS
 SYNC_MARKER = 0x034776C7272895B0

@@ -37,7 +37,7 @@ import numpy as np
 
 from models.channel.config import PassConfigError, load_pass
 from models.channel.passmodel import config_slices
-from models.constants import SQUASH_SEED
+from models.constants import FABRIC_CLOCK_PS, SQUASH_SEED
 from models.ground.squash import squash
 from models.ground.stimulus import (
     StimulusConfig,
@@ -56,7 +56,7 @@ from models.sifting.classical_link import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "configs" / "scenarios"
-CLOCK_PS = 6400
+CLOCK_PS = FABRIC_CLOCK_PS
 REPLAY_SLACK_CYCLES = 64  # a tag enters the ground chain this long after its pulse left
 
 

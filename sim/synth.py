@@ -22,10 +22,12 @@ from pathlib import Path
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
+from models.constants import FABRIC_CLOCK_HZ
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "synth"
 DEVICE = "LFE5U-25F-8"
-TARGET_MHZ = 156.25
+TARGET_MHZ = FABRIC_CLOCK_HZ / 1e6
 
 
 class SynthError(RuntimeError):

@@ -43,7 +43,7 @@ from amaranth.hdl import ClockDomain, Module, Value
 from amaranth.lib import data, wiring
 from amaranth.sim import Simulator
 
-from models.constants import FABRIC_CLOCK_PS
+from tb.pysim import CLOCK_PERIOD
 from tb.stream import InOrderScoreboard
 
 BACKENDS = ("pysim", "verilator", "icarus")
@@ -227,7 +227,7 @@ def transfer_timeout_text(send: Mapping[str, Send], receive: Mapping[str, Receiv
 
 
 def run_pysim(dut: wiring.Component, body: Body, params: Mapping[str, Any]) -> None:
-    """Run ``body`` on ``dut`` in Amaranth's simulator (clock of :data:`FABRIC_CLOCK_PS`)."""
+    """Run ``body`` on ``dut`` in Amaranth's simulator (the fabric clock)."""
     top = Module()
     top.domains.sync = domain = ClockDomain("sync")
     top.submodules.dut = dut
@@ -238,7 +238,7 @@ def run_pysim(dut: wiring.Component, body: Body, params: Mapping[str, Any]) -> N
         await body(bench)
 
     sim = Simulator(top)
-    sim.add_clock(FABRIC_CLOCK_PS * 1e-12)
+    sim.add_clock(CLOCK_PERIOD)
     sim.add_testbench(main)
     sim.run()
 

@@ -14,7 +14,9 @@ from amaranth.hdl import ClockDomain, Module, Value
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-CLOCK_PERIOD = 1 / 156.25e6
+from models.constants import FABRIC_CLOCK_PS
+
+CLOCK_PERIOD = FABRIC_CLOCK_PS * 1e-12
 
 
 async def _wait_for(ctx: Any, condition: Any, *sampled: Any) -> tuple[int, ...]:

@@ -21,7 +21,7 @@ Pass file::
     moon_fov_s = [200.0, 209.0]       # optional: the moon in the telescope's field of view
     moon_fov_cps = 1500.0             #   (seconds from the window start) adds this background
     seed = 1                          # satellite QRNG seed (symbols, PA seeds)
-    ground_seed = 2                   # ground RNG (sampling, squashing)
+    ground_seed = 2                   # ground RNG: sample seed, squash seed derived from it
     physics_seed = 3                  # photon statistics
     [tle]        line1, line2, start_utc ("2022-09-25T14:20:00Z"), span_s
     [source]     intensities = {s, d, v}, probabilities = {s, d, v}, p_z

@@ -17,6 +17,7 @@ from models.channel.config import PassConfig, PassConfigError
 from models.channel.events import Detections, generate_detections
 from models.channel.geometry import GeometryError, Track, circular_pass, pass_track, tle_track
 from models.channel.link_budget import link_efficiency
+from models.constants import pass_squash_seed
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def config_slices(config: PassConfig) -> PassSlices:
 def simulate_detections(config: PassConfig, slices: PassSlices,
                         progress: Callable[[int], None] | None = None) -> Detections:
     """Detections of the whole pass (O(detections)); ``progress`` gets slices done."""
-    return generate_detections(config.seed, config.ground_seed ^ 0x5A5A_5A5A_5A5A_5A5A,
+    return generate_detections(config.seed, pass_squash_seed(config.ground_seed),
                                slices.edges, slices.eta, config.source, config.detector,
                                rng_seed=config.physics_seed, progress=progress,
                                extra_background_cps=slices.extra_background_cps)

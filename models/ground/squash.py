@@ -8,9 +8,10 @@ equal ``n``. Per pulse, the OR of the clicked detectors (bit d = detector d: H, 
 * several detectors: bit from the ground RNG; basis as the clicks if they agree in basis,
   else from the ground RNG.
 
-The ground RNG is the counter-based QRNG under a ground seed, bits 0 (bit) and 1 (basis) of
-``qrng_hash(ground_seed, n)``: a pure function of (seed, n), the convention of the channel
-model (:mod:`models.channel.events`), so both produce the same record for the same clicks.
+The ground RNG is the counter-based QRNG under the squash seed
+(:data:`models.constants.SQUASH_SEED` in the co-simulation), bits 0 (bit) and 1 (basis) of
+``qrng_hash(squash_seed, n)``: a pure function of (seed, n), the convention of the channel model
+(:mod:`models.channel.events`), so both produce the same record for the same clicks.
 """
 
 from __future__ import annotations
@@ -31,18 +32,18 @@ class Detection:
     mask: int
 
 
-def squash_one(n: int, mask: int, ground_seed: int) -> Detection:
+def squash_one(n: int, mask: int, squash_seed: int) -> Detection:
     """The record of pulse ``n`` whose clicked detectors are ``mask`` (bit d = detector d)."""
     if mask & (mask - 1) == 0:
         det = mask.bit_length() - 1
         return Detection(n, det >> 1, det & 1, mask)
-    rand = int(qrng_hash(ground_seed, n))
+    rand = int(qrng_hash(squash_seed, n))
     z, x = bool(mask & 3), bool(mask & 12)
     basis = (rand >> 1) & 1 if z and x else int(x)
     return Detection(n, basis, rand & 1, mask)
 
 
-def squash(records: list[Record], ground_seed: int) -> list[Detection]:
+def squash(records: list[Record], squash_seed: int) -> list[Detection]:
     """Detection records of the ACCEPTED indexer records, one per pulse, in order."""
     out: list[Detection] = []
     n, mask = -1, 0
@@ -50,9 +51,9 @@ def squash(records: list[Record], ground_seed: int) -> list[Detection]:
         if rec.status != Status.ACCEPTED:
             continue
         if rec.n != n and mask:
-            out.append(squash_one(n, mask, ground_seed))
+            out.append(squash_one(n, mask, squash_seed))
             mask = 0
         n, mask = rec.n, mask | 1 << rec.channel
     if mask:
-        out.append(squash_one(n, mask, ground_seed))
+        out.append(squash_one(n, mask, squash_seed))
     return out

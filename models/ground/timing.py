@@ -72,8 +72,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FRAME_PULSES = 1 << 16
-PULSE_PERIOD_PS = 1600
+from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, PULSE_PERIOD_PS
+
 NOMINAL_PERIOD_PS = FRAME_PULSES * PULSE_PERIOD_PS
 RECIP_SHIFT = 44
 Q_SHIFT = RECIP_SHIFT - 17
@@ -120,7 +120,7 @@ class IndexerConfig:
     p_max: int = NOMINAL_PERIOD_PS + NOMINAL_PERIOD_PS // 10_000
     depth: int = 256
     slip_tol: int = 1600
-    bit_lsb: int = 6400
+    bit_lsb: int = FABRIC_CLOCK_PS  # one downlink bit (one per fabric cycle) in TDC LSB
 
     def __post_init__(self) -> None:
         if not 1 << (PERIOD_BITS - 1) <= self.p_min <= self.p_max < 1 << PERIOD_BITS:

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.constants import FABRIC_CLOCK_HZ, SAMPLE_SEED
 from models.framing import FRAME_WORDS, PAYLOAD_WORDS
 from models.qrng import qrng_words
 from models.rnd_cache import cache_lookup
@@ -66,7 +67,7 @@ from models.sifting.packets import PACKET_BITS, Packet, Packetizer
 from models.symbols import MapperConfig, Symbols, map_symbols
 
 SPEED_OF_LIGHT = 299_792_458.0
-LINK_RATE_BPS = 156.25e6
+LINK_RATE_BPS = FABRIC_CLOCK_HZ  # one link bit per fabric cycle
 DOWNLINK_PAYLOAD_FRACTION = PAYLOAD_WORDS / FRAME_WORDS
 WORD_BITS = 32
 MISSING_HEAD = -1
@@ -194,7 +195,7 @@ class SiftConfig:
     packet_bits: int = PACKET_BITS
     cache_pulses: int = 1 << 24
     pulse_rate_hz: float = 625e6
-    ground_seed: int = 0x5EED_0F_6A0
+    ground_seed: int = SAMPLE_SEED  # the ground's sampling hash (models.sifting.entries)
     sample_below: int = SAMPLE_BELOW_DEFAULT
     drain_s: float = 0.5
     max_repeats: int = 8

@@ -3,8 +3,8 @@
 Ground reporting
 ----------------
 A detection record is (pulse n, basis, bit). It is **sampled** (its bit revealed for the QBER
-estimate) iff ``sample_hash(ground_seed, n) >> 48 < sample_below``: the top 16 bits of Thomas
-Wang's 64-bit integer hash of ``n XOR ground_seed``. It stands for the ground's physical RNG in the
+estimate) iff ``sample_hash(sample_seed, n) >> 48 < sample_below``: the top 16 bits of Thomas
+Wang's 64-bit integer hash of ``n XOR sample_seed``. It stands for the ground's physical RNG in the
 simulation: a pure function of n (so model and RTL agree whatever the order and drops), and free of
 multipliers (shifts, XORs and adds only: the 64x64 multiplies of the splitmix64 QRNG model would
 need more DSP blocks than the ECP5-25 has). Default ``sample_below`` = 6554 (p = 0.10001).
@@ -53,12 +53,12 @@ class SiftCode(enum.IntEnum):
     MISSING = MISSING_BIT | DROPPED_INTENSITY
 
 
-def sample_hash(ground_seed: int, pulse: np.ndarray | int) -> np.ndarray:
-    """Thomas Wang's 64-bit hash ("hash64shift") of ``pulse XOR ground_seed`` (uint64 array).
+def sample_hash(sample_seed: int, pulse: np.ndarray | int) -> np.ndarray:
+    """Thomas Wang's 64-bit hash ("hash64shift") of ``pulse XOR sample_seed`` (uint64 array).
 
     Every step is a shift, an XOR or an add, as in :class:`rtl.sifting.ground_report.SampleHash`.
     """
-    k = np.asarray(pulse, dtype=np.uint64) ^ np.uint64(ground_seed & MASK64)
+    k = np.asarray(pulse, dtype=np.uint64) ^ np.uint64(sample_seed & MASK64)
     u = np.uint64
     with np.errstate(over="ignore"):
         k = ~k + (k << u(21))
@@ -71,12 +71,12 @@ def sample_hash(ground_seed: int, pulse: np.ndarray | int) -> np.ndarray:
     return k
 
 
-def sample_flags(ground_seed: int, pulse: np.ndarray, sample_below: int = SAMPLE_BELOW_DEFAULT
+def sample_flags(sample_seed: int, pulse: np.ndarray, sample_below: int = SAMPLE_BELOW_DEFAULT
                  ) -> np.ndarray:
     """Sampling decision of each pulse index (uint8 0/1)."""
     if not 0 <= sample_below <= 1 << 16:
         raise ValueError(f"sample_below={sample_below} is outside 0..65536")
-    top = sample_hash(ground_seed, pulse) >> np.uint64(SAMPLE_SHIFT)
+    top = sample_hash(sample_seed, pulse) >> np.uint64(SAMPLE_SHIFT)
     return (top < np.uint64(sample_below)).astype(np.uint8)
 
 
@@ -96,13 +96,13 @@ class Reports:
         return Reports(self.pulse[index], self.basis[index], self.sampled[index], self.bit[index])
 
 
-def make_reports(pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray, ground_seed: int,
+def make_reports(pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray, sample_seed: int,
                  sample_below: int = SAMPLE_BELOW_DEFAULT) -> Reports:
     """Ground reporting of detection records (what :class:`GroundSift` sends on ``reports``)."""
     pulse = np.asarray(pulse, dtype=np.uint64)
     if pulse.size > 1 and np.any(np.diff(pulse.astype(np.int64)) <= 0):
         raise ValueError("detection records must have strictly ascending pulse indices")
-    sampled = sample_flags(ground_seed, pulse, sample_below)
+    sampled = sample_flags(sample_seed, pulse, sample_below)
     bit = np.asarray(bit, dtype=np.uint8) & 1
     return Reports(pulse, np.asarray(basis, dtype=np.uint8) & 1, sampled, bit * sampled)
 

@@ -41,7 +41,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out, connect
 
-from models.constants import FABRIC_CLOCK_PS
+from models.constants import FABRIC_CLOCK_PS, LANES
 from models.framing import WORD_BITS
 from rtl.e2e.replay import DUE_BITS, REPLAY_STORE_VERILOG, TimedReplay, replay_file
 from rtl.e2e.signature import SignatureRecord, SymbolSignature
@@ -82,7 +82,7 @@ class E2eParams:
     """Knobs of the e2e top (documented in ``docs/e2e.md``)."""
 
     seed: int = 1
-    lanes: int = 4
+    lanes: int = LANES
     cache_rows: int = 1 << 16  # 4 lanes x 65536 rows = 2**18 pulses = 4 sync frames
     packet_bits: int = 100_000
     delta: int = 5_000  # sync-to-pulse delay of the indexer (ps), from the calibration

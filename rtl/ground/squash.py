@@ -7,7 +7,7 @@ pulse, basis, bit). Accepted records of one pulse are adjacent; the block ORs th
 bits into a pending pulse and emits it when an accepted record of another pulse arrives (so a
 pulse leaves with the next detection; non-accepted records are consumed and dropped). A
 single-detector pulse maps directly; a multi-click pulse takes bits 0 (bit) and 1 (basis) of
-``qrng_hash(ground_seed, n)`` (splitmix64 of ``seed + n * GAMMA``), computed with a sequential
+``qrng_hash(squash_seed, n)`` (splitmix64 of ``seed + n * GAMMA``), computed with a sequential
 shift-add multiplier (three 64-cycle constant multiplications): multi-click pulses are rare
 (a few per cent of detections at mean photon number 0.8), so a 200-cycle hash costs nothing and
 needs no DSP.
@@ -29,8 +29,8 @@ class Squasher(wiring.Component):
     records: In(stream.Signature(TimingRecord))
     detections: Out(stream.Signature(DetectionRecord))
 
-    def __init__(self, ground_seed: int) -> None:
-        self._seed = ground_seed & MASK64
+    def __init__(self, squash_seed: int) -> None:
+        self._seed = squash_seed & MASK64
         super().__init__()
 
     def elaborate(self, platform):

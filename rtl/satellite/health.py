@@ -36,12 +36,13 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import LANES
 from models.health import SAMPLE_BITS, HealthConfig
 from rtl.satellite.layouts import QRNG_WORD_BITS, HealthAlarm, qrng_beat
 
 
 class QrngHealthIntake(wiring.Component):
-    def __init__(self, lanes: int = 4, config: HealthConfig = HealthConfig()) -> None:
+    def __init__(self, lanes: int = LANES, config: HealthConfig = HealthConfig()) -> None:
         self._lanes = lanes
         self._config = config
         super().__init__({

@@ -39,6 +39,7 @@ from amaranth.hdl import Array, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import LANES
 from models.symbols import DEFAULT_LUT, IM_LUT_BASE, LUT_SIZE, PM_LUT_BASE, MapperConfig
 from rtl.satellite.layouts import Basis, Intensity, LutWrite, qrng_beat, symbol_beat
 from rtl.satellite.layouts import MapperConfig as MapperConfigLayout
@@ -52,7 +53,7 @@ CONFIG_INIT = {
 
 
 class SymbolMapper(wiring.Component):
-    def __init__(self, lanes: int = 4) -> None:
+    def __init__(self, lanes: int = LANES) -> None:
         self._lanes = lanes
         super().__init__({
             "i": In(stream.Signature(qrng_beat(lanes))),

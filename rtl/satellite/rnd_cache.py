@@ -58,6 +58,7 @@ from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal, Value,
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import LANES
 from rtl.satellite.layouts import CacheAnswer, CacheQuery, CacheStatus, Symbol
 
 #: Cycles from a query's transfer to its answer's valid (stages ready). Users size their
@@ -75,7 +76,7 @@ class RndCache(wiring.Component):
     behavioural model :class:`rtl.simonly.ecp5_primitives.DP16KD` instead, which simulators run
     (a read colliding with the delayed write returns wrong data there, as it may on ECP5)."""
 
-    def __init__(self, lanes: int = 4, rows: int = 16384, *, ecp5_ebr: bool = False,
+    def __init__(self, lanes: int = LANES, rows: int = 16384, *, ecp5_ebr: bool = False,
                  ebr_model: bool = False) -> None:
         if lanes & (lanes - 1) or rows & (rows - 1):
             raise ValueError(f"RndCache: lanes={lanes} and rows={rows} must be powers of two")

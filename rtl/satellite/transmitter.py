@@ -24,6 +24,7 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
+from models.constants import LANES
 from models.health import HealthConfig
 from rtl.satellite.framer import SyncFramer
 from rtl.satellite.health import QrngHealthIntake
@@ -43,7 +44,7 @@ from rtl.satellite.rnd_cache import RndCache
 
 class SatelliteTx(wiring.Component):
     def __init__(
-        self, lanes: int = 4, cache_rows: int = 16384, health: HealthConfig = HealthConfig()
+        self, lanes: int = LANES, cache_rows: int = 16384, health: HealthConfig = HealthConfig()
     ) -> None:
         self._lanes = lanes
         self.intake = QrngHealthIntake(lanes, health)

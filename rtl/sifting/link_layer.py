@@ -40,6 +40,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import LANES
 from models.sifting.classical_link import SiftConfig
 from models.sifting.packets import PACKET_BITS
 from rtl.satellite.layouts import Symbol
@@ -62,7 +63,7 @@ def forward(m: Module, outer: wiring.Component, names: dict[str, tuple[object, s
 
 
 class SatelliteLink(wiring.Component):
-    def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, lanes: int = 4,
+    def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, lanes: int = LANES,
                  rows: int = 16384, packet_bits: int = PACKET_BITS, rx_depth: int = 4096,
                  tx_depth: int = 8192, window: int = 64, *, ecp5_ebr: bool = False) -> None:
         self._rx = UplinkReceiver(frame_pulses, rx_depth, cache_pulses=lanes * rows)

@@ -30,6 +30,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import LANES
 from models.sifting.entries import DROPPED_INTENSITY
 from models.sifting.packets import PACKET_BITS
 from rtl.satellite.layouts import CacheAnswer, CacheQuery, CacheStatus, Symbol
@@ -112,7 +113,7 @@ class SatelliteSift(wiring.Component):
 class SatelliteSiftUnit(wiring.Component):
     """:class:`RndCache` plus :class:`SatelliteSift`; ``write`` is the cache's symbol input."""
 
-    def __init__(self, lanes: int = 4, rows: int = 16384, packet_bits: int = PACKET_BITS, *,
+    def __init__(self, lanes: int = LANES, rows: int = 16384, packet_bits: int = PACKET_BITS, *,
                  ecp5_ebr: bool = False) -> None:
         self._cache = RndCache(lanes, rows, ecp5_ebr=ecp5_ebr)
         self._packet_bits = packet_bits

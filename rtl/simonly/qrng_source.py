@@ -14,6 +14,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import LANES
 from models.qrng import (
     FAULT_BIASED,
     FAULT_STUCK,
@@ -57,7 +58,7 @@ def splitmix64(x: Value) -> Value:
 
 
 class CounterQrngSource(wiring.Component):
-    def __init__(self, seed: int, lanes: int = 4, idle_per_1024: int = 0) -> None:
+    def __init__(self, seed: int, lanes: int = LANES, idle_per_1024: int = 0) -> None:
         self._seed = seed & MASK64
         self._lanes = lanes
         self._idle = idle_per_1024

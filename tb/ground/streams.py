@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.constants import FABRIC_CLOCK_PS
 from models.ground.squash import Detection, squash
 from models.ground.stimulus import Stimulus, StimulusConfig, generate, ground_time_ps, linear_range
 from models.ground.sync import SyncConfig, detect, downlink_bits
@@ -20,7 +21,7 @@ from models.ground.timing import (
 )
 
 DELTA = 5_000
-SLIP_LSB = 6_400  # one link bit in TDC LSB
+SLIP_LSB = FABRIC_CLOCK_PS  # one link bit (one per fabric cycle) in TDC LSB
 
 
 def doppler_stream(rate: float, ppm: float, frames: int = 3, seed: int = 2

@@ -69,7 +69,7 @@ def test_squashed_stream_matches_truth_for_single_clicks():
                          background_cps=0.0, dark_cps=0.0, polarization_error=0.0)
     stim = generate(cfg)
     recs = run_indexer(stim.time, stim.channel, stim.frame, IndexerConfig(delta=5_000, depth=4096))
-    dets = squash(recs, ground_seed=5)
+    dets = squash(recs, squash_seed=5)
     by_pulse = {}
     for n, ch in zip(stim.pulse.tolist(), stim.channel.tolist(), strict=True):
         if n >= 0:

@@ -10,6 +10,7 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import FABRIC_CLOCK_PS
 from tb.runner import ClockWrapperError, add_internal_clock, top_ports
 
 
@@ -37,7 +38,7 @@ def test_clk_becomes_a_register_of_the_same_module():
     assert ("input", "", "clk") in ports and ("input", "[3:0]", "step") in ports
     assert ("output", "[7:0]", "o__payload") in ports and ("input", "", "o__ready") in ports
 
-    clocked = add_internal_clock(text, "top", 6400)
+    clocked = add_internal_clock(text, "top", FABRIC_CLOCK_PS)
     after = top_ports(clocked, "top")
     assert ("input", "", "clk") not in after
     assert sorted(after) == sorted(p for p in ports if p[2] != "clk")
@@ -45,7 +46,8 @@ def test_clk_becomes_a_register_of_the_same_module():
     assert "clk" not in header.replace("module top(", "").split(")")[0].split(", ")
     top_block = clocked[clocked.index("module top("):]
     top_block = top_block[:top_block.index("endmodule")]
-    assert "reg clk = 1'b0;" in top_block and "always #3200 clk = ~clk;" in top_block
+    assert "reg clk = 1'b0;" in top_block
+    assert f"always #{FABRIC_CLOCK_PS // 2} clk = ~clk;" in top_block
     assert "wire clk;" not in top_block
     # Submodules keep their clock inputs.
     assert clocked.count("input clk;") == text.count("input clk;") - 1
@@ -69,6 +71,6 @@ def test_needs_a_clk_input_on_the_named_module():
 
     text = verilog.convert(NoClock(), name="top", emit_src=False)
     with pytest.raises(ClockWrapperError, match="clk"):
-        add_internal_clock(text, "top", 6400)
+        add_internal_clock(text, "top", FABRIC_CLOCK_PS)
     with pytest.raises(ClockWrapperError, match="not found"):
         top_ports(text, "other")
