@@ -8,8 +8,10 @@ Two ways in, one bit-matrix format out (``[beats, width]``, oldest beat first, L
   completed batch to (no VPI read, no wake-up per batch: the fast path of long runs);
   :class:`RecordCollector` polls one capture's file and hands new batches to a check.
 
-:func:`field` / :func:`fields` cut fields out of the matrix, all vectorised so that Python's cost
-per pulse stays in nanoseconds.
+:func:`rtl.common.payload.unpack_bits` decodes the matrix through the stream's layout
+(``pack_bytes`` packs the model for a byte-wise comparison); :func:`field` / :func:`fields` cut
+bit ranges of vectors that have no layout (a batch register, a signature word). All vectorised, so
+that Python's cost per pulse stays in nanoseconds.
 """
 
 from __future__ import annotations

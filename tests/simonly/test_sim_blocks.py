@@ -4,8 +4,11 @@ import random
 
 import numpy as np
 import pytest
+from amaranth.lib import data
 
 from models.qrng import FAULT_BIASED, FAULT_NONE, FAULT_STUCK, source_words
+from rtl.common.payload import unpack, unpack_array
+from rtl.satellite.layouts import qrng_beat
 from rtl.simonly.batcher import StreamBatcher
 from rtl.simonly.generators import CacheQueryGenerator, PayloadCounter
 from rtl.simonly.qrng_source import CounterQrngSource
@@ -25,7 +28,7 @@ def test_counter_qrng_source_is_the_model(fault):
 
     pysim.run(dut, set_fault,
               pysim.consumer(dut.o, beats, got, random.Random(3), stall=0.3))
-    words = np.array([[(g >> (32 * k)) & 0xFFFF_FFFF for k in range(lanes)] for g in got])
+    words = unpack_array(qrng_beat(lanes), got)
     want = source_words(seed, np.arange(beats * lanes), fault).reshape(beats, lanes)
     assert np.array_equal(words, want)
 
@@ -73,7 +76,7 @@ def test_batcher_collects_in_order_with_tag(stall, pace, depth):
     pysim.run(dut, sink, background=[source])
     assert len(batches) == 3
     for b, (value, tag) in enumerate(batches):
-        beats = [(value >> (width * j)) & ((1 << width) - 1) for j in range(depth)]
+        beats = unpack(data.ArrayLayout(width, depth), value)
         assert beats == items[b * depth:(b + 1) * depth]
         assert tag == 1000 + b * depth
 
