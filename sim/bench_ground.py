@@ -25,18 +25,11 @@ from math import comb
 
 import numpy as np
 
+from models.constants import FRAME_PULSES, PULSE_PERIOD_PS
 from models.ground.calibration import calibrate_delta
 from models.ground.stimulus import DetectorResponse, StimulusConfig, generate
 from models.ground.sync import SyncConfig
-from models.ground.timing import (
-    CH_SYNC,
-    FRAME_PULSES,
-    PULSE_PERIOD_PS,
-    IndexerConfig,
-    Status,
-    index_stream,
-    run_indexer,
-)
+from models.ground.timing import CH_SYNC, IndexerConfig, Status, index_stream, run_indexer
 from tb.ground.streams import cloud_burst, perturb, wrongly_indexed
 
 DELTA_PS = 5_000.0

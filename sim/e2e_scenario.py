@@ -37,7 +37,7 @@ import numpy as np
 
 from models.channel.config import PassConfigError, load_pass
 from models.channel.passmodel import config_slices
-from models.constants import FABRIC_CLOCK_PS, SQUASH_SEED
+from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, SQUASH_SEED
 from models.ground.squash import squash
 from models.ground.stimulus import (
     StimulusConfig,
@@ -46,7 +46,7 @@ from models.ground.stimulus import (
     ground_time_ps,
     linear_range,
 )
-from models.ground.timing import FRAME_PULSES, IndexerConfig, Status, run_indexer
+from models.ground.timing import IndexerConfig, Status, run_indexer
 from models.sifting.classical_link import (
     SPEED_OF_LIGHT,
     LinkConfig,

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from models.ground.timing import FRAME_PULSES
+from models.constants import FRAME_PULSES
 from rtl.e2e.top import E2eParams
 from sim.e2e import DEFAULT_SCENARIO, run_e2e
 from sim.e2e import CosimError as E2eError

@@ -32,8 +32,9 @@ import functools
 
 import numpy as np
 
+from models.constants import PULSE_PERIOD_PS
 from models.ground.stimulus import DetectorResponse
-from models.ground.timing import PULSE_PERIOD_PS, IndexerConfig, Status, run_indexer
+from models.ground.timing import IndexerConfig, Status, run_indexer
 
 BIN_PS = 10
 BINS = PULSE_PERIOD_PS // BIN_PS

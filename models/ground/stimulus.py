@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import fftconvolve
 
-from models.ground.timing import CH_SYNC, DETECTORS, FRAME_PULSES, PULSE_PERIOD_PS
+from models.constants import FRAME_PULSES, PULSE_PERIOD_PS
+from models.ground.timing import CH_SYNC, DETECTORS
 from models.qrng import qrng_words
 from models.symbols import MapperConfig, map_symbols
 

@@ -21,8 +21,8 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from models.constants import PULSE_PERIOD_PS
 from models.ground.calibration import BIN_PS, BINS
-from models.ground.timing import PULSE_PERIOD_PS
 from rtl.ground.layouts import Status, TimingRecord
 
 COUNT_BITS = 32

@@ -4,6 +4,7 @@ and multi-click squashing."""
 import numpy as np
 import pytest
 
+from models.constants import FRAME_PULSES
 from models.ground.calibration import (
     BINS,
     CalibrationError,
@@ -14,7 +15,7 @@ from models.ground.calibration import (
 )
 from models.ground.squash import Detection, squash, squash_one
 from models.ground.stimulus import DetectorResponse, StimulusConfig, generate
-from models.ground.timing import FRAME_PULSES, IndexerConfig, Record, Status, run_indexer
+from models.ground.timing import IndexerConfig, Record, Status, run_indexer
 from models.qrng import qrng_hash
 
 

@@ -4,9 +4,10 @@ import random
 
 import numpy as np
 
+from models.constants import PULSE_PERIOD_PS
 from models.ground.calibration import BINS, calibrate_delta, peak_phase, phase_histogram
 from models.ground.stimulus import StimulusConfig, generate
-from models.ground.timing import PULSE_PERIOD_PS, IndexerConfig, Status, run_indexer
+from models.ground.timing import IndexerConfig, Status, run_indexer
 from rtl.ground.histogram import DIV10_MUL, PhaseHistogram
 from tb import pysim
 from tb.packing import record_payloads

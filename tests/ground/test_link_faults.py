@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from models.channel.geometry import circular_pass
+from models.constants import FRAME_PULSES
 from models.ground.stimulus import StimulusConfig, linear_range
-from models.ground.timing import CH_SYNC, FRAME_PULSES, IndexerConfig, Status, index_stream
+from models.ground.timing import CH_SYNC, IndexerConfig, Status, index_stream
 from tb.ground.streams import DELTA, cloud_burst, perturb, wrongly_indexed
 
 FIRST = 500

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from models.channel.geometry import circular_pass
+from models.constants import FRAME_PULSES
 from models.ground.stimulus import (
     StimulusConfig,
     StimulusError,
@@ -14,7 +15,6 @@ from models.ground.stimulus import (
 )
 from models.ground.timing import (
     CH_SYNC,
-    FRAME_PULSES,
     NOMINAL_PERIOD_PS,
     IndexerConfig,
     IndexerConfigError,
