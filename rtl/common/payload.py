@@ -213,34 +213,35 @@ def _as_bytes(values: np.ndarray | Sequence[int], size: int) -> np.ndarray:
 
 
 def _words(raw: np.ndarray) -> np.ndarray:
-    """``[n, words]`` little-endian uint64 view of a byte matrix, with a spare zero word at the
-    end so that a field may always read the word after its first."""
+    """``[words, n]`` uint64 of a little-endian byte matrix (word-major: each field reads
+    contiguous rows), with a spare zero word so that a field may always read the word after its
+    first."""
     n, nbytes = raw.shape
     padded = np.zeros((n, 8 * (nbytes // 8 + 2)), dtype=np.uint8)
     padded[:, :nbytes] = raw
-    return padded.view("<u8")
+    return np.ascontiguousarray(padded.view("<u8").T, dtype=np.uint64)
 
 
 def _piece(words: np.ndarray, offset: int, width: int) -> np.ndarray:
-    """Bits ``[offset, offset + width)`` (width <= 64) of every row, as uint64."""
+    """Bits ``[offset, offset + width)`` (width <= 64) of every beat, as uint64."""
     k, shift = divmod(offset, 64)
-    v = words[:, k] >> np.uint64(shift)
+    v = words[k] >> np.uint64(shift)
     if shift and shift + width > 64:
-        v |= words[:, k + 1] << np.uint64(64 - shift)
+        v |= words[k + 1] << np.uint64(64 - shift)
     return v & np.uint64((1 << width) - 1) if width < 64 else v
 
 
 def _leaf_of_words(words: np.ndarray, leaf: Leaf) -> np.ndarray:
     """One leaf of every row: uint64 (int64 when signed) up to 64 bits, else Python ints."""
     if leaf.width <= 64:
-        v = _piece(words, leaf.offset, leaf.width) if leaf.width else np.zeros(len(words),
-                                                                                 np.uint64)
+        v = (_piece(words, leaf.offset, leaf.width) if leaf.width
+             else np.zeros(words.shape[1], np.uint64))
         if leaf.signed:
             v = v.view(np.int64)
             if leaf.width < 64:
                 v = v - (((v >> (leaf.width - 1)) & 1) << leaf.width)
         return v
-    out = np.zeros(len(words), dtype=object)
+    out = np.zeros(words.shape[1], dtype=object)
     for lsb in range(0, leaf.width, 64):
         width = min(64, leaf.width - lsb)
         out = out | _piece(words, leaf.offset + lsb, width).astype(object) << lsb
