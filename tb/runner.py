@@ -4,9 +4,11 @@ One helper for every cocotb test of the project, called from pytest::
 
     @pytest.mark.cocotb
     @pytest.mark.parametrize("simulator", SIMULATORS)
-    def test_mapper(simulator):
-        run_cocotb(SymbolMapper(lanes=4), "tb.satellite.cocotb_mapper", simulator,
-                   case="mapper_l4", params={"lanes": 4, "seed": 1})
+    def test_ground_rx(simulator):
+        run_cocotb(GroundRx(), "tb.ground.cocotb_ground_rx", simulator,
+                   case="ground_rx", params={"seed": 3, "frame_bits": 256})
+
+(block tests with one body on both simulators go through :func:`tb.dual.run_body`)
 
 * one build directory per case and simulator: ``build/cocotb/<case>/<simulator>``, held under an
   exclusive lock for the whole build and run (:func:`locked_build_dir`), so two pytest-xdist
