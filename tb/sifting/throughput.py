@@ -10,8 +10,7 @@ import numpy as np
 from amaranth.hdl import Value
 from amaranth.lib import wiring
 
-from models.constants import FABRIC_CLOCK_HZ
-from models.sifting.classical_link import SiftConfig
+from models.constants import FABRIC_CLOCK_HZ, SAMPLE_SEED
 from models.sifting.entries import make_reports
 from rtl.common.payload import pack_array
 from rtl.sifting.ground_report import GroundReport
@@ -98,7 +97,7 @@ def satellite_sift_throughput(count: int, seed: int = 3) -> Throughput:
     codes = symbol_codes(seed, lanes * rows)
     writes = [("write", row) for row in write_beats(codes, lanes)]
     pulse = np.sort(np.random.default_rng(seed).choice(lanes * rows, count, replace=False))
-    rep = make_reports(pulse, np.zeros(count), np.zeros(count), SiftConfig().ground_seed)
+    rep = make_reports(pulse, np.zeros(count), np.zeros(count), SAMPLE_SEED)
     reports = report_values(rep.pulse, 0, rep.sampled, 0)
     return _measure(SatelliteSiftUnit(lanes, rows), {"report": reports}, "entry", count,
                     setup=writes, always_ready=("key",))

@@ -2,12 +2,12 @@
 
 import pytest
 
-from models.sifting.classical_link import SiftConfig
+from models.constants import SAMPLE_SEED
 from tb.runner import SIMULATORS, run_cocotb
 from tb.sifting.harness import SiftingHarness
 
 ROWS, PACKET_BITS, FIFO_DEPTH = 512, 24, 8
-GROUND_SEED = SiftConfig().ground_seed
+GROUND_SEED = SAMPLE_SEED
 
 
 @pytest.mark.cocotb

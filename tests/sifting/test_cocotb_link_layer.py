@@ -11,13 +11,13 @@ the gap.
 
 import pytest
 
-from models.sifting.classical_link import SiftConfig
+from models.constants import SAMPLE_SEED
 from rtl.sifting.link_layer import GroundLink, SatelliteLink
 from tb.runner import SIMULATORS, run_cocotb
 from tb.sifting.harness import LinkHarness
 
 P, ROWS, PACKET_BITS, WINDOW = 256, 2048, 64, 16
-GROUND_SEED = SiftConfig().ground_seed
+GROUND_SEED = SAMPLE_SEED
 
 
 @pytest.mark.cocotb

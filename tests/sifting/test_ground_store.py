@@ -12,7 +12,7 @@ import random
 import numpy as np
 from amaranth.hdl import Value
 
-from models.sifting.classical_link import SiftConfig
+from models.constants import SAMPLE_SEED
 from models.sifting.messages import decode_uplink
 from rtl.sifting.link_layer import GroundLink
 from tb import pysim
@@ -26,7 +26,7 @@ FRAMES = 20
 def test_full_store_drops_before_framing_and_never_stalls_the_uplink():
     nrng = np.random.default_rng(8)
     pulse, basis, bit = detections(nrng, 6 * FRAMES, FRAMES * P)
-    dut = GroundLink(frame_pulses=P, ground_seed=SiftConfig().ground_seed, packet_bits=16,
+    dut = GroundLink(frame_pulses=P, ground_seed=SAMPLE_SEED, packet_bits=16,
                      frame_depth=256, store_depth=STORE, window=2, slot_words=4, close_lag=8)
     rng = random.Random(8)
     words: list[int] = []

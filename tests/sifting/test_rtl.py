@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from amaranth.hdl import Value
 
+from models.constants import SAMPLE_SEED
 from models.rnd_cache import cache_lookup
-from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import (
     SiftCode,
     ground_sift,
@@ -31,7 +31,7 @@ from tb.sifting.stimulus import (
     write_beats,
 )
 
-SEED = SiftConfig().ground_seed
+SEED = SAMPLE_SEED
 
 
 def run_ground_report(dut, pulse, basis, bit, rng, idle, stall):
