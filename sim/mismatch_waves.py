@@ -57,7 +57,7 @@ def dump_signals(dump: Path) -> dict[str, DumpSignal]:
     wave = pywellen.Waveform(str(dump))
     out = {}
     for var in wave.all_vars():
-        name, width = var.full_name, var.bitwidth()
+        name, width = var.full_name, var.bitwidth
         shown = name if width == 1 else f"{name}[{width - 1}:0]"
         out[name] = DumpSignal(shown, width)
     return out

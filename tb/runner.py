@@ -86,9 +86,10 @@ class _PortsOnlyVerilator(Verilator):
     visible. Waves still record every signal.
     """
 
-    def __init__(self, control_file: Path | None = None) -> None:
+    def __init__(self, control_file: Path | None = None, trace_model: bool = False) -> None:
         super().__init__()
         self.control_file = control_file
+        self.trace_model = trace_model
 
     def _build_command(self) -> list:
         cmds = super()._build_command()
@@ -96,7 +97,13 @@ class _PortsOnlyVerilator(Verilator):
         at = verilate.index("--public-flat-rw")
         public = [str(self.control_file)] if self.control_file else ["--public-depth", "1"]
         verilate[at:at + 1] = public
-        return [verilate, *cmds[1:]]
+        rest = [list(cmd) for cmd in cmds[1:]]
+        if self.trace_model:
+            # The design opens its own dump ($dumpvars, rtl/simonly/wave_window.v): the C++
+            # main must call traceEverOn (VM_TRACE=1), yet cocotb opens no trace of its own.
+            rest = [["VM_TRACE=1" if arg == "VM_TRACE=0" else arg for arg in cmd]
+                    for cmd in rest]
+        return [verilate, *rest]
 
 
 def public_control_file(directory: Path, top: str, rw: Sequence[str], rd: Sequence[str]) -> Path:
@@ -369,34 +376,51 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
     if simulator == "verilator":
         control = (public_control_file(build_dir, top, public_rw, public_rd)
                    if public_rw or public_rd else None)
-        runner = _PortsOnlyVerilator(control)
+        runner = _PortsOnlyVerilator(control, trace_model=wave_window and not waves)
         makeflags = os.environ.get("MAKEFLAGS", "")
         if _VERILATOR_MAKEFLAGS not in makeflags:
             os.environ["MAKEFLAGS"] = f"{makeflags} {_VERILATOR_MAKEFLAGS}".strip()
     else:
         runner = get_runner(simulator)
-    runner.build(
-        sources=[source, *(extra_sources or [])],
-        hdl_toplevel=top,
-        build_dir=build_dir,
-        build_args=build_args,
-        timescale=TIMESCALE,
-        waves=waves,
-        always=False,
-    )
     env = {
         "TB_PARAMS": json.dumps(dict(params or {})),
         "PYTHONWARNINGS": "error::DeprecationWarning",
     }
-    runner.test(
-        test_module=test_module,
-        hdl_toplevel=top,
-        build_dir=build_dir,
-        test_dir=build_dir,
-        testcase=testcase,
-        seed=seed,
-        extra_env=env,
-        waves=waves,
-        test_args=test_args,
-        timescale=TIMESCALE,
-    )
+    with cocotb_waves_env(waves):
+        runner.build(
+            sources=[source, *(extra_sources or [])],
+            hdl_toplevel=top,
+            build_dir=build_dir,
+            build_args=build_args,
+            timescale=TIMESCALE,
+            waves=waves,
+            always=False,
+        )
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=top,
+            build_dir=build_dir,
+            test_dir=build_dir,
+            testcase=testcase,
+            seed=seed,
+            extra_env=env,
+            waves=waves,
+            test_args=test_args,
+            timescale=TIMESCALE,
+        )
+
+
+@contextlib.contextmanager
+def cocotb_waves_env(waves: bool) -> Iterator[None]:
+    """cocotb's runner reads ``WAVES`` from the environment as a strict boolean and lets it win
+    over its ``waves`` argument; ours also takes ``mismatch`` (and other modes), so while cocotb
+    runs, ``WAVES`` says exactly what this runner decided."""
+    before = os.environ.get("WAVES")
+    os.environ["WAVES"] = "1" if waves else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["WAVES"]
+        else:
+            os.environ["WAVES"] = before
