@@ -10,7 +10,8 @@ sits on :attr:`View.marker`'s first rising edge::
 
     view = VIEWS["e2e"]
     signals = dump_signals(dump)
-    text = save_file_text(view, signals, first_rises(dump, view.event_paths()), dump, end)
+    text = save_file_text(view, signals, first_rises(dump, view.event_paths()), dump,
+                          dump.parent / "e2e.gtkw", end)
 
 GTKWave save file lines used (``gtkwave(1)``, "save file"): ``[size] W H`` window size,
 ``[signals_width]``, ``[sst_expanded] 0`` (hides the hierarchy pane), ``[timestart] T`` left edge,
@@ -33,9 +34,9 @@ RADIX_FLAGS = {"bin": 0x28, "hex": 0x22, "dec": 0x24}
 GROUP_BEGIN, GROUP_END = 0x800200, 0x1000200
 WINDOW = (1600, 1200)  # [size]: the headless screen (sim.gtkwave_headless) is this size too
 SIGNALS_WIDTH = 420
-# Wave-area pixels the zoom assumes: the measured area at WINDOW is ~990 px with the hierarchy
-# pane hidden and the signal pane at SIGNALS_WIDTH; a smaller figure only widens the view.
-WAVE_PIXELS = 900
+# Wave-area pixels the zoom assumes: GTKWave 3.3.118 under Xvfb shows 994 at WINDOW (hierarchy
+# pane hidden, signal pane as wide as the longest label).
+WAVE_PIXELS = 990
 PIXELS_PER_FRAME = 200  # GTKWave: one zoom step of 2**-zoom time units spans 200 pixels
 MARGIN = 0.04  # of the events' span, on each side
 MARKER_LETTERS = 26
@@ -161,10 +162,13 @@ def zoom_for(span: int) -> float:
 
 
 def save_file_text(view: View, signals: Mapping[str, int], rises: Mapping[str, int | None],
-                   dumpfile: str | Path, end: int, header: Iterable[str] = ()) -> str:
+                   dumpfile: str | Path, savefile: str | Path, end: int,
+                   header: Iterable[str] = ()) -> str:
     """The save file of ``view`` for a dump with ``signals``, event times ``rises`` and last
     time ``end``. Events that never happen in the window get no marker (a short window); with
-    none at all the whole window is on screen."""
+    none at all the whole window is on screen. GTKWave opens ``dumpfile``, or when that does
+    not exist, the dump at the same place relative to the save file as ``dumpfile`` is to
+    ``savefile``."""
     names = [gtkwave_name(trace.path, signals) for trace in view.traces()]
     if len(view.events) > MARKER_LETTERS:
         raise ViewError(f"view {view.name}: at most {MARKER_LETTERS} events")
@@ -182,6 +186,7 @@ def save_file_text(view: View, signals: Mapping[str, int], rises: Mapping[str, i
               for i, event in enumerate(view.events)]
     lines += [
         f'[dumpfile] "{dumpfile}"',
+        f'[savefile] "{savefile}"',
         f"[size] {WINDOW[0]} {WINDOW[1]}",
         "[pos] 0 0",
         "[sst_expanded] 0",

@@ -45,6 +45,7 @@ from tb.runner import ROOT, SIMULATORS, WAVE_FORMATS, case_build_dir
 from tb.runner import wave_file as runner_wave_file
 
 GTKW_DIR = Path(__file__).resolve().parent / "gtkw"
+SHIPPED_ROOT = "/jinan1-qkd-cosim"
 PNG_DIR = ROOT / "build" / "waves"
 GENERATOR = "sim/waves.py from the views of sim/wave_views.py"
 CASES = {"tx": "tx_waves", "e2e": "e2e_waves"}
@@ -52,8 +53,9 @@ TX_PULSES = 1 << 14  # 4096 cycles: the RND cache's first queries and answers, 4
 # The nominal scenario's first events: sync lock at cycle 16,520, detections and reports from
 # 32,916 (each sync tag resolves the interval before it), the first uplink frame at 68,855 with
 # its sift entries and satellite key bits, the sift message at the ground at 99,838 with the
-# ground key bits (docs/waves.md).
-E2E_CYCLES = 104_000
+# ground key bits (docs/waves.md); then a tail, so that the zoom from the lock to the ground key
+# fits before the end of the dump (GTKWave shows a view that would pass the end from time 0).
+E2E_CYCLES = 110_000
 # VCD is ~10x the size of FST: shorter windows (the e2e one then ends before the link traffic).
 VCD_TX_PULSES = 1 << 12
 VCD_E2E_CYCLES = 20_000
@@ -72,18 +74,21 @@ def design_views(design: str) -> list[View]:
     return [view for view in VIEWS.values() if view.design == design]
 
 
-def shipped_dumpfile(design: str) -> str:
-    """The dump a shipped save file opens: the default run's, relative to ``sim/gtkw``."""
-    dump = wave_file("verilator", design)
-    return os.path.relpath(dump, GTKW_DIR)
+def shipped_paths(view: View) -> tuple[str, str]:
+    """``[dumpfile]`` and ``[savefile]`` of a shipped save file: both under a root that exists
+    nowhere, so GTKWave finds the default run's dump relative to the save file's own place (a
+    relative ``[dumpfile]`` would be relative to the working directory)."""
+    dump = wave_file("verilator", view.design).relative_to(ROOT)
+    save = (GTKW_DIR / f"{view.name}.gtkw").relative_to(ROOT)
+    return f"{SHIPPED_ROOT}/{dump}", f"{SHIPPED_ROOT}/{save}"
 
 
-def view_text(view: View, dump: Path, dumpfile: str | Path) -> str:
-    """Save file text of ``view`` for ``dump`` (which the file opens as ``dumpfile``)."""
+def view_text(view: View, dump: Path, paths: tuple[str | Path, str | Path]) -> str:
+    """Save file text of ``view`` for ``dump``; ``paths``: its ``[dumpfile]``, ``[savefile]``."""
     signals = dump_signals(dump)
     clock = signal_changes(dump, [f"{SCOPE}.clk"])[f"{SCOPE}.clk"]
     end = clock[-1][0] if clock else 0
-    return save_file_text(view, signals, first_rises(dump, view.event_paths()), dumpfile, end,
+    return save_file_text(view, signals, first_rises(dump, view.event_paths()), *paths, end,
                           header=(f"`make waves` writes this file ({GENERATOR})",))
 
 
@@ -92,11 +97,11 @@ def write_views(design: str, dump: Path, png: bool, update_shipped: bool = False
     written = []
     for view in design_views(design):
         out = dump.parent / f"{view.name}.gtkw"
-        out.write_text(view_text(view, dump, dump))
+        out.write_text(view_text(view, dump, (dump, out)))
         written.append(out)
         if update_shipped:
             shipped = GTKW_DIR / f"{view.name}.gtkw"
-            shipped.write_text(view_text(view, dump, shipped_dumpfile(design)))
+            shipped.write_text(view_text(view, dump, shipped_paths(view)))
             written.append(shipped)
         if png:
             image = PNG_DIR / f"{view.name}.png"
