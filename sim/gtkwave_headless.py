@@ -37,7 +37,7 @@ for {{set i 0}} {{$i < {nops}}} {{incr i}} {{ gtkwave::nop }}
 set out [open {{{report}}} w]
 puts $out "facs [gtkwave::getNumFacs]"
 puts $out "window [gtkwave::getWindowStartTime] [gtkwave::getWindowEndTime]"
-foreach name [gtkwave::getDisplayedSignals] {{ puts $out "signal $name" }}
+puts $out "signals [gtkwave::getDisplayedSignals]"
 close $out
 {shot}
 gtkwave::/File/Quit
@@ -50,7 +50,7 @@ class GtkwaveError(RuntimeError):
 
 @dataclass(frozen=True)
 class GtkwaveView:
-    displayed: list[str]  # signal names in display order (alias labels resolved)
+    displayed: list[str]  # signal names in display order (aliases resolved to their signals)
     facs: int  # signals in the dump
     start: int  # visible time range (dump time units)
     end: int
@@ -128,6 +128,6 @@ def _parse(text: str) -> GtkwaveView:
             facs = int(rest)
         elif key == "window":
             start, end = (int(x) for x in rest.split())
-        elif key == "signal":
-            displayed.append(rest)
+        elif key == "signals":  # a plain string: as a Tcl list, "\\a" would become a bell
+            displayed = rest.split()
     return GtkwaveView(displayed, facs, start, end)

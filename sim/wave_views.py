@@ -125,13 +125,14 @@ def signal_changes(dump: Path, names: Iterable[str]) -> dict[str, list[tuple[int
     return changes
 
 
-def first_rises(dump: Path, names: Iterable[str]) -> dict[str, int | None]:
-    """Time of the first 0 -> 1 change (or a 1 at time 0) of each 1-bit signal; None if none."""
-    out: dict[str, int | None] = {}
-    for name, changes in signal_changes(dump, (f"{SCOPE}.{n}" for n in names)).items():
-        out[name.removeprefix(f"{SCOPE}.")] = next(
-            (time for time, value in changes if value), None)
-    return out
+def first_rises(dump: Path, paths: Iterable[str]) -> dict[str, int | None]:
+    """Time of the first 0 -> 1 change (or a 1 at time 0) of each 1-bit signal ``top.<path>``;
+    None if it never rises."""
+    signals = dump_signals(dump)
+    names = {path: dump_name(path, signals) for path in paths}
+    changes = signal_changes(dump, names.values())
+    return {path: next((time for time, value in changes[name] if value), None)
+            for path, name in names.items()}
 
 
 def high_cycles(changes: list[tuple[int, int]], end: int, period: int) -> int:
@@ -147,13 +148,24 @@ def high_cycles(changes: list[tuple[int, int]], end: int, period: int) -> int:
     return round(total / period)
 
 
+def dump_name(path: str, signals: Mapping[str, int]) -> str:
+    """The dump's name of ``top.<path>``. A payload field (``tx.answer__payload.status``) is a
+    Verilog escaped identifier: Verilator writes it as it is, Icarus with its backslash
+    (``top.tx.\\answer__payload.status``)."""
+    parts = f"{SCOPE}.{path}".split(".")
+    candidates = [".".join(parts)] + [
+        ".".join(parts[:i]) + ".\\" + ".".join(parts[i:]) for i in range(len(parts) - 1, 0, -1)]
+    for name in candidates:
+        if name in signals:
+            return name
+    raise ViewError(f"the dump has no signal {candidates[0]}")
+
+
 def gtkwave_name(path: str, signals: Mapping[str, int]) -> str:
-    """The name GTKWave gives ``top.<path>``: vectors carry their range (``[47:0]``)."""
-    full = f"{SCOPE}.{path}"
-    if full not in signals:
-        raise ViewError(f"the dump has no signal {full}")
-    width = signals[full]
-    return full if width == 1 else f"{full}[{width - 1}:0]"
+    """The name GTKWave finds ``top.<path>`` by: vectors carry their range (``[47:0]``)."""
+    name = dump_name(path, signals)
+    width = signals[name]
+    return name if width == 1 else f"{name}[{width - 1}:0]"
 
 
 def zoom_for(span: int) -> float:
@@ -200,20 +212,22 @@ def save_file_text(view: View, signals: Mapping[str, int], rises: Mapping[str, i
         lines += [f"@{GROUP_BEGIN:x}", f"-{group.title}"]
         for trace in group.traces:
             name = next(traces)
-            radix = "bin" if signals[f"{SCOPE}.{trace.path}"] == 1 else trace.radix
+            radix = "bin" if signals[dump_name(trace.path, signals)] == 1 else trace.radix
             lines += [f"@{RADIX_FLAGS[radix]:x}", f"+{{{trace.label}}} {name}"]
         lines += [f"@{GROUP_END:x}", f"-{group.title}"]
     return "\n".join(lines) + "\n"
 
 
 def displayed_names(text: str) -> list[str]:
-    """The signal names a save file asks GTKWave to show (aliases resolved)."""
+    """The signal names GTKWave reports (``gtkwave::getDisplayedSignals``) for the traces of a
+    save file (aliases resolved to their signals)."""
     out = []
     for line in text.splitlines():
         if line.startswith("+{"):
-            out.append(line.split("} ", 1)[1].strip())
-        elif line and line[0] not in "[@-*+":
-            out.append(line.strip())
+            line = line.split("} ", 1)[1]
+        elif not line or line[0] in "[@-*":
+            continue
+        out.append(line.strip())
     return out
 
 
