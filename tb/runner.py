@@ -113,6 +113,17 @@ def public_control_file(directory: Path, top: str, rw: Sequence[str], rd: Sequen
     return path
 
 
+def vcd_control_file(directory: Path) -> Path:
+    """A Verilator control file that leaves Yosys's time-0 trigger registers
+    (``$auto$verilog_backend.cc:...$N``) out of the trace: Verilator writes their names as they
+    are, and GTKWave's VCD reader stops at a ``$var`` whose name starts with ``$``."""
+    path = directory / "vcd.vlt"
+    text = '`verilator_config\ntracing_off -scope "*.$auto$*"\n'
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
 class ClockWrapperError(ValueError):
     """The component cannot get an internal clock (no ``clk`` input, or a bad period)."""
 
@@ -411,6 +422,8 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
         if fmt is not None:
             build_args.append("--trace-fst" if fmt == "fst" else "--trace")
             test_args = ["--trace-file", str(wave_file(build_dir, simulator, case, fmt))]
+        if fmt == "vcd":
+            build_args.append(str(vcd_control_file(build_dir)))
     elif fmt == "vcd":
         plusargs = [f"+dumpfile_path={wave_file(build_dir, simulator, case, fmt)}"]
 
