@@ -99,9 +99,18 @@ class View:
         return [event.path for event in self.events]
 
 
-def dump_signals(dump: Path) -> dict[str, int]:
-    """Full name (``top.tx.alarm``) -> bit width of every signal in an FST or VCD file."""
-    return {var.full_name: var.bitwidth for var in pywellen.Waveform(str(dump)).all_vars()}
+@dataclass(frozen=True)
+class DumpSignal:
+    width: int
+    leaf: str  # name within its scope: ``answer__payload.status`` for a payload field
+    vcd: bool  # read from a VCD file
+
+
+def dump_signals(dump: Path) -> dict[str, DumpSignal]:
+    """Full name (``top.tx.alarm``) -> :class:`DumpSignal` of every signal in an FST or VCD."""
+    wave = pywellen.Waveform(str(dump))
+    vcd = wave.file_format == "VCD"
+    return {var.full_name: DumpSignal(var.bitwidth, var.name, vcd) for var in wave.all_vars()}
 
 
 def signal_changes(dump: Path, names: Iterable[str]) -> dict[str, list[tuple[int, int]]]:
@@ -148,7 +157,7 @@ def high_cycles(changes: list[tuple[int, int]], end: int, period: int) -> int:
     return round(total / period)
 
 
-def dump_name(path: str, signals: Mapping[str, int]) -> str:
+def dump_name(path: str, signals: Mapping[str, DumpSignal]) -> str:
     """The dump's name of ``top.<path>``. A payload field (``tx.answer__payload.status``) is a
     Verilog escaped identifier: Verilator writes it as it is, Icarus with its backslash
     (``top.tx.\\answer__payload.status``)."""
@@ -161,11 +170,15 @@ def dump_name(path: str, signals: Mapping[str, int]) -> str:
     raise ViewError(f"the dump has no signal {candidates[0]}")
 
 
-def gtkwave_name(path: str, signals: Mapping[str, int]) -> str:
-    """The name GTKWave finds ``top.<path>`` by: vectors carry their range (``[47:0]``)."""
+def gtkwave_name(path: str, signals: Mapping[str, DumpSignal]) -> str:
+    """The name GTKWave finds ``top.<path>`` by: vectors carry their range (``[47:0]``), and
+    its VCD reader escapes a name with a dot in it (Verilator writes payload fields without
+    the backslash; its FST reader keeps them as they are)."""
     name = dump_name(path, signals)
-    width = signals[name]
-    return name if width == 1 else f"{name}[{width - 1}:0]"
+    signal = signals[name]
+    if signal.vcd and "." in signal.leaf and not signal.leaf.startswith("\\"):
+        name = f"{name.removesuffix(signal.leaf)}\\{signal.leaf}"
+    return name if signal.width == 1 else f"{name}[{signal.width - 1}:0]"
 
 
 def zoom_for(span: int) -> float:
@@ -173,7 +186,7 @@ def zoom_for(span: int) -> float:
     return -math.log2(max(span, 1) * PIXELS_PER_FRAME / WAVE_PIXELS)
 
 
-def save_file_text(view: View, signals: Mapping[str, int], rises: Mapping[str, int | None],
+def save_file_text(view: View, signals: Mapping[str, DumpSignal], rises: Mapping[str, int | None],
                    dumpfile: str | Path, savefile: str | Path, end: int,
                    header: Iterable[str] = ()) -> str:
     """The save file of ``view`` for a dump with ``signals``, event times ``rises`` and last
@@ -212,7 +225,7 @@ def save_file_text(view: View, signals: Mapping[str, int], rises: Mapping[str, i
         lines += [f"@{GROUP_BEGIN:x}", f"-{group.title}"]
         for trace in group.traces:
             name = next(traces)
-            radix = "bin" if signals[dump_name(trace.path, signals)] == 1 else trace.radix
+            radix = "bin" if signals[dump_name(trace.path, signals)].width == 1 else trace.radix
             lines += [f"@{RADIX_FLAGS[radix]:x}", f"+{{{trace.label}}} {name}"]
         lines += [f"@{GROUP_END:x}", f"-{group.title}"]
     return "\n".join(lines) + "\n"
