@@ -191,7 +191,7 @@ def save_file_text(view: View, signals: Mapping[str, DumpSignal], rises: Mapping
                    header: Iterable[str] = ()) -> str:
     """The save file of ``view`` for a dump with ``signals``, event times ``rises`` and last
     time ``end``. Events that never happen in the window get no marker (a short window); with
-    none at all the whole window is on screen. GTKWave opens ``dumpfile``, or when that does
+    fewer than two the whole window is on screen. GTKWave opens ``dumpfile``, or when that does
     not exist, the dump at the same place relative to the save file as ``dumpfile`` is to
     ``savefile``."""
     names = [gtkwave_name(trace.path, signals) for trace in view.traces()]
@@ -199,7 +199,7 @@ def save_file_text(view: View, signals: Mapping[str, DumpSignal], rises: Mapping
         raise ViewError(f"view {view.name}: at most {MARKER_LETTERS} events")
     times = [rises.get(event.path) for event in view.events]
     seen = [t for t in times if t is not None]
-    first, last = (min(seen), max(seen)) if seen else (0, end)
+    first, last = (min(seen), max(seen)) if len(seen) > 1 else (0, end)
     margin = max(int((last - first) * MARGIN), 1000)
     start = max(0, first - margin)
     marker = rises.get(view.marker)

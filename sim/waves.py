@@ -29,13 +29,14 @@ from rtl.e2e.top import E2eParams
 from sim.e2e import DEFAULT_SCENARIO, run_e2e
 from sim.e2e import CosimError as E2eError
 from sim.e2e_scenario import ScenarioError, load_scenario
-from sim.gtkwave_headless import GtkwaveError, open_headless
+from sim.gtkwave_headless import GtkwaveError, GtkwaveView, open_headless
 from sim.tx_cosim import CosimError, run_tx_cosim
 from sim.wave_views import (
     SCOPE,
     VIEWS,
     View,
     ViewError,
+    displayed_names,
     dump_signals,
     first_rises,
     save_file_text,
@@ -56,9 +57,10 @@ TX_PULSES = 1 << 14  # 4096 cycles: the RND cache's first queries and answers, 4
 # ground key bits (docs/waves.md); then a tail, so that the zoom from the lock to the ground key
 # fits before the end of the dump (GTKWave shows a view that would pass the end from time 0).
 E2E_CYCLES = 110_000
-# VCD is ~10x the size of FST: shorter windows (the e2e one then ends before the link traffic).
+# Verilator VCD is ~10x the size of FST (13.5 KB per cycle of the transmitter top, 11.5 KB of
+# the e2e top): shorter windows; the e2e one ends after the sync lock, before any detection.
 VCD_TX_PULSES = 1 << 12
-VCD_E2E_CYCLES = 20_000
+VCD_E2E_CYCLES = 18_000
 
 
 def case_name(design: str, fmt: str) -> str:
@@ -92,6 +94,14 @@ def view_text(view: View, dump: Path, paths: tuple[str | Path, str | Path]) -> s
                           header=(f"`make waves` writes this file ({GENERATOR})",))
 
 
+def check_displayed(save_file: Path, shown: GtkwaveView) -> None:
+    """Refuse a save file of which GTKWave leaves out a signal (a wrong name is silently
+    dropped: the view would open without it)."""
+    left_out = [n for n in displayed_names(save_file.read_text()) if n not in shown.displayed]
+    if left_out:
+        raise ViewError(f"GTKWave does not show {', '.join(left_out)} of {save_file}")
+
+
 def write_views(design: str, dump: Path, png: bool, update_shipped: bool = False) -> list[Path]:
     """Write the save files of ``design`` next to ``dump`` (and the PNGs); return the files."""
     written = []
@@ -105,7 +115,7 @@ def write_views(design: str, dump: Path, png: bool, update_shipped: bool = False
             written.append(shipped)
         if png:
             image = PNG_DIR / f"{view.name}.png"
-            open_headless(out, png=image)
+            check_displayed(out, open_headless(out, png=image))
             written.append(image)
     return written
 
