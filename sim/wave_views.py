@@ -285,7 +285,7 @@ TX = View(
     ),
     events=(
         Event("tx.symbols__valid", "first symbol beat"),
-        Event("tx.downlink__ready", "first downlink word taken"),
+        Event("tx.link_payload__ready", "first link payload word into a frame"),
         Event("tx.query__valid", "first RND cache query"),
         Event("tx.answer__valid", "first RND cache answer"),
         Event("sym_done", "first symbol batch captured"),
