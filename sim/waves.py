@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from models.ground.timing import FRAME_PULSES
@@ -94,12 +96,38 @@ def view_text(view: View, dump: Path, paths: tuple[str | Path, str | Path]) -> s
                           header=(f"`make waves` writes this file ({GENERATOR})",))
 
 
-def check_displayed(save_file: Path, shown: GtkwaveView) -> None:
-    """Refuse a save file of which GTKWave leaves out a signal (a wrong name is silently
-    dropped: the view would open without it)."""
-    left_out = [n for n in displayed_names(save_file.read_text()) if n not in shown.displayed]
-    if left_out:
-        raise ViewError(f"GTKWave does not show {', '.join(left_out)} of {save_file}")
+@dataclass(frozen=True)
+class ViewCheck:
+    """What GTKWave makes of the save file that :func:`write_views` wrote next to a dump."""
+
+    shown: GtkwaveView
+    listed: list[str]  # the signals the save file lists, as GTKWave reports them
+    as_shipped: bool  # equal to sim/gtkw/<view>.gtkw but for the dump's path
+    rises: dict[str, int | None]  # first rising edge of each event of the view
+
+    @property
+    def left_out(self) -> list[str]:
+        """Signals GTKWave does not show: a wrong name is dropped without a word."""
+        return [name for name in self.listed if name not in self.shown.displayed]
+
+
+def _without_paths(text: str) -> str:
+    return re.sub(r"^\[(dumpfile|savefile)\] .*$", "", text, flags=re.M)
+
+
+def check_view(view: View, dump: Path, png: Path | None = None) -> ViewCheck:
+    """Open the save file of ``view`` next to ``dump`` in GTKWave (headless; ``png``: its
+    screen) and compare it with the shipped one."""
+    saved = dump.parent / f"{view.name}.gtkw"
+    text = saved.read_text()
+    shipped = GTKW_DIR / saved.name
+    return ViewCheck(
+        shown=open_headless(saved, png=png),
+        listed=displayed_names(text),
+        as_shipped=shipped.exists() and _without_paths(text) == _without_paths(
+            shipped.read_text()),
+        rises=first_rises(dump, view.event_paths()),
+    )
 
 
 def write_views(design: str, dump: Path, png: bool, update_shipped: bool = False) -> list[Path]:
@@ -115,7 +143,9 @@ def write_views(design: str, dump: Path, png: bool, update_shipped: bool = False
             written.append(shipped)
         if png:
             image = PNG_DIR / f"{view.name}.png"
-            check_displayed(out, open_headless(out, png=image))
+            left_out = check_view(view, dump, png=image).left_out
+            if left_out:
+                raise ViewError(f"GTKWave does not show {', '.join(left_out)} of {out}")
             written.append(image)
     return written
 

@@ -393,8 +393,9 @@ def run_cocotb(
     """
     if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; choose one of {SIMULATORS}")
-    with locked_build_dir(case, simulator) as build_dir:
-        _build_and_run(component, test_module, simulator, build_dir, case=case, top=top,
+    fmt = wave_format()
+    with locked_build_dir(case, simulator) as build_dir, _cocotb_waves_env(fmt is not None):
+        _build_and_run(component, test_module, simulator, build_dir, fmt, case=case, top=top,
                        params=params, testcase=testcase, seed=seed, extra_sources=extra_sources,
                        public_rw=public_rw, public_rd=public_rd,
                        internal_clock_ps=internal_clock_ps, verilog_key=verilog_key)
@@ -402,13 +403,13 @@ def run_cocotb(
 
 
 def _build_and_run(component: wiring.Component, test_module: str, simulator: str,
-                   build_dir: Path, *, case: str, top: str, params: Mapping[str, Any] | None,
-                   testcase: str | None, seed: int | None, extra_sources: list[Path] | None,
+                   build_dir: Path, fmt: str | None, *, case: str, top: str,
+                   params: Mapping[str, Any] | None, testcase: str | None, seed: int | None,
+                   extra_sources: list[Path] | None,
                    public_rw: Sequence[str], public_rd: Sequence[str],
                    internal_clock_ps: int | None, verilog_key: str | None) -> None:
     source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key,
                            time_zero_events=simulator == "icarus")
-    fmt = wave_format()
     waves = fmt is not None
 
     build_args: list[str] = []
@@ -436,30 +437,29 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
             os.environ["MAKEFLAGS"] = f"{makeflags} {_VERILATOR_MAKEFLAGS}".strip()
     else:
         runner = _IcarusVcd() if fmt == "vcd" else get_runner(simulator)
-    with _cocotb_waves_env(waves):
-        runner.build(
-            sources=[source, *(extra_sources or [])],
-            hdl_toplevel=top,
-            build_dir=build_dir,
-            build_args=build_args,
-            timescale=TIMESCALE,
-            waves=waves,
-            always=False,
-        )
-        env = {
-            "TB_PARAMS": json.dumps(dict(params or {})),
-            "PYTHONWARNINGS": "error::DeprecationWarning",
-        }
-        runner.test(
-            test_module=test_module,
-            hdl_toplevel=top,
-            build_dir=build_dir,
-            test_dir=build_dir,
-            testcase=testcase,
-            seed=seed,
-            extra_env=env,
-            waves=waves,
-            test_args=test_args,
-            plusargs=plusargs,
-            timescale=TIMESCALE,
-        )
+    runner.build(
+        sources=[source, *(extra_sources or [])],
+        hdl_toplevel=top,
+        build_dir=build_dir,
+        build_args=build_args,
+        timescale=TIMESCALE,
+        waves=waves,
+        always=False,
+    )
+    env = {
+        "TB_PARAMS": json.dumps(dict(params or {})),
+        "PYTHONWARNINGS": "error::DeprecationWarning",
+    }
+    runner.test(
+        test_module=test_module,
+        hdl_toplevel=top,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        testcase=testcase,
+        seed=seed,
+        extra_env=env,
+        waves=waves,
+        test_args=test_args,
+        plusargs=plusargs,
+        timescale=TIMESCALE,
+    )

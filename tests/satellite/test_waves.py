@@ -1,24 +1,18 @@
 """`make waves` of the transmitter top: the FST view opens in GTKWave with every signal and the
 window's events on screen, matches the shipped save file, and the VCD records the same run."""
 
-import re
 from pathlib import Path
 
 import pytest
 import vcdvcd
 
-from sim.gtkwave_headless import open_headless
-from sim.wave_views import SCOPE, TX, displayed_names, first_rises, high_cycles, signal_changes
-from sim.waves import GTKW_DIR, PNG_DIR, main, wave_file
+from sim.wave_views import SCOPE, TX, high_cycles, signal_changes
+from sim.waves import PNG_DIR, check_view, main, wave_file
 
 CLOCK_PS = 6400
 VCD_PULSES = 1024
 # Streams whose valid beats both dumps must agree on (ready is high or irrelevant for the count).
 STREAMS = ("tx.symbols__valid", "tx.query__valid", "tx.answer__valid", "tx.downlink__ready")
-
-
-def without_paths(text: str) -> str:
-    return re.sub(r'^\[(dumpfile|savefile)\] .*$', "", text, flags=re.M)
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +26,14 @@ def fst_dump() -> Path:
 
 @pytest.mark.cocotb
 def test_tx_view_opens_in_gtkwave_with_its_events_on_screen(fst_dump):
-    saved = fst_dump.parent / f"{TX.name}.gtkw"
-    text = saved.read_text()
-    assert without_paths(text) == without_paths((GTKW_DIR / saved.name).read_text())
-    shown = open_headless(saved)
-    assert shown.displayed == displayed_names(text)
-    rises = first_rises(fst_dump, TX.event_paths())
-    assert None not in rises.values()
-    first, last = min(rises.values()), max(rises.values())
-    assert shown.start <= first and last <= shown.end
-    assert shown.end - shown.start < 2 * (last - first)  # zoomed on them, not the whole window
+    check = check_view(TX, fst_dump)
+    assert check.as_shipped
+    assert check.shown.displayed == check.listed and not check.left_out
+    assert None not in check.rises.values()
+    first, last = min(check.rises.values()), max(check.rises.values())
+    assert check.shown.start <= first and last <= check.shown.end
+    # zoomed on the events, not on the whole window
+    assert check.shown.end - check.shown.start < 2 * (last - first)
     png = (PNG_DIR / f"{TX.name}.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
 
@@ -51,11 +43,11 @@ def test_tx_vcd_holds_the_same_run_as_the_fst(fst_dump):
     assert main(["--simulator", "verilator", "--format", "vcd", "--pulses", str(VCD_PULSES),
                  "--no-png"]) == 0
     dump = wave_file("verilator", "tx", "vcd")
+    check = check_view(TX, dump)
+    assert check.shown.displayed == check.listed
     vcd = vcdvcd.VCDVCD(str(dump))
-    saved = dump.parent / f"{TX.name}.gtkw"
     # GTKWave escapes dotted names ("\\answer__payload.status") where vcdvcd keeps them as written
-    assert {name.replace(".\\", ".") for name in displayed_names(saved.read_text())} <= set(
-        vcd.signals)
+    assert {name.replace(".\\", ".") for name in check.listed} <= set(vcd.signals)
     end = vcd.endtime
     assert vcd.timescale["unit"] == "ps" and end > VCD_PULSES // 4 * CLOCK_PS
     fst = signal_changes(fst_dump, [f"{SCOPE}.{s}" for s in STREAMS])
@@ -65,5 +57,3 @@ def test_tx_vcd_holds_the_same_run_as_the_fst(fst_dump):
         beats = high_cycles(from_vcd, end, CLOCK_PS)
         assert beats > 0
         assert beats == high_cycles(from_fst, end, CLOCK_PS), stream
-    shown = open_headless(saved)
-    assert shown.displayed == displayed_names(saved.read_text())
