@@ -37,7 +37,7 @@ SIGNALS_WIDTH = 420
 # Wave-area pixels the zoom assumes: GTKWave 3.3.118 under Xvfb shows 994 at WINDOW (hierarchy
 # pane hidden, signal pane as wide as the longest label).
 WAVE_PIXELS = 990
-PIXELS_PER_FRAME = 200  # GTKWave: one zoom step of 2**-zoom time units spans 200 pixels
+PIXELS_PER_FRAME = 200  # GTKWave: 2**-zoom time units span 200 pixels
 MARGIN = 0.04  # of the events' span, on each side
 MARKER_LETTERS = 26
 

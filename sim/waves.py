@@ -12,9 +12,9 @@ events) and, unless ``--no-png``, opens it headless in GTKWave and writes what i
     gtkwave build/cocotb/e2e_waves/verilator/e2e.gtkw
 
 The shipped save files (``sim/gtkw/<view>.gtkw``) are those of the default windows on Verilator
-with FST, reading the dump from ``build/`` by a relative path; ``--update-shipped`` rewrites them
-from the run (the waves tests check that a default run reproduces them). Guide:
-``docs/waves.md``.
+with FST; GTKWave finds their dump relative to the save file (:func:`shipped_paths`).
+``--update-shipped`` rewrites them from the run (the waves tests check that a default run
+reproduces them). Guide: ``docs/waves.md``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ SHIPPED_ROOT = "/jinan1-qkd-cosim"
 PNG_DIR = ROOT / "build" / "waves"
 GENERATOR = "sim/waves.py from the views of sim/wave_views.py"
 CASES = {"tx": "tx_waves", "e2e": "e2e_waves"}
-TX_PULSES = 1 << 14  # 4096 cycles: the RND cache's first queries and answers, 4 symbol batches
+TX_PULSES = 1 << 14  # 4096 cycles: the first RND cache queries, answers and symbol batches
 # The nominal scenario's first events: sync lock at cycle 16,520, detections and reports from
 # 32,916 (each sync tag resolves the interval before it), the first uplink frame at 68,855 with
 # its sift entries and satellite key bits, the sift message at the ground at 99,838 with the
