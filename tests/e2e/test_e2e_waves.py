@@ -34,7 +34,7 @@ def test_e2e_default_window_shows_the_chain_in_gtkwave(monkeypatch):
     assert beats["satellite key bits"] <= beats["sift entries"]
 
     check = check_view(E2E, dump)
-    assert check.as_shipped
+    assert check.as_shipped, "stale sim/gtkw/e2e.gtkw: python -m sim.waves --e2e --update-shipped"
     assert check.shown.displayed == check.listed and not check.left_out
     times = list(check.rises.values())
     assert None not in times

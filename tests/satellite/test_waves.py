@@ -29,7 +29,7 @@ def test_tx_views_in_gtkwave_and_the_vcd_agrees_with_the_fst(monkeypatch):
 def check_fst_view(fst_dump: Path) -> None:
     """The default window's view: every signal shown, the events on screen, as shipped."""
     check = check_view(TX, fst_dump)
-    assert check.as_shipped
+    assert check.as_shipped, "stale sim/gtkw/tx_cosim.gtkw: python -m sim.waves --update-shipped"
     assert check.shown.displayed == check.listed and not check.left_out
     assert None not in check.rises.values()
     first, last = min(check.rises.values()), max(check.rises.values())
