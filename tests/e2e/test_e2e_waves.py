@@ -1,22 +1,44 @@
-"""`make waves` of the end-to-end top: every signal of the e2e save file is in the FST."""
+"""`make waves` of the end-to-end top: the default window holds the whole chain (sync lock,
+detections, reports, an uplink frame, RND cache lookups, sift entries, both sides' key bits),
+its view opens in GTKWave with every signal and those events on screen, and it matches the
+shipped save file."""
 
 import pytest
-import pywellen
 
-from sim.waves import E2E_CASE, E2E_GTKW_DIR, SCOPE, gtkw_signals, main, wave_file
+from sim.wave_views import E2E, SCOPE, high_cycles, signal_changes
+from sim.waves import PNG_DIR, check_view, main, wave_file
+
+CLOCK_PS = 6400
+STREAMS = {
+    "detections": "ground.detections__valid", "reports": "report.report__valid",
+    "uplinked reports": "replay_up.o__valid", "cache answers": "tx.answer__valid",
+    "sift entries": "sat_sift.entry__valid", "satellite key bits": "sat_sift.key__valid",
+    "downlinked entries": "replay_dn.o__valid", "ground key bits": "gnd_sift.key__valid",
+}
 
 
 @pytest.mark.cocotb
-def test_e2e_save_file_signals_are_in_the_fst(monkeypatch):
-    monkeypatch.setenv("WAVES", "1")
-    assert main(["--simulator", "icarus", "--e2e", "--cycles", "600"]) == 0
-    dump = wave_file("icarus", E2E_CASE)
-    names = {var.full_name for var in pywellen.Waveform(str(dump)).all_vars()}
-    templates = sorted(E2E_GTKW_DIR.glob("*.gtkw"))
-    assert templates
-    for template in templates:
-        saved = dump.parent / template.name
-        signals = gtkw_signals(saved)
-        assert signals and all(s.startswith(f"{SCOPE}.") for s in signals)
-        assert [s for s in signals if s not in names] == []
-        assert str(dump) in saved.read_text()
+def test_e2e_default_window_shows_the_chain_in_gtkwave(monkeypatch):
+    monkeypatch.setenv("WAVES", "0")  # sim.waves sets the format itself
+    assert main(["--simulator", "verilator", "--e2e"]) == 0
+    dump = wave_file("verilator", "e2e")
+    changes = signal_changes(dump, [f"{SCOPE}.{p}" for p in ("clk", "ground.locked",
+                                                             *STREAMS.values())])
+    end = changes[f"{SCOPE}.clk"][-1][0]
+    beats = {name: high_cycles(changes[f"{SCOPE}.{path}"], end, CLOCK_PS)
+             for name, path in STREAMS.items()}
+    assert [value for _, value in changes[f"{SCOPE}.ground.locked"]] == [0, 1]
+    assert all(count > 0 for count in beats.values()), beats
+    assert beats["reports"] == beats["detections"]
+    assert beats["sift entries"] == beats["uplinked reports"] == beats["cache answers"]
+    assert beats["satellite key bits"] <= beats["sift entries"]
+
+    check = check_view(E2E, dump)
+    assert check.as_shipped, "stale sim/gtkw/e2e.gtkw: python -m sim.waves --e2e --update-shipped"
+    assert check.shown.displayed == check.listed and not check.left_out
+    times = list(check.rises.values())
+    assert None not in times
+    assert check.shown.start <= min(times) and max(times) <= check.shown.end
+    assert check.shown.start > 0  # the view starts near the lock, not at time 0
+    png = (PNG_DIR / f"{E2E.name}.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000

@@ -14,7 +14,9 @@ from rtl.sifting.layouts import Report
 from sim import e2e
 from sim.e2e import plan_window, record_mismatch_waves, run_e2e, start_line
 from sim.e2e_scenario import SCENARIO_DIR, load_scenario
+from sim.gtkwave_headless import open_headless
 from sim.timeline import plot_timeline
+from sim.wave_views import displayed_names
 from tb.e2e.progress import Progress
 
 CORRUPT_DETECTION = 5  # the model's measured bit of this detection is flipped
@@ -60,7 +62,12 @@ def test_first_mismatch_report_and_waves_point_at_the_corrupted_beat(tmp_path):
     assert payload >> Report.size == waves.cycle  # the capture's own cycle stamp
     text = waves.save_file.read_text()
     assert str(waves.dump) in text and "capture_rep.i__payload[" in text
-    assert f"first mismatch: reports at cycle {waves.cycle}" in text
+    assert f"first mismatch: reports beat at cycle {waves.cycle}" in text
+    assert f" {edge} " in next(line for line in text.splitlines() if line.startswith("*"))
+    # GTKWave itself opens it on that cycle with every signal of the view
+    shown = open_headless(waves.save_file)
+    assert shown.displayed == displayed_names(text) and len(shown.displayed) == 5
+    assert shown.start <= edge <= shown.end
 
 
 def test_icarus_default_window_is_short_and_verilator_runs_the_scenario():
