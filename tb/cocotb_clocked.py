@@ -5,13 +5,11 @@ files of both formats on both simulators: ``tests/runner/test_wave_format.py``).
 """
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles
 
-from tb.params import tb_params
+from tb.testbench import TB
 
 
 @cocotb.test()
 async def clocked(dut):
-    cocotb.start_soon(Clock(dut.clk, 6400, unit="ps").start())
-    await ClockCycles(dut.clk, tb_params()["cycles"])
+    tb = TB(dut)  # the fabric clock
+    await tb.ticks(tb.params["cycles"])

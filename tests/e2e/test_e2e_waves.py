@@ -5,10 +5,11 @@ shipped save file."""
 
 import pytest
 
+from models.constants import FABRIC_CLOCK_PS
 from sim.wave_views import E2E, SCOPE, high_cycles, signal_changes
 from sim.waves import PNG_DIR, check_view, main, wave_file
 
-CLOCK_PS = 6400
+CLOCK_PS = FABRIC_CLOCK_PS
 STREAMS = {
     "detections": "ground.detections__valid", "reports": "report.report__valid",
     "uplinked reports": "replay_up.o__valid", "cache answers": "tx.answer__valid",

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 import vcdvcd
 
+from models.constants import FABRIC_CLOCK_PS
 from sim.wave_views import SCOPE, TX, high_cycles, signal_changes
 from sim.waves import PNG_DIR, check_view, main, wave_file
 
-CLOCK_PS = 6400
+CLOCK_PS = FABRIC_CLOCK_PS
 VCD_PULSES = 1024
 # Streams whose valid beats both dumps must agree on (ready is high or irrelevant for the count).
 STREAMS = ("tx.symbols__valid", "tx.query__valid", "tx.answer__valid", "tx.downlink__ready")
