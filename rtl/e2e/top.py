@@ -125,9 +125,13 @@ def payload_bits(layout: data.Layout) -> int:
     return data.Layout.cast(layout).size
 
 
+def capture_layout(name: str) -> data.StructLayout:
+    """Beats of capture ``name``: the stream's payload, then the cycle it was captured at."""
+    return data.StructLayout({"payload": CAPTURES[name], "cycle": STAMP_BITS})
+
+
 def capture_bits(name: str) -> int:
-    """Width of capture ``name``'s beats: its payload, then :data:`STAMP_BITS` of cycle."""
-    return payload_bits(CAPTURES[name]) + STAMP_BITS
+    return capture_layout(name).size
 
 
 class E2eTop(wiring.Component):

@@ -37,7 +37,7 @@ from models.sifting.entries import SiftCode
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
 from rtl.common.payload import pack_array
 from rtl.e2e.replay import batch_record, replay_file
-from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, STAMP_BITS, E2eParams
+from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, E2eParams, capture_layout
 from rtl.ground.layouts import Tag
 from rtl.sifting.layouts import Report
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
@@ -72,14 +72,17 @@ class Capture:
 
     def __init__(self, dut, name: str, width: int, depth: int, handle) -> None:
         self.name = name
-        self.collector = RecordCollector(name, width + STAMP_BITS, depth, 0,
+        self.layout = capture_layout(name)
+        self.collector = RecordCollector(name, self.layout.size, depth, 0,
                                          lambda beats, _tags: self.hand_over(beats))
         self.batch, self.fill = getattr(dut, f"{name}_batch"), getattr(dut, f"{name}_fill")
         self.batches = getattr(dut, f"{name}_batches")
         self.width, self.depth, self.handle = width, depth, handle
 
     def hand_over(self, beats: np.ndarray) -> None:
-        self.handle(beats[:, :self.width], field(beats, self.width, STAMP_BITS).astype(np.int64))
+        cycle = self.layout["cycle"]
+        self.handle(beats[:, :self.width],
+                    field(beats, cycle.offset, cycle.width).astype(np.int64))
 
     def poll(self, limit: int | None = None) -> None:
         """Hand over the batches completed since the last poll (at most ``limit`` in all)."""
@@ -102,7 +105,7 @@ class Capture:
             raise CaptureError(f"capture {self.name}: {self.collector.batches} batch records in "
                                f"the file, {batches} completed in the RTL")
         if fill:
-            self.hand_over(beats_of_binstr(binstr, self.width + STAMP_BITS)[:fill])
+            self.hand_over(beats_of_binstr(binstr, self.layout.size)[:fill])
 
 
 class Poller:
