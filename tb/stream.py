@@ -24,17 +24,24 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from rtl.common.payload import unpack
 
 
-class StreamDriver:
-    """Sends payload integers on stream port ``prefix`` with a random idle probability."""
+class _StreamPort:
+    """The handles of stream port ``prefix`` (a payload-less stream has no ``__payload``)."""
 
-    def __init__(
-        self, dut: SimHandleBase, prefix: str, rng: random.Random, idle: float = 0.0
-    ) -> None:
+    def __init__(self, dut: SimHandleBase, prefix: str, rng: random.Random) -> None:
         self.clk = dut.clk
         self.valid = getattr(dut, f"{prefix}__valid")
         self.ready = getattr(dut, f"{prefix}__ready")
         self.payload = getattr(dut, f"{prefix}__payload", None)
         self.rng = rng
+
+
+class StreamDriver(_StreamPort):
+    """Sends payload integers on stream port ``prefix`` with a random idle probability."""
+
+    def __init__(
+        self, dut: SimHandleBase, prefix: str, rng: random.Random, idle: float = 0.0
+    ) -> None:
+        super().__init__(dut, prefix, rng)
         self.idle = idle
         self.valid.value = 0
         self.sent = 0
@@ -57,7 +64,7 @@ class StreamDriver:
         self.valid.value = 0
 
 
-class StreamMonitor:
+class StreamMonitor(_StreamPort):
     """Accepts beats on stream port ``prefix`` with random backpressure; collects or forwards."""
 
     def __init__(
@@ -68,11 +75,7 @@ class StreamMonitor:
         stall: float = 0.0,
         callback: Callable[[int], None] | None = None,
     ) -> None:
-        self.clk = dut.clk
-        self.valid = getattr(dut, f"{prefix}__valid")
-        self.ready = getattr(dut, f"{prefix}__ready")
-        self.payload = getattr(dut, f"{prefix}__payload", None)
-        self.rng = rng
+        super().__init__(dut, prefix, rng)
         self.stall = stall
         self.callback = callback
         self.received: list[int] = []
