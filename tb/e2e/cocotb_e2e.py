@@ -28,7 +28,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, Timer
+from cocotb.triggers import Event, FallingEdge, ReadOnly, Timer
 from cocotb.utils import get_sim_time
 
 from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, PULSE_PERIOD_PS
@@ -43,7 +43,7 @@ from rtl.sifting.layouts import Report
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
 from tb.e2e.progress import Progress
 from tb.e2e.scoreboard import LOCK_FRAMES, E2eScoreboard
-from tb.params import tb_params
+from tb.testbench import TB
 
 CLOCK_PS = FABRIC_CLOCK_PS
 CYCLE_S = CLOCK_PS * 1e-12
@@ -365,7 +365,8 @@ class Timeline:
 
 @cocotb.test()
 async def e2e_matches_models(dut):
-    p = tb_params()
+    tb = TB(dut, clock_ps=None)  # the clock runs inside the simulator
+    p = tb.params
     params = E2eParams(**p["top"])
     stim = np.load(p["stimulus"])
     if p.get("corrupt"):
@@ -416,7 +417,7 @@ async def e2e_matches_models(dut):
                 if p.get("progress") else None)
     poller = Poller(dut.clk, captures, POLL_CYCLES, progress)
     injectors = {"tags": tags, "up": up, "dn": dn}
-    await ClockCycles(dut.clk, 2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
+    await tb.ticks(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
     for task in (poller, *injectors.values()):
         cocotb.start_soon(task.run())
     tag_payload = pack_array(Tag, {"time": stim["time"], "channel": stim["channel"],
