@@ -39,10 +39,11 @@ Latency, throughput, stream contract: an entry is offered on ``o`` from the cycl
     o.valid  ________________/‾‾‾‾\_    (head due, released)
 """
 
+import functools
 from pathlib import Path
 
 from amaranth.hdl import ClockSignal, Instance, Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
@@ -79,21 +80,22 @@ class TimedReplay(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        entry_bits = self.width + DUE_BITS
+        entry = replay_entry(self.width)
+        entry_bits = entry.size
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=entry_bits, depth=self.depth)
         index = Signal(range(self.batch + 1))
         remaining = Signal(range(self.batch + 1))
         ready = Signal()
         take = self.strobe & ready
         if self.load_file:
-            entry = Signal(entry_bits)
+            loaded = Signal(entry_bits)
             m.submodules.store = Instance(
                 "sim_replay_store",
                 p_ENTRY=entry_bits, p_INDEX_BITS=len(index), p_BYTES=record_bytes(
                     self.width, self.batch), p_LOAD_FILE=self.load_file,
-                i_clk=ClockSignal("sync"), i_take=take, i_index=index, o_entry=entry,
+                i_clk=ClockSignal("sync"), i_take=take, i_index=index, o_entry=loaded,
                 o_short_reads=self.short_reads)
-            m.d.comb += fifo.w_data.eq(entry)
+            m.d.comb += fifo.w_data.eq(loaded)
         else:
             # Registered copy of the batch, so the per-cycle logic never reads a top input.
             held = Signal(self.batch * entry_bits, reset_less=True)
@@ -114,10 +116,10 @@ class TimedReplay(wiring.Component):
             with m.Else():
                 m.d.sync += self.dropped.eq(self.dropped + 1)
 
-        due = fifo.r_data[self.width:]
+        head = data.View(entry, fifo.r_data)
         m.d.comb += [
-            self.o.valid.eq(fifo.r_rdy & (due <= self.now)),
-            self.o.payload.eq(fifo.r_data[:self.width]),
+            self.o.valid.eq(fifo.r_rdy & (head.due <= self.now)),
+            self.o.payload.eq(head.payload),
             fifo.r_en.eq(self.o.valid & self.o.ready),
         ]
         with m.If(self.o.valid & self.o.ready):
@@ -143,10 +145,28 @@ def replay_file(name: str) -> str:
     return f"replay_{name}.bin"
 
 
+def replay_entry(width: int) -> data.StructLayout:
+    """One entry of a replay: the payload, then the cycle it is due at."""
+    return data.StructLayout({"payload": width, "due": DUE_BITS})
+
+
+@functools.cache
+def _offsets(width: int, count: int) -> tuple[int, tuple[int, ...]]:
+    """Offset of ``due`` in an entry and of each entry in a batch of ``count``, read from the
+    layouts once (looking them up per batch would cost more than the rest of the packing)."""
+    batch = data.ArrayLayout(replay_entry(width), count)
+    return replay_entry(width)["due"].offset, tuple(batch[j].offset for j in range(count))
+
+
 def pack_entries(payload: list[int], due: list[int], width: int) -> int:
-    """The ``load`` value of entries ``payload[j]`` due at cycle ``due[j]``."""
+    """The ``load`` value of entries ``payload[j]`` due at cycle ``due[j]`` (entry 0 lowest).
+
+    The testbench packs a batch per replay wake-up on the long runs' hot path, so this uses
+    Python integers at the layouts' offsets rather than :func:`rtl.common.payload.pack`."""
+    if len(payload) != len(due):
+        raise ReplayError(f"TimedReplay: {len(payload)} payloads but {len(due)} due cycles")
+    due_at, entry_at = _offsets(width, len(payload))
     value = 0
-    entry_bits = width + DUE_BITS
-    for j, (p, d) in enumerate(zip(payload, due, strict=True)):
-        value |= (int(p) | int(d) << width) << (j * entry_bits)
+    for p, d, at in zip(payload, due, entry_at, strict=True):
+        value |= (int(p) | int(d) << due_at) << at
     return value

@@ -5,9 +5,9 @@ import random
 import numpy as np
 import pytest
 
+from rtl.common.payload import unpack
 from rtl.e2e.replay import DUE_BITS, ReplayError, TimedReplay, pack_entries
-from rtl.e2e.signature import SymbolSignature
-from rtl.satellite.layouts import PULSE_INDEX_BITS
+from rtl.e2e.signature import SignatureRecord, SymbolSignature
 from tb.e2e.scoreboard import signature_words, signatures
 from tb.pysim import consumer, run
 
@@ -117,17 +117,17 @@ def test_symbol_signature_matches_the_model(lanes):
             ctx.set(dut.i.payload.pulse, pulse)
             for lane in range(lanes):
                 ctx.set(dut.i.payload.symbol[lane].as_value(), int(sym.packed()[row, lane]))
-                ctx.set(dut.i.payload.drive[lane].as_value(),
-                        int(sym.im_code[row, lane]) | int(sym.pm_code[row, lane]) << 8)
+                ctx.set(dut.i.payload.drive[lane].im, int(sym.im_code[row, lane]))
+                ctx.set(dut.i.payload.drive[lane].pm, int(sym.pm_code[row, lane]))
             await ctx.tick()
         ctx.set(dut.i.valid, 0)
 
     run(dut, source, consumer(dut.o, batches, out, random.Random(1)), deadline_cycles=500)
     first = np.arange(batches, dtype=np.uint64) * np.uint64(beats * lanes)
     s1, s2 = signatures(signature_words(seed, lanes, first, beats))
-    mask = (1 << 64) - 1
-    got = [(v & ((1 << PULSE_INDEX_BITS) - 1), (v >> 64) & mask, v >> 128) for v in out]
-    assert got == list(zip(first.tolist(), s1.tolist(), s2.tolist(), strict=True))
+    got = [unpack(SignatureRecord, v) for v in out]
+    assert got == [{"pulse": p, "s1": a, "s2": b}
+                   for p, a, b in zip(first.tolist(), s1.tolist(), s2.tolist(), strict=True)]
 
 
 def test_signature_changes_with_one_wrong_or_swapped_beat():
