@@ -53,8 +53,9 @@ from models.sifting.messages import (
     MISSING_TAG,
     SIFT_TAG,
 )
-from rtl.sifting.crc_append import CrcAppender, MessageWord
+from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import SiftEntry, check_sizes
+from rtl.sifting.message_ring import MessageRing, ring_pointer_bits
 from rtl.sifting.uplink_receiver import FrameBeat
 
 
@@ -81,22 +82,16 @@ class SiftSender(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        abits = (self._depth - 1).bit_length()
-        ptr_bits = abits + 1
+        ptr_bits = ring_pointer_bits(self._depth)
         wbits = (self._window - 1).bit_length()
-        # `no_rw_check`: a read of the word being written is never used, so Yosys need not
-        # emulate the non-transparent read behind the block RAM (timing).
-        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[],
-                                                 attrs={"no_rw_check": 1})
-        ring_wr = ring.write_port()
-        ring_rd = ring.read_port()
+        # The ring (`no_rw_check`: a read of the word being written is never used).
+        m.submodules.ring = ring = MessageRing(self._depth)
+        wiring.connect(m, ring.o, wiring.flipped(self.o))
         desc_layout = data.StructLayout({"start": ptr_bits, "last": COUNT_BITS})
         m.submodules.desc = desc = memory.Memory(shape=desc_layout, depth=self._window, init=[])
         desc_wr = desc.write_port()
         desc_cur = desc.read_port(domain="comb")
         desc_keep = desc.read_port(domain="comb")
-        m.submodules.crc = crc = CrcAppender()
-        wiring.connect(m, crc.o, wiring.flipped(self.o))
 
         # Messages [keep, built) are in the ring, from `tail` to `wp`. The bookkeeping is
         # registered (one to three cycles late): `acked` and `keep` never decrease, so a late
@@ -117,19 +112,16 @@ class SiftSender(wiring.Component):
         keep = Signal(32)
         m.d.sync += keep.eq(Mux((sending | prep) & (cur < acked), cur, acked))
         m.d.comb += desc_keep.addr.eq(keep[:wbits])
-        wp = Signal(ptr_bits)
+        wp, room = ring.wp, ring.room
         tail = Signal(ptr_bits)
         m.d.sync += tail.eq(Mux(keep == built, wp, desc_keep.data.start))
-        # Registered with one entry of headroom, so that no path runs from the bookkeeping into
-        # `frame.ready` (the critical path of the satellite_sift top): a value one cycle old is
-        # still safe because at most one word is written and `built` grows by at most one per
-        # cycle, while `tail` and `keep` never move back.
-        room = Signal()
+        m.d.comb += ring.tail.eq(tail)
+        # Registered with one entry of headroom, as the ring's `room`, so that no path runs from
+        # the bookkeeping into `frame.ready` (the critical path of the satellite_sift top): a
+        # value one cycle old is still safe because `built` grows by at most one per cycle,
+        # while `keep` never moves back.
         table_room = Signal()
-        m.d.sync += [
-            room.eq((wp - tail)[:ptr_bits] <= self._depth - 2),
-            table_room.eq((built - keep)[:32] < self._window - 1),
-        ]
+        m.d.sync += table_room.eq((built - keep)[:32] < self._window - 1)
 
         # Builder.
         state = Signal(_Build)
@@ -137,17 +129,9 @@ class SiftSender(wiring.Component):
         remaining = Signal(COUNT_BITS)
         slots = Signal(data.ArrayLayout(ENTRY_BITS, ENTRIES_PER_WORD))
         filled = Signal(range(ENTRIES_PER_WORD + 1))
-        write = Signal()
-        wdata = Signal(32)
         # The ring write is registered (one cycle late: the builder's decisions do not reach the
         # block RAM inputs); a message's words are all in the ring by the time it is read.
-        m.d.sync += [
-            ring_wr.addr.eq(wp[:abits]),
-            ring_wr.data.eq(wdata),
-            ring_wr.en.eq(write),
-        ]
-        with m.If(write):
-            m.d.sync += wp.eq(wp + 1)
+        write, wdata = ring.write, ring.wdata
         fb = self.frame.payload
         with m.Switch(state):
             with m.Case(_Build.IDLE):
@@ -197,8 +181,8 @@ class SiftSender(wiring.Component):
                 m.d.sync += [built.eq(built + 1), state.eq(_Build.IDLE)]
 
         # Sender: message `cur`, word `index`, read two words ahead: the ring's read port, then
-        # a register right behind the block RAM (`body`: its clock-to-out plus the routing to
-        # the CRC appender left no time for logic). The compares and the descriptor are
+        # a register right behind the block RAM (`ring.ahead`: its clock-to-out plus the routing
+        # to the CRC appender left no time for logic). The compares and the descriptor are
         # registered (`check`), so that no path runs from the sequence-number carry chains or
         # the LUT RAM to the ring; the check also loads the read address with the message's
         # start, and the decision reads the first word (the pipeline is empty then).
@@ -207,19 +191,14 @@ class SiftSender(wiring.Component):
         # The ring read address, a register: start + index + 2 while sending, no adder between
         # `index` and the block RAM.
         raddr = Signal(ptr_bits)
-        body = Signal(32)
         in_window = Signal()
         desc_q = Signal(desc_layout)
-        word = crc.i.payload
-        advance = ~crc.i.valid | crc.i.ready
-        go = checked & in_window
+        advance = ring.advance
         m.d.comb += [
             desc_cur.addr.eq(cur[:wbits]),
-            ring_rd.en.eq(advance | go),
-            ring_rd.addr.eq(raddr),
+            ring.fetch.eq(checked & in_window),
+            ring.raddr.eq(raddr),
         ]
-        with m.If(crc.i.valid & crc.i.ready):
-            m.d.sync += crc.i.valid.eq(0)
         with m.If(check):
             m.d.sync += [
                 checked.eq(1),
@@ -234,15 +213,16 @@ class SiftSender(wiring.Component):
             with m.Else():
                 m.d.sync += cur.eq(acked)
         with m.If(advance):
-            m.d.sync += body.eq(ring_rd.data)
             with m.If(prep):
                 m.d.sync += [prep.eq(0), sending.eq(1), index.eq(0), raddr.eq(raddr + 1)]
             with m.Elif(sending):
                 final = index == s_last
+                m.d.comb += [
+                    ring.push.eq(1),
+                    ring.word.data.eq(ring.ahead),
+                    ring.word.last.eq(final),
+                ]
                 m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(body),
-                    word.last.eq(final),
                     index.eq(index + 1),
                     raddr.eq(raddr + 1),
                 ]

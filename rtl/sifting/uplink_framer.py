@@ -50,13 +50,14 @@ bottleneck by far; a copy of a ``c``-report frame is ``c + 4`` words::
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import enum, fifo, memory, stream, wiring
+from amaranth.lib import enum, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import COUNT_BITS, MAX_OFFSET_BITS, UPLINK_TAG
-from rtl.sifting.crc_append import CrcAppender, MessageWord
+from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import COUNTER_BITS, Report, check_sizes
+from rtl.sifting.message_ring import MessageRing, ring_pointer_bits
 
 DESCRIPTOR_DEPTH = 4
 
@@ -94,24 +95,19 @@ class UplinkFramer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        abits = (self._depth - 1).bit_length()
-        ptr_bits = abits + 1
+        ptr_bits = ring_pointer_bits(self._depth)
         offset_bits = (self._p - 1).bit_length()
-        # `no_rw_check`: a read of the word being written is never used (the sender reads closed
-        # frames; only the look-ahead past a frame's end may hit the word being written), so
-        # Yosys need not emulate the non-transparent read behind the block RAM (timing).
-        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[],
-                                                 attrs={"no_rw_check": 1})
-        wr = ring.write_port()
-        rd = ring.read_port()
+        # The sender reads closed frames; only the look-ahead past a frame's end may hit the
+        # word being written, and that word is never used (the ring's `no_rw_check`).
+        m.submodules.ring = ring = MessageRing(self._depth)
+        wiring.connect(m, ring.o, wiring.flipped(self.o))
         m.submodules.closed = closed = fifo.SyncFIFO(width=ptr_bits, depth=DESCRIPTOR_DEPTH)
-        m.submodules.crc = crc = CrcAppender()
-        wiring.connect(m, crc.o, wiring.flipped(self.o))
 
         # Filling side. The ring holds [tail, wp): the frame being sent, closed frames, the frame
         # being filled.
-        wp = Signal(ptr_bits)
+        wp, room = ring.wp, ring.room
         tail = Signal(ptr_bits)
+        m.d.comb += ring.tail.eq(tail)
         frame = Signal(64 - offset_bits)  # index of the frame being filled
         close_at = Signal(64, init=self._p + self._close_lag)
         # Input: a 2-deep FIFO made of two registers, `head` (the oldest report) and `second`
@@ -128,11 +124,8 @@ class UplinkFramer(wiring.Component):
         put = self.report.valid & ~second_valid
         rep = Signal(Report)
         staged, fresh, fits, late = Signal(), Signal(), Signal(), Signal()
-        # Registered with one word of headroom (no path from `wp`/`tail` into the input's
-        # read enable): at most one word is written per cycle and `tail` never moves back, so a
-        # value one cycle old is safe.
-        room = Signal()
-        m.d.sync += room.eq((wp - tail)[:ptr_bits] <= self._depth - 2)
+        # `room` is registered with one word of headroom (no path from `wp`/`tail` into the
+        # input's read enable).
         valid = staged & fresh
         take = valid & (late | (fits & room & self.record.ready))
         load = (~staged | take) & head_valid
@@ -158,21 +151,15 @@ class UplinkFramer(wiring.Component):
         ]
         with m.If(load):
             m.d.sync += [staged.eq(1), rep.eq(incoming)]
-        write = Signal()
-        m.d.comb += [
-            self.record.valid.eq(valid & fits & room),
-            self.record.payload.eq(rep),
-            write.eq(self.record.valid & self.record.ready),
-        ]
         # The ring write is registered (one cycle late: the input's decisions do not reach the
         # block RAM inputs). A frame's last word is in the ring cycles before the sender, which
         # starts on its end pointer from `closed` (pushed the cycle after the close), reads it.
-        m.d.sync += [
-            wr.addr.eq(wp[:abits]),
-            wr.data.eq(Cat(rep.bit & rep.sampled, rep.sampled, rep.basis,
-                           rep.pulse[:offset_bits])),
-            wr.en.eq(write),
-            wp.eq(wp + write),
+        m.d.comb += [
+            self.record.valid.eq(valid & fits & room),
+            self.record.payload.eq(rep),
+            ring.write.eq(self.record.valid & self.record.ready),
+            ring.wdata.eq(Cat(rep.bit & rep.sampled, rep.sampled, rep.basis,
+                              rep.pulse[:offset_bits])),
         ]
         with m.If(valid & late):
             m.d.sync += self.late.eq(self.late + 1)
@@ -210,21 +197,17 @@ class UplinkFramer(wiring.Component):
         last = Signal(ptr_bits)
         empty = Signal(init=1)
         raddr = Signal(ptr_bits)
-        word = crc.i.payload
-        advance = ~crc.i.valid | crc.i.ready
-        with m.If(crc.i.valid & crc.i.ready):
-            m.d.sync += crc.i.valid.eq(0)
-        # Two words ahead: the block RAM's output goes straight into a register (`body`; the
-        # RAM's clock-to-out leaves no time for the word multiplexer behind it), and both stages
-        # move only with `advance`, so they hold the next two body words while `o` stalls.
-        body = Signal(32)
-        m.d.comb += [
-            rd.en.eq(advance),
-            rd.addr.eq(raddr),
-        ]
-        with m.If(advance):
-            m.d.sync += body.eq(rd.data)
-        with m.If(advance), m.Switch(state):
+        m.d.comb += ring.raddr.eq(raddr)
+        # Two words ahead: the block RAM's output goes straight into a register (`ring.ahead`;
+        # the RAM's clock-to-out leaves no time for the word multiplexer behind it), and both
+        # stages move only with `advance`, so they hold the next two body words while `o`
+        # stalls.
+        word = ring.word
+
+        def push(data, last) -> list:
+            return [ring.push.eq(1), word.data.eq(data), word.last.eq(last)]
+
+        with m.If(ring.advance), m.Switch(state):
             with m.Case(_Send.IDLE):
                 with m.If(closed.r_rdy):
                     m.d.comb += closed.r_en.eq(1)
@@ -244,39 +227,22 @@ class UplinkFramer(wiring.Component):
                 with m.Elif(has_frame & (copies != self._max_repeats)):
                     m.d.sync += state.eq(_Send.COUNT)
             with m.Case(_Send.COUNT):
-                m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(UPLINK_TAG << COUNT_BITS | count),
-                    word.last.eq(0),
-                    state.eq(_Send.SEQ),
-                ]
+                m.d.comb += push(UPLINK_TAG << COUNT_BITS | count, 0)
+                m.d.sync += state.eq(_Send.SEQ)
             with m.Case(_Send.SEQ):
-                m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(seq),
-                    raddr.eq(raddr + 1),
-                    state.eq(_Send.ACK),
-                ]
+                m.d.comb += push(seq, 0)
+                m.d.sync += [raddr.eq(raddr + 1), state.eq(_Send.ACK)]
             with m.Case(_Send.ACK):
-                m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(self.ack),
-                    word.last.eq(empty),
-                    index.eq(0),
-                ]
+                m.d.comb += push(self.ack, empty)
+                m.d.sync += index.eq(0)
                 with m.If(empty):
                     m.d.sync += [copies.eq(copies + 1), raddr.eq(tail), state.eq(_Send.IDLE)]
                 with m.Else():
                     m.d.sync += [raddr.eq(raddr + 1), state.eq(_Send.BODY)]
             with m.Case(_Send.BODY):
                 final = index == last
-                m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(body),
-                    word.last.eq(final),
-                    index.eq(index + 1),
-                    raddr.eq(raddr + 1),
-                ]
+                m.d.comb += push(ring.ahead, final)
+                m.d.sync += [index.eq(index + 1), raddr.eq(raddr + 1)]
                 with m.If(final):
                     m.d.sync += [copies.eq(copies + 1), raddr.eq(tail), state.eq(_Send.IDLE)]
         return m
