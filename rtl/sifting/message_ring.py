@@ -27,42 +27,7 @@ a register with no other load (``ahead``), for timing at 156.25 MHz on ECP5 (``d
 
 The ring has ``no_rw_check``: a read of the word being written in the same cycle is never used
 by either sender, so Yosys need not emulate the non-transparent read behind the block RAM.
-
-Stream contract, latency, throughput
-------------------------------------
-``push`` loads ``word`` into the output register; it is taken only in a cycle with ``advance``
-(output register empty or being taken). Each word leaves on ``o`` one cycle after its push when
-``o`` is ready (the CRC appender's cycle), the CRC word one cycle after the word with ``last``;
-``advance`` is low while the appender sends the CRC word, so one word per cycle plus one per
-message. ``o`` may stall for any time. A word read at ``raddr`` in cycle t is in ``ahead`` after
-the next cycle with ``advance``::
-
-    clk      _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
-    raddr      a   a+1 a+2 a+3           (advance high throughout)
-    ahead              [a] [a+1] [a+2]
-    push               ^   ^   ^ (last)  word = ahead
-    o.data                 [a] [a+1] [a+2] crc
-
-Members
--------
-write, wdata : In
-    Append ``wdata`` at ``wp`` (registered: in the RAM one cycle later).
-wp : Out
-    Write pointer (``ptr_bits = log2(depth) + 1`` bits, wraps).
-tail : In
-    Oldest word still needed; ``room`` is ``wp - tail <= depth - 2``, one cycle late.
-room : Out
-    The ring has room for a write this cycle.
-raddr, fetch : In
-    Read address (its low bits index the ring); the port reads on ``advance | fetch``.
-ahead : Out
-    The look-ahead register: the word read at the previous ``advance``.
-advance : Out
-    The output register is free this cycle (empty or being taken); ``push`` is taken.
-push, word : In
-    Load ``word`` (:data:`~rtl.sifting.crc_append.MessageWord`) into the output register.
-o : Out stream(MessageWord)
-    The messages with their CRC words.
+Ports, latency and throughput: :class:`MessageRing`.
 """
 
 from amaranth.hdl import Module, Signal
@@ -78,10 +43,45 @@ def ring_pointer_bits(depth: int) -> int:
 
 
 class MessageRing(wiring.Component):
-    """Ring of ``depth`` 32-bit words with a look-ahead read and a CRC-appending output.
+    r"""Ring of ``depth`` 32-bit words with a look-ahead read and a CRC-appending output.
 
-    Ports, latency and throughput: see the module docstring (one word per cycle in and out,
-    plus one CRC word per message; a word leaves one cycle after its push).
+    Latency, throughput
+    -------------------
+    A write reaches the block RAM one cycle later, so a word can be read from two cycles after
+    its ``write``. A read of ``raddr`` in a cycle with ``advance`` is in ``ahead`` after the next
+    cycle with ``advance``. ``push`` is taken in a cycle with ``advance`` only; the word is on
+    ``o`` two cycles later when ``o`` is ready, the CRC word in the cycle after a message's
+    ``last`` word. ``advance`` is low while the CRC word goes out, so the ring sends one word
+    per cycle plus one per message; ``o`` may stall for any time
+    (``tests/sifting/test_message_ring.py`` checks all of this against a reference)::
+
+        cycle     0    1    2    3    4    5    6    7
+        raddr     a    a+1  a+2                            (advance high throughout)
+        ahead               W[a] W+1  W+2
+        push                1    1    1*                   (* word.last)
+        o.data                        W[a] W+1  W+2  crc*  (* o.last)
+
+    Members
+    -------
+    write, wdata : In
+        Append ``wdata`` at ``wp`` (registered: in the RAM one cycle later).
+    wp : Out
+        Write pointer (:func:`ring_pointer_bits` bits, wraps).
+    tail : In
+        Oldest word still needed; ``room`` is ``wp - tail <= depth - 2``, registered.
+    room : Out
+        A word may be written this cycle.
+    raddr, fetch : In
+        Read address (its low bits index the ring); the port reads on ``advance | fetch``
+        (``fetch``: read while ``ahead`` holds, to prime an empty pipeline).
+    ahead : Out
+        The look-ahead register, loaded from the read port on ``advance``.
+    advance : Out
+        The output register is empty or being taken: ``push`` is taken, ``ahead`` moves.
+    push, word : In
+        Load ``word`` (:data:`~rtl.sifting.crc_append.MessageWord`) into the output register.
+    o : Out(stream.Signature(MessageWord))
+        The pushed words, each message (``last``) followed by its CRC word (``last``).
     """
 
     def __init__(self, depth: int) -> None:
