@@ -38,6 +38,19 @@ def crc_update(word: Value, state: Value) -> Value:
 
 
 class CrcAppender(wiring.Component):
+    """Passes message words and appends each message's CRC-32/BZIP2 word.
+
+    Latency one cycle, one word per cycle plus one cycle per message for the CRC word (``i.ready``
+    low while it is offered).
+
+    Members
+    -------
+    i : In(stream.Signature(MessageWord))
+        Message words, ``last`` on each message's final word.
+    o : Out(stream.Signature(MessageWord))
+        The same words (``last`` low), then the CRC word with ``last``.
+    """
+
     i: In(stream.Signature(MessageWord))
     o: Out(stream.Signature(MessageWord))
 
@@ -71,7 +84,18 @@ class CrcAppender(wiring.Component):
 
 
 class CrcChecker(wiring.Component):
-    """One :data:`MessageStatus` per message on ``o``, one cycle after its trailer word."""
+    """Checks each message's CRC word: one :data:`MessageStatus` per message.
+
+    Latency: the status is on ``o`` one cycle after the message's CRC word; one word per cycle
+    (``i.ready`` low only while a status waits for ``o.ready``).
+
+    Members
+    -------
+    i : In(stream.Signature(MessageWord))
+        Whole messages, CRC word included (``last`` on it).
+    o : Out(stream.Signature(MessageStatus))
+        ``ok`` (the CRC word matched) and ``words`` (length without the CRC word).
+    """
 
     i: In(stream.Signature(MessageWord))
     o: Out(stream.Signature(MessageStatus))

@@ -79,6 +79,28 @@ class _Copy(enum.Enum, shape=2):
 
 
 class SiftReceiver(wiring.Component):
+    """Takes sift message copies through a :class:`~rtl.sifting.message_intake.MessageIntake`
+    into a reorder buffer and sifts the messages in order (see the module docstring).
+
+    Latency, throughput: ``i`` always ready, one word per cycle; up to 8 entries per 11 cycles
+    leave; the first entry of message ``ack`` six cycles after its CRC word.
+
+    Members
+    -------
+    i : In(stream.Signature(MessageWord))
+        Received downlink copies, ``last`` on the CRC word.
+    record_in : In(stream.Signature(Report))
+        The ground's reports in framing order (record store).
+    record, entry : Out(stream.Signature(Report)), Out(stream.Signature(SiftEntry))
+        Each record with its sift entry, offered together.
+    closed : In(32)
+        Frames closed by the uplink framer (ends a missing message with no record waiting).
+    ack : Out(32)
+        The next message needed.
+    corrupted, duplicates, outside, mismatch : Out(COUNTER_BITS)
+        Copy counters and records whose frame disagrees with the message.
+    """
+
     i: In(stream.Signature(MessageWord))
     record_in: In(stream.Signature(Report))
     record: Out(stream.Signature(Report))

@@ -67,6 +67,27 @@ class _Build(enum.Enum, shape=2):
 
 
 class SiftSender(wiring.Component):
+    """Builds sift messages into a :class:`~rtl.sifting.message_ring.MessageRing` and resends
+    them until acknowledged (see the module docstring).
+
+    Latency, throughput: one entry per cycle in; ``o`` one word per cycle with the CRC word and
+    two idle cycles between messages (four when it starts again from the oldest unacknowledged
+    one); a message's header is on ``o`` 5 or 6 cycles after ``built`` counts it.
+
+    Members
+    -------
+    frame : In(stream.Signature(FrameBeat))
+        The next message to build: sequence number, entry count, or missing.
+    entry : In(stream.Signature(SiftEntry))
+        The message's sift entries, 8 per ring word.
+    ack : In(32)
+        The next message the ground needs; older ones are freed.
+    o : Out(stream.Signature(MessageWord))
+        Downlink words of the messages ``[ack, built)``, over and over, each with its CRC word.
+    built : Out(32)
+        Messages built so far.
+    """
+
     frame: In(stream.Signature(FrameBeat))
     entry: In(stream.Signature(SiftEntry))
     ack: In(32)

@@ -71,6 +71,31 @@ class _Send(enum.Enum, shape=3):
 
 
 class UplinkFramer(wiring.Component):
+    """Packs reports into uplink frames in a :class:`~rtl.sifting.message_ring.MessageRing`
+    and sends each closed frame repeatedly until the next closes (see the module docstring).
+
+    Latency, throughput: ``report`` one per cycle (less one cycle per frame close); ``o`` one word
+    per cycle, one idle cycle between copies and one for the CRC word.
+
+    Members
+    -------
+    report : In(stream.Signature(Report))
+        Reports in ascending pulse order.
+    now : In(64)
+        The ground's pulse time; frame ``j`` closes when it reaches ``(j+1) P + close_lag``.
+    ack : In(32)
+        Written into each copy's header (next sift message the ground needs).
+    o : Out(stream.Signature(MessageWord))
+        Uplink frame copies, each with its CRC word.
+    record : Out(stream.Signature(Report))
+        Every report placed in a frame, for the ground's own sifting.
+    late, late_step : Out
+        Reports dropped as older than the frame being filled; ``late_step`` high the cycle
+        ``late`` has grown.
+    closed : Out(32)
+        Frames closed so far.
+    """
+
     report: In(stream.Signature(Report))
     now: In(64)
     ack: In(32)

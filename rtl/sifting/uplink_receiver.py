@@ -75,6 +75,29 @@ FrameBeat = data.StructLayout({"seq": 32, "count": COUNT_BITS, "missing": 1})
 
 
 class UplinkReceiver(wiring.Component):
+    """Takes uplink frame copies through a :class:`~rtl.sifting.message_intake.MessageIntake`
+    and releases each frame once, in order (see the module docstring).
+
+    Latency, throughput: ``i`` one word per cycle, stalled only while a judged copy waits for the
+    read-out bank; frame beats from two cycles after the CRC word, the first report two cycles
+    after its frame beat, then one per cycle.
+
+    Members
+    -------
+    i : In(stream.Signature(MessageWord))
+        Received uplink copies, ``last`` on the CRC word.
+    frame : Out(stream.Signature(FrameBeat))
+        One beat per frame in sequence order: accepted (``count`` reports) or declared missing.
+    report : Out(stream.Signature(Report))
+        The accepted frames' reports, ascending.
+    head : In(64)
+        The RND cache's write head, for the expiry of frames never received.
+    ack : Out(32)
+        Highest acknowledgement carried by a good copy.
+    corrupted, duplicates, missing, timeouts, stale : Out(COUNTER_BITS)
+        Copy and frame counters (module docstring).
+    """
+
     i: In(stream.Signature(MessageWord))
     frame: Out(stream.Signature(FrameBeat))
     report: Out(stream.Signature(Report))
