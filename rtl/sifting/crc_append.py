@@ -27,6 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from models.sifting.messages import CRC_INIT, CRC_POLY, CRC_XOROUT
 from rtl.common.crc import crc_msb_first
+from rtl.common.streams import output_register
 
 MessageWord = data.StructLayout({"data": 32, "last": 1})
 MessageStatus = data.StructLayout({"ok": 1, "words": 24})
@@ -58,10 +59,8 @@ class CrcAppender(wiring.Component):
         m = Module()
         crc = Signal(32, init=CRC_INIT)
         trailer = Signal()
-        can_load = ~self.o.valid | self.o.ready
+        can_load = output_register(m, self.o)
         m.d.comb += self.i.ready.eq(can_load & ~trailer)
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
         with m.If(can_load):
             with m.If(trailer):
                 m.d.sync += [
@@ -104,10 +103,8 @@ class CrcChecker(wiring.Component):
         m = Module()
         crc = Signal(32, init=CRC_INIT)
         words = Signal(24)
-        can_load = ~self.o.valid | self.o.ready
+        can_load = output_register(m, self.o)
         m.d.comb += self.i.ready.eq(can_load)
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
         with m.If(self.i.valid & can_load):
             word = self.i.payload.data
             with m.If(self.i.payload.last):

@@ -30,16 +30,27 @@ by either sender, so Yosys need not emulate the non-transparent read behind the 
 Ports, latency and throughput: :class:`MessageRing`.
 """
 
+from typing import Any
+
 from amaranth.hdl import Module, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from rtl.common.streams import output_register
 from rtl.sifting.crc_append import CrcAppender, MessageWord
 
 
 def ring_pointer_bits(depth: int) -> int:
     """Bits of a ring pointer: the ring index plus one wrap bit (``wp - tail`` is the fill)."""
     return (depth - 1).bit_length() + 1
+
+
+def add_message_ring(m: Module, depth: int, o: Any) -> "MessageRing":
+    """A :class:`MessageRing` of ``depth`` words as submodule ``ring`` of ``m``, its ``o``
+    driving the block's output stream ``o``."""
+    m.submodules.ring = ring = MessageRing(depth)
+    wiring.connect(m, ring.o, wiring.flipped(o))
+    return ring
 
 
 class MessageRing(wiring.Component):
@@ -125,15 +136,13 @@ class MessageRing(wiring.Component):
 
         advance = Signal()
         m.d.comb += [
-            advance.eq(~crc.i.valid | crc.i.ready),
+            advance.eq(output_register(m, crc.i)),
             self.advance.eq(advance),
             rd.en.eq(advance | self.fetch),
             rd.addr.eq(self.raddr),
         ]
         with m.If(advance):
             m.d.sync += self.ahead.eq(rd.data)
-        with m.If(crc.i.valid & crc.i.ready):
-            m.d.sync += crc.i.valid.eq(0)
         with m.If(advance & self.push):
             m.d.sync += [crc.i.valid.eq(1), crc.i.payload.eq(self.word)]
         return m

@@ -55,7 +55,7 @@ from models.sifting.messages import (
 )
 from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import SiftEntry, check_sizes
-from rtl.sifting.message_ring import MessageRing, ring_pointer_bits
+from rtl.sifting.message_ring import add_message_ring, ring_pointer_bits
 from rtl.sifting.uplink_receiver import FrameBeat
 
 
@@ -103,11 +103,10 @@ class SiftSender(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        # The ring (`no_rw_check`: a read of the word being written is never used).
+        ring = add_message_ring(m, self._depth, self.o)
         ptr_bits = ring_pointer_bits(self._depth)
         wbits = (self._window - 1).bit_length()
-        # The ring (`no_rw_check`: a read of the word being written is never used).
-        m.submodules.ring = ring = MessageRing(self._depth)
-        wiring.connect(m, ring.o, wiring.flipped(self.o))
         desc_layout = data.StructLayout({"start": ptr_bits, "last": COUNT_BITS})
         m.submodules.desc = desc = memory.Memory(shape=desc_layout, depth=self._window, init=[])
         desc_wr = desc.write_port()

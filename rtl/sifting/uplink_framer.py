@@ -57,7 +57,7 @@ from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import COUNT_BITS, MAX_OFFSET_BITS, UPLINK_TAG
 from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import COUNTER_BITS, Report, check_sizes
-from rtl.sifting.message_ring import MessageRing, ring_pointer_bits
+from rtl.sifting.message_ring import add_message_ring, ring_pointer_bits
 
 DESCRIPTOR_DEPTH = 4
 
@@ -120,12 +120,11 @@ class UplinkFramer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        ptr_bits = ring_pointer_bits(self._depth)
-        offset_bits = (self._p - 1).bit_length()
         # The sender reads closed frames; only the look-ahead past a frame's end may hit the
         # word being written, and that word is never used (the ring's `no_rw_check`).
-        m.submodules.ring = ring = MessageRing(self._depth)
-        wiring.connect(m, ring.o, wiring.flipped(self.o))
+        ring = add_message_ring(m, self._depth, self.o)
+        ptr_bits = ring_pointer_bits(self._depth)
+        offset_bits = (self._p - 1).bit_length()
         m.submodules.closed = closed = fifo.SyncFIFO(width=ptr_bits, depth=DESCRIPTOR_DEPTH)
 
         # Filling side. The ring holds [tail, wp): the frame being sent, closed frames, the frame
