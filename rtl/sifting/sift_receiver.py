@@ -28,7 +28,9 @@ The reorder buffer has ``window`` slots of ``slot_words`` words (message ``seq``
 ``seq % window``; a message of up to ``8 slot_words`` entries fits). A copy is written into
 its slot while it arrives, the slot is marked full on a good last word; a bad copy leaves the slot
 empty, so its words are never used. The slot being sifted is full, so no copy is ever written
-into it. Entries are read one word per 8 entries.
+into it. Entries are read one word per 8 entries. The buffer, the header registers, the body
+counter and the running CRC check are a :class:`~rtl.sifting.message_intake.MessageIntake` (the
+slot its region).
 
 Stream contract, latency, throughput
 ------------------------------------

@@ -16,17 +16,17 @@ this block back to back; the ground drops the surplus copies by sequence number)
 
 Design
 ------
-The ring (``depth`` words) keeps the words of every message from the oldest one still needed
-(the older of ``ack`` and the message being sent) to the newest. A ``window``-entry descriptor
-table (start and last word index of message ``seq % window``) locates them; it is read
-asynchronously (LUT RAM) into a register. Timing (156.25 MHz on ECP5, ``docs/timing.md``): the
-sender's decision on message ``cur`` (is it in ``[acked, built)``?) is two 32-bit compares,
-registered together with the descriptor in a ``check`` cycle and acted on in the next, during
-which ``acked`` holds still; the ring is read two words ahead, into a register right behind the
-block RAM. The builder stalls ``entry`` and ``frame`` while the ring or the
-table is full, which in turn stalls the satellite sifting and the uplink receiver (upstream,
-uplink copies are then lost and recovered by their repetitions); ``docs/sifting.md`` sizes both
-for 50 ms of downlink loss.
+The ring (a :class:`~rtl.sifting.message_ring.MessageRing` of ``depth`` words) keeps the words
+of every message from the oldest one still needed (the older of ``ack`` and the message being
+sent) to the newest. A ``window``-entry descriptor table (start and last word index of message
+``seq % window``) locates them; it is read asynchronously (LUT RAM) into a register. Timing
+(156.25 MHz on ECP5, ``docs/timing.md``): the sender's decision on message ``cur`` (is it in
+``[acked, built)``?) is two 32-bit compares, registered together with the descriptor in a
+``check`` cycle and acted on in the next, during which ``acked`` holds still; the ring is read
+two words ahead, into its look-ahead register ``ahead`` right behind the block RAM. The builder
+stalls ``entry`` and ``frame`` while the ring or the table is full, which in turn stalls the
+satellite sifting and the uplink receiver (upstream, uplink copies are then lost and recovered
+by their repetitions); ``docs/sifting.md`` sizes both for 50 ms of downlink loss.
 
 Stream contract, latency, throughput
 ------------------------------------

@@ -26,15 +26,17 @@ counts the frames closed so far (frame ``closed`` is being filled).
 
 Design
 ------
-The frame words live in a ring of ``depth`` 32-bit words (one EBR per 512 words): the frame being
-filled is appended behind the frame being sent, whose words stay until the sender moves on. A full
-ring stalls ``report`` (the upstream FIFO then counts overflows). Closed frames wait as end
-pointers in a 4-deep FIFO; while it is full, frames do not close and ``report`` stalls. The sender
-reads the ring two words ahead, through the read port and a register behind it (``body``; both
-hold while the link stalls), and feeds :class:`~rtl.sifting.crc_append.CrcAppender`, which
-appends the CRC word. The register is there for timing (``docs/timing.md``): the block RAM's
-clock-to-out (4.26 ns on ECP5-8) plus routing left no time for the word multiplexer at
-156.25 MHz. The read starts in the copy's ``seq`` cycle, so copies are not longer for it.
+The frame words live in a :class:`~rtl.sifting.message_ring.MessageRing` of ``depth`` 32-bit
+words (one EBR per 512 words): the frame being filled is appended behind the frame being sent,
+whose words stay until the sender moves on. A full ring stalls ``report`` (the upstream FIFO then
+counts overflows). Closed frames wait as end pointers in a 4-deep FIFO; while it is full, frames
+do not close and ``report`` stalls. The sender reads the ring two words ahead, through the read
+port and the ring's look-ahead register ``ahead`` (both hold while the link stalls), and pushes
+the header words and ``ahead`` into the ring's output, whose
+:class:`~rtl.sifting.crc_append.CrcAppender` appends the CRC word. The look-ahead register is
+there for timing (``docs/timing.md``): the block RAM's clock-to-out (4.26 ns on ECP5-8) plus
+routing left no time for the word multiplexer at 156.25 MHz. The read starts in the copy's
+``seq`` cycle, so copies are not longer for it.
 
 Stream contract, latency, throughput
 ------------------------------------

@@ -40,8 +40,9 @@ Design
 Two banks of ``depth`` words: a copy is written into one bank while the other bank's accepted
 frame is read out, so the link is only stalled when a whole copy arrives before the previous
 frame's reports have left (a copy of ``c`` reports takes ``32 (c + 4)`` cycles on the 156 Mbit/s
-link, the read-out ``c`` cycles). The CRC is updated per word with
-:func:`rtl.sifting.crc_append.crc_update`, the header words are kept in registers.
+link, the read-out ``c`` cycles). The banks, the header registers, the body counter and the
+running CRC check are a :class:`~rtl.sifting.message_intake.MessageIntake` (bank ``wbank`` its
+region).
 
 Stream contract, latency, throughput
 ------------------------------------
