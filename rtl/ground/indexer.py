@@ -133,10 +133,12 @@ class PulseIndexer(wiring.Component):
 
     Latency, throughput
     -------------------
-    One tag per 4 cycles at most while the FSM is idle (``tags.ready`` only in ``IDLE``); a
-    sync tag then holds the input for the check (8 + 2 per slipped link bit cycles), the
-    divider (46 cycles, valid intervals only) and one pass of about 15 cycles per pending
-    detection. One ``records`` beat per tag that is not a sync tag.
+    A tag is taken in ``IDLE`` only: a detection or a bad tag takes 3 cycles (take, compare,
+    act). A sync tag then holds the input for the slip check (6 cycles plus 2 per link bit of
+    a timing step), the divider (46 cycles, accepted intervals only) and one pass of about 15
+    cycles per pending detection: a detection's record leaves about 16 + 15 j cycles after the
+    sync tag that closes its interval (j: its place in the pending FIFO). One record per
+    detection and per bad tag; an end-of-stream tag flushes the pending ones as ``TRUNCATED``.
 
     Members
     -------
