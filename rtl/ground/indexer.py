@@ -16,6 +16,11 @@ two partial products and summed in the next cycle), every compare registered, so
 meets the fabric clock without a deep pipeline: the block handles one detection per 15 cycles
 (10 Mtags/s at 156.25 MHz), two orders of magnitude above the detection rate of a pass.
 ``delta`` and ``gate_half`` are run-time registers (calibration writes ``delta``).
+One FSM over one register set; each stage is a method that adds its states: tag intake
+(``_intake``), sync check and bit-slip guard (``_sync_check``), new interval (``_sync_commit``),
+reciprocal of the period (``_reciprocal``), one pass per pending detection (``_index``) and the
+end-of-stream flush (``_flush``). Intervals are :data:`Interval` structs, pending detections
+:data:`Pending` structs in the FIFO.
 
 Sync tags go through a short check pipeline before they close an interval (``SYNC_PERIOD``,
 ``SYNC_DEV``, ``SYNC_STEP``, then ``SLIP_COMPARE``/``SLIP_APPLY`` once per link bit of a
