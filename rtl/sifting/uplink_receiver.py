@@ -165,8 +165,10 @@ class UplinkReceiver(wiring.Component):
         fetched = Signal()  # the read port holds the word at out_index
         advance = ~self.report.valid | self.report.ready
         rd_word = intake.rdata
+        # The read address depends on registers only: without `advance` (the port reads only
+        # with it), no path runs from `report.ready` through the index adder to the block RAM.
         m.d.comb += [
-            intake.raddr.eq(Cat(Mux(fetched & advance, out_index + 1, out_index)[:abits], ~wbank)),
+            intake.raddr.eq(Cat(Mux(fetched, out_index + 1, out_index)[:abits], ~wbank)),
             intake.ren.eq(advance),
         ]
         with m.If(self.report.valid & self.report.ready):
