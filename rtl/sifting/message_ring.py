@@ -135,14 +135,14 @@ class MessageRing(wiring.Component):
         ]
 
         advance = Signal()
+        with m.If(advance):
+            m.d.sync += self.ahead.eq(rd.data)
         m.d.comb += [
             advance.eq(output_register(m, crc.i)),
             self.advance.eq(advance),
             rd.en.eq(advance | self.fetch),
             rd.addr.eq(self.raddr),
         ]
-        with m.If(advance):
-            m.d.sync += self.ahead.eq(rd.data)
         with m.If(advance & self.push):
             m.d.sync += [crc.i.valid.eq(1), crc.i.payload.eq(self.word)]
         return m
