@@ -114,6 +114,7 @@ class _Registers:
         self.rem = Signal(PERIOD_BITS + 1)
         self.quo = Signal(RECIP_SHIFT + 1)
         self.step = Signal(range(RECIP_SHIFT + 2))
+        self.first = Signal()  # step == 0, as a register: no compare in front of the divider
         # per-detection datapath
         self.det_time = Signal(TIME_BITS)
         self.det_ch = Signal(2)
@@ -305,7 +306,7 @@ class PulseIndexer(wiring.Component):
                 r.cur_frame.eq(r.tag.frame),
                 r.frame_next.eq(r.tag.frame + 1),
                 r.have_cur.eq(1),
-                r.rem.eq(0), r.quo.eq(0), r.step.eq(0),
+                r.rem.eq(0), r.quo.eq(0), r.step.eq(0), r.first.eq(1),
             ]
             m.next = "DRAIN"
             with m.If(~r.consecutive):
@@ -342,12 +343,13 @@ class PulseIndexer(wiring.Component):
         one quotient bit per cycle."""
         with m.State("DIVIDE"):
             trial = Signal(PERIOD_BITS + 2)
-            m.d.comb += trial.eq(Cat(r.step == 0, r.rem))
+            m.d.comb += trial.eq(Cat(r.first, r.rem))
             fits = trial >= r.now.period
             m.d.sync += [
                 r.rem.eq(Mux(fits, trial - r.now.period, trial)),
                 r.quo.eq(Cat(fits, r.quo)),
                 r.step.eq(r.step + 1),
+                r.first.eq(0),
             ]
             with m.If(r.step == RECIP_SHIFT):
                 m.next = "STORE_RECIP"

@@ -152,6 +152,11 @@ class SiftSender(wiring.Component):
         # The ring write is registered (one cycle late: the builder's decisions do not reach the
         # block RAM inputs); a message's words are all in the ring by the time it is read.
         write, wdata = ring.write, ring.wdata
+        # Words of the message written so far, less one: its descriptor's `last`, counted per
+        # write (no `wp - start - 1` subtract in front of the table's write port).
+        words_m1 = Signal(COUNT_BITS)
+        with m.If(write):
+            m.d.sync += words_m1.eq(words_m1 + 1)
         fb = self.frame.payload
         with m.Switch(state):
             with m.Case(_Build.IDLE):
@@ -164,6 +169,7 @@ class SiftSender(wiring.Component):
                     ]
                     m.d.sync += [
                         start.eq(wp),
+                        words_m1.eq(0),
                         remaining.eq(Mux(fb.missing, 0, fb.count)),
                         state.eq(_Build.SEQ),
                     ]
@@ -195,7 +201,7 @@ class SiftSender(wiring.Component):
                 m.d.comb += [
                     desc_wr.addr.eq(built[:wbits]),
                     desc_wr.data.start.eq(start),
-                    desc_wr.data.last.eq(wp - start - 1),
+                    desc_wr.data.last.eq(words_m1),
                     desc_wr.en.eq(1),
                 ]
                 m.d.sync += [built.eq(built + 1), state.eq(_Build.IDLE)]
