@@ -342,8 +342,8 @@ class PulseIndexer(wiring.Component):
         """``DIVIDE``, ``STORE_RECIP``: restoring division of ``2**RECIP_SHIFT`` by the period,
         one quotient bit per cycle."""
         with m.State("DIVIDE"):
-            trial = Signal(PERIOD_BITS + 2)
-            m.d.comb += trial.eq(Cat(r.first, r.rem))
+            # a value, not a signal assigned in this state: no state decode before the chains
+            trial = Cat(r.first, r.rem)
             fits = trial >= r.now.period
             m.d.sync += [
                 r.rem.eq(Mux(fits, trial - r.now.period, trial)),

@@ -219,6 +219,19 @@ class UplinkReceiver(wiring.Component):
                 *step(),
             ]
 
+        # The sequence compares. With expiry on they are registered (no carry chain in front of
+        # the decision's enables) and exact whenever used: the cycle after `next_seq` or
+        # `accepted_end` moves is skipped (`settled`), and a new copy's sequence number is
+        # compared from the header register in its CRC word's cycle.
+        seq_lt, seq_ne, seq_stale = Signal(), Signal(), Signal()
+        seq_d = Mux(take & self.i.payload.last, intake.head[1], seq) if timing else seq
+        compares = [seq_lt.eq(seq_d < next_seq), seq_ne.eq(seq_d != next_seq),
+                    seq_stale.eq(seq_d >= accepted_end)]
+        if timing:
+            m.d.sync += compares
+        else:
+            m.d.comb += compares
+
         frame_free = ~self.frame.valid | self.frame.ready
         with m.If(self.frame.valid & self.frame.ready):
             m.d.sync += self.frame.valid.eq(0)
@@ -233,13 +246,13 @@ class UplinkReceiver(wiring.Component):
                 pass  # `next_seq` just moved: `expired` is a cycle old
             with m.Elif(expired):
                 m.d.sync += [*declare_missing(), self.timeouts.eq(self.timeouts + 1)]
-            with m.Elif(seq < next_seq):
+            with m.Elif(seq_lt):
                 m.d.sync += judged.eq(0)
-                with m.If(seq >= accepted_end):
+                with m.If(seq_stale):
                     m.d.sync += self.stale.eq(self.stale + 1)
                 with m.Else():
                     m.d.sync += self.duplicates.eq(self.duplicates + 1)
-            with m.Elif(seq != next_seq):
+            with m.Elif(seq_ne):
                 m.d.sync += declare_missing()
             with m.Elif(~busy):
                 m.d.sync += [
