@@ -82,6 +82,8 @@ class MessageRing(wiring.Component):
         Oldest word still needed; ``room`` is ``wp - tail <= depth - 2``, registered.
     room : Out
         A word may be written this cycle.
+    room_next : Out
+        ``room`` of the next cycle (combinational, from this cycle's ``wp`` and ``tail``).
     raddr, fetch : In
         Read address (its low bits index the ring); the port reads on ``advance | fetch``
         (``fetch``: read while ``ahead`` holds, to prime an empty pipeline).
@@ -106,6 +108,7 @@ class MessageRing(wiring.Component):
             "wp": Out(ptr_bits),
             "tail": In(ptr_bits),
             "room": Out(1),
+            "room_next": Out(1),
             "raddr": In(ptr_bits),
             "fetch": In(1),
             "ahead": Out(32),
@@ -131,8 +134,9 @@ class MessageRing(wiring.Component):
             wr.data.eq(self.wdata),
             wr.en.eq(self.write),
             self.wp.eq(self.wp + self.write),
-            self.room.eq((self.wp - self.tail)[:ptr_bits] <= self._depth - 2),
+            self.room.eq(self.room_next),
         ]
+        m.d.comb += self.room_next.eq((self.wp - self.tail)[:ptr_bits] <= self._depth - 2)
 
         advance = Signal()
         with m.If(advance):

@@ -141,7 +141,8 @@ class SiftSender(wiring.Component):
         # value one cycle old is still safe because `built` grows by at most one per cycle,
         # while `keep` never moves back.
         table_room = Signal()
-        m.d.sync += table_room.eq((built - keep)[:32] < self._window - 1)
+        table_room_next = (built - keep)[:32] < self._window - 1
+        m.d.sync += table_room.eq(table_room_next)
 
         # Builder.
         state = Signal(_Build)
@@ -159,20 +160,18 @@ class SiftSender(wiring.Component):
             m.d.sync += words_m1.eq(words_m1 + 1)
         fb = self.frame.payload
         with m.Switch(state):
-            with m.Case(_Build.IDLE):
-                m.d.comb += self.frame.ready.eq(room & table_room)
-                with m.If(self.frame.valid & self.frame.ready):
-                    m.d.comb += [
-                        write.eq(1),
-                        wdata.eq(Mux(fb.missing, MISSING_TAG << COUNT_BITS,
-                                     SIFT_TAG << COUNT_BITS | fb.count)),
-                    ]
-                    m.d.sync += [
-                        start.eq(wp),
-                        words_m1.eq(0),
-                        remaining.eq(Mux(fb.missing, 0, fb.count)),
-                        state.eq(_Build.SEQ),
-                    ]
+            with m.Case(_Build.IDLE), m.If(self.frame.valid & self.frame.ready):
+                m.d.comb += [
+                    write.eq(1),
+                    wdata.eq(Mux(fb.missing, MISSING_TAG << COUNT_BITS,
+                                 SIFT_TAG << COUNT_BITS | fb.count)),
+                ]
+                m.d.sync += [
+                    start.eq(wp),
+                    words_m1.eq(0),
+                    remaining.eq(Mux(fb.missing, 0, fb.count)),
+                    state.eq(_Build.SEQ),
+                ]
             with m.Case(_Build.SEQ), m.If(room):
                 m.d.comb += [write.eq(1), wdata.eq(built)]
                 m.d.sync += [
@@ -205,6 +204,14 @@ class SiftSender(wiring.Component):
                     desc_wr.en.eq(1),
                 ]
                 m.d.sync += [built.eq(built + 1), state.eq(_Build.IDLE)]
+        # `frame.ready` is `IDLE & room & table_room`, kept as a register of its own (from the
+        # next state and the next `room` / `table_room`), so that no path runs from the builder
+        # into the uplink receiver's decision (the satellite_sift critical path).
+        idle_next = (((state == _Build.IDLE) & ~(self.frame.valid & self.frame.ready))
+                     | (state == _Build.CLOSE))
+        frame_ready = Signal()
+        m.d.sync += frame_ready.eq(idle_next & ring.room_next & table_room_next)
+        m.d.comb += self.frame.ready.eq(frame_ready)
 
         # Sender: message `cur`, word `index`, read two words ahead: the ring's read port, then
         # a register right behind the block RAM (`ring.ahead`: its clock-to-out plus the routing
