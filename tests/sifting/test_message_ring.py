@@ -104,6 +104,7 @@ def _run(case: _Case) -> tuple[list[int], list[list[int]], dict[str, list[int]]]
                         wp)
             ctx.set(dut.tail, tail)
             room_next = int(((wp - tail) & ptr_mask) <= case.depth - 2)
+            assert ctx.get(dut.room_next) == room_next
             wp = (wp + write) & ptr_mask
             # Read side: the reference pipeline port -> ahead.
             if ahead is not None:
