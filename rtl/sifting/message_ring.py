@@ -32,7 +32,7 @@ Ports, latency and throughput: :class:`MessageRing`.
 
 from typing import Any
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -43,6 +43,16 @@ from rtl.sifting.crc_append import CrcAppender, MessageWord
 def ring_pointer_bits(depth: int) -> int:
     """Bits of a ring pointer: the ring index plus one wrap bit (``wp - tail`` is the fill)."""
     return (depth - 1).bit_length() + 1
+
+
+def below(value: Value, bound: int) -> Value:
+    """``value < bound`` (unsigned). For ``bound = 2**k - 1`` as LUT logic (upper bits all zero,
+    lower ``k`` bits not all one) rather than a compare carry chain behind the adder that
+    usually computes ``value``."""
+    k = (bound + 1).bit_length() - 1
+    if bound + 1 == 1 << k and k <= len(value):
+        return (value[k:] == 0) & ~value[:k].all()
+    return value < bound
 
 
 def add_message_ring(m: Module, depth: int, o: Any) -> "MessageRing":
@@ -136,7 +146,7 @@ class MessageRing(wiring.Component):
             self.wp.eq(self.wp + self.write),
             self.room.eq(self.room_next),
         ]
-        m.d.comb += self.room_next.eq((self.wp - self.tail)[:ptr_bits] <= self._depth - 2)
+        m.d.comb += self.room_next.eq(below((self.wp - self.tail)[:ptr_bits], self._depth - 1))
 
         advance = Signal()
         with m.If(advance):

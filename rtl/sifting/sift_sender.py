@@ -55,7 +55,7 @@ from models.sifting.messages import (
 )
 from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import SiftEntry, check_sizes
-from rtl.sifting.message_ring import add_message_ring, ring_pointer_bits
+from rtl.sifting.message_ring import add_message_ring, below, ring_pointer_bits
 from rtl.sifting.uplink_receiver import FrameBeat
 
 
@@ -141,7 +141,7 @@ class SiftSender(wiring.Component):
         # value one cycle old is still safe because `built` grows by at most one per cycle,
         # while `keep` never moves back.
         table_room = Signal()
-        table_room_next = (built - keep)[:32] < self._window - 1
+        table_room_next = below((built - keep)[:32], self._window - 1)
         m.d.sync += table_room.eq(table_room_next)
 
         # Builder.

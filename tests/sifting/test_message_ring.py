@@ -13,9 +13,11 @@ from collections import deque
 from dataclasses import dataclass
 
 import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.sim import Simulator
 
 from models.sifting.messages import crc32_words
-from rtl.sifting.message_ring import MessageRing, ring_pointer_bits
+from rtl.sifting.message_ring import MessageRing, below, ring_pointer_bits
 from tb import pysim
 
 
@@ -168,3 +170,22 @@ def test_one_word_per_cycle_plus_the_crc_word_two_cycles_after_the_push():
 def test_rejects_a_ring_of_one_word():
     with pytest.raises(ValueError, match="depth"):
         MessageRing(1)
+
+
+def test_below_matches_the_compare_for_every_value():
+    m = Module()
+    value = Signal(6)
+    bounds = (1, 3, 7, 31, 63, 5, 10)  # 2**k - 1 and others
+    outs = [Signal(name=f"below_{b}") for b in bounds]
+    m.d.comb += [o.eq(below(value, b)) for o, b in zip(outs, bounds, strict=True)]
+    sim = Simulator(m)
+    seen = []
+
+    async def bench(ctx) -> None:
+        for x in range(64):
+            ctx.set(value, x)
+            seen.append([ctx.get(o) for o in outs])
+
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == [[int(x < b) for b in bounds] for x in range(64)]
