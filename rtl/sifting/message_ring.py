@@ -27,6 +27,10 @@ a register with no other load (``ahead``), for timing at 156.25 MHz on ECP5 (``d
 
 The ring has ``no_rw_check``: a read of the word being written in the same cycle is never used
 by either sender, so Yosys need not emulate the non-transparent read behind the block RAM.
+``room_next`` (``room`` of the next cycle) lets a user keep a ready flag that depends on it as a
+register of its own (the satellite sender's ``frame.ready``); :func:`below` keeps the fill
+compare out of carry chains.
+
 Ports, latency and throughput: :class:`MessageRing`.
 """
 
