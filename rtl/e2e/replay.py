@@ -56,6 +56,27 @@ class ReplayError(ValueError):
 
 
 class TimedReplay(wiring.Component):
+    """Python-made events released into a stream, each at its due cycle.
+
+    Latency: an entry is offered on ``o`` from the cycle after ``now >= due`` once it is at the
+    FIFO head; one entry per cycle; a batch moves into the FIFO one entry per cycle.
+
+    Members
+    -------
+    load or short_reads
+        The batch input (default), or with ``load_file`` the count of strobes that found no record.
+    count, strobe : In
+        Entries in the batch; one-cycle strobe that hands it over.
+    hungry : Out(1)
+        A new batch fits.
+    now : In(DUE_BITS)
+        The top's cycle counter.
+    o : Out(stream.Signature(width))
+        The released entries.
+    released, accepted, dropped : Out(32)
+        Entries released, batches taken, strobes refused.
+    """
+
     def __init__(self, width: int, batch: int, depth: int, load_file: str = "") -> None:
         if width < 1 or batch < 1 or depth < 2 * batch:
             raise ReplayError(f"TimedReplay: width={width}, batch={batch} must be >= 1 and "

@@ -30,6 +30,18 @@ def beat_word_bits(lanes: int) -> int:
 
 
 class SymbolSignature(wiring.Component):
+    """Fletcher-style signature of each batch of ``beats`` symbol beats.
+
+    Latency: one signature beat one cycle after the batch's last beat; one beat per cycle in.
+
+    Members
+    -------
+    i : In(stream.Signature(symbol_beat(lanes)))
+        Symbol beats.
+    o : Out(stream.Signature(SignatureRecord))
+        ``s1``, ``s2`` and the first pulse of each batch; taken before the next batch completes.
+    """
+
     def __init__(self, lanes: int, beats: int) -> None:
         if beat_word_bits(lanes) > 64 or beats < 1:
             raise ValueError(f"SymbolSignature: lanes={lanes} (at most 8), beats={beats} >= 1")

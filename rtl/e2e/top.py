@@ -135,6 +135,25 @@ def capture_bits(name: str) -> int:
 
 
 class E2eTop(wiring.Component):
+    """End-to-end co-simulation top (see the module docstring for the diagram).
+
+    Latency, throughput: those of its blocks; the clock runs inside the simulator and Python wakes
+    per replay batch and per capture record.
+
+    Members
+    -------
+    clk : In(1)
+        The only clock; reset is made inside.
+    now : Out(DUE_BITS)
+        Clock edges since time 0 (the replays' due cycles).
+    locked, report_overflow, sat_packets, gnd_packets, gnd_missing, sat_dropped, record_level : Out
+        Status of the ground sync detector and the sifting.
+    <capture>_batch, _done, _batches, _fill (, _batch_tag) : Out
+        Per capture, the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
+    <replay>_count, _strobe : In; <replay>_hungry, _accepted, _dropped, _short_reads, ... : Out
+        Per replay, the :class:`~rtl.e2e.replay.TimedReplay` ports.
+    """
+
     def __init__(self, params: E2eParams = E2eParams()) -> None:
         p = params
         self.params = p

@@ -30,6 +30,23 @@ DIV10_MUL = 6554
 
 
 class PhaseHistogram(wiring.Component):
+    """160-bin phase histogram of the indexer's ACCEPTED records, for calibration.
+
+    Throughput one record per 5 cycles (read-modify-write, no forwarding); ``data`` one cycle after
+    ``addr``; ``clear`` takes 160 cycles (``busy``, records held meanwhile).
+
+    Members
+    -------
+    records : In(stream.Signature(TimingRecord))
+        The indexer's records; only ACCEPTED ones count.
+    clear : In(1)
+        One-cycle pulse: zero all bins.
+    busy : Out(1)
+        Clearing in progress.
+    addr : In(range(BINS)), data : Out(COUNT_BITS)
+        Bin read port for the control processor.
+    """
+
     records: In(stream.Signature(TimingRecord))
     clear: In(1)
     busy: Out(1)

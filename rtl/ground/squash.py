@@ -26,6 +26,19 @@ from rtl.sifting.layouts import DetectionRecord
 
 
 class Squasher(wiring.Component):
+    """Multi-click squashing: timing records to one detection record per pulse.
+
+    Throughput one record per 2 cycles, plus about 200 cycles per multi-click pulse (sequential
+    hash); a pulse leaves when the next accepted pulse's record arrives.
+
+    Members
+    -------
+    records : In(stream.Signature(TimingRecord))
+        The indexer's records (non-accepted ones are consumed and dropped).
+    detections : Out(stream.Signature(DetectionRecord))
+        Pulse, basis and bit of each detected pulse.
+    """
+
     records: In(stream.Signature(TimingRecord))
     detections: Out(stream.Signature(DetectionRecord))
 

@@ -33,6 +33,23 @@ FrameEvent = data.StructLayout({"frame": COUNTER_BITS, "position": 64, "flywheel
 
 
 class SyncDetector(wiring.Component):
+    """Sync-word detector on the recovered downlink bit stream.
+
+    Latency: a frame event 5 cycles after the last bit of its 128-bit header; one bit per cycle,
+    ``bits`` always ready; one event per frame while locked.
+
+    Members
+    -------
+    bits : In(stream.Signature(1))
+        The recovered downlink, one bit per beat.
+    frames : Out(stream.Signature(FrameEvent))
+        Frame counter, position of the frame's first bit, flywheel flag.
+    locked : Out(1)
+        Locked on the sync word.
+    losses, dropped : Out(16)
+        Lock losses; events dropped because ``frames`` was still full.
+    """
+
     bits: In(stream.Signature(1))
     frames: Out(stream.Signature(FrameEvent))
     locked: Out(1)

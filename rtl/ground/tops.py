@@ -49,6 +49,28 @@ from rtl.sifting.layouts import DetectionRecord
 
 
 class GroundRx(wiring.Component):
+    """The ground timing chain: sync detector, pulse indexer with gate, squasher and phase
+    histogram (see the module docstring and its register map).
+
+    Latency, throughput: :class:`~rtl.ground.sync.SyncDetector` (one bit per cycle, event 5
+    cycles after a header) and :class:`~rtl.ground.indexer.PulseIndexer` (a detection about
+    16 + 15 j cycles after its interval closes), then :class:`~rtl.ground.squash.Squasher`
+    (a record per 2 cycles).
+
+    Members
+    -------
+    bits, frames, locked
+        As :class:`~rtl.ground.sync.SyncDetector`.
+    tags : In(stream.Signature(Tag))
+        Time tags into the indexer.
+    detections : Out(stream.Signature(DetectionRecord))
+        Squashed detection records.
+    delta, gate_half, slips
+        Indexer registers (register map).
+    hist_clear, hist_busy, hist_addr, hist_data
+        Phase histogram control and read port.
+    """
+
     bits: In(stream.Signature(1))
     frames: Out(stream.Signature(FrameEvent))
     locked: Out(1)

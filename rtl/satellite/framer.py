@@ -40,6 +40,21 @@ from rtl.satellite.layouts import DownlinkWord, WordKind
 
 
 class SyncFramer(wiring.Component):
+    """Downlink frames: sync marker, frame counter with CRC-16, payload slots.
+
+    Latency one register stage, one word per cycle when ``o`` is ready; a payload word is taken
+    only in a payload slot.
+
+    Members
+    -------
+    payload : In(stream.Signature(WORD_BITS))
+        Link payload words (idle words fill empty slots).
+    o : Out(stream.Signature(DownlinkWord))
+        Downlink words with their ``kind`` label.
+    frame : Out(COUNTER_BITS)
+        The frame counter ``k`` of the frame being sent.
+    """
+
     payload: In(stream.Signature(WORD_BITS))
     o: Out(stream.Signature(DownlinkWord))
     frame: Out(COUNTER_BITS)

@@ -42,6 +42,20 @@ from rtl.satellite.layouts import QRNG_WORD_BITS, HealthAlarm, qrng_beat
 
 
 class QrngHealthIntake(wiring.Component):
+    """QRNG beats through repetition count and adaptive proportion tests.
+
+    Latency one cycle, one beat per cycle, ``i.ready = ~o.valid | o.ready`` (1 once alarmed).
+
+    Members
+    -------
+    i : In(stream.Signature(qrng_beat(lanes)))
+        Raw QRNG beats.
+    o : Out(stream.Signature(qrng_beat(lanes)))
+        The same beats while the source is healthy; none after an alarm.
+    alarm : Out(HealthAlarm)
+        Which test failed (sticky until reset).
+    """
+
     def __init__(self, lanes: int = LANES, config: HealthConfig = HealthConfig()) -> None:
         self._lanes = lanes
         self._config = config

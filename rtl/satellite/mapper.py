@@ -53,6 +53,22 @@ CONFIG_INIT = {
 
 
 class SymbolMapper(wiring.Component):
+    """QRNG words to BB84 decoy-state symbols and modulator drive codes.
+
+    Latency one cycle, one beat of ``lanes`` pulses per cycle, ``i.ready = ~o.valid | o.ready``.
+
+    Members
+    -------
+    i : In(stream.Signature(qrng_beat(lanes)))
+        QRNG words, one per lane.
+    o : Out(stream.Signature(symbol_beat(lanes)))
+        Symbols, drive codes and the beat's first pulse index.
+    thresholds : In(MapperConfigLayout)
+        Intensity and basis thresholds.
+    lut_write : In(LutWrite)
+        Writes of the DAC and phase code registers (register map).
+    """
+
     def __init__(self, lanes: int = LANES) -> None:
         self._lanes = lanes
         super().__init__({

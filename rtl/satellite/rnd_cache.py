@@ -71,10 +71,28 @@ EBR_DEPTH = 16384
 
 
 class RndCache(wiring.Component):
-    """See the module docstring. ``ecp5_ebr``: build the row store from ECP5 ``DP16KD``
-    primitives with their output register (for synthesis); with ``ebr_model`` too, from their
-    behavioural model :class:`rtl.simonly.ecp5_primitives.DP16KD` instead, which simulators run
-    (a read colliding with the delayed write returns wrong data there, as it may on ECP5)."""
+    """Ring buffer of the newest pulses' symbols, looked up by pulse index.
+
+    Latency: ``query`` to ``answer`` :data:`ANSWER_LATENCY` (3) cycles, one lookup per cycle in
+    order, ``answer`` with backpressure (skid register); ``write`` always ready, one beat per cycle.
+    ``ecp5_ebr``: build the row store from ECP5 ``DP16KD`` primitives with their output register
+    (for synthesis); with ``ebr_model`` too, from their behavioural model
+    :class:`rtl.simonly.ecp5_primitives.DP16KD` instead, which simulators run (a read colliding
+    with the delayed write returns wrong data there, as it may on ECP5).
+
+    Members
+    -------
+    write : In(stream.Signature(ArrayLayout(Symbol, lanes)))
+        One beat of ``lanes`` consecutive pulses' symbols.
+    query : In(stream.Signature(CacheQuery))
+        Pulse index to look up.
+    answer : Out(stream.Signature(CacheAnswer))
+        OK with the symbol, PENDING or EXPIRED, and the head used.
+    head : Out(64)
+        Pulses written.
+    expired_count, pending_count : Out(32)
+        Lookups answered EXPIRED, PENDING.
+    """
 
     def __init__(self, lanes: int = LANES, rows: int = 16384, *, ecp5_ebr: bool = False,
                  ebr_model: bool = False) -> None:

@@ -43,6 +43,25 @@ from rtl.satellite.rnd_cache import RndCache
 
 
 class SatelliteTx(wiring.Component):
+    """The satellite transmitter: health tests, symbol mapper, RND cache, sync framer.
+
+    Latency: QRNG beat to ``symbols`` 2 cycles, ``query`` to ``answer`` 3 cycles; one beat of
+    ``lanes`` pulses per cycle; the downlink one word per cycle at most.
+
+    Members
+    -------
+    qrng : In(stream.Signature(qrng_beat(lanes)))
+        Raw QRNG beats; ``alarm`` : Out, the health tests' verdict.
+    symbols : Out(stream.Signature(symbol_beat(lanes)))
+        Symbols and drive codes to the modulators (also written into the RND cache).
+    thresholds, lut_write : In
+        Mapper registers.
+    query, answer, cache_head
+        RND cache lookups and its write head.
+    link_payload : In(stream.Signature(32)), downlink : Out(stream.Signature(DownlinkWord))
+        Payload words into the sync framer, and its downlink words.
+    """
+
     def __init__(
         self, lanes: int = LANES, cache_rows: int = 16384, health: HealthConfig = HealthConfig()
     ) -> None:

@@ -27,6 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from models.sifting.messages import CRC_INIT, CRC_POLY, CRC_XOROUT
 from rtl.common.crc import crc_msb_first
+from rtl.common.streams import output_register
 
 MessageWord = data.StructLayout({"data": 32, "last": 1})
 MessageStatus = data.StructLayout({"ok": 1, "words": 24})
@@ -38,6 +39,19 @@ def crc_update(word: Value, state: Value) -> Value:
 
 
 class CrcAppender(wiring.Component):
+    """Passes message words and appends each message's CRC-32/BZIP2 word.
+
+    Latency one cycle, one word per cycle plus one cycle per message for the CRC word (``i.ready``
+    low while it is offered).
+
+    Members
+    -------
+    i : In(stream.Signature(MessageWord))
+        Message words, ``last`` on each message's final word.
+    o : Out(stream.Signature(MessageWord))
+        The same words (``last`` low), then the CRC word with ``last``.
+    """
+
     i: In(stream.Signature(MessageWord))
     o: Out(stream.Signature(MessageWord))
 
@@ -45,10 +59,8 @@ class CrcAppender(wiring.Component):
         m = Module()
         crc = Signal(32, init=CRC_INIT)
         trailer = Signal()
-        can_load = ~self.o.valid | self.o.ready
+        can_load = output_register(m, self.o)
         m.d.comb += self.i.ready.eq(can_load & ~trailer)
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
         with m.If(can_load):
             with m.If(trailer):
                 m.d.sync += [
@@ -71,7 +83,18 @@ class CrcAppender(wiring.Component):
 
 
 class CrcChecker(wiring.Component):
-    """One :data:`MessageStatus` per message on ``o``, one cycle after its trailer word."""
+    """Checks each message's CRC word: one :data:`MessageStatus` per message.
+
+    Latency: the status is on ``o`` one cycle after the message's CRC word; one word per cycle
+    (``i.ready`` low only while a status waits for ``o.ready``).
+
+    Members
+    -------
+    i : In(stream.Signature(MessageWord))
+        Whole messages, CRC word included (``last`` on it).
+    o : Out(stream.Signature(MessageStatus))
+        ``ok`` (the CRC word matched) and ``words`` (length without the CRC word).
+    """
 
     i: In(stream.Signature(MessageWord))
     o: Out(stream.Signature(MessageStatus))
@@ -80,10 +103,8 @@ class CrcChecker(wiring.Component):
         m = Module()
         crc = Signal(32, init=CRC_INIT)
         words = Signal(24)
-        can_load = ~self.o.valid | self.o.ready
+        can_load = output_register(m, self.o)
         m.d.comb += self.i.ready.eq(can_load)
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
         with m.If(self.i.valid & can_load):
             word = self.i.payload.data
             with m.If(self.i.payload.last):

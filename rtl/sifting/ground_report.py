@@ -56,6 +56,20 @@ def _wang_stages() -> list:
 
 
 class GroundReport(wiring.Component):
+    """Detection records to reports, sampled by hash (see the module docstring).
+
+    Latency five cycles (FIFO one, hash four), one record per cycle; ``det`` always ready.
+
+    Members
+    -------
+    det : In(stream.Signature(DetectionRecord))
+        Detection records from the timing chain.
+    report : Out(stream.Signature(Report))
+        Reports with their ``sampled`` flag.
+    overflow : Out(COUNTER_BITS)
+        Records dropped because the FIFO was full.
+    """
+
     det: In(stream.Signature(DetectionRecord))
     report: Out(stream.Signature(Report))
     overflow: Out(COUNTER_BITS)

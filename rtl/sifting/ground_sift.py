@@ -30,6 +30,23 @@ from rtl.sifting.sifter import Sifter, counter_ports, forward_counters
 
 
 class GroundSift(wiring.Component):
+    """Joins the ground's records with the satellite's sift entries and sifts them.
+
+    Latency: a key beat one cycle after the join; one detection per cycle when both inputs are
+    valid.
+
+    Members
+    -------
+    record : In(stream.Signature(Report))
+        The ground's reports, in the order they were framed.
+    entry : In(stream.Signature(SiftEntry))
+        Their sift entries from the downlink messages.
+    key : Out(stream.Signature(KeyBeat))
+        Sifted key beats (``last`` closes a packet).
+    detected, dropped, packets, missing : Out
+        Counters of :func:`~rtl.sifting.sifter.counter_ports`.
+    """
+
     def __init__(self, packet_bits: int = PACKET_BITS) -> None:
         self._packet_bits = packet_bits
         super().__init__({

@@ -63,6 +63,26 @@ def forward(m: Module, outer: wiring.Component, names: dict[str, tuple[object, s
 
 
 class SatelliteLink(wiring.Component):
+    """The satellite FPGA's sifting link layer (see the module docstring).
+
+    Latency, throughput: those of its blocks (:class:`~rtl.sifting.uplink_receiver.UplinkReceiver`,
+    :class:`~rtl.sifting.satellite_sift.SatelliteSiftUnit`,
+    :class:`~rtl.sifting.sift_sender.SiftSender`); one symbol beat per cycle on ``write``.
+
+    Members
+    -------
+    write : In(stream.Signature(ArrayLayout(Symbol, lanes)))
+        Symbols into the RND cache.
+    up : In(stream.Signature(MessageWord))
+        Uplink words; ``down`` : Out, downlink words.
+    key : Out(stream.Signature(KeyBeat))
+        Sifted key beats.
+    head, ack, decided, decision : Out
+        Cache head, acknowledgement, one pulse per frame decision and that decision.
+    expired_count, up_corrupted, up_duplicates, frames_missing, frames_expired, up_stale : Out
+        Counters, with the sifter's.
+    """
+
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, lanes: int = LANES,
                  rows: int = 16384, packet_bits: int = PACKET_BITS, rx_depth: int = 4096,
                  tx_depth: int = 8192, window: int = 64, *, ecp5_ebr: bool = False) -> None:
@@ -126,6 +146,28 @@ class SatelliteLink(wiring.Component):
 
 
 class GroundLink(wiring.Component):
+    """The ground FPGA's sifting link layer (see the module docstring).
+
+    Latency, throughput: those of its blocks
+    (:class:`~rtl.sifting.ground_report.GroundReport`,
+    :class:`~rtl.sifting.uplink_framer.UplinkFramer`,
+    :class:`~rtl.sifting.sift_receiver.SiftReceiver`,
+    :class:`~rtl.sifting.ground_sift.GroundSift`); ``det`` and ``down`` are always ready.
+
+    Members
+    -------
+    det : In(stream.Signature(DetectionRecord))
+        Detection records; ``now`` : In(64), the ground's pulse time.
+    up : Out(stream.Signature(MessageWord))
+        Uplink words; ``down`` : In, downlink words.
+    key : Out(stream.Signature(KeyBeat))
+        Sifted key beats.
+    ack : Out(32)
+        The next sift message needed.
+    overflow, late, store_full, down_corrupted, down_duplicates, down_outside, mismatch : Out
+        Counters, with the sifter's.
+    """
+
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses,
                  ground_seed: int = SiftConfig.ground_seed, packet_bits: int = PACKET_BITS,
                  frame_depth: int = 8192, store_depth: int = 1024, window: int = 8,

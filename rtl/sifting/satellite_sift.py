@@ -44,6 +44,25 @@ PENDING_DEPTH = ANSWER_LATENCY + 1
 
 
 class SatelliteSift(wiring.Component):
+    """Reports to RND cache queries, answers to sift entries and key beats.
+
+    Latency: report to entry five cycles (cache three, then a register stage); one report per
+    cycle; ``entry`` and ``key`` both stall the block.
+
+    Members
+    -------
+    report : In(stream.Signature(Report))
+        Reports from the uplink receiver.
+    query, answer : Out(stream.Signature(CacheQuery)), In(stream.Signature(CacheAnswer))
+        RND cache lookup of each report's pulse.
+    entry : Out(stream.Signature(SiftEntry))
+        The sift entry of each report, for the downlink message.
+    key : Out(stream.Signature(KeyBeat))
+        Sifted key beats.
+    detected, dropped, packets, errors : Out
+        Counters of :func:`~rtl.sifting.sifter.counter_ports`.
+    """
+
     def __init__(self, packet_bits: int = PACKET_BITS) -> None:
         self._packet_bits = packet_bits
         super().__init__({
@@ -111,7 +130,22 @@ class SatelliteSift(wiring.Component):
 
 
 class SatelliteSiftUnit(wiring.Component):
-    """:class:`RndCache` plus :class:`SatelliteSift`; ``write`` is the cache's symbol input."""
+    """:class:`~rtl.satellite.rnd_cache.RndCache` plus :class:`SatelliteSift`.
+
+    Latency, throughput as :class:`SatelliteSift` (report to entry five cycles, one per cycle);
+    ``write`` takes one beat per cycle, always.
+
+    Members
+    -------
+    write : In(stream.Signature(ArrayLayout(Symbol, lanes)))
+        The cache's symbol input (one beat of ``lanes`` pulses).
+    report : In(stream.Signature(Report))
+        Reports to sift.
+    head, expired_count : Out
+        The cache's write head and expired lookups.
+    entry, key : Out
+        As :class:`SatelliteSift`; and its counters.
+    """
 
     def __init__(self, lanes: int = LANES, rows: int = 16384, packet_bits: int = PACKET_BITS, *,
                  ecp5_ebr: bool = False) -> None:

@@ -28,7 +28,9 @@ The reorder buffer has ``window`` slots of ``slot_words`` words (message ``seq``
 ``seq % window``; a message of up to ``8 slot_words`` entries fits). A copy is written into
 its slot while it arrives, the slot is marked full on a good last word; a bad copy leaves the slot
 empty, so its words are never used. The slot being sifted is full, so no copy is ever written
-into it. Entries are read one word per 8 entries.
+into it. Entries are read one word per 8 entries. The buffer, the header registers, the body
+counter and the running CRC check are a :class:`~rtl.sifting.message_intake.MessageIntake` (the
+slot its region).
 
 Stream contract, latency, throughput
 ------------------------------------
@@ -45,15 +47,13 @@ entries per 32 cycles. The first entry of message ``ack`` leaves six cycles afte
 """
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal
-from amaranth.lib import data, enum, memory, stream, wiring
+from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.sifting.classical_link import SiftConfig
 from models.sifting.entries import SiftCode
 from models.sifting.messages import (
     COUNT_BITS,
-    CRC_INIT,
-    CRC_XOROUT,
     ENTRIES_PER_WORD,
     ENTRY_BITS,
     MAX_OFFSET_BITS,
@@ -61,8 +61,9 @@ from models.sifting.messages import (
     SIFT_HEADER_WORDS,
     SIFT_TAG,
 )
-from rtl.sifting.crc_append import MessageWord, crc_update
+from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import COUNTER_BITS, Report, SiftEntry, check_sizes
+from rtl.sifting.message_intake import MessageIntake
 
 
 class _Sift(enum.Enum, shape=3):
@@ -80,6 +81,28 @@ class _Copy(enum.Enum, shape=2):
 
 
 class SiftReceiver(wiring.Component):
+    """Takes sift message copies through a :class:`~rtl.sifting.message_intake.MessageIntake`
+    into a reorder buffer and sifts the messages in order (see the module docstring).
+
+    Latency, throughput: ``i`` always ready, one word per cycle; up to 8 entries per 11 cycles
+    leave; the first entry of message ``ack`` six cycles after its CRC word.
+
+    Members
+    -------
+    i : In(stream.Signature(MessageWord))
+        Received downlink copies, ``last`` on the CRC word.
+    record_in : In(stream.Signature(Report))
+        The ground's reports in framing order (record store).
+    record, entry : Out(stream.Signature(Report)), Out(stream.Signature(SiftEntry))
+        Each record with its sift entry, offered together.
+    closed : In(32)
+        Frames closed by the uplink framer (ends a missing message with no record waiting).
+    ack : Out(32)
+        The next message needed.
+    corrupted, duplicates, outside, mismatch : Out(COUNTER_BITS)
+        Copy counters and records whose frame disagrees with the message.
+    """
+
     i: In(stream.Signature(MessageWord))
     record_in: In(stream.Signature(Report))
     record: Out(stream.Signature(Report))
@@ -105,29 +128,21 @@ class SiftReceiver(wiring.Component):
         sbits = (self._window - 1).bit_length()
         wbits = (self._slot_words - 1).bit_length()
         offset_bits = (self._p - 1).bit_length()
-        # `no_rw_check`: a read of the word being written is never used (a slot is read only
-        # once its copy is complete and judged), so Yosys need not emulate the non-transparent
-        # read behind the block RAM (timing: it put a LUT between the RAM output and `raw`).
-        m.submodules.buf = buf = memory.Memory(
-            shape=32, depth=self._window * self._slot_words, init=[], attrs={"no_rw_check": 1})
-        wr = buf.write_port()
-        rd = buf.read_port()
+        # The buffer's `no_rw_check` holds: a slot is read only once its copy is complete and
+        # judged.
+        m.submodules.intake = intake = MessageIntake(SIFT_HEADER_WORDS, self._slot_words,
+                                                     self._window)
         full = Signal(self._window)
         counts = Array(Signal(COUNT_BITS, name=f"count{k}") for k in range(self._window))
         missing = Signal(self._window)
         nxt = self.ack
 
         # Reception of a copy: header word, sequence number (decides its slot), entry words.
-        # Every length check is a flag or counter kept up to date word by word (no subtract
-        # or magnitude compare of `index` on the last word), and the verdict on the last word
+        # Every length check is a flag or counter kept up to date word by word (in the intake;
+        # no subtract or magnitude compare on the last word), and the verdict on the last word
         # is registered and acted on one cycle later (`dec_*`): the next copy's sequence word
         # comes two cycles after it at the earliest and sees the slot already marked full.
-        index = Signal(range(SIFT_HEADER_WORDS + 1))  # 0: header, 1: sequence number, 2: entries
-        body = Signal(COUNT_BITS + 1)  # entry words of the copy so far
-        in_room = Signal(init=1)  # body < slot_words: the next entry word has a place
-        fits = Signal(init=1)  # body <= slot_words
-        crc = Signal(32, init=CRC_INIT)
-        head0 = Signal(32)
+        head0 = intake.head[0]
         count_words = Signal(COUNT_BITS + 1)  # entry words the header's count needs
         verdict = Signal(_Copy)
         slot = Signal(sbits)
@@ -135,15 +150,12 @@ class SiftReceiver(wiring.Component):
         window_end = Signal(33, init=self._window)
         word = self.i.payload.data
         take = self.i.valid
-        in_body = index == SIFT_HEADER_WORDS
-        m.d.comb += self.i.ready.eq(1)
-        # The buffer write is registered (one cycle late: the copy's checks do not reach the
-        # block RAM inputs); a copy's last word is in the buffer before its verdict (registered
-        # on the CRC word) marks the slot full, so before the slot is read.
-        m.d.sync += [
-            wr.addr.eq(Cat(body[:wbits], slot)),
-            wr.data.eq(word),
-            wr.en.eq(take & (verdict == _Copy.KEEP) & in_body & in_room & ~self.i.payload.last),
+        m.d.comb += [
+            self.i.ready.eq(1),
+            intake.take.eq(take),
+            intake.word.eq(self.i.payload),
+            intake.keep.eq(verdict == _Copy.KEEP),
+            intake.region.eq(slot),
         ]
         tag, count = head0[COUNT_BITS:], head0[:COUNT_BITS]
         word_count = word[:COUNT_BITS]
@@ -152,43 +164,31 @@ class SiftReceiver(wiring.Component):
         m.d.sync += dec_valid.eq(take & self.i.payload.last)
         with m.If(take):
             with m.If(self.i.payload.last):
-                sifted = (tag == SIFT_TAG) & (count_words == body) & fits
+                body = intake.body
+                sifted = (tag == SIFT_TAG) & (count_words == body) & ~intake.overflow
                 lost = (tag == MISSING_TAG) & (count == 0) & (body == 0)
                 m.d.sync += [
-                    dec_good.eq((word == (crc ^ CRC_XOROUT)) & in_body & (sifted | lost)),
+                    dec_good.eq(intake.crc_ok & intake.in_body & (sifted | lost)),
                     dec_lost.eq(lost),
                     dec_verdict.eq(verdict),
                     dec_slot.eq(slot),
                     dec_count.eq(count),
-                    index.eq(0), body.eq(0), in_room.eq(1), fits.eq(1),
-                    crc.eq(CRC_INIT), verdict.eq(_Copy.OLD),
+                    verdict.eq(_Copy.OLD),
                 ]
-            with m.Else():
-                m.d.sync += crc.eq(crc_update(word, crc))
-                with m.If(index == 0):
-                    m.d.sync += [
-                        head0.eq(word),
-                        count_words.eq((word_count + ENTRIES_PER_WORD - 1)
-                                       >> (ENTRIES_PER_WORD.bit_length() - 1)),
-                        index.eq(1),
-                    ]
-                with m.If(index == 1):
-                    # The sequence number decides once whether the copy is kept, and where.
-                    m.d.sync += [slot.eq(word[:sbits]), index.eq(SIFT_HEADER_WORDS)]
-                    with m.If(word < nxt):
-                        m.d.sync += verdict.eq(_Copy.OLD)
-                    with m.Elif(word >= window_end):
-                        m.d.sync += verdict.eq(_Copy.OUTSIDE)
-                    with m.Elif(full.bit_select(word[:sbits], 1)):
-                        m.d.sync += verdict.eq(_Copy.OLD)
-                    with m.Else():
-                        m.d.sync += verdict.eq(_Copy.KEEP)
-                with m.If(in_body & fits):
-                    m.d.sync += [
-                        body.eq(body + 1),
-                        in_room.eq(in_room & (body != self._slot_words - 1)),
-                        fits.eq(body != self._slot_words),
-                    ]
+            with m.Elif(intake.index == 0):
+                m.d.sync += count_words.eq((word_count + ENTRIES_PER_WORD - 1)
+                                           >> (ENTRIES_PER_WORD.bit_length() - 1))
+            with m.Elif(intake.index == 1):
+                # The sequence number decides once whether the copy is kept, and where.
+                m.d.sync += slot.eq(word[:sbits])
+                with m.If(word < nxt):
+                    m.d.sync += verdict.eq(_Copy.OLD)
+                with m.Elif(word >= window_end):
+                    m.d.sync += verdict.eq(_Copy.OUTSIDE)
+                with m.Elif(full.bit_select(word[:sbits], 1)):
+                    m.d.sync += verdict.eq(_Copy.OLD)
+                with m.Else():
+                    m.d.sync += verdict.eq(_Copy.KEEP)
         with m.If(dec_valid):
             with m.If(~dec_good):
                 m.d.sync += self.corrupted.eq(self.corrupted + 1)
@@ -220,14 +220,14 @@ class SiftReceiver(wiring.Component):
         with m.If(self.entry.valid & self.entry.ready):
             m.d.sync += self.entry.valid.eq(0)
         m.d.comb += [
-            rd.addr.eq(Cat((sent >> (ENTRIES_PER_WORD.bit_length() - 1))[:wbits], cur)),
-            rd.en.eq(state == _Sift.FETCH),
+            intake.raddr.eq(Cat((sent >> (ENTRIES_PER_WORD.bit_length() - 1))[:wbits], cur)),
+            intake.ren.eq(state == _Sift.FETCH),
         ]
         # The block RAM's output goes straight into a register with no other load (`raw`, one
         # cycle: `PIPE`), which the placer keeps next to the RAM: its 4.26 ns clock-to-out plus
         # the routing to `entries` left no time for the load enable at 156.25 MHz.
         raw = Signal(32)
-        m.d.sync += raw.eq(rd.data)
+        m.d.sync += raw.eq(intake.rdata)
 
         def offer(code) -> list:
             return [

@@ -16,17 +16,17 @@ this block back to back; the ground drops the surplus copies by sequence number)
 
 Design
 ------
-The ring (``depth`` words) keeps the words of every message from the oldest one still needed
-(the older of ``ack`` and the message being sent) to the newest. A ``window``-entry descriptor
-table (start and last word index of message ``seq % window``) locates them; it is read
-asynchronously (LUT RAM) into a register. Timing (156.25 MHz on ECP5, ``docs/timing.md``): the
-sender's decision on message ``cur`` (is it in ``[acked, built)``?) is two 32-bit compares,
-registered together with the descriptor in a ``check`` cycle and acted on in the next, during
-which ``acked`` holds still; the ring is read two words ahead, into a register right behind the
-block RAM. The builder stalls ``entry`` and ``frame`` while the ring or the
-table is full, which in turn stalls the satellite sifting and the uplink receiver (upstream,
-uplink copies are then lost and recovered by their repetitions); ``docs/sifting.md`` sizes both
-for 50 ms of downlink loss.
+The ring (a :class:`~rtl.sifting.message_ring.MessageRing` of ``depth`` words) keeps the words
+of every message from the oldest one still needed (the older of ``ack`` and the message being
+sent) to the newest. A ``window``-entry descriptor table (start and last word index of message
+``seq % window``) locates them; it is read asynchronously (LUT RAM) into a register. Timing
+(156.25 MHz on ECP5, ``docs/timing.md``): the sender's decision on message ``cur`` (is it in
+``[acked, built)``?) is two 32-bit compares, registered together with the descriptor in a
+``check`` cycle and acted on in the next, during which ``acked`` holds still; the ring is read
+two words ahead, into its look-ahead register ``ahead`` right behind the block RAM. The builder
+stalls ``entry`` and ``frame`` while the ring or the table is full, which in turn stalls the
+satellite sifting and the uplink receiver (upstream, uplink copies are then lost and recovered
+by their repetitions); ``docs/sifting.md`` sizes both for 50 ms of downlink loss.
 
 Stream contract, latency, throughput
 ------------------------------------
@@ -53,8 +53,9 @@ from models.sifting.messages import (
     MISSING_TAG,
     SIFT_TAG,
 )
-from rtl.sifting.crc_append import CrcAppender, MessageWord
+from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import SiftEntry, check_sizes
+from rtl.sifting.message_ring import add_message_ring, below, ring_pointer_bits
 from rtl.sifting.uplink_receiver import FrameBeat
 
 
@@ -66,6 +67,27 @@ class _Build(enum.Enum, shape=2):
 
 
 class SiftSender(wiring.Component):
+    """Builds sift messages into a :class:`~rtl.sifting.message_ring.MessageRing` and resends
+    them until acknowledged (see the module docstring).
+
+    Latency, throughput: one entry per cycle in; ``o`` one word per cycle with the CRC word and
+    two idle cycles between messages (four when it starts again from the oldest unacknowledged
+    one); a message's header is on ``o`` 5 or 6 cycles after ``built`` counts it.
+
+    Members
+    -------
+    frame : In(stream.Signature(FrameBeat))
+        The next message to build: sequence number, entry count, or missing.
+    entry : In(stream.Signature(SiftEntry))
+        The message's sift entries, 8 per ring word.
+    ack : In(32)
+        The next message the ground needs; older ones are freed.
+    o : Out(stream.Signature(MessageWord))
+        Downlink words of the messages ``[ack, built)``, over and over, each with its CRC word.
+    built : Out(32)
+        Messages built so far.
+    """
+
     frame: In(stream.Signature(FrameBeat))
     entry: In(stream.Signature(SiftEntry))
     ack: In(32)
@@ -81,22 +103,15 @@ class SiftSender(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        abits = (self._depth - 1).bit_length()
-        ptr_bits = abits + 1
+        # The ring (`no_rw_check`: a read of the word being written is never used).
+        ring = add_message_ring(m, self._depth, self.o)
+        ptr_bits = ring_pointer_bits(self._depth)
         wbits = (self._window - 1).bit_length()
-        # `no_rw_check`: a read of the word being written is never used, so Yosys need not
-        # emulate the non-transparent read behind the block RAM (timing).
-        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[],
-                                                 attrs={"no_rw_check": 1})
-        ring_wr = ring.write_port()
-        ring_rd = ring.read_port()
         desc_layout = data.StructLayout({"start": ptr_bits, "last": COUNT_BITS})
         m.submodules.desc = desc = memory.Memory(shape=desc_layout, depth=self._window, init=[])
         desc_wr = desc.write_port()
         desc_cur = desc.read_port(domain="comb")
         desc_keep = desc.read_port(domain="comb")
-        m.submodules.crc = crc = CrcAppender()
-        wiring.connect(m, crc.o, wiring.flipped(self.o))
 
         # Messages [keep, built) are in the ring, from `tail` to `wp`. The bookkeeping is
         # registered (one to three cycles late): `acked` and `keep` never decrease, so a late
@@ -117,19 +132,17 @@ class SiftSender(wiring.Component):
         keep = Signal(32)
         m.d.sync += keep.eq(Mux((sending | prep) & (cur < acked), cur, acked))
         m.d.comb += desc_keep.addr.eq(keep[:wbits])
-        wp = Signal(ptr_bits)
+        wp, room = ring.wp, ring.room
         tail = Signal(ptr_bits)
         m.d.sync += tail.eq(Mux(keep == built, wp, desc_keep.data.start))
-        # Registered with one entry of headroom, so that no path runs from the bookkeeping into
-        # `frame.ready` (the critical path of the satellite_sift top): a value one cycle old is
-        # still safe because at most one word is written and `built` grows by at most one per
-        # cycle, while `tail` and `keep` never move back.
-        room = Signal()
+        m.d.comb += ring.tail.eq(tail)
+        # Registered with one entry of headroom, as the ring's `room`, so that no path runs from
+        # the bookkeeping into `frame.ready` (the critical path of the satellite_sift top): a
+        # value one cycle old is still safe because `built` grows by at most one per cycle,
+        # while `keep` never moves back.
         table_room = Signal()
-        m.d.sync += [
-            room.eq((wp - tail)[:ptr_bits] <= self._depth - 2),
-            table_room.eq((built - keep)[:32] < self._window - 1),
-        ]
+        table_room_next = below((built - keep)[:32], self._window - 1)
+        m.d.sync += table_room.eq(table_room_next)
 
         # Builder.
         state = Signal(_Build)
@@ -137,32 +150,28 @@ class SiftSender(wiring.Component):
         remaining = Signal(COUNT_BITS)
         slots = Signal(data.ArrayLayout(ENTRY_BITS, ENTRIES_PER_WORD))
         filled = Signal(range(ENTRIES_PER_WORD + 1))
-        write = Signal()
-        wdata = Signal(32)
         # The ring write is registered (one cycle late: the builder's decisions do not reach the
         # block RAM inputs); a message's words are all in the ring by the time it is read.
-        m.d.sync += [
-            ring_wr.addr.eq(wp[:abits]),
-            ring_wr.data.eq(wdata),
-            ring_wr.en.eq(write),
-        ]
+        write, wdata = ring.write, ring.wdata
+        # Words of the message written so far, less one: its descriptor's `last`, counted per
+        # write (no `wp - start - 1` subtract in front of the table's write port).
+        words_m1 = Signal(COUNT_BITS)
         with m.If(write):
-            m.d.sync += wp.eq(wp + 1)
+            m.d.sync += words_m1.eq(words_m1 + 1)
         fb = self.frame.payload
         with m.Switch(state):
-            with m.Case(_Build.IDLE):
-                m.d.comb += self.frame.ready.eq(room & table_room)
-                with m.If(self.frame.valid & self.frame.ready):
-                    m.d.comb += [
-                        write.eq(1),
-                        wdata.eq(Mux(fb.missing, MISSING_TAG << COUNT_BITS,
-                                     SIFT_TAG << COUNT_BITS | fb.count)),
-                    ]
-                    m.d.sync += [
-                        start.eq(wp),
-                        remaining.eq(Mux(fb.missing, 0, fb.count)),
-                        state.eq(_Build.SEQ),
-                    ]
+            with m.Case(_Build.IDLE), m.If(self.frame.valid & self.frame.ready):
+                m.d.comb += [
+                    write.eq(1),
+                    wdata.eq(Mux(fb.missing, MISSING_TAG << COUNT_BITS,
+                                 SIFT_TAG << COUNT_BITS | fb.count)),
+                ]
+                m.d.sync += [
+                    start.eq(wp),
+                    words_m1.eq(0),
+                    remaining.eq(Mux(fb.missing, 0, fb.count)),
+                    state.eq(_Build.SEQ),
+                ]
             with m.Case(_Build.SEQ), m.If(room):
                 m.d.comb += [write.eq(1), wdata.eq(built)]
                 m.d.sync += [
@@ -191,14 +200,22 @@ class SiftSender(wiring.Component):
                 m.d.comb += [
                     desc_wr.addr.eq(built[:wbits]),
                     desc_wr.data.start.eq(start),
-                    desc_wr.data.last.eq(wp - start - 1),
+                    desc_wr.data.last.eq(words_m1),
                     desc_wr.en.eq(1),
                 ]
                 m.d.sync += [built.eq(built + 1), state.eq(_Build.IDLE)]
+        # `frame.ready` is `IDLE & room & table_room`, kept as a register of its own (from the
+        # next state and the next `room` / `table_room`), so that no path runs from the builder
+        # into the uplink receiver's decision (the satellite_sift critical path).
+        idle_next = (((state == _Build.IDLE) & ~(self.frame.valid & self.frame.ready))
+                     | (state == _Build.CLOSE))
+        frame_ready = Signal()
+        m.d.sync += frame_ready.eq(idle_next & ring.room_next & table_room_next)
+        m.d.comb += self.frame.ready.eq(frame_ready)
 
         # Sender: message `cur`, word `index`, read two words ahead: the ring's read port, then
-        # a register right behind the block RAM (`body`: its clock-to-out plus the routing to
-        # the CRC appender left no time for logic). The compares and the descriptor are
+        # a register right behind the block RAM (`ring.ahead`: its clock-to-out plus the routing
+        # to the CRC appender left no time for logic). The compares and the descriptor are
         # registered (`check`), so that no path runs from the sequence-number carry chains or
         # the LUT RAM to the ring; the check also loads the read address with the message's
         # start, and the decision reads the first word (the pipeline is empty then).
@@ -207,19 +224,14 @@ class SiftSender(wiring.Component):
         # The ring read address, a register: start + index + 2 while sending, no adder between
         # `index` and the block RAM.
         raddr = Signal(ptr_bits)
-        body = Signal(32)
         in_window = Signal()
         desc_q = Signal(desc_layout)
-        word = crc.i.payload
-        advance = ~crc.i.valid | crc.i.ready
-        go = checked & in_window
+        advance = ring.advance
         m.d.comb += [
             desc_cur.addr.eq(cur[:wbits]),
-            ring_rd.en.eq(advance | go),
-            ring_rd.addr.eq(raddr),
+            ring.fetch.eq(checked & in_window),
+            ring.raddr.eq(raddr),
         ]
-        with m.If(crc.i.valid & crc.i.ready):
-            m.d.sync += crc.i.valid.eq(0)
         with m.If(check):
             m.d.sync += [
                 checked.eq(1),
@@ -234,15 +246,16 @@ class SiftSender(wiring.Component):
             with m.Else():
                 m.d.sync += cur.eq(acked)
         with m.If(advance):
-            m.d.sync += body.eq(ring_rd.data)
             with m.If(prep):
                 m.d.sync += [prep.eq(0), sending.eq(1), index.eq(0), raddr.eq(raddr + 1)]
             with m.Elif(sending):
                 final = index == s_last
+                m.d.comb += [
+                    ring.push.eq(1),
+                    ring.word.data.eq(ring.ahead),
+                    ring.word.last.eq(final),
+                ]
                 m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(body),
-                    word.last.eq(final),
                     index.eq(index + 1),
                     raddr.eq(raddr + 1),
                 ]

@@ -55,6 +55,20 @@ def forward_counters(m: Module, outer: wiring.Component, inner: wiring.Component
 
 
 class Sifter(wiring.Component):
+    """Sift entries to key beats and counters, shared by both sides.
+
+    Latency one cycle, one detection per cycle (``i.ready`` low only while a key beat waits).
+
+    Members
+    -------
+    i : In(stream.Signature(SiftItem))
+        One detection with its sift entry, key bit and reference bit.
+    key : Out(stream.Signature(KeyBeat))
+        Key beats; ``last`` closes each packet of ``packet_bits``.
+    detected, dropped, packets, errors, missing : Out
+        Counters (:func:`counter_ports`: ``errors`` with ``count_errors``).
+    """
+
     def __init__(self, packet_bits: int = PACKET_BITS, count_errors: bool = True) -> None:
         if packet_bits < 1:
             raise ValueError(f"Sifter: packet_bits={packet_bits} must be positive")

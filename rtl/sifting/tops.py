@@ -27,7 +27,18 @@ from rtl.sifting.sifter import counter_ports, forward_counters
 
 
 class GroundSiftTop(wiring.Component):
-    """The ground FPGA's sifting: detection records to reports, reports plus entries to key."""
+    """The ground FPGA's sifting: detection records to reports, reports plus entries to key.
+
+    Latency, throughput: :class:`~rtl.sifting.ground_report.GroundReport` (five cycles, one per
+    cycle) and :class:`~rtl.sifting.ground_sift.GroundSift` (one cycle, one per cycle).
+
+    Members
+    -------
+    det, report, overflow
+        As :class:`~rtl.sifting.ground_report.GroundReport`.
+    record, entry, key and counters
+        As :class:`~rtl.sifting.ground_sift.GroundSift`.
+    """
 
     def __init__(self) -> None:
         super().__init__({

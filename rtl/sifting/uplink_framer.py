@@ -26,15 +26,17 @@ counts the frames closed so far (frame ``closed`` is being filled).
 
 Design
 ------
-The frame words live in a ring of ``depth`` 32-bit words (one EBR per 512 words): the frame being
-filled is appended behind the frame being sent, whose words stay until the sender moves on. A full
-ring stalls ``report`` (the upstream FIFO then counts overflows). Closed frames wait as end
-pointers in a 4-deep FIFO; while it is full, frames do not close and ``report`` stalls. The sender
-reads the ring two words ahead, through the read port and a register behind it (``body``; both
-hold while the link stalls), and feeds :class:`~rtl.sifting.crc_append.CrcAppender`, which
-appends the CRC word. The register is there for timing (``docs/timing.md``): the block RAM's
-clock-to-out (4.26 ns on ECP5-8) plus routing left no time for the word multiplexer at
-156.25 MHz. The read starts in the copy's ``seq`` cycle, so copies are not longer for it.
+The frame words live in a :class:`~rtl.sifting.message_ring.MessageRing` of ``depth`` 32-bit
+words (one EBR per 512 words): the frame being filled is appended behind the frame being sent,
+whose words stay until the sender moves on. A full ring stalls ``report`` (the upstream FIFO then
+counts overflows). Closed frames wait as end pointers in a 4-deep FIFO; while it is full, frames
+do not close and ``report`` stalls. The sender reads the ring two words ahead, through the read
+port and the ring's look-ahead register ``ahead`` (both hold while the link stalls), and pushes
+the header words and ``ahead`` into the ring's output, whose
+:class:`~rtl.sifting.crc_append.CrcAppender` appends the CRC word. The look-ahead register is
+there for timing (``docs/timing.md``): the block RAM's clock-to-out (4.26 ns on ECP5-8) plus
+routing left no time for the word multiplexer at 156.25 MHz. The read starts in the copy's
+``seq`` cycle, so copies are not longer for it.
 
 Stream contract, latency, throughput
 ------------------------------------
@@ -50,13 +52,14 @@ bottleneck by far; a copy of a ``c``-report frame is ``c + 4`` words::
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import enum, fifo, memory, stream, wiring
+from amaranth.lib import enum, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import COUNT_BITS, MAX_OFFSET_BITS, UPLINK_TAG
-from rtl.sifting.crc_append import CrcAppender, MessageWord
+from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import COUNTER_BITS, Report, check_sizes
+from rtl.sifting.message_ring import add_message_ring, ring_pointer_bits
 
 DESCRIPTOR_DEPTH = 4
 
@@ -70,6 +73,31 @@ class _Send(enum.Enum, shape=3):
 
 
 class UplinkFramer(wiring.Component):
+    """Packs reports into uplink frames in a :class:`~rtl.sifting.message_ring.MessageRing`
+    and sends each closed frame repeatedly until the next closes (see the module docstring).
+
+    Latency, throughput: ``report`` one per cycle (less one cycle per frame close); ``o`` one word
+    per cycle, one idle cycle between copies and one for the CRC word.
+
+    Members
+    -------
+    report : In(stream.Signature(Report))
+        Reports in ascending pulse order.
+    now : In(64)
+        The ground's pulse time; frame ``j`` closes when it reaches ``(j+1) P + close_lag``.
+    ack : In(32)
+        Written into each copy's header (next sift message the ground needs).
+    o : Out(stream.Signature(MessageWord))
+        Uplink frame copies, each with its CRC word.
+    record : Out(stream.Signature(Report))
+        Every report placed in a frame, for the ground's own sifting.
+    late, late_step : Out
+        Reports dropped as older than the frame being filled; ``late_step`` high the cycle
+        ``late`` has grown.
+    closed : Out(32)
+        Frames closed so far.
+    """
+
     report: In(stream.Signature(Report))
     now: In(64)
     ack: In(32)
@@ -94,24 +122,18 @@ class UplinkFramer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        abits = (self._depth - 1).bit_length()
-        ptr_bits = abits + 1
+        # The sender reads closed frames; only the look-ahead past a frame's end may hit the
+        # word being written, and that word is never used (the ring's `no_rw_check`).
+        ring = add_message_ring(m, self._depth, self.o)
+        ptr_bits = ring_pointer_bits(self._depth)
         offset_bits = (self._p - 1).bit_length()
-        # `no_rw_check`: a read of the word being written is never used (the sender reads closed
-        # frames; only the look-ahead past a frame's end may hit the word being written), so
-        # Yosys need not emulate the non-transparent read behind the block RAM (timing).
-        m.submodules.ring = ring = memory.Memory(shape=32, depth=self._depth, init=[],
-                                                 attrs={"no_rw_check": 1})
-        wr = ring.write_port()
-        rd = ring.read_port()
         m.submodules.closed = closed = fifo.SyncFIFO(width=ptr_bits, depth=DESCRIPTOR_DEPTH)
-        m.submodules.crc = crc = CrcAppender()
-        wiring.connect(m, crc.o, wiring.flipped(self.o))
 
         # Filling side. The ring holds [tail, wp): the frame being sent, closed frames, the frame
         # being filled.
-        wp = Signal(ptr_bits)
+        wp, room = ring.wp, ring.room
         tail = Signal(ptr_bits)
+        m.d.comb += ring.tail.eq(tail)
         frame = Signal(64 - offset_bits)  # index of the frame being filled
         close_at = Signal(64, init=self._p + self._close_lag)
         # Input: a 2-deep FIFO made of two registers, `head` (the oldest report) and `second`
@@ -128,11 +150,8 @@ class UplinkFramer(wiring.Component):
         put = self.report.valid & ~second_valid
         rep = Signal(Report)
         staged, fresh, fits, late = Signal(), Signal(), Signal(), Signal()
-        # Registered with one word of headroom (no path from `wp`/`tail` into the input's
-        # read enable): at most one word is written per cycle and `tail` never moves back, so a
-        # value one cycle old is safe.
-        room = Signal()
-        m.d.sync += room.eq((wp - tail)[:ptr_bits] <= self._depth - 2)
+        # `room` is registered with one word of headroom (no path from `wp`/`tail` into the
+        # input's read enable).
         valid = staged & fresh
         take = valid & (late | (fits & room & self.record.ready))
         load = (~staged | take) & head_valid
@@ -158,21 +177,15 @@ class UplinkFramer(wiring.Component):
         ]
         with m.If(load):
             m.d.sync += [staged.eq(1), rep.eq(incoming)]
-        write = Signal()
-        m.d.comb += [
-            self.record.valid.eq(valid & fits & room),
-            self.record.payload.eq(rep),
-            write.eq(self.record.valid & self.record.ready),
-        ]
         # The ring write is registered (one cycle late: the input's decisions do not reach the
         # block RAM inputs). A frame's last word is in the ring cycles before the sender, which
         # starts on its end pointer from `closed` (pushed the cycle after the close), reads it.
-        m.d.sync += [
-            wr.addr.eq(wp[:abits]),
-            wr.data.eq(Cat(rep.bit & rep.sampled, rep.sampled, rep.basis,
-                           rep.pulse[:offset_bits])),
-            wr.en.eq(write),
-            wp.eq(wp + write),
+        m.d.comb += [
+            self.record.valid.eq(valid & fits & room),
+            self.record.payload.eq(rep),
+            ring.write.eq(self.record.valid & self.record.ready),
+            ring.wdata.eq(Cat(rep.bit & rep.sampled, rep.sampled, rep.basis,
+                              rep.pulse[:offset_bits])),
         ]
         with m.If(valid & late):
             m.d.sync += self.late.eq(self.late + 1)
@@ -210,21 +223,17 @@ class UplinkFramer(wiring.Component):
         last = Signal(ptr_bits)
         empty = Signal(init=1)
         raddr = Signal(ptr_bits)
-        word = crc.i.payload
-        advance = ~crc.i.valid | crc.i.ready
-        with m.If(crc.i.valid & crc.i.ready):
-            m.d.sync += crc.i.valid.eq(0)
-        # Two words ahead: the block RAM's output goes straight into a register (`body`; the
-        # RAM's clock-to-out leaves no time for the word multiplexer behind it), and both stages
-        # move only with `advance`, so they hold the next two body words while `o` stalls.
-        body = Signal(32)
-        m.d.comb += [
-            rd.en.eq(advance),
-            rd.addr.eq(raddr),
-        ]
-        with m.If(advance):
-            m.d.sync += body.eq(rd.data)
-        with m.If(advance), m.Switch(state):
+        m.d.comb += ring.raddr.eq(raddr)
+        # Two words ahead: the block RAM's output goes straight into a register (`ring.ahead`;
+        # the RAM's clock-to-out leaves no time for the word multiplexer behind it), and both
+        # stages move only with `advance`, so they hold the next two body words while `o`
+        # stalls.
+        word = ring.word
+
+        def push(data, last) -> list:
+            return [ring.push.eq(1), word.data.eq(data), word.last.eq(last)]
+
+        with m.If(ring.advance), m.Switch(state):
             with m.Case(_Send.IDLE):
                 with m.If(closed.r_rdy):
                     m.d.comb += closed.r_en.eq(1)
@@ -244,39 +253,22 @@ class UplinkFramer(wiring.Component):
                 with m.Elif(has_frame & (copies != self._max_repeats)):
                     m.d.sync += state.eq(_Send.COUNT)
             with m.Case(_Send.COUNT):
-                m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(UPLINK_TAG << COUNT_BITS | count),
-                    word.last.eq(0),
-                    state.eq(_Send.SEQ),
-                ]
+                m.d.comb += push(UPLINK_TAG << COUNT_BITS | count, 0)
+                m.d.sync += state.eq(_Send.SEQ)
             with m.Case(_Send.SEQ):
-                m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(seq),
-                    raddr.eq(raddr + 1),
-                    state.eq(_Send.ACK),
-                ]
+                m.d.comb += push(seq, 0)
+                m.d.sync += [raddr.eq(raddr + 1), state.eq(_Send.ACK)]
             with m.Case(_Send.ACK):
-                m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(self.ack),
-                    word.last.eq(empty),
-                    index.eq(0),
-                ]
+                m.d.comb += push(self.ack, empty)
+                m.d.sync += index.eq(0)
                 with m.If(empty):
                     m.d.sync += [copies.eq(copies + 1), raddr.eq(tail), state.eq(_Send.IDLE)]
                 with m.Else():
                     m.d.sync += [raddr.eq(raddr + 1), state.eq(_Send.BODY)]
             with m.Case(_Send.BODY):
                 final = index == last
-                m.d.sync += [
-                    crc.i.valid.eq(1),
-                    word.data.eq(body),
-                    word.last.eq(final),
-                    index.eq(index + 1),
-                    raddr.eq(raddr + 1),
-                ]
+                m.d.comb += push(ring.ahead, final)
+                m.d.sync += [index.eq(index + 1), raddr.eq(raddr + 1)]
                 with m.If(final):
                     m.d.sync += [copies.eq(copies + 1), raddr.eq(tail), state.eq(_Send.IDLE)]
         return m

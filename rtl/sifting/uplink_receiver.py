@@ -33,11 +33,12 @@ message to build next and how many sift entries it takes from
 
 Design
 ------
-Two banks of ``depth`` words: a copy is written into one bank while the other bank's accepted frame
-is read out, so the link is only stalled when a whole copy arrives before the previous frame's
-reports have left (a copy of ``c`` reports takes ``32 (c + 4)`` cycles on the 156 Mbit/s link, the
-read-out ``c`` cycles). The CRC is updated per word with :func:`rtl.sifting.crc_append.crc_update`,
-the header words are kept in registers.
+Two banks of ``depth`` words: a copy is written into one bank while the other bank's accepted
+frame is read out, so the link is only stalled when a whole copy arrives before the previous
+frame's reports have left (a copy of ``c`` reports takes ``32 (c + 4)`` cycles on the 156 Mbit/s
+link, the read-out ``c`` cycles). The banks, the header registers, the body counter and the
+running CRC check are a :class:`~rtl.sifting.message_intake.MessageIntake` (bank ``wbank`` its
+region).
 
 Stream contract, latency, throughput
 ------------------------------------
@@ -53,25 +54,47 @@ first report two cycles after the frame beat, then one per cycle::
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.sifting.classical_link import SiftConfig
 from models.sifting.messages import (
     COUNT_BITS,
-    CRC_INIT,
-    CRC_XOROUT,
     MAX_OFFSET_BITS,
     UPLINK_HEADER_WORDS,
     UPLINK_TAG,
 )
-from rtl.sifting.crc_append import MessageWord, crc_update
+from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import COUNTER_BITS, Report, check_sizes
+from rtl.sifting.message_intake import MessageIntake
 
 FrameBeat = data.StructLayout({"seq": 32, "count": COUNT_BITS, "missing": 1})
 
 
 class UplinkReceiver(wiring.Component):
+    """Takes uplink frame copies through a :class:`~rtl.sifting.message_intake.MessageIntake`
+    and releases each frame once, in order (see the module docstring).
+
+    Latency, throughput: ``i`` one word per cycle, stalled only while a judged copy waits for the
+    read-out bank; frame beats from two cycles after the CRC word, the first report two cycles
+    after its frame beat, then one per cycle.
+
+    Members
+    -------
+    i : In(stream.Signature(MessageWord))
+        Received uplink copies, ``last`` on the CRC word.
+    frame : Out(stream.Signature(FrameBeat))
+        One beat per frame in sequence order: accepted (``count`` reports) or declared missing.
+    report : Out(stream.Signature(Report))
+        The accepted frames' reports, ascending.
+    head : In(64)
+        The RND cache's write head, for the expiry of frames never received.
+    ack : Out(32)
+        Highest acknowledgement carried by a good copy.
+    corrupted, duplicates, missing, timeouts, stale : Out(COUNTER_BITS)
+        Copy and frame counters (module docstring).
+    """
+
     i: In(stream.Signature(MessageWord))
     frame: Out(stream.Signature(FrameBeat))
     report: Out(stream.Signature(Report))
@@ -98,68 +121,37 @@ class UplinkReceiver(wiring.Component):
         m = Module()
         abits = (self._depth - 1).bit_length()
         offset_bits = (self._p - 1).bit_length()
-        m.submodules.buf = buf = memory.Memory(shape=32, depth=2 * self._depth, init=[])
-        wr = buf.write_port()
-        rd = buf.read_port()
 
-        # Receiving: word index, running CRC and header of the copy coming in, into bank wbank.
-        # The body length is a counter and a flag kept up to date word by word, so neither the
-        # block RAM write enable nor the verdict waits for a subtract and a compare of `index`.
+        # Receiving: header words, body length and running CRC of the copy coming in, its body
+        # into bank `wbank`.
+        m.submodules.intake = intake = MessageIntake(UPLINK_HEADER_WORDS, self._depth, 2)
         wbank = Signal()
-        index = Signal(range(UPLINK_HEADER_WORDS + 1))  # header word, or the body
-        body = Signal(COUNT_BITS + 1)  # body words so far
-        in_room = Signal(init=1)  # body < depth: the next body word has a place
-        crc = Signal(32, init=CRC_INIT)
-        head0, head1, head2 = Signal(32), Signal(32), Signal(32)
-        too_long = Signal()
         # A judged copy waiting for the decision (and for the read-out bank).
         judged = Signal()
         good, seq, frame_ack = Signal(), Signal(32), Signal(32)
         count = Signal(COUNT_BITS)
-
-        word = self.i.payload.data
         take = self.i.valid & self.i.ready
-        in_body = index == UPLINK_HEADER_WORDS
         m.d.comb += [
             self.i.ready.eq(~judged),
-            wr.addr.eq(Cat(body[:abits], wbank)),
-            wr.data.eq(word),
-            wr.en.eq(take & ~self.i.payload.last & in_body & in_room),
+            intake.take.eq(take),
+            intake.word.eq(self.i.payload),
+            intake.keep.eq(1),
+            intake.region.eq(wbank),
         ]
         stamp = Signal(64)  # the cache head when the judged copy's CRC word arrived
-        with m.If(take):
-            with m.If(self.i.payload.last):
-                header_count = head0[:COUNT_BITS]
-                m.d.sync += [
-                    judged.eq(1),
-                    stamp.eq(self.head),
-                    good.eq((word == (crc ^ CRC_XOROUT)) & in_body
-                            & (head0[COUNT_BITS:] == UPLINK_TAG)
-                            & (header_count == body) & ~too_long),
-                    seq.eq(head1),
-                    frame_ack.eq(head2),
-                    count.eq(header_count),
-                    index.eq(0),
-                    body.eq(0),
-                    in_room.eq(1),
-                    crc.eq(CRC_INIT),
-                    too_long.eq(0),
-                ]
-            with m.Else():
-                m.d.sync += crc.eq(crc_update(word, crc))
-                with m.If(~in_body):
-                    m.d.sync += index.eq(index + 1)
-                with m.Switch(index):
-                    with m.Case(0):
-                        m.d.sync += head0.eq(word)
-                    with m.Case(1):
-                        m.d.sync += head1.eq(word)
-                    with m.Case(2):
-                        m.d.sync += head2.eq(word)
-                with m.If(in_body & in_room):
-                    m.d.sync += [body.eq(body + 1), in_room.eq(body != self._depth - 1)]
-                with m.If(in_body & ~in_room):
-                    m.d.sync += too_long.eq(1)
+        with m.If(take & self.i.payload.last):
+            head0 = intake.head[0]
+            header_count = head0[:COUNT_BITS]
+            m.d.sync += [
+                judged.eq(1),
+                stamp.eq(self.head),
+                good.eq(intake.crc_ok & intake.in_body
+                        & (head0[COUNT_BITS:] == UPLINK_TAG)
+                        & (header_count == intake.body) & ~intake.overflow),
+                seq.eq(intake.head[1]),
+                frame_ack.eq(intake.head[2]),
+                count.eq(header_count),
+            ]
 
         # Read-out of the accepted frame from bank ~wbank.
         busy = Signal()
@@ -168,10 +160,12 @@ class UplinkReceiver(wiring.Component):
         out_index = Signal(COUNT_BITS)
         fetched = Signal()  # the read port holds the word at out_index
         advance = ~self.report.valid | self.report.ready
-        rd_word = rd.data
+        rd_word = intake.rdata
+        # The read address depends on registers only: without `advance` (the port reads only
+        # with it), no path runs from `report.ready` through the index adder to the block RAM.
         m.d.comb += [
-            rd.addr.eq(Cat(Mux(fetched & advance, out_index + 1, out_index)[:abits], ~wbank)),
-            rd.en.eq(advance),
+            intake.raddr.eq(Cat(Mux(fetched, out_index + 1, out_index)[:abits], ~wbank)),
+            intake.ren.eq(advance),
         ]
         with m.If(self.report.valid & self.report.ready):
             m.d.sync += self.report.valid.eq(0)
@@ -221,6 +215,19 @@ class UplinkReceiver(wiring.Component):
                 *step(),
             ]
 
+        # The sequence compares. With expiry on they are registered (no carry chain in front of
+        # the decision's enables) and exact whenever used: the cycle after `next_seq` or
+        # `accepted_end` moves is skipped (`settled`), and a new copy's sequence number is
+        # compared from the header register in its CRC word's cycle.
+        seq_lt, seq_ne, seq_stale = Signal(), Signal(), Signal()
+        seq_d = Mux(take & self.i.payload.last, intake.head[1], seq) if timing else seq
+        compares = [seq_lt.eq(seq_d < next_seq), seq_ne.eq(seq_d != next_seq),
+                    seq_stale.eq(seq_d >= accepted_end)]
+        if timing:
+            m.d.sync += compares
+        else:
+            m.d.comb += compares
+
         frame_free = ~self.frame.valid | self.frame.ready
         with m.If(self.frame.valid & self.frame.ready):
             m.d.sync += self.frame.valid.eq(0)
@@ -235,13 +242,13 @@ class UplinkReceiver(wiring.Component):
                 pass  # `next_seq` just moved: `expired` is a cycle old
             with m.Elif(expired):
                 m.d.sync += [*declare_missing(), self.timeouts.eq(self.timeouts + 1)]
-            with m.Elif(seq < next_seq):
+            with m.Elif(seq_lt):
                 m.d.sync += judged.eq(0)
-                with m.If(seq >= accepted_end):
+                with m.If(seq_stale):
                     m.d.sync += self.stale.eq(self.stale + 1)
                 with m.Else():
                     m.d.sync += self.duplicates.eq(self.duplicates + 1)
-            with m.Elif(seq != next_seq):
+            with m.Elif(seq_ne):
                 m.d.sync += declare_missing()
             with m.Elif(~busy):
                 m.d.sync += [

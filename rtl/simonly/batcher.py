@@ -44,6 +44,25 @@ BATCH_STORE_VERILOG = Path(__file__).with_name("batch_store.v")
 
 
 class StreamBatcher(wiring.Component):
+    """Stream capture in batches of ``depth`` transfers (simulation only).
+
+    Throughput one transfer per cycle except where the sink withholds ``ready`` (``stall_per_1024``,
+    ``pace``); ``done`` is high for one cycle when a batch completes.
+
+    Members
+    -------
+    i : In(stream.Signature(width))
+        The captured stream.
+    batch : Out(width * depth)
+        Beat j of the completed batch in bits ``[j*width, (j+1)*width)``.
+    done : Out(1)
+        ``batch`` is complete this cycle.
+    batches : Out(32), fill : Out(range(depth))
+        Batches completed; beats of the batch being filled.
+    tag, batch_tag
+        With ``tag_bits``: the tag sampled at each batch's first transfer.
+    """
+
     def __init__(self, width: int, depth: int, *, seed: int = 1, stall_per_1024: int = 0,
                  pace: int = 1, tag_bits: int = 0, verilog_store: bool = False,
                  record_file: str = "") -> None:

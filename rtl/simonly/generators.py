@@ -15,7 +15,12 @@ class PayloadCounter(wiring.Component):
     """Link payload words 1, 2, 3, ...; offered in all but ``idle_per_1024``/1024 of cycles.
 
     A counting sequence makes every lost, repeated or reordered payload word visible to
-    :func:`models.framing.check_downlink`.
+    :func:`models.framing.check_downlink`. Latency none (a register), at most one word per cycle.
+
+    Members
+    -------
+    o : Out(stream.Signature(32))
+        The counting words.
     """
 
     o: Out(stream.Signature(32))
@@ -45,6 +50,14 @@ class CacheQueryGenerator(wiring.Component):
     pulse not yet written (``head`` + 0..15: PENDING); the others ask ``1 + offset`` pulses back,
     offset uniform in ``[0, 2 * capacity)``, so about half are inside the window (OK) and half have
     been overwritten (EXPIRED). Indices below 0 wrap to 2**64 - x, which the cache reports PENDING.
+    Throughput: at most one query per cycle.
+
+    Members
+    -------
+    head : In(64)
+        The cache's write head.
+    o : Out(stream.Signature(CacheQuery))
+        The queries.
     """
 
     head: In(64)

@@ -58,6 +58,19 @@ def splitmix64(x: Value) -> Value:
 
 
 class CounterQrngSource(wiring.Component):
+    """Counter-based QRNG source, bit-identical to :func:`models.qrng.qrng_words`.
+
+    Throughput ``lanes`` words per cycle (a beat withheld in ``idle_per_1024`` of cycles);
+    ``o.valid`` is a register, independent of ``o.ready``.
+
+    Members
+    -------
+    o : Out(stream.Signature(qrng_beat(lanes)))
+        QRNG beats, lane k holding pulse ``counter + k``'s word.
+    fault : In(2)
+        Stuck or biased words instead (drives the health alarms).
+    """
+
     def __init__(self, seed: int, lanes: int = LANES, idle_per_1024: int = 0) -> None:
         self._seed = seed & MASK64
         self._lanes = lanes

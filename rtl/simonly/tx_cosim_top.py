@@ -110,6 +110,23 @@ def cosim_build_options() -> dict:
 
 
 class TxCosimTop(wiring.Component):
+    """Co-simulation top of the satellite transmitter chain (see the module docstring).
+
+    Latency, throughput: those of :class:`~rtl.satellite.transmitter.SatelliteTx`; the downlink
+    capture takes one word per 32 cycles; the top makes its own reset.
+
+    Members
+    -------
+    clk : In(1)
+        The only clock.
+    fault_request : In(2)
+        QRNG fault selection (registered inside).
+    alarm : Out(HealthAlarm), cache_head : Out(64)
+        Health verdict and RND cache head.
+    <capture>_batch, _done, _batches, _fill (, _batch_tag) : Out
+        Per capture ``sym``, ``dl``, ``ans``: the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
+    """
+
     def __init__(self, params: TxCosimParams = TxCosimParams()) -> None:
         p = params
         self.params = p

@@ -17,7 +17,13 @@ class Xorshift32(wiring.Component):
     """Marsaglia's xorshift32 (13, 17, 5): a new 32-bit ``value`` every cycle.
 
     ``value`` is the state itself, so two instances with different seeds give independent-enough
-    patterns for stream idle and stall decisions (not for cryptography).
+    patterns for stream idle and stall decisions (not for cryptography). Latency none: ``value``
+    is the register.
+
+    Members
+    -------
+    value : Out(32)
+        The generator state.
     """
 
     value: Out(32)
