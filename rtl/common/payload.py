@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import enum as py_enum
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -71,16 +72,34 @@ def _sub_layout(shape: Any) -> data.Layout | None:
     return None
 
 
-def leaves(layout: data.Layout, _path: tuple = (), _offset: int = 0) -> Iterator[Leaf]:
-    """Every scalar field of ``layout`` in offset order, nested layouts flattened."""
+def leaves(layout: data.Layout) -> tuple[Leaf, ...]:
+    """Every scalar field of ``layout`` in offset order, nested layouts flattened.
+
+    Computed once per layout: batch scoreboards unpack the same layouts thousands of times, and
+    walking a layout through Amaranth's shape casts costs more than unpacking a small batch."""
+    return _leaves(layout)
+
+
+@functools.cache
+def _size(layout: data.Layout) -> int:
+    """``layout.size`` (Amaranth recomputes it from the fields on every access)."""
+    return layout.size
+
+
+@functools.cache
+def _leaves(layout: data.Layout) -> tuple[Leaf, ...]:
+    return tuple(_walk(layout, (), 0))
+
+
+def _walk(layout: data.Layout, path: tuple, offset: int) -> Iterator[Leaf]:
     for key, field in layout:
         sub = _sub_layout(field.shape)
         if sub is not None:
-            yield from leaves(sub, (*_path, key), _offset + field.offset)
+            yield from _walk(sub, (*path, key), offset + field.offset)
         else:
             shape = Shape.cast(field.shape)
             is_enum = isinstance(field.shape, type) and issubclass(field.shape, py_enum.Enum)
-            yield Leaf((*_path, key), _offset + field.offset, shape.width, shape.signed,
+            yield Leaf((*path, key), offset + field.offset, shape.width, shape.signed,
                        field.shape if is_enum else None)
 
 
@@ -170,7 +189,7 @@ def _insert(tree: dict, path: tuple, value: Any) -> None:
 def unpack(layout: data.Layout, value: int) -> Any:
     """One flat payload integer as nested dicts (structs) and lists (arrays) of integers."""
     value = int(value)
-    if value < 0 or value >> layout.size:
+    if value < 0 or value >> _size(layout):
         raise PayloadError(f"payload {value:#x} is wider than the layout's {layout.size} bits")
     tree: dict = {}
     for leaf in leaves(layout):
@@ -261,13 +280,18 @@ def _gather(layout: data.Layout, per_leaf: Mapping[tuple, np.ndarray]) -> Any:
         ]
         return _stack(parts)
     out = {}
-    for key, field in layout:
-        sub = _sub_layout(field.shape)
+    for key, sub in _members(layout):
         if sub is not None:
             out[key] = _gather(sub, {p[1:]: a for p, a in per_leaf.items() if p[0] == key})
         else:
             out[key] = per_leaf[(key,)]
     return out
+
+
+@functools.cache
+def _members(layout: data.Layout) -> tuple[tuple[str | int, data.Layout | None], ...]:
+    """``(key, nested layout or None)`` of each field (cached, like :func:`leaves`)."""
+    return tuple((key, _sub_layout(field.shape)) for key, field in layout)
 
 
 def _stack(parts: list) -> Any:
@@ -283,7 +307,7 @@ def unpack_bits(layout: data.Layout, bits: np.ndarray) -> Any:
     bits = np.asarray(bits)
     if bits.ndim != 2:
         raise PayloadError(f"bit matrix must be [n, {layout.size}], got shape {bits.shape}")
-    return _unpack_bytes(layout, _as_bytes(bits, layout.size))
+    return _unpack_bytes(layout, _as_bytes(bits, _size(layout)))
 
 
 def _unpack_bytes(layout: data.Layout, raw: np.ndarray) -> Any:
@@ -297,7 +321,7 @@ def unpack_array(layout: data.Layout, values: np.ndarray | Sequence[int]) -> Any
     arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
     if arr.ndim != 1:
         raise PayloadError(f"payloads must be one integer per beat, got shape {arr.shape}")
-    return _unpack_bytes(layout, _as_bytes(arr, layout.size))
+    return _unpack_bytes(layout, _as_bytes(arr, _size(layout)))
 
 
 def _leaf_values(leaf: Leaf, value: Any, n: int | None) -> np.ndarray:
@@ -360,7 +384,7 @@ def _pack_words(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
     n = _batch_size(value)
     if n is None:
         raise PayloadError("payload arrays need at least one field given as an array")
-    words = np.zeros((layout.size // 64 + 2, n), dtype=np.uint64)  # word-major: contiguous ORs
+    words = np.zeros((_size(layout) // 64 + 2, n), dtype=np.uint64)  # word-major: contiguous ORs
     for leaf in leaves(layout):
         values = _leaf_values(leaf, value, n)
         if leaf.width > 64:
@@ -380,10 +404,10 @@ def pack_array(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
     leaves as one ``[n, length]`` array) to the flat payloads, ``uint64`` when the layout fits in
     64 bits, else an object array of Python integers."""
     words = _pack_words(layout, value)
-    if layout.size <= 64:
+    if _size(layout) <= 64:
         return words[:, 0].copy()
     out = np.zeros(len(words), dtype=object)
-    for k in range(-(-layout.size // 64)):
+    for k in range(-(-_size(layout) // 64)):
         out = out | words[:, k].astype(object) << (64 * k)
     return out
 
@@ -393,11 +417,11 @@ def pack_bytes(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
     with ``np.packbits(bits, axis=1, bitorder="little")`` of a captured bit matrix, no Python
     integers on the way (the fast path of batch scoreboards)."""
     words = np.ascontiguousarray(_pack_words(layout, value), dtype="<u8")
-    return words.view(np.uint8)[:, :max(1, -(-layout.size // 8))]
+    return words.view(np.uint8)[:, :max(1, -(-_size(layout) // 8))]
 
 
 def pack_bits(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
     """:func:`pack_array` as a ``[n, layout.size]`` uint8 bit matrix (bit 0 first), the form
     in which :mod:`tb.capture` reads batches."""
     bits = np.unpackbits(pack_bytes(layout, value), axis=1, bitorder="little")
-    return bits[:, :layout.size]
+    return bits[:, :_size(layout)]

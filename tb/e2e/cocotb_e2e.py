@@ -72,17 +72,19 @@ class Capture:
 
     def __init__(self, dut, name: str, width: int, depth: int, handle) -> None:
         self.name = name
-        self.layout = capture_layout(name)
-        self.collector = RecordCollector(name, self.layout.size, depth, 0,
+        layout = capture_layout(name)
+        # looked up once: Amaranth recomputes layout sizes and field widths on every access
+        self.size = layout.size
+        self.cycle_offset, self.cycle_width = layout["cycle"].offset, layout["cycle"].width
+        self.collector = RecordCollector(name, self.size, depth, 0,
                                          lambda beats, _tags: self.hand_over(beats))
         self.batch, self.fill = getattr(dut, f"{name}_batch"), getattr(dut, f"{name}_fill")
         self.batches = getattr(dut, f"{name}_batches")
         self.width, self.depth, self.handle = width, depth, handle
 
     def hand_over(self, beats: np.ndarray) -> None:
-        cycle = self.layout["cycle"]
         self.handle(beats[:, :self.width],
-                    field(beats, cycle.offset, cycle.width).astype(np.int64))
+                    field(beats, self.cycle_offset, self.cycle_width).astype(np.int64))
 
     def poll(self, limit: int | None = None) -> None:
         """Hand over the batches completed since the last poll (at most ``limit`` in all)."""
@@ -105,7 +107,7 @@ class Capture:
             raise CaptureError(f"capture {self.name}: {self.collector.batches} batch records in "
                                f"the file, {batches} completed in the RTL")
         if fill:
-            self.hand_over(beats_of_binstr(binstr, self.layout.size)[:fill])
+            self.hand_over(beats_of_binstr(binstr, self.size)[:fill])
 
 
 class Poller:
@@ -233,7 +235,9 @@ class LinkLoop:
         pulses = missing_deadline(seq, FRAME_PULSES, self.cache_pulses)
         return (pulses // self.lanes + 2 * POWER_ON_CYCLES) * CYCLE_S
 
-    def on_reports(self, beats: np.ndarray, cycles: np.ndarray) -> None:
+    def on_reports(self, beats: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+        """Check a batch of reports, send the uplink frames they complete; return the reports
+        as ``[n, 4]`` (pulse, basis, sampled, bit)."""
         got = self.board.check_reports(beats, cycles)
         self.captured.append(got)
         self.n_captured += len(got)
@@ -241,6 +245,7 @@ class LinkLoop:
                and self.n_captured >= self.bounds[self.next_frame + 1]):
             self.send_uplink(self.next_frame)
             self.next_frame += 1
+        return got
 
     def send_uplink(self, seq: int) -> None:
         first, end = int(self.bounds[seq]), int(self.bounds[seq + 1])
@@ -342,24 +347,26 @@ class Timeline:
 
     def __init__(self) -> None:
         self.sync_cycles: list[int] = []
-        self.report_frames: dict[int, int] = {}
+        self.report_pulses: list[np.ndarray] = []  # counted per frame once, at the end
         self.packet_cycles: dict[str, list[int]] = {"satellite": [], "ground": []}
 
     def on_sync(self, cycles: np.ndarray) -> None:
         self.sync_cycles.extend(cycles.tolist())
 
     def on_reports(self, pulses: np.ndarray) -> None:
-        frames, counts = np.unique(pulses // np.uint64(FRAME_PULSES), return_counts=True)
-        for frame, count in zip(frames.tolist(), counts.tolist(), strict=True):
-            self.report_frames[frame] = self.report_frames.get(frame, 0) + count
+        self.report_pulses.append(pulses)
 
     def on_key(self, side: str, beats: np.ndarray, cycles: np.ndarray) -> None:
         last = beats[:, CAPTURES["skey"]["last"].offset]  # the packet's last key beat
         self.packet_cycles[side].extend(cycles[last.astype(bool)].tolist())
 
     def as_dict(self) -> dict:
+        pulses = (np.concatenate(self.report_pulses) if self.report_pulses
+                  else np.zeros(0, dtype=np.uint64))
+        frames, counts = np.unique(pulses // np.uint64(FRAME_PULSES), return_counts=True)
         return {"sync_cycles": self.sync_cycles,
-                "report_frames": {str(k): v for k, v in sorted(self.report_frames.items())},
+                "report_frames": {str(f): c for f, c in zip(frames.tolist(), counts.tolist(),
+                                                            strict=True)},
                 "packet_cycles": self.packet_cycles}
 
 
@@ -392,8 +399,7 @@ async def e2e_matches_models(dut):
         timeline.on_sync(cycles)
 
     def on_reports(beats: np.ndarray, cycles: np.ndarray) -> None:
-        loop.on_reports(beats, cycles)
-        timeline.on_reports(field(beats, CAPTURES["rep"]["pulse"].offset, 64))
+        timeline.on_reports(loop.on_reports(beats, cycles)[:, 0])
 
     def on_key(side: str):
         def handle(beats: np.ndarray, cycles: np.ndarray) -> None:
