@@ -28,6 +28,7 @@ class Progress:
     def __init__(self, frames: float, lanes: int, counts: Counts, label: str = "co-simulation"
                  ) -> None:
         self.lanes, self.counts = lanes, counts
+        tqdm.monitor_interval = 0  # no monitor thread in the simulator process: we redraw
         self.bar = tqdm(total=frames, desc=label, unit="frame", file=sys.stderr,
                         mininterval=0.5, dynamic_ncols=True, leave=True,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} frames "
