@@ -356,7 +356,8 @@ def _leaf_values(leaf: Leaf, value: Any, n: int | None) -> np.ndarray:
         return arr.astype(np.uint64)  # fits by its type: no range check (the hot path)
     low = -(1 << (leaf.width - 1)) if leaf.signed else 0
     high = (1 << (leaf.width - 1)) if leaf.signed else 1 << leaf.width
-    if len(arr) and (int(arr.min()) < low or int(arr.max()) >= high):
+    unsigned = arr.dtype.kind in "ub"  # an unsigned array cannot be below 0
+    if len(arr) and ((not unsigned and int(arr.min()) < low) or int(arr.max()) >= high):
         raise PayloadError(f"field {leaf.name} has values outside {leaf.width} bits"
                            f"{' (signed)' if leaf.signed else ''}")
     if leaf.width > 63 or arr.dtype == object:
@@ -390,12 +391,12 @@ def _pack_words(layout: data.Layout, value: Mapping[str, Any]) -> np.ndarray:
         if leaf.width > 64:
             values = values.astype(object)
         for lsb in range(0, leaf.width, 64):
-            piece = values if leaf.width <= 64 else (values >> lsb) & _MASK64
-            piece = piece.astype(np.uint64)
+            # a fresh uint64 copy per piece, shifted in place (no temporaries on the hot path)
+            piece = (values if leaf.width <= 64 else (values >> lsb) & _MASK64).astype(np.uint64)
             k, shift = divmod(leaf.offset + lsb, 64)
-            words[k] |= piece << np.uint64(shift)
-            if shift:
+            if shift + min(64, leaf.width - lsb) > 64:
                 words[k + 1] |= piece >> np.uint64(64 - shift)
+            words[k] |= np.left_shift(piece, np.uint64(shift), out=piece)
     return words.T
 
 

@@ -28,6 +28,7 @@ ports (no VPI read per bit). Build with :func:`cosim_build_options` (the Verilog
 access only to :data:`PUBLIC_RW` and :data:`PUBLIC_RD`, clock inside the simulator).
 """
 
+import functools
 from dataclasses import dataclass
 
 from amaranth.hdl import ClockDomain, ClockSignal, Module, Signal
@@ -80,6 +81,7 @@ def symbol_pad_bits(lanes: int) -> int:
     return -data.Layout.cast(symbols).size % 8
 
 
+@functools.cache  # one layout object per lane count: scoreboards look it up per batch
 def symbol_capture(lanes: int) -> data.StructLayout:
     """One captured symbol beat: ``symbol[lanes]``, zero padding to a byte, ``drive[lanes]``
     (the pulse index comes once per batch, as the batch's tag)."""

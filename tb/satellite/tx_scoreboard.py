@@ -50,7 +50,7 @@ class TxScoreboard:
     def check_symbols(self, beats: np.ndarray, batch_pulses: np.ndarray) -> None:
         """``beats``: whole batches of symbol beats; ``batch_pulses``: pulse of each first beat."""
         lanes, depth = self.params.lanes, self.params.symbol_depth
-        layout = symbol_capture(lanes)
+        layout = symbol_capture(lanes)  # cached: the same layout object every batch
         want_pulse = (self.pulses + np.arange(len(beats), dtype=np.uint64) * lanes)
         want = map_symbols(qrng_words(self.params.seed, want_pulse[:, None] + np.arange(lanes)))
         model = {"symbol": {"intensity": want.intensity, "basis": want.basis, "bit": want.bit},
