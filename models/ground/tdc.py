@@ -90,17 +90,26 @@ class DelayLine:
         """Delay of the whole line at zero drift."""
         return float(self.bins().sum())
 
+    def merged(self, rises: np.ndarray, widths: np.ndarray) -> int:
+        """Pulses that rise while the input is still high (two hits in one pulse): a wire shows
+        one edge, so real hardware and this model lose them; they count only here."""
+        rises, widths = self._jittered(rises, widths)
+        return len(rises) - len(_merge(rises, rises + widths)[0])
+
+    def _jittered(self, rises: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rises = np.asarray(rises, dtype=np.float64)
+        widths = np.broadcast_to(np.asarray(widths, dtype=np.float64), rises.shape)
+        rng = np.random.default_rng([self.seed, 3])
+        return rises + rng.normal(0.0, self.jitter_ps, rises.shape), widths
+
     def codes(self, rises: np.ndarray, widths: np.ndarray, cycles: int) -> np.ndarray:
         """Sampled codes ``[cycles, taps]`` (bool) for pulses rising at ``rises`` (ps).
 
         ``widths`` per pulse (``np.inf``: the input stays high). Overlapping pulses merge, as
         on a wire.
         """
-        rises = np.asarray(rises, dtype=np.float64)
-        widths = np.broadcast_to(np.asarray(widths, dtype=np.float64), rises.shape)
-        rng = np.random.default_rng([self.seed, 3])
-        jitter = rng.normal(0.0, self.jitter_ps, rises.shape)
-        starts, ends = _merge(rises + jitter, rises + jitter + widths)
+        rises, widths = self._jittered(rises, widths)
+        starts, ends = _merge(rises, rises + widths)
         edges = np.arange(cycles, dtype=np.float64) * FABRIC_CLOCK_PS
         scale = 1.0 + self.drift * np.sin(2.0 * np.pi * edges / self.drift_period_ps)
         when = edges[:, None] - scale[:, None] * self.delays()[None, :]
