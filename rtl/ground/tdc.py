@@ -95,13 +95,11 @@ class TdcChannel(wiring.Component):
         s1_valid = Signal()
         s1_coarse = Signal(64)
         s1_fine = Signal(TDC_FINE_BITS)
-        s1_full = Signal()
         s1_top = Signal()
         m.d.sync += [
             s1_valid.eq(taps[0] & ~prev0),
             s1_coarse.eq(coarse),
             s1_fine.eq(ones_count(taps)),
-            s1_full.eq(taps.all()),
             s1_top.eq(taps[-1]),
         ]
         # stuck-high input: run of tap 0 high, one event when it reaches stuck_cycles
@@ -116,6 +114,7 @@ class TdcChannel(wiring.Component):
         with m.If(dead != 0):
             m.d.sync += dead.eq(dead - 1)
         accept = Signal()
+        s1_full = s1_fine == self._taps
         lost_dead = s1_valid & (dead != 0)
         cover = s1_valid & (dead == 0) & s1_full
         pileup = s1_valid & (dead == 0) & ~s1_full & s1_top
