@@ -57,7 +57,8 @@ class DelayLine:
     ``spread``: log-normal sigma of every bin; ``skew_ps``: Gaussian sigma of the per-flop clock
     skew; ``jitter_ps``: Gaussian RMS per pulse edge; ``meta_ps``: half-width of the window in
     which a flop resolves at random; ``drift``: relative amplitude of the sinusoidal delay drift
-    with period ``drift_period_ps``.
+    with period ``drift_period_ps``; ``stride``: carry outputs per tap (2 samples only the
+    second output of every CCU2C: half the flops and encoder, no near-empty bins).
     """
 
     taps: int = TDC_TAPS
@@ -72,14 +73,16 @@ class DelayLine:
     meta_ps: float = 3.0
     drift: float = 0.02
     drift_period_ps: float = 1e12
+    stride: int = 1
 
     def bins(self) -> np.ndarray:
         """Per-tap delay ``[taps]`` at zero drift: the time the edge needs from tap i-1 to i."""
         rng = np.random.default_rng([self.seed, 1])
-        i = np.arange(self.taps)
+        i = np.arange(self.taps * self.stride)
         base = np.where(i % 2 == 0, self.wide_ps, self.narrow_ps)
         base = base + np.where((i % self.pfu_taps == 0) & (i > 0), self.pfu_ps, 0.0)
-        return base * rng.lognormal(0.0, self.spread, self.taps)
+        carry = base * rng.lognormal(0.0, self.spread, len(i))
+        return carry.reshape(self.taps, self.stride).sum(axis=1)
 
     def delays(self) -> np.ndarray:
         """Sampling delay of every tap ``[taps]``: cumulative bins plus the flop's clock skew."""

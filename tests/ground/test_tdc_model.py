@@ -24,6 +24,9 @@ def test_bins_have_ecp5_structure() -> None:
     assert (bins > 40.0).sum() >= 20, "ultra-wide bins (PFU hops)"
     assert not np.array_equal(bins, DelayLine(seed=LINE.seed + 1).bins())
     assert np.array_equal(bins, DelayLine().bins())
+    pairs = DelayLine(taps=LINE.taps // 2, stride=2).bins()
+    assert np.allclose(pairs, bins.reshape(-1, 2).sum(axis=1))
+    assert pairs.min() > 8.0, "a stride of 2 skips the near-empty bins"
 
 
 def test_random_hits_precision_and_ones_count() -> None:

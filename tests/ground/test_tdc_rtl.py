@@ -49,6 +49,14 @@ def test_mixed_hits_bit_exact(seed: int) -> None:
     assert LINE.merged(rises, default_pulses(rises)) > 0
 
 
+def test_every_second_carry_output() -> None:
+    line = DelayLine(taps=LINE.taps // 2, stride=2)
+    rises = mixed_hits(6)
+    cfg = ChannelConfig(channel=1)
+    res = check(simulate_channel(line, rises, default_pulses(rises), CYCLES, cfg), cfg)
+    assert len(res.fine) > 40 and res.coverage_errors == 0
+
+
 def test_stuck_input_and_clear() -> None:
     rises = np.array([20 * FABRIC_CLOCK_PS + 500.0, 100 * FABRIC_CLOCK_PS + 800.0])
     widths = np.array([float(default_pulses(rises)[0]), np.inf])
