@@ -51,9 +51,13 @@ def pass_squash_seed(ground_seed: int) -> int:
     """Squash seed of a whole-pass run whose station seed (= its sample seed) is ``ground_seed``."""
     return ground_seed ^ PASS_SQUASH_XOR
 
-TDC_TAPS = 640
-"""Taps of each TDC channel's carry-chain delay line (about 7.4 ns at 11.5 ps per tap: one
-fabric clock period plus the margin for delay spread and drift, ``docs/ground.md``)."""
+TDC_TAPS = 320
+"""Sampled taps of each TDC channel's carry-chain delay line: every second output of a
+640-bit carry chain (about 7.6 ns: one fabric clock period plus the margin for delay spread and
+drift; the choice and its measured cost: ``docs/ground.md``)."""
+
+TDC_TAP_STRIDE = 2
+"""Carry outputs per sampled tap (the second output of every two-bit CCU2C)."""
 
 TDC_FINE_BITS = 10
 """Width of a TDC fine code (the ones count of the sampled line, at most ``TDC_TAPS``)."""

@@ -40,6 +40,7 @@ from models.constants import (
     TDC_LINE_SEED,
     TDC_PULSE_PS,
     TDC_STUCK_CYCLES,
+    TDC_TAP_STRIDE,
     TDC_TAPS,
 )
 
@@ -68,12 +69,12 @@ class DelayLine:
     pfu_ps: float = 24.0
     pfu_taps: int = 8
     spread: float = 0.25
-    skew_ps: float = 2.0
+    skew_ps: float = 8.0
     jitter_ps: float = 8.0
     meta_ps: float = 3.0
     drift: float = 0.02
     drift_period_ps: float = 1e12
-    stride: int = 1
+    stride: int = TDC_TAP_STRIDE
 
     def bins(self) -> np.ndarray:
         """Per-tap delay ``[taps]`` at zero drift: the time the edge needs from tap i-1 to i."""

@@ -7,6 +7,7 @@ from models.constants import FABRIC_CLOCK_PS
 from models.ground.tdc import ChannelConfig, DelayLine, default_pulses, fine_ps, run_channel
 
 LINE = DelayLine()
+CARRY = DelayLine(taps=LINE.taps * LINE.stride, stride=1)
 
 
 def estimate(line: DelayLine, rises: np.ndarray, cycles: int, **cfg: int):
@@ -17,36 +18,39 @@ def estimate(line: DelayLine, rises: np.ndarray, cycles: int, **cfg: int):
 
 
 def test_bins_have_ecp5_structure() -> None:
-    bins = LINE.bins()
-    assert LINE.length_ps() > 1.1 * FABRIC_CLOCK_PS
+    bins = CARRY.bins()
+    assert CARRY.length_ps() > 1.1 * FABRIC_CLOCK_PS
     assert 9.0 < bins.mean() < 14.0
-    assert (bins < 3.0).mean() > 0.2, "near-empty bins (second output of a CCU2C)"
+    assert (bins < 3.0).mean() > 0.2, "near-empty bins (first output of a CCU2C)"
     assert (bins > 40.0).sum() >= 20, "ultra-wide bins (PFU hops)"
     assert not np.array_equal(bins, DelayLine(seed=LINE.seed + 1).bins())
-    assert np.array_equal(bins, DelayLine().bins())
-    pairs = DelayLine(taps=LINE.taps // 2, stride=2).bins()
+    assert np.array_equal(LINE.bins(), DelayLine().bins())
+    pairs = LINE.bins()
     assert np.allclose(pairs, bins.reshape(-1, 2).sum(axis=1))
     assert pairs.min() > 8.0, "a stride of 2 skips the near-empty bins"
+    assert (pairs > 1.7 * pairs.mean()).sum() >= 20, "ultra-wide bins remain (PFU hops)"
 
 
-def test_random_hits_precision_and_ones_count() -> None:
+@pytest.mark.parametrize("line", [LINE, CARRY], ids=["stride2", "stride1"])
+def test_random_hits_precision_and_ones_count(line: DelayLine) -> None:
     rng = np.random.default_rng(3)
     cycles = 4000
     rises = np.sort(rng.uniform(1000, (cycles - 4) * FABRIC_CLOCK_PS, 150))
-    res, est = estimate(LINE, rises, cycles, dead_cycles=0)
+    res, est = estimate(line, rises, cycles, dead_cycles=0)
     err = est[:, None] - rises[None, :]
     nearest = err[np.arange(len(est)), np.abs(err).argmin(axis=1)]
     assert np.sqrt(np.mean(nearest**2)) < 20.0
     assert np.abs(nearest).max() < 80.0
-    codes = LINE.codes(rises, default_pulses(rises), cycles)[res.cycle]
+    codes = line.codes(rises, default_pulses(rises), cycles)[res.cycle]
     bubbles = (np.diff(codes.astype(np.int8), axis=1) == 1).sum()
     assert bubbles > 0, "the model must produce bubbles for the encoder to tolerate"
 
 
+@pytest.mark.parametrize("line", [LINE, CARRY], ids=["stride2", "stride1"])
 @pytest.mark.parametrize("offset", [-12.0, -4.0, -1.0, 0.0, 1.0, 4.0, 12.0])
-def test_hit_at_clock_edge_is_not_off_by_a_cycle(offset: float) -> None:
+def test_hit_at_clock_edge_is_not_off_by_a_cycle(line: DelayLine, offset: float) -> None:
     rises = np.arange(10, 400, 20) * FABRIC_CLOCK_PS + offset
-    _, est = estimate(LINE, rises, 410)
+    _, est = estimate(line, rises, 410)
     assert len(est) == len(rises)
     assert np.abs(est - rises).max() < 80.0
 
@@ -72,7 +76,7 @@ def test_dead_time_merge_stuck_pileup() -> None:
 
 
 def test_short_line_is_detected() -> None:
-    short = DelayLine(taps=400)
+    short = DelayLine(taps=LINE.taps * 5 // 8)
     assert short.length_ps() < FABRIC_CLOCK_PS
     rng = np.random.default_rng(4)
     rises = np.sort(rng.choice(np.arange(10, 2000, 6), 100, replace=False)) * FABRIC_CLOCK_PS

@@ -49,8 +49,8 @@ def test_mixed_hits_bit_exact(seed: int) -> None:
     assert LINE.merged(rises, default_pulses(rises)) > 0
 
 
-def test_every_second_carry_output() -> None:
-    line = DelayLine(taps=LINE.taps // 2, stride=2)
+def test_every_carry_output() -> None:
+    line = DelayLine(taps=LINE.taps * LINE.stride, stride=1)
     rises = mixed_hits(6)
     cfg = ChannelConfig(channel=1)
     res = check(simulate_channel(line, rises, default_pulses(rises), CYCLES, cfg), cfg)
@@ -70,7 +70,7 @@ def test_stuck_input_and_clear() -> None:
 
 
 def test_short_line_reported() -> None:
-    short = DelayLine(taps=400)
+    short = DelayLine(taps=LINE.taps * 5 // 8)
     rng = np.random.default_rng(5)
     rises = np.sort(rng.choice(np.arange(10, 600, 6), 60, replace=False)) * FABRIC_CLOCK_PS
     rises = rises + rng.uniform(0, FABRIC_CLOCK_PS, 60)
