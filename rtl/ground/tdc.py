@@ -53,6 +53,8 @@ class TdcChannel(wiring.Component):
     dead_cycles, stuck_cycles : In
         Configuration: an edge within ``dead_cycles`` cycles after an accepted edge is lost
         (``lost_dead``); tap 0 high for ``stuck_cycles`` consecutive cycles is one stuck event.
+        Their init values are the defaults inside a design; as ports of a Verilog top they
+        must be driven.
     clear : In(1)
         Clears the sticky flags and the counters (at configuration).
     coverage_error, stuck : Out(1)

@@ -14,6 +14,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import Out
 
 from models.ground.tdc import DelayLine
+from rtl.ground.tdc import TdcChannel
 
 CYCLE_BITS = 32
 
@@ -57,4 +58,42 @@ class DelayLineReplay(wiring.Component):
         with m.If(~self.done & (rd.data.cycle == cycle)):
             m.d.comb += self.taps.eq(rd.data.code)
             m.d.sync += ptr.eq(ptr + 1)
+        return m
+
+
+class TdcOnLine(wiring.Component):
+    """A :class:`rtl.ground.tdc.TdcChannel` fed by a :class:`DelayLineReplay`: the channel's
+    members without ``taps``, same latency, throughput and stream contract.
+
+    Members
+    -------
+    hits : Out(stream.Signature(RawHit))
+        The channel's raw hits.
+    dead_cycles, stuck_cycles, clear : In
+        The channel's configuration.
+    coverage_error, stuck, lost_dead, lost_pileup, lost_overflow, coverage_errors,
+    stuck_events : Out
+        The channel's flags and counters.
+    """
+
+    def __init__(self, replay: DelayLineReplay, channel: TdcChannel) -> None:
+        self._replay = replay
+        self._channel = channel
+        members = dict(channel.signature.members)
+        del members["taps"]
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.replay = replay = self._replay
+        m.submodules.channel = channel = self._channel
+        m.d.comb += channel.taps.eq(replay.taps)
+        for name, member in self.signature.members.items():
+            ours, theirs = getattr(self, name), getattr(channel, name)
+            if member.is_signature:
+                wiring.connect(m, wiring.flipped(ours), theirs)
+            elif member.flow == wiring.In:
+                m.d.comb += theirs.eq(ours)
+            else:
+                m.d.comb += ours.eq(theirs)
         return m

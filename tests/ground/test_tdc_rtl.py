@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
-from models.constants import FABRIC_CLOCK_PS, TDC_DEAD_CYCLES
+from models.constants import FABRIC_CLOCK_PS
 from models.ground.tdc import ChannelConfig, ChannelResult, DelayLine, default_pulses, run_channel
-from tb.ground.tdc import COUNTERS, ChannelRun, simulate_channel
+from tb.dual import backend_params, run_body
+from tb.ground import bodies
+from tb.ground.tdc import COUNTERS, ChannelRun, line_dut, mixed_hits, simulate_channel
 
 LINE = DelayLine()
 CYCLES = 1500
@@ -27,22 +29,13 @@ def check(run: ChannelRun, cfg: ChannelConfig) -> ChannelResult:
     return res
 
 
-def mixed_hits(seed: int) -> np.ndarray:
-    """Random hits, hits within 12 ps of clock edges, pairs in one cycle (the second rises
-    while the first is high) and pairs in the dead time (the second after the first fell)."""
-    rng = np.random.default_rng(seed)
-    span = (CYCLES - 10) * FABRIC_CLOCK_PS
-    free = rng.uniform(1000, span, 40)
-    edges = rng.integers(2, CYCLES - 10, 20) * FABRIC_CLOCK_PS + rng.uniform(-12, 12, 20)
-    first = rng.uniform(1000, span, 8)
-    same = first + rng.uniform(100, 3000, 8)
-    dead = first + 12_000 + rng.uniform(0, TDC_DEAD_CYCLES * FABRIC_CLOCK_PS - 13_000, 8)
-    return np.sort(np.concatenate([free, edges, first, same, dead]))
+def mixed(seed: int) -> np.ndarray:
+    return mixed_hits(seed, CYCLES)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_mixed_hits_bit_exact(seed: int) -> None:
-    rises = mixed_hits(seed)
+    rises = mixed(seed)
     cfg = ChannelConfig(channel=seed % 5)
     res = check(simulate_channel(LINE, rises, default_pulses(rises), CYCLES, cfg), cfg)
     assert len(res.fine) > 40 and res.lost_dead > 0
@@ -51,7 +44,7 @@ def test_mixed_hits_bit_exact(seed: int) -> None:
 
 def test_every_carry_output() -> None:
     line = DelayLine(taps=LINE.taps * LINE.stride, stride=1)
-    rises = mixed_hits(6)
+    rises = mixed(6)
     cfg = ChannelConfig(channel=1)
     res = check(simulate_channel(line, rises, default_pulses(rises), CYCLES, cfg), cfg)
     assert len(res.fine) > 40 and res.coverage_errors == 0
@@ -102,7 +95,15 @@ def test_backpressure_loses_and_counts() -> None:
 def test_stuck_threshold_is_exact() -> None:
     """With ``stuck_cycles`` 2 a 10 ns pulse holds tap 0 high for 1 or 2 samples: the event
     count depends on the threshold to the cycle."""
-    rises = mixed_hits(4)
+    rises = mixed(4)
     cfg = ChannelConfig(stuck_cycles=2)
     res = check(simulate_channel(LINE, rises, default_pulses(rises), CYCLES, cfg), cfg)
     assert 0 < res.stuck_events < len(res.fine)
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_channel_on_line_dual(backend: str) -> None:
+    """One body on the Amaranth simulator and the generated Verilog (Verilator, Icarus)."""
+    params = {"taps": LINE.taps, "stride": LINE.stride, "hits_seed": 7, "cycles": 600,
+              "channel": 3, "seed": 0}
+    run_body(backend, line_dut(params), bodies.tdc_channel, case="tdc_on_line", params=params)
