@@ -45,6 +45,7 @@ from models.constants import (
 )
 
 MASK64 = (1 << 64) - 1
+BLOCK_CYCLES = 4096
 COUNTER_BITS = 32
 
 
@@ -110,17 +111,29 @@ class DelayLine:
         """Sampled codes ``[cycles, taps]`` (bool) for pulses rising at ``rises`` (ps).
 
         ``widths`` per pulse (``np.inf``: the input stays high). Overlapping pulses merge, as
-        on a wire.
+        on a wire. Computed in blocks of :data:`BLOCK_CYCLES` cycles (bounded memory); a block
+        with no input transition in reach of its samples is filled with the input level.
         """
         rises, widths = self._jittered(rises, widths)
         starts, ends = _merge(rises, rises + widths)
-        edges = np.arange(cycles, dtype=np.float64) * FABRIC_CLOCK_PS
-        scale = 1.0 + self.drift * np.sin(2.0 * np.pi * edges / self.drift_period_ps)
-        when = edges[:, None] - scale[:, None] * self.delays()[None, :]
-        early = _high(starts, ends, when - self.meta_ps)
-        late = _high(starts, ends, when + self.meta_ps)
-        coin = _coin(self.seed, cycles, self.taps)
-        return np.where(early == late, late, coin)
+        transitions = np.sort(np.concatenate([starts, ends[np.isfinite(ends)]]))
+        delays = self.delays()
+        reach = (1.0 + abs(self.drift)) * max(float(delays.max()), 0.0) + self.meta_ps
+        out = np.empty((cycles, self.taps), dtype=bool)
+        for block, first in enumerate(range(0, cycles, BLOCK_CYCLES)):
+            edges = np.arange(first, min(first + BLOCK_CYCLES, cycles)) * float(FABRIC_CLOCK_PS)
+            rows = slice(first, first + len(edges))
+            lo, hi = np.searchsorted(transitions, [edges[0] - reach, edges[-1] + self.meta_ps])
+            if lo == hi:
+                out[rows] = _high(starts, ends, edges)[:, None]
+                continue
+            scale = 1.0 + self.drift * np.sin(2.0 * np.pi * edges / self.drift_period_ps)
+            when = edges[:, None] - scale[:, None] * delays[None, :]
+            early = _high(starts, ends, when - self.meta_ps)
+            late = _high(starts, ends, when + self.meta_ps)
+            coin = _coin(self.seed, block, self.taps)[:len(edges)]
+            out[rows] = np.where(early == late, late, coin)
+        return out
 
 
 def _merge(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,9 +154,11 @@ def _high(starts: np.ndarray, ends: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (k >= 0) & (t < ends[np.maximum(k, 0)]) if len(starts) else np.zeros(t.shape, bool)
 
 
-def _coin(seed: int, cycles: int, taps: int) -> np.ndarray:
-    """Random resolution of a metastable flop: a pure function of (seed, cycle, tap)."""
-    return np.random.default_rng([seed, 4]).integers(0, 2, (cycles, taps)).astype(bool)
+def _coin(seed: int, block: int, taps: int) -> np.ndarray:
+    """Random resolution of a metastable flop in the cycles of ``block``: a pure function of
+    (seed, cycle, tap)."""
+    rng = np.random.default_rng([seed, 4, block])
+    return rng.integers(0, 2, (BLOCK_CYCLES, taps)).astype(bool)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from models.constants import FABRIC_CLOCK_PS
-from models.ground.tdc import ChannelConfig, DelayLine, default_pulses, fine_ps, run_channel
+from models.ground.tdc import (
+    BLOCK_CYCLES,
+    ChannelConfig,
+    DelayLine,
+    default_pulses,
+    fine_ps,
+    run_channel,
+)
 
 LINE = DelayLine()
 CARRY = DelayLine(taps=LINE.taps * LINE.stride, stride=1)
@@ -105,3 +112,24 @@ def test_coarse_rolls_over_modulo_2_64() -> None:
     assert res.coarse.tolist() == [(epoch + int(c) * FABRIC_CLOCK_PS) % (1 << 64)
                                     for c in res.cycle]
     assert int(res.coarse[1]) < int(res.coarse[0])
+
+
+def test_codes_match_a_scalar_reference_across_blocks() -> None:
+    """Without jitter and metastability every tap is the input level at its sample instant;
+    the blocked computation (and its quiet-block shortcut) must give exactly that."""
+    line = DelayLine(jitter_ps=0.0, meta_ps=0.0, drift=0.05, drift_period_ps=1e7)
+    b = BLOCK_CYCLES * FABRIC_CLOCK_PS
+    rises = np.array([1000.0, b - 20_000.0, b + 3000.0, 2.5 * b, 3 * b - 500.0])
+    widths = np.array([10_000.0, 10_000.0, 10_000.0, np.inf, 10_000.0])
+    cycles = 3 * BLOCK_CYCLES + 5
+    codes = line.codes(rises, widths, cycles)
+    delays = line.delays()
+    for c in [0, 1, 2, BLOCK_CYCLES - 1, BLOCK_CYCLES, BLOCK_CYCLES + 1, BLOCK_CYCLES + 2,
+              BLOCK_CYCLES + 200, int(2.5 * BLOCK_CYCLES) + 1, 3 * BLOCK_CYCLES - 1, cycles - 1]:
+        edge = c * FABRIC_CLOCK_PS
+        when = edge - (1 + 0.05 * np.sin(2 * np.pi * edge / 1e7)) * delays
+        want = ((rises[None, :] <= when[:, None])
+                & (when[:, None] < rises[None, :] + widths[None, :])).any(axis=1)
+        assert np.array_equal(codes[c], want), c
+    assert codes[BLOCK_CYCLES + 1].any() and not codes[BLOCK_CYCLES + 1].all()
+    assert codes[cycles - 1].all(), "the last block has no transition: filled with the level"
