@@ -49,8 +49,12 @@ def test_random_hits_precision_and_ones_count(line: DelayLine) -> None:
     assert np.sqrt(np.mean(nearest**2)) < 20.0
     assert np.abs(nearest).max() < 80.0
     codes = line.codes(rises, default_pulses(rises), cycles)[res.cycle]
-    bubbles = (np.diff(codes.astype(np.int8), axis=1) == 1).sum()
-    assert bubbles > 0, "the model must produce bubbles for the encoder to tolerate"
+    bubbly = (np.diff(codes.astype(np.int8), axis=1) == 1).any(axis=1)
+    assert bubbly.any(), "the model must produce bubbles for the encoder to tolerate"
+    # an edge-position encoder (first zero) reads a bubble as a shorter code; the ones count
+    # above stays within the error bound on exactly those hits
+    first_zero = codes.argmin(axis=1)
+    assert (first_zero[bubbly] < res.fine[bubbly]).all()
 
 
 @pytest.mark.parametrize("line", [LINE, CARRY], ids=["stride2", "stride1"])
