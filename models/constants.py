@@ -50,3 +50,29 @@ PASS_SQUASH_XOR = 0x5A5A_5A5A_5A5A_5A5A
 def pass_squash_seed(ground_seed: int) -> int:
     """Squash seed of a whole-pass run whose station seed (= its sample seed) is ``ground_seed``."""
     return ground_seed ^ PASS_SQUASH_XOR
+
+TDC_TAPS = 320
+"""Sampled taps of each TDC channel's carry-chain delay line: every second output of a
+640-bit carry chain (about 7.6 ns: one fabric clock period plus the margin for delay spread and
+drift; the choice and its measured cost: ``docs/ground.md``)."""
+
+TDC_TAP_STRIDE = 2
+"""Carry outputs per sampled tap (the second output of every two-bit CCU2C)."""
+
+TDC_FINE_BITS = 10
+"""Width of a TDC fine code (the ones count of the sampled line, at most ``TDC_TAPS``)."""
+
+TDC_CHANNELS = 5
+"""TDC channels: the four detectors (0..3, H V D A) and the sync strobe (4)."""
+
+TDC_LINE_SEED = 0x7DC_11E5
+"""Seed of the behavioural delay line's per-tap delays, skews and bubbles (simulation only)."""
+
+TDC_PULSE_PS = 10_000
+"""Width of a detector's output pulse at the TDC input (longer than one fabric clock period)."""
+
+TDC_DEAD_CYCLES = 4
+"""Default dead time of a TDC channel in fabric cycles (25.6 ns, within a SPAD's dead time)."""
+
+TDC_STUCK_CYCLES = 16
+"""Cycles a TDC input may stay high before it is reported stuck (102.4 ns, 10 pulse widths)."""

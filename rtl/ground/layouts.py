@@ -3,6 +3,7 @@
 from amaranth.hdl import signed
 from amaranth.lib import data, enum
 
+from models.constants import TDC_FINE_BITS
 from models.ground import timing
 
 
@@ -29,3 +30,11 @@ TimingRecord = data.StructLayout({
     "r16": signed(16),
     "status": Status,
 })
+
+RawHit = data.StructLayout({
+    "coarse": timing.TIME_BITS,
+    "fine": TDC_FINE_BITS,
+    "channel": 3,
+})
+"""One TDC hit before calibration: ``coarse`` the 64-bit picosecond time of the clock edge that
+sampled it, ``fine`` the ones count of the sampled line (time before that edge, in taps)."""

@@ -8,12 +8,15 @@ block's own ones as each body documents.
 from __future__ import annotations
 
 from models.ground.sync import SyncConfig, detect
+from models.ground.tdc import run_channel
 from models.ground.timing import IndexerConfig, index_stream
-from rtl.ground.layouts import TimingRecord
+from rtl.common.payload import pack
+from rtl.ground.layouts import RawHit, TimingRecord
 from rtl.ground.sync import FrameEvent
 from rtl.sifting.layouts import DetectionRecord
 from tb.dual import Bench, Receive, Send
 from tb.ground.streams import squash_case, sync_bits, tag_stream
+from tb.ground.tdc import line_case
 from tb.packing import detection_payloads, frame_event_payloads, record_payloads, tag_payloads
 
 SETTLE = 50  # cycles after the last expected beat in which no further beat may come
@@ -67,3 +70,25 @@ async def sync(bench: Bench) -> None:
     await bench.ticks(2)
     assert (bench.get("losses"), bench.get("dropped")) == (want.losses, 0), (
         f"losses {bench.get('losses')} (model {want.losses}), dropped {bench.get('dropped')}")
+
+
+async def tdc_channel(bench: Bench) -> None:
+    """TdcChannel on the replayed delay line (:func:`tb.ground.tdc.line_dut`) against
+    :func:`models.ground.tdc.run_channel`: every raw hit in order, then every counter and flag
+    (parameters of :func:`tb.ground.tdc.line_case`). The sink never stalls: a TDC cannot wait."""
+    p = bench.params
+    line, rises, widths, cfg = line_case(p)
+    want = run_channel(line.codes(rises, widths, p["cycles"]), cfg)
+    hits = [pack(RawHit, {"coarse": int(c), "fine": int(f), "channel": cfg.channel})
+            for c, f in zip(want.coarse.tolist(), want.fine.tolist(), strict=True)]
+    await bench.reset()
+    bench.set("dead_cycles", cfg.dead_cycles)
+    bench.set("stuck_cycles", cfg.stuck_cycles)
+    bench.set("clear", 0)
+    got = await bench.transfer({}, {"hits": Receive(len(hits), settle=p["cycles"])})
+    bench.compare("hits", got["hits"], hits, layout=RawHit)
+    counters = {name: bench.get(name) for name in
+                ("lost_dead", "lost_pileup", "lost_overflow", "coverage_errors", "stuck_events")}
+    assert counters == {"lost_dead": want.lost_dead, "lost_pileup": want.lost_pileup,
+                        "lost_overflow": 0, "coverage_errors": want.coverage_errors,
+                        "stuck_events": want.stuck_events}, counters

@@ -1,0 +1,241 @@
+"""Ground TDC channel (SPEC 4.0): behavioural carry-chain delay line and the channel's logic.
+
+Two halves, both vectorised over cycles and taps:
+
+* :class:`DelayLine` turns analog input pulses (rise time, width, in ps of the ground clock) into
+  the thermometer code the sampling flip-flops hold after each fabric clock edge. Tap ``i``
+  samples the input as it was ``D_i`` before the edge (``D_i`` the cumulative carry delay up to
+  the tap, plus a fixed per-flop clock skew), so the code is the recent input waveform read
+  backwards in time. Per-tap delays follow the ECP5 carry structure (a wide and a near-empty bin
+  per two-bit CCU2C, an ultra-wide bin where the chain leaves a PFU), with a seeded log-normal
+  spread; each pulse gets Gaussian jitter; a flop whose sample instant lies within
+  ``meta_ps`` of an input transition resolves at random (a pure function of seed, cycle and
+  tap), which puts bubbles next to the thermometer edge; all delays scale with a slow
+  temperature/voltage drift. Parameters and their sources: ``docs/ground.md``.
+* :func:`run_channel` is the bit-exact golden model of :class:`rtl.ground.tdc.TdcChannel`: a hit
+  is a rising edge of tap 0 between two consecutive samples; its fine code is the ones count of
+  the same sample (robust to bubbles: a bubble moves a one, it does not remove it), its coarse
+  time the 64-bit picosecond time of that sampling edge. Because coarse and fine come from the
+  same sample and the line is longer than a clock period, a hit at a clock edge is never off by
+  a cycle: a hit tap 0 misses at edge ``c`` is seen at edge ``c + 1`` with a code one period
+  longer. Dead time, coverage and stuck-input checks as in the RTL (its docstring). Since a
+  detector pulse (:data:`TDC_PULSE_PS`) is longer than the line, the tail of an earlier pulse
+  that lies in a hit's window always reaches the last tap: a hit whose code has its last tap
+  high is a pile-up (lost, counted) or, with every tap high, proof that the line does not cover
+  a clock period (coverage error).
+
+Time of cycle ``c``'s sampling edge: ``c * FABRIC_CLOCK_PS`` (cycle 0 is the first clock period
+of the run); the RTL's coarse time is ``epoch + c * FABRIC_CLOCK_PS`` modulo ``2**64``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.constants import (
+    FABRIC_CLOCK_PS,
+    TDC_DEAD_CYCLES,
+    TDC_LINE_SEED,
+    TDC_PULSE_PS,
+    TDC_STUCK_CYCLES,
+    TDC_TAP_STRIDE,
+    TDC_TAPS,
+)
+
+MASK64 = (1 << 64) - 1
+BLOCK_CYCLES = 4096
+COUNTER_BITS = 32
+
+
+@dataclass(frozen=True)
+class DelayLine:
+    """Behavioural carry-chain delay line of one channel (all times in ps).
+
+    ``wide_ps`` / ``narrow_ps``: the two bins of a CCU2C (its two carry outputs are sampled by
+    flops at nearly the same delay, so every second bin is near-empty); ``pfu_ps``: the extra
+    delay where the chain hops to the next PFU, every ``pfu_taps`` taps (ultra-wide bin);
+    ``spread``: log-normal sigma of every bin; ``skew_ps``: Gaussian sigma of the per-flop clock
+    skew; ``jitter_ps``: Gaussian RMS per pulse edge; ``meta_ps``: half-width of the window in
+    which a flop resolves at random; ``drift``: relative amplitude of the sinusoidal delay drift
+    with period ``drift_period_ps``; ``stride``: carry outputs per tap (2 samples only the
+    second output of every CCU2C: half the flops and encoder, no near-empty bins).
+    """
+
+    taps: int = TDC_TAPS
+    seed: int = TDC_LINE_SEED
+    wide_ps: float = 15.0
+    narrow_ps: float = 2.0
+    pfu_ps: float = 24.0
+    pfu_taps: int = 8
+    spread: float = 0.25
+    skew_ps: float = 8.0
+    jitter_ps: float = 8.0
+    meta_ps: float = 3.0
+    drift: float = 0.02
+    drift_period_ps: float = 1e12
+    stride: int = TDC_TAP_STRIDE
+
+    def bins(self) -> np.ndarray:
+        """Per-tap delay ``[taps]`` at zero drift: the time the edge needs from tap i-1 to i."""
+        rng = np.random.default_rng([self.seed, 1])
+        i = np.arange(self.taps * self.stride)
+        base = np.where(i % 2 == 0, self.wide_ps, self.narrow_ps)
+        base = base + np.where((i % self.pfu_taps == 0) & (i > 0), self.pfu_ps, 0.0)
+        carry = base * rng.lognormal(0.0, self.spread, len(i))
+        return carry.reshape(self.taps, self.stride).sum(axis=1)
+
+    def delays(self) -> np.ndarray:
+        """Sampling delay of every tap ``[taps]``: cumulative bins plus the flop's clock skew."""
+        rng = np.random.default_rng([self.seed, 2])
+        return np.cumsum(self.bins()) + rng.normal(0.0, self.skew_ps, self.taps)
+
+    def length_ps(self) -> float:
+        """Delay of the whole line at zero drift."""
+        return float(self.bins().sum())
+
+    def merged(self, rises: np.ndarray, widths: np.ndarray) -> int:
+        """Pulses that rise while the input is still high (two hits in one pulse): a wire shows
+        one edge, so real hardware and this model lose them; they count only here."""
+        rises, widths = self._jittered(rises, widths)
+        return len(rises) - len(_merge(rises, rises + widths)[0])
+
+    def _jittered(self, rises: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rises = np.asarray(rises, dtype=np.float64)
+        widths = np.broadcast_to(np.asarray(widths, dtype=np.float64), rises.shape)
+        rng = np.random.default_rng([self.seed, 3])
+        return rises + rng.normal(0.0, self.jitter_ps, rises.shape), widths
+
+    def codes(self, rises: np.ndarray, widths: np.ndarray, cycles: int) -> np.ndarray:
+        """Sampled codes ``[cycles, taps]`` (bool) for pulses rising at ``rises`` (ps).
+
+        ``widths`` per pulse (``np.inf``: the input stays high). Overlapping pulses merge, as
+        on a wire. Computed in blocks of :data:`BLOCK_CYCLES` cycles (bounded memory); a block
+        with no input transition in reach of its samples is filled with the input level.
+        """
+        rises, widths = self._jittered(rises, widths)
+        starts, ends = _merge(rises, rises + widths)
+        transitions = np.sort(np.concatenate([starts, ends[np.isfinite(ends)]]))
+        delays = self.delays()
+        reach = (1.0 + abs(self.drift)) * max(float(delays.max()), 0.0) + self.meta_ps
+        out = np.empty((cycles, self.taps), dtype=bool)
+        for block, first in enumerate(range(0, cycles, BLOCK_CYCLES)):
+            edges = np.arange(first, min(first + BLOCK_CYCLES, cycles)) * float(FABRIC_CLOCK_PS)
+            rows = slice(first, first + len(edges))
+            lo, hi = np.searchsorted(transitions, [edges[0] - reach, edges[-1] + self.meta_ps])
+            if lo == hi:
+                out[rows] = _high(starts, ends, edges)[:, None]
+                continue
+            scale = 1.0 + self.drift * np.sin(2.0 * np.pi * edges / self.drift_period_ps)
+            when = edges[:, None] - scale[:, None] * delays[None, :]
+            early = _high(starts, ends, when - self.meta_ps)
+            late = _high(starts, ends, when + self.meta_ps)
+            coin = _coin(self.seed, block, self.taps)[:len(edges)]
+            out[rows] = np.where(early == late, late, coin)
+        return out
+
+
+def _merge(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union of the intervals ``[starts, ends)`` as sorted disjoint intervals."""
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], np.maximum.accumulate(ends[order]) if len(order) else ends
+    new = np.ones(len(starts), dtype=bool)
+    new[1:] = starts[1:] > ends[:-1]
+    group = np.cumsum(new) - 1
+    out_ends = np.full(int(new.sum()), -np.inf)
+    np.maximum.at(out_ends, group, ends)
+    return starts[new], out_ends
+
+
+def _high(starts: np.ndarray, ends: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Whether the input (disjoint intervals) is high at the times ``t``."""
+    k = np.searchsorted(starts, t, side="right") - 1
+    return (k >= 0) & (t < ends[np.maximum(k, 0)]) if len(starts) else np.zeros(t.shape, bool)
+
+
+def _coin(seed: int, block: int, taps: int) -> np.ndarray:
+    """Random resolution of a metastable flop in the cycles of ``block``: a pure function of
+    (seed, cycle, tap)."""
+    rng = np.random.default_rng([seed, 4, block])
+    return rng.integers(0, 2, (BLOCK_CYCLES, taps)).astype(bool)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """Run-time configuration of one channel (``rtl.ground.tdc.TdcChannel`` registers)."""
+
+    channel: int = 0
+    dead_cycles: int = TDC_DEAD_CYCLES
+    stuck_cycles: int = TDC_STUCK_CYCLES
+    epoch: int = 0
+
+
+@dataclass
+class ChannelResult:
+    """Raw hits (``coarse`` ps of the sampling edge, ``fine`` ones count, edge ``cycle``) and
+    the channel's counters and sticky flags after the run."""
+
+    coarse: np.ndarray
+    fine: np.ndarray
+    cycle: np.ndarray
+    lost_dead: int
+    lost_pileup: int
+    coverage_errors: int
+    stuck_events: int
+    coverage_flag: bool
+    stuck_flag: bool
+
+
+def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig()) -> ChannelResult:
+    """Bit-exact model of the TDC channel on sampled codes ``[cycles, taps]``."""
+    codes = np.asarray(codes, dtype=bool)
+    taps = codes.shape[1]
+    tap0 = codes[:, 0]
+    prev = np.concatenate(([False], tap0[:-1]))
+    edge_cycles = np.flatnonzero(tap0 & ~prev)
+    ones = codes[edge_cycles].sum(axis=1)
+    top = codes[edge_cycles, -1]
+    keep, lost_dead, cover, pileup = [], 0, 0, 0
+    last = None
+    for c, n, t in zip(edge_cycles.tolist(), ones.tolist(), top.tolist(), strict=True):
+        if last is not None and c - last <= cfg.dead_cycles:
+            lost_dead += 1
+        elif n == taps:
+            cover += 1
+        elif t:
+            pileup += 1
+        else:
+            keep.append(c)
+            last = c
+    stuck = _stuck_events(tap0, cfg.stuck_cycles)
+    cyc = np.asarray(keep, dtype=np.int64)
+    coarse = np.array([(cfg.epoch + c * FABRIC_CLOCK_PS) & MASK64 for c in keep], dtype=np.uint64)
+    mask = (1 << COUNTER_BITS) - 1
+    return ChannelResult(coarse=coarse, fine=codes[cyc].sum(axis=1).astype(np.int64), cycle=cyc,
+                         lost_dead=lost_dead & mask, lost_pileup=pileup & mask,
+                         coverage_errors=cover & mask,
+                         stuck_events=stuck & mask, coverage_flag=cover > 0,
+                         stuck_flag=stuck > 0)
+
+
+def _stuck_events(tap0: np.ndarray, stuck_cycles: int) -> int:
+    """Runs of tap 0 high that reach ``stuck_cycles`` cycles (one event per run)."""
+    padded = np.concatenate(([False], tap0, [False])).astype(np.int8)
+    d = np.diff(padded)
+    lengths = np.flatnonzero(d == -1) - np.flatnonzero(d == 1)
+    return int((lengths >= stuck_cycles).sum())
+
+
+def fine_ps(line: DelayLine, fine: np.ndarray) -> np.ndarray:
+    """Time from the hit to its sampling edge for fine codes, from the line's true delays at
+    zero drift (the ideal calibration, for tests of the physics; the RTL's calibration comes
+    from code density)."""
+    edges = np.concatenate(([0.0], np.sort(line.delays()), [np.inf]))
+    k = np.minimum(np.asarray(fine), line.taps - 1)
+    return (edges[k] + edges[k + 1]) / 2.0
+
+
+def default_pulses(rises: np.ndarray) -> np.ndarray:
+    """Widths of detector pulses rising at ``rises`` (all :data:`TDC_PULSE_PS`)."""
+    return np.full(np.shape(rises), float(TDC_PULSE_PS))

@@ -1,0 +1,149 @@
+"""TDC channel (SPEC 4.0), bit-exact with :func:`models.ground.tdc.run_channel`.
+
+Overview
+--------
+``taps`` (the sampled carry-chain code of one fabric cycle) -> ``hits``
+(:data:`rtl.ground.layouts.RawHit`: 64-bit picosecond coarse time of the sampling edge, fine
+ones count, channel). Stage 0 finds a rising edge of tap 0 against the previous sample and
+counts the ones of the code in a balanced adder tree (a bubble swaps a one and a zero near the
+thermometer edge, the count stays); stage 1 applies, in this order, the dead time, the coverage
+check (every tap high) and the pile-up check (last tap high), then the output register. Coarse
+time and fine code come from the same sample, so no hit near a clock edge is off by a cycle.
+"""
+
+from amaranth.hdl import Module, Signal, Value
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from models.constants import (
+    FABRIC_CLOCK_PS,
+    TDC_DEAD_CYCLES,
+    TDC_FINE_BITS,
+    TDC_STUCK_CYCLES,
+    TDC_TAPS,
+)
+from models.ground.tdc import COUNTER_BITS, MASK64
+from rtl.ground.layouts import RawHit
+
+
+def ones_count(bits: Value) -> Value:
+    """Number of ones of ``bits`` as a balanced adder tree (depth log2 of the width)."""
+    terms = [bits[i] for i in range(len(bits))]
+    while len(terms) > 1:
+        pairs = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
+        terms = pairs + terms[len(terms) - len(terms) % 2:]
+    return terms[0]
+
+
+class TdcChannel(wiring.Component):
+    """One TDC channel: sampled delay-line code to raw hits, with dead time and input checks.
+
+    Latency: a hit whose edge is in the code of cycle ``c`` is valid on ``hits`` from cycle
+    ``c + 2``. Throughput: at most one hit per cycle (a rising edge needs a low sample before
+    it, so hits are at least 2 cycles apart). A TDC cannot wait: ``hits`` must be accepted
+    before the next hit is ready, otherwise that next hit is lost and counted in
+    ``lost_overflow``.
+
+    Members
+    -------
+    taps : In(taps)
+        The line's code as sampled at this cycle's clock edge (tap 0 nearest the input).
+    hits : Out(stream.Signature(RawHit))
+        One raw hit per accepted rising edge, in time order.
+    dead_cycles, stuck_cycles : In
+        Configuration: an edge within ``dead_cycles`` cycles after an accepted edge is lost
+        (``lost_dead``); tap 0 high for ``stuck_cycles`` consecutive cycles is one stuck event.
+        Their init values are the defaults inside a design; as ports of a Verilog top they
+        must be driven.
+    clear : In(1)
+        Clears the sticky flags and the counters (at configuration).
+    coverage_error, stuck : Out(1)
+        Sticky: a hit sampled with every tap high (the line is shorter than a clock period;
+        the hit is dropped and counted in ``coverage_errors``); a stuck-high input.
+    lost_dead, lost_pileup, lost_overflow, coverage_errors, stuck_events : Out(32)
+        Counters (wrap at 2**32): a pile-up is a hit whose code has the last tap high (the tail
+        of an earlier pulse lies in its window, so its fine code would be wrong).
+    """
+
+    def __init__(self, channel: int, taps: int = TDC_TAPS, epoch: int = 0) -> None:
+        self._channel = channel
+        self._taps = taps
+        self._epoch = epoch & MASK64
+        if taps >= 1 << TDC_FINE_BITS:
+            raise ValueError(f"{taps} taps do not fit a {TDC_FINE_BITS}-bit fine code")
+        super().__init__({
+            "taps": In(taps),
+            "hits": Out(stream.Signature(RawHit)),
+            "dead_cycles": In(8, init=TDC_DEAD_CYCLES),
+            "stuck_cycles": In(16, init=TDC_STUCK_CYCLES),
+            "clear": In(1),
+            "coverage_error": Out(1),
+            "stuck": Out(1),
+            "lost_dead": Out(COUNTER_BITS),
+            "lost_pileup": Out(COUNTER_BITS),
+            "lost_overflow": Out(COUNTER_BITS),
+            "coverage_errors": Out(COUNTER_BITS),
+            "stuck_events": Out(COUNTER_BITS),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        taps = self.taps
+        coarse = Signal(64, init=self._epoch)
+        m.d.sync += coarse.eq(coarse + FABRIC_CLOCK_PS)
+        # stage 0: edge of tap 0, ones count, full and top checks of the same sample
+        prev0 = Signal()
+        m.d.sync += prev0.eq(taps[0])
+        s1_valid = Signal()
+        s1_coarse = Signal(64)
+        s1_fine = Signal(TDC_FINE_BITS)
+        s1_top = Signal()
+        m.d.sync += [
+            s1_valid.eq(taps[0] & ~prev0),
+            s1_coarse.eq(coarse),
+            s1_fine.eq(ones_count(taps)),
+            s1_top.eq(taps[-1]),
+        ]
+        # stuck-high input: run of tap 0 high, one event when it reaches stuck_cycles
+        run = Signal(16)
+        with m.If(~taps[0]):
+            m.d.sync += run.eq(0)
+        with m.Elif(run != 0xFFFF):
+            m.d.sync += run.eq(run + 1)
+        stuck_now = taps[0] & (run + 1 == self.stuck_cycles)
+        # stage 1: dead time, coverage, pile-up, output register
+        dead = Signal(8)
+        with m.If(dead != 0):
+            m.d.sync += dead.eq(dead - 1)
+        accept = Signal()
+        s1_full = s1_fine == self._taps
+        lost_dead = s1_valid & (dead != 0)
+        cover = s1_valid & (dead == 0) & s1_full
+        pileup = s1_valid & (dead == 0) & ~s1_full & s1_top
+        m.d.comb += accept.eq(s1_valid & (dead == 0) & ~s1_top)
+        out = self.hits
+        with m.If(out.ready):
+            m.d.sync += out.valid.eq(0)
+        with m.If(accept):
+            m.d.sync += dead.eq(self.dead_cycles)
+            with m.If(~out.valid | out.ready):
+                m.d.sync += [
+                    out.valid.eq(1),
+                    out.payload.coarse.eq(s1_coarse),
+                    out.payload.fine.eq(s1_fine),
+                    out.payload.channel.eq(self._channel),
+                ]
+        overflow = accept & out.valid & ~out.ready
+        for counter, event in ((self.lost_dead, lost_dead), (self.lost_pileup, pileup),
+                               (self.lost_overflow, overflow),
+                               (self.coverage_errors, cover), (self.stuck_events, stuck_now)):
+            with m.If(self.clear):
+                m.d.sync += counter.eq(0)
+            with m.Elif(event):
+                m.d.sync += counter.eq(counter + 1)
+        for flag, event in ((self.coverage_error, cover), (self.stuck, stuck_now)):
+            with m.If(self.clear):
+                m.d.sync += flag.eq(0)
+            with m.Elif(event):
+                m.d.sync += flag.eq(1)
+        return m

@@ -1,0 +1,99 @@
+"""Behavioural TDC delay line, simulation only: the sampled code of each cycle from hit times.
+
+:class:`DelayLineReplay` computes, when constructed, the codes that :class:`models.ground.tdc.
+DelayLine` samples for the given input pulses (rise times and widths in ps of the ground clock,
+cycle ``c``'s sampling edge at ``c * FABRIC_CLOCK_PS``) and keeps the cycles whose code is not
+all zero in a memory of (cycle, code) entries; in the run it presents each code in its cycle and
+zero in every other cycle. It elaborates to ordinary logic (a memory, a cycle counter), so the
+same model feeds the Amaranth simulator and the generated Verilog.
+"""
+
+import numpy as np
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import Out
+
+from models.ground.tdc import DelayLine
+from rtl.ground.tdc import TdcChannel
+
+CYCLE_BITS = 32
+
+
+def code_int(code: np.ndarray) -> int:
+    """A sampled code (bool ``[taps]``, tap 0 first) as the integer a ``taps``-bit signal holds."""
+    return int.from_bytes(np.packbits(np.asarray(code, dtype=bool), bitorder="little").tobytes(),
+                          "little")
+
+
+class DelayLineReplay(wiring.Component):
+    """The sampled code of a behavioural delay line, one per cycle from cycle 0.
+
+    Members
+    -------
+    taps : Out(line.taps)
+        The code sampled at this cycle's clock edge (tap 0 nearest the input); zero after the
+        last stored cycle.
+    done : Out(1)
+        Every stored code has been presented.
+    """
+
+    def __init__(self, line: DelayLine, rises: np.ndarray, widths: np.ndarray,
+                 cycles: int) -> None:
+        self.codes = line.codes(rises, widths, cycles)
+        self._entry = data.StructLayout({"cycle": CYCLE_BITS, "code": line.taps})
+        busy = np.flatnonzero(self.codes.any(axis=1))
+        self._init = [{"cycle": int(c), "code": code_int(self.codes[c])} for c in busy]
+        super().__init__({"taps": Out(line.taps), "done": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = max(len(self._init), 1)
+        m.submodules.mem = mem = memory.Memory(shape=self._entry, depth=depth,
+                                               init=self._init)
+        rd = mem.read_port(domain="comb")
+        ptr = Signal(range(depth + 1))
+        cycle = Signal(CYCLE_BITS)
+        m.d.sync += cycle.eq(cycle + 1)
+        m.d.comb += [rd.addr.eq(ptr), self.done.eq(ptr == len(self._init))]
+        with m.If(~self.done & (rd.data.cycle == cycle)):
+            m.d.comb += self.taps.eq(rd.data.code)
+            m.d.sync += ptr.eq(ptr + 1)
+        return m
+
+
+class TdcOnLine(wiring.Component):
+    """A :class:`rtl.ground.tdc.TdcChannel` fed by a :class:`DelayLineReplay`: the channel's
+    members without ``taps``, same latency, throughput and stream contract.
+
+    Members
+    -------
+    hits : Out(stream.Signature(RawHit))
+        The channel's raw hits.
+    dead_cycles, stuck_cycles, clear : In
+        The channel's configuration.
+    coverage_error, stuck, lost_dead, lost_pileup, lost_overflow, coverage_errors,
+    stuck_events : Out
+        The channel's flags and counters.
+    """
+
+    def __init__(self, replay: DelayLineReplay, channel: TdcChannel) -> None:
+        self._replay = replay
+        self._channel = channel
+        members = dict(channel.signature.members)
+        del members["taps"]
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.replay = replay = self._replay
+        m.submodules.channel = channel = self._channel
+        m.d.comb += channel.taps.eq(replay.taps)
+        for name, member in self.signature.members.items():
+            ours, theirs = getattr(self, name), getattr(channel, name)
+            if member.is_signature:
+                wiring.connect(m, wiring.flipped(ours), theirs)
+            elif member.flow == wiring.In:
+                m.d.comb += theirs.eq(ours)
+            else:
+                m.d.comb += ours.eq(theirs)
+        return m
