@@ -198,8 +198,7 @@ def record_mismatch_waves(simulator: str, scenario: Scenario, plan: WindowPlan, 
                          "so there is no place to record waves at")
     cycle = int(first["cycle"])
     start, end = window_for(cycle)
-    suffix = "fst" if simulator == "verilator" else "vcd"
-    dump = (out_dir / f"mismatch.{suffix}").resolve()
+    dump = (out_dir / "mismatch.fst").resolve()  # both simulators write FST (Icarus: vvp -fst)
     dump.unlink(missing_ok=True)
     params = replace(E2eParams(), wave_start_cycle=start, wave_file=str(dump))
     max_cycles = end if plan.max_cycles is None else min(end, plan.max_cycles)
