@@ -205,13 +205,19 @@ def wave_file(build_dir: Path, simulator: str, case: str, fmt: str = "fst") -> P
     return build_dir / f"{stem}.{fmt}"
 
 
-class _IcarusVcd(Icarus):
-    """cocotb's Icarus runner writing VCD: its dump module takes the file from a plusarg, and
-    its test command always selects FST (``-fst``), which ``-vcd`` replaces."""
+class _IcarusFormat(Icarus):
+    """cocotb's Icarus runner with vvp's wave format replaced: ``-fst`` by ``-vcd`` (VCD: its dump
+    module takes the file from a plusarg), or, for a design that opens its own dump
+    (:mod:`rtl.simonly.wave_window`) while cocotb records none, ``-none`` (which would disable
+    every ``$dumpvars``) by ``-fst``."""
+
+    def __init__(self, replace: tuple[str, str]) -> None:
+        super().__init__()
+        self.replace = replace
 
     def _test_command(self) -> list:
-        return [["-vcd" if arg == "-fst" else arg for arg in cmd]
-                for cmd in super()._test_command()]
+        old, new = self.replace
+        return [[new if arg == old else arg for arg in cmd] for cmd in super()._test_command()]
 
 
 @contextlib.contextmanager
@@ -452,7 +458,12 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
         if _VERILATOR_MAKEFLAGS not in makeflags:
             os.environ["MAKEFLAGS"] = f"{makeflags} {_VERILATOR_MAKEFLAGS}".strip()
     else:
-        runner = _IcarusVcd() if fmt == "vcd" else get_runner(simulator)
+        if fmt == "vcd":
+            runner = _IcarusFormat(("-fst", "-vcd"))
+        elif wave_window and not waves:
+            runner = _IcarusFormat(("-none", "-fst"))
+        else:
+            runner = get_runner(simulator)
     runner.build(
         sources=[source, *(extra_sources or [])],
         hdl_toplevel=top,
