@@ -47,7 +47,7 @@ from sim.mismatch_waves import MismatchWaves, window_for, write_save_file
 from sim.timeline import plot_timeline
 from sim.tx_cosim import REAL_TIME_PULSES_PER_S, CosimError
 from tb.e2e.cocotb_e2e import DRAIN_FRAMES
-from tb.runner import ROOT, SIMULATORS, locked_build_dir, run_cocotb
+from tb.runner import ROOT, SIMULATORS, BuildError, locked_build_dir, run_cocotb
 from tb.tally import Mismatch
 
 SUMMARY_PATH = ROOT / "build" / "sim" / "summary.json"
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         result = run_e2e(args.simulator, scenario, plan.frames, max_cycles=plan.max_cycles,
                          progress=show_progress())
-    except (ScenarioError, CosimError) as exc:
+    except (ScenarioError, CosimError, BuildError) as exc:
         print(f"sim: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ScenarioError) else 1
     summary.parent.mkdir(parents=True, exist_ok=True)

@@ -133,6 +133,13 @@ def vcd_control_file(directory: Path) -> Path:
     return path
 
 
+BUILD_LOG_TAIL = 30  # lines of a failed build's log shown in the error
+
+
+class BuildError(RuntimeError):
+    """The simulator could not build the design (the message ends with its log's last lines)."""
+
+
 class ClockWrapperError(ValueError):
     """The component cannot get an internal clock (no ``clk`` input, or a bad period)."""
 
@@ -464,15 +471,23 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
             runner = _IcarusFormat(("-none", "-fst"))
         else:
             runner = get_runner(simulator)
-    runner.build(
-        sources=[source, *(extra_sources or [])],
-        hdl_toplevel=top,
-        build_dir=build_dir,
-        build_args=build_args,
-        timescale=TIMESCALE,
-        waves=waves,
-        always=False,
-    )
+    build_log = build_dir / "build.log"
+    try:
+        runner.build(
+            sources=[source, *(extra_sources or [])],
+            hdl_toplevel=top,
+            build_dir=build_dir,
+            build_args=build_args,
+            timescale=TIMESCALE,
+            waves=waves,
+            always=False,
+            log_file=build_log,  # compiler chatter to a file, not over the user's terminal
+        )
+    except RuntimeError as exc:
+        tail = build_log.read_text(errors="replace").splitlines()[-BUILD_LOG_TAIL:] \
+            if build_log.exists() else []
+        raise BuildError(f"{simulator} build of {top!r} failed ({exc}); last lines of "
+                         f"{build_log}:\n" + "\n".join(tail)) from None
     env = {
         "TB_PARAMS": json.dumps(dict(params or {})),
         "PYTHONWARNINGS": "error::DeprecationWarning",
