@@ -472,16 +472,14 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
         else:
             runner = get_runner(simulator)
     build_log = build_dir / "build.log"
+    both = {"hdl_toplevel": top, "build_dir": build_dir, "timescale": TIMESCALE, "waves": waves}
     try:
         runner.build(
             sources=[source, *(extra_sources or [])],
-            hdl_toplevel=top,
-            build_dir=build_dir,
             build_args=build_args,
-            timescale=TIMESCALE,
-            waves=waves,
             always=False,
             log_file=build_log,  # compiler chatter to a file, not over the user's terminal
+            **both,
         )
     except RuntimeError as exc:
         tail = build_log.read_text(errors="replace").splitlines()[-BUILD_LOG_TAIL:] \
@@ -494,14 +492,11 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
     }
     runner.test(
         test_module=test_module,
-        hdl_toplevel=top,
-        build_dir=build_dir,
         test_dir=build_dir,
         testcase=testcase,
         seed=seed,
         extra_env=env,
-        waves=waves,
         test_args=test_args,
         plusargs=plusargs,
-        timescale=TIMESCALE,
+        **both,
     )
