@@ -43,6 +43,7 @@ from amaranth.hdl import ClockDomain, Module, Value
 from amaranth.lib import data, wiring
 from amaranth.sim import Simulator
 
+from tb import pysim
 from tb.pysim import CLOCK_PERIOD
 from tb.stream import InOrderScoreboard
 
@@ -226,7 +227,8 @@ def transfer_timeout_text(send: Mapping[str, Send], receive: Mapping[str, Receiv
     return f"transfer not done after {max_cycles} cycles: " + ", ".join(parts)
 
 
-def run_pysim(dut: wiring.Component, body: Body, params: Mapping[str, Any]) -> None:
+def run_pysim(dut: wiring.Component, body: Body, params: Mapping[str, Any],
+              max_cycles: int = pysim.MAX_CYCLES) -> None:
     """Run ``body`` on ``dut`` in Amaranth's simulator (the fabric clock)."""
     top = Module()
     top.domains.sync = domain = ClockDomain("sync")
@@ -240,6 +242,7 @@ def run_pysim(dut: wiring.Component, body: Body, params: Mapping[str, Any]) -> N
     sim = Simulator(top)
     sim.add_clock(CLOCK_PERIOD)
     sim.add_testbench(main)
+    pysim.add_watchdog(sim, max_cycles)
     sim.run()
 
 

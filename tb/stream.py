@@ -23,6 +23,10 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from rtl.common.payload import unpack
 
+# A driver gives up on a beat the DUT has not accepted after this many cycles (the longest
+# legitimate stall in the block tests is a few thousand cycles: a divider, a histogram clear).
+MAX_STALL_CYCLES = 100_000
+
 
 class _StreamPort:
     """The handles of stream port ``prefix`` (a payload-less stream has no ``__payload``)."""
@@ -39,10 +43,13 @@ class StreamDriver(_StreamPort):
     """Sends payload integers on stream port ``prefix`` with a random idle probability."""
 
     def __init__(
-        self, dut: SimHandleBase, prefix: str, rng: random.Random, idle: float = 0.0
+        self, dut: SimHandleBase, prefix: str, rng: random.Random, idle: float = 0.0,
+        max_stall_cycles: int = MAX_STALL_CYCLES,
     ) -> None:
         super().__init__(dut, prefix, rng)
+        self.prefix = prefix
         self.idle = idle
+        self.max_stall_cycles = max_stall_cycles
         self.valid.value = 0
         self.sent = 0
 
@@ -56,9 +63,14 @@ class StreamDriver(_StreamPort):
                 self.payload.value = item
             self.valid.value = 1
             await ReadOnly()
-            while not self.ready.value:
+            for _ in range(self.max_stall_cycles):
+                if self.ready.value:
+                    break
                 await RisingEdge(self.clk)
                 await ReadOnly()
+            else:
+                raise AssertionError(f"{self.prefix}: ready low for {self.max_stall_cycles} "
+                                     f"cycles, beat {self.sent} never accepted")
             await RisingEdge(self.clk)
             self.sent += 1
         self.valid.value = 0

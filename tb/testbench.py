@@ -35,7 +35,7 @@ from cocotb.utils import get_sim_time
 
 from models.constants import FABRIC_CLOCK_PS
 from tb.params import tb_params
-from tb.stream import InOrderScoreboard, StreamDriver, StreamMonitor
+from tb.stream import MAX_STALL_CYCLES, InOrderScoreboard, StreamDriver, StreamMonitor
 
 
 class TB:
@@ -79,9 +79,12 @@ class TB:
         self.dut.rst.value = 0
         await RisingEdge(self.clk)
 
-    def driver(self, port: str, idle: float = 0.0) -> StreamDriver:
-        """A driver of stream input ``port`` that idles with probability ``idle`` per beat."""
-        return StreamDriver(self.dut, port, self.rng, idle=idle)
+    def driver(self, port: str, idle: float = 0.0,
+               max_stall_cycles: int = MAX_STALL_CYCLES) -> StreamDriver:
+        """A driver of stream input ``port`` that idles with probability ``idle`` per beat and
+        fails when a beat is not accepted within ``max_stall_cycles``."""
+        return StreamDriver(self.dut, port, self.rng, idle=idle,
+                            max_stall_cycles=max_stall_cycles)
 
     def monitor(self, port: str, stall: float = 0.0,
                 callback: Callable[[int], None] | None = None) -> StreamMonitor:

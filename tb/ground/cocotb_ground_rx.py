@@ -20,7 +20,7 @@ from models.ground.sync import SyncConfig, detect, downlink_bits
 from models.ground.timing import IndexerConfig, Status, index_stream, run_indexer
 from rtl.ground.sync import FrameEvent
 from rtl.sifting.layouts import DetectionRecord
-from tb.ground.host import SETTLE_CYCLES
+from tb.ground.host import CLEAR_CYCLES, SETTLE_CYCLES
 from tb.ground.streams import CAL_TRUE_DELAY, calibration_stream, fault_stream, wrongly_indexed
 from tb.packing import detection_payloads, frame_event_payloads, tag_payloads
 from tb.testbench import TB
@@ -79,8 +79,7 @@ async def ground_rx_matches_models(dut):
     await RisingEdge(dut.clk)
     dut.hist_clear.value = 0
     await RisingEdge(dut.clk)
-    while dut.hist_busy.value:
-        await RisingEdge(dut.clk)
+    await tb.until(lambda: not dut.hist_busy.value, CLEAR_CYCLES, "histogram clear (hist_busy low)")
     tags = tb.driver("tags", idle=p["idle"])
     await tags.send(tag_payloads(*cal).tolist())
     await tb.ticks(SETTLE_CYCLES)

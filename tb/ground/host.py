@@ -12,14 +12,15 @@ from tb import pysim
 # cycles for the last pending detections to leave the indexer and reach the histogram
 # (256 pending x 15 cycles, with margin)
 SETTLE_CYCLES = 4_500
+# a clear writes every bin once, one per cycle
+CLEAR_CYCLES = BINS + 16
 
 
 async def clear_histogram(ctx: Any, dut: Any) -> None:
     ctx.set(dut.hist_clear, 1)
     await ctx.tick()
     ctx.set(dut.hist_clear, 0)
-    while ctx.get(dut.hist_busy):
-        await ctx.tick()
+    await pysim.wait_until(ctx, ~dut.hist_busy, CLEAR_CYCLES, "histogram clear (hist_busy low)")
 
 
 async def read_histogram(ctx: Any, dut: Any) -> list[int]:

@@ -41,7 +41,13 @@ async def tx_chain_matches_models(dut):
         RecordCollector("ans", widths["ans"], params.answer_depth, 0, board.check_answers),
     ]
     wall, cpu = time.perf_counter(), time.process_time()
+    # The generator makes one beat per cycle; stalls of the scoreboarded captures slow it, but
+    # never to a quarter: beyond that the chain has stopped and the run fails instead of waiting.
+    max_cycles = 4 * sym_batches * params.symbol_depth + 4096
     while sym.batches < sym_batches:
+        if tb.cycle() > max_cycles:
+            raise AssertionError(f"symbol capture: {sym.batches} of {sym_batches} batches after "
+                                 f"{tb.cycle()} cycles (the chain stopped)")
         # Stalls make a batch take longer than ``depth`` cycles: the loop simply waits again.
         await tb.wait_cycles(
             min(CHUNK_BATCHES, sym_batches - sym.batches) * params.symbol_depth + 1)

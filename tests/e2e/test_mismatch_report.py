@@ -33,6 +33,7 @@ def value_at(wave: pywellen.Waveform, name: str, time_ps: int) -> int:
 
 
 @pytest.mark.cocotb
+@pytest.mark.timeout(1800)  # two e2e windows and a wave dump: 530 s at load 13 on 2 cores
 def test_first_mismatch_report_and_waves_point_at_the_corrupted_beat(tmp_path):
     nominal = load_scenario(NOMINAL)
     plan = plan_window("verilator", nominal, 4)
