@@ -6,6 +6,7 @@ with the residual bounds stated in docs/calibration.md. The held-out tests fit o
 station-level parameters on the other nights of a station and predict a night they did not see.
 """
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from models.channel.calibrate import (
     REFERENCE_ENV,
     CalibrationInputError,
+    HeldOut,
     heldout_config,
     leave_one_night_out,
     read_table1,
@@ -25,11 +27,11 @@ from sim.pass_run import run_pass
 
 PASSES = sorted((REPO_CONFIGS / "passes").glob("*.toml"))
 SATELLITE_OPTICS = LinkParams().satellite_optics
-# Held-out residual bounds (docs/calibration.md, "Held-out nights"): the largest residual of
-# the leave-one-night-out table plus a margin.
+# Held-out residual bounds of the Jinan nights (docs/calibration.md, "Held-out nights"): their
+# largest residuals (packets −38 %, QBER 0.32 points; final key of 2022-09-20 +38 %) plus a margin.
 HELDOUT_PACKETS = 0.45  # relative
-HELDOUT_QBER_POINTS = 0.75
-HELDOUT_FINAL_KEY = 0.6  # relative
+HELDOUT_QBER_POINTS = 0.4
+HELDOUT_FINAL_KEY = 0.5  # relative
 
 
 def run_row(path: Path, out: Path) -> tuple[dict, dict]:
@@ -64,14 +66,19 @@ def test_table1_row(path: Path, tmp_path: Path):
     assert relative(report["final_key_bits"], paper["final_key_bits"]) <= 0.42
 
 
-def jinan_heldout(rows: list[dict[str, str]]) -> dict[str, object]:
+def jinan_heldout(rows: list[dict[str, str]]) -> dict[str, HeldOut]:
     return {h.row["date"]: h for h in leave_one_night_out(rows, SATELLITE_OPTICS,
                                                           stations=("Jinan",))}
 
 
+@functools.cache
+def jinan_heldout_from_configs() -> dict[str, HeldOut]:
+    return jinan_heldout(rows_from_configs())
+
+
 def test_heldout_nights_are_predicted_from_the_other_nights_only():
     rows = rows_from_configs()
-    predicted = jinan_heldout(rows)
+    predicted = jinan_heldout_from_configs()
     assert sorted(predicted) == ["2022-09-20", "2022-09-25", "2022-09-28", "2022-09-29"]
     for date, h in predicted.items():
         assert date not in h.fit.nights and len(h.fit.nights) == 3
@@ -91,7 +98,7 @@ def test_heldout_nights_are_predicted_from_the_other_nights_only():
 
 def test_heldout_night_end_to_end(tmp_path: Path):
     """Jinan 2022-09-20 simulated from the station fit of the three other Jinan nights."""
-    h = jinan_heldout(rows_from_configs())["2022-09-20"]
+    h = jinan_heldout_from_configs()["2022-09-20"]
     config = heldout_config(load_pass(REPO_CONFIGS / "passes" / "jinan-2022-09-20.toml"), h.fit)
     assert config.link.extra_loss_db == h.fit.extra_loss_db
     report = run_pass(config, tmp_path, plots=False)
