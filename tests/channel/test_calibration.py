@@ -126,3 +126,16 @@ def test_rows_from_configs_match_the_pass_files():
     jinan = next(r for r in rows if (r["station"], r["date"]) == ("Jinan", "2022-09-25"))
     assert (jinan["sifted_packets_100kbit"], jinan["qber_mean_pct"],
             jinan["final_key_bits"]) == ("20", "1.01", "406784")
+
+
+@pytest.mark.slow
+def test_heldout_every_station():
+    """Leave one night out on Hefei, Jinan and Nanshan (expected rates): the table's largest
+    residuals (packets 40 %, QBER 0.70 points) plus a margin, and no bias beyond 10 %."""
+    predicted = leave_one_night_out(rows_from_configs(), SATELLITE_OPTICS)
+    assert len(predicted) == 16
+    packets = np.array([h.packets / float(h.row["sifted_packets_100kbit"]) - 1
+                        for h in predicted])
+    qber = np.array([100 * h.qber - float(h.row["qber_mean_pct"]) for h in predicted])
+    assert np.abs(packets).max() <= 0.45 and abs(packets.mean()) <= 0.1
+    assert np.abs(qber).max() <= 0.75 and abs(qber.mean()) <= 0.1
