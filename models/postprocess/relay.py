@@ -12,11 +12,12 @@ Bit ranges used (n = relayed length):
   0..127 are the AES-128 key (CTR mode, initial counter block 0: one message per key), its bits
   128.. the one-time pad, one bit per message bit (MSB-first packing, SPEC 7).
 
-n = min(|K_A|, |K_B| − 256) rounded down to a multiple of 128. Every range is recorded in the key
-ledgers (:mod:`models.postprocess.ledger`) before any of these bits is used; a range already
-recorded makes the whole relay fail with :class:`~models.postprocess.ledger.KeyReuseError`. A
-broadcast whose tag does not verify at B abandons the relay: B derives no key and nothing is
-encrypted, and the recorded bits stay used.
+n = min(|K_A|, |K_B| − 256) rounded down to a multiple of 128. Given ledgers (``qkdsim relay``
+always gives them), :func:`relay_and_encrypt` records every range in them
+(:mod:`models.postprocess.ledger`) before any of these bits is used, and a range recorded already
+makes the whole relay fail with :class:`~models.postprocess.ledger.KeyReuseError`. A broadcast
+whose tag does not verify at B abandons the relay: B derives no key, nothing is encrypted, and
+the recorded bits stay used.
 """
 
 import hashlib
