@@ -15,6 +15,7 @@ bit closes, so every packet carries the sampled counts of its own stretch of the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from models.channel.config import PassConfig, PassConfigError, load_pass
+from models.channel.config import EC_MODES, PassConfig, PassConfigError, load_pass
 from models.channel.events import Detections
 from models.channel.expect import expected_rates
 from models.channel.link_budget import to_db
@@ -172,6 +173,7 @@ def write_plots(out: Path, config: PassConfig, slices: PassSlices, det: Detectio
 
 def _distill(config: PassConfig, sifted: SiftedPass,
              progress: Callable[..., Any] | None) -> Any:
+    from models.postprocess.ec import ec_config
     from models.postprocess.pipeline import DistillConfig, PacketPair, distill
 
     mapper = config.source.mapper.probabilities()
@@ -181,7 +183,8 @@ def _distill(config: PassConfig, sifted: SiftedPass,
         probabilities=dict(zip(keys, (mapper["signal"], mapper["decoy"], mapper["vacuum"]),
                                strict=True)),
         epsilon_sec=config.post.epsilon_sec, epsilon_cor=config.post.epsilon_cor,
-        pa_block_bits=config.post.pa_block_bits, method=config.post.method)
+        pa_block_bits=config.post.pa_block_bits, method=config.post.method,
+        reconciliation=ec_config(config.post.ec_mode))
     pairs = [PacketPair(s, g, d, e) for s, g, d, e in zip(
         sifted.satellite, sifted.ground, sifted.sampled_detected, sifted.sampled_errors,
         strict=True)]
@@ -272,6 +275,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--duration", type=float, metavar="S",
                         help="override the data-collection time (s), e.g. for a quick look")
+    parser.add_argument("--ec-mode", choices=EC_MODES, help="error correction: one-way "
+                        "(SPEC 7 default) or interactive; overrides the configuration's ec_mode")
+
+
+def with_ec_mode(config: PassConfig, mode: str | None) -> PassConfig:
+    """The configuration with its error-correction mode replaced (None: unchanged)."""
+    if mode is None:
+        return config
+    if mode not in EC_MODES:
+        raise PassConfigError(f"ec_mode '{mode}' is not one of {', '.join(EC_MODES)}")
+    return dataclasses.replace(config, post=dataclasses.replace(config.post, ec_mode=mode))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -279,10 +293,9 @@ def main(args: argparse.Namespace) -> int:
     if args.duration is not None:
         if not 0 < args.duration <= 3600:
             raise PassConfigError(f"--duration {args.duration} is outside (0, 3600] s")
-        from dataclasses import replace
-
-        config = replace(config, duration_s=args.duration,
-                         step_s=min(config.step_s, args.duration))
+        config = dataclasses.replace(config, duration_s=args.duration,
+                                     step_s=min(config.step_s, args.duration))
+    config = with_ec_mode(config, args.ec_mode)
     report = run_pass(config, Path(args.out), plots=not args.no_plots,
                       show_progress=sys.stderr.isatty())
     print(json.dumps({k: report[k] for k in ("station", "sifted_packets", "final_key_bits",

@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.postprocess import qc_code, qc_decoder
+from models.postprocess.errors import PostprocessInputError
 from models.postprocess.finitekey import binary_entropy
 
 CODEWORD_BITS = 100_000
@@ -43,21 +44,31 @@ T = TypeVar("T")
 VERIFY_HASH_BITS = 64  # leak of the verification hash sent with each packet's syndromes
 
 
+EC_MODES = ("one-way", "interactive")
+
+
+class EcConfigError(PostprocessInputError):
+    """Error-correction parameters that cannot work (unknown mode, no start table)."""
+
+
 @dataclass(frozen=True)
 class EcConfig:
-    """Parameters of the rate choice, the optional reveal rounds and the decoder.
+    """Parameters of the rate choice, the reveal rounds (interactive mode) and the decoder.
 
+    ``mode``: "one-way" (SPEC 7's default, the paper's: one syndrome per packet, one decoding,
+    no padding, a failure drops the packet) or "interactive" (secret padding and reveal rounds;
+    :data:`INTERACTIVE` holds its parameters).
     Mother code: ``f_design(q) · Σ h(q_up)`` syndrome bits over a codeword's bits, f_design
     interpolated over the packet's signal QBER through the (QBER, f) points, q_up the sampled
-    QBER plus ``z_margin`` binomial standard deviations, rounded up to the ladder of
-    :func:`syndrome_bits_for` (so that codes, built and cached per shape, are reused). Reveal
-    rounds: secret padding bits (punctured) cancel the part of the mother syndrome above
-    ``f_start(q) · Σ h(q)`` (q: the point estimate; at most half of the syndrome), so the first
-    syndrome leaks that much, and each round after a decoding failure discloses ``f_step · Σ
-    h(q)`` padding bits (at least 1/``max_rounds`` of the padding). ``f_start=None``: no padding,
-    no rounds (plain one-way). ``prior_weight``: weight of the previous packet's corrected error
-    counts pooled with the packet's own sample (:func:`estimate_channel`); m_ladder: ratio of
-    the syndrome-length ladder.
+    QBER plus ``z_margin`` binomial standard deviations (the upper confidence bound), rounded
+    up to the ladder of :func:`syndrome_bits_for` (ratio ``m_ladder``, so that codes, built and
+    cached per shape, are reused). Interactive mode only: secret padding bits (punctured)
+    cancel the part of the mother syndrome above ``f_start(q) · Σ h(q)`` (q: the point
+    estimate; at most half of the syndrome), so the first syndrome leaks that much, and each
+    round after a decoding failure discloses ``f_step · Σ h(q)`` padding bits (at least
+    1/``max_rounds`` of the padding). ``prior_weight``: weight of the previous packet's
+    corrected error counts pooled with the packet's own sample (:func:`estimate_channel`; 0:
+    the sample alone).
     max_syndrome_fraction: above this mother m/n the packet is not worth reconciling (dropped
     as ``qber_too_high``); check_rule: the decoder's check-node update ("sum-product", or
     "min-sum" normalised by ms_scaling, which needs far more reveal rounds on these codes);
@@ -65,23 +76,43 @@ class EcConfig:
     attempt gives up. Values measured in docs/postprocessing.md.
     """
 
+    mode: str = "one-way"
     codeword_bits: int = CODEWORD_BITS
-    f_design: tuple[tuple[float, float], ...] = ((0.01, 1.3),)
-    f_start: tuple[tuple[float, float], ...] | None = (
+    f_design: tuple[tuple[float, float], ...] = ((0.01, 1.2),)
+    f_start: tuple[tuple[float, float], ...] = (
         (0.005, 1.12), (0.01, 1.1), (0.02, 1.1), (0.03, 1.08))
-    m_ladder: float = 1.05
-    prior_weight: float = 0.1
+    m_ladder: float = 1.02
+    prior_weight: float = 0.0
     f_step: float = 0.03
     max_rounds: int = 10
-    z_margin: float = 1.0
+    z_margin: float = 1.5
     min_qber: float = 0.002
     max_syndrome_fraction: float = 0.6
     check_rule: str = "sum-product"
     ms_scaling: float = 0.75
-    max_iter: int = 40
-    patience: int = 4
+    max_iter: int = 80
+    patience: int = 8
     warm_start: bool = True
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
+
+    def __post_init__(self) -> None:
+        if self.mode not in EC_MODES:
+            raise EcConfigError(f"ec_mode {self.mode!r} is not one of {', '.join(EC_MODES)}")
+
+    @property
+    def one_way(self) -> bool:
+        return self.mode == "one-way"
+
+
+INTERACTIVE = EcConfig(mode="interactive", f_design=((0.01, 1.3),), m_ladder=1.05,
+                       prior_weight=0.1, z_margin=1.0, max_iter=40, patience=4)
+
+
+def ec_config(mode: str) -> EcConfig:
+    """The parameters of an EC mode ("one-way" or "interactive"); one-line error otherwise."""
+    if mode not in EC_MODES:
+        raise EcConfigError(f"ec_mode {mode!r} is not one of {', '.join(EC_MODES)}")
+    return EcConfig() if mode == "one-way" else INTERACTIVE
 
 
 @dataclass(frozen=True)
@@ -265,7 +296,7 @@ def plan_codewords(intensity: np.ndarray, estimate: ChannelEstimate, cfg: EcConf
         n = cw.stop - cw.start
         m = syndrome_bits_for(n, f_design * float(np.mean(upper[cw])), cfg.m_ladder)
         entropy = float(np.sum(point[cw]))
-        d = 0 if cfg.f_start is None else min(
+        d = 0 if cfg.one_way else min(
             m // 2, max(0, m - math.ceil(estimate.interpolate(cfg.f_start) * entropy)))
         step = max(1, math.ceil(cfg.f_step * entropy), math.ceil(d / cfg.max_rounds))
         plans.append(Plan(n, m, d, step))
