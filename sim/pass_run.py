@@ -304,17 +304,19 @@ def main(args: argparse.Namespace) -> int:
 
 
 TABLE1_COLUMNS = ("pass", "E_max", "packets sim / paper", "QBER % sim / paper",
-                  "QBER min-max % sim / paper", "final bits sim / paper", "final residual")
+                  "QBER min-max % sim / paper", "final bits sim / paper", "final residual",
+                  "EC f mean (max)", "EC dropped")
 
 
-def table1(out_dir: Path, postprocess: bool = True, show_progress: bool = False
-           ) -> list[dict[str, Any]]:
-    """Run every Table 1 pass configuration (``configs/passes``); one summary row each."""
+def table1(out_dir: Path, postprocess: bool = True, show_progress: bool = False,
+           ec_mode: str | None = None) -> list[dict[str, Any]]:
+    """Run every Table 1 pass configuration (``configs/passes``); one summary row each
+    (``ec_mode``: override the configurations' error-correction mode)."""
     from models.channel.config import REPO_CONFIGS
 
     rows = []
     for path in sorted((REPO_CONFIGS / "passes").glob("*.toml")):
-        config = load_pass(path)
+        config = with_ec_mode(load_pass(path), ec_mode)
         report = run_pass(config, out_dir / path.stem, plots=False, postprocess=postprocess,
                           show_progress=show_progress)
         qber = 100 * np.asarray(report["true_qber_per_packet"] or [np.nan])
@@ -325,8 +327,16 @@ def table1(out_dir: Path, postprocess: bool = True, show_progress: bool = False
                      "qber_max_pct": float(np.max(qber)),
                      "final_key_bits": report["final_key_bits"],
                      "keys_match": report["keys_match"], "paper": config.paper,
+                     "ec_mode": config.post.ec_mode, "ec_summary": report.get("ec_summary"),
                      "wall_s": report["wall_s"]})
     return rows
+
+
+def _ec_cells(summary: dict[str, Any] | None) -> str:
+    if not summary or summary.get("f_mean") is None:
+        return "- | -"
+    return (f"{summary['f_mean']:.2f} ({summary['f_max']:.2f}) | "
+            f"{summary['packets_dropped']}")
 
 
 def table1_markdown(rows: list[dict[str, Any]]) -> str:
@@ -341,7 +351,8 @@ def table1_markdown(rows: list[dict[str, Any]]) -> str:
             f"{r['qber_mean_pct']:.2f} / {p['qber_mean_pct']:.2f} | "
             f"{r['qber_min_pct']:.2f}-{r['qber_max_pct']:.2f} / "
             f"{p['qber_min_pct']:.2f}-{p['qber_max_pct']:.2f} | "
-            f"{r['final_key_bits']} / {p['final_key_bits']:.0f} | {100 * residual:+.0f} % |")
+            f"{r['final_key_bits']} / {p['final_key_bits']:.0f} | {100 * residual:+.0f} % | "
+            f"{_ec_cells(r.get('ec_summary'))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -352,8 +363,10 @@ if __name__ == "__main__":
     _parser.add_argument("--out", default="build/table1", help="output directory")
     _parser.add_argument("--no-postprocess", action="store_true",
                          help="stop at the sifted packets (no final keys)")
+    _parser.add_argument("--ec-mode", choices=EC_MODES,
+                         help="error correction of every pass (default: each configuration's)")
     _args = _parser.parse_args()
     _rows = table1(Path(_args.out), postprocess=not _args.no_postprocess,
-                   show_progress=sys.stderr.isatty())
+                   show_progress=sys.stderr.isatty(), ec_mode=_args.ec_mode)
     Path(_args.out, "table1.json").write_text(json.dumps(_rows, indent=2) + "\n")
     print(table1_markdown(_rows))
