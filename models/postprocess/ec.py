@@ -1,11 +1,15 @@
 """LDPC syndrome error correction of sifted-key packets (paper step 3, SPEC 7).
 
-Reconciliation by syndromes with a few reveal rounds: the satellite sends the syndrome ``H x'``
-of each codeword x' = (its packet bits x, secret padding u); the ground, holding y, decodes the
-error pattern from ``H x' ⊕ H y'`` with the compiled layered sum-product decoder of
-:mod:`models.postprocess.qc_decoder` (padding bits punctured: unknown) and corrects y. A codeword
-that does not decode is retried after the satellite discloses further padding bits (punctured ->
-shortened); a codeword that still fails with all padding public drops the packet on both sides.
+The satellite sends the syndrome ``H x'`` of each codeword x'; the ground, holding y, decodes
+the error pattern from ``H x' ⊕ H y'`` with the compiled layered sum-product decoder of
+:mod:`models.postprocess.qc_decoder` and corrects y. Two modes (:data:`EC_MODES`):
+
+* **one-way** (default, SPEC 7 and the paper): x' = x; the rate comes from the packet's
+  sampled QBER (upper confidence bound), one syndrome, one decoding; a failure drops the packet
+  on both sides. Leak: every syndrome bit.
+* **interactive** (:data:`INTERACTIVE`): x' = (x, secret padding u); a codeword that does not
+  decode is retried after the satellite discloses further padding bits (punctured ->
+  shortened); a codeword that still fails with all padding public drops the packet.
 
 Design (measured numbers in ``docs/postprocessing.md``):
 
@@ -14,14 +18,14 @@ Design (measured numbers in ``docs/postprocessing.md``):
 * **Code family** (:mod:`models.postprocess.qc_code`): quasi-cyclic irregular
   repeat-accumulate codes built from a public code seed, identically on both sides, per shape
   (n + m/2 + fill, m); quasi-cyclic so that the decoder runs on vectors.
-* **Rate.** The sampled counters, pooled with the previous packet's corrected counts, give an
-  error probability per intensity tag (:func:`estimate_channel`); the mother syndrome is
-  ``f_design · Σ_bits h(q_up[tag])`` (q_up: ``z_margin`` standard deviations above the
-  estimate) on a 5 % ladder of lengths (few shapes per pass); secret padding cancels the part
-  above ``f_start(q) · Σ h(q)``, so the first syndrome leaks that much whatever the ladder, and
-  reveal rounds of ``f_step · Σ h(q)`` bits absorb the rest.
-* **Leak** of a codeword: m − d + r (d padding bits, r of them disclosed), see
-  :meth:`Plan.leak`; every disclosed bit counts.
+* **Rate.** The sampled counters (interactive: pooled with the previous packet's corrected
+  counts) give an error probability per intensity tag (:func:`estimate_channel`); the
+  syndrome is ``f_design · Σ_bits h(q_up[tag])`` (q_up: ``z_margin`` standard deviations above
+  the estimate) on a ladder of lengths (few shapes per pass). Interactive only: secret padding
+  cancels the part above ``f_start(q) · Σ h(q)``, so the first syndrome leaks that much
+  whatever the ladder, and reveal rounds of ``f_step · Σ h(q)`` bits absorb the rest.
+* **Leak** of a codeword: m − d + r (d padding bits, r of them disclosed; one-way d = r = 0),
+  see :meth:`Plan.leak`; every disclosed bit counts.
 """
 
 import concurrent.futures

@@ -354,3 +354,32 @@ def test_confirmation_crc_covers_32_bits_beyond_the_final_key(monkeypatch):
     assert block["crc32"] == zlib.crc32(np.packbits(k_sat).tobytes())
     assert np.array_equal(result.satellite_key, k_sat[:ell])
     assert np.array_equal(result.ground_key, k_gnd[:ell])
+
+
+def test_crc_is_a_bijection_of_the_32_discarded_bits():
+    """Given the final key (the first ℓ bits) the published CRC-32 is a bijection of the last
+    32 PA output bits, so it says nothing about the key: b -> crc(a|b) ^ crc(a|0) is linear
+    over GF(2), and its 32 columns have full rank."""
+    rng = np.random.default_rng(4)
+    prefix = rng.integers(0, 2, 256, dtype=np.uint8)
+
+    def crc(tail):
+        return zlib.crc32(np.packbits(np.concatenate([prefix, tail])).tobytes())
+
+    zero = crc(np.zeros(32, dtype=np.uint8))
+    rows = []
+    for i in range(32):
+        unit = np.zeros(32, dtype=np.uint8)
+        unit[i] = 1
+        rows.append(crc(unit) ^ zero)
+    pair = rng.integers(0, 2, (2, 32), dtype=np.uint8)
+    assert crc(pair[0] ^ pair[1]) ^ zero == crc(pair[0]) ^ crc(pair[1])  # linear in the tail
+    rank = 0
+    for bit in range(31, -1, -1):  # Gaussian elimination over GF(2) on 32-bit integers
+        at = next((i for i, r in enumerate(rows) if r >> bit & 1), None)
+        if at is None:
+            continue
+        pivot = rows.pop(at)
+        rows = [r ^ pivot if r >> bit & 1 else r for r in rows]
+        rank += 1
+    assert rank == 32
