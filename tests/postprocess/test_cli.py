@@ -197,17 +197,17 @@ def test_ec_mode_reaches_the_distillation(tmp_path):
 
     def fake_distill(pairs, cfg, seed, progress=None):
         seen.append(cfg.reconciliation)
-        raise _Seen
+        raise _SeenError
 
     for mode in (None, "interactive"):
         args = ["pass", str(REPO_CONFIGS / "passes" / "jinan-2022-09-25.toml"), "--out",
                 str(tmp_path), "--no-plots", "--duration", "1"]
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(pipeline, "distill", fake_distill)
-            with pytest.raises(_Seen):
+            with pytest.raises(_SeenError):
                 main(args + ([] if mode is None else ["--ec-mode", mode]))
     assert seen == [ec.ec_config("one-way"), ec.INTERACTIVE]
 
 
-class _Seen(Exception):
+class _SeenError(Exception):
     pass
