@@ -36,6 +36,9 @@ def test_keyrate_prints_spec8_json(tmp_path, capsys, method):
     assert out["key_bits"] % 128 == 0 and out["key_bits"] > 0
     for b in ("Z", "X"):
         assert {"s0", "s1", "phi"} <= set(out[b])
+    # the 32 bits of the confirmation CRC come out of the key (SPEC 7)
+    raw = out["Z"]["key_bits"] + out["X"]["key_bits"]
+    assert out["key_bits"] == 128 * ((raw - 32) // 128)
 
 
 def test_keyrate_entry_point_subprocess(tmp_path):
