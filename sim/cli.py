@@ -7,8 +7,8 @@ Subcommands:
 * ``qkdsim relay A_DIR B_DIR [--message FILE] [--out DIR]``: key relay between the two stations
   of two passes (satellite XOR relay) and OTP / AES-128 encryption of a message with the relayed
   key (paper Methods, key relay), JSON on stdout.
-* ``qkdsim pass CONFIG.toml --out DIR``: a whole satellite pass (implemented in
-  :mod:`sim.pass_run`).
+* ``qkdsim pass CONFIG.toml --out DIR [--ec-mode one-way|interactive]``: a whole satellite
+  pass (implemented in :mod:`sim.pass_run`).
 
 Bad input (missing or corrupt files, impossible parameters) prints one line
 ``qkdsim: error: ...`` on stderr and exits with status 2.

@@ -3,7 +3,8 @@
 Chain: configuration (:mod:`models.channel.config`) → pass track and link efficiency
 (:mod:`models.channel.passmodel`) → detections in O(detections) (:mod:`models.channel.events`)
 → ground reports and packetized sifting on both sides (:mod:`models.sifting`, ideal classical
-link) → error correction, finite-key length, privacy amplification and confirmation
+link) → error correction (the configuration's ``ec_mode``, or ``--ec-mode``: one-way by default,
+or interactive), finite-key length, privacy amplification and confirmation
 (:mod:`models.postprocess.pipeline`) → ``DIR/report.json`` (SPEC 8 fields plus context), the two
 final keys ``DIR/satellite.key`` / ``DIR/ground.key`` (raw bytes, MSB first, mode 0600) and the
 plots ``DIR/range_countrate.png`` (paper Fig. 4b) and ``DIR/qber_per_packet.png`` (Fig. 4c).
