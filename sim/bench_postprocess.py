@@ -3,14 +3,16 @@
 * ``pa_toeplitz_500kbit`` (Mbit/s): Toeplitz hashing of a 500 kbit block to a 125 kbit key
   (input bits per second, best of 5).
 * ``ldpc_decode_qber2`` (Mbit/s): syndrome decoding of 100 kbit packets at 2 % QBER with the
-  pipeline's rate choice and reveal rounds, on both cores: two threads (the pipeline's
+  pipeline's default (one-way) rate choice, on both cores: two threads (the pipeline's
   ``DistillConfig.ec_workers``) each reconcile 10 packets one at a time, each with the previous
   packet's prior; value = all packet bits / the longer thread's CPU time (ground side only,
   every failed attempt and building the codes of new shapes included). ``per_core_mbit_s``:
   the same 20 packets in one thread. Also the compiled decoder's first-call time in this
   process (JIT compile, or loading numba's cache).
-* ``ec_efficiency_qber{1,2,3}`` (ratio f) and ``ec_packet_success_qber{1,2,3}`` (fraction):
-  measured reconciliation efficiency and packet success rate versus QBER; also plotted in
+* ``ec_efficiency_{one_way,interactive}_qber{1,2,3}`` (ratio f) and
+  ``ec_packet_success_{one_way,interactive}_qber{1,2,3}`` (fraction): measured reconciliation
+  efficiency and packet success rate of the two EC modes side by side (each f entry also
+  carries the other mode's f), 10 packets per QBER and mode; also plotted in
   ``ec_efficiency.png``.
 * ``distill_20_packets`` (s): whole distillation (EC, PA, authentication) of 20 synthetic
   100 kbit packets at 1.5 % QBER, about one 300 s pass (wall time; ``cpu_s``: CPU time).
@@ -88,32 +90,32 @@ def bench_toeplitz(n: int = 500_000, m: int = 125_000) -> dict[str, Any]:
             "method": METHOD_DESCRIPTIONS[method], "target": 100}
 
 
-def _ec_context(r: EcMeasurement) -> dict[str, Any]:
-    cfg = ec.EcConfig()
-    return {"packets": r.packets, "packet_bits": r.bits // r.packets,
+def _ec_context(r: EcMeasurement, cfg: ec.EcConfig) -> dict[str, Any]:
+    return {"ec_mode": cfg.mode, "packets": r.packets, "packet_bits": r.bits // r.packets,
             "codeword_bits": cfg.codeword_bits, "decoder": _decoder(cfg),
             "iterations_per_packet": round(r.iterations_mean, 1),
-            "code": _code(),
-            "f_design": cfg.f_design, "f_start": cfg.f_start, "f_step": cfg.f_step,
+            "code": _code(), "f_design": cfg.f_design, "z_margin": cfg.z_margin,
+            "f_start": cfg.f_start if not cfg.one_way else None,
+            "f_step": cfg.f_step if not cfg.one_way else None,
             "prior_weight": cfg.prior_weight, "reveal_rounds_mean": r.rounds_mean,
             "leak_per_bit": round(r.leak_fraction, 4), "success_rate": r.success_rate}
 
 
-def ec_sweep(packets: int = 3) -> list[EcMeasurement]:
-    return [measure_ec(q, packets, seed=int(1000 * q)) for q in QBERS]
+def ec_sweep(mode: str, packets: int = 10) -> list[EcMeasurement]:
+    return [measure_ec(q, packets, seed=int(1000 * q), cfg=ec.ec_config(mode)) for q in QBERS]
 
 
-def _plot(out_dir: pathlib.Path, sweep: list[EcMeasurement]) -> str:
+def _plot(out_dir: pathlib.Path, sweeps: dict[str, list[EcMeasurement]]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([100 * r.qber for r in sweep], [r.f_mean for r in sweep], "o-",
-            label=f"measured f (IRA LDPC, {ec.CODEWORD_BITS // 1000} kbit codewords, "
-                  "reveal rounds)")
-    ax.axhline(1.15, color="tab:red", ls="--", label="aim f = 1.15")
+    for mode, sweep in sweeps.items():
+        ax.plot([100 * r.qber for r in sweep], [r.f_mean for r in sweep], "o-",
+                label=f"{mode} (IRA LDPC, {ec.CODEWORD_BITS // 1000} kbit codewords)")
+    ax.axhline(1.15, color="tab:red", ls="--", label="f = 1.15")
     ax.set_xlabel("QBER (%)")
     ax.set_ylabel("efficiency f = leak / (n h(QBER))")
     ax.legend()
@@ -139,18 +141,23 @@ def run(out_dir: pathlib.Path) -> list[dict[str, Any]]:
                                    / max(r.decode_s for r in shares) / 1e6, 3),
                     "unit": "Mbit/s", "threads": workers,
                     "per_core_mbit_s": round(decode.bits / decode.decode_s / 1e6, 3),
-                    **_ec_context(decode), "f": round(decode.f_mean, 3),
+                    **_ec_context(decode, ec.EcConfig()), "f": round(decode.f_mean, 3),
                     "kernel_first_call_s": round(first_call, 2), "target": 20})
 
-    sweep = ec_sweep()
-    plot = _plot(out_dir, sweep)
-    for r in sweep:
-        if r.qber in (0.01, 0.02, 0.03):
-            tag = f"qber{round(100 * r.qber)}"
+    sweeps = {mode: ec_sweep(mode) for mode in ec.EC_MODES}
+    plot = _plot(out_dir, sweeps)
+    for mode, sweep in sweeps.items():
+        other = next(m for m in ec.EC_MODES if m != mode)
+        for r, r_other in zip(sweep, sweeps[other], strict=True):
+            if r.qber not in (0.01, 0.02, 0.03):
+                continue
+            tag = f"{mode.replace('-', '_')}_qber{round(100 * r.qber)}"
             entries.append({"name": f"ec_efficiency_{tag}", "value": round(r.f_mean, 3),
-                            "unit": "ratio", **_ec_context(r), "plot": plot, "target": 1.15})
+                            "unit": "ratio", **_ec_context(r, ec.ec_config(mode)),
+                            f"f_{other.replace('-', '_')}": round(r_other.f_mean, 3),
+                            "plot": plot})
             entries.append({"name": f"ec_packet_success_{tag}", "value": r.success_rate,
-                            "unit": "fraction", "packets": r.packets})
+                            "unit": "fraction", "packets": r.packets, "ec_mode": mode})
 
     pairs = synthetic_packets(20, 0.015, seed=3)
     start, cpu = time.perf_counter(), time.process_time()

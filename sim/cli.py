@@ -8,8 +8,8 @@ Subcommands:
   relay between the two stations of two passes (satellite XOR relay) and OTP / AES-128
   encryption of a message with the relayed key (paper Methods, key relay), JSON on stdout; key
   bits already recorded in the key ledger are refused.
-* ``qkdsim pass CONFIG.toml --out DIR``: a whole satellite pass (implemented in
-  :mod:`sim.pass_run`).
+* ``qkdsim pass CONFIG.toml --out DIR [--ec-mode one-way|interactive]``: a whole satellite
+  pass (implemented in :mod:`sim.pass_run`).
 
 Bad input (missing or corrupt files, impossible parameters) prints one line
 ``qkdsim: error: ...`` on stderr and exits with status 2.

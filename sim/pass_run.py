@@ -3,7 +3,8 @@
 Chain: configuration (:mod:`models.channel.config`) → pass track and link efficiency
 (:mod:`models.channel.passmodel`) → detections in O(detections) (:mod:`models.channel.events`)
 → ground reports and packetized sifting on both sides (:mod:`models.sifting`, ideal classical
-link) → error correction, finite-key length, privacy amplification and confirmation
+link) → error correction (the configuration's ``ec_mode``, or ``--ec-mode``: one-way by default,
+or interactive), finite-key length, privacy amplification and confirmation
 (:mod:`models.postprocess.pipeline`) → ``DIR/report.json`` (SPEC 8 fields plus context), the two
 final keys ``DIR/satellite.key`` / ``DIR/ground.key`` (raw bytes, MSB first, mode 0600) and the
 plots ``DIR/range_countrate.png`` (paper Fig. 4b) and ``DIR/qber_per_packet.png`` (Fig. 4c).
@@ -15,6 +16,7 @@ bit closes, so every packet carries the sampled counts of its own stretch of the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from models.channel.config import PassConfig, PassConfigError, load_pass
+from models.channel.config import EC_MODES, PassConfig, PassConfigError, load_pass
 from models.channel.events import Detections
 from models.channel.expect import expected_rates
 from models.channel.link_budget import to_db
@@ -172,6 +174,7 @@ def write_plots(out: Path, config: PassConfig, slices: PassSlices, det: Detectio
 
 def _distill(config: PassConfig, sifted: SiftedPass,
              progress: Callable[..., Any] | None) -> Any:
+    from models.postprocess.ec import ec_config
     from models.postprocess.pipeline import DistillConfig, PacketPair, distill
 
     mapper = config.source.mapper.probabilities()
@@ -181,7 +184,8 @@ def _distill(config: PassConfig, sifted: SiftedPass,
         probabilities=dict(zip(keys, (mapper["signal"], mapper["decoy"], mapper["vacuum"]),
                                strict=True)),
         epsilon_sec=config.post.epsilon_sec, epsilon_cor=config.post.epsilon_cor,
-        pa_block_bits=config.post.pa_block_bits, method=config.post.method)
+        pa_block_bits=config.post.pa_block_bits, method=config.post.method,
+        reconciliation=ec_config(config.post.ec_mode))
     pairs = [PacketPair(s, g, d, e) for s, g, d, e in zip(
         sifted.satellite, sifted.ground, sifted.sampled_detected, sifted.sampled_errors,
         strict=True)]
@@ -272,6 +276,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--duration", type=float, metavar="S",
                         help="override the data-collection time (s), e.g. for a quick look")
+    parser.add_argument("--ec-mode", choices=EC_MODES, help="error correction: one-way "
+                        "(SPEC 7 default) or interactive; overrides the configuration's ec_mode")
+
+
+def with_ec_mode(config: PassConfig, mode: str | None) -> PassConfig:
+    """The configuration with its error-correction mode replaced (None: unchanged)."""
+    if mode is None:
+        return config
+    if mode not in EC_MODES:
+        raise PassConfigError(f"ec_mode '{mode}' is not one of {', '.join(EC_MODES)}")
+    return dataclasses.replace(config, post=dataclasses.replace(config.post, ec_mode=mode))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -279,10 +294,9 @@ def main(args: argparse.Namespace) -> int:
     if args.duration is not None:
         if not 0 < args.duration <= 3600:
             raise PassConfigError(f"--duration {args.duration} is outside (0, 3600] s")
-        from dataclasses import replace
-
-        config = replace(config, duration_s=args.duration,
-                         step_s=min(config.step_s, args.duration))
+        config = dataclasses.replace(config, duration_s=args.duration,
+                                     step_s=min(config.step_s, args.duration))
+    config = with_ec_mode(config, args.ec_mode)
     report = run_pass(config, Path(args.out), plots=not args.no_plots,
                       show_progress=sys.stderr.isatty())
     print(json.dumps({k: report[k] for k in ("station", "sifted_packets", "final_key_bits",
@@ -291,17 +305,19 @@ def main(args: argparse.Namespace) -> int:
 
 
 TABLE1_COLUMNS = ("pass", "E_max", "packets sim / paper", "QBER % sim / paper",
-                  "QBER min-max % sim / paper", "final bits sim / paper", "final residual")
+                  "QBER min-max % sim / paper", "final bits sim / paper", "final residual",
+                  "EC f mean (max)", "EC dropped")
 
 
-def table1(out_dir: Path, postprocess: bool = True, show_progress: bool = False
-           ) -> list[dict[str, Any]]:
-    """Run every Table 1 pass configuration (``configs/passes``); one summary row each."""
+def table1(out_dir: Path, postprocess: bool = True, show_progress: bool = False,
+           ec_mode: str | None = None) -> list[dict[str, Any]]:
+    """Run every Table 1 pass configuration (``configs/passes``); one summary row each
+    (``ec_mode``: override the configurations' error-correction mode)."""
     from models.channel.config import REPO_CONFIGS
 
     rows = []
     for path in sorted((REPO_CONFIGS / "passes").glob("*.toml")):
-        config = load_pass(path)
+        config = with_ec_mode(load_pass(path), ec_mode)
         report = run_pass(config, out_dir / path.stem, plots=False, postprocess=postprocess,
                           show_progress=show_progress)
         qber = 100 * np.asarray(report["true_qber_per_packet"] or [np.nan])
@@ -312,8 +328,16 @@ def table1(out_dir: Path, postprocess: bool = True, show_progress: bool = False
                      "qber_max_pct": float(np.max(qber)),
                      "final_key_bits": report["final_key_bits"],
                      "keys_match": report["keys_match"], "paper": config.paper,
+                     "ec_mode": config.post.ec_mode, "ec_summary": report.get("ec_summary"),
                      "wall_s": report["wall_s"]})
     return rows
+
+
+def _ec_cells(summary: dict[str, Any] | None) -> str:
+    if not summary or summary.get("f_mean") is None:
+        return "- | -"
+    return (f"{summary['f_mean']:.2f} ({summary['f_max']:.2f}) | "
+            f"{summary['packets_dropped']}")
 
 
 def table1_markdown(rows: list[dict[str, Any]]) -> str:
@@ -328,7 +352,8 @@ def table1_markdown(rows: list[dict[str, Any]]) -> str:
             f"{r['qber_mean_pct']:.2f} / {p['qber_mean_pct']:.2f} | "
             f"{r['qber_min_pct']:.2f}-{r['qber_max_pct']:.2f} / "
             f"{p['qber_min_pct']:.2f}-{p['qber_max_pct']:.2f} | "
-            f"{r['final_key_bits']} / {p['final_key_bits']:.0f} | {100 * residual:+.0f} % |")
+            f"{r['final_key_bits']} / {p['final_key_bits']:.0f} | {100 * residual:+.0f} % | "
+            f"{_ec_cells(r.get('ec_summary'))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -339,8 +364,10 @@ if __name__ == "__main__":
     _parser.add_argument("--out", default="build/table1", help="output directory")
     _parser.add_argument("--no-postprocess", action="store_true",
                          help="stop at the sifted packets (no final keys)")
+    _parser.add_argument("--ec-mode", choices=EC_MODES,
+                         help="error correction of every pass (default: each configuration's)")
     _args = _parser.parse_args()
     _rows = table1(Path(_args.out), postprocess=not _args.no_postprocess,
-                   show_progress=sys.stderr.isatty())
+                   show_progress=sys.stderr.isatty(), ec_mode=_args.ec_mode)
     Path(_args.out, "table1.json").write_text(json.dumps(_rows, indent=2) + "\n")
     print(table1_markdown(_rows))

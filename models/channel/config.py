@@ -27,7 +27,8 @@ Pass file::
     [source]     intensities = {s, d, v}, probabilities = {s, d, v}, p_z
     [link]       any field of models.channel.link_budget.LinkParams
     [detector]   any field of models.channel.events.DetectorParams
-    [postprocess] packet_bits, sample_fraction, pa_block_bits, epsilon_sec, epsilon_cor, method
+    [postprocess] packet_bits, sample_fraction, pa_block_bits, epsilon_sec, epsilon_cor, method,
+                 ec_mode ("one-way", the default, or "interactive")
     [paper]      the Table 1 row (sifted_packets, qber_mean_pct, qber_min_pct, qber_max_pct,
                  final_key_bits), used by the calibration only
 """
@@ -55,6 +56,9 @@ ENVIRONMENT_BACKGROUND_CPS = {"urban": 100.0, "mountain": 126.0}
 MOON_BACKGROUND_CPS = 160.0
 PA_BLOCKS = tuple(range(100_000, 900_001, 100_000))
 METHODS = ("chernoff", "lim2014")
+# = models.postprocess.ec.EC_MODES (tested); not imported, so that reading a configuration does
+# not load the compiled decoder
+EC_MODES = ("one-way", "interactive")
 
 
 class PassConfigError(ValueError):
@@ -94,6 +98,7 @@ class PostConfig:
     epsilon_sec: float = 1e-10
     epsilon_cor: float = 1e-15
     method: str = "chernoff"
+    ec_mode: str = "one-way"  # error correction, SPEC 7: "one-way" (default) or "interactive"
 
     @property
     def sample_below(self) -> int:
@@ -263,6 +268,8 @@ def _post(table: dict[str, Any], where: str) -> PostConfig:
             raise _fail(where, f"{name}={getattr(post, name)} is outside (0, 1)")
     if post.method not in METHODS:
         raise _fail(where, f"method '{post.method}' is not one of {', '.join(METHODS)}")
+    if post.ec_mode not in EC_MODES:
+        raise _fail(where, f"ec_mode '{post.ec_mode}' is not one of {', '.join(EC_MODES)}")
     return post
 
 

@@ -1,11 +1,15 @@
 """LDPC syndrome error correction of sifted-key packets (paper step 3, SPEC 7).
 
-Reconciliation by syndromes with a few reveal rounds: the satellite sends the syndrome ``H x'``
-of each codeword x' = (its packet bits x, secret padding u); the ground, holding y, decodes the
-error pattern from ``H x' ⊕ H y'`` with the compiled layered sum-product decoder of
-:mod:`models.postprocess.qc_decoder` (padding bits punctured: unknown) and corrects y. A codeword
-that does not decode is retried after the satellite discloses further padding bits (punctured ->
-shortened); a codeword that still fails with all padding public drops the packet on both sides.
+The satellite sends the syndrome ``H x'`` of each codeword x'; the ground, holding y, decodes
+the error pattern from ``H x' ⊕ H y'`` with the compiled layered sum-product decoder of
+:mod:`models.postprocess.qc_decoder` and corrects y. Two modes (:data:`EC_MODES`):
+
+* **one-way** (default, SPEC 7 and the paper): x' = x; the rate comes from the packet's
+  sampled QBER (upper confidence bound), one syndrome, one decoding; a failure drops the packet
+  on both sides. Leak: every syndrome bit.
+* **interactive** (:data:`INTERACTIVE`): x' = (x, secret padding u); a codeword that does not
+  decode is retried after the satellite discloses further padding bits (punctured ->
+  shortened); a codeword that still fails with all padding public drops the packet.
 
 Design (measured numbers in ``docs/postprocessing.md``):
 
@@ -14,14 +18,14 @@ Design (measured numbers in ``docs/postprocessing.md``):
 * **Code family** (:mod:`models.postprocess.qc_code`): quasi-cyclic irregular
   repeat-accumulate codes built from a public code seed, identically on both sides, per shape
   (n + m/2 + fill, m); quasi-cyclic so that the decoder runs on vectors.
-* **Rate.** The sampled counters, pooled with the previous packet's corrected counts, give an
-  error probability per intensity tag (:func:`estimate_channel`); the mother syndrome is
-  ``f_design · Σ_bits h(q_up[tag])`` (q_up: ``z_margin`` standard deviations above the
-  estimate) on a 5 % ladder of lengths (few shapes per pass); secret padding cancels the part
-  above ``f_start(q) · Σ h(q)``, so the first syndrome leaks that much whatever the ladder, and
-  reveal rounds of ``f_step · Σ h(q)`` bits absorb the rest.
-* **Leak** of a codeword: m − d + r (d padding bits, r of them disclosed), see
-  :meth:`Plan.leak`; every disclosed bit counts.
+* **Rate.** The sampled counters (interactive: pooled with the previous packet's corrected
+  counts) give an error probability per intensity tag (:func:`estimate_channel`); the
+  syndrome is ``f_design · Σ_bits h(q_up[tag])`` (q_up: ``z_margin`` standard deviations above
+  the estimate) on a ladder of lengths (few shapes per pass). Interactive only: secret padding
+  cancels the part above ``f_start(q) · Σ h(q)``, so the first syndrome leaks that much
+  whatever the ladder, and reveal rounds of ``f_step · Σ h(q)`` bits absorb the rest.
+* **Leak** of a codeword: m − d + r (d padding bits, r of them disclosed; one-way d = r = 0),
+  see :meth:`Plan.leak`; every disclosed bit counts.
 """
 
 import concurrent.futures
@@ -36,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.postprocess import qc_code, qc_decoder
+from models.postprocess.errors import PostprocessInputError
 from models.postprocess.finitekey import binary_entropy
 
 CODEWORD_BITS = 100_000
@@ -43,21 +48,31 @@ T = TypeVar("T")
 VERIFY_HASH_BITS = 64  # leak of the verification hash sent with each packet's syndromes
 
 
+EC_MODES = ("one-way", "interactive")
+
+
+class EcConfigError(PostprocessInputError):
+    """Error-correction parameters that cannot work (an unknown mode)."""
+
+
 @dataclass(frozen=True)
 class EcConfig:
-    """Parameters of the rate choice, the optional reveal rounds and the decoder.
+    """Parameters of the rate choice, the reveal rounds (interactive mode) and the decoder.
 
+    ``mode``: "one-way" (SPEC 7's default, the paper's: one syndrome per packet, one decoding,
+    no padding, a failure drops the packet) or "interactive" (secret padding and reveal rounds;
+    :data:`INTERACTIVE` holds its parameters).
     Mother code: ``f_design(q) · Σ h(q_up)`` syndrome bits over a codeword's bits, f_design
     interpolated over the packet's signal QBER through the (QBER, f) points, q_up the sampled
-    QBER plus ``z_margin`` binomial standard deviations, rounded up to the ladder of
-    :func:`syndrome_bits_for` (so that codes, built and cached per shape, are reused). Reveal
-    rounds: secret padding bits (punctured) cancel the part of the mother syndrome above
-    ``f_start(q) · Σ h(q)`` (q: the point estimate; at most half of the syndrome), so the first
-    syndrome leaks that much, and each round after a decoding failure discloses ``f_step · Σ
-    h(q)`` padding bits (at least 1/``max_rounds`` of the padding). ``f_start=None``: no padding,
-    no rounds (plain one-way). ``prior_weight``: weight of the previous packet's corrected error
-    counts pooled with the packet's own sample (:func:`estimate_channel`); m_ladder: ratio of
-    the syndrome-length ladder.
+    QBER plus ``z_margin`` binomial standard deviations (the upper confidence bound), rounded
+    up to the ladder of :func:`syndrome_bits_for` (ratio ``m_ladder``, so that codes, built and
+    cached per shape, are reused). Interactive mode only: secret padding bits (punctured)
+    cancel the part of the mother syndrome above ``f_start(q) · Σ h(q)`` (q: the point
+    estimate; at most half of the syndrome), so the first syndrome leaks that much, and each
+    round after a decoding failure discloses ``f_step · Σ h(q)`` padding bits (at least
+    1/``max_rounds`` of the padding). ``prior_weight``: weight of the previous packet's
+    corrected error counts pooled with the packet's own sample (:func:`estimate_channel`; 0:
+    the sample alone).
     max_syndrome_fraction: above this mother m/n the packet is not worth reconciling (dropped
     as ``qber_too_high``); check_rule: the decoder's check-node update ("sum-product", or
     "min-sum" normalised by ms_scaling, which needs far more reveal rounds on these codes);
@@ -65,23 +80,41 @@ class EcConfig:
     attempt gives up. Values measured in docs/postprocessing.md.
     """
 
+    mode: str = "one-way"
     codeword_bits: int = CODEWORD_BITS
-    f_design: tuple[tuple[float, float], ...] = ((0.01, 1.3),)
-    f_start: tuple[tuple[float, float], ...] | None = (
+    f_design: tuple[tuple[float, float], ...] = ((0.01, 1.2),)
+    f_start: tuple[tuple[float, float], ...] = (
         (0.005, 1.12), (0.01, 1.1), (0.02, 1.1), (0.03, 1.08))
-    m_ladder: float = 1.05
-    prior_weight: float = 0.1
+    m_ladder: float = 1.02
+    prior_weight: float = 0.0
     f_step: float = 0.03
     max_rounds: int = 10
-    z_margin: float = 1.0
+    z_margin: float = 1.5
     min_qber: float = 0.002
     max_syndrome_fraction: float = 0.6
     check_rule: str = "sum-product"
     ms_scaling: float = 0.75
-    max_iter: int = 40
-    patience: int = 4
+    max_iter: int = 80
+    patience: int = 8
     warm_start: bool = True
     code_seed: int = 0x4A494E414E31  # public: both sides build the same matrices
+
+    def __post_init__(self) -> None:
+        if self.mode not in EC_MODES:
+            raise EcConfigError(f"ec_mode {self.mode!r} is not one of {', '.join(EC_MODES)}")
+
+    @property
+    def one_way(self) -> bool:
+        return self.mode == "one-way"
+
+
+INTERACTIVE = EcConfig(mode="interactive", f_design=((0.01, 1.3),), m_ladder=1.05,
+                       prior_weight=0.1, z_margin=1.0, max_iter=40, patience=4)
+
+
+def ec_config(mode: str) -> EcConfig:
+    """The parameters of an EC mode ("one-way" or "interactive"); one-line error otherwise."""
+    return INTERACTIVE if mode == "interactive" else EcConfig(mode=mode)
 
 
 @dataclass(frozen=True)
@@ -265,7 +298,7 @@ def plan_codewords(intensity: np.ndarray, estimate: ChannelEstimate, cfg: EcConf
         n = cw.stop - cw.start
         m = syndrome_bits_for(n, f_design * float(np.mean(upper[cw])), cfg.m_ladder)
         entropy = float(np.sum(point[cw]))
-        d = 0 if cfg.f_start is None else min(
+        d = 0 if cfg.one_way else min(
             m // 2, max(0, m - math.ceil(estimate.interpolate(cfg.f_start) * entropy)))
         step = max(1, math.ceil(cfg.f_step * entropy), math.ceil(d / cfg.max_rounds))
         plans.append(Plan(n, m, d, step))

@@ -30,6 +30,9 @@ BASES = ("Z", "X")
 INTENSITY_KEYS = ("s", "d", "v")  # μ1 = signal > μ2 = decoy > μ3 = vacuum
 METHODS = ("chernoff", "lim2014")
 KEY_QUANTUM = 128  # final keys are multiples of 128 bits (paper, SPEC 7)
+# Privacy amplification outputs ℓ + 32 bits; the CRC-32 of all of them is published for the
+# confirmation and the last 32 are discarded, so they come out of the secure length (SPEC 7).
+CONFIRM_CRC_BITS = 32
 
 
 class KeyRateInputError(PostprocessInputError):
@@ -236,7 +239,9 @@ def _bounded(values: Mapping[str, float], mu: Mapping[str, float], p: Mapping[st
 
 
 def key_length(c: KeyRateInput, method: str = "chernoff") -> KeyRateResult:
-    """Final key length ℓ = 128·⌊(ℓ_Z + ℓ_X)/128⌋ of one PA block (SPEC 7)."""
+    """Final key length ℓ = 128·⌊(ℓ_Z + ℓ_X − 32)/128⌋ (at least 0) of one PA block (SPEC 7):
+    privacy amplification outputs ℓ + 32 ≤ ℓ_Z + ℓ_X bits, the confirmation's CRC-32 covers
+    all of them and the final key is the first ℓ."""
     if method not in METHODS:
         raise KeyRateInputError(f"unknown method {method!r} (use chernoff or lim2014)")
     mu, p = c.intensities, c.probabilities
@@ -274,5 +279,6 @@ def key_length(c: KeyRateInput, method: str = "chernoff") -> KeyRateResult:
         ell = max(math.floor(raw), 0)
         per_basis[b] = BasisResult(s0=s0[b], s1=s1[b], v1_test=v1[t], phi=phi, key_bits=ell)
     total = per_basis["Z"].key_bits + per_basis["X"].key_bits
-    return KeyRateResult(key_bits=int(KEY_QUANTUM * (total // KEY_QUANTUM)), method=method,
+    final = max(KEY_QUANTUM * ((total - CONFIRM_CRC_BITS) // KEY_QUANTUM), 0)
+    return KeyRateResult(key_bits=int(final), method=method,
                          per_basis=per_basis)

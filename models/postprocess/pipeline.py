@@ -7,22 +7,29 @@ satellite and ground and the per-packet / per-block report of SPEC 8.
 Message sequence (every message authenticated, :mod:`models.postprocess.auth`)::
 
     per packet   sat -> ground  SYNDROME: error probability per intensity (from the sample),
-                                codeword plans (n, m, padding d, step), syndromes of key +
-                                secret padding, verification-hash key (128 bits), hash (64 bits)
-      0..6 rounds ground -> sat EC_MORE: codewords that failed to decode
+                                codeword plans (n, m, padding d, step), syndromes of key (+
+                                secret padding in interactive mode), verification-hash key
+                                (128 bits), hash (64 bits)
+      interactive mode only, 0..10 rounds:
+                 ground -> sat  EC_MORE: codewords that failed to decode
                  sat -> ground  EC_REVEAL: next padding bits of each of them
                  ground -> sat  EC_RESULT: status, error counts per (basis, intensity)
-    per block    sat -> ground  PA_SEED: key length ℓ, Toeplitz seed (n + ℓ − 1 bits)
-                 sat -> ground  CONFIRM: CRC-32 of the satellite's final block key
-                 ground -> sat  CONFIRM: CRC-32 of the ground's final block key
+    per block    sat -> ground  PA_SEED: final key length ℓ, Toeplitz seed (n + ℓ + 31 bits)
+                 sat -> ground  CONFIRM: CRC-32 of the satellite's ℓ + 32 hash output bits
+                 ground -> sat  CONFIRM: CRC-32 of the ground's ℓ + 32 hash output bits
 
-A packet whose decoding fails, whose verification hash differs, or whose messages fail the
-authentication check is dropped on both sides. Successful packets fill privacy-amplification
-blocks of ``pa_block_bits`` in order; a last, shorter block (whole packets) is distilled as well.
-A block whose CRC-32 confirmation differs or whose messages fail authentication is abandoned on
-both sides. leak_EC of a packet = Σ_codewords (m − d + revealed padding bits) + 64
-verification-hash bits (see :meth:`models.postprocess.ec.Plan.leak` for why punctured padding
-bits reduce the syndrome's leak), attributed to the bases pro rata by bit count (SPEC 7).
+EC mode (``DistillConfig.reconciliation.mode``): "one-way" (default, SPEC 7 and the paper: no
+padding, one decoding, no reveal rounds) or "interactive". A packet whose decoding fails, whose
+verification hash differs, or whose messages fail the authentication check is dropped on both
+sides. Successful packets fill privacy-amplification blocks of ``pa_block_bits`` in order; a
+last, shorter block (whole packets) is distilled as well. Privacy amplification outputs ℓ + 32
+bits, both sides publish the CRC-32 of all of them and keep the first ℓ as the final key (the
+finite-key length already paid for the 32, :data:`models.postprocess.finitekey.CONFIRM_CRC_BITS`);
+a block whose CRCs differ or whose messages fail authentication is abandoned on both sides.
+leak_EC of a packet = Σ_codewords (m − d + revealed padding bits) + 64 verification-hash bits
+(one-way: d = 0, so every syndrome bit sent; interactive: see
+:meth:`models.postprocess.ec.Plan.leak` for why punctured padding bits reduce the syndrome's
+leak), attributed to the bases pro rata by bit count (SPEC 7).
 """
 
 import concurrent.futures
@@ -42,6 +49,7 @@ from models.postprocess.ec import VERIFY_HASH_BITS, EcConfig
 from models.postprocess.errors import PostprocessInputError
 from models.postprocess.finitekey import (
     BASES,
+    CONFIRM_CRC_BITS,
     INTENSITY_KEYS,
     METHODS,
     KeyRateInput,
@@ -144,6 +152,7 @@ class DistillResult:
     ground_key: np.ndarray
     auth_key_consumed_bits: int
     method: str
+    ec_mode: str = "one-way"
 
     @property
     def keys_match(self) -> bool:
@@ -175,6 +184,7 @@ class DistillResult:
             "auth_key_consumed_bits": self.auth_key_consumed_bits,
             "net_key_bits": self.final_key_bits - self.auth_key_consumed_bits,
             "finite_key_method": self.method,
+            "ec_mode": self.ec_mode,
         }
 
 
@@ -360,21 +370,23 @@ def _distill_block(block: list[_Accepted], number: int, link: _Link, seed: int,
     rate = key_length(counts, cfg.method)
     x_sat = np.concatenate([a.satellite_bits for a in block])
     x_gnd = np.concatenate([a.ground_bits for a in block])
-    n, m = int(x_sat.size), rate.key_bits
+    n, ell = int(x_sat.size), rate.key_bits
     info: dict[str, Any] = {
         "block": number, "packets": [a.index for a in block], "input_bits": n,
-        "counts": counts.to_json(), "key_bits": m,
+        "counts": counts.to_json(), "key_bits": ell,
         "phi": {b: rate.per_basis[b].phi for b in BASES},
     }
     empty = np.zeros(0, dtype=np.uint8)
-    if m == 0:
+    if ell == 0:
         return info | {"status": "no_key"}, empty, empty, pa_offset
+    m = ell + CONFIRM_CRC_BITS  # the CRC covers all m bits; the final key is the first ℓ
+    info["pa_output_bits"] = m
     seed_bits = random_bits(seed, STREAM_PA_SEED, pa_offset, n + m - 1)
     pa_offset += n + m - 1
-    msg = link.send("pa_seed", struct.pack(">II", number, m) + pack_bits(seed_bits))
+    msg = link.send("pa_seed", struct.pack(">II", number, ell) + pack_bits(seed_bits))
     if msg is None:
         return info | {"status": "auth_failed", "key_bits": 0}, empty, empty, pa_offset
-    m_rx = struct.unpack_from(">II", msg)[1]
+    m_rx = struct.unpack_from(">II", msg)[1] + CONFIRM_CRC_BITS
     seed_rx = np.unpackbits(np.frombuffer(msg[8:], dtype=np.uint8), bitorder="big")[
         :n + m_rx - 1]
     k_sat = toeplitz_hash(x_sat, seed_bits, m)
@@ -388,7 +400,7 @@ def _distill_block(block: list[_Accepted], number: int, link: _Link, seed: int,
         return info | {"status": "auth_failed", "key_bits": 0}, empty, empty, pa_offset
     if struct.unpack(">II", got_sat)[1] != crc_gnd or struct.unpack(">II", got_gnd)[1] != crc_sat:
         return info | {"status": "crc_mismatch", "key_bits": 0}, empty, empty, pa_offset
-    return info | {"status": "ok"}, k_sat, k_gnd, pa_offset
+    return info | {"status": "ok"}, k_sat[:ell], k_gnd[:ell], pa_offset
 
 
 def distill(packets: Sequence[PacketPair], config: DistillConfig, seed: int,
@@ -450,7 +462,7 @@ def distill(packets: Sequence[PacketPair], config: DistillConfig, seed: int,
         satellite_key=np.concatenate(keys_sat) if keys_sat else empty,
         ground_key=np.concatenate(keys_gnd) if keys_gnd else empty,
         auth_key_consumed_bits=link.satellite.consumed_bits,
-        method=config.method)
+        method=config.method, ec_mode=config.reconciliation.mode)
 
 
 def efficiency(leak_bits: int, n: int, qber: float) -> float:

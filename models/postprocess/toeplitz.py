@@ -33,17 +33,21 @@ size too (LLVM then unrolls its XOR loops and inlines its leaves) saved 10 % of 
 
 **"fft" (fallback without PCLMULQDQ or with numba's JIT disabled; also selectable):** y_i is the
 parity of the integer correlation c[k] = Σ_j x_j s[k − j] at k = i + n − 1, a linear convolution
-computed with real FFTs of length L ≥ n + m − 1 (no wrap-around reaches k ∈ [n−1, n+m−2]). The
-bits are centred to ±1/2 so the transform runs in float32: Σ x_j s_(k−j) = Σ x'_j s'_(k−j) +
-(Σ_j x_j)/2 + (Σ_(window) s)/2 − n/4 with x' = x − 1/2; 4·Σ x' s' is an integer and is accepted only
-if every value lies within 0.1 of one, otherwise the same transform is redone in float64. This is
-a check, not a proof: the worst-case float32 bound (~ε·log2 L·‖x'‖·‖s'‖·4 ≈ 0.7 at 500 kbit) does
-not exclude an error above 0.5, but the observed errors are ~1e-3 (round-off adds up like a random
-walk) and float64 (ε 2^−53, worst case ~1e-9) is exact with a wide margin. The seed's window sums
-are needed only modulo 4 (they enter 4·Σ as 2·window and only bit 2 of 4·Σ is kept), so their
-prefix sum wraps in uint8. L is the smallest 2^k, 3·2^k or 5·2^k (pocketfft is 1.6x slower on
-scipy's ``next_fast_len`` 625,000 than on 655,360 for 500 kbit). A hasher keeps the seed's
-spectrum, so each further input costs two transforms instead of three.
+computed with float64 real FFTs of length L = 2^k ≥ n + m − 1 (no wrap-around reaches
+k ∈ [n−1, n+m−2]). The bits are centred to ±1/2: Σ x_j s_(k−j) = Σ x'_j s'_(k−j) + (Σ_j x_j)/2 +
+(Σ_(window) s)/2 − n/4 with x' = x − 1/2, and 4·Σ x' s' is an integer; only its value modulo 8
+matters (the seed's window sums are needed modulo 4, so their prefix sum wraps in uint8).
+**Exactness.** Every correlation value is rounded to the nearest integer, which is exact when
+the transform's error is below 1/2. Percival's bound for a radix-2 FFT convolution (Math. Comp.
+72 (2003) 387) gives |error| ≤ ‖4x'‖·‖s'‖·((1 + ε)^(3k) (1 + √5 ε)^(3k+1) (1 + β)^(3k) − 1)
+with ε = β = 2^−53: 3·10^−8 at 900 kbit into 300 kbit. :func:`fft_error_bound` evaluates it
+with a safety factor of 10 (pocketfft runs radix-4 passes and computes its twiddles its own
+way) and the hasher refuses sizes where it reaches 1/4; after the transform every value must
+also lie within that bound of an integer, otherwise :class:`ToeplitzRoundingError` is raised.
+A rounding error therefore either cannot occur or stops the hash; it never yields a wrong key.
+(A float32 transform, about 2x faster, is not used: its worst-case bound, ~0.7 at 500 kbit, does
+not exclude a wrong parity that a distance-to-integer check would not see.) A hasher keeps
+the seed's spectrum, so each further input costs two transforms instead of three.
 
 Alternatives measured: pyFFTW 0.15.1 (works with numpy 2.4.6) does a float32 real FFT of 655,360
 in 2.1 ms (FFTW_ESTIMATE) or 1.7 ms (FFTW_MEASURE, 23 s of planning) against pocketfft's 4.7 ms:
@@ -54,9 +58,10 @@ packing (0.3 ms), so one fresh seed per block keeps SPEC 7 as it is.
 Speed (500 kbit → 125 kbit, ``pa_toeplitz_500kbit``, CPU time, all on the shared machine at load
 average 5.7 to 6.5 on 2 cores): clmul best of 7 to 15 in one process 3.4 to 5.4 ms (92 to 145
 Mbit/s; kernel 3.3 ms, seed check and packing 0.4 ms, input packing 0.06 ms); the bench's best of 5
-over 8 processes 62 to 125 Mbit/s (median 88); fft at the same time 16 to 38 ms (13 to 31 Mbit/s),
-so clmul is 5 to 7x faster. The kernel's remaining overhead is in the internal nodes (array views
-and their reference counts: numba's private ``_nrt=False`` saved 8 %, not used).
+over 8 processes 62 to 125 Mbit/s (median 88); the float64 FFT path takes 62 to 65 ms (8 Mbit/s,
+``ToeplitzHasher(seed, n, m, "fft").hash(x)`` in one process), so clmul is ~15x faster. The
+kernel's remaining overhead is in the internal nodes (array views and their reference counts:
+numba's private ``_nrt=False`` saved 8 %, not used).
 Re-run on an idle machine: ``farm-bench -n 5 -- sh
 -c 'exec .venv/bin/python -c "import sim.bench_postprocess as b; print(b.bench_toeplitz())"
 >> /tmp/pa_bench.txt'`` and read the figures in /tmp/pa_bench.txt. The first call in a process
@@ -76,18 +81,36 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-MAX_FLOAT32_ERROR = 0.1
+FFT_BOUND_SAFETY = 10.0  # factor on Percival's radix-2 bound (pocketfft's radix-4 passes)
+MAX_FFT_ERROR = 0.25  # sizes whose bound reaches this are refused (never at SPEC's sizes)
 LEAF_WORDS = 8  # leaf of the Toeplitz recursion (8 × 64 bits); a compile-time constant
 Method = Literal["auto", "clmul", "fft"]
 METHOD_DESCRIPTIONS = {
     "clmul": "bit-packed GF(2) Toeplitz product, 3-product split, pclmulqdq leaves (numba), "
              "1 thread",
-    "fft": "float32 real FFTs (seed spectrum + 2 per input), 1 thread",
+    "fft": "float64 real FFTs of length 2^k, rounding proven exact and checked "
+           "(seed spectrum + 2 per input), 1 thread",
 }
 
 
 class ToeplitzInputError(ValueError):
     """Bad Toeplitz-hash input (sizes, non-bit values); the message names the problem."""
+
+
+class ToeplitzRoundingError(ArithmeticError):
+    """An FFT correlation value lies farther from an integer than the proven error bound
+    allows (a numerical fault): the hash is refused instead of a possibly wrong parity."""
+
+
+def fft_error_bound(n: int, m: int) -> float:
+    """Upper bound (safety factor included) of the error of the FFT path's 4·Σ x'_j s'_(k−j)
+    for an n-bit input and m output bits (Percival 2003, radix-2, float64)."""
+    k = max(fft_length(n + m - 1).bit_length() - 1, 1)
+    eps = 2.0**-53
+    growth = math.expm1(3 * k * math.log1p(eps) + (3 * k + 1) * math.log1p(math.sqrt(5) * eps)
+                        + 3 * k * math.log1p(eps))
+    norms = 4.0 * math.sqrt(n / 4.0) * math.sqrt((n + m - 1) / 4.0)  # ‖4x'‖·‖s'‖, x', s' = ±1/2
+    return FFT_BOUND_SAFETY * norms * growth
 
 
 def clmul_available() -> bool:
@@ -213,14 +236,8 @@ def _pack_words(bits: np.ndarray, front: int, words: int) -> np.ndarray:
 
 
 def fft_length(size: int) -> int:
-    """Smallest 2^k, 3·2^k or 5·2^k that is >= size (pocketfft's fastest lengths here)."""
-    best = 1 << max(size - 1, 0).bit_length()
-    for factor in (3, 5):
-        k = max(0, math.ceil(math.log2(size / factor)))
-        while factor << k < size:
-            k += 1
-        best = min(best, factor << k)
-    return best
+    """Smallest power of two >= size (the radix-2 length of the exactness bound)."""
+    return 1 << max(size - 1, 0).bit_length()
 
 
 def _checked_seed(seed: np.ndarray, n: int, m: int) -> np.ndarray:
@@ -270,8 +287,12 @@ class ToeplitzHasher:
                                            * self._block)
         else:
             self._length = fft_length(n + m - 1)
+            self._bound = fft_error_bound(n, m)
+            if self._bound >= MAX_FFT_ERROR:
+                raise ToeplitzInputError(f"Toeplitz FFT path cannot guarantee exact rounding for "
+                                         f"n={n}, m={m}; use method='clmul'")
             self._seed = seed
-            self._spectra: dict[type, np.ndarray] = {}
+            self._seed_spectrum: np.ndarray | None = None
             # window sums Σ_(j<n) s[i − j + n − 1] = S[i + n] − S[i] (S the prefix sum), needed
             # modulo 4 only: the prefix sum wraps in uint8
             prefix = np.zeros(n + m, dtype=np.uint8)
@@ -294,26 +315,29 @@ class ToeplitzHasher:
             return np.unpackbits(out.view(np.uint8), bitorder="little")[: self.m]
         return self._hash_fft(x)
 
-    def _centred(self, bits: np.ndarray, dtype: type) -> np.ndarray:
-        buf = np.zeros(self._length, dtype=dtype)
+    def _centred(self, bits: np.ndarray) -> np.ndarray:
+        buf = np.zeros(self._length, dtype=np.float64)
         buf[: bits.size] = bits
         buf[: bits.size] -= 0.5
         return sfft.rfft(buf)
 
-    def _centred_correlation(self, x: np.ndarray, dtype: type) -> np.ndarray:
-        """4·Σ_j x'_j s'_(i−j+n−1) for all i < m, as float (x' = x − 1/2, s' = s − 1/2)."""
-        if dtype not in self._spectra:
-            self._spectra[dtype] = self._centred(self._seed, dtype)
-        spec = self._centred(x, dtype)
-        spec *= self._spectra[dtype]
+    def _centred_correlation(self, x: np.ndarray) -> np.ndarray:
+        """4·Σ_j x'_j s'_(i−j+n−1) for all i < m, as float64 (x' = x − 1/2, s' = s − 1/2)."""
+        if self._seed_spectrum is None:
+            self._seed_spectrum = self._centred(self._seed)
+        spec = self._centred(x)
+        spec *= self._seed_spectrum
         n, m = self.n, self.m
         return 4.0 * sfft.irfft(spec, n=self._length)[n - 1 : n + m - 1]
 
     def _hash_fft(self, x: np.ndarray) -> np.ndarray:
-        c4 = self._centred_correlation(x, np.float32)
+        c4 = self._centred_correlation(x)
         r4 = np.rint(c4)
-        if np.max(np.abs(c4 - r4), initial=0.0) > MAX_FLOAT32_ERROR:
-            r4 = np.rint(self._centred_correlation(x, np.float64))
+        worst = float(np.max(np.abs(c4 - r4), initial=0.0))
+        if not worst <= self._bound:  # also catches NaN
+            raise ToeplitzRoundingError(
+                f"Toeplitz FFT correlation off an integer by {worst:.3g}, above the proven "
+                f"bound {self._bound:.3g}: refusing a possibly wrong parity")
         const = (2 * int(x.sum(dtype=np.int64)) - self.n) % 8
         total4 = r4.astype(np.int64) + self._window2 + const
         # total4 ≡ 4·Σ x_j s_(k−j) (mod 8), a multiple of 4: bit 2 is the parity of the sum

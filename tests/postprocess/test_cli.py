@@ -7,7 +7,10 @@ import sys
 import numpy as np
 import pytest
 
+from models.channel.config import EC_MODES, REPO_CONFIGS, PassConfigError, load_pass
+from models.postprocess import ec, pipeline
 from sim.cli import main
+from sim.pass_run import with_ec_mode
 
 COUNTS = {
     "intensities": {"s": 0.8, "d": 0.1, "v": 0.001},
@@ -33,6 +36,9 @@ def test_keyrate_prints_spec8_json(tmp_path, capsys, method):
     assert out["key_bits"] % 128 == 0 and out["key_bits"] > 0
     for b in ("Z", "X"):
         assert {"s0", "s1", "phi"} <= set(out[b])
+    # the 32 bits of the confirmation CRC come out of the key (SPEC 7)
+    raw = out["Z"]["key_bits"] + out["X"]["key_bits"]
+    assert out["key_bits"] == 128 * ((raw - 32) // 128)
 
 
 def test_keyrate_entry_point_subprocess(tmp_path):
@@ -189,3 +195,50 @@ def test_pass_subcommand_is_wired(capsys):
         main(["pass", "--help"])
     assert exc.value.code == 0
     assert "--out" in capsys.readouterr().out
+
+
+def test_pass_ec_mode_option_and_config_field(tmp_path, capsys):
+    """--ec-mode is offered with its two choices; an unknown ec_mode in the pass file is one
+    line naming it (nothing is simulated)."""
+    with pytest.raises(SystemExit):
+        main(["pass", "--help"])
+    assert "--ec-mode {one-way,interactive}" in capsys.readouterr().out
+    config = tmp_path / "pass.toml"
+    config.write_text((REPO_CONFIGS / "passes" / "jinan-2022-09-25.toml").read_text()
+                      + '\n[postprocess]\nec_mode = "two-way"\n')
+    assert main(["pass", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ec_mode 'two-way' is not one of one-way, interactive" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["pass", str(config), "--out", str(tmp_path / "out"), "--ec-mode", "both"])
+    assert exc.value.code == 2 and "invalid choice: 'both'" in capsys.readouterr().err
+
+
+def test_ec_mode_reaches_the_distillation(tmp_path):
+    """The configuration's mode, or --ec-mode over it, selects the EC parameters of the pass;
+    the loader knows exactly the modes the post-processing has."""
+    assert EC_MODES == ec.EC_MODES
+    config = load_pass(REPO_CONFIGS / "passes" / "jinan-2022-09-25.toml")
+    assert config.post.ec_mode == "one-way"
+    interactive = with_ec_mode(config, "interactive")
+    assert interactive.post.ec_mode == "interactive" and with_ec_mode(config, None) is config
+    with pytest.raises(PassConfigError, match="ec_mode 'x' is not one of"):
+        with_ec_mode(config, "x")
+    seen = []
+
+    def fake_distill(pairs, cfg, seed, progress=None):
+        seen.append(cfg.reconciliation)
+        raise _SeenError
+
+    for mode in (None, "interactive"):
+        args = ["pass", str(REPO_CONFIGS / "passes" / "jinan-2022-09-25.toml"), "--out",
+                str(tmp_path), "--no-plots", "--duration", "1"]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(pipeline, "distill", fake_distill)
+            with pytest.raises(_SeenError):
+                main(args + ([] if mode is None else ["--ec-mode", mode]))
+    assert seen == [ec.ec_config("one-way"), ec.INTERACTIVE]
+
+
+class _SeenError(Exception):
+    pass

@@ -111,7 +111,7 @@ def test_hand_computed_lim2014_case():
     ell = math.floor(s0 + s1 * (1 - binary_entropy(phi)) - 20000 - 6 * math.log2(21e10)
                      - math.log2(2e15))
     assert r.per_basis["Z"].key_bits == ell
-    assert r.key_bits == 128 * ((2 * ell) // 128)
+    assert r.key_bits == 128 * ((2 * ell - 32) // 128)
 
 
 def test_chernoff_block_key_positive_and_quantised():
@@ -180,6 +180,21 @@ def test_monotone_in_errors_and_leak():
     raw0 = k0.per_basis["Z"].key_bits + k0.per_basis["X"].key_bits
     raw2 = k2.per_basis["Z"].key_bits + k2.per_basis["X"].key_bits
     assert raw0 - raw2 == pytest.approx(20000, abs=2)
+
+
+@pytest.mark.parametrize("excess", [0, 16, 31, 32, 100])
+def test_confirmation_crc_bits_come_out_of_the_key(excess):
+    """ℓ = 128·⌊(ℓ_Z + ℓ_X − 32)/128⌋: a block whose raw length exceeds a multiple of 128 by
+    fewer than 32 bits loses a whole 128-bit unit, since privacy amplification must also
+    output the 32 bits the confirmation CRC covers."""
+    base = key_length(counts((235000, 14600, 450), (1700, 200, 220), leak=(20300, 20300)))
+    raw = base.per_basis["Z"].key_bits + base.per_basis["X"].key_bits
+    shift = (raw - excess) % 128  # extra Z leak that leaves raw ≡ excess (mod 128)
+    r = key_length(counts((235000, 14600, 450), (1700, 200, 220), leak=(20300 + shift, 20300)))
+    total = r.per_basis["Z"].key_bits + r.per_basis["X"].key_bits
+    assert total == raw - shift and total % 128 == excess
+    assert r.key_bits == total - excess - (128 if excess < 32 else 0)
+    assert r.key_bits + 32 <= total
 
 
 def test_empty_block_gives_zero():
@@ -253,5 +268,5 @@ def test_hand_computed_chernoff_case():
     assert (z.s0, z.s1, z.v1_test, z.phi) == (pytest.approx(s0), pytest.approx(s1),
                                               pytest.approx(v1), pytest.approx(phi))
     assert z.key_bits == ell
-    assert r.key_bits == 128 * ((2 * ell) // 128)
+    assert r.key_bits == 128 * ((2 * ell - 32) // 128)
     assert r.key_bits > 0

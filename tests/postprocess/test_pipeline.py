@@ -1,13 +1,16 @@
 """Whole-pass distillation: EC, verification, PA, confirmation and authentication together."""
 
+import dataclasses
 import json
+import zlib
 
 import numpy as np
 import pytest
 
+from models.postprocess import ec, pipeline
 from models.postprocess.auth import AuthKeyExhaustedError
-from models.postprocess.ec import EcConfig
-from models.postprocess.finitekey import KeyRateInput, KeyRateInputError
+from models.postprocess.ec import INTERACTIVE
+from models.postprocess.finitekey import KeyRateInput, KeyRateInputError, key_length
 from models.postprocess.pipeline import (
     DistillConfig,
     DistillConfigError,
@@ -101,7 +104,8 @@ def test_reveal_rounds_through_the_authenticated_link():
     """With an optimistic first syndrome every packet needs reveal rounds; each round costs
     two authenticated messages, every disclosed padding bit counts as leak, keys agree."""
     pairs = synthetic_packets(2, 0.02, seed=12, packet_bits=SMALL)
-    cfg = small_config(reconciliation=EcConfig(f_start=((0.01, 0.9),), f_step=0.15))
+    cfg = small_config(reconciliation=dataclasses.replace(INTERACTIVE, f_start=((0.01, 0.9),),
+                                                          f_step=0.15))
     result = distill(pairs, cfg, seed=5)
     assert [e["status"] for e in result.ec] == ["ok", "ok"] and result.keys_match
     rounds = sum(e["reveal_rounds"] for e in result.ec)
@@ -118,11 +122,12 @@ def test_reveal_rounds_through_the_authenticated_link():
 def test_parallel_decoding_is_deterministic():
     """Two packets decoded at once (threads) share the prior of the packet before them; the
     result does not depend on thread timing, and a group's first packet sees the same prior
-    as in sequential decoding."""
+    as in sequential decoding (interactive mode: the one that pools a prior)."""
     pairs = synthetic_packets(4, 0.02, seed=7, packet_bits=SMALL)
-    runs = [distill(pairs, small_config(ec_workers=2), seed=5) for _ in range(2)]
+    runs = [distill(pairs, small_config(ec_workers=2, reconciliation=INTERACTIVE), seed=5)
+            for _ in range(2)]
     assert runs[0].to_report() == runs[1].to_report() and runs[0].keys_match
-    serial = distill(pairs, small_config(ec_workers=1), seed=5)
+    serial = distill(pairs, small_config(ec_workers=1, reconciliation=INTERACTIVE), seed=5)
     assert [e["status"] for e in serial.ec] == [e["status"] for e in runs[0].ec] == ["ok"] * 4
     for i in (0, 2):
         assert serial.ec[i] == runs[0].ec[i]
@@ -223,3 +228,158 @@ def test_block_size_must_be_whole_packets_and_pool_must_suffice():
         distill(pairs, small_config(pa_block_bits=SMALL + 1), seed=1)
     with pytest.raises(AuthKeyExhaustedError, match="auth_pool_bits"):
         distill(pairs, small_config(auth_pool_bits=300), seed=1)
+
+
+class Wiretap:
+    """Records every classical message (kind, payload as delivered) without altering it."""
+
+    def __init__(self):
+        self.messages = []
+
+    def __call__(self, kind, payload):
+        self.messages.append((kind, payload))
+        return payload
+
+
+def wire_disclosure(messages):
+    """Per packet index: (syndrome bits, verification-hash bits, revealed padding bits, padding
+    slots declared) as carried by the SYNDROME and EC_REVEAL messages on the link."""
+    out = {}
+    for kind, payload in messages:
+        if kind == "syndrome":
+            index = int.from_bytes(payload[:4], "big")
+            _, syn, _, _ = pipeline._unpack_syndrome_message(payload)
+            out[index] = [int(syn.bits.size), 8 * 8, 0, sum(p.d for p in syn.plans)]
+        elif kind == "ec_reveal":
+            index = int.from_bytes(payload[:4], "big")
+            out[index][2] += sum(int(b.size) for b in pipeline._unpack_reveal(payload).values())
+    return out
+
+
+@pytest.mark.parametrize("mode", ec.EC_MODES)
+def test_leak_is_what_the_link_carried(mode):
+    """The leak each block's key length subtracts equals the bits the syndrome, reveal and
+    verification messages of its packets carried: one-way every one of them; interactive
+    minus the secret padding slots (Plan.leak; the premise, padding columns of full rank, is
+    checked in test_ec.test_padding_positions_and_leak). An optimistic start forces reveal
+    rounds in the interactive case."""
+    pairs = synthetic_packets(4, [0.01, 0.02, 0.015, 0.01], seed=21, packet_bits=SMALL)
+    rec = (ec.ec_config(mode) if mode == "one-way"
+           else dataclasses.replace(INTERACTIVE, f_start=((0.01, 0.95),), f_step=0.1))
+    tap = Wiretap()
+    result = distill(pairs, small_config(reconciliation=rec, pa_block_bits=4 * SMALL,
+                                         epsilon_sec=1e-3, epsilon_cor=1e-3),
+                     seed=5, adversary=tap)
+    wire = wire_disclosure(tap.messages)
+    assert sorted(wire) == [0, 1, 2, 3] and result.ec_mode == mode
+    assert [e["status"] for e in result.ec] == ["ok"] * 4
+    kinds = {k for k, _ in tap.messages}
+    if mode == "one-way":
+        assert not kinds & {"ec_more", "ec_reveal"}
+        assert all(padding == 0 and revealed == 0 for _, _, revealed, padding in wire.values())
+    else:
+        assert sum(revealed for _, _, revealed, _ in wire.values()) > 0
+    for block in result.pa_blocks:
+        counts = KeyRateInput.from_json(block["counts"])
+        carried = sum(wire[i][0] + wire[i][1] + wire[i][2] - wire[i][3]
+                      for i in block["packets"])
+        assert sum(counts.leak_ec_bits.values()) == pytest.approx(carried, abs=1e-6)
+        # and the key length subtracts exactly that leak from each basis
+        rate = key_length(counts)
+        free = key_length(dataclasses.replace(counts, leak_ec_bits={"Z": 0.0, "X": 0.0}))
+        assert rate.key_bits == block["key_bits"]
+        for b in ("Z", "X"):
+            assert rate.per_basis[b].key_bits > 0
+            assert free.per_basis[b].key_bits - rate.per_basis[b].key_bits == pytest.approx(
+                counts.leak_ec_bits[b], abs=1)
+    assert sum(b["key_bits"] for b in result.pa_blocks) > 0 and result.keys_match
+
+
+def _spoil_ground_word(monkeypatch, ground_bits):
+    """Make the ground's corrected word of the packet holding ``ground_bits`` differ in one
+    bit from the satellite's (a decoder converging to a wrong codeword)."""
+    original = ec.GroundDecoder.result
+
+    def result(self):
+        out = original(self)
+        if self.y is ground_bits:
+            out.corrected[17] ^= 1
+        return out
+
+    monkeypatch.setattr(ec.GroundDecoder, "result", result)
+
+
+PAIRS_FOR_SPOIL = synthetic_packets(4, 0.01, seed=31, packet_bits=SMALL)
+
+
+def test_failed_verification_drops_the_packet_on_both_sides(monkeypatch):
+    _spoil_ground_word(monkeypatch, PAIRS_FOR_SPOIL[1].ground.bit)
+    result = distill(PAIRS_FOR_SPOIL, small_config(epsilon_sec=1e-3, epsilon_cor=1e-3), seed=5)
+    assert [e["status"] for e in result.ec] == ["ok", "verify_failed", "ok", "ok"]
+    assert result.ec[1]["f"] is None
+    assert [b["packets"] for b in result.pa_blocks] == [[0, 2], [3]]
+    assert result.keys_match and result.final_key_bits > 0
+
+
+def test_crc_mismatch_abandons_the_block_on_both_sides(monkeypatch):
+    """A wrong ground word that the verification hash misses (forced here) reaches privacy
+    amplification; the CRC-32 confirmation catches it and both sides drop the block."""
+    _spoil_ground_word(monkeypatch, PAIRS_FOR_SPOIL[2].ground.bit)
+    monkeypatch.setattr(pipeline, "_verify_hash", lambda key, bits: 0)
+    result = distill(PAIRS_FOR_SPOIL, small_config(epsilon_sec=1e-3, epsilon_cor=1e-3), seed=5)
+    assert [e["status"] for e in result.ec] == ["ok"] * 4
+    assert [b["status"] for b in result.pa_blocks] == ["ok", "crc_mismatch"]
+    assert result.pa_blocks[1]["key_bits"] == 0
+    assert result.keys_match and result.final_key_bits == result.pa_blocks[0]["key_bits"] > 0
+
+
+def test_confirmation_crc_covers_32_bits_beyond_the_final_key(monkeypatch):
+    """PA outputs ℓ + 32 bits (seed n + ℓ + 31), the published CRC-32 is that of all of them,
+    the final key is the first ℓ."""
+    outputs = []
+    hash_ = pipeline.toeplitz_hash
+
+    def recording(x, seed, m):
+        outputs.append((x.size, seed.size, m, hash_(x, seed, m)))
+        return outputs[-1][3]
+
+    monkeypatch.setattr(pipeline, "toeplitz_hash", recording)
+    result = distill(PAIRS_FOR_SPOIL[:2], small_config(epsilon_sec=1e-3, epsilon_cor=1e-3),
+                     seed=5)
+    block = result.pa_blocks[0]
+    ell = block["key_bits"]
+    assert ell > 0 and block["pa_output_bits"] == ell + 32
+    (n, seed_bits, m, k_sat), (_, _, _, k_gnd) = outputs
+    assert (n, seed_bits, m) == (2 * SMALL, 2 * SMALL + ell + 31, ell + 32)
+    assert block["crc32"] == zlib.crc32(np.packbits(k_sat).tobytes())
+    assert np.array_equal(result.satellite_key, k_sat[:ell])
+    assert np.array_equal(result.ground_key, k_gnd[:ell])
+
+
+def test_crc_is_a_bijection_of_the_32_discarded_bits():
+    """Given the final key (the first ℓ bits) the published CRC-32 is a bijection of the last
+    32 PA output bits, so it says nothing about the key: b -> crc(a|b) ^ crc(a|0) is linear
+    over GF(2), and its 32 columns have full rank."""
+    rng = np.random.default_rng(4)
+    prefix = rng.integers(0, 2, 256, dtype=np.uint8)
+
+    def crc(tail):
+        return zlib.crc32(np.packbits(np.concatenate([prefix, tail])).tobytes())
+
+    zero = crc(np.zeros(32, dtype=np.uint8))
+    rows = []
+    for i in range(32):
+        unit = np.zeros(32, dtype=np.uint8)
+        unit[i] = 1
+        rows.append(crc(unit) ^ zero)
+    pair = rng.integers(0, 2, (2, 32), dtype=np.uint8)
+    assert crc(pair[0] ^ pair[1]) ^ zero == crc(pair[0]) ^ crc(pair[1])  # linear in the tail
+    rank = 0
+    for bit in range(31, -1, -1):  # Gaussian elimination over GF(2) on 32-bit integers
+        at = next((i for i, r in enumerate(rows) if r >> bit & 1), None)
+        if at is None:
+            continue
+        pivot = rows.pop(at)
+        rows = [r ^ pivot if r >> bit & 1 else r for r in rows]
+        rank += 1
+    assert rank == 32

@@ -9,7 +9,9 @@ from models.postprocess.toeplitz import (
     LEAF_WORDS,
     ToeplitzHasher,
     ToeplitzInputError,
+    ToeplitzRoundingError,
     clmul_available,
+    fft_error_bound,
     pack_bits,
     toeplitz_hash,
     toeplitz_hash_naive,
@@ -125,6 +127,35 @@ def test_fallback_without_jit(monkeypatch):
     assert ToeplitzHasher(seed, 5, 5).method == "fft"
     with pytest.raises(ToeplitzInputError, match="'clmul' needs numba's JIT"):
         ToeplitzHasher(seed, 5, 5, "clmul")
+
+
+def test_fft_rounding_is_proven_exact_at_spec_sizes():
+    """The FFT path's error bound is far below the 1/2 that would flip a parity at every SPEC
+    block size; sizes where it would reach 1/4 are refused."""
+    for n in range(100_000, 900_001, 100_000):
+        assert fft_error_bound(n, n // 2) < 1e-6
+    assert fft_error_bound(10**6, 10**6) > fft_error_bound(10**5, 10**5)
+
+
+def test_fft_path_refuses_a_value_off_an_integer(monkeypatch):
+    """A correlation value farther from an integer than the proven bound (a numerical fault,
+    injected here) stops the hash instead of giving a parity that may be wrong."""
+    x, seed = _case(np.random.default_rng(9), 3000, 800)
+    hasher = ToeplitzHasher(seed, 3000, 800, "fft")
+    assert np.array_equal(hasher.hash(x), toeplitz_hash_naive(x, seed, 800))
+    irfft = toeplitz.sfft.irfft
+
+    def faulty(*args, **kw):
+        out = irfft(*args, **kw)
+        out[3000 + 400] += 0.3 / 4  # one output value off by 0.3 after the factor 4
+        return out
+
+    monkeypatch.setattr(toeplitz.sfft, "irfft", faulty)
+    with pytest.raises(ToeplitzRoundingError, match="above the proven bound"):
+        hasher.hash(x)
+    monkeypatch.setattr(toeplitz, "FFT_BOUND_SAFETY", 1e12)
+    with pytest.raises(ToeplitzInputError, match="cannot guarantee exact rounding"):
+        ToeplitzHasher(seed, 3000, 800, "fft")
 
 
 def test_zero_output_and_bad_input():
