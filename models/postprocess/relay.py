@@ -23,7 +23,8 @@ import numpy as np
 
 from models.postprocess.aes import aes128_ctr
 from models.postprocess.errors import PostprocessInputError
-from models.postprocess.toeplitz import pack_bits, unpack_bits
+from models.postprocess.keyfile import read_key
+from models.postprocess.toeplitz import pack_bits
 
 AES_KEY_BITS = 128
 KEY_QUANTUM = 128
@@ -76,12 +77,9 @@ class StationKeys:
 
 
 def read_key_file(path: pathlib.Path) -> np.ndarray:
-    """A key file of SPEC 8 (raw bytes, MSB-first) as a bit array."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RelayInputError(f"cannot read key file {str(path)!r}: {exc.strerror}") from None
-    return unpack_bits(data)
+    """A key file of SPEC 8 (raw bytes, MSB-first) as a bit array, checked against its
+    integrity record (:mod:`models.postprocess.keyfile`)."""
+    return read_key(path)
 
 
 def read_pass_keys(directory: pathlib.Path) -> StationKeys:

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from models.postprocess.keyfile import write_key
 from sim.cli import main
 
 COUNTS = {
@@ -99,8 +100,8 @@ def pass_dir(root, name, nbits, seed, ground_flip=None):
     ground = bits.copy()
     if ground_flip is not None:
         ground[ground_flip] ^= 1
-    (d / "satellite.key").write_bytes(np.packbits(bits).tobytes())
-    (d / "ground.key").write_bytes(np.packbits(ground).tobytes())
+    write_key(d / "satellite.key", bits)
+    write_key(d / "ground.key", ground)
     return d
 
 
@@ -145,7 +146,7 @@ def test_relay_bad_input(tmp_path, capsys, setup, message):
     elif setup == "missing_key":
         (b / "ground.key").unlink()
     elif setup == "length_mismatch":
-        (b / "ground.key").write_bytes(b"\x00")
+        write_key(b / "ground.key", np.zeros(8, dtype=np.uint8))
     elif setup == "missing_message":
         args += ["--message", str(tmp_path / "nope.txt")]
     else:
