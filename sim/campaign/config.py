@@ -62,7 +62,7 @@ def _fail(path: Path, message: str) -> CampaignConfigError:
 def _check_keys(path: Path, table: dict[str, Any], allowed: set[str], section: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise _fail(path, f"unknown key '{unknown[0]}' in {section} (allowed: "
+        raise _fail(path, f"unknown key {unknown[0]!r} in {section} (allowed: "
                           f"{', '.join(sorted(allowed))})")
 
 
@@ -74,7 +74,7 @@ def _int(path: Path, where: str, value: Any, low: int, high: int) -> int:
 
 def _float(path: Path, where: str, value: Any, low: float, high: float) -> float:
     if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or not low <= value <= high):
+            or not low <= value <= high or not math.isfinite(value)):
         raise _fail(path, f"{where} must be a number in {low:g}..{high:g}, not {value!r}")
     return float(value)
 

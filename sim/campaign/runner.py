@@ -6,7 +6,8 @@ Without ``--scheduler`` the runner starts a ``LocalCluster`` of worker processes
 (``[dask] workers``); with ``--scheduler tcp://HOST:8786`` it submits to an existing cluster
 (``dask scheduler`` and ``dask worker`` started on any machines where this repository is
 installed), so the same command scales to many machines. Scenario runs (``make sim``, minutes
-each) are submitted first so they do not finish last.
+each, in a simulator subprocess) are submitted first so they do not finish last, and leave their
+worker's thread while they wait for the subprocess, so the window runs are not held up.
 
 Outputs, written once all runs are back (an existing table is never overwritten):
 
@@ -70,6 +71,18 @@ def _client(config: CampaignConfig, scheduler: str) -> Iterator[Any]:
         yield client
 
 
+def _scenario_task(plan: ScenarioPlan, run: int) -> dict[str, Any]:
+    """A scenario run on a worker: it waits minutes for its simulator subprocess, so it leaves
+    the worker's thread pool meanwhile (``secede``) and window runs go on there."""
+    from distributed import rejoin, secede
+
+    secede()
+    try:
+        return scenario_run(plan, run)
+    finally:
+        rejoin()
+
+
 def _submit(client: Any, config: CampaignConfig, runs: int, scenario_runs: int) -> list[Any]:
     import numpy as np
 
@@ -80,7 +93,7 @@ def _submit(client: Any, config: CampaignConfig, runs: int, scenario_runs: int) 
         plan = ScenarioPlan(str(Path("configs/scenarios") / f"{name}.toml"),
                             config.scenario_frames, int(rng.integers(1, 1 << 31)),
                             config.simulator)
-        futures.append(client.submit(scenario_run, plan, runs + j, pure=False))
+        futures.append(client.submit(_scenario_task, plan, runs + j, pure=False))
     futures += [client.submit(window_run, config.window, config.seed, i, pure=False)
                 for i in range(runs)]
     return futures
