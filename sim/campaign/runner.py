@@ -66,7 +66,7 @@ def _client(config: CampaignConfig, scheduler: str) -> Iterator[Any]:
             yield client
         return
     with (LocalCluster(n_workers=config.workers, threads_per_worker=config.threads_per_worker,
-                       processes=True, dashboard_address=None) as cluster,
+                       processes=True, dashboard_address=":0") as cluster,
           Client(cluster) as client):
         yield client
 
