@@ -6,9 +6,9 @@ Format (every key optional; unknown keys are errors)::
     runs = 1000                 # randomised window runs
     seed = 1                    # master seed: run i draws everything from (seed, i)
     passes = ["jinan-2022-09-25", ...]   # configs/passes stems (default: all)
-    window_s = [10.0, 20.0]     # window length range (s of the pass)
+    window_s = [6.0, 12.0]      # window length range (s of the pass)
     packet_bits = 20000         # sifted-key packet length of the window runs
-    block_packets = [5, 10]     # packets per privacy-amplification block (range)
+    block_packets = [4, 6]      # packets per privacy-amplification block (range)
     [faults]                    # upper limits of the drawn fault mix (sim.campaign.faults)
     loss = 0.3  burst_rate_hz = 2.0  burst_s = 0.1  ber = 1e-5  duplicate = 0.2
     truncate = 0.1  reorder_s = 0.02  message = 0.05  cache_flip = 0.5  key_flip = 0.5
@@ -143,10 +143,10 @@ def load_campaign(path: str | Path) -> CampaignConfig:
               else tuple(sorted(p.stem for p in (REPO_CONFIGS / "passes").glob("*.toml"))))
     window = WindowPlan(
         passes=passes,
-        window_s=_range(path, "window_s", top.get("window_s", [10.0, 20.0]), _float, 0.1,
+        window_s=_range(path, "window_s", top.get("window_s", [6.0, 12.0]), _float, 0.1,
                         600.0),
         packet_bits=_int(path, "packet_bits", top.get("packet_bits", 20_000), 1000, 1_000_000),
-        block_packets=_range(path, "block_packets", top.get("block_packets", [5, 10]), _int, 1,
+        block_packets=_range(path, "block_packets", top.get("block_packets", [4, 6]), _int, 1,
                              100),
         limits=_limits(path, faults))
     scheduler = dask.get("scheduler", "")

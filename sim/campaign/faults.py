@@ -89,7 +89,8 @@ class MessageFaults:
     """``distill``'s adversary: alters each message with probability ``rate``.
 
     ``altered`` lists ``(kind, "packet" | "block", number, fault)`` of every message changed in
-    flight (a fault that would leave the bytes unchanged is not applied).
+    flight; a replay needs an earlier, different message of the same kind, so without one the
+    fault is a tamper or a truncation.
     """
 
     rate: float
@@ -102,18 +103,18 @@ class MessageFaults:
         earlier.append(payload)
         if self.rng.random() >= self.rate or len(payload) < 4:
             return payload
-        fault = MESSAGE_FAULTS[int(self.rng.integers(len(MESSAGE_FAULTS)))]
-        out = self._alter(fault, payload, earlier[:-1])
-        if out == payload:
-            return payload
+        older = [m for m in earlier[:-1] if m != payload]
+        faults = MESSAGE_FAULTS if older else MESSAGE_FAULTS[:1] + MESSAGE_FAULTS[2:]
+        fault = faults[int(self.rng.integers(len(faults)))]
+        out = self._alter(fault, payload, older)
         scope = "block" if kind in BLOCK_MESSAGES else "packet"
         self.altered.append((kind, scope, struct.unpack_from(">I", payload)[0], fault))
         return out
 
-    def _alter(self, fault: str, payload: bytes, earlier: list[bytes]) -> bytes:
+    def _alter(self, fault: str, payload: bytes, older: list[bytes]) -> bytes:
+        """``payload`` changed by ``fault``; ``older``: earlier messages that differ from it."""
         if fault == "replay":
-            older = [m for m in earlier if m != payload]
-            return older[int(self.rng.integers(len(older)))] if older else payload
+            return older[int(self.rng.integers(len(older)))]
         if fault == "truncate":
             return payload[:int(self.rng.integers(0, len(payload)))]
         bit = int(self.rng.integers(8 * len(payload)))

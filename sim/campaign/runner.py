@@ -12,6 +12,8 @@ worker's thread while they wait for the subprocess, so the window runs are not h
 Outputs, written once all runs are back (an existing table is never overwritten):
 
 * ``DIR/runs.csv``: one row per run (drawn parameters, counts, reasons, checks, outcome);
+  ``DIR/runs.jsonl`` receives each row as it comes back (the progress of a long campaign, and
+  what an interrupted one keeps);
 * ``DIR/summary.json``: totals, outcomes, reasons, throughput and the pass/fail of the figure
   (zero crashes, zero mismatched keys accepted, zero unauthenticated messages accepted, zero
   corrupted stored keys read, every abandoned block and dropped packet with a known reason);
@@ -38,6 +40,7 @@ from sim.campaign.runs import ScenarioPlan, scenario_run, window_run
 
 INPUT_ERRORS: tuple[type[BaseException], ...] = (CampaignConfigError,)
 TABLE = "runs.csv"
+ROWS = "runs.jsonl"  # the rows as they come back: progress, and what an interrupted run keeps
 SUMMARY = "summary.json"
 PLOT = "campaign.png"
 FIRST_COLUMNS = ("run", "kind", "outcome", "error", "seed", "pass", "scenario", "wall_s")
@@ -107,9 +110,10 @@ def run_campaign(config: CampaignConfig, out: Path, *, scheduler: str | None = N
 
     runs = config.runs if runs is None else runs
     scenario_runs = config.scenario_runs if scenario_runs is None else scenario_runs
-    if (out / TABLE).exists():
-        raise CampaignOutputError(f"{out / TABLE} already exists: choose another --out "
-                                  "(a campaign table is never overwritten)")
+    for name in (TABLE, ROWS):
+        if (out / name).exists():
+            raise CampaignOutputError(f"{out / name} already exists: choose another --out "
+                                      "(a campaign table is never overwritten)")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -118,10 +122,12 @@ def run_campaign(config: CampaignConfig, out: Path, *, scheduler: str | None = N
     address = config.scheduler if scheduler is None else scheduler
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
-    with _client(config, address) as client:
+    with _client(config, address) as client, (out / ROWS).open("x") as stream:
         workers = len(client.scheduler_info().get("workers", {}))
         for future in as_completed(_submit(client, config, runs, scenario_runs)):
             rows.append(future.result())
+            stream.write(json.dumps(rows[-1]) + "\n")
+            stream.flush()
             if progress is not None:
                 progress(1)
     wall = time.perf_counter() - start
