@@ -149,3 +149,4 @@ def test_a_crash_is_a_row_with_its_error(monkeypatch) -> None:
     assert row["outcome"] == "crash" and row["error"] == "RuntimeError: decoder exploded"
     summary = runner.summarise([row], 1.0)
     assert summary["crashes"] == 1 and not summary["figure_met"]
+
