@@ -20,38 +20,24 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from models.sifting.classical_link import LinkConfig, downlink_config
+from models.sifting.classical_link import DOWNLINK_PAYLOAD_FRACTION, LinkConfig
 from models.symbols import Symbols
 
 # Post-processing messages that belong to a PA block (the others name their packet).
 BLOCK_MESSAGES = frozenset({"pa_seed", "confirm"})
 MESSAGE_FAULTS = ("tamper", "replay", "truncate")
 SYMBOL_FIELDS = ("intensity_lsb", "intensity_msb", "basis", "bit")  # bits 0..3 of the code
+LINK_FAULTS = ("loss", "burst_rate_hz", "burst_s", "ber", "duplicate", "truncate", "reorder_s")
 
 
-@dataclass(frozen=True)
-class LinkFaults:
-    """One fault mix of the classical link, used in both directions."""
-
-    loss: float = 0.0
-    burst_rate_hz: float = 0.0
-    burst_s: float = 0.0
-    ber: float = 0.0
-    duplicate: float = 0.0
-    truncate: float = 0.0
-    reorder_s: float = 0.0
-
-    def configs(self, latency_s: float) -> tuple[LinkConfig, LinkConfig]:
-        """(uplink, downlink) link configurations with this fault mix."""
-        kwargs = {"latency_s": latency_s, "loss": self.loss, "burst_rate_hz": self.burst_rate_hz,
-                  "burst_s": self.burst_s, "ber": self.ber, "duplicate": self.duplicate,
-                  "truncate": self.truncate, "reorder_s": self.reorder_s}
-        return LinkConfig(**kwargs), downlink_config(**kwargs)
+def link_pair(uplink: LinkConfig) -> tuple[LinkConfig, LinkConfig]:
+    """(uplink, downlink) with the same fault mix; the downlink shares its rate with sync words."""
+    return uplink, replace(uplink, payload_fraction=DOWNLINK_PAYLOAD_FRACTION)
 
 
 @dataclass(frozen=True)
@@ -70,7 +56,8 @@ class FaultLimits:
     key_flip: float = 0.5  # probability that a run flips one bit of a stored key
 
 
-def draw_link_faults(rng: np.random.Generator, limits: FaultLimits) -> LinkFaults:
+def draw_link_faults(rng: np.random.Generator, limits: FaultLimits, latency_s: float
+                     ) -> LinkConfig:
     """A random mix: each fault is absent in a quarter of the runs, else uniform up to its
     limit (bursts: a rate and a length), so clean, single-fault and mixed runs all occur."""
 
@@ -78,7 +65,7 @@ def draw_link_faults(rng: np.random.Generator, limits: FaultLimits) -> LinkFault
         return 0.0 if rng.random() < 0.25 else float(rng.uniform(0.0, top))
 
     rate = level(limits.burst_rate_hz)
-    return LinkFaults(loss=level(limits.loss), burst_rate_hz=rate,
+    return LinkConfig(latency_s=latency_s, loss=level(limits.loss), burst_rate_hz=rate,
                       burst_s=float(rng.uniform(0.0, limits.burst_s)) if rate else 0.0,
                       ber=level(limits.ber), duplicate=level(limits.duplicate),
                       truncate=level(limits.truncate), reorder_s=level(limits.reorder_s))

@@ -40,7 +40,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +54,14 @@ from models.postprocess.keyfile import KeyFileError, read_key, write_key
 from models.postprocess.pipeline import DistillConfig, PacketPair, distill
 from models.sifting.classical_link import SiftConfig, qrng_symbols, run_sifting
 from sim.campaign.faults import (
+    LINK_FAULTS,
     SYMBOL_FIELDS,
     FaultLimits,
     MessageFaults,
     draw_link_faults,
     flip_cached_symbol,
     flip_stored_bit,
+    link_pair,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,11 +142,11 @@ def _window(plan: WindowPlan, rng: np.random.Generator, row: dict[str, Any]) -> 
                               rng_seed=config.physics_seed,
                               extra_background_cps=slices.extra_background_cps[
                                   first:first + length])
-    link = draw_link_faults(rng, limits)
+    uplink, downlink = link_pair(draw_link_faults(rng, limits, LINK_LATENCY_S))
     row["pass"] = name
     row.update(window_start_s=round(first * config.step_s, 1),
                window_s=round(length * config.step_s, 1), detections=len(det.pulse),
-               **asdict(link))
+               **{name: getattr(uplink, name) for name in LINK_FAULTS})
     symbols = qrng_symbols(config.seed, config.source.mapper)
     row["cache_flip"] = ""
     if len(det.pulse) and rng.random() < limits.cache_flip:
@@ -152,7 +154,6 @@ def _window(plan: WindowPlan, rng: np.random.Generator, row: dict[str, Any]) -> 
         pulse = int(det.pulse[int(rng.integers(len(det.pulse)))])
         symbols = flip_cached_symbol(symbols, pulse, bit)
         row["cache_flip"] = f"{SYMBOL_FIELDS[bit]}@{pulse}"
-    uplink, downlink = link.configs(LINK_LATENCY_S)
     repeats = int(rng.integers(MAX_REPEATS[0], MAX_REPEATS[1] + 1))
     row["max_repeats"] = repeats
     sift = SiftConfig(frame_pulses=FRAME_PULSES, cache_pulses=CACHE_PULSES,

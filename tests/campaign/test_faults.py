@@ -21,11 +21,11 @@ from models.sifting.classical_link import (
 from sim.campaign.faults import (
     MESSAGE_FAULTS,
     FaultLimits,
-    LinkFaults,
     MessageFaults,
     draw_link_faults,
     flip_cached_symbol,
     flip_stored_bit,
+    link_pair,
 )
 
 
@@ -92,9 +92,8 @@ def test_sifting_agrees_through_every_link_fault_at_once() -> None:
     rng = np.random.default_rng(8)
     pulses = 1 << 28
     pulse = np.sort(rng.choice(pulses, 120_000, replace=False)).astype(np.uint64)
-    faults = LinkFaults(loss=0.3, burst_rate_hz=2.0, burst_s=0.05, ber=1e-5, duplicate=0.2,
-                        truncate=0.1, reorder_s=0.02)
-    up, down = faults.configs(2e-3)
+    up, down = link_pair(LinkConfig(loss=0.3, burst_rate_hz=2.0, burst_s=0.05, ber=1e-5,
+                                    duplicate=0.2, truncate=0.1, reorder_s=0.02))
     run = run_sifting(pulse, rng.integers(0, 2, pulse.size, dtype=np.uint8),
                       rng.integers(0, 2, pulse.size, dtype=np.uint8), qrng_symbols(4),
                       sift=SiftConfig(frame_pulses=1 << 22, packet_bits=2000,
@@ -108,7 +107,7 @@ def test_sifting_agrees_through_every_link_fault_at_once() -> None:
 
 def test_drawn_mixes_stay_within_limits_and_vary() -> None:
     limits = FaultLimits()
-    mixes = [draw_link_faults(np.random.default_rng([1, i]), limits) for i in range(200)]
+    mixes = [draw_link_faults(np.random.default_rng([1, i]), limits, 1e-3) for i in range(200)]
     assert max(m.loss for m in mixes) <= limits.loss
     assert sum(m.loss == 0 for m in mixes) > 20 and sum(m.loss > 0.2 for m in mixes) > 20
     assert all(m.burst_s == 0 for m in mixes if m.burst_rate_hz == 0)
