@@ -208,7 +208,7 @@ def plot_campaign(path: Path, rows: list[dict[str, Any]], summary: dict[str, Any
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     outcomes = summary["outcomes"]
     axes[0].bar(list(outcomes), list(outcomes.values()), color="tab:blue")
-    axes[0].set_title(f"{summary['runs']} runs: outcome")
+    axes[0].set_title(f"outcome of {summary['runs']} runs")
     axes[0].set_ylabel("runs")
     reasons = {f"packet {k}": v for k, v in summary["packet_drop_reasons"].items()}
     reasons |= {f"block {k}": v for k, v in summary["block_abandon_reasons"].items()}
