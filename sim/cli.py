@@ -4,9 +4,10 @@ Subcommands:
 
 * ``qkdsim keyrate COUNTS.json [--method chernoff|lim2014]``: finite-key length of one
   privacy-amplification block (SPEC 7), JSON on stdout.
-* ``qkdsim relay A_DIR B_DIR [--message FILE] [--out DIR]``: key relay between the two stations
-  of two passes (satellite XOR relay) and OTP / AES-128 encryption of a message with the relayed
-  key (paper Methods, key relay), JSON on stdout.
+* ``qkdsim relay A_DIR B_DIR [--message FILE] [--out DIR] [--ledger FILE]``: authenticated key
+  relay between the two stations of two passes (satellite XOR relay) and OTP / AES-128
+  encryption of a message with the relayed key (paper Methods, key relay), JSON on stdout; key
+  bits already recorded in the key ledger are refused.
 * ``qkdsim pass CONFIG.toml --out DIR``: a whole satellite pass (implemented in
   :mod:`sim.pass_run`).
 * ``qkdsim campaign CONFIG.toml --out DIR [--scheduler ADDRESS]``: the fault campaign on a Dask
@@ -61,7 +62,8 @@ def cmd_relay(args: argparse.Namespace) -> int:
 
     report = run_relay_cli(pathlib.Path(args.a_dir), pathlib.Path(args.b_dir),
                            None if args.message is None else pathlib.Path(args.message),
-                           None if args.out is None else pathlib.Path(args.out), args.mode)
+                           None if args.out is None else pathlib.Path(args.out), args.mode,
+                           None if args.ledger is None else pathlib.Path(args.ledger))
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -97,6 +99,8 @@ def build_parser(pass_run: object | None = None, campaign: object | None = None
     p_relay.add_argument("--mode", choices=("otp", "aes128", "both"), default="both",
                          help="encryption of the message with the relayed key")
     p_relay.add_argument("--out", metavar="DIR", help="write relayed key and ciphertexts here")
+    p_relay.add_argument("--ledger", metavar="FILE", help="key ledger of both passes' keys "
+                         "(default: ledger.json in A_DIR and in B_DIR)")
     p_relay.set_defaults(func=cmd_relay)
 
     p_pass = sub.add_parser("pass", help="simulate a whole satellite pass (SPEC 6 to 8)")

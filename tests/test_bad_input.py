@@ -2,10 +2,11 @@
 exit, never a traceback, and nothing already written is lost or overwritten.
 
 Inputs: pass and scenario TOML, campaign TOML, COUNTS JSON, key files and their integrity
-records. Each is fuzzed two ways (seeded, ``derandomize``): byte-level mutations of a valid file
-(cut, splice, flipped bytes, repeated lines) and structured edits (a key's value replaced by any
-TOML or JSON value, keys dropped or added). A loader may accept an input or raise its input
-error (a ``ValueError`` subclass with a one-line message); any other exception fails the test.
+records, the key ledger (directly and through ``qkdsim relay``). Each is fuzzed two ways
+(seeded, ``derandomize``): byte-level mutations of a valid file (cut, splice, flipped bytes,
+repeated lines) and structured edits (in any table, a value replaced by any TOML or JSON value,
+a key dropped or added). A loader may accept an input or raise its input error (a
+``ValueError`` subclass with a one-line message); any other exception fails the test.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.channel.config import REPO_CONFIGS, PassConfigError, load_pass
+from models.postprocess import ledger
 from models.postprocess.keyfile import KeyFileError, read_key, record_path, write_key
 from sim import cli
 from sim.campaign.config import CampaignConfigError, load_campaign
@@ -45,8 +47,9 @@ COUNTS = {
 # strings and numbers that loaders tend to trip over, mixed into the random ones
 awkward_text = st.sampled_from(["", " ", "a\nb", "\n", "é", "\x00", "0", "-1", "nan", "1e999"])
 texts = st.text(max_size=12) | awkward_text
-scalars = (st.booleans() | st.integers() | st.sampled_from([0, -1, 1 << 64, -(10 ** 400),
-                                                           10 ** 400])
+awkward_numbers = st.sampled_from([0, -1, 1 << 64, -(10 ** 400), 10 ** 400, 0.5, 1e308,
+                                   float("inf"), float("-inf"), float("nan")])
+scalars = (st.booleans() | st.integers() | awkward_numbers
            | st.floats(allow_nan=True, allow_infinity=True) | texts)
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                       | st.dictionaries(texts, inner, max_size=3), max_leaves=6)
@@ -103,15 +106,21 @@ def byte_mutations(draw: st.DrawFn, original: bytes) -> bytes:
     return bytes(data)
 
 
+def tables(node: object) -> list[dict]:
+    """Every table (dict) in a parsed document, at any depth, lists included."""
+    found = [node] if isinstance(node, dict) else []
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        found += tables(child)
+    return found
+
+
 @st.composite
 def structured_edits(draw: st.DrawFn, table: dict) -> dict:
-    """``table`` with a value replaced (any depth one or two), a key dropped or a key added."""
+    """``table`` with, in any of its tables, a value replaced, a key dropped or a key added."""
     out = json.loads(json.dumps(table))
     for _ in range(draw(st.integers(1, 3))):
-        target = out
-        sections = [k for k, v in out.items() if isinstance(v, dict)]
-        if sections and draw(st.booleans()):
-            target = out[draw(st.sampled_from(sections))]
+        target = draw(st.sampled_from(tables(out)))
         kind = draw(st.sampled_from(("replace", "drop", "add")))
         if kind == "add" or not target:
             target[draw(texts)] = draw(values)
@@ -264,6 +273,89 @@ def test_every_single_bit_flip_of_a_key_file_is_refused(tmp_path: Path) -> None:
         path.write_bytes(bytes(flipped))
         with pytest.raises(KeyFileError, match="fails its integrity check"):
             read_key(path)
+
+
+# --- key ledger ------------------------------------------------------------------------------
+
+
+def ledger_document(tmp_path: Path) -> tuple[Path, Path]:
+    """Two pass directories with keys, and the ledger of A after one relay from A to B."""
+    dirs = []
+    for name, seed in (("a", 1), ("b", 2)):
+        d = tmp_path / name
+        d.mkdir(exist_ok=True)
+        bits = np.random.default_rng(seed).integers(0, 2, 2048, dtype=np.uint8)
+        write_key(d / "satellite.key", bits)
+        write_key(d / "ground.key", bits)
+        dirs.append(d)
+    return dirs[0], dirs[1]
+
+
+def relay_args(a: Path, b: Path, message: Path) -> list[str]:
+    return ["relay", str(a), str(b), "--message", str(message), "--mode", "otp"]
+
+
+@pytest.fixture(scope="module")
+def valid_ledger(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    root = tmp_path_factory.mktemp("ledger")
+    a, b = ledger_document(root)
+    (root / "m").write_bytes(b"hello")
+    assert cli.main(relay_args(a, b, root / "m")) == 0
+    return (a / ledger.LEDGER_NAME).read_bytes()
+
+
+def relay_with_ledger(root: Path, data: bytes, capsys: pytest.CaptureFixture[str]) -> None:
+    """``qkdsim relay`` with A's ledger replaced by ``data``: a relay, or exit 2 with one line
+    and the ledger as it was."""
+    a, b = ledger_document(root)
+    for d in (a, b):
+        (d / ledger.LEDGER_NAME).unlink(missing_ok=True)
+    (a / ledger.LEDGER_NAME).write_bytes(data)
+    (root / "m").write_bytes(b"hello")
+    load_or_reject(ledger.load, ledger.LedgerError, a / ledger.LEDGER_NAME)
+    capsys.readouterr()
+    status = cli.main(relay_args(a, b, root / "m"))
+    _, err = capsys.readouterr()
+    if status != 0:
+        assert status == 2 and err.startswith("qkdsim: error: ") and err.count("\n") == 1, err
+        assert (a / ledger.LEDGER_NAME).read_bytes() == data
+
+
+LEDGER_FUZZ = settings(FUZZ, max_examples=50)
+
+
+@LEDGER_FUZZ
+@given(data=st.data())
+def test_ledger_bytes(tmp_path_factory: pytest.TempPathFactory, capsys, valid_ledger: bytes,
+                      data: st.DataObject) -> None:
+    relay_with_ledger(tmp_path_factory.getbasetemp(), data.draw(byte_mutations(valid_ledger)),
+                      capsys)
+
+
+@LEDGER_FUZZ
+@given(data=st.data())
+def test_ledger_values(tmp_path_factory: pytest.TempPathFactory, capsys, valid_ledger: bytes,
+                       data: st.DataObject) -> None:
+    table = data.draw(structured_edits(json.loads(valid_ledger)))
+    relay_with_ledger(tmp_path_factory.getbasetemp(), json.dumps(table).encode(), capsys)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"bits": float("inf")}, "cannot convert float infinity"),  # int() overflows
+    ({"bits": float("nan")}, "cannot convert float NaN"),
+    ({"uses": True}, "not iterable"),
+    ({"uses": [{"start": 0, "end": 1 << 80, "purpose": "otp", "peer": ""}]}, "outside"),
+])
+def test_ledger_entries_found_by_fuzzing(tmp_path: Path, edit: dict, message: str) -> None:
+    for digest in ("ab" * 32, "a\nb"):  # a key name with a newline must not split the line
+        doc = {"format": "qkdsim-key-ledger", "version": 1, "keys": {digest: {
+            "label": "k", "bits": 1024,
+            "uses": [{"start": 0, "end": 8, "purpose": "otp", "peer": "p"}]} | edit}}
+        path = tmp_path / "ledger.json"
+        path.write_text(json.dumps(doc))
+        with pytest.raises(ledger.LedgerError, match=message) as info:
+            ledger.load(path)
+        one_line(info.value)
 
 
 # --- what is already written stays -----------------------------------------------------------

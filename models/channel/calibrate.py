@@ -18,8 +18,17 @@ The fits use the expected rates of :mod:`models.channel.expect` (the generator's
 ``packets + 0.5`` packets so that the sampled pass lands in the middle of the right packet count.
 Run ``python -m models.channel.calibrate [--write]``: prints the fitted values; with ``--write`` it
 regenerates ``configs/stations/*.toml`` and ``configs/passes/*.toml`` from the paper's Table 1 as
-CSV (``TABLE1``, not part of the repository; each pass file keeps its row in its ``[paper]``
-table).
+CSV (not part of the repository: ``--table1 CSV``, else ``table1.csv`` in ``$QKDSIM_REFERENCE``,
+else in ``../shared/reference`` beside the repository; each pass file keeps its row in its
+``[paper]`` table).
+
+Held-out validation (:func:`leave_one_night_out`): the per-pass parameters above reproduce
+packets and mean QBER by construction. To see what the model *predicts*, only station-level
+parameters (shared by every night of a station: one ``extra_loss_db`` and one ``background_cps``)
+are fitted on the other nights of the station (:func:`fit_station`), and the held-out night is
+predicted from its geometry alone. ``python -m models.channel.calibrate --heldout`` prints the
+expected-rate predictions; ``python -m sim.heldout`` also runs the predicted passes end to end
+(final key).
 """
 
 from __future__ import annotations
@@ -28,16 +37,18 @@ import argparse
 import csv
 import dataclasses
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from models.channel.config import REPO_CONFIGS, PassConfig, Station
+from models.channel.config import REPO_CONFIGS, PassConfig, Station, load_pass
 from models.channel.expect import expected_rates
+from models.channel.link_budget import LinkParams
 from models.channel.passmodel import config_slices
 
-TABLE1 = Path("/work/shared/reference/table1.csv")
+REFERENCE_ENV = "QKDSIM_REFERENCE"  # directory holding the paper's table1.csv
 STATIONS = {
     # name: latitude, longitude (SPEC 1), height (m), environment, zenith transmission at 850 nm
     "jinan": Station("Jinan", 36 + 40 / 60 + 38 / 3600, 117 + 7 / 60 + 21 / 3600, 50.0, "urban",
@@ -53,9 +64,45 @@ MOON = ("Wuhan", "2023-09-01")
 MOON_FOV_START_S = 200.0
 
 
-def read_table1(path: Path = TABLE1) -> list[dict[str, str]]:
-    with path.open() as fh:
-        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
+class CalibrationInputError(ValueError):
+    """A missing or unreadable Table 1 reference (one line naming the file)."""
+
+
+def table1_path() -> Path:
+    """``$QKDSIM_REFERENCE/table1.csv``, else ``shared/reference/table1.csv`` beside the repo."""
+    env = os.environ.get(REFERENCE_ENV)
+    base = Path(env) if env else REPO_CONFIGS.parents[1] / "shared" / "reference"
+    return base / "table1.csv"
+
+
+def read_table1(path: Path | None = None) -> list[dict[str, str]]:
+    """The rows of the paper's Table 1 CSV (``#`` lines are comments)."""
+    path = table1_path() if path is None else path
+    try:
+        with path.open() as fh:
+            return list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    except OSError as exc:
+        raise CalibrationInputError(
+            f"cannot read the Table 1 reference {str(path)!r}: {exc.strerror} (give --table1 CSV "
+            f"or set {REFERENCE_ENV} to the directory holding table1.csv)") from None
+
+
+def rows_from_configs(root: Path = REPO_CONFIGS) -> list[dict[str, str]]:
+    """Table 1 rows rebuilt from the ``[paper]`` tables of ``configs/passes`` (in the repo)."""
+    rows = []
+    for path in sorted((root / "passes").glob("*.toml")):
+        config = load_pass(path)
+        if not config.paper:
+            continue
+        paper = config.paper
+        rows.append({"date": config.date, "station": config.station.name,
+                     "environment": config.station.environment,
+                     "max_elevation_deg": str(config.max_elevation_deg),
+                     "sifted_packets_100kbit": str(int(paper["sifted_packets"])),
+                     "final_key_bits": str(int(paper["final_key_bits"]))}
+                    | {k: str(paper[k]) for k in ("qber_mean_pct", "qber_min_pct",
+                                                  "qber_max_pct")})
+    return rows
 
 
 def _expected(config: PassConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -199,6 +246,99 @@ def calibrate(rows: list[dict[str, str]], rounds: int = 3) -> Calibration:
     return calib
 
 
+@dataclasses.dataclass(frozen=True)
+class StationFit:
+    """Station-level parameters fitted on some nights of one station."""
+
+    station: str
+    extra_loss_db: float
+    background_cps: float
+    nights: tuple[str, ...]  # dates of the training nights
+
+
+def _station_calibration(rows: list[dict[str, str]], fit: StationFit,
+                         satellite_optics: float) -> Calibration:
+    key = fit.station.lower()
+    return Calibration(satellite_optics, {key: fit.background_cps}, 0.0,
+                       {(r["station"], r["date"]): fit.extra_loss_db for r in rows})
+
+
+def station_expected(row: dict[str, str], fit: StationFit, satellite_optics: float
+                     ) -> tuple[float, float]:
+    """(expected sifted packets, expected mean QBER) of a night under a station-level fit."""
+    calib = _station_calibration([row], fit, satellite_optics)
+    return expected_summary(base_config(row, calib, nightly=False))
+
+
+def fit_station(rows: list[dict[str, str]], satellite_optics: float, rounds: int = 3
+                ) -> StationFit:
+    """One extra loss and one background for all ``rows`` (nights of one station).
+
+    The loss makes the mean log ratio of expected to paper packets zero (target paper + 0.5, as
+    the per-pass fit), the background makes the mean expected QBER equal the paper's mean.
+    """
+    names = {r["station"] for r in rows}
+    if len(names) != 1 or any((r["station"], r["date"]) == MOON for r in rows):
+        raise ValueError(f"fit_station needs moonless nights of one station, got {sorted(names)}")
+    station = names.pop()
+    dates = tuple(r["date"] for r in rows)
+    fit = StationFit(station, 0.0, 100.0, dates)
+    goal = float(np.mean([float(r["qber_mean_pct"]) / 100 for r in rows]))
+    for _ in range(rounds):
+        def log_excess(loss: float, fit: StationFit = fit) -> float:
+            trial = dataclasses.replace(fit, extra_loss_db=loss)
+            return float(np.mean([math.log(float(r["sifted_packets_100kbit"]) + 0.5)
+                                  - math.log(station_expected(r, trial, satellite_optics)[0])
+                                  for r in rows]))
+
+        fit = dataclasses.replace(fit, extra_loss_db=bisect(log_excess, 0.0, 20.0, steps=20))
+
+        def qber_excess(bg: float, fit: StationFit = fit) -> float:
+            trial = dataclasses.replace(fit, background_cps=bg)
+            return float(np.mean([station_expected(r, trial, satellite_optics)[1]
+                                  for r in rows])) - goal
+
+        fit = dataclasses.replace(fit, background_cps=bisect(qber_excess, 0.0, 3000.0, steps=20))
+    return fit
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldOut:
+    """A night predicted from a fit on the station's other nights (expected rates)."""
+
+    row: dict[str, str]
+    fit: StationFit
+    packets: float
+    qber: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.row['station']} {self.row['date']}"
+
+
+def leave_one_night_out(rows: list[dict[str, str]], satellite_optics: float,
+                        min_nights: int = 3, stations: tuple[str, ...] | None = None
+                        ) -> list[HeldOut]:
+    """Each moonless night of each station with at least ``min_nights`` of them, predicted from
+    a :func:`fit_station` on the station's other nights (``stations``: only these names)."""
+    out = []
+    for name in sorted({r["station"] for r in rows}):
+        nights = [r for r in rows if r["station"] == name and (name, r["date"]) != MOON]
+        if len(nights) < min_nights or (stations is not None and name not in stations):
+            continue
+        for held in nights:
+            fit = fit_station([r for r in nights if r is not held], satellite_optics)
+            packets, qber = station_expected(held, fit, satellite_optics)
+            out.append(HeldOut(held, fit, packets, qber))
+    return out
+
+
+def heldout_config(config: PassConfig, fit: StationFit) -> PassConfig:
+    """A pass file's configuration with its per-pass fit replaced by a station-level fit."""
+    return with_background(with_link(config, extra_loss_db=fit.extra_loss_db),
+                           fit.background_cps)
+
+
 def station_toml(key: str, station: Station, background: float) -> str:
     return (f'# {station.name} optical ground station (SPEC 1); background fitted to the mean QBER '
             f'of its Table 1 rows\n# (python -m models.channel.calibrate, docs/calibration.md).\n'
@@ -259,16 +399,34 @@ def write_configs(calib: Calibration, rows: list[dict[str, str]], root: Path) ->
         (root / "passes" / pass_file_name(row)).write_text(pass_toml(row, calib, 101 + i))
 
 
+def print_heldout(rows: list[dict[str, str]], satellite_optics: float) -> None:
+    """Leave-one-night-out predictions (expected rates) against the paper."""
+    for h in leave_one_night_out(rows, satellite_optics):
+        paper_packets = float(h.row["sifted_packets_100kbit"])
+        paper_qber = float(h.row["qber_mean_pct"])
+        print(f"{h.label:19}  station fit: extra_loss_db {h.fit.extra_loss_db:5.2f} background "
+              f"{h.fit.background_cps:6.1f}  packets {h.packets:5.1f} (paper {paper_packets:.0f},"
+              f" {h.packets / paper_packets - 1:+.0%})  QBER {100 * h.qber:.2f} % "
+              f"(paper {paper_qber:.2f}, {100 * h.qber - paper_qber:+.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="regenerate configs/")
-    parser.add_argument("--table1", type=Path, default=TABLE1, metavar="CSV",
-                        help=f"the paper's Table 1 (default {TABLE1})")
+    parser.add_argument("--table1", type=Path, metavar="CSV",
+                        help=f"the paper's Table 1 (default: table1.csv in ${REFERENCE_ENV}, "
+                        "else in ../shared/reference beside the repository)")
+    parser.add_argument("--heldout", action="store_true",
+                        help="leave-one-night-out predictions from station-level fits of the "
+                        "rows in configs/passes (needs no Table 1 file)")
     args = parser.parse_args()
+    if args.heldout:
+        print_heldout(rows_from_configs(), LinkParams().satellite_optics)
+        return
     try:
         rows = read_table1(args.table1)
-    except OSError as exc:
-        parser.error(f"cannot read {args.table1}: {exc.strerror}")
+    except CalibrationInputError as exc:
+        parser.error(str(exc))
     calib = calibrate(rows)
     print(f"satellite_optics = {calib.satellite_optics:.4f}")
     print("background_cps =", {k: round(v, 1) for k, v in calib.background_cps.items()},

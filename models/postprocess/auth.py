@@ -1,4 +1,4 @@
-"""Wegman-Carter authentication of the post-processing messages (SPEC 7, the paper's "signs").
+"""Wegman-Carter authentication of the classical messages (SPEC 7, the paper's "signs").
 
 Tag of a message M (bytes) = (P_k(M) + r) mod p with p = 2^127 − 1:
 
@@ -6,12 +6,14 @@ Tag of a message M (bytes) = (P_k(M) + r) mod p with p = 2^127 − 1:
   one final block holding the byte length; P_k(M) = Σ b_i k^(L+2−i) mod p (Horner). Two distinct
   messages of at most L blocks collide for at most (L+1) of the p values of k, so the forging
   probability is <= (L+1)/p (< 1e-33 for a 100 kbyte message).
-* k (127 bits) is drawn once from the pre-shared key pool and reused; r (one-time pad, 128 bits
-  taken, reduced mod p) is fresh for every message. Key consumption: 128 bits once + 128 bits per
-  tagged message, accounted in :attr:`KeyPool.consumed_bits`.
+* An :class:`Authenticator` takes k (128 bits, reduced mod p) from its :class:`KeyPool` at its
+  first tag and keeps it; r (128 bits, reduced mod p) is taken fresh for every tag. Key
+  consumption: 128 bits once + 128 bits per tag, counted in :attr:`KeyPool.consumed_bits`.
 
-Both sides hold identical pools and take keys in the same order, so every message consumes the
-same key on both sides; a failed check abandons the block (never a partial key).
+The two sides of a link hold identical pools and take keys in the same order, so the receiver's
+:meth:`Authenticator.verify` recomputes the tag with the pad the sender used; a replayed message
+meets the next pad and fails. What a failed check abandons is the caller's decision: a packet or
+a block in :mod:`models.postprocess.pipeline`, the whole relay in :mod:`models.postprocess.relay`.
 """
 
 from dataclasses import dataclass, field

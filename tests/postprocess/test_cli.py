@@ -113,16 +113,38 @@ def test_relay_subcommand(tmp_path, capsys):
     out = tmp_path / "relay"
     assert main(["relay", str(a), str(b), "--message", str(msg), "--out", str(out)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["relayed_key_bits"] == 128 * 500
-    assert report["relayed_keys_match"]
+    assert report["relayed_key_bits"] == 128 * 498  # K_B less the broadcast's 256-bit tag key
+    assert report["relayed_keys_match"] and report["auth_key_consumed_bits"] == 256
     assert report["otp"]["status"] == report["aes128"]["status"] == "ok"
     assert (out / "relayed_b.key").stat().st_mode & 0o777 == 0o600
     assert (out / "relayed_a.key").read_bytes() == (out / "relayed_b.key").read_bytes()
+    assert (a / "ledger.json").stat().st_mode & 0o777 == 0o600
+    assert (b / "ledger.json").exists()
+
+
+def test_relay_reuse_refused_in_one_line(tmp_path, capsys):
+    a = pass_dir(tmp_path, "a", 1024, 3)
+    b = pass_dir(tmp_path, "b", 1024, 4)
+    c = pass_dir(tmp_path, "c", 1024, 5)
+    assert main(["relay", str(a), str(b), "--mode", "aes128"]) == 0
+    capsys.readouterr()
+    ledger = (a / "ledger.json").read_bytes()
+    assert main(["relay", str(a), str(c), "--mode", "aes128"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("qkdsim: error: key reuse refused: bits 0..127 of ")
+    assert (a / "ledger.json").read_bytes() == ledger and not (c / "ledger.json").exists()
+    # one ledger for both keys, given on the command line
+    shared = tmp_path / "keys.ledger"
+    assert main(["relay", str(b), str(c), "--ledger", str(shared)]) == 0
+    assert main(["relay", str(c), str(a), "--ledger", str(shared)]) == 2
+    assert "already used for auth with" in capsys.readouterr().err
 
 
 def test_relay_default_message_is_one_megabyte(tmp_path, capsys):
     a = pass_dir(tmp_path, "a", 1024, 3)
-    assert main(["relay", str(a), str(a), "--mode", "aes128"]) == 0
+    b = pass_dir(tmp_path, "b", 1024, 4)
+    assert main(["relay", str(a), str(b), "--mode", "aes128"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["aes128"]["message_bytes"] == 1_000_000 and "otp" not in report
 
@@ -135,6 +157,8 @@ def test_relay_default_message_is_one_megabyte(tmp_path, capsys):
         ("length_mismatch", "differ in length"),
         ("missing_message", "cannot read message"),
         ("otp_too_long", "one-time pad needs"),
+        ("corrupt_ledger", "is malformed"),
+        ("ledger_dir_missing", "directory"),
     ],
 )
 def test_relay_bad_input(tmp_path, capsys, setup, message):
@@ -147,6 +171,10 @@ def test_relay_bad_input(tmp_path, capsys, setup, message):
         (b / "ground.key").unlink()
     elif setup == "length_mismatch":
         write_key(b / "ground.key", np.zeros(8, dtype=np.uint8))
+    elif setup == "corrupt_ledger":
+        (a / "ledger.json").write_text("{")
+    elif setup == "ledger_dir_missing":
+        args += ["--ledger", str(tmp_path / "nowhere" / "l.json")]
     elif setup == "missing_message":
         args += ["--message", str(tmp_path / "nope.txt")]
     else:
