@@ -109,7 +109,7 @@ def _number(path: Path, where: str, key: str, value: Any, kind: type) -> Any:
         number = kind(value)
     except OverflowError:  # an integer beyond the float range
         raise _fail(path, f"{where}'{key}' is out of range: {value!r}") from None
-    if not math.isfinite(number):
+    if isinstance(number, float) and not math.isfinite(number):
         raise _fail(path, f"{where}'{key}' must be finite, not {value!r}")
     return number
 

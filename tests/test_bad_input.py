@@ -12,6 +12,7 @@ a key dropped or added). A loader may accept an input or raise its input error (
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -169,6 +170,31 @@ def test_pass_file_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) 
 def test_pass_file_values(tmp_path_factory: pytest.TempPathFactory, table: dict) -> None:
     load_or_reject(load_pass, PassConfigError,
                    place(tmp_path_factory.getbasetemp(), PASS_FILE, toml_text(table).encode()))
+
+
+HUGE = "1" + "0" * 400  # an integer beyond the float range
+
+
+@pytest.mark.parametrize(("loader", "error", "original", "text", "message"), [
+    (load_pass, PassConfigError, PASS_FILE, b"\x80station = 1\n", "not UTF-8"),
+    (load_pass, PassConfigError, PASS_FILE, f"altitude_km = {HUGE}\n".encode(), "out of range"),
+    (load_pass, PassConfigError, PASS_FILE, b'"a\\nb" = 1\n', "unknown key 'a\\nb'"),
+    (load_scenario, ScenarioError, SCENARIO_FILE, f"offset_s = {HUGE}\n".encode(),
+     "out of range"),
+    (load_scenario, ScenarioError, SCENARIO_FILE, f"frames = -{HUGE}\n".encode(),
+     "must be at least 2"),
+    (load_scenario, ScenarioError, SCENARIO_FILE, b'"a\\nb" = 1\n', "unknown key 'a\\nb'"),
+    (load_campaign, CampaignConfigError, CAMPAIGN_FILE, f"window_s = [1, {HUGE}]\n".encode(),
+     "window_s must be a number"),
+])
+def test_loader_inputs_found_by_fuzzing(tmp_path: Path, loader: Callable[[Path], object],
+                                        error: type[BaseException], original: Path,
+                                        text: bytes, message: str) -> None:
+    if loader is load_scenario:
+        text = b'pass = "configs/passes/jinan-2022-09-25.toml"\n' + text
+    with pytest.raises(error, match=re.escape(message)) as info:
+        loader(place(tmp_path, original, text))
+    one_line(info.value)
 
 
 # --- scenario TOML --------------------------------------------------------------------------
