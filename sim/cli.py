@@ -10,12 +10,15 @@ Subcommands:
   bits already recorded in the key ledger are refused.
 * ``qkdsim pass CONFIG.toml --out DIR [--ec-mode one-way|interactive]``: a whole satellite
   pass (implemented in :mod:`sim.pass_run`).
+* ``qkdsim campaign CONFIG.toml --out DIR [--scheduler ADDRESS]``: the fault campaign on a Dask
+  cluster (implemented in :mod:`sim.campaign.runner`).
 
 Bad input (missing or corrupt files, impossible parameters) prints one line
 ``qkdsim: error: ...`` on stderr and exits with status 2.
 """
 
 import argparse
+import importlib
 import json
 import pathlib
 import sys
@@ -76,7 +79,8 @@ def _pass_module():
     return pass_run
 
 
-def build_parser(pass_run: object | None = None) -> argparse.ArgumentParser:
+def build_parser(pass_run: object | None = None, campaign: object | None = None
+                 ) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qkdsim", description="Jinan-1 microsatellite QKD co-simulation")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -106,6 +110,11 @@ def build_parser(pass_run: object | None = None) -> argparse.ArgumentParser:
     else:
         p_pass.add_argument("rest", nargs=argparse.REMAINDER)
         p_pass.set_defaults(func=_pass_missing)
+
+    p_campaign = sub.add_parser("campaign", help="fault campaign of randomised runs on Dask")
+    if campaign is not None:
+        campaign.configure_parser(p_campaign)
+        p_campaign.set_defaults(func=campaign.main)
     return parser
 
 
@@ -123,11 +132,13 @@ def input_errors(pass_run: object | None) -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     pass_run = _pass_module() if argv[:1] == ["pass"] else None
-    parser = build_parser(pass_run)
+    # imported only when used: it loads the whole chain and Dask
+    campaign = importlib.import_module("sim.campaign.runner") if argv[:1] == ["campaign"] else None
+    parser = build_parser(pass_run, campaign)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except input_errors(pass_run) as exc:
+    except input_errors(pass_run) + tuple(getattr(campaign, "INPUT_ERRORS", ())) as exc:
         print(f"qkdsim: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
 

@@ -105,9 +105,13 @@ def _number(path: Path, where: str, key: str, value: Any, kind: type) -> Any:
         raise _fail(path, f"{where}'{key}' must be a number, not {value!r}")
     if kind is int and not isinstance(value, int):
         raise _fail(path, f"{where}'{key}' must be an integer, not {value!r}")
-    if not math.isfinite(value):
+    try:
+        number = kind(value)
+    except OverflowError:  # an integer beyond the float range
+        raise _fail(path, f"{where}'{key}' is out of range: {value!r}") from None
+    if isinstance(number, float) and not math.isfinite(number):
         raise _fail(path, f"{where}'{key}' must be finite, not {value!r}")
-    return kind(value)
+    return number
 
 
 def _link_side(path: Path, section: str, table: Any) -> LinkSide:
@@ -117,7 +121,7 @@ def _link_side(path: Path, section: str, table: Any) -> LinkSide:
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in allowed:
-            raise _fail(path, f"unknown key '{key}' in [{section}] "
+            raise _fail(path, f"unknown key {key!r} in [{section}] "
                         f"(allowed: {', '.join(sorted(allowed))})")
         if key == "bursts":
             if not isinstance(value, list) or not all(
@@ -162,7 +166,7 @@ def load_scenario(path: str | Path) -> Scenario:
             values["pass_file" if key == "pass" else key] = value
         else:
             allowed = sorted((*_TOP_FLOATS, *_TOP_INTS, *_TOP_STRS, "uplink", "downlink"))
-            raise _fail(path, f"unknown key '{key}' (allowed: {', '.join(allowed)})")
+            raise _fail(path, f"unknown key {key!r} (allowed: {', '.join(allowed)})")
     if "pass_file" not in values:
         raise _fail(path, "missing key 'pass' (the pass configuration of the window)")
     scenario = Scenario(**values)

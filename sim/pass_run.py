@@ -6,8 +6,9 @@ Chain: configuration (:mod:`models.channel.config`) → pass track and link effi
 link) → error correction (the configuration's ``ec_mode``, or ``--ec-mode``: one-way by default,
 or interactive), finite-key length, privacy amplification and confirmation
 (:mod:`models.postprocess.pipeline`) → ``DIR/report.json`` (SPEC 8 fields plus context), the two
-final keys ``DIR/satellite.key`` / ``DIR/ground.key`` (raw bytes, MSB first, mode 0600) and the
-plots ``DIR/range_countrate.png`` (paper Fig. 4b) and ``DIR/qber_per_packet.png`` (Fig. 4c).
+final keys ``DIR/satellite.key`` / ``DIR/ground.key`` (raw bytes, MSB first, mode 0600) with
+their integrity records ``DIR/*.key.sha256`` (:mod:`models.postprocess.keyfile`), and the plots
+``DIR/range_countrate.png`` (paper Fig. 4b) and ``DIR/qber_per_packet.png`` (Fig. 4c).
 
 Sampled detections (10 %) update the (basis, intensity) counters of the packet that the next key
 bit closes, so every packet carries the sampled counts of its own stretch of the pass.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +33,7 @@ from models.channel.events import Detections
 from models.channel.expect import expected_rates
 from models.channel.link_budget import to_db
 from models.channel.passmodel import PassSlices, config_slices, simulate_detections
+from models.postprocess.keyfile import write_key
 from models.qrng import qrng_words
 from models.sifting.entries import (
     MATCH_BIT,
@@ -103,16 +104,6 @@ def sift_pass(config: PassConfig, det: Detections) -> SiftedPass:
         sampled_errors=_per_packet_counts(usable & (reports.bit != sym.bit), packet_of,
                                           reports.basis, intensity, n),
         partial_bits=sat_pk.partial_bits, sat=sat)
-
-
-def _write_key(path: Path, bits: np.ndarray) -> None:
-    data = np.packbits(np.asarray(bits, dtype=np.uint8), bitorder="big").tobytes()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def count_rate(det: Detections, slices: PassSlices, rate_hz: float) -> tuple[np.ndarray,
@@ -255,8 +246,8 @@ def run_pass(config: PassConfig, out: Path, plots: bool = True, postprocess: boo
     if config.paper:
         report["paper"] = config.paper
     try:
-        _write_key(out / "satellite.key", satellite_key)
-        _write_key(out / "ground.key", ground_key)
+        write_key(out / "satellite.key", satellite_key)
+        write_key(out / "ground.key", ground_key)
         if plots:
             report["plots"] = write_plots(out, config, slices, det, report["qber_per_packet"],
                                           report["true_qber_per_packet"])

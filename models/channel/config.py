@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,11 +144,13 @@ def _take(table: dict[str, Any], allowed: dict[str, type | tuple[type, ...]], wh
     out = {}
     for key, value in table.items():
         if key not in allowed:
-            raise _fail(where, f"unknown key '{key}' in {section} (allowed: "
+            raise _fail(where, f"unknown key {key!r} in {section} (allowed: "
                         f"{', '.join(sorted(allowed))})")
         kind = allowed[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > sys.float_info.max:
+                raise _fail(where, f"{section} key '{key}' is out of range: {value!r}")
             value = float(value)
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             names = "/".join(k.__name__ for k in kinds)
@@ -175,6 +178,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise PassConfigError(f"{path}: no such configuration file") from None
     except tomllib.TOMLDecodeError as exc:
         raise PassConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise PassConfigError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise PassConfigError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -194,7 +199,7 @@ def load_station(name: str, dirs: list[Path]) -> Station:
         if path.is_file():
             break
     else:
-        raise PassConfigError(f"unknown station '{name}' (known: "
+        raise PassConfigError(f"unknown station {name!r} (known: "
                               f"{', '.join(known_stations(dirs)) or 'none'})")
     where = str(path)
     values = _take(_read_toml(path), _fields(Station) | {"background_cps": float}, where,
@@ -267,9 +272,9 @@ def _post(table: dict[str, Any], where: str) -> PostConfig:
         if not 0 < getattr(post, name) < 1:
             raise _fail(where, f"{name}={getattr(post, name)} is outside (0, 1)")
     if post.method not in METHODS:
-        raise _fail(where, f"method '{post.method}' is not one of {', '.join(METHODS)}")
+        raise _fail(where, f"method {post.method!r} is not one of {', '.join(METHODS)}")
     if post.ec_mode not in EC_MODES:
-        raise _fail(where, f"ec_mode '{post.ec_mode}' is not one of {', '.join(EC_MODES)}")
+        raise _fail(where, f"ec_mode {post.ec_mode!r} is not one of {', '.join(EC_MODES)}")
     return post
 
 

@@ -133,7 +133,7 @@ class KeyRateInput:
             )
         except KeyError as exc:
             raise KeyRateInputError(f"counts object lacks key {exc}") from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise KeyRateInputError(f"counts object has a non-numeric or malformed entry: {exc}"
                                     ) from None
 

@@ -102,8 +102,8 @@ def _parse(path: pathlib.Path, doc: object) -> list[KeyUse]:
                 uses.append(KeyUse(digest, str(entry["label"]), int(entry["bits"]),
                                    int(u["start"]), int(u["end"]), u["purpose"], str(u["peer"]),
                                    str(u.get("utc", ""))))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _malformed(path, f"key {digest[:16]}: {exc}") from None
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise _malformed(path, f"key {digest[:16]!r}: {exc}") from None
     return uses
 
 

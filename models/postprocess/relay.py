@@ -33,6 +33,7 @@ import numpy as np
 from models.postprocess.aes import aes128_ctr
 from models.postprocess.auth import TAG_KEY_BITS, Authenticator, KeyPool
 from models.postprocess.errors import PostprocessInputError
+from models.postprocess.keyfile import read_key
 from models.postprocess.ledger import (
     LEDGER_NAME,
     KeyUse,
@@ -154,12 +155,9 @@ def aes_encrypt(message: bytes, key_bits: np.ndarray) -> bytes:
 
 
 def read_key_file(path: pathlib.Path) -> np.ndarray:
-    """A key file of SPEC 8 (raw bytes, MSB-first) as a bit array."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RelayInputError(f"cannot read key file {str(path)!r}: {exc.strerror}") from None
-    return unpack_bits(data)
+    """A key file of SPEC 8 (raw bytes, MSB-first) as a bit array, checked against its
+    integrity record (:mod:`models.postprocess.keyfile`)."""
+    return read_key(path)
 
 
 def read_pass_keys(directory: pathlib.Path) -> StationKeys:

@@ -6,8 +6,12 @@ Link model (one direction, :class:`Link`)
 :data:`DOWNLINK_PAYLOAD_FRACTION`), a one-way latency (constant or a function of time, e.g. the
 pass range over c: :func:`latency_from_range`), and per message copy: random loss, loss inside
 bursts (explicit ``(start, duration)`` intervals, e.g. a cloud, plus Poisson-distributed random
-bursts of ``burst_s``), bit errors at rate ``ber`` (flipped in the words, caught by the CRC-32) and
-duplication. Message copies on one direction arrive in sending order.
+bursts of ``burst_s``), bit errors at rate ``ber`` (flipped in the words, caught by the CRC-32),
+duplication, truncation (``truncate``: a copy loses its last words, caught by the length and
+CRC-32 checks) and reordering (``reorder_s``: each copy is held back by a further uniform 0 to
+``reorder_s`` seconds, so later copies may overtake it). Without ``reorder_s`` the copies of one
+direction arrive in sending order. The fault draws of ``truncate`` and ``reorder_s`` are only
+made when they are non-zero, so links without them draw the same faults as before they existed.
 
 Protocol (:func:`run_sifting`)
 ------------------------------
@@ -106,9 +110,11 @@ class LinkConfig:
     bursts: tuple[tuple[float, float], ...] = ()
     ber: float = 0.0
     duplicate: float = 0.0
+    truncate: float = 0.0
+    reorder_s: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("loss", "ber", "duplicate"):
+        for name in ("loss", "ber", "duplicate", "truncate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SiftingConfigError(f"link {name}={getattr(self, name)} is outside 0..1")
         if self.rate_bps <= 0 or not 0 < self.payload_fraction <= 1:
@@ -117,6 +123,8 @@ class LinkConfig:
                 " must be positive")
         if self.burst_rate_hz < 0 or self.burst_s < 0:
             raise SiftingConfigError("link burst rate and duration must not be negative")
+        if not self.reorder_s >= 0:
+            raise SiftingConfigError(f"link reorder_s={self.reorder_s} must not be negative")
 
     def latency(self, t: float) -> float:
         return self.latency_s(t) if callable(self.latency_s) else self.latency_s
@@ -133,6 +141,7 @@ class LinkStats:
     lost: int = 0
     corrupted: int = 0
     duplicated: int = 0
+    truncated: int = 0
 
 
 class Link:
@@ -183,7 +192,11 @@ class Link:
                 where = self.rng.integers(0, bits, flips)
                 np.bitwise_xor.at(copy, where // WORD_BITS,
                                   (np.uint32(1) << (where % WORD_BITS).astype(np.uint32)))
-            out.append((arrival, copy))
+            if cfg.truncate and len(copy) > 1 and self.rng.random() < cfg.truncate:
+                self.stats.truncated += 1
+                copy = copy[:int(self.rng.integers(1, len(copy)))]
+            out.append((arrival + self.rng.uniform(0.0, cfg.reorder_s) if cfg.reorder_s
+                        else arrival, copy))
         return out
 
 

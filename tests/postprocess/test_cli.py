@@ -9,6 +9,7 @@ import pytest
 
 from models.channel.config import EC_MODES, REPO_CONFIGS, PassConfigError, load_pass
 from models.postprocess import ec, pipeline
+from models.postprocess.keyfile import write_key
 from sim.cli import main
 from sim.pass_run import with_ec_mode
 
@@ -105,8 +106,8 @@ def pass_dir(root, name, nbits, seed, ground_flip=None):
     ground = bits.copy()
     if ground_flip is not None:
         ground[ground_flip] ^= 1
-    (d / "satellite.key").write_bytes(np.packbits(bits).tobytes())
-    (d / "ground.key").write_bytes(np.packbits(ground).tobytes())
+    write_key(d / "satellite.key", bits)
+    write_key(d / "ground.key", ground)
     return d
 
 
@@ -175,7 +176,7 @@ def test_relay_bad_input(tmp_path, capsys, setup, message):
     elif setup == "missing_key":
         (b / "ground.key").unlink()
     elif setup == "length_mismatch":
-        (b / "ground.key").write_bytes(b"\x00")
+        write_key(b / "ground.key", np.zeros(8, dtype=np.uint8))
     elif setup == "corrupt_ledger":
         (a / "ledger.json").write_text("{")
     elif setup == "ledger_dir_missing":
