@@ -213,5 +213,5 @@ def test_short_line_cannot_calibrate() -> None:
     """A line shorter than a clock period: the start-up calibration refuses with the coverage
     errors named, never a table with the codes it cannot see."""
     short = DelayLine(taps=DelayLine().taps * 5 // 8)
-    with pytest.raises(CalibrationConfigError, match="coverage errors [1-9][0-9]*: the line"):
+    with pytest.raises(CalibrationConfigError, match=r"coverage errors [1-9][0-9]*: the line"):
         startup_table(short, 256, cal_period=32)

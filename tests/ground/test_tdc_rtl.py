@@ -10,7 +10,6 @@ from models.ground.tdc import (
     DelayLine,
     channel_input,
     default_pulses,
-    run_channel,
 )
 from tb.dual import backend_params, run_body
 from tb.ground import bodies
@@ -28,7 +27,7 @@ def expected_hits(res: ChannelResult, channel: int) -> list[dict]:
 
 def check(run: ChannelRun, cfg: ChannelConfig) -> ChannelResult:
     """Every hit in order, every counter and flag of the RTL equal to the model's."""
-    res = run_channel(run.codes, cfg)
+    res = run.model(cfg)
     assert run.hits == expected_hits(res, cfg.channel)
     want = {"lost_dead": res.lost_dead, "lost_pileup": res.lost_pileup, "lost_overflow": 0,
             "coverage_errors": res.coverage_errors, "stuck_events": res.stuck_events,
@@ -94,7 +93,7 @@ def test_pileup_and_rollover() -> None:
 def test_backpressure_loses_and_counts() -> None:
     rises = np.arange(10, 200, 10) * FABRIC_CLOCK_PS + 300.0
     run = simulate_channel(LINE, rises, default_pulses(rises), 210, ready=False)
-    res = run_channel(run.codes)
+    res = run.model(ChannelConfig())
     assert run.hits == []
     assert run.counters["lost_overflow"] == len(res.fine) - 1
     assert {k: run.counters[k] for k in COUNTERS if k != "lost_overflow"} == {
