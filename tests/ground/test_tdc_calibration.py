@@ -167,7 +167,9 @@ def test_skew_and_clear() -> None:
     ({"table_bits": 12}, ["table_bits 12", "6400 ps", "13 bits"]),
     ({"cal_hits": 1 << 16, "cal_period": 1024, "starve_cycles": 1 << 25},
      ["never fill", "65536 hits", "cal_period 1024", "67108864", "33554432"]),
-    ({"initial": (1, 2, 3)}, ["initial table", "320 entries"]),
+    ({"initial": (1, 2, 3)}, ["initial table", "320 entries", "got 3 entries in [1, 3]"]),
+    ({"initial": ()}, ["320 entries", "got 0 entries"]),
+    ({"initial": (8192,) * 320}, ["[0, 8192)", "in [8192, 8192]"]),
 ])
 def test_bad_parameters_are_named(kwargs: dict, words: list[str]) -> None:
     with pytest.raises(CalibrationConfigError) as err:

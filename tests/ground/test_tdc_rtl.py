@@ -11,6 +11,7 @@ from models.ground.tdc import (
     channel_input,
     default_pulses,
 )
+from rtl.ground.tdc import TdcChannel
 from tb.dual import backend_params, run_body
 from tb.ground import bodies
 from tb.ground.tdc import COUNTERS, ChannelRun, line_dut, mixed_hits, simulate_channel
@@ -136,3 +137,9 @@ def test_calibration_slots_classified_and_blanked() -> None:
     assert not (res.calibration & (phase > 8)).any()
     assert res.lost_calibration >= 9
     assert not ((phase == 9) | (phase == 1)).any()
+
+
+@pytest.mark.parametrize("period", [1000, 16, 0])
+def test_bad_cal_period_is_named(period: int) -> None:
+    with pytest.raises(ValueError, match=f"cal_period {period} must be a power of two"):
+        TdcChannel(0, cal_period=period)
