@@ -79,7 +79,7 @@ class TdcOnLine(wiring.Component):
     dead_cycles, stuck_cycles, clear : In
         The channel's configuration.
     coverage_error, stuck, lost_dead, lost_pileup, lost_overflow, coverage_errors,
-    stuck_events : Out
+    stuck_events, lost_calibration : Out
         The channel's flags and counters.
     """
 
