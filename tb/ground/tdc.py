@@ -216,10 +216,7 @@ def calibrator_case(p: dict) -> tuple[CalibratorConfig, list[dict], list[dict]]:
 
 def calibrator_dut(p: dict) -> TdcCalibrator:
     """The calibrator of :func:`calibrator_case`."""
-    cfg, _, _ = calibrator_case(p)
-    return TdcCalibrator(cfg.channel, taps=cfg.taps, cal_hits=cfg.cal_hits,
-                         cal_period=cfg.cal_period, starve_cycles=cfg.starve_cycles,
-                         initial=cfg.initial)
+    return TdcCalibrator.from_config(calibrator_case(p)[0])
 
 
 async def calibrator_switch(bench: Bench) -> None:
