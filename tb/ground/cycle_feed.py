@@ -11,6 +11,7 @@ records every output beat with its cycle. Cycle 0 is the first cycle of the test
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ def run_cycles(dut: wiring.Component, feeds: Mapping[str, Sequence[tuple[int, in
     beats: dict[str, list[tuple[int, int]]] = {name: [] for name in outputs}
     final: dict[str, int] = {}
     for name, feed in feeds.items():
-        if any(b[0] <= a[0] for a, b in zip(feed, feed[1:], strict=False)):
+        if any(b[0] <= a[0] for a, b in itertools.pairwise(feed)):
             raise ValueError(f"feed {name}: cycles must increase")
 
     async def bench(ctx) -> None:

@@ -42,8 +42,9 @@ def merge_stimulus(seed: int, lags: Sequence[int], cycles: int, now: Coarse,
             older = prev is not None and kind < 0.14 and kind >= 0.11
             if older:
                 t = prev - int(rng.integers(1, 5000))  # before its input's previous tag
-            elif prev is not None and kind < 0.2 and shared:
-                t = max(shared[int(rng.integers(len(shared)))], prev)  # ties with other inputs
+            elif prev is not None and kind < 0.2 and (near := [x for x in shared
+                                                          if 0 <= now.at(a) - x <= lag]):
+                t = max(near[int(rng.integers(len(near)))], prev)  # ties with other inputs
             elif prev is not None:
                 t = max(t, prev)
             times.append(t & MASK64)
@@ -84,3 +85,46 @@ def simulate_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequen
 def tick_coarse(epoch: int = 0) -> Coarse:
     """The TDC's coarse counter from ``epoch``."""
     return Coarse.linear(epoch, FABRIC_CLOCK_PS)
+
+
+PHASE_CYCLES = 400
+"""Model cycles per phase of :func:`phased_merge_case`: room for every release of a phase."""
+PHASE_STEP_PS = 1_000_000
+
+
+def phased_merge_case(seed: int, lags: Sequence[int], phases: int,
+                      per_phase: int = 4) -> tuple[list[MergeInput], Coarse]:
+    """Stimulus for a test body whose ``now_ps`` is a register set once per phase (the dual
+    back ends cannot drive it per cycle): phase ``k`` has ``now = 10**9 + k * PHASE_STEP_PS`` and
+    up to ``per_phase`` tags per input with lags up to one past each bound, ties and tags older
+    than their predecessor; a last phase with no tags moves ``now`` past every bound. With ``now``
+    constant inside a phase, what leaves and what is dropped does not depend on the arrival
+    cycles inside the phase, so the model's cycles (tags 2 cycles apart from the phase start)
+    stand for any idle pattern."""
+    rng = np.random.default_rng(seed)
+    nows = [10**9 + k * PHASE_STEP_PS for k in range(phases)] + [10**12]
+    starts = [-1] + [k * PHASE_CYCLES for k in range(1, phases + 1)]
+    now = Coarse.steps_at(starts, nows)
+    times: list[list[int]] = [[] for _ in lags]
+    cycles: list[list[int]] = [[] for _ in lags]
+    prev: list[int | None] = [None] * len(lags)
+    for k in range(phases):
+        pool: list[int] = []
+        for i, lag in enumerate(lags):
+            m = int(rng.integers(0, per_phase + 1))
+            us = sorted((int(rng.choice([lag, lag + 1, max(lag - 1, 0)])) if rng.random() < 0.3
+                         else int(rng.integers(0, lag + 1))) for _ in range(m))[::-1]
+            for j, u in enumerate(us):
+                t = nows[k] - u
+                if pool and rng.random() < 0.2:
+                    t = pool[int(rng.integers(len(pool)))]
+                if prev[i] is not None and rng.random() < 0.1:
+                    t = prev[i] - int(rng.integers(1, 1000))
+                else:
+                    t = max(t, prev[i] or t)
+                    prev[i] = t
+                pool.append(t)
+                times[i].append(t)
+                cycles[i].append(k * PHASE_CYCLES + 2 + 2 * j)
+    return [MergeInput(np.array(times[i], dtype=np.uint64), np.array(cycles[i], dtype=np.int64),
+                       channel=i, frame=7 * i) for i in range(len(lags))], now
