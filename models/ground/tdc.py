@@ -36,13 +36,18 @@ import numpy as np
 
 from models.constants import (
     FABRIC_CLOCK_PS,
+    TDC_CAL_PERIOD,
+    TDC_CAL_SEED,
+    TDC_CAL_SLOT_CYCLES,
     TDC_DEAD_CYCLES,
     TDC_LINE_SEED,
+    TDC_MUX_DELAY_PS,
     TDC_PULSE_PS,
     TDC_STUCK_CYCLES,
     TDC_TAP_STRIDE,
     TDC_TAPS,
 )
+from models.qrng import qrng_hash
 
 MASK64 = (1 << 64) - 1
 BLOCK_CYCLES = 4096
@@ -169,16 +174,19 @@ class ChannelConfig:
     dead_cycles: int = TDC_DEAD_CYCLES
     stuck_cycles: int = TDC_STUCK_CYCLES
     epoch: int = 0
+    cal_period: int = TDC_CAL_PERIOD
 
 
 @dataclass
 class ChannelResult:
-    """Raw hits (``coarse`` ps of the sampling edge, ``fine`` ones count, edge ``cycle``) and
-    the channel's counters and sticky flags after the run."""
+    """Raw hits (``coarse`` ps of the sampling edge, ``fine`` ones count, edge ``cycle``,
+    ``calibration`` flag) and the channel's counters and sticky flags after the run."""
 
     coarse: np.ndarray
     fine: np.ndarray
     cycle: np.ndarray
+    calibration: np.ndarray
+    lost_calibration: int
     lost_dead: int
     lost_pileup: int
     coverage_errors: int
@@ -196,11 +204,15 @@ def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig()) -> Chan
     edge_cycles = np.flatnonzero(tap0 & ~prev)
     ones = codes[edge_cycles].sum(axis=1)
     top = codes[edge_cycles, -1]
-    keep, lost_dead, cover, pileup = [], 0, 0, 0
+    check_cal_period(cfg.cal_period)
+    keep, lost_dead, blank, cover, pileup = [], 0, 0, 0, 0
     last = None
     for c, n, t in zip(edge_cycles.tolist(), ones.tolist(), top.tolist(), strict=True):
-        if last is not None and c - last <= cfg.dead_cycles:
+        phase = c % cfg.cal_period
+        if last is not None and c - last <= cfg.dead_cycles and not _cal_phase(phase):
             lost_dead += 1
+        elif phase in (1, TDC_CAL_SLOT_CYCLES + 1):
+            blank += 1
         elif n == taps:
             cover += 1
         elif t:
@@ -212,11 +224,85 @@ def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig()) -> Chan
     cyc = np.asarray(keep, dtype=np.int64)
     coarse = np.array([(cfg.epoch + c * FABRIC_CLOCK_PS) & MASK64 for c in keep], dtype=np.uint64)
     mask = (1 << COUNTER_BITS) - 1
+    phase = cyc % cfg.cal_period
     return ChannelResult(coarse=coarse, fine=codes[cyc].sum(axis=1).astype(np.int64), cycle=cyc,
-                         lost_dead=lost_dead & mask, lost_pileup=pileup & mask,
+                         calibration=_cal_phase(phase),
+                         lost_calibration=blank & mask, lost_dead=lost_dead & mask,
+                         lost_pileup=pileup & mask,
                          coverage_errors=cover & mask,
                          stuck_events=stuck & mask, coverage_flag=cover > 0,
                          stuck_flag=stuck > 0)
+
+
+def _cal_phase(phase: np.ndarray | int) -> np.ndarray | bool:
+    """Whether a hit sampled at ``phase`` (cycle modulo ``cal_period``) is a calibration hit."""
+    return (phase >= 2) & (phase <= TDC_CAL_SLOT_CYCLES)
+
+
+def check_cal_period(cal_period: int) -> int:
+    """``cal_period`` if it is a valid calibration period, else a ``ValueError`` naming it."""
+    if cal_period < 2 * (TDC_CAL_SLOT_CYCLES + 1) or cal_period & (cal_period - 1):
+        raise ValueError(f"TDC cal_period {cal_period} must be a power of two of at least "
+                         f"{2 * (TDC_CAL_SLOT_CYCLES + 1)} cycles (slot of "
+                         f"{TDC_CAL_SLOT_CYCLES} cycles plus the blanked cycle)")
+    return cal_period
+
+
+def cal_rises(seed: int, channel: int, slots: np.ndarray, cal_period: int) -> np.ndarray:
+    """Rise times (ps) of the calibration oscillator's pulses in the slots numbered ``slots``
+    (slot ``k`` starts at cycle ``s = k * cal_period``): uniform in
+    ``[(s + 1) T + d, (s + 2) T + d)`` (``d`` = :data:`TDC_MUX_DELAY_PS`), a pure function of
+    (seed, channel, slot), so a run cut into pieces draws the same phases."""
+    h = qrng_hash(seed ^ (channel << 56), np.asarray(slots, dtype=np.uint64))
+    u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    first = np.asarray(slots, dtype=np.float64) * cal_period + 1.0
+    return (first + u) * FABRIC_CLOCK_PS + TDC_MUX_DELAY_PS
+
+
+def channel_input(detector_rises: np.ndarray, widths: np.ndarray, first_cycle: int,
+                  cycles: int, cal_period: int = TDC_CAL_PERIOD, seed: int = TDC_CAL_SEED,
+                  channel: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The pulses at a channel's line input behind the calibration mux (``rises``, ``widths``,
+    sorted by rise), for detector pulses rising at ``detector_rises`` (ps, cycle ``c``'s
+    sampling edge at ``c * FABRIC_CLOCK_PS``) with ``widths``, over cycles
+    ``[first_cycle, first_cycle + cycles)``.
+
+    The mux switches :data:`TDC_MUX_DELAY_PS` after a clock edge; during each slot, from
+    ``s T + d`` to ``(s + TDC_CAL_SLOT_CYCLES) T + d`` (``s % cal_period == 0``, ``T`` the clock
+    period, ``d`` the mux delay), the line sees only the oscillator: one pulse of
+    :data:`TDC_PULSE_PS` rising uniformly over the period after the first (:func:`cal_rises`),
+    so tap 0 is low at the edge before it and its window holds no detector pulse. A detector
+    pulse is cut at the slot's start; one still high at the slot's end reappears there as a
+    phantom rise; one inside the slot vanishes. The channel blanks the hits sampled at the
+    first cycle of a slot (a detector edge just before the switch) and at the cycle after it
+    (the phantom)."""
+    check_cal_period(cal_period)
+    rises = np.asarray(detector_rises, dtype=np.float64)
+    ends = rises + np.broadcast_to(np.asarray(widths, dtype=np.float64), rises.shape)
+    period = cal_period * float(FABRIC_CLOCK_PS)
+    slot_ps = TDC_CAL_SLOT_CYCLES * float(FABRIC_CLOCK_PS)
+    # cut every pulse into one piece per calibration period it overlaps (periods shifted by
+    # the mux delay; a stuck input is cut up to one period past the run), then remove the slot
+    # from each piece
+    horizon = (first_cycle + cycles) * float(FABRIC_CLOCK_PS) + period
+    rises, ends = rises - TDC_MUX_DELAY_PS, ends - TDC_MUX_DELAY_PS
+    k0 = np.floor(rises / period).astype(np.int64)
+    k1 = np.maximum(np.ceil(np.minimum(ends, horizon) / period).astype(np.int64) - 1, k0)
+    counts = k1 - k0 + 1
+    pulse = np.repeat(np.arange(len(rises)), counts)
+    k = k0[pulse] + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    piece_r = np.maximum(rises[pulse], k * period + slot_ps)
+    last = k == k1[pulse]
+    piece_e = np.where(last, ends[pulse], np.minimum(ends[pulse], (k + 1) * period))
+    keep = piece_r < piece_e
+    piece_r, piece_e = piece_r + TDC_MUX_DELAY_PS, piece_e + TDC_MUX_DELAY_PS
+    lo = -(-first_cycle // cal_period)
+    hi = -(-(first_cycle + cycles) // cal_period)
+    cal = cal_rises(seed, channel, np.arange(lo, hi), cal_period)
+    out_r = np.concatenate([piece_r[keep], cal])
+    out_w = np.concatenate([piece_e[keep] - piece_r[keep], np.full(len(cal), float(TDC_PULSE_PS))])
+    order = np.argsort(out_r, kind="stable")
+    return out_r[order], out_w[order]
 
 
 def _stuck_events(tap0: np.ndarray, stuck_cycles: int) -> int:
