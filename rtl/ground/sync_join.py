@@ -15,6 +15,7 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from models.ground.sync_join import SYNC_CHANNEL, JoinConfig
+from rtl.common.streams import output_register
 from rtl.ground.layouts import JoinWindow, Tag
 from rtl.ground.sync import FrameEvent
 from rtl.ground.tdc_merge import COUNTER_BITS, before
@@ -121,8 +122,12 @@ class SyncJoin(wiring.Component):
         seen = Signal(2)
         cand = Signal(64)
 
+        free = output_register(m, self.o)
+
         def close() -> None:
-            with m.If(seen == 1), m.If(~self.o.valid | self.o.ready):
+            # A joined tag waits while the output is full (never in the time tagger: the
+            # merge always takes it).
+            with m.If(seen == 1), m.If(free):
                 m.d.sync += [self.o.valid.eq(1), self.o.payload.time.eq(cand),
                              self.o.payload.channel.eq(SYNC_CHANNEL),
                              self.o.payload.frame.eq(cur_w.frame), cur.eq(0)]
@@ -131,8 +136,6 @@ class SyncJoin(wiring.Component):
             with m.Else():
                 m.d.sync += [self.ambiguous.eq(self.ambiguous + 1), cur.eq(0)]
 
-        with m.If(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
         with m.If(cur):
             with m.If(sfifo.r_rdy):
                 with m.If(before(t, cur_w.lo)):
