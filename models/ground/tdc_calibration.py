@@ -31,7 +31,7 @@ Timing of the calibrator, in cycles of its clock (``a``: the cycle a hit is acce
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -39,16 +39,29 @@ from models.constants import (
     FABRIC_CLOCK_PS,
     TDC_CAL_HITS,
     TDC_CAL_PERIOD,
+    TDC_CAL_SEED,
+    TDC_PULSE_PS,
     TDC_SKEW_BITS,
     TDC_TAPS,
 )
-from models.ground.tdc import MASK64, check_cal_period
+from models.ground.tdc import (
+    MASK64,
+    ChannelConfig,
+    ChannelResult,
+    DelayLine,
+    channel_input,
+    check_cal_period,
+    run_channel,
+)
 
 TABLE_BITS = 13
 """Width of a table entry (integer ps, at most one clock period: 6400 < 2**13)."""
 
 BUILD_GAP = 1
 """Cycles from the ``N``-th calibration hit's acceptance to the first cycle of the build."""
+
+CHANNEL_LATENCY = 2
+"""Cycles from a hit's sampling cycle to its acceptance by a calibrator behind the channel."""
 
 
 class CalibrationConfigError(ValueError):
@@ -103,12 +116,13 @@ def check_config(cfg: CalibratorConfig) -> None:
         raise CalibrationConfigError(f"TDC skew {cfg.skew} ps does not fit {TDC_SKEW_BITS} "
                                      f"signed bits")
     if cfg.initial is not None:
-        table = np.asarray(cfg.initial)
-        if table.shape != (cfg.taps,) or table.min() < 0 or table.max() >= 1 << cfg.table_bits:
+        table = np.asarray(cfg.initial, dtype=np.int64).reshape(-1)
+        span = f" in [{table.min()}, {table.max()}]" if len(table) else ""
+        if len(table) != cfg.taps or (len(table) and (table.min() < 0
+                                                     or table.max() >= 1 << cfg.table_bits)):
             raise CalibrationConfigError(
                 f"TDC initial table must have {cfg.taps} entries in [0, {1 << cfg.table_bits})"
-                f", got {table.shape[0] if table.ndim else 0} entries in "
-                f"[{table.min()}, {table.max()}]")
+                f", got {len(table)} entries{span}")
 
 
 def bin_centres(hist: np.ndarray, cal_hits: int) -> np.ndarray:
@@ -120,10 +134,12 @@ def bin_centres(hist: np.ndarray, cal_hits: int) -> np.ndarray:
     return (FABRIC_CLOCK_PS * (2 * cum + h) + cal_hits) >> shift
 
 
-def linear_table(line_length_ps: float, taps: int = TDC_TAPS) -> np.ndarray:
-    """Nominal table of an uncalibrated channel: every bin ``line_length_ps / taps`` wide."""
-    width = line_length_ps / taps
-    return np.minimum(np.round((np.arange(taps) + 0.5) * width), FABRIC_CLOCK_PS).astype(np.int64)
+def linear_table(line: DelayLine) -> np.ndarray:
+    """Nominal table of an uncalibrated channel: every bin as wide as the mean bin of the
+    line's design (no spread), centres from zero."""
+    width = replace(line, spread=0.0).length_ps() / line.taps
+    centres = np.round((np.arange(line.taps) + 0.5) * width)
+    return np.minimum(centres, FABRIC_CLOCK_PS).astype(np.int64)
 
 
 @dataclass
@@ -218,3 +234,130 @@ def run_calibrator(coarse: np.ndarray, fine: np.ndarray, calibration: np.ndarray
     res.time = time
     res.source = det
     return res
+
+
+def run_tdc(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cycles: int,
+            channel: ChannelConfig, cal: CalibratorConfig, strobes: np.ndarray = (),
+            seed: int = TDC_CAL_SEED) -> tuple[ChannelResult, CalibratorResult]:
+    """One TDC channel and its calibrator on ``line``, bit-exact with the RTL pair: detector
+    pulses (``rises``, ``widths`` in ps) through the calibration mux
+    (:func:`models.ground.tdc.channel_input`), the line's run-length coded codes, the channel
+    and the calibrator (always ready, so every hit is accepted ``CHANNEL_LATENCY`` cycles
+    after its sampling cycle). Cost in the number of pulses, not cycles."""
+    muxed = channel_input(rises, widths, 0, cycles, channel.cal_period, seed, channel.channel)
+    rows, codes = line.sparse_codes(*muxed, cycles)
+    hits = run_channel(codes, channel, rows, cycles)
+    tags = run_calibrator(hits.coarse, hits.fine, hits.calibration,
+                          hits.cycle + CHANNEL_LATENCY, np.asarray(strobes), cycles, cal)
+    return hits, tags
+
+
+def calibration_codes(line: DelayLine, count: int, cal_period: int = TDC_CAL_PERIOD,
+                      seed: int = TDC_CAL_SEED, channel: int = 0, first_slot: int = 0
+                      ) -> np.ndarray:
+    """Fine codes of the first ``count`` calibration hits a channel on ``line`` takes with no
+    detector input, from slot ``first_slot`` on (the start-up code-density test)."""
+    period = cal_period * FABRIC_CLOCK_PS
+    slots = count + count // 64 + 4  # a few spare slots for hits lost to a coverage error
+    offset = first_slot * period
+    rises, widths = channel_input(np.zeros(0), np.zeros(0), first_slot * cal_period,
+                                  slots * cal_period, cal_period, seed, channel)
+    rows, codes = line.sparse_codes(rises - offset, widths, slots * cal_period)
+    hits = run_channel(codes, ChannelConfig(channel=channel, cal_period=cal_period), rows,
+                       slots * cal_period)
+    fine = hits.fine[hits.calibration]
+    if len(fine) < count:
+        raise CalibrationConfigError(
+            f"TDC line gave {len(fine)} calibration hits in {slots} slots, {count} needed "
+            f"(coverage errors {hits.coverage_errors}: the line is shorter than a period)")
+    return fine[:count]
+
+
+def startup_table(line: DelayLine, cal_hits: int = TDC_CAL_HITS,
+                  cal_period: int = TDC_CAL_PERIOD, seed: int = TDC_CAL_SEED,
+                  channel: int = 0) -> np.ndarray:
+    """The start-up calibration: the table that ``cal_hits`` calibration hits of a channel on
+    ``line`` build (the calibrator's ``initial`` parameter)."""
+    fine = calibration_codes(line, cal_hits, cal_period, seed, channel)
+    return bin_centres(np.bincount(fine, minlength=line.taps), cal_hits)
+
+
+@dataclass(frozen=True)
+class TableQuality:
+    """Linearity of a table against the line's true bins, over the codes one clock period
+    covers (``c_k`` the true centre of bin ``k``, ``t_k`` the table's entry, ``LSB = T / codes``
+    the mean bin): ``inl_ps`` the largest ``|t_k - c_k - offset|`` (``offset`` the mean of
+    ``t_k - c_k`` weighted by bin width: a constant goes into the skew); ``dnl_lsb`` the largest
+    ``|(t_(k+1) - t_k) - (c_(k+1) - c_k)| / LSB`` (the error of a step between adjacent output
+    values); both also as RMS."""
+
+    dnl_lsb: float
+    inl_ps: float
+    dnl_rms_lsb: float
+    inl_rms_ps: float
+
+
+def table_quality(line: DelayLine, table: np.ndarray) -> TableQuality:
+    """:class:`TableQuality` of ``table`` (entries in ps before the sampling edge) for a line
+    at zero drift, whose code ``k`` means a hit between the ``k``-th and ``k + 1``-th smallest
+    tap delay before the edge."""
+    edges = np.concatenate(([0.0], np.sort(line.delays())))
+    hi = int(np.searchsorted(edges, edges[1] + FABRIC_CLOCK_PS))  # codes of one period
+    codes = np.arange(1, min(hi, len(edges) - 1))
+    width = edges[codes + 1] - edges[codes]
+    centre = (edges[codes] + edges[codes + 1]) / 2.0
+    t = np.asarray(table, dtype=np.float64)[codes]
+    lsb = FABRIC_CLOCK_PS / len(codes)
+    dnl = (np.diff(t) - np.diff(centre)) / lsb
+    diff = t - centre
+    inl = diff - np.average(diff, weights=width)
+    return TableQuality(dnl_lsb=float(np.abs(dnl).max()), inl_ps=float(np.abs(inl).max()),
+                        dnl_rms_lsb=float(np.sqrt(np.mean(dnl**2))),
+                        inl_rms_ps=float(np.sqrt(np.average(inl**2, weights=width))))
+
+
+def hit_errors(line: DelayLine, table: np.ndarray, rises: np.ndarray, cycles: int,
+               channel: int = 0, cal_period: int = TDC_CAL_PERIOD,
+               seed: int = TDC_CAL_SEED) -> np.ndarray:
+    """Error ``tag - true rise`` (ps) of every detector pulse in ``rises`` (sorted, further
+    apart than the dead time) that leaves the channel and its calibrator (with ``table`` as the
+    initial table, no recalibration) on ``line``; NaN for a pulse with no tag (blanked or in a
+    calibration slot). The error includes the line's constant offset (the skew's job)."""
+    rises = np.asarray(rises, dtype=np.float64)
+    ccfg = ChannelConfig(channel=channel, cal_period=cal_period)
+    cal = CalibratorConfig(channel=channel, taps=line.taps, cal_period=cal_period,
+                           initial=tuple(int(v) for v in table))
+    _, tags = run_tdc(line, rises, np.full(len(rises), float(TDC_PULSE_PS)), cycles, ccfg, cal,
+                      seed=seed)
+    t = tags.time.astype(np.float64)
+    # each tag belongs to the last pulse that rose before its sampling edge
+    k = np.searchsorted(rises, t + FABRIC_CLOCK_PS, side="right") - 1
+    near = np.abs(t - rises[np.clip(k, 0, len(rises) - 1)]) < 2 * FABRIC_CLOCK_PS
+    out = np.full(len(rises), np.nan)
+    out[k[near]] = t[near] - rises[k[near]]
+    return out
+
+
+def pulse_train(count: int, seed: int, min_gap_cycles: int = 8,
+                max_gap_cycles: int = 100) -> np.ndarray:
+    """Seeded pulse times (ps) with gaps uniform in ``[min_gap, max_gap]`` cycles (beyond the
+    dead time), starting after 10 cycles."""
+    rng = np.random.default_rng(seed)
+    gaps = rng.uniform(min_gap_cycles, max_gap_cycles, count) * FABRIC_CLOCK_PS
+    return 10 * FABRIC_CLOCK_PS + np.cumsum(gaps)
+
+
+def interval_errors(lines: tuple[DelayLine, DelayLine], tables: tuple[np.ndarray, np.ndarray],
+                    interval_ps: float, pairs: int, seed: int,
+                    cal_period: int = TDC_CAL_PERIOD) -> np.ndarray:
+    """Single-shot errors (ps, mean removed) of the interval between two channels (0 and 1,
+    each on its own line with its own table) measuring ``pairs`` pulse pairs ``interval_ps``
+    apart: ``(tag_1 - tag_0) - interval_ps`` of every pair with both tags."""
+    first = pulse_train(pairs, seed)
+    cycles = int(first[-1] // FABRIC_CLOCK_PS) + int(interval_ps // FABRIC_CLOCK_PS) + 10
+    errs = [hit_errors(line, table, rises, cycles, channel, cal_period)
+            for channel, (line, table, rises) in enumerate(
+                zip(lines, tables, (first, first + interval_ps), strict=True))]
+    diff = errs[1] - errs[0]
+    diff = diff[np.isfinite(diff)]
+    return diff - diff.mean()
