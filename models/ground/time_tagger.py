@@ -130,15 +130,21 @@ class TaggerResult:
     """Per channel: a table is active at the end (the initial one or a switched-in one)."""
 
 
-def run_time_tagger(codes: Sequence[np.ndarray], event_frames: Sequence[int],
-                    event_cycles: Sequence[int], cycles: int,
+def run_time_tagger(codes: Sequence[np.ndarray | tuple[np.ndarray, np.ndarray]],
+                    event_frames: Sequence[int], event_cycles: Sequence[int], cycles: int,
                     cfg: TaggerConfig = TaggerConfig()) -> TaggerResult:
-    """Every tag and counter of the time tagger for the sampled codes of each channel
-    (``codes[ch]``: bool ``[cycles, taps]``, from cycle 0) and frame events (frame counters,
-    arrival cycles), over ``cycles`` cycles."""
+    """Every tag and counter of the time tagger for the sampled codes of each channel and
+    frame events (frame counters, arrival cycles), over ``cycles`` cycles. ``codes[ch]``: bool
+    ``[cycles, taps]`` from cycle 0, or the run-length coded ``(cycle, codes)`` of
+    :meth:`models.ground.tdc.DelayLine.sparse_codes` over ``cycles`` cycles."""
     if len(codes) != TDC_CHANNELS:
         raise TaggerConfigError(f"the time tagger needs codes of {TDC_CHANNELS} channels")
-    hits = [run_channel(np.asarray(c)[:cycles], cfg.channel(ch)) for ch, c in enumerate(codes)]
+    hits = []
+    for ch, c in enumerate(codes):
+        if isinstance(c, tuple):
+            hits.append(run_channel(c[1], cfg.channel(ch), cycle=c[0], cycles=cycles))
+        else:
+            hits.append(run_channel(np.asarray(c)[:cycles], cfg.channel(ch)))
     return run_time_tagger_hits(hits, event_frames, event_cycles, cycles, cfg)
 
 

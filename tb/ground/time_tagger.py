@@ -78,7 +78,7 @@ def tagger_case(p: dict) -> TaggerCase:
                       strobe_lag_ps=6 * T)
     cfg = TaggerConfig(cal_period=p["cal_period"], cal_hits=p["cal_hits"],
                        starve_cycles=1 << 24, skew=tuple(p["skew"]), join=join,
-                       initial=tuple(tuple(int(v) for v in linear_table(line.length_ps()))
+                       initial=tuple(tuple(int(v) for v in linear_table(line))
                                      for line in lines))
     return TaggerCase(lines, pulses, events, cfg, truth, cycles)
 
@@ -103,10 +103,10 @@ SETTLE_CYCLES = 300
 """Cycles after the stimulus in which the last tags leave and the join's timeouts fire."""
 
 
-def codes(case: TaggerCase) -> list[np.ndarray]:
-    """The sampled codes of each channel (what the replays present), with
+def codes(case: TaggerCase) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The sampled codes of each channel (what the replays present), run-length coded, with
     :data:`SETTLE_CYCLES` empty cycles after the stimulus."""
-    return [line.codes(r, w, case.cycles + SETTLE_CYCLES)
+    return [line.sparse_codes(r, w, case.cycles + SETTLE_CYCLES)
             for line, (r, w) in zip(case.lines, case.pulses, strict=True)]
 
 
