@@ -31,7 +31,8 @@ statistical error of T sqrt(q (1 - q) / N), up to 566 ps RMS; a wrong cycle is 6
 def params(cycles: int) -> dict:
     return {"seed": 5, "idle": 0.0, "stall": 0.3, "cycles": cycles, "frame_cycles": 160,
             "strobe_phase": 16, "event_delay": 9, "rate": 0.02, "cal_period": 32, "cal_hits": 32,
-            "skew": [300, -200, 0, 150, -100], "drop_strobes": [3], "extra_strobes": [5]}
+            "skew": [300, -200, 0, 150, -100], "drop_strobes": [3], "extra_strobes": [5],
+            "taps": 160}
 
 
 def test_model_tags_match_the_truth() -> None:
