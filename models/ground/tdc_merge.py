@@ -11,18 +11,20 @@ Rules (the RTL's, see its docstring for the pipeline):
   negative as a signed 64-bit number), so the coarse counter may wrap; tags compared with each
   other or with ``now`` must lie within 2**63 ps (106 days).
 * **Late**: a tag arriving at cycle ``a`` with ``now(a) - time > max_lag_ps[i]`` breaks its
-  input's contract; so does a tag before the previous tag of its input that was not late (an
-  overflowing tag counts as previous: the check runs a cycle before the FIFO's). Both are
-  dropped and counted in ``late[i]``, at arrival: the decision depends on the arrival cycle only,
-  never on backpressure, and every accepted tag obeys the bound that the release rule relies on.
+  input's contract; so does a tag before the latest tag of its input that was in order (late by
+  lag or overflowing ones included: the order check runs apart from the others, so every kept
+  tag is at least every kept tag before it). Both are dropped and counted in ``late[i]``, at
+  arrival: the decision depends on the arrival cycle only, never on backpressure, and every
+  accepted tag obeys the bound that the release rule relies on.
 * **Overflow**: a tag that is not late and finds its input's FIFO (``depth`` entries) full is
   dropped and counted in ``overflow[i]``. Inputs never wait: a TDC channel cannot.
 * **Release**: the tag with the smallest key ``(time, input)`` among the FIFO heads leaves when it
   is also smaller than ``(now - max_lag_ps[j], j)`` of every *empty* input ``j`` (no later tag of
   ``j`` can come before it). One decision per round of ``round_cycles(N)`` cycles.
 
-Cycle accounting (cycle 0 = the first cycle after reset): a tag arriving at ``a`` is checked for
-lateness at ``a + 1``, against the FIFO level at ``a + 2``, and is in its FIFO from ``a + 3``.
+Cycle accounting (cycle 0 = the first cycle after reset): a tag arriving at ``a`` is compared at
+``a + 1``, counted as late or checked against the FIFO level at ``a + 2``, and is in its FIFO
+from ``a + 3``.
 Rounds start at the multiples ``s`` of ``round_cycles(N)``; the snapshot at ``s`` sees the FIFO
 heads and the bounds ``now(s - 2) - max_lag_ps[j]``; the decision at
 ``d = s + round_cycles(N) - 1`` pops the winner if
@@ -190,11 +192,12 @@ def run_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[in
             ai += 1
             t = int(inputs[i].time[k])
             lag = signed64(now.at(a) - t)
-            if lag > max_lag_ps[i] or (last[i] is not None and signed64(t - last[i]) < 0):
+            order = last[i] is not None and signed64(t - last[i]) < 0
+            if not order:
+                last[i] = t
+            if lag > max_lag_ps[i] or order:
                 late[i] += 1
-                continue
-            last[i] = t
-            if len(fifo[i]) >= depth:
+            elif len(fifo[i]) >= depth:
                 overflow[i] += 1
             else:
                 # Unwrapped time (relative to the arrival's now) for the searches below.
@@ -232,16 +235,7 @@ def run_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[in
         if s is None:
             break
     check_until(cycles - 1 if cycles is not None else (1 << 62))
-    for a, i, k in arrivals[ai:]:
-        # Checked for lateness (a + 1) but not yet written (a + 2) when the run ends.
-        if cycles is None or a + 1 > cycles - 1:
-            break
-        t = int(inputs[i].time[k])
-        if (signed64(now.at(a) - t) > max_lag_ps[i]
-                or (last[i] is not None and signed64(t - last[i]) < 0)):
-            late[i] += 1
-        else:
-            last[i] = t
+    # A tag whose late count falls at a + 2 = cycles is not counted: the run ended before.
     cols = list(zip(*out, strict=True)) if out else [[]] * 5
     return MergeResult(np.array(cols[0], dtype=np.uint64), np.array(cols[1], dtype=np.int64),
                        np.array(cols[2], dtype=np.int64), np.array(cols[3], dtype=np.int64),

@@ -54,8 +54,8 @@ class TimeOrderedMerge(wiring.Component):
                                                      heads, now(s-2)-max_lag
 
     Stream contract: every input is always ready (a TDC cannot wait): a tag that arrives more than
-    ``max_lag_ps[i]`` after its time, or before the previous tag of its input that was not late,
-    is ``late``; one that finds the FIFO (``depth`` entries) full is ``overflow``; both are dropped
+    ``max_lag_ps[i]`` after its time, or before the latest in-order tag of its input, is
+    ``late``; one that finds the FIFO (``depth`` entries) full is ``overflow``; both are dropped
     and counted at arrival, so these decisions never depend on ``o``'s backpressure. ``o`` holds
     its tag until read (a stalled ``o`` stalls the release, never the inputs). Times compare
     modulo 2**64 (the coarse counter may wrap; tags within 2**63 ps of each other and of
@@ -133,23 +133,25 @@ class TimeOrderedMerge(wiring.Component):
             count = Signal(range(depth + 1), name=f"count{i}")
             last = Signal(64, name=f"last{i}")
             has_last = Signal(name=f"has_last{i}")
-            # Stage 0: the tag and its lag now(a) - time. Stage 1 (a + 1): the late and order
-            # checks. Stage 2 (a + 2): FIFO write or overflow. Two stages keep the 65-bit
-            # compares apart from the FIFO's write enable and pointers.
+            # Stage 0: the tag and its lag now(a) - time. Stage 1 (a + 1): the lag and order
+            # compares, each into a register; ``last`` follows every tag in order (late or not),
+            # so no compare feeds another. Stage 2 (a + 2): FIFO write, late or overflow.
             sv = Signal(name=f"sv{i}")
             st = Signal(Tag, name=f"st{i}")
             slag = Signal(signed(64), name=f"slag{i}")
             m.d.comb += port.ready.eq(1)
             m.d.sync += [sv.eq(port.valid), st.eq(port.payload),
                          slag.eq(self.now_ps - port.payload.time)]
-            late = (slag > self.max_lag_ps[i]) | (has_last & before(st.time, last))
-            ok = Signal(name=f"ok{i}")
+            order = has_last & before(st.time, last)
+            sv2 = Signal(name=f"sv2_{i}")
+            old = Signal(name=f"old{i}")
             st2 = Signal(Tag, name=f"st2_{i}")
-            m.d.sync += [ok.eq(sv & ~late), st2.eq(st)]
-            with m.If(sv & late):
-                m.d.sync += self.late[i].eq(self.late[i] + 1)
-            with m.If(sv & ~late):
+            m.d.sync += [sv2.eq(sv), old.eq((slag > self.max_lag_ps[i]) | order), st2.eq(st)]
+            with m.If(sv & ~order):
                 m.d.sync += [last.eq(st.time), has_last.eq(1)]
+            with m.If(sv2 & old):
+                m.d.sync += self.late[i].eq(self.late[i] + 1)
+            ok = sv2 & ~old
             full = count == depth
             write = ok & ~full
             m.d.comb += [wr.addr.eq(wp), wr.en.eq(write), rd.addr.eq(rp)]
