@@ -3,12 +3,12 @@
 Overview
 --------
 The line is a chain of ``CCU2C`` cells (two carry bits each) whose carry propagates the input
-pulse; every ``TDC_TAP_STRIDE``-th carry bit is sampled by a fabric-clock flip-flop, then by a
-second flip-flop, and the second rank is the code :class:`rtl.ground.tdc.TdcChannel` reads on
-``taps``. It elaborates to ``Instance("CCU2C")`` primitives, which only the ECP5 flow
-(``make synth``) knows: in simulation the behavioural line stands in for this component
-(:class:`models.ground.tdc.DelayLine` for the codes, :class:`rtl.simonly.delay_line.
-DelayLineReplay` to present them, or the code input ports of
+pulse; every ``TDC_TAP_STRIDE``-th carry bit is sampled by a flip-flop on the fabric clock,
+then by a second flip-flop, and the second rank is the code that
+:class:`rtl.ground.tdc.TdcChannel` reads on ``taps``. It elaborates to ``Instance("CCU2C")``
+primitives, which only the ECP5 flow (``make synth``) knows: in simulation the behavioural line
+stands in for this component (:class:`models.ground.tdc.DelayLine` for the codes,
+:class:`rtl.simonly.delay_line.DelayLineReplay` to present them, or the code input ports of
 :class:`rtl.ground.tops.GroundTiming` with ``lines="ports"``), with the same contract.
 
 Cell configuration (Yosys's ``CCU2C`` model, ``techlibs/lattice/cells_sim_ecp5.v``)
@@ -53,13 +53,14 @@ inconsistent. The first-rank flop of a tap sits in the slice of its ``CCU2C`` (n
 a flop fed only by a carry cell's sum output into that slice), so its data path is the slice's
 internal ``F -> DI`` connection, identical for every tap.
 
-Both ranks hold the *synchronous* part of the path: first rank -> second rank -> encoder are
-ordinary clocked paths that the place-and-route timing covers. The path from the line input
-through the carry cells into the first rank is asynchronous by construction (the input is a
-pin or an on-chip oscillator with no relation to the fabric clock): the line input is a
-top-level input here, so nextpnr counts it as an unclocked start point and keeps it out of the
-fabric clock's Fmax. A flop or LUT of the fabric clock must never drive ``line`` (it would make
-a 7.6 ns clocked path through the chain that the timing would, rightly, fail).
+Timing: every path *into* the first rank is asynchronous (a detector pin, the calibration
+oscillator, or the calibration select whose disturbed samples are blanked) and must stay out of
+the fabric clock's Fmax; nextpnr-ecp5 has no false-path constraint (its SDC reader accepts
+``set_false_path`` and ignores it). So the first rank is clocked by its own clock domain
+(``sample_domain``; ``tdc`` in :class:`CarryLines`, a separate clock net that the board drives
+from the fabric clock): nextpnr reports the paths into it as clock crossings, apart from the
+fabric Fmax, and the first -> second rank path as the crossing back into ``sync``, where the
+second rank is the synchroniser. Second rank -> encoder is an ordinary ``sync`` path.
 
 Latency: the code of the clock edge that samples the line appears on ``taps`` one edge later
 (two registers, so a cycle more than the behavioural replay): a constant shift of every channel's
@@ -88,11 +89,18 @@ pre-placement script binding the launch cell's halves, or Diamond's ``LOCATE COM
 with ``BBOX``), and the input pins' IO cells chosen for equal routing to the launch cells.
 """
 
-from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import ClockDomain, ClockSignal, Const, Instance, Module, Mux, Signal
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from models.constants import TDC_TAP_STRIDE, TDC_TAPS
+from models.constants import (
+    TDC_CAL_PERIOD,
+    TDC_CAL_SLOT_CYCLES,
+    TDC_CHANNELS,
+    TDC_TAP_STRIDE,
+    TDC_TAPS,
+)
+from models.ground.tdc import check_cal_period
 
 #: ``CCU2C`` configuration of the launch cell (half 0 starts the carry from ~A0, half 1 passes).
 LAUNCH_PARAMS = {"INIT0": 0x0005, "INIT1": 0xFFFF, "INJECT1_0": "NO", "INJECT1_1": "NO"}
@@ -136,11 +144,12 @@ class CarryChainLine(wiring.Component):
         plus the launch cell.
     """
 
-    def __init__(self, taps: int = TDC_TAPS, stride: int = TDC_TAP_STRIDE) -> None:
+    def __init__(self, taps: int = TDC_TAPS, stride: int = TDC_TAP_STRIDE,
+                 sample_domain: str = "sync") -> None:
         if taps < 1 or stride < 1 or (taps * stride) % BITS_PER_CELL:
             raise ValueError(f"carry chain: {taps} taps at stride {stride} do not fill whole "
                              f"{BITS_PER_CELL}-bit CCU2C cells")
-        self._taps, self._stride = taps, stride
+        self._taps, self._stride, self._sample_domain = taps, stride, sample_domain
         self.cells = taps * stride // BITS_PER_CELL
         super().__init__({"line": In(1), "taps": Out(taps)})
 
@@ -154,11 +163,10 @@ class CarryChainLine(wiring.Component):
             p_INJECT1_0=params["INJECT1_0"], p_INJECT1_1=params["INJECT1_1"],
             a_keep=1, **ports, **ties)
 
-    @staticmethod
-    def _sampler(d, q) -> Instance:
+    def _sampler(self, d, q) -> Instance:
         return Instance("TRELLIS_FF", **{f"p_{k}": v for k, v in SAMPLER_PARAMS.items()},
-                        a_keep=1, i_CLK=ClockSignal(), i_LSR=Const(0), i_CE=Const(1), i_DI=d,
-                        o_Q=q)
+                        a_keep=1, i_CLK=ClockSignal(self._sample_domain), i_LSR=Const(0),
+                        i_CE=Const(1), i_DI=d, o_Q=q)
 
     def elaborate(self, platform):
         m = Module()
@@ -181,4 +189,127 @@ class CarryChainLine(wiring.Component):
             m.submodules[f"sample{t}"] = self._sampler(sums[half], first[t])
         m.d.sync += second.eq(first)
         m.d.comb += self.taps.eq(second)
+        return m
+
+
+#: ``OSCG`` divider of the calibration oscillator: 310 MHz / 3 = 103 MHz, a 9.7 ns period, so
+#: the one-period pulse is about ``TDC_PULSE_PS`` wide, like a detector pulse.
+OSCG_DIV = 3
+#: Cycles the slot select is computed ahead of the slot (see :class:`CarryLines`).
+SELECT_LEAD = 2
+
+
+class CalibrationOscillator(wiring.Component):
+    """The calibration pulse source of decision 1 in hardware: the ECP5's free-running internal
+    oscillator (``OSCG``, 103 MHz, unrelated to the fabric clock) and, in its own clock domain,
+    a synchroniser on ``slot`` and a one-shot that gives one pulse of one oscillator period
+    (9.7 ns) per rising edge of ``slot``.
+
+    The pulse rises 2 to 3 oscillator periods (19 to 29 ns, 3.0 to 4.6 fabric cycles) after
+    ``slot`` rises, at a phase to the fabric clock that nothing correlates, and ends before
+    the slot's eighth cycle; the behavioural model (:func:`models.ground.tdc.channel_input`)
+    draws it uniformly over the slot's second period instead. Both give calibration hits in
+    phases 2 to 8 of the slot, uniform over the code. Synthesis only.
+
+    Members
+    -------
+    slot : In(1)
+        The calibration select (fabric clock domain), high for the slot.
+    pulse : Out(1)
+        The oscillator pulse (oscillator clock domain), to the lines' muxes.
+    """
+
+    slot: In(1)
+    pulse: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.osc = ClockDomain("osc", reset_less=True)
+        m.submodules.oscg = Instance("OSCG", p_DIV=OSCG_DIV, o_OSC=ClockSignal("osc"))
+        # Two flops: slot comes from another clock; the one-shot must see a settled level.
+        meta, level, seen = (Signal(name=n) for n in ("slot_meta", "slot_level", "slot_seen"))
+        m.d.osc += [meta.eq(self.slot), level.eq(meta), seen.eq(level),
+                    self.pulse.eq(level & ~seen)]
+        return m
+
+
+class CalibrationSelect(wiring.Component):
+    """The calibration mux select of :class:`CarryLines`: high in cycles ``[s - 1, s + 7)``
+    for every ``s`` with ``s % cal_period == 0`` on a counter that starts with the channels'
+    (:class:`rtl.ground.tdc.TdcChannel` ``phase``) at reset, so the line switches just after
+    edge ``s - 1`` and back just after edge ``s + 7``: the codes the channels read at their
+    phases 1 and 9 are the first after each switch.
+
+    Members
+    -------
+    select : Out(1)
+        A register (a clean clock-to-out edge on the mux); high out of reset, as if the first
+        slot's select had risen the cycle before.
+    """
+
+    select: Out(1, init=1)
+
+    def __init__(self, cal_period: int = TDC_CAL_PERIOD) -> None:
+        self._cal_period = check_cal_period(cal_period)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        cycle = Signal(range(self._cal_period))
+        ahead = (cycle + SELECT_LEAD) % self._cal_period
+        m.d.sync += [cycle.eq(cycle + 1), self.select.eq(ahead < TDC_CAL_SLOT_CYCLES)]
+        return m
+
+
+class CarryLines(wiring.Component):
+    """The five TDC delay lines of the ground FPGA with their calibration muxes (synthesis
+    only; ``lines="carry"`` of :class:`rtl.ground.tops.GroundTiming`).
+
+    Each line's input is ``Mux(select, oscillator pulse, inputs[ch])``: one LUT ahead of its
+    :class:`CarryChainLine`. ``select`` is a fabric flop, high for ``TDC_CAL_SLOT_CYCLES``
+    cycles every ``cal_period``, placed so that the channel that reads the code sees the slot
+    where :class:`rtl.ground.tdc.TdcChannel` expects it: the code a channel reads in its cycle
+    ``c`` was sampled at edge ``c - 1`` (two ranks), and the model switches the mux just after
+    the edge of the slot's phase 0 sample, so ``select`` rises at edge ``s - 1`` (``s`` a
+    multiple of ``cal_period`` on the channel's counter; :class:`CalibrationSelect`).
+
+    Clocks: the first-rank flops of every line are clocked by ``tdc`` (the board drives it
+    with the fabric clock: same source, its own clock net), everything else by ``sync``.
+    nextpnr-ecp5 has no false-path constraint (its SDC reader accepts ``set_false_path`` and
+    ignores it), so the asynchronous paths into the first rank are kept out of the fabric's
+    Fmax by construction: the pins and the oscillator are unclocked or another clock, and
+    ``select`` -> mux -> chain -> first rank crosses from ``sync`` to ``tdc``, reported apart
+    (a ~20 ns path; its timing does not matter because the samples it can disturb, slot
+    phases 1 and 9, are blanked by the channel). The first-to-second-rank path crosses back
+    (about 0.9 ns): the second rank is the synchroniser.
+
+    Latency: as :class:`CarryChainLine`. Throughput: one code per line per cycle.
+
+    Members
+    -------
+    inputs : In(TDC_CHANNELS)
+        The detector pins (0..3) and the sync-strobe pin (4), asynchronous.
+    codes : Out(ArrayLayout(taps, TDC_CHANNELS))
+        The sampled codes, as :class:`rtl.ground.time_tagger.TimeTagger` reads them.
+    """
+
+    def __init__(self, taps: int = TDC_TAPS, stride: int = TDC_TAP_STRIDE,
+                 cal_period: int = TDC_CAL_PERIOD, channels: int = TDC_CHANNELS) -> None:
+        self._taps, self._stride = taps, stride
+        self._cal_period = check_cal_period(cal_period)
+        self._channels = channels
+        super().__init__({"inputs": In(channels),
+                          "codes": Out(data.ArrayLayout(taps, channels))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.select = sel = CalibrationSelect(self._cal_period)
+        select = sel.select
+        m.submodules.oscillator = osc = CalibrationOscillator()
+        m.d.comb += osc.slot.eq(select)
+        for ch in range(self._channels):
+            line = CarryChainLine(self._taps, self._stride, sample_domain="tdc")
+            m.submodules[f"line{ch}"] = line
+            m.d.comb += [line.line.eq(Mux(select, osc.pulse, self.inputs[ch])),
+                         self.codes[ch].eq(line.taps)]
         return m
