@@ -147,8 +147,9 @@ class DelayLine:
         counts = np.maximum(hi - lo, 0)
         event = np.unique(np.repeat(lo - np.cumsum(counts) + counts, counts)
                           + np.arange(counts.sum()))
-        after = event + 1
-        level = np.setdiff1d(np.append(after[after < cycles], 0), event)
+        # the first cycle past each transition's reach holds the new level (with a line
+        # shorter than a period a transition may have no event cycle at all)
+        level = np.setdiff1d(np.append(hi[hi < cycles], 0), event)
         cycle = np.union1d(event, level)
         out = np.empty((len(cycle), self.taps), dtype=bool)
         is_event = np.isin(cycle, event)
@@ -175,8 +176,12 @@ class DelayLine:
         edges = idx * float(FABRIC_CLOCK_PS)
         scale = 1.0 + self.drift * np.sin(2.0 * np.pi * edges / self.drift_period_ps)
         when = edges[:, None] - scale[:, None] * self.delays()[None, :]
-        early = _high(starts, ends, when - self.meta_ps)
-        late = _high(starts, ends, when + self.meta_ps)
+        # the intervals that can cover a sample of a row: from the last one starting before
+        # the row's earliest sample instant to the last one starting before its latest
+        lo = np.maximum(np.searchsorted(starts, edges - self._reach(), side="right") - 1, 0)
+        hi = np.searchsorted(starts, edges + self.meta_ps, side="right")
+        early = _high_near(starts, ends, when - self.meta_ps, lo, hi)
+        late = _high_near(starts, ends, when + self.meta_ps, lo, hi)
         out = late.copy()
         meta = np.nonzero(early != late)
         out[meta] = _coin(self.seed, idx[meta[0]], meta[1], self.taps)
@@ -199,6 +204,20 @@ def _high(starts: np.ndarray, ends: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Whether the input (disjoint intervals) is high at the times ``t``."""
     k = np.searchsorted(starts, t, side="right") - 1
     return (k >= 0) & (t < ends[np.maximum(k, 0)]) if len(starts) else np.zeros(t.shape, bool)
+
+
+def _high_near(starts: np.ndarray, ends: np.ndarray, t: np.ndarray, lo: np.ndarray,
+               hi: np.ndarray) -> np.ndarray:
+    """:func:`_high` for rows of times ``t`` whose covering interval, if any, is among
+    ``starts[lo:hi]`` of the row (a few: cheaper than a search per sample)."""
+    span = int((hi - lo).max()) if len(lo) else 0
+    if span > 16:
+        return _high(starts, ends, t)
+    out = np.zeros(t.shape, dtype=bool)
+    for j in range(span):
+        k = np.minimum(lo + j, len(starts) - 1)[:, None]
+        out |= (lo + j < hi)[:, None] & (starts[k] <= t) & (t < ends[k])
+    return out
 
 
 def _coin(seed: int, cycle: np.ndarray, tap: np.ndarray, taps: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from amaranth.lib.wiring import In, Out
 
 from models.constants import TDC_CHANNELS
 from models.ground.tdc_merge import round_cycles
+from rtl.common.streams import output_register
 from rtl.ground.layouts import Tag
 
 LAG_BITS = 32
@@ -105,7 +106,6 @@ class TimeOrderedMerge(wiring.Component):
             m.d.sync += phase.eq(0)
         decide = phase == rounds - 1
         pop = Signal(n)
-        free = ~self.o.valid | self.o.ready
 
         heads, keys = [], []
         for i, port in enumerate(self.inputs):
@@ -168,8 +168,7 @@ class TimeOrderedMerge(wiring.Component):
             keys = nxt
         _wt, win, real = keys[0]
 
-        with m.If(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
+        free = output_register(m, self.o)
         with m.If(decide & real & free):
             m.d.comb += pop.eq(1 << win)
             with m.Switch(win):

@@ -21,6 +21,7 @@ from rtl.sifting.layouts import DetectionRecord
 from tb.dual import Bench, Receive, Send
 from tb.ground import sync_join as join_tb
 from tb.ground import tdc_merge as merge_tb
+from tb.ground import time_tagger as tagger_tb
 from tb.ground.streams import squash_case, sync_bits, tag_stream
 from tb.ground.tdc import line_case
 from tb.packing import detection_payloads, frame_event_payloads, record_payloads, tag_payloads
@@ -169,3 +170,24 @@ async def sync_join(bench: Bench) -> None:
     counters = {n: bench.get(n) for n in ("missing", "ambiguous", "extra", "overflow")}
     assert counters == {"missing": want.missing, "ambiguous": want.ambiguous,
                         "extra": want.extra, "overflow": want.overflow}, counters
+
+
+async def time_tagger(bench: Bench) -> None:
+    """TimeTagger on replayed lines and events (:func:`tb.ground.time_tagger.tagger_dut`)
+    against :func:`models.ground.time_tagger.run_time_tagger` from the same codes: every tag in
+    order, then every counter of every block (parameters of
+    :func:`tb.ground.time_tagger.tagger_case`)."""
+    p = bench.params
+    case = tagger_tb.tagger_case(p)
+    want = tagger_tb.run_model(case)
+    tags = want.tags
+    await bench.reset()
+    for name, value in tagger_tb.registers(case.cfg).items():
+        bench.set(name, value)
+    got = await bench.transfer({}, {"tags": Receive(len(tags.time), stall=p["stall"],
+                                                    settle=SETTLE)})
+    bench.compare("tags", got["tags"], tag_payloads(tags.time, tags.channel, tags.frame),
+                  layout=Tag)
+    await bench.ticks(case.cycles + tagger_tb.SETTLE_CYCLES)
+    got_counters = {name: bench.get(name) for name in tagger_tb.COUNTERS}
+    assert got_counters == tagger_tb.model_counters(want), got_counters

@@ -17,12 +17,20 @@ from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
 from models.constants import FABRIC_CLOCK_PS, TDC_DEAD_CYCLES
-from models.ground.tdc import ChannelConfig, DelayLine, default_pulses
+from models.ground.tdc import (
+    ChannelConfig,
+    ChannelResult,
+    DelayLine,
+    default_pulses,
+    run_channel,
+)
+from models.ground.tdc_calibration import CalibratorConfig, run_calibrator
 from rtl.common.payload import pack, unpack
 from rtl.ground.layouts import RawHit, Tag
 from rtl.ground.tdc import TdcChannel
 from rtl.ground.tdc_calibration import TdcCalibrator
 from rtl.simonly.delay_line import DelayLineReplay, TdcOnLine
+from tb.dual import Bench, Receive, Send
 
 PIPELINE_CYCLES = 4
 COUNTERS = ("lost_dead", "lost_pileup", "lost_overflow", "coverage_errors", "stuck_events",
@@ -61,12 +69,19 @@ def line_dut(p: dict) -> TdcOnLine:
 
 @dataclass
 class ChannelRun:
-    """What the RTL channel produced: raw hits in order, counters, flags, the replayed codes."""
+    """What the RTL channel produced: raw hits in order, counters, flags, and the replayed
+    codes run-length coded (``rows``, ``codes``, ``cycles``: :func:`run_channel`'s form)."""
 
     hits: list[dict]
     counters: dict[str, int]
     flags: dict[str, int]
+    rows: np.ndarray
     codes: np.ndarray
+    cycles: int
+
+    def model(self, cfg: ChannelConfig) -> ChannelResult:
+        """The channel model on the replayed codes."""
+        return run_channel(self.codes, cfg, self.rows, self.cycles)
 
 
 def simulate_channel(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cycles: int,
@@ -103,7 +118,7 @@ def simulate_channel(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cyc
     sim.add_clock(1e-12 * 6400)
     sim.add_testbench(bench)
     sim.run()
-    return ChannelRun(hits, counters, flags, replay.codes)
+    return ChannelRun(hits, counters, flags, replay.rows, replay.codes, cycles)
 
 
 @dataclass
@@ -177,3 +192,70 @@ def simulate_calibrator(dut: TdcCalibrator, hits: list[dict], strobes: np.ndarra
     sim.add_testbench(bench)
     sim.run()
     return CalibratorRun(tags, accepted, counters, flags)
+
+
+def calibrator_case(p: dict) -> tuple[CalibratorConfig, list[dict], list[dict]]:
+    """Configuration and the two hit batches of the dual calibrator body (parameters
+    ``taps``, ``cal_hits``, ``hits_seed``, ``skew``): batch 1 has detector hits and exactly
+    ``cal_hits`` calibration hits, batch 2 detector hits and a few calibration hits."""
+    rng = np.random.default_rng(p["hits_seed"])
+    taps, n = p["taps"], p["cal_hits"]
+    initial = tuple(np.sort(rng.integers(0, FABRIC_CLOCK_PS, taps)).tolist())
+    cfg = CalibratorConfig(channel=3, taps=taps, cal_hits=n, cal_period=32,
+                           starve_cycles=2 * n * 32, skew=p["skew"], initial=initial)
+
+    def batch(detector: int, cal: int) -> list[dict]:
+        flags = rng.permutation(np.arange(detector + cal) >= detector)
+        return [{"coarse": int(c), "fine": int(rng.integers(0, taps)), "channel": 3,
+                 "calibration": int(k)}
+                for c, k in zip(rng.integers(0, 2**64, len(flags), dtype=np.uint64).tolist(),
+                                flags.tolist(), strict=True)]
+
+    return cfg, batch(40, n), batch(40, n // 4)
+
+
+def calibrator_dut(p: dict) -> TdcCalibrator:
+    """The calibrator of :func:`calibrator_case`."""
+    return TdcCalibrator.from_config(calibrator_case(p)[0])
+
+
+async def calibrator_switch(bench: Bench) -> None:
+    """TdcCalibrator across a table switch, on any back end: batch 1 (initial table, fills the
+    histogram), the build, one frame strobe, batch 2 (the new table); every tag and counter
+    against :func:`models.ground.tdc_calibration.run_calibrator`. The model's acceptance cycles
+    are a schedule in the same order (the body waits out the clearing walk, the build and the
+    strobe, so the back ends' own idle and backpressure draws cannot change a tag)."""
+    p = bench.params
+    cfg, first, second = calibrator_case(p)
+    hits = first + second
+    walk = cfg.taps + 4
+    t1 = walk + np.arange(len(first))
+    strobe = int(t1[-1]) + 2 * walk
+    accepted = np.concatenate([t1, strobe + 2 + np.arange(len(second))])
+    want = run_calibrator(np.array([h["coarse"] for h in hits], dtype=np.uint64),
+                          np.array([h["fine"] for h in hits]),
+                          np.array([h["calibration"] for h in hits], dtype=bool),
+                          accepted, np.array([strobe]), int(accepted[-1]) + 1, cfg)
+    tags = [pack(Tag, {"time": int(t), "channel": cfg.channel, "frame": 0})
+            for t in want.time.tolist()]
+    split = int((want.source < len(first)).sum())
+    await bench.reset()
+    bench.set("skew", cfg.skew)
+    bench.set("frame_strobe", 0)
+    bench.set("clear", 0)
+    await bench.ticks(walk)
+    for batch, expect in ((first, tags[:split]), (second, tags[split:])):
+        got = await bench.transfer(
+            {"hits": Send([pack(RawHit, h) for h in batch], idle=p["idle"])},
+            {"tags": Receive(len(expect), stall=p["stall"], settle=8)})
+        bench.compare("tags", got["tags"], expect, layout=Tag)
+        if batch is first:
+            await bench.ticks(2 * walk)
+            bench.set("frame_strobe", 1)
+            await bench.ticks(1)
+            bench.set("frame_strobe", 0)
+    await bench.ticks(4)
+    counters = {name: bench.get(name) for name in CAL_COUNTERS}
+    assert counters == {"tables_built": 1, "tables_switched": 1, "starve_events": 0,
+                        "uncalibrated": 0, "cal_dropped": 0}, counters
+    assert (want.tables_built, want.tables_switched) == (1, 1)
