@@ -1,5 +1,5 @@
 """Synthesis tops of the ground timing chain (``make synth``; SPEC 8 top names ``ground_rx``,
-``ground_timing``, ``time_tagger``).
+``ground_timing``).
 
 ``ground_rx``: the sync detector on the recovered downlink bit stream; the pulse indexer + gate
 on the time-tag stream, whose records go both to the squasher (detection records for sifting)
@@ -221,7 +221,6 @@ class GroundTiming(wiring.Component):
 SYNTH_TOPS: dict[str, Callable[[], wiring.Component]] = {
     "ground_rx": GroundRx,
     "ground_timing": lambda: GroundTiming(lines="carry"),
-    "time_tagger": TimeTagger,
 }
 #: Tops that need a larger part than ``sim.synth.DEVICE`` (the LFE5U-25F): a row of the 25F holds
 #: 276 carry cells, fewer than a delay line's 321, so nextpnr would split each line.

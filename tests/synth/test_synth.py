@@ -37,7 +37,7 @@ def test_report_row_takes_the_slowest_clock_and_flags_a_miss():
 
 def test_parts_of_the_tops():
     tops = synth.discover_tops()
-    assert {"ground_rx", "ground_timing", "time_tagger"} <= set(tops)
+    assert {"ground_rx", "ground_timing"} <= set(tops)
     assert synth.device_of("ground_timing") == "LFE5U-45F-8"
     assert synth.device_of("ground_rx") == synth.DEVICE == "LFE5U-25F-8"
 
