@@ -46,12 +46,12 @@ The first rank samples an asynchronous wavefront: a flop whose sampling instant 
 setup/hold window around a carry transition goes metastable. Its resolution time is the rest of
 the clock period only if nothing but a single flop reads it; the encoder behind it is a
 320-input adder tree whose LUTs would each read a possibly unresolved value differently, giving
-a code that is neither the earlier nor the later one. The second rank gives every bit a whole
-clock period (6.4 ns, against a resolution time constant of tens of ps) to settle before the
-encoder, so a bit can only be wrong (a bubble, which the ones counter absorbs), never
-inconsistent. The first-rank flop of a tap sits in the slice of its ``CCU2C`` (nextpnr packs
-a flop fed only by a carry cell's sum output into that slice), so its data path is the slice's
-internal ``F -> DI`` connection, identical for every tap.
+a code that is neither the earlier nor the later one. The second rank gives every bit the rest
+of a clock period after the route to it (2.7 ns in ``ground_timing``, against a resolution time
+constant of tens of ps) to settle before the encoder, so a bit can only be wrong (a bubble,
+which the ones counter absorbs), never inconsistent. The first-rank flop of a tap sits in the
+slice of its ``CCU2C`` (nextpnr packs a flop fed only by a carry cell's sum output into that
+slice), so its data path is the slice's internal ``F -> DI`` connection, the same for every tap.
 
 Timing: every path *into* the first rank is asynchronous (a detector pin, the calibration
 oscillator, or the calibration select whose disturbed samples are blanked) and must stay out of
@@ -63,9 +63,9 @@ fabric Fmax, and the first -> second rank path as the crossing back into ``sync`
 second rank is the synchroniser. Second rank -> encoder is an ordinary ``sync`` path.
 
 Latency: the code of the clock edge that samples the line appears on ``taps`` one edge later
-(two registers, so a cycle more than the behavioural replay): a constant shift of every channel's
-coarse time by one period, the same for all channels, that the skew calibration and the
-indexer's delay absorb. Throughput: one code per cycle.
+(two registers, so a cycle more than the behavioural replay): the same shift of one period on
+every channel, which :class:`rtl.ground.tops.GroundTiming` takes back by starting the tagger's
+coarse counter one period earlier. Throughput: one code per cycle.
 
 Placement
 ---------
@@ -73,11 +73,11 @@ nextpnr-ecp5 places a carry chain as one relative-placement cluster: the carry c
 dedicated wiring from slice to slice (A, B, C, D of a PFU, then the next PFU to the east), so
 the cells are contiguous in one row and a bin is a carry delay, or a PFU-to-PFU hop every 8
 bits (the structure the delay-line model assumes). Each first-rank flop joins the slice of the
-cell that drives it (all 320 in the ``ground_timing`` run), so every tap's sampling path is the
-slice's internal ``F -> DI``. A chain longer than a row is split by nextpnr into pieces joined
-through fabric routing (a bin of hundreds of ps, placed anywhere): a row of the LFE5U-25F holds
-276 carry cells, fewer than the 321 of this line, so the TDC top goes on the LFE5U-45F, whose
-rows hold the whole chain (``sim/synth.py``, ``docs/ground.md`` "Synthesis").
+cell that drives it (all 1600 of the five lines in the ``ground_timing`` run). A chain longer
+than a row is split by nextpnr into pieces joined through fabric routing (a bin of hundreds of
+ps, placed anywhere): a row of the LFE5U-25F holds 276 carry cells, fewer than the 321 of this
+line, so the TDC top goes on the LFE5U-45F, whose rows hold the whole chain (``sim/synth.py``
+checks both after place and route; ``docs/ground.md`` "Synthesis").
 
 What this flow cannot fix is *where* a chain goes. nextpnr-ecp5's ``BEL`` attribute on a
 ``CCU2C`` is copied to both halves of the cell and rejected; on a first-rank ``TRELLIS_FF`` it
