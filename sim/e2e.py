@@ -63,7 +63,7 @@ BUILD_S = {"verilator": 150.0, "icarus": 30.0}  # a first build of the top (cach
 PUBLIC_RW = ("*_count", "*_strobe")
 PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
              "*_short_reads", "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped",
-             "report_overflow", "locked")
+             "report_overflow", "locked", "tap_overflow")
 
 
 def widths() -> dict[str, int]:

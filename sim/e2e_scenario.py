@@ -37,15 +37,24 @@ import numpy as np
 
 from models.channel.config import PassConfigError, load_pass
 from models.channel.passmodel import config_slices
-from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, SQUASH_SEED
+from models.constants import (
+    FABRIC_CLOCK_PS,
+    FRAME_PULSES,
+    SQUASH_SEED,
+    TDC_CHANNELS,
+    TDC_LINE_SEED,
+)
 from models.ground.squash import squash
 from models.ground.stimulus import (
     StimulusConfig,
     StimulusError,
     generate,
     ground_time_ps,
+    line_codes,
     linear_range,
+    sparse_raw_hits,
 )
+from models.ground.tdc import ChannelConfig, DelayLine, default_pulses
 from models.ground.timing import IndexerConfig, Status, run_indexer
 from models.sifting.classical_link import (
     SPEED_OF_LIGHT,
@@ -58,6 +67,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "configs" / "scenarios"
 CLOCK_PS = FABRIC_CLOCK_PS
 REPLAY_SLACK_CYCLES = 64  # a tag enters the ground chain this long after its pulse left
+# The code a line samples at cycle c is due at replay cycle c + CODE_DUE_CYCLES: the e2e top's
+# cycle counter ``now`` runs POWER_ON_CYCLES ahead of the TDC's (rtl.e2e.top), whose coarse time
+# of cycle c is c * FABRIC_CLOCK_PS.
+CODE_DUE_CYCLES = 2
 
 
 class ScenarioError(ValueError):
@@ -274,6 +287,7 @@ def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int |
     origin = ground_time_ps(cfg, np.zeros(1))[0]
     due = np.floor((stim.time.astype(np.float64) - origin) / CLOCK_PS).astype(np.int64)
     due = np.maximum.accumulate(np.maximum(due + REPLAY_SLACK_CYCLES, 0))
+    tdc = tdc_stimulus(stim.arrival - origin + REPLAY_SLACK_CYCLES * CLOCK_PS, stim.channel)
     records = run_indexer(stim.time, stim.channel, stim.frame, IndexerConfig(delta=delta))
     # The squasher (SPEC 4.3, rtl.ground.squash) lets a pulse go with the next accepted
     # detection, so the window's last pulse is still inside the ground FPGA when the window
@@ -291,4 +305,31 @@ def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int |
         "signal_tags": int(np.count_nonzero(stim.signal)),
         "window": window,
         "pulses": frames * FRAME_PULSES,
+        **tdc,
     }
+
+
+def line_of(channel: int) -> DelayLine:
+    """The behavioural delay line of TDC channel ``channel`` (one seed per line)."""
+    return DelayLine(seed=TDC_LINE_SEED + channel)
+
+
+def tdc_stimulus(arrival: np.ndarray, channel: np.ndarray) -> dict[str, np.ndarray]:
+    """What the TDC channels sample and what their model makes of it, per channel ``k``:
+    ``code<k>_cycle`` / ``code<k>_due`` (the cycles whose sampled code is not zero, and the
+    replay cycle each is due at), ``code<k>`` (the codes, packed bytes), ``raw<k>_coarse`` /
+    ``raw<k>_fine`` / ``raw<k>_cycle`` (the model's raw hits, their sampling cycles) and
+    ``raw<k>_lost`` (lost to dead time, pile-up, coverage). ``arrival``: analog times at the
+    TDC inputs on the TDC's clock (cycle c's sampling edge at c * FABRIC_CLOCK_PS)."""
+    out: dict[str, np.ndarray] = {}
+    for k in range(TDC_CHANNELS):
+        rises = np.sort(arrival[channel == k])
+        codes = line_codes(line_of(k), rises, default_pulses(rises))
+        hits = sparse_raw_hits(codes, ChannelConfig(channel=k))
+        out.update({
+            f"code{k}_cycle": codes.cycle, f"code{k}_due": codes.cycle + CODE_DUE_CYCLES,
+            f"code{k}": codes.packed(), f"raw{k}_coarse": hits.coarse,
+            f"raw{k}_fine": hits.fine.astype(np.uint64), f"raw{k}_cycle": hits.cycle,
+            f"raw{k}_lost": np.array([hits.lost_dead, hits.lost_pileup, hits.coverage_errors]),
+        })
+    return out

@@ -41,12 +41,14 @@ from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out, connect
 
-from models.constants import FABRIC_CLOCK_PS, LANES
+from models.constants import FABRIC_CLOCK_PS, LANES, TDC_CHANNELS, TDC_TAPS
 from models.framing import WORD_BITS
+from rtl.e2e.funnel import TapFunnel
 from rtl.e2e.replay import DUE_BITS, REPLAY_STORE_VERILOG, TimedReplay, replay_file
 from rtl.e2e.signature import SignatureRecord, SymbolSignature
-from rtl.ground.layouts import Tag
+from rtl.ground.layouts import RawHit, Tag
 from rtl.ground.sync import FrameEvent
+from rtl.ground.tdc import TdcChannel
 from rtl.ground.tops import GroundRx
 from rtl.satellite.layouts import CacheAnswer
 from rtl.satellite.transmitter import SatelliteTx
@@ -66,9 +68,11 @@ STAMP_BITS = 48
 # Capture name -> payload layout; replay name -> payload layout.
 CAPTURES = {
     "sig": SignatureRecord, "frm": FrameEvent, "rep": Report, "ans": CacheAnswer, "ent": SiftEntry,
-    "skey": KeyBeat, "gkey": KeyBeat,
+    "skey": KeyBeat, "gkey": KeyBeat, "raw": RawHit,
 }
-REPLAYS = {"tags": Tag, "up": Report, "dn": SiftEntry}
+# The sampled delay-line code of TDC channel k comes from replay ``code<k>`` (TDC_TAPS bits).
+CODE_REPLAYS = tuple(f"code{k}" for k in range(TDC_CHANNELS))
+REPLAYS = {"tags": Tag, "up": Report, "dn": SiftEntry, **dict.fromkeys(CODE_REPLAYS, TDC_TAPS)}
 CAPTURE_PORTS = ("batch", "done", "batches", "fill")
 # The batch itself goes through ``replay_<name>.bin`` (TimedReplay load_file), not a port.
 REPLAY_INPUTS = ("count", "strobe")
@@ -101,6 +105,8 @@ class E2eParams:
     depth_ent: int = 8
     depth_skey: int = 16
     depth_gkey: int = 16
+    depth_raw: int = 16
+    code_depth: int = 256  # sampled codes waiting in each code replay (~3 per pulse)
     # Waves of a window only (``make sim WAVES=mismatch``): the dump opens at this cycle and
     # goes to ``wave_file`` (the run's end closes it); None: no window instance.
     wave_start_cycle: int | None = None
@@ -108,6 +114,13 @@ class E2eParams:
 
     def capture_depth(self, name: str) -> int:
         return getattr(self, f"depth_{name}")
+
+
+def replay_depth(params: E2eParams, name: str) -> int:
+    """FIFO entries of replay ``name``."""
+    if name in CODE_REPLAYS:
+        return params.code_depth
+    return params.tag_depth if name == "tags" else params.link_depth
 
 
 def own_reset_domains(m: Module, clk: Signal) -> None:
@@ -121,8 +134,9 @@ def own_reset_domains(m: Module, clk: Signal) -> None:
                  ResetSignal("sync").eq(countdown[0])]
 
 
-def payload_bits(layout: data.Layout) -> int:
-    return data.Layout.cast(layout).size
+def payload_bits(layout: data.Layout | int) -> int:
+    """Bits of a stream's payload: a layout's size, or a plain width."""
+    return layout if isinstance(layout, int) else data.Layout.cast(layout).size
 
 
 def capture_layout(name: str) -> data.StructLayout:
@@ -164,21 +178,22 @@ class E2eTop(wiring.Component):
         self.report = GroundReport()
         self.sat_sift = SatelliteSift(p.packet_bits)
         self.gnd_sift = GroundSift(p.packet_bits)
+        self.tdc = [TdcChannel(k, TDC_TAPS) for k in range(TDC_CHANNELS)]
+        self.raw_funnel = TapFunnel(TDC_CHANNELS, payload_bits(RawHit))
         self.captures = {
             name: StreamBatcher(capture_bits(name), p.capture_depth(name), seed=p.seed + i,
                                 verilog_store=True, record_file=record_file(name))
             for i, name in enumerate(CAPTURES)
         }
         self.replays = {
-            name: TimedReplay(payload_bits(layout), p.replay_batch,
-                              p.tag_depth if name == "tags" else p.link_depth,
+            name: TimedReplay(payload_bits(layout), p.replay_batch, replay_depth(p, name),
                               load_file=replay_file(name))
             for name, layout in REPLAYS.items()
         }
         members = {
             "clk": In(1), "now": Out(DUE_BITS), "locked": Out(1), "report_overflow": Out(32),
             "sat_packets": Out(32), "gnd_packets": Out(32), "gnd_missing": Out(32),
-            "sat_dropped": Out(32), "record_level": Out(16),
+            "sat_dropped": Out(32), "record_level": Out(16), "tap_overflow": Out(32),
         }
         for name, batcher in self.captures.items():
             for port in CAPTURE_PORTS:
@@ -243,6 +258,7 @@ class E2eTop(wiring.Component):
                 m.d.comb += getattr(replay, port).eq(getattr(self, f"{name}_{port}"))
             for port in REPLAY_OUTPUTS:
                 m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(replay, port))
+        self.tdc_channels(m)
         connect(m, self.replays["tags"].o, ground.tags)
         capture_stream("frm", ground.frames)
         m.d.comb += [ground.delta.eq(p.delta), ground.gate_half.eq(p.gate_half),
@@ -285,6 +301,7 @@ class E2eTop(wiring.Component):
             self.gnd_packets.eq(gnd.packets), self.gnd_missing.eq(gnd.missing),
         ]
 
+        capture_stream("raw", self.raw_funnel.o)
         for name, batcher in cap.items():
             m.submodules[f"capture_{name}"] = batcher
             for port in CAPTURE_PORTS:
@@ -292,3 +309,16 @@ class E2eTop(wiring.Component):
         return m
 
 
+
+    def tdc_channels(self, m: Module) -> None:
+        """The TDC channels on the replayed codes: code replay ``code<k>`` presents each code in
+        its cycle (zero in every other cycle) to channel ``k``; their raw hits are tapped."""
+        m.submodules.raw_funnel = funnel = self.raw_funnel
+        for k, (channel, name) in enumerate(zip(self.tdc, CODE_REPLAYS, strict=True)):
+            m.submodules[f"tdc{k}"] = channel
+            code = self.replays[name].o
+            m.d.comb += [code.ready.eq(1), channel.taps.eq(code.payload & code.valid.replicate(
+                TDC_TAPS)), channel.hits.ready.eq(1),
+                funnel.taps[k].valid.eq(channel.hits.valid & channel.hits.ready),
+                funnel.taps[k].payload.eq(channel.hits.payload)]
+        m.d.comb += self.tap_overflow.eq(funnel.overflow)

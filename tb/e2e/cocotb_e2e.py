@@ -37,7 +37,15 @@ from models.sifting.entries import SiftCode
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
 from rtl.common.payload import pack_array
 from rtl.e2e.replay import batch_record, replay_file
-from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, E2eParams, capture_layout
+from rtl.e2e.top import (
+    CAPTURES,
+    CODE_REPLAYS,
+    POWER_ON_CYCLES,
+    REPLAYS,
+    E2eParams,
+    capture_layout,
+    replay_depth,
+)
 from rtl.ground.layouts import Tag
 from rtl.sifting.layouts import Report
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
@@ -53,6 +61,8 @@ MAX_SENDS = 10_000
 DRAIN_FRAMES = 4
 POLL_CYCLES = 512  # record files read every 2048 pulses (1/32 of a sync frame)
 SIFT_MARGIN = 256  # cycles from a sift message's arrival to its last key beat (FIFO, sifter)
+TDC_MARGIN = 64  # cycles from a sampled code to its raw hit's capture (replay, channel, funnel)
+FEED_SLICE = 4096  # entries handed to an injector's queue at once
 MISSING_CODE = int(SiftCode.MISSING)
 
 
@@ -198,6 +208,26 @@ class Injector:
             self.loaded += len(take)
             self.loaded_due.extend(d for _, d in take)
             self.batches += 1
+
+
+async def feed(injector: Injector, payloads, due: np.ndarray, max_cycles: int) -> None:
+    """Hand (payload, due cycle) entries to ``injector`` in slices, keeping its queue short
+    (``payloads(a, b)``: the payload integers of entries ``a`` to ``b``)."""
+    for start in range(0, len(due), FEED_SLICE):
+        end = min(start + FEED_SLICE, len(due))
+        injector.queue.extend(zip(payloads(start, end), due[start:end].tolist(), strict=True))
+        injector.added.set()
+        while len(injector.queue) > FEED_SLICE // 4 and now_cycles() < max_cycles:
+            wait = int(injector.queue[FEED_SLICE // 8][1]) - now_cycles()
+            await Timer(max(wait, injector.batch) * CLOCK_PS, unit="ps")
+
+
+def code_payloads(packed: np.ndarray):
+    """``payloads(a, b)`` for :func:`feed`: sampled codes (packed bytes, tap 0 in bit 0 of byte
+    0) as the integers of the code replay's payload."""
+    def payloads(start: int, end: int) -> list[int]:
+        return [int.from_bytes(code.tobytes(), "little") for code in packed[start:end]]
+    return payloads
 
 
 class LinkLoop:
@@ -384,9 +414,12 @@ async def e2e_matches_models(dut):
     board = E2eScoreboard(params, stim["det_pulse"], stim["det_basis"], stim["det_bit"])
     widths = p["widths"]
 
-    tags = Injector(dut, "tags", widths["tags"], params.replay_batch, params.tag_depth)
-    up = Injector(dut, "up", widths["up"], params.replay_batch, params.link_depth)
-    dn = Injector(dut, "dn", widths["dn"], params.replay_batch, params.link_depth)
+    injectors = {name: Injector(dut, name, widths[name], params.replay_batch,
+                                replay_depth(params, name)) for name in REPLAYS}
+    tags, up, dn = injectors["tags"], injectors["up"], injectors["dn"]
+    board.expect_split("raw_hits", [
+        {"coarse": stim[f"raw{k}_coarse"], "fine": stim[f"raw{k}_fine"]}
+        for k in range(len(CODE_REPLAYS))])
     horizon = float(stim["due"][-1]) * CYCLE_S + 1.0
     up_link = Link(LinkConfig(**p["uplink"]), p["seed"], horizon)
     dn_link = Link(LinkConfig(**p["downlink"]), p["seed"] + 1, horizon)
@@ -411,6 +444,7 @@ async def e2e_matches_models(dut):
         "sig": board.check_signatures, "frm": on_frames, "rep": on_reports,
         "ans": loop.on_answers, "ent": loop.on_entries,
         "skey": on_key("satellite"), "gkey": on_key("ground"),
+        "raw": lambda beats, cycles: board.check_split("raw_hits", beats, cycles),
     }
     captures = [Capture(dut, name, widths[name], params.capture_depth(name), handlers[name])
                 for name in CAPTURES]
@@ -422,20 +456,17 @@ async def e2e_matches_models(dut):
     progress = (Progress(end_cycle * params.lanes / FRAME_PULSES, params.lanes, board)
                 if p.get("progress") else None)
     poller = Poller(dut.clk, captures, POLL_CYCLES, progress)
-    injectors = {"tags": tags, "up": up, "dn": dn}
     await tb.ticks(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
     for task in (poller, *injectors.values()):
         cocotb.start_soon(task.run())
     tag_payload = pack_array(Tag, {"time": stim["time"], "channel": stim["channel"],
                                    "frame": stim["frame"]})
     wall, cpu = time.perf_counter(), time.process_time()
-    for start in range(0, len(due), 4096):  # bounded queue: the injector refills from it
-        tags.queue.extend(zip(tag_payload[start:start + 4096].tolist(),
-                              due[start:start + 4096].tolist(), strict=True))
-        tags.added.set()
-        while len(tags.queue) > 1024 and now_cycles() < (p.get("max_cycles") or 1 << 62):
-            wait = int(tags.queue[512][1]) - now_cycles()
-            await Timer(max(wait, params.replay_batch) * CLOCK_PS, unit="ps")
+    feed_until = p.get("max_cycles") or 1 << 62
+    for name in CODE_REPLAYS:
+        cocotb.start_soon(feed(injectors[name], code_payloads(stim[name]),
+                               stim[f"{name}_due"].astype(np.int64), feed_until))
+    await feed(tags, lambda a, b: tag_payload[a:b].tolist(), due, feed_until)
     await Timer(max(1, end_cycle - now_cycles()) * CLOCK_PS, unit="ps")
     await ReadOnly()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -448,15 +479,20 @@ async def e2e_matches_models(dut):
     snapshots = [capture.snapshot() for capture in captures]
     replays = {name: tuple(int(getattr(dut, f"{name}_{port}").value) for port in (
         "accepted", "dropped", "short_reads")) for name in REPLAYS}
+    tap_overflow = int(dut.tap_overflow.value)
     await Timer(2 * CLOCK_PS, unit="ps")
     for capture, snapshot in zip(captures, snapshots, strict=True):
         capture.finish(snapshot)
 
     board.finish()
     board.check_replays({name: (injectors[name].batches, *replays[name]) for name in REPLAYS})
+    board.check_taps(tap_overflow)
     pulses = int(stim["pulses"])
     if truncated:  # a short smoke window (Icarus): only the symbol stream is due in full
         board.shortfall("symbols", (end_cycle - 2 * POWER_ON_CYCLES) // params.signature_beats, 1)
+        board.split_shortfall("raw_hits", [
+            int(np.count_nonzero(stim[f"raw{k}_cycle"] + TDC_MARGIN < end_cycle))
+            for k in range(len(CODE_REPLAYS))])
     else:
         # The captures' unfinished batches are read too (Capture.finish): no slack for them.
         board.shortfall("reports", len(board.det_pulse), 0)
@@ -466,8 +502,10 @@ async def e2e_matches_models(dut):
         board.shortfall("satellite_key", board.key_bits["satellite"], 0)
         delivered = sum(bits for due, bits in loop.ground_due if due + SIFT_MARGIN <= end_cycle)
         board.shortfall("ground_key", delivered, 0)
+        board.split_shortfall("raw_hits")
     counters = {name: int(getattr(dut, name).value) for name in (
-        "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow", "locked")}
+        "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow", "locked",
+        "tap_overflow")}
     cycles = now_cycles()
     result = board.summary()
     result.update({

@@ -13,6 +13,9 @@ with its cycle, both payloads decoded through the stream's layout and the model'
 * ``sift_entries``, ``satellite_key``, ``ground_key``: :func:`models.sifting.entries.satellite_sift`
   and :func:`~models.sifting.entries.ground_sift` of the frames the link delivered, as key beats
   with packet boundaries (:func:`models.sifting.packets.key_beats`);
+* ``raw_hits``: the TDC channels' raw hits (tapped into one capture, interleaved by capture
+  time), each channel's in order against :func:`models.ground.stimulus.sparse_raw_hits` of
+  the codes its delay line sampled;
 * ``replay_batches`` (not a stream: one check per replay): every batch the testbench strobed into
   a :class:`rtl.e2e.replay.TimedReplay` was accepted and none was refused.
 
@@ -47,13 +50,15 @@ from tb.tally import Mismatch, StreamTally
 FRAME_BITS = FRAME_WORDS * WORD_BITS
 LOCK_FRAMES = 4  # the sync detector must lock within this many frames of a clean start
 STREAMS = ("symbols", "sync_frames", "reports", "cache_answers", "sift_entries",
-           "satellite_key", "ground_key")
+           "satellite_key", "ground_key", "raw_hits")
+# Streams of several TDC channels in one capture, compared per channel (field ``channel``).
+SPLIT_STREAMS = ("raw_hits",)
 CHECKS = (*STREAMS, "replay_batches")
 # Layout of each stream's beats (the capture that carries it).
 STREAM_LAYOUT = {"symbols": CAPTURES["sig"], "sync_frames": CAPTURES["frm"],
                  "reports": CAPTURES["rep"], "cache_answers": CAPTURES["ans"],
                  "sift_entries": CAPTURES["ent"], "satellite_key": CAPTURES["skey"],
-                 "ground_key": CAPTURES["gkey"]}
+                 "ground_key": CAPTURES["gkey"], "raw_hits": CAPTURES["raw"]}
 
 
 def row(tree: dict, i: int, prefix: str = "") -> dict[str, int]:
@@ -128,6 +133,9 @@ class E2eScoreboard:
                                  "ground_key": deque()})
     key_bits: dict[str, int] = field(default_factory=lambda: {"satellite": 0, "ground": 0})
     first_frame: int | None = None
+    # stream -> per channel the model's beats as field arrays (``check_split``)
+    split_expected: dict[str, list[dict[str, np.ndarray]]] = field(default_factory=dict)
+    split_seen: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.reports = make_reports(self.det_pulse, self.det_basis, self.det_bit,
@@ -308,6 +316,59 @@ class E2eScoreboard:
                                     f"{stream}: beat beyond the model's output")
                 got.clear()
                 self.waiting_cycles[stream].clear()
+
+    def expect_split(self, stream: str, per_channel: list[dict[str, np.ndarray]]) -> None:
+        """The model's beats of a per-channel stream: ``per_channel[k]`` field -> array."""
+        self.split_expected[stream] = per_channel
+        self.split_seen[stream] = np.zeros(len(per_channel), dtype=np.int64)
+
+    def check_split(self, stream: str, beats: np.ndarray, cycles: np.ndarray) -> None:
+        """Compare captured beats of a per-channel stream, each channel's in its order."""
+        got = unpack_bits(STREAM_LAYOUT[stream], beats)
+        expected, seen = self.split_expected[stream], self.split_seen[stream]
+        channel = got["channel"].astype(np.int64)
+        bad = np.zeros(len(beats), dtype=bool)
+        index = np.zeros(len(beats), dtype=np.int64)
+        for k in np.unique(channel).tolist():
+            at = np.flatnonzero(channel == k)
+            want = expected[k] if k < len(expected) else {}
+            n_want = len(next(iter(want.values()))) if want else 0
+            j = (seen[k] if k < len(seen) else 0) + np.arange(len(at))
+            index[at] = j
+            known = j < n_want
+            bad[at[~known]] = True
+            for name, values in want.items():
+                bad[at[known]] |= got[name][at[known]] != values[j[known]]
+            if k < len(seen):
+                seen[k] += len(at)
+        message = f"{stream} beat differs from the model of its channel"
+
+        def detail(i: int) -> Mismatch:
+            k, j = int(channel[i]), int(index[i])
+            want = expected[k] if k < len(expected) else {}
+            context = {"channel": k, "beat_of_channel": j}
+            if not want or j >= len(next(iter(want.values()))):
+                return Mismatch(stream, 0, f"{stream}: beat beyond the model's output of "
+                                f"channel {k}", received=row(got, i), context=context)
+            return Mismatch(stream, 0, message, expected={
+                name: int(v[j]) for name, v in want.items()}, received=row(got, i),
+                context=context)
+        self.tallies[stream].record(bad, message, detail, cycles)
+
+    def split_shortfall(self, stream: str, due: list[int] | None = None) -> None:
+        """Beats of a per-channel stream that never came (``due[k]`` of channel ``k`` were
+        due by the end of the window; default all of the model's) are mismatches."""
+        expected, seen = self.split_expected[stream], self.split_seen[stream]
+        want = [len(next(iter(e.values()))) if e else 0 for e in expected] if due is None else due
+        missing = sum(max(0, w - int(s)) for w, s in zip(want, seen, strict=True))
+        if missing:
+            self.tallies[stream].missing(missing, sum(want))
+
+    def check_taps(self, overflow: int) -> None:
+        """The capture taps of the per-channel streams lost no beat (``rtl.e2e.funnel``)."""
+        if overflow:
+            self.tallies["raw_hits"].record(np.array([True]), f"{overflow} tapped beats lost "
+                                            "to a full funnel FIFO: the capture is incomplete")
 
     def check_replays(self, counts: dict[str, tuple[int, ...]]) -> None:
         """``counts``: replay name -> (batches sent, accepted, dropped[, short reads]) at the
