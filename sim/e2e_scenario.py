@@ -287,7 +287,8 @@ def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int |
     origin = ground_time_ps(cfg, np.zeros(1))[0]
     due = np.floor((stim.time.astype(np.float64) - origin) / CLOCK_PS).astype(np.int64)
     due = np.maximum.accumulate(np.maximum(due + REPLAY_SLACK_CYCLES, 0))
-    tdc = tdc_stimulus(stim.arrival - origin + REPLAY_SLACK_CYCLES * CLOCK_PS, stim.channel)
+    arrival = stim.arrival - origin + REPLAY_SLACK_CYCLES * CLOCK_PS  # on the TDC's clock
+    tdc = tdc_stimulus(arrival, stim.channel)
     records = run_indexer(stim.time, stim.channel, stim.frame, IndexerConfig(delta=delta))
     # The squasher (SPEC 4.3, rtl.ground.squash) lets a pulse go with the next accepted
     # detection, so the window's last pulse is still inside the ground FPGA when the window
@@ -296,7 +297,7 @@ def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int |
     statuses = np.array([int(r.status) for r in records], dtype=np.int64)
     return {
         "time": stim.time, "channel": stim.channel.astype(np.uint64),
-        "frame": stim.frame, "due": due.astype(np.uint64),
+        "frame": stim.frame, "due": due.astype(np.uint64), "arrival": arrival,
         "det_pulse": np.array([d.n for d in dets], dtype=np.uint64),
         "det_basis": np.array([d.basis for d in dets], dtype=np.uint8),
         "det_bit": np.array([d.bit for d in dets], dtype=np.uint8),
@@ -332,4 +333,23 @@ def tdc_stimulus(arrival: np.ndarray, channel: np.ndarray) -> dict[str, np.ndarr
             f"raw{k}_fine": hits.fine.astype(np.uint64), f"raw{k}_cycle": hits.cycle,
             f"raw{k}_lost": np.array([hits.lost_dead, hits.lost_pileup, hits.coverage_errors]),
         })
+    return out
+
+
+def tdc_errors(time_ps: np.ndarray, channel: np.ndarray, arrival: np.ndarray,
+               arrival_channel: np.ndarray) -> np.ndarray:
+    """Error (ps) of each TDC tag against the analog arrival it measured: the nearest arrival
+    on its channel (pulses on one channel are at least a dead time apart, far more than the
+    error)."""
+    out = np.full(len(time_ps), np.nan)
+    for k in np.unique(channel).tolist():
+        mine = np.flatnonzero(channel == k)
+        ref = np.sort(arrival[arrival_channel == k])
+        if not len(ref):
+            continue
+        t = time_ps[mine].astype(np.float64)
+        i = np.clip(np.searchsorted(ref, t), 1, len(ref) - 1) if len(ref) > 1 else np.zeros(
+            len(t), dtype=np.int64)
+        before, after = t - ref[np.maximum(i - 1, 0)], t - ref[i]
+        out[mine] = np.where(np.abs(before) < np.abs(after), before, after)
     return out
