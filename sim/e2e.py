@@ -79,11 +79,13 @@ def link_dict(config) -> dict:
 def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
             params: E2eParams | None = None, case: str = "e2e",
             corrupt: bool | tuple[int, int] = False, max_cycles: int | None = None,
-            progress: bool = False) -> dict:
+            progress: bool = False, corrupt_hit: tuple[int, int] | None = None) -> dict:
     """Run one window; return the result dict (SPEC 8 fields plus per-stream tallies).
 
     ``corrupt``: flip the measured bit of the model's detections ``first, first + step, ...``
     (``(first, step)``; ``True`` is ``(0, 7)``): a wrong model input the scoreboards must catch.
+    ``corrupt_hit``: ``(channel, k)``: the model's raw hit ``k`` of that TDC channel gets its
+    fine code's lowest bit flipped (a wrong TDC output the raw-hit scoreboard must name).
     ``progress``: draw a progress bar on standard error while the simulator runs."""
     if corrupt is True:
         corrupt = (0, 7)
@@ -96,12 +98,12 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
     # pytest-xdist two of them must not overlap (run_cocotb takes the same lock re-entrantly).
     with locked_build_dir(case, simulator) as build:
         return _run_locked(simulator, scenario, frames, params, build, case, corrupt, max_cycles,
-                           progress)
+                           progress, corrupt_hit)
 
 
 def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2eParams, build: Path,
                 case: str, corrupt: tuple[int, int] | bool, max_cycles: int | None,
-                progress: bool) -> dict:
+                progress: bool, corrupt_hit: tuple[int, int] | None) -> dict:
     start = time.perf_counter()
     stim = build_stimulus(scenario, frames, params.seed)
     params = replace(params, delta=stim["delta"])
@@ -122,7 +124,8 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
                    params={"top": asdict(params), "widths": widths(), "seed": scenario.seed,
                            "stimulus": str(stim_path), "result_path": str(result_path),
                            "uplink": link_dict(up), "downlink": link_dict(down),
-                           "corrupt": corrupt, "max_cycles": max_cycles,
+                           "corrupt": corrupt, "corrupt_hit": corrupt_hit,
+                           "max_cycles": max_cycles,
                            "progress": progress},
                    testcase="e2e_matches_models")
     except SystemExit as exc:  # the cocotb runner exits when a test fails
@@ -149,6 +152,7 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
         "indexer_records": stim["record_status"],
         "signal_tags": stim["signal_tags"],
         "corrupt": list(corrupt) if corrupt else False,
+        "corrupt_hit": list(corrupt_hit) if corrupt_hit else None,
         "detection_frames": np.bincount(
             (stim["det_pulse"] // np.uint64(FRAME_PULSES)).astype(np.int64),
             minlength=frames).tolist(),
@@ -203,7 +207,8 @@ def record_mismatch_waves(simulator: str, scenario: Scenario, plan: WindowPlan, 
     params = replace(E2eParams(), wave_start_cycle=start, wave_file=str(dump))
     max_cycles = end if plan.max_cycles is None else min(end, plan.max_cycles)
     run_e2e(simulator, scenario, plan.frames, params=params, case="e2e_mismatch",
-            corrupt=result.get("corrupt", False), max_cycles=max(max_cycles, start + 1))
+            corrupt=result.get("corrupt", False), max_cycles=max(max_cycles, start + 1),
+            corrupt_hit=result.get("corrupt_hit"))
     if not dump.exists():
         raise CosimError(f"the re-run wrote no waves at {dump}")
     waves = MismatchWaves(dump, out_dir / "mismatch.gtkw", first["stream"], cycle, start, end)

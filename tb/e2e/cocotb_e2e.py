@@ -411,6 +411,11 @@ async def e2e_matches_models(dut):
         stim["det_bit"] = stim["det_bit"].copy()
         first, step = p["corrupt"]
         stim["det_bit"][first::step] ^= 1  # a deliberately wrong model: scoreboards must object
+    if p.get("corrupt_hit"):
+        channel, index = p["corrupt_hit"]
+        stim = dict(stim)
+        fine = stim[f"raw{channel}_fine"] = stim[f"raw{channel}_fine"].copy()
+        fine[index] ^= 1  # one wrong raw hit in the model: the raw-hit scoreboard must object
     board = E2eScoreboard(params, stim["det_pulse"], stim["det_basis"], stim["det_bit"])
     widths = p["widths"]
 
@@ -530,5 +535,5 @@ async def e2e_matches_models(dut):
                            for name, (accepted, dropped, short) in replays.items()},
     })
     Path(p["result_path"]).write_text(json.dumps(result, indent=2, default=int))
-    if not p.get("corrupt"):
+    if not (p.get("corrupt") or p.get("corrupt_hit")):
         assert board.mismatches == 0, json.dumps(result["streams"], indent=1)

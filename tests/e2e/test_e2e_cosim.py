@@ -10,6 +10,7 @@ from tb.e2e.scoreboard import STREAMS
 SHORT_FRAMES = 4
 REGRESSION_FRAMES = 30
 ICARUS_SMOKE_CYCLES = 1500
+CORRUPT_CHANNEL, CORRUPT_HIT = 2, 17  # the model's raw hit 17 of TDC channel 2 is made wrong
 # Short windows in the default run (the others' short windows are slow-marked, with the full ones).
 DEFAULT_SCENARIOS = ("cloud-bursts", "low-elevation")
 SCENARIOS = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
@@ -44,6 +45,14 @@ def test_short_window_matches_models_on_verilator():
     assert bad["streams"]["reports"]["mismatches"] > 0
     assert bad["streams"]["ground_key"]["mismatches"] > 0
     assert bad["streams"]["satellite_key"]["mismatches"] == 0  # the satellite's key is right
+    # Same build: one raw hit of the TDC model changed is the first mismatch, on its stream.
+    hit = run_e2e("verilator", nominal, SHORT_FRAMES, case="e2e_test",
+                  corrupt_hit=(CORRUPT_CHANNEL, CORRUPT_HIT))
+    first = hit["first_mismatch"]
+    assert first["stream"] == "raw_hits" and hit["streams"]["raw_hits"]["mismatches"] == 1
+    assert first["context"] == {"channel": CORRUPT_CHANNEL, "beat_of_channel": CORRUPT_HIT}
+    assert first["expected"]["fine"] == first["received"]["fine"] ^ 1
+    assert first["expected"]["coarse"] == first["received"]["coarse"]
 
 
 @pytest.mark.cocotb
