@@ -36,7 +36,7 @@ from models.sifting.classical_link import Link, LinkConfig, missing_deadline
 from models.sifting.entries import SiftCode
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
 from rtl.common.payload import pack_array
-from rtl.e2e.replay import batch_record, replay_file
+from rtl.e2e.replay import batch_record, entry_rows, replay_file, rows_record
 from rtl.e2e.top import (
     CAPTURES,
     CODE_REPLAYS,
@@ -143,17 +143,20 @@ class Poller:
 
 class Injector:
     """Feeds (payload, due cycle) entries to the ``<name>`` replay, one batch per wake: the batch
-    is appended to the replay's file (``rtl.e2e.replay.replay_file``, flushed), then strobed."""
+    is appended to the replay's file (``rtl.e2e.replay.replay_file``, flushed), then strobed.
+    Payloads are integers, or with ``rows`` the entries' record bytes
+    (:func:`rtl.e2e.replay.entry_rows`)."""
 
-    def __init__(self, dut, name: str, width: int, batch: int, depth: int) -> None:
+    def __init__(self, dut, name: str, width: int, batch: int, depth: int,
+                 rows: bool = False) -> None:
         self.clk = dut.clk
         self.depth = depth
         self.path = Path(replay_file(name))  # in the simulator's working directory
         self.file = self.path.open("wb")
         self.count = getattr(dut, f"{name}_count")
         self.strobe, self.hungry = getattr(dut, f"{name}_strobe"), getattr(dut, f"{name}_hungry")
-        self.width, self.batch = width, batch
-        self.queue: deque[tuple[int, int]] = deque()
+        self.width, self.batch, self.rows = width, batch, rows
+        self.queue: deque[tuple[int | bytes, int]] = deque()
         self.added = Event()
         self.last_due = 0
         self.loaded = 0
@@ -198,8 +201,9 @@ class Injector:
                 await Timer(wait * CLOCK_PS, unit="ps")
                 continue
             take = [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
-            self.file.write(batch_record([p for p, _ in take], [d for _, d in take], self.width,
-                                         self.batch))
+            payloads = [p for p, _ in take]
+            self.file.write(rows_record(payloads, self.width, self.batch) if self.rows else
+                            batch_record(payloads, [d for _, d in take], self.width, self.batch))
             self.file.flush()
             self.count.value = len(take)
             self.strobe.value = 1
@@ -222,11 +226,11 @@ async def feed(injector: Injector, payloads, due: np.ndarray, max_cycles: int) -
             await Timer(max(wait, injector.batch) * CLOCK_PS, unit="ps")
 
 
-def code_payloads(packed: np.ndarray):
-    """``payloads(a, b)`` for :func:`feed`: sampled codes (packed bytes, tap 0 in bit 0 of byte
-    0) as the integers of the code replay's payload."""
-    def payloads(start: int, end: int) -> list[int]:
-        return [int.from_bytes(code.tobytes(), "little") for code in packed[start:end]]
+def code_payloads(packed: np.ndarray, due: np.ndarray, width: int):
+    """``payloads(a, b)`` for :func:`feed` into a code replay: sampled codes (packed bytes, tap
+    0 in bit 0 of byte 0) with their due cycles as record rows (``Injector(rows=True)``)."""
+    def payloads(start: int, end: int) -> list[bytes]:
+        return entry_rows(packed[start:end], due[start:end], width)
     return payloads
 
 
@@ -420,7 +424,8 @@ async def e2e_matches_models(dut):
     widths = p["widths"]
 
     injectors = {name: Injector(dut, name, widths[name], params.replay_batch,
-                                replay_depth(params, name)) for name in REPLAYS}
+                                replay_depth(params, name), rows=name in CODE_REPLAYS)
+                 for name in REPLAYS}
     tags, up, dn = injectors["tags"], injectors["up"], injectors["dn"]
     board.expect_split("raw_hits", [
         {"coarse": stim[f"raw{k}_coarse"], "fine": stim[f"raw{k}_fine"]}
@@ -469,8 +474,9 @@ async def e2e_matches_models(dut):
     wall, cpu = time.perf_counter(), time.process_time()
     feed_until = p.get("max_cycles") or 1 << 62
     for name in CODE_REPLAYS:
-        cocotb.start_soon(feed(injectors[name], code_payloads(stim[name]),
-                               stim[f"{name}_due"].astype(np.int64), feed_until))
+        code_due = stim[f"{name}_due"].astype(np.int64)
+        cocotb.start_soon(feed(injectors[name], code_payloads(stim[name], code_due, widths[name]),
+                               code_due, feed_until))
     await feed(tags, lambda a, b: tag_payload[a:b].tolist(), due, feed_until)
     await Timer(max(1, end_cycle - now_cycles()) * CLOCK_PS, unit="ps")
     await ReadOnly()
