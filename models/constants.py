@@ -76,3 +76,28 @@ TDC_DEAD_CYCLES = 4
 
 TDC_STUCK_CYCLES = 16
 """Cycles a TDC input may stay high before it is reported stuck (102.4 ns, 10 pulse widths)."""
+
+TDC_CAL_SLOT_CYCLES = 8
+"""Length of a TDC calibration slot in fabric cycles: the line input is switched to the on-chip
+ring oscillator, which gives one pulse whose rise is uniform over one clock period, starting one
+period after the switch (``models.ground.tdc.channel_input``)."""
+
+TDC_MUX_DELAY_PS = 500
+"""Delay of the calibration mux's switching after the clock edge that changes its select (a
+fabric flop's clock-to-output plus routing): a phantom edge made by switching back onto a high
+detector pulse comes after the edge, never at it."""
+
+TDC_CAL_PERIOD = 1024
+"""Default fabric cycles from one calibration slot to the next (a power of two: slots start
+where ``cycle % TDC_CAL_PERIOD == 0``); 152.6k calibration hits per second per channel, and
+9/1024 of the detector time blanked (the slot and the cycle after it)."""
+
+TDC_CAL_HITS = 1 << 16
+"""Default calibration hits per code-density table (a power of two: the division is a shift);
+0.43 s per table at the default period, statistical INL of a bin centre about 10 ps RMS."""
+
+TDC_CAL_SEED = 0xCA1_05C
+"""Seed of the calibration ring oscillators' pulse phases (simulation only)."""
+
+TDC_SKEW_BITS = 16
+"""Width of a TDC channel's signed skew register in ps (+-32.7 ns)."""

@@ -36,17 +36,23 @@ import numpy as np
 
 from models.constants import (
     FABRIC_CLOCK_PS,
+    TDC_CAL_PERIOD,
+    TDC_CAL_SEED,
+    TDC_CAL_SLOT_CYCLES,
     TDC_DEAD_CYCLES,
     TDC_LINE_SEED,
+    TDC_MUX_DELAY_PS,
     TDC_PULSE_PS,
     TDC_STUCK_CYCLES,
     TDC_TAP_STRIDE,
     TDC_TAPS,
 )
+from models.qrng import qrng_hash
 
 MASK64 = (1 << 64) - 1
 BLOCK_CYCLES = 4096
 COUNTER_BITS = 32
+COIN_SALT = 0x5EED_C014
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class DelayLine:
     jitter_ps: float = 8.0
     meta_ps: float = 3.0
     drift: float = 0.02
-    drift_period_ps: float = 1e12
+    drift_period_ps: float = 6e13
     stride: int = TDC_TAP_STRIDE
 
     def bins(self) -> np.ndarray:
@@ -114,25 +120,70 @@ class DelayLine:
         on a wire. Computed in blocks of :data:`BLOCK_CYCLES` cycles (bounded memory); a block
         with no input transition in reach of its samples is filled with the input level.
         """
+        starts, ends, transitions = self._input(rises, widths)
+        out = np.empty((cycles, self.taps), dtype=bool)
+        for first in range(0, cycles, BLOCK_CYCLES):
+            idx = np.arange(first, min(first + BLOCK_CYCLES, cycles))
+            edges = idx * float(FABRIC_CLOCK_PS)
+            lo, hi = np.searchsorted(transitions, [edges[0] - self._reach(),
+                                                   edges[-1] + self.meta_ps])
+            if lo == hi:
+                out[idx] = _high(starts, ends, edges)[:, None]
+            else:
+                out[idx] = self._sample(idx, starts, ends)
+        return out
+
+    def sparse_codes(self, rises: np.ndarray, widths: np.ndarray,
+                     cycles: int) -> tuple[np.ndarray, np.ndarray]:
+        """The codes of :meth:`codes` run-length coded: ``(cycle, codes)``, row ``i`` the code of
+        cycles ``cycle[i]`` up to ``cycle[i + 1]`` (exclusive; the last row up to ``cycles``).
+        Rows are the cycles with an input transition in reach of a sample and, after each run
+        of them, one row with the input level; cost in the number of transitions, not cycles
+        (:func:`run_channel` takes the pair)."""
+        starts, ends, transitions = self._input(rises, widths)
+        lo = np.ceil((transitions - self.meta_ps) / FABRIC_CLOCK_PS).astype(np.int64)
+        hi = np.floor((transitions + self._reach()) / FABRIC_CLOCK_PS).astype(np.int64)
+        lo, hi = np.clip(lo, 0, cycles), np.clip(hi + 1, 0, cycles)
+        counts = np.maximum(hi - lo, 0)
+        event = np.unique(np.repeat(lo - np.cumsum(counts) + counts, counts)
+                          + np.arange(counts.sum()))
+        after = event + 1
+        level = np.setdiff1d(np.append(after[after < cycles], 0), event)
+        cycle = np.union1d(event, level)
+        out = np.empty((len(cycle), self.taps), dtype=bool)
+        is_event = np.isin(cycle, event)
+        rows = np.flatnonzero(is_event)
+        for first in range(0, len(rows), BLOCK_CYCLES):
+            part = rows[first:first + BLOCK_CYCLES]
+            out[part] = self._sample(cycle[part], starts, ends)
+        out[~is_event] = _high(starts, ends, cycle[~is_event] * float(FABRIC_CLOCK_PS))[:, None]
+        return cycle, out
+
+    def _input(self, rises: np.ndarray,
+               widths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The jittered input as disjoint high intervals and its sorted transition times."""
         rises, widths = self._jittered(rises, widths)
         starts, ends = _merge(rises, rises + widths)
-        transitions = np.sort(np.concatenate([starts, ends[np.isfinite(ends)]]))
-        delays = self.delays()
-        reach = (1.0 + abs(self.drift)) * max(float(delays.max()), 0.0) + self.meta_ps
-        out = np.empty((cycles, self.taps), dtype=bool)
-        for block, first in enumerate(range(0, cycles, BLOCK_CYCLES)):
-            edges = np.arange(first, min(first + BLOCK_CYCLES, cycles)) * float(FABRIC_CLOCK_PS)
-            rows = slice(first, first + len(edges))
-            lo, hi = np.searchsorted(transitions, [edges[0] - reach, edges[-1] + self.meta_ps])
-            if lo == hi:
-                out[rows] = _high(starts, ends, edges)[:, None]
-                continue
-            scale = 1.0 + self.drift * np.sin(2.0 * np.pi * edges / self.drift_period_ps)
-            when = edges[:, None] - scale[:, None] * delays[None, :]
-            early = _high(starts, ends, when - self.meta_ps)
-            late = _high(starts, ends, when + self.meta_ps)
-            coin = _coin(self.seed, block, self.taps)[:len(edges)]
-            out[rows] = np.where(early == late, late, coin)
+        return starts, ends, np.sort(np.concatenate([starts, ends[np.isfinite(ends)]]))
+
+    def _reach(self) -> float:
+        """How long before its edge a sample can still see a transition."""
+        return (1.0 + abs(self.drift)) * max(float(self.delays().max()), 0.0) + self.meta_ps
+
+    def _sample(self, idx: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Codes ``[len(idx), taps]`` sampled at the edges of cycles ``idx``."""
+        edges = idx * float(FABRIC_CLOCK_PS)
+        scale = 1.0 + self.drift * np.sin(2.0 * np.pi * edges / self.drift_period_ps)
+        when = edges[:, None] - scale[:, None] * self.delays()[None, :]
+        # the intervals that can cover a sample of a row: from the last one starting before
+        # the row's earliest sample instant to the last one starting before its latest
+        lo = np.maximum(np.searchsorted(starts, edges - self._reach(), side="right") - 1, 0)
+        hi = np.searchsorted(starts, edges + self.meta_ps, side="right")
+        early = _high_near(starts, ends, when - self.meta_ps, lo, hi)
+        late = _high_near(starts, ends, when + self.meta_ps, lo, hi)
+        out = late.copy()
+        meta = np.nonzero(early != late)
+        out[meta] = _coin(self.seed, idx[meta[0]], meta[1], self.taps)
         return out
 
 
@@ -154,11 +205,24 @@ def _high(starts: np.ndarray, ends: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (k >= 0) & (t < ends[np.maximum(k, 0)]) if len(starts) else np.zeros(t.shape, bool)
 
 
-def _coin(seed: int, block: int, taps: int) -> np.ndarray:
-    """Random resolution of a metastable flop in the cycles of ``block``: a pure function of
-    (seed, cycle, tap)."""
-    rng = np.random.default_rng([seed, 4, block])
-    return rng.integers(0, 2, (BLOCK_CYCLES, taps)).astype(bool)
+def _high_near(starts: np.ndarray, ends: np.ndarray, t: np.ndarray, lo: np.ndarray,
+               hi: np.ndarray) -> np.ndarray:
+    """:func:`_high` for rows of times ``t`` whose covering interval, if any, is among
+    ``starts[lo:hi]`` of the row (a few: cheaper than a search per sample)."""
+    span = int((hi - lo).max()) if len(lo) else 0
+    if span > 16:
+        return _high(starts, ends, t)
+    out = np.zeros(t.shape, dtype=bool)
+    for j in range(span):
+        k = np.minimum(lo + j, len(starts) - 1)[:, None]
+        out |= (lo + j < hi)[:, None] & (starts[k] <= t) & (t < ends[k])
+    return out
+
+
+def _coin(seed: int, cycle: np.ndarray, tap: np.ndarray, taps: int) -> np.ndarray:
+    """Random resolution of metastable flops: a pure function of (seed, cycle, tap)."""
+    index = np.asarray(cycle, dtype=np.uint64) * np.uint64(taps) + np.asarray(tap, np.uint64)
+    return (qrng_hash(seed ^ COIN_SALT, index) & np.uint64(1)).astype(bool)
 
 
 @dataclass(frozen=True)
@@ -169,16 +233,19 @@ class ChannelConfig:
     dead_cycles: int = TDC_DEAD_CYCLES
     stuck_cycles: int = TDC_STUCK_CYCLES
     epoch: int = 0
+    cal_period: int = TDC_CAL_PERIOD
 
 
 @dataclass
 class ChannelResult:
-    """Raw hits (``coarse`` ps of the sampling edge, ``fine`` ones count, edge ``cycle``) and
-    the channel's counters and sticky flags after the run."""
+    """Raw hits (``coarse`` ps of the sampling edge, ``fine`` ones count, edge ``cycle``,
+    ``calibration`` flag) and the channel's counters and sticky flags after the run."""
 
     coarse: np.ndarray
     fine: np.ndarray
     cycle: np.ndarray
+    calibration: np.ndarray
+    lost_calibration: int
     lost_dead: int
     lost_pileup: int
     coverage_errors: int
@@ -187,43 +254,134 @@ class ChannelResult:
     stuck_flag: bool
 
 
-def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig()) -> ChannelResult:
-    """Bit-exact model of the TDC channel on sampled codes ``[cycles, taps]``."""
+def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig(),
+                cycle: np.ndarray | None = None, cycles: int | None = None) -> ChannelResult:
+    """Bit-exact model of the TDC channel on sampled codes ``[cycles, taps]``, or on the
+    run-length coded codes of :meth:`DelayLine.sparse_codes` (``cycle`` the first cycle of
+    each row, ``cycles`` the run's length)."""
     codes = np.asarray(codes, dtype=bool)
     taps = codes.shape[1]
+    if cycle is None:
+        cycle = np.arange(len(codes))
+        cycles = len(codes)
+    cycle = np.asarray(cycle, dtype=np.int64)
     tap0 = codes[:, 0]
     prev = np.concatenate(([False], tap0[:-1]))
-    edge_cycles = np.flatnonzero(tap0 & ~prev)
-    ones = codes[edge_cycles].sum(axis=1)
-    top = codes[edge_cycles, -1]
-    keep, lost_dead, cover, pileup = [], 0, 0, 0
+    edge_rows = np.flatnonzero(tap0 & ~prev)
+    edge_cycles = cycle[edge_rows]
+    ones = codes[edge_rows].sum(axis=1)
+    top = codes[edge_rows, -1]
+    check_cal_period(cfg.cal_period)
+    keep, lost_dead, blank, cover, pileup = [], 0, 0, 0, 0
     last = None
-    for c, n, t in zip(edge_cycles.tolist(), ones.tolist(), top.tolist(), strict=True):
-        if last is not None and c - last <= cfg.dead_cycles:
+    for i, (c, n, t) in enumerate(zip(edge_cycles.tolist(), ones.tolist(), top.tolist(),
+                                      strict=True)):
+        phase = c % cfg.cal_period
+        if last is not None and c - last <= cfg.dead_cycles and not _cal_phase(phase):
             lost_dead += 1
+        elif phase in (1, TDC_CAL_SLOT_CYCLES + 1):
+            blank += 1
         elif n == taps:
             cover += 1
         elif t:
             pileup += 1
         else:
-            keep.append(c)
+            keep.append(i)
             last = c
-    stuck = _stuck_events(tap0, cfg.stuck_cycles)
-    cyc = np.asarray(keep, dtype=np.int64)
-    coarse = np.array([(cfg.epoch + c * FABRIC_CLOCK_PS) & MASK64 for c in keep], dtype=np.uint64)
+    stuck = _stuck_events(tap0, np.diff(np.append(cycle, cycles)), cfg.stuck_cycles)
+    kept = np.asarray(keep, dtype=np.int64)
+    cyc = edge_cycles[kept]
+    coarse = np.array([(cfg.epoch + c * FABRIC_CLOCK_PS) & MASK64 for c in cyc.tolist()],
+                      dtype=np.uint64)
     mask = (1 << COUNTER_BITS) - 1
-    return ChannelResult(coarse=coarse, fine=codes[cyc].sum(axis=1).astype(np.int64), cycle=cyc,
-                         lost_dead=lost_dead & mask, lost_pileup=pileup & mask,
+    phase = cyc % cfg.cal_period
+    return ChannelResult(coarse=coarse, fine=ones[kept].astype(np.int64), cycle=cyc,
+                         calibration=_cal_phase(phase),
+                         lost_calibration=blank & mask, lost_dead=lost_dead & mask,
+                         lost_pileup=pileup & mask,
                          coverage_errors=cover & mask,
                          stuck_events=stuck & mask, coverage_flag=cover > 0,
                          stuck_flag=stuck > 0)
 
 
-def _stuck_events(tap0: np.ndarray, stuck_cycles: int) -> int:
-    """Runs of tap 0 high that reach ``stuck_cycles`` cycles (one event per run)."""
+def _cal_phase(phase: np.ndarray | int) -> np.ndarray | bool:
+    """Whether a hit sampled at ``phase`` (cycle modulo ``cal_period``) is a calibration hit."""
+    return (phase >= 2) & (phase <= TDC_CAL_SLOT_CYCLES)
+
+
+def check_cal_period(cal_period: int) -> int:
+    """``cal_period`` if it is a valid calibration period, else a ``ValueError`` naming it."""
+    if cal_period < 2 * (TDC_CAL_SLOT_CYCLES + 1) or cal_period & (cal_period - 1):
+        raise ValueError(f"TDC cal_period {cal_period} must be a power of two of at least "
+                         f"{2 * (TDC_CAL_SLOT_CYCLES + 1)} cycles (slot of "
+                         f"{TDC_CAL_SLOT_CYCLES} cycles plus the blanked cycle)")
+    return cal_period
+
+
+def cal_rises(seed: int, channel: int, slots: np.ndarray, cal_period: int) -> np.ndarray:
+    """Rise times (ps) of the calibration oscillator's pulses in the slots numbered ``slots``
+    (slot ``k`` starts at cycle ``s = k * cal_period``): uniform in
+    ``[(s + 1) T + d, (s + 2) T + d)`` (``d`` = :data:`TDC_MUX_DELAY_PS`), a pure function of
+    (seed, channel, slot), so a run cut into pieces draws the same phases."""
+    h = qrng_hash(seed ^ (channel << 56), np.asarray(slots, dtype=np.uint64))
+    u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    first = np.asarray(slots, dtype=np.float64) * cal_period + 1.0
+    return (first + u) * FABRIC_CLOCK_PS + TDC_MUX_DELAY_PS
+
+
+def channel_input(detector_rises: np.ndarray, widths: np.ndarray, first_cycle: int,
+                  cycles: int, cal_period: int = TDC_CAL_PERIOD, seed: int = TDC_CAL_SEED,
+                  channel: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The pulses at a channel's line input behind the calibration mux (``rises``, ``widths``,
+    sorted by rise), for detector pulses rising at ``detector_rises`` (ps, cycle ``c``'s
+    sampling edge at ``c * FABRIC_CLOCK_PS``) with ``widths``, over cycles
+    ``[first_cycle, first_cycle + cycles)``.
+
+    The mux switches :data:`TDC_MUX_DELAY_PS` after a clock edge; during each slot, from
+    ``s T + d`` to ``(s + TDC_CAL_SLOT_CYCLES) T + d`` (``s % cal_period == 0``, ``T`` the clock
+    period, ``d`` the mux delay), the line sees only the oscillator: one pulse of
+    :data:`TDC_PULSE_PS` rising uniformly over the period after the first (:func:`cal_rises`),
+    so tap 0 is low at the edge before it and its window holds no detector pulse. A detector
+    pulse is cut at the slot's start; one still high at the slot's end reappears there as a
+    phantom rise; one inside the slot vanishes. The channel blanks the hits sampled at the
+    first cycle of a slot (a detector edge just before the switch) and at the cycle after it
+    (the phantom)."""
+    check_cal_period(cal_period)
+    rises = np.asarray(detector_rises, dtype=np.float64)
+    ends = rises + np.broadcast_to(np.asarray(widths, dtype=np.float64), rises.shape)
+    period = cal_period * float(FABRIC_CLOCK_PS)
+    slot_ps = TDC_CAL_SLOT_CYCLES * float(FABRIC_CLOCK_PS)
+    # cut every pulse into one piece per calibration period it overlaps (periods shifted by
+    # the mux delay; a stuck input is cut up to one period past the run), then remove the slot
+    # from each piece
+    horizon = (first_cycle + cycles) * float(FABRIC_CLOCK_PS) + period
+    rises, ends = rises - TDC_MUX_DELAY_PS, ends - TDC_MUX_DELAY_PS
+    k0 = np.floor(rises / period).astype(np.int64)
+    k1 = np.maximum(np.ceil(np.minimum(ends, horizon) / period).astype(np.int64) - 1, k0)
+    counts = k1 - k0 + 1
+    pulse = np.repeat(np.arange(len(rises)), counts)
+    k = k0[pulse] + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    piece_r = np.maximum(rises[pulse], k * period + slot_ps)
+    last = k == k1[pulse]
+    piece_e = np.where(last, ends[pulse], np.minimum(ends[pulse], (k + 1) * period))
+    keep = piece_r < piece_e
+    piece_r, piece_e = piece_r + TDC_MUX_DELAY_PS, piece_e + TDC_MUX_DELAY_PS
+    lo = -(-first_cycle // cal_period)
+    hi = -(-(first_cycle + cycles) // cal_period)
+    cal = cal_rises(seed, channel, np.arange(lo, hi), cal_period)
+    out_r = np.concatenate([piece_r[keep], cal])
+    out_w = np.concatenate([piece_e[keep] - piece_r[keep], np.full(len(cal), float(TDC_PULSE_PS))])
+    order = np.argsort(out_r, kind="stable")
+    return out_r[order], out_w[order]
+
+
+def _stuck_events(tap0: np.ndarray, durations: np.ndarray, stuck_cycles: int) -> int:
+    """Runs of tap 0 high (rows lasting ``durations`` cycles) that reach ``stuck_cycles``
+    cycles (one event per run)."""
     padded = np.concatenate(([False], tap0, [False])).astype(np.int8)
     d = np.diff(padded)
-    lengths = np.flatnonzero(d == -1) - np.flatnonzero(d == 1)
+    ends = np.concatenate(([0], np.cumsum(durations)))
+    lengths = ends[np.flatnonzero(d == -1)] - ends[np.flatnonzero(d == 1)]
     return int((lengths >= stuck_cycles).sum())
 
 

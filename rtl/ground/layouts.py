@@ -35,6 +35,9 @@ RawHit = data.StructLayout({
     "coarse": timing.TIME_BITS,
     "fine": TDC_FINE_BITS,
     "channel": 3,
+    "calibration": 1,
 })
 """One TDC hit before calibration: ``coarse`` the 64-bit picosecond time of the clock edge that
-sampled it, ``fine`` the ones count of the sampled line (time before that edge, in taps)."""
+sampled it, ``fine`` the ones count of the sampled line (time before that edge, in taps),
+``calibration`` set when the hit came from the calibration oscillator (sampled inside a
+calibration slot)."""

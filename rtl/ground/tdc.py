@@ -6,8 +6,19 @@ Overview
 (:data:`rtl.ground.layouts.RawHit`: 64-bit picosecond coarse time of the sampling edge, fine
 ones count, channel). Stage 0 finds a rising edge of tap 0 against the previous sample and
 counts the ones of the code in a balanced adder tree (a bubble swaps a one and a zero near the
-thermometer edge, the count stays); stage 1 applies, in this order, the dead time, the coverage
-check (every tap high) and the pile-up check (last tap high), then the output register. Coarse
+thermometer edge, the count stays); stage 1 applies, in this order, the dead time, the
+calibration blanking, the coverage check (every tap high) and the pile-up check (last tap high),
+then the output register.
+
+Calibration slots: ahead of the carry chain a mux gives the line to an on-chip ring oscillator
+for :data:`TDC_CAL_SLOT_CYCLES` cycles every ``cal_period`` cycles (slots start where the cycle
+counter is a multiple of ``cal_period``; :func:`models.ground.tdc.channel_input` is the mux's
+model). A hit sampled at a cycle ``c`` with ``2 <= c % cal_period <= TDC_CAL_SLOT_CYCLES`` can
+only be the oscillator's pulse: it leaves with ``calibration`` set, exempt from the dead time (a
+detector hit just before the slot must not remove calibration hits of some codes only). Hits
+sampled at ``c % cal_period`` 1 (a detector edge just before the switch) and
+``TDC_CAL_SLOT_CYCLES + 1`` (the mux switching back onto a detector pulse that is still high
+makes a phantom edge there) are blanked: lost, counted in ``lost_calibration``. Coarse
 time and fine code come from the same sample, so no hit near a clock edge is off by a cycle.
 """
 
@@ -17,12 +28,14 @@ from amaranth.lib.wiring import In, Out
 
 from models.constants import (
     FABRIC_CLOCK_PS,
+    TDC_CAL_PERIOD,
+    TDC_CAL_SLOT_CYCLES,
     TDC_DEAD_CYCLES,
     TDC_FINE_BITS,
     TDC_STUCK_CYCLES,
     TDC_TAPS,
 )
-from models.ground.tdc import COUNTER_BITS, MASK64
+from models.ground.tdc import COUNTER_BITS, MASK64, check_cal_period
 from rtl.ground.layouts import RawHit
 
 
@@ -60,15 +73,26 @@ class TdcChannel(wiring.Component):
     coverage_error, stuck : Out(1)
         Sticky: a hit sampled with every tap high (the line is shorter than a clock period;
         the hit is dropped and counted in ``coverage_errors``); a stuck-high input.
-    lost_dead, lost_pileup, lost_overflow, coverage_errors, stuck_events : Out(32)
+    lost_dead, lost_pileup, lost_overflow, coverage_errors, stuck_events,
+    lost_calibration : Out(32)
         Counters (wrap at 2**32): a pile-up is a hit whose code has the last tap high (the tail
-        of an earlier pulse lies in its window, so its fine code would be wrong).
+        of an earlier pulse lies in its window, so its fine code would be wrong);
+        ``lost_calibration`` counts the hits blanked at a slot's first cycle and the cycle
+        after it.
+
+    Parameters
+    ----------
+    cal_period : int
+        Cycles from one calibration slot to the next, a power of two above
+        ``TDC_CAL_SLOT_CYCLES + 1`` (``ValueError`` otherwise).
     """
 
-    def __init__(self, channel: int, taps: int = TDC_TAPS, epoch: int = 0) -> None:
+    def __init__(self, channel: int, taps: int = TDC_TAPS, epoch: int = 0,
+                 cal_period: int = TDC_CAL_PERIOD) -> None:
         self._channel = channel
         self._taps = taps
         self._epoch = epoch & MASK64
+        self._cal_period = check_cal_period(cal_period)
         if taps >= 1 << TDC_FINE_BITS:
             raise ValueError(f"{taps} taps do not fit a {TDC_FINE_BITS}-bit fine code")
         super().__init__({
@@ -84,6 +108,7 @@ class TdcChannel(wiring.Component):
             "lost_overflow": Out(COUNTER_BITS),
             "coverage_errors": Out(COUNTER_BITS),
             "stuck_events": Out(COUNTER_BITS),
+            "lost_calibration": Out(COUNTER_BITS),
         })
 
     def elaborate(self, platform):
@@ -91,6 +116,9 @@ class TdcChannel(wiring.Component):
         taps = self.taps
         coarse = Signal(64, init=self._epoch)
         m.d.sync += coarse.eq(coarse + FABRIC_CLOCK_PS)
+        # position in the calibration period (cal_period is a power of two: the counter wraps)
+        phase = Signal(range(self._cal_period))
+        m.d.sync += phase.eq(phase + 1)
         # stage 0: edge of tap 0, ones count, full and top checks of the same sample
         prev0 = Signal()
         m.d.sync += prev0.eq(taps[0])
@@ -98,7 +126,11 @@ class TdcChannel(wiring.Component):
         s1_coarse = Signal(64)
         s1_fine = Signal(TDC_FINE_BITS)
         s1_top = Signal()
+        s1_cal = Signal()
+        s1_blank = Signal()
         m.d.sync += [
+            s1_cal.eq((phase >= 2) & (phase <= TDC_CAL_SLOT_CYCLES)),
+            s1_blank.eq((phase == 1) | (phase == TDC_CAL_SLOT_CYCLES + 1)),
             s1_valid.eq(taps[0] & ~prev0),
             s1_coarse.eq(coarse),
             s1_top.eq(taps[-1]),
@@ -120,10 +152,12 @@ class TdcChannel(wiring.Component):
             m.d.sync += dead.eq(dead - 1)
         accept = Signal()
         s1_full = s1_fine == self._taps
-        lost_dead = s1_valid & (dead != 0)
-        cover = s1_valid & (dead == 0) & s1_full
-        pileup = s1_valid & (dead == 0) & ~s1_full & s1_top
-        m.d.comb += accept.eq(s1_valid & (dead == 0) & ~s1_top)
+        live = s1_valid & ((dead == 0) | s1_cal)
+        lost_dead = s1_valid & ~live
+        blank = live & s1_blank
+        cover = live & ~s1_blank & s1_full
+        pileup = live & ~s1_blank & ~s1_full & s1_top
+        m.d.comb += accept.eq(live & ~s1_blank & ~s1_top)
         out = self.hits
         with m.If(out.ready):
             m.d.sync += out.valid.eq(0)
@@ -135,11 +169,13 @@ class TdcChannel(wiring.Component):
                     out.payload.coarse.eq(s1_coarse),
                     out.payload.fine.eq(s1_fine),
                     out.payload.channel.eq(self._channel),
+                    out.payload.calibration.eq(s1_cal),
                 ]
         overflow = accept & out.valid & ~out.ready
         for counter, event in ((self.lost_dead, lost_dead), (self.lost_pileup, pileup),
                                (self.lost_overflow, overflow),
-                               (self.coverage_errors, cover), (self.stuck_events, stuck_now)):
+                               (self.coverage_errors, cover), (self.stuck_events, stuck_now),
+                               (self.lost_calibration, blank)):
             with m.If(self.clear):
                 m.d.sync += counter.eq(0)
             with m.Elif(event):

@@ -79,8 +79,10 @@ async def tdc_channel(bench: Bench) -> None:
     p = bench.params
     line, rises, widths, cfg = line_case(p)
     want = run_channel(line.codes(rises, widths, p["cycles"]), cfg)
-    hits = [pack(RawHit, {"coarse": int(c), "fine": int(f), "channel": cfg.channel})
-            for c, f in zip(want.coarse.tolist(), want.fine.tolist(), strict=True)]
+    hits = [pack(RawHit, {"coarse": int(c), "fine": int(f), "channel": cfg.channel,
+                          "calibration": int(k)})
+            for c, f, k in zip(want.coarse.tolist(), want.fine.tolist(),
+                               want.calibration.tolist(), strict=True)]
     await bench.reset()
     bench.set("dead_cycles", cfg.dead_cycles)
     bench.set("stuck_cycles", cfg.stuck_cycles)
@@ -88,7 +90,9 @@ async def tdc_channel(bench: Bench) -> None:
     got = await bench.transfer({}, {"hits": Receive(len(hits), settle=p["cycles"])})
     bench.compare("hits", got["hits"], hits, layout=RawHit)
     counters = {name: bench.get(name) for name in
-                ("lost_dead", "lost_pileup", "lost_overflow", "coverage_errors", "stuck_events")}
+                ("lost_dead", "lost_pileup", "lost_overflow", "coverage_errors", "stuck_events",
+                 "lost_calibration")}
     assert counters == {"lost_dead": want.lost_dead, "lost_pileup": want.lost_pileup,
                         "lost_overflow": 0, "coverage_errors": want.coverage_errors,
-                        "stuck_events": want.stuck_events}, counters
+                        "stuck_events": want.stuck_events,
+                        "lost_calibration": want.lost_calibration}, counters

@@ -95,7 +95,7 @@ def test_short_line_is_detected() -> None:
     rises = rises + rng.uniform(0, FABRIC_CLOCK_PS, 100)
     res, _ = estimate(short, rises, 2010)
     assert res.coverage_flag and res.coverage_errors > 10
-    assert res.coverage_errors + len(res.fine) == 100
+    assert res.coverage_errors + len(res.fine) + res.lost_calibration == 100
     good, _ = estimate(LINE, rises, 2010)
     assert not good.coverage_flag and good.coverage_errors == 0
 

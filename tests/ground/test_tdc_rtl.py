@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from models.constants import FABRIC_CLOCK_PS
-from models.ground.tdc import ChannelConfig, ChannelResult, DelayLine, default_pulses, run_channel
+from models.ground.tdc import (
+    ChannelConfig,
+    ChannelResult,
+    DelayLine,
+    channel_input,
+    default_pulses,
+    run_channel,
+)
 from tb.dual import backend_params, run_body
 from tb.ground import bodies
 from tb.ground.tdc import COUNTERS, ChannelRun, line_dut, mixed_hits, simulate_channel
@@ -14,8 +21,9 @@ CYCLES = 1500
 
 
 def expected_hits(res: ChannelResult, channel: int) -> list[dict]:
-    return [{"coarse": int(c), "fine": int(f), "channel": channel}
-            for c, f in zip(res.coarse.tolist(), res.fine.tolist(), strict=True)]
+    return [{"coarse": int(c), "fine": int(f), "channel": channel, "calibration": int(k)}
+            for c, f, k in zip(res.coarse.tolist(), res.fine.tolist(),
+                               res.calibration.tolist(), strict=True)]
 
 
 def check(run: ChannelRun, cfg: ChannelConfig) -> ChannelResult:
@@ -23,7 +31,8 @@ def check(run: ChannelRun, cfg: ChannelConfig) -> ChannelResult:
     res = run_channel(run.codes, cfg)
     assert run.hits == expected_hits(res, cfg.channel)
     want = {"lost_dead": res.lost_dead, "lost_pileup": res.lost_pileup, "lost_overflow": 0,
-            "coverage_errors": res.coverage_errors, "stuck_events": res.stuck_events}
+            "coverage_errors": res.coverage_errors, "stuck_events": res.stuck_events,
+            "lost_calibration": res.lost_calibration}
     assert run.counters == want
     assert run.flags == {"coverage_error": int(res.coverage_flag), "stuck": int(res.stuck_flag)}
     return res
@@ -89,7 +98,8 @@ def test_backpressure_loses_and_counts() -> None:
     assert run.hits == []
     assert run.counters["lost_overflow"] == len(res.fine) - 1
     assert {k: run.counters[k] for k in COUNTERS if k != "lost_overflow"} == {
-        "lost_dead": 0, "lost_pileup": 0, "coverage_errors": 0, "stuck_events": 0}
+        "lost_dead": 0, "lost_pileup": 0, "coverage_errors": 0, "stuck_events": 0,
+        "lost_calibration": 0}
 
 
 def test_stuck_threshold_is_exact() -> None:
@@ -107,3 +117,23 @@ def test_channel_on_line_dual(backend: str) -> None:
     params = {"taps": LINE.taps, "stride": LINE.stride, "hits_seed": 7, "cycles": 600,
               "channel": 3, "seed": 0}
     run_body(backend, line_dut(params), bodies.tdc_channel, case="tdc_on_line", params=params)
+
+
+def test_calibration_slots_classified_and_blanked() -> None:
+    """Behind the calibration mux (period 32): the oscillator's hits leave flagged, detector
+    hits in a slot vanish, phantom edges and hits in the cycle after a slot are blanked and
+    counted in ``lost_calibration``; RTL equal to the model."""
+    rng = np.random.default_rng(8)
+    cycles, period = 1200, 32
+    det = np.sort(rng.uniform(1000, (cycles - 10) * FABRIC_CLOCK_PS, 60))
+    # pulses still high at a slot's end (phantom rise) and rising in the cycle after a slot
+    ends = (np.arange(3, 30, 3) * period + 8) * FABRIC_CLOCK_PS
+    det = np.sort(np.concatenate([det, ends - 4000.0, ends + 1000.0]))
+    rises, widths = channel_input(det, default_pulses(det), 0, cycles, period, 5, 1)
+    cfg = ChannelConfig(channel=1, cal_period=period, dead_cycles=1)
+    res = check(simulate_channel(LINE, rises, widths, cycles, cfg), cfg)
+    phase = res.cycle % period
+    assert res.calibration.sum() > 30 and set(phase[res.calibration]) <= {2, 3}
+    assert not (res.calibration & (phase > 8)).any()
+    assert res.lost_calibration >= 9
+    assert not ((phase == 9) | (phase == 1)).any()

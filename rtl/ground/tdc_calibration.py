@@ -1,0 +1,213 @@
+"""Code-density calibration of one TDC channel (SPEC 4.0), bit-exact with
+:func:`models.ground.tdc_calibration.run_calibrator` (its docstring states the cycle timing).
+
+Overview
+--------
+::
+
+    hits --+-- calibration --> histogram RAM (K codes x log2(N)+1 bits)
+           |                      | N hits: walk K codes, cum += h,
+           |                      v entry = (T (2 cum + h) + N) >> (log2 N + 1)
+           |                   table RAM, 2 banks x K entries (integer ps)
+           |                      | bank switch at frame_strobe once the new bank is ready
+           +-- detector ----> table[active][fine] --> time = coarse - entry - skew --> tags
+
+One histogram block RAM and one table block RAM (two banks; 2 x 320 x 13 bits fit one ECP5
+DP16KD). The histogram is cleared while it is walked, so a new one starts as soon as a table is
+written. A table built while the previous new table still waits for its strobe waits with it
+(the histogram stays closed, its calibration hits are dropped and counted): the table in use
+never changes under a frame.
+"""
+
+from amaranth.hdl import Cat, Module, Signal, signed
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from models.constants import FABRIC_CLOCK_PS, TDC_CAL_HITS, TDC_CAL_PERIOD, TDC_SKEW_BITS, TDC_TAPS
+from models.ground.tdc import COUNTER_BITS
+from models.ground.tdc_calibration import TABLE_BITS, CalibratorConfig
+from rtl.ground.layouts import RawHit, Tag
+
+
+class TdcCalibrator(wiring.Component):
+    """Calibrated tags of one TDC channel from its raw hits.
+
+    Latency 2 cycles from an accepted detector hit to its tag (table read, subtract).
+    Throughput one hit per cycle. ``hits.ready`` follows ``tags``: it is low only while a tag
+    waits for ``tags.ready`` (a stalled output stalls the input; in front of a TDC channel the
+    consumer must always accept). Calibration hits never leave as tags; detector hits that find
+    no active table are dropped and counted.
+
+    Members
+    -------
+    hits : In(stream.Signature(RawHit))
+        Raw hits of the channel; ``calibration`` hits fill the histogram.
+    tags : Out(stream.Signature(Tag))
+        ``time = coarse - table[fine] - skew`` (mod 2**64), the channel, frame 0.
+    skew : In(signed(TDC_SKEW_BITS))
+        Per-channel skew in ps, subtracted from every tag (static during a run).
+    frame_strobe : In(1)
+        One-cycle pulse at each sync frame event: a new table that is ready becomes active at
+        the first strobe (hits accepted from the next cycle use it).
+    clear : In(1)
+        Clears the counters and the ``starved`` flag.
+    calibrated : Out(1)
+        A table is active (the initial one or a built one).
+    starved : Out(1)
+        Sticky: a histogram was not full after ``starve_cycles`` cycles of collection (the
+        active table stays in use).
+    tables_built, tables_switched, starve_events, uncalibrated, cal_dropped : Out(32)
+        Counters (wrap at 2**32): tables written, tables made active, starvations, detector
+        hits dropped for want of a table, calibration hits dropped while the histogram was
+        closed (cleared after reset, full, or walked).
+
+    Parameters
+    ----------
+    channel, taps, cal_hits, cal_period, starve_cycles, table_bits, initial :
+        As :class:`models.ground.tdc_calibration.CalibratorConfig` (its checks raise a
+        ``ValueError`` naming the numbers). ``initial``: the start-up table, in bank 0 from
+        configuration, so tags are calibrated from the first hit.
+    """
+
+    def __init__(self, channel: int, taps: int = TDC_TAPS, cal_hits: int = TDC_CAL_HITS,
+                 cal_period: int = TDC_CAL_PERIOD, starve_cycles: int | None = None,
+                 table_bits: int = TABLE_BITS, initial: tuple[int, ...] | None = None) -> None:
+        if starve_cycles is None:
+            starve_cycles = 2 * cal_hits * cal_period
+        self.config = CalibratorConfig(
+            channel=channel, taps=taps, cal_hits=cal_hits, cal_period=cal_period,
+            starve_cycles=starve_cycles, table_bits=table_bits,
+            initial=None if initial is None else tuple(int(v) for v in initial))
+        super().__init__({
+            "hits": In(stream.Signature(RawHit)),
+            "tags": Out(stream.Signature(Tag)),
+            "skew": In(signed(TDC_SKEW_BITS)),
+            "frame_strobe": In(1),
+            "clear": In(1),
+            "calibrated": Out(1),
+            "starved": Out(1),
+            "tables_built": Out(COUNTER_BITS),
+            "tables_switched": Out(COUNTER_BITS),
+            "starve_events": Out(COUNTER_BITS),
+            "uncalibrated": Out(COUNTER_BITS),
+            "cal_dropped": Out(COUNTER_BITS),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        codes = cfg.taps
+        abits = ceil_log2(codes)
+        nbits = cfg.cal_hits.bit_length()  # log2 N + 1: a bin may hold all N hits
+        init = [0] * (2 << abits)
+        if cfg.initial is not None:
+            init[:codes] = cfg.initial
+        m.submodules.table = table = memory.Memory(shape=cfg.table_bits, depth=2 << abits,
+                                                   init=init)
+        m.submodules.hist = hist = memory.Memory(shape=nbits, depth=1 << abits, init=[])
+        wr_t = table.write_port()
+        rd_t = table.read_port(transparent_for=())
+        wr_h = hist.write_port()
+        rd_h = hist.read_port(transparent_for=(wr_h,))
+
+        active = Signal()
+        have = Signal(init=cfg.initial is not None)
+        pending = Signal()
+        m.d.comb += self.calibrated.eq(have)
+
+        # detector path: read the active bank at acceptance, subtract in the output register
+        hit = self.hits.payload
+        en = ~self.tags.valid | self.tags.ready
+        accept = self.hits.valid & en
+        cal_in = accept & hit.calibration
+        lost = accept & ~hit.calibration & ~have
+        a_valid = Signal()
+        a_coarse = Signal.like(hit.coarse)
+        m.d.comb += [
+            self.hits.ready.eq(en),
+            rd_t.en.eq(en),
+            rd_t.addr.eq(Cat(hit.fine[:abits], active)),
+        ]
+        with m.If(en):
+            m.d.sync += [
+                a_valid.eq(accept & ~hit.calibration & have),
+                a_coarse.eq(hit.coarse),
+                self.tags.valid.eq(a_valid),
+                self.tags.payload.time.eq(a_coarse - rd_t.data - self.skew),
+                self.tags.payload.channel.eq(cfg.channel),
+                self.tags.payload.frame.eq(0),
+            ]
+
+        # calibration path: histogram read-modify-write (the read is transparent for the
+        # write, so back-to-back hits on one code add up), then a walk over the codes
+        count = Signal(range(cfg.cal_hits + 1))
+        timer = Signal(range(cfg.starve_cycles))
+        walk = Signal(range(codes + 1))
+        cum = Signal(nbits)
+        inc = Signal()
+        inc_addr = Signal(abits)
+        m.d.sync += inc.eq(0)
+        m.d.comb += [
+            wr_h.addr.eq(inc_addr),
+            wr_h.data.eq(rd_h.data + 1),
+            wr_h.en.eq(inc),
+        ]
+        h = rd_h.data
+        entry = (FABRIC_CLOCK_PS * ((cum << 1) + h) + cfg.cal_hits) >> nbits
+        built = Signal()
+        starve = Signal()
+        dropped = Signal()
+        with m.FSM(init="CLEAR"):
+            with m.State("CLEAR"):
+                m.d.comb += [wr_h.addr.eq(walk), wr_h.data.eq(0), wr_h.en.eq(1),
+                             dropped.eq(cal_in)]
+                m.d.sync += walk.eq(walk + 1)
+                with m.If(walk == codes - 1):
+                    m.d.sync += walk.eq(0)
+                    m.next = "COLLECT"
+            with m.State("COLLECT"):
+                with m.If(timer == cfg.starve_cycles - 1):
+                    m.d.sync += timer.eq(0)
+                    m.d.comb += starve.eq(1)
+                with m.Else():
+                    m.d.sync += timer.eq(timer + 1)
+                m.d.comb += rd_h.addr.eq(hit.fine[:abits])
+                with m.If(cal_in):
+                    m.d.sync += [inc.eq(1), inc_addr.eq(hit.fine[:abits]), count.eq(count + 1)]
+                    with m.If(count == cfg.cal_hits - 1):
+                        m.next = "FULL"
+            with m.State("FULL"):
+                m.d.comb += [rd_h.addr.eq(0), dropped.eq(cal_in)]
+                with m.If(~pending):
+                    m.d.sync += [walk.eq(0), cum.eq(0)]
+                    m.next = "BUILD"
+            with m.State("BUILD"):
+                m.d.comb += [
+                    dropped.eq(cal_in),
+                    rd_h.addr.eq(walk + 1),
+                    wr_h.addr.eq(walk), wr_h.data.eq(0), wr_h.en.eq(1),
+                    wr_t.addr.eq(Cat(walk[:abits], ~active)), wr_t.data.eq(entry),
+                    wr_t.en.eq(1),
+                ]
+                m.d.sync += [walk.eq(walk + 1), cum.eq(cum + h)]
+                with m.If(walk == codes - 1):
+                    m.d.sync += [walk.eq(0), pending.eq(1), count.eq(0), timer.eq(0)]
+                    m.d.comb += built.eq(1)
+                    m.next = "COLLECT"
+        switch = self.frame_strobe & pending
+        with m.If(switch):
+            m.d.sync += [active.eq(~active), have.eq(1), pending.eq(0)]
+
+        for counter, event in ((self.tables_built, built), (self.tables_switched, switch),
+                               (self.starve_events, starve), (self.uncalibrated, lost),
+                               (self.cal_dropped, dropped)):
+            with m.If(self.clear):
+                m.d.sync += counter.eq(0)
+            with m.Elif(event):
+                m.d.sync += counter.eq(counter + 1)
+        with m.If(self.clear):
+            m.d.sync += self.starved.eq(0)
+        with m.Elif(starve):
+            m.d.sync += self.starved.eq(1)
+        return m
