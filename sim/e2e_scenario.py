@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from models.channel.passmodel import config_slices
 from models.constants import (
     FABRIC_CLOCK_PS,
     FRAME_PULSES,
+    LANES,
     SQUASH_SEED,
     TDC_CHANNELS,
     TDC_LINE_SEED,
@@ -50,11 +51,15 @@ from models.ground.stimulus import (
     StimulusError,
     generate,
     ground_time_ps,
-    line_codes,
     linear_range,
-    sparse_raw_hits,
 )
-from models.ground.tdc import ChannelConfig, DelayLine, default_pulses
+from models.ground.tdc import (
+    ChannelConfig,
+    DelayLine,
+    channel_input,
+    default_pulses,
+    run_channel,
+)
 from models.ground.timing import IndexerConfig, Status, run_indexer
 from models.sifting.classical_link import (
     SPEED_OF_LIGHT,
@@ -62,6 +67,7 @@ from models.sifting.classical_link import (
     SiftingConfigError,
     downlink_config,
 )
+from tb.e2e.cocotb_e2e import DRAIN_FRAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "configs" / "scenarios"
@@ -288,7 +294,9 @@ def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int |
     due = np.floor((stim.time.astype(np.float64) - origin) / CLOCK_PS).astype(np.int64)
     due = np.maximum.accumulate(np.maximum(due + REPLAY_SLACK_CYCLES, 0))
     arrival = stim.arrival - origin + REPLAY_SLACK_CYCLES * CLOCK_PS  # on the TDC's clock
-    tdc = tdc_stimulus(arrival, stim.channel)
+    # the run's cycles on the TDC clock: the testbench's window (last tag + drain frames)
+    cycles = int(due[-1]) + DRAIN_FRAMES * FRAME_PULSES // LANES
+    tdc = tdc_stimulus(arrival, stim.channel, cycles)
     records = run_indexer(stim.time, stim.channel, stim.frame, IndexerConfig(delta=delta))
     # The squasher (SPEC 4.3, rtl.ground.squash) lets a pulse go with the next accepted
     # detection, so the window's last pulse is still inside the ground FPGA when the window
@@ -315,25 +323,52 @@ def line_of(channel: int) -> DelayLine:
     return DelayLine(seed=TDC_LINE_SEED + channel)
 
 
-def tdc_stimulus(arrival: np.ndarray, channel: np.ndarray) -> dict[str, np.ndarray]:
-    """What the TDC channels sample and what their model makes of it, per channel ``k``:
-    ``code<k>_cycle`` / ``code<k>_due`` (the cycles whose sampled code is not zero, and the
-    replay cycle each is due at), ``code<k>`` (the codes, packed bytes), ``raw<k>_coarse`` /
-    ``raw<k>_fine`` / ``raw<k>_cycle`` (the model's raw hits, their sampling cycles) and
-    ``raw<k>_lost`` (lost to dead time, pile-up, coverage). ``arrival``: analog times at the
-    TDC inputs on the TDC's clock (cycle c's sampling edge at c * FABRIC_CLOCK_PS)."""
+def tdc_stimulus(arrival: np.ndarray, channel: np.ndarray, cycles: int,
+                 cfg: ChannelConfig | None = None) -> dict[str, np.ndarray]:
+    """What the TDC channels sample and what their model makes of it over ``cycles`` cycles,
+    per channel ``k``: ``code<k>_cycle`` / ``code<k>_due`` (the cycles whose sampled code is
+    not zero, and the replay cycle each is due at), ``code<k>`` (the codes, packed bytes),
+    ``raw<k>_coarse`` / ``raw<k>_fine`` / ``raw<k>_calibration`` / ``raw<k>_cycle`` (the
+    model's raw hits and their sampling cycles) and ``raw<k>_lost`` (lost to dead time,
+    calibration blanking, pile-up, coverage). ``arrival``: analog times at the detector
+    outputs on the TDC's clock (cycle c's sampling edge at c * FABRIC_CLOCK_PS); each channel's
+    line input is its detector behind the calibration mux
+    (:func:`models.ground.tdc.channel_input`)."""
+    cfg = cfg or ChannelConfig()
     out: dict[str, np.ndarray] = {}
     for k in range(TDC_CHANNELS):
         rises = np.sort(arrival[channel == k])
-        codes = line_codes(line_of(k), rises, default_pulses(rises))
-        hits = sparse_raw_hits(codes, ChannelConfig(channel=k))
+        # calibration slots from the first one the replays can deliver in time (the
+        # testbench loads its first batches a few cycles after the power-on reset)
+        line_input = channel_input(rises, default_pulses(rises), REPLAY_SLACK_CYCLES,
+                                   cycles - REPLAY_SLACK_CYCLES, cfg.cal_period, channel=k)
+        rows, codes = line_of(k).sparse_codes(*line_input, cycles)
+        hits = run_channel(codes, replace(cfg, channel=k), rows, cycles)
+        cycle, code = replay_codes(rows, codes, cycles)
         out.update({
-            f"code{k}_cycle": codes.cycle, f"code{k}_due": codes.cycle + CODE_DUE_CYCLES,
-            f"code{k}": codes.packed(), f"raw{k}_coarse": hits.coarse,
-            f"raw{k}_fine": hits.fine.astype(np.uint64), f"raw{k}_cycle": hits.cycle,
-            f"raw{k}_lost": np.array([hits.lost_dead, hits.lost_pileup, hits.coverage_errors]),
+            f"code{k}_cycle": cycle, f"code{k}_due": cycle + CODE_DUE_CYCLES,
+            f"code{k}": np.packbits(code, axis=1, bitorder="little"),
+            f"raw{k}_coarse": hits.coarse, f"raw{k}_fine": hits.fine.astype(np.uint64),
+            f"raw{k}_calibration": hits.calibration.astype(np.uint64),
+            f"raw{k}_cycle": hits.cycle,
+            f"raw{k}_lost": np.array([hits.lost_dead, hits.lost_calibration, hits.lost_pileup,
+                                      hits.coverage_errors]),
         })
     return out
+
+
+def replay_codes(rows: np.ndarray, codes: np.ndarray, cycles: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Run-length coded codes (:meth:`models.ground.tdc.DelayLine.sparse_codes`: row ``i``
+    holds from cycle ``rows[i]`` to ``rows[i + 1]``) as one code per cycle, only the cycles
+    whose code is not zero (the replay presents zero in every other cycle)."""
+    busy = np.flatnonzero(codes.any(axis=1))
+    length = np.diff(np.append(rows, cycles))[busy]
+    if np.any(length > 1 << 20):
+        raise ScenarioError("a TDC line input stays high for more than 2**20 cycles")
+    first = np.repeat(rows[busy] - np.cumsum(length) + length, length)
+    cycle = first + np.arange(int(length.sum()))
+    return cycle, codes[np.repeat(busy, length)]
 
 
 def tdc_errors(time_ps: np.ndarray, channel: np.ndarray, arrival: np.ndarray,

@@ -26,19 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import fftconvolve
 
-from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, PULSE_PERIOD_PS
-from models.ground.tdc import (
-    COUNTER_BITS,
-    MASK64,
-    ChannelConfig,
-    ChannelResult,
-    DelayLine,
-    run_channel,
-)
-from models.ground.tdc import _high as _line_high
-from models.ground.tdc import _merge as _line_merge
+from models.constants import FRAME_PULSES, PULSE_PERIOD_PS
 from models.ground.timing import CH_SYNC, DETECTORS
-from models.qrng import qrng_hash, qrng_words
+from models.qrng import qrng_words
 from models.symbols import MapperConfig, map_symbols
 
 C_M_S = 299_792_458.0
@@ -252,115 +242,3 @@ def generate(cfg: StimulusConfig) -> Stimulus:
         basis=np.where(real, sym.basis, 0).astype(np.uint8),
         bit=np.where(real, sym.bit, 0).astype(np.uint8))
 
-
-CODE_CHUNK = 8192  # candidate cycles per vectorised step: ~20 MB per [chunk, taps] float array
-COIN_SALT = 0x5EED_C0DE
-SPARSE_PIECE = 16384  # codes per dense run of the channel model (~5 MB at 320 taps)
-
-
-@dataclass(frozen=True)
-class LineCodes:
-    """Sparse sampled codes of one delay line: ``cycle`` (int64, increasing) of every cycle whose
-    code is not all zero, and ``code`` (bool ``[n, taps]``, tap 0 first) of those cycles."""
-
-    cycle: np.ndarray
-    code: np.ndarray
-
-    def packed(self) -> np.ndarray:
-        """Codes as ``[n, taps / 8]`` bytes, tap ``8 j + b`` in bit ``b`` of byte ``j``
-        (little-endian bytes of the integer a ``taps``-bit signal holds)."""
-        return np.packbits(self.code, axis=1, bitorder="little")
-
-
-def line_codes(line: DelayLine, rises: np.ndarray, widths: np.ndarray) -> LineCodes:
-    """The codes :meth:`models.ground.tdc.DelayLine.codes` samples for these pulses, only in the
-    cycles where the code is not all zero: O(pulses) in time and memory, whatever the window.
-
-    Same line physics as ``codes`` (delays, skews, per-pulse jitter, drift, merged pulses); a
-    flop inside the metastability window resolves by a hash of (seed, cycle, tap) instead of
-    ``codes``' per-block random draws (drawing a whole block per pulse would cost O(cycles)).
-    """
-    jittered, widths = line._jittered(rises, widths)
-    starts, ends = _line_merge(jittered, jittered + widths)
-    taps = line.taps
-    if not len(starts):
-        return LineCodes(np.zeros(0, np.int64), np.zeros((0, taps), bool))
-    delays = line.delays()
-    stretch = 1.0 + abs(line.drift)
-    # cycle c samples the input between c T - d_hi and c T - d_lo
-    d_hi = stretch * max(float(delays.max()), 0.0) + line.meta_ps
-    d_lo = min(stretch * float(delays.min()), (1 - abs(line.drift)) * float(delays.min()),
-               0.0) - line.meta_ps
-    clock = float(FABRIC_CLOCK_PS)
-    first = np.ceil((starts + d_lo) / clock).astype(np.int64)
-    last = np.floor(np.minimum(ends + d_hi, 2.0**62) / clock).astype(np.int64)
-    if np.any(last - first > 1 << 24):
-        raise StimulusError("a line input stays high for more than 2**24 cycles")
-    count = np.maximum(last - first + 1, 0)
-    start_of = np.repeat(np.cumsum(count) - count, count)
-    cand = np.unique(np.repeat(first, count) + np.arange(int(count.sum())) - start_of)
-    cycles, codes = [], []
-    for at in range(0, len(cand), CODE_CHUNK):
-        c = cand[at:at + CODE_CHUNK]
-        edges = c * clock
-        scale = 1.0 + line.drift * np.sin(2.0 * np.pi * edges / line.drift_period_ps)
-        when = edges[:, None] - scale[:, None] * delays[None, :]
-        early = _line_high(starts, ends, when - line.meta_ps)
-        late = _line_high(starts, ends, when + line.meta_ps)
-        code = late.copy()
-        meta = np.nonzero(early != late)
-        if len(meta[0]):
-            key = c[meta[0]].astype(np.uint64) * np.uint64(taps) + meta[1].astype(np.uint64)
-            code[meta] = qrng_hash((line.seed ^ COIN_SALT) & MASK64, key) >> np.uint64(63) == 1
-        busy = code.any(axis=1)
-        cycles.append(c[busy])
-        codes.append(code[busy])
-    return LineCodes(np.concatenate(cycles), np.concatenate(codes))
-
-
-def sparse_raw_hits(codes: LineCodes, cfg: ChannelConfig) -> ChannelResult:
-    """:func:`models.ground.tdc.run_channel` on sparse codes (every other cycle all zero), in
-    O(codes): the channel depends on the zero cycles only through the dead time and the runs
-    of tap 0, so each gap is shortened to ``dead_cycles + 1`` zero cycles, which changes no
-    decision, and the run goes in pieces split at such gaps (bounded memory); cycles and
-    coarse times are those of the real cycles."""
-    keep = cfg.dead_cycles + 1
-    cycle = codes.cycle
-    cuts = np.flatnonzero(np.diff(cycle) > keep) + 1
-    near = np.searchsorted(cuts, np.arange(SPARSE_PIECE, len(cycle), SPARSE_PIECE))
-    bounds = [0, *np.unique(cuts[near[near < len(cuts)]]).tolist()]
-    pieces = [_sparse_piece(LineCodes(cycle[a:b], codes.code[a:b]), cfg)
-              for a, b in zip(bounds, [*bounds[1:], len(cycle)], strict=True) if b > a]
-    if not pieces:
-        return run_channel(np.zeros((1, codes.code.shape[1]), bool), cfg)
-    mask = (1 << COUNTER_BITS) - 1
-
-    def total(name: str) -> int:
-        return sum(getattr(r, name) for r in pieces) & mask
-    return ChannelResult(
-        coarse=np.concatenate([r.coarse for r in pieces]),
-        fine=np.concatenate([r.fine for r in pieces]),
-        cycle=np.concatenate([r.cycle for r in pieces]),
-        lost_dead=total("lost_dead"), lost_pileup=total("lost_pileup"),
-        coverage_errors=total("coverage_errors"), stuck_events=total("stuck_events"),
-        coverage_flag=any(r.coverage_flag for r in pieces),
-        stuck_flag=any(r.stuck_flag for r in pieces))
-
-
-def _sparse_piece(codes: LineCodes, cfg: ChannelConfig) -> ChannelResult:
-    """One piece of :func:`sparse_raw_hits`: its gaps shortened, the dense model run on it."""
-    keep = cfg.dead_cycles + 1
-    gap = np.diff(codes.cycle, prepend=codes.cycle[0] - 1) - 1
-    row = np.cumsum(np.minimum(gap, keep) + 1) - 1 + min(int(codes.cycle[0]), keep)
-    dense = np.zeros((int(row[-1]) + 1, codes.code.shape[1]), dtype=bool)
-    dense[row] = codes.code
-    short = run_channel(dense, ChannelConfig(channel=cfg.channel, dead_cycles=cfg.dead_cycles,
-                                             stuck_cycles=cfg.stuck_cycles, epoch=0))
-    cycle = codes.cycle[np.searchsorted(row, short.cycle)]
-    with np.errstate(over="ignore"):
-        coarse = np.uint64(cfg.epoch & MASK64) + cycle.astype(np.uint64) * np.uint64(
-            FABRIC_CLOCK_PS)
-    return ChannelResult(coarse=coarse, fine=short.fine, cycle=cycle,
-                         lost_dead=short.lost_dead, lost_pileup=short.lost_pileup,
-                         coverage_errors=short.coverage_errors, stuck_events=short.stuck_events,
-                         coverage_flag=short.coverage_flag, stuck_flag=short.stuck_flag)

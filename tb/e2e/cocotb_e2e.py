@@ -428,7 +428,7 @@ async def e2e_matches_models(dut):
                  for name in REPLAYS}
     tags, up, dn = injectors["tags"], injectors["up"], injectors["dn"]
     board.expect_split("raw_hits", [
-        {"coarse": stim[f"raw{k}_coarse"], "fine": stim[f"raw{k}_fine"]}
+        {name: stim[f"raw{k}_{name}"] for name in ("coarse", "fine", "calibration")}
         for k in range(len(CODE_REPLAYS))])
     horizon = float(stim["due"][-1]) * CYCLE_S + 1.0
     up_link = Link(LinkConfig(**p["uplink"]), p["seed"], horizon)

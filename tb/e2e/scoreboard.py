@@ -136,6 +136,7 @@ class E2eScoreboard:
     # stream -> per channel the model's beats as field arrays (``check_split``)
     split_expected: dict[str, list[dict[str, np.ndarray]]] = field(default_factory=dict)
     split_seen: dict[str, np.ndarray] = field(default_factory=dict)
+    sequence_expected: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.reports = make_reports(self.det_pulse, self.det_basis, self.det_bit,
@@ -354,6 +355,38 @@ class E2eScoreboard:
                 name: int(v[j]) for name, v in want.items()}, received=row(got, i),
                 context=context)
         self.tallies[stream].record(bad, message, detail, cycles)
+
+    def expect_sequence(self, stream: str, expected: dict[str, np.ndarray]) -> None:
+        """The model's beats of a stream compared in one order: field -> array."""
+        self.sequence_expected[stream] = expected
+
+    def check_sequence(self, stream: str, beats: np.ndarray, cycles: np.ndarray) -> None:
+        """Compare captured beats of a stream with the model's, in order."""
+        got = unpack_bits(STREAM_LAYOUT[stream], beats)
+        want, tally = self.sequence_expected[stream], self.tallies[stream]
+        start = tally.compared
+        n_want = len(next(iter(want.values())))
+        j = start + np.arange(len(beats))
+        known = j < n_want
+        bad = ~known
+        for name, values in want.items():
+            bad[known] |= got[name][known] != values[j[known]]
+        message = f"{stream} beat differs from the time tagger model"
+
+        def detail(i: int) -> Mismatch:
+            if not known[i]:
+                return Mismatch(stream, 0, f"{stream}: beat beyond the model's output",
+                                received=row(got, i), context={"beat": int(j[i])})
+            return Mismatch(stream, 0, message, expected={
+                name: int(v[j[i]]) for name, v in want.items()}, received=row(got, i),
+                context={"beat": int(j[i])})
+        tally.record(bad, message, detail, cycles)
+
+    def sequence_shortfall(self, stream: str, due: int | None = None) -> None:
+        """Beats of a sequence stream that never came (``due`` by the end of the window,
+        default all of the model's) are mismatches."""
+        want = self.sequence_expected[stream]
+        self.shortfall(stream, len(next(iter(want.values()))) if due is None else due, 0)
 
     def split_shortfall(self, stream: str, due: list[int] | None = None) -> None:
         """Beats of a per-channel stream that never came (``due[k]`` of channel ``k`` were

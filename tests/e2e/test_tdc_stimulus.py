@@ -1,58 +1,44 @@
-"""The e2e's TDC stimulus: sparse delay-line codes equal the dense model's away from metastable
-flops, and the channel model on sparse codes equals it on dense ones (dead time, pile-up,
-roll-over of the pieces included)."""
+"""The e2e's TDC stimulus: the replayed codes are the delay line's codes in every cycle where
+they are not zero, and the raw hits the scoreboard expects are the channel model's on them."""
 
 import numpy as np
-import pytest
 
-import models.ground.stimulus as stimulus
-from models.constants import FABRIC_CLOCK_PS
-from models.ground.stimulus import line_codes, sparse_raw_hits
-from models.ground.tdc import ChannelConfig, DelayLine, default_pulses, run_channel
+from models.constants import FABRIC_CLOCK_PS, TDC_CHANNELS
+from models.ground.tdc import ChannelConfig, channel_input, default_pulses, run_channel
+from sim.e2e_scenario import CODE_DUE_CYCLES, line_of, replay_codes, tdc_stimulus
 
-CYCLES = 20_000
+CYCLES = 6000
 
 
-def pulses(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def arrivals(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    rises = np.sort(rng.uniform(1000.0, (CYCLES - 10) * FABRIC_CLOCK_PS, 800))
-    # second pulses inside a first (merged), in its dead time, and one at time 0's cycles
-    rises = np.sort(np.concatenate([rises, rises[::40] + 3000.0, rises[1::40] + 16_000.0,
-                                    [3.0]]))
-    return rises, default_pulses(rises)
+    time = np.sort(rng.uniform(1000.0, (CYCLES - 10) * FABRIC_CLOCK_PS, 600))
+    time = np.sort(np.concatenate([time, time[::30] + 3000.0]))  # merged second hits
+    return time, rng.integers(0, TDC_CHANNELS, len(time))
 
 
-def test_sparse_codes_are_the_dense_codes():
-    line = DelayLine()
-    rises, widths = pulses()
-    dense = line.codes(rises, widths, CYCLES)
-    sparse = line_codes(line, rises, widths)
-    assert np.all(np.diff(sparse.cycle) > 0)
-    assert sparse.code.any(axis=1).all()
-    busy = np.flatnonzero(dense.any(axis=1))
-    # only the coin of a metastable flop may differ (dense: per-block draws; sparse: a hash)
-    assert len(np.setxor1d(busy, sparse.cycle)) <= 2
-    both = np.intersect1d(busy, sparse.cycle)
-    differ = dense[both] != sparse.code[np.searchsorted(sparse.cycle, both)]
-    assert 0 < differ.sum() < 1e-3 * differ.size
-    packed = sparse.packed()
-    assert packed.shape == (len(sparse.cycle), line.taps // 8)
-    assert int.from_bytes(packed[0].tobytes(), "little") == sum(
-        1 << int(i) for i in np.flatnonzero(sparse.code[0]))
+def test_replayed_codes_are_the_line_codes_where_not_zero():
+    time, channel = arrivals()
+    rises = np.sort(time[channel == 1])
+    line = line_of(1)
+    muxed = channel_input(rises, default_pulses(rises), 0, CYCLES, channel=1)
+    dense = line.codes(*muxed, CYCLES)
+    rows, codes = line.sparse_codes(*muxed, CYCLES)
+    cycle, code = replay_codes(rows, codes, CYCLES)
+    assert np.array_equal(cycle, np.flatnonzero(dense.any(axis=1)))
+    assert np.array_equal(code, dense[cycle])
 
 
-@pytest.mark.parametrize("dead", [0, 4])
-@pytest.mark.parametrize("piece", [50, 16384])
-def test_sparse_channel_model_equals_dense(monkeypatch, dead, piece):
-    monkeypatch.setattr(stimulus, "SPARSE_PIECE", piece)
-    line = DelayLine(seed=11)
-    sparse = line_codes(line, *pulses(7))
-    dense = np.zeros((CYCLES, line.taps), dtype=bool)
-    dense[sparse.cycle] = sparse.code
-    cfg = ChannelConfig(channel=3, dead_cycles=dead, epoch=(1 << 64) - 50 * FABRIC_CLOCK_PS)
-    want, got = run_channel(dense, cfg), sparse_raw_hits(sparse, cfg)
-    for name in ("coarse", "fine", "cycle"):
-        assert np.array_equal(getattr(want, name), getattr(got, name)), name
-    for name in ("lost_dead", "lost_pileup", "coverage_errors", "stuck_events"):
-        assert getattr(want, name) == getattr(got, name), name
-    assert len(want.cycle) > 600 and (want.lost_dead > 0) == (dead > 0)
+def test_expected_raw_hits_are_the_channel_model_on_the_replayed_codes():
+    time, channel = arrivals(7)
+    stim = tdc_stimulus(time, channel, CYCLES)
+    for k in range(TDC_CHANNELS):
+        dense = np.zeros((CYCLES, line_of(k).taps), dtype=bool)
+        cycle = stim[f"code{k}_cycle"]
+        dense[cycle] = np.unpackbits(stim[f"code{k}"], axis=1, bitorder="little").astype(bool)
+        want = run_channel(dense, ChannelConfig(channel=k))
+        assert np.array_equal(want.coarse, stim[f"raw{k}_coarse"])
+        assert np.array_equal(want.fine, stim[f"raw{k}_fine"])
+        assert np.array_equal(want.calibration, stim[f"raw{k}_calibration"].astype(bool))
+        assert np.array_equal(stim[f"code{k}_due"], cycle + CODE_DUE_CYCLES)
+        assert want.calibration.sum() >= CYCLES // 1024 - 1 and (~want.calibration).sum() > 50
