@@ -41,3 +41,12 @@ RawHit = data.StructLayout({
 sampled it, ``fine`` the ones count of the sampled line (time before that edge, in taps),
 ``calibration`` set when the hit came from the calibration oscillator (sampled inside a
 calibration slot)."""
+
+JoinWindow = data.StructLayout({
+    "frame": timing.FRAME_BITS,
+    "lo": timing.TIME_BITS,
+    "hi": timing.TIME_BITS,
+    "deadline": timing.TIME_BITS,
+})
+"""A frame event waiting in :class:`rtl.ground.sync_join.SyncJoin`: its frame counter, the
+window ``[lo, hi]`` in which its strobe must lie and the time after which none can still come."""

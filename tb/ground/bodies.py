@@ -7,14 +7,21 @@ block's own ones as each body documents.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from models.ground.sync import SyncConfig, detect
+from models.ground.sync_join import JoinConfig, run_join
 from models.ground.tdc import run_channel
+from models.ground.tdc_merge import MASK64, Coarse, run_merge
 from models.ground.timing import IndexerConfig, index_stream
 from rtl.common.payload import pack
-from rtl.ground.layouts import RawHit, TimingRecord
+from rtl.ground.layouts import RawHit, Tag, TimingRecord
 from rtl.ground.sync import FrameEvent
 from rtl.sifting.layouts import DetectionRecord
 from tb.dual import Bench, Receive, Send
+from tb.ground import sync_join as join_tb
+from tb.ground import tdc_merge as merge_tb
+from tb.ground import time_tagger as tagger_tb
 from tb.ground.streams import squash_case, sync_bits, tag_stream
 from tb.ground.tdc import line_case
 from tb.packing import detection_payloads, frame_event_payloads, record_payloads, tag_payloads
@@ -96,3 +103,91 @@ async def tdc_channel(bench: Bench) -> None:
                         "lost_overflow": 0, "coverage_errors": want.coverage_errors,
                         "stuck_events": want.stuck_events,
                         "lost_calibration": want.lost_calibration}, counters
+
+
+async def _phased(bench: Bench, now: Coarse, sends: dict[str, list[tuple[int, int]]],
+                  out: str, out_cycles: Sequence[int]) -> list[int]:
+    """Run a stimulus whose ``now_ps`` is constant per phase (the phases of ``now``): per
+    phase, set ``now_ps``, send each port's beats of the phase (``(model cycle, payload)``)
+    with idle, and receive the outputs the model gives in that phase, with backpressure."""
+    p = bench.params
+    got: list[int] = []
+    starts = [max(c, 0) for c in now.cycles]
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else 1 << 62
+        bench.set("now_ps", now.values[k] & MASK64)
+        items = {name: Send([b for c, b in beats if start <= c < end], idle=p["idle"])
+                 for name, beats in sends.items()}
+        count = sum(start <= c < end for c in out_cycles)
+        r = await bench.transfer(items, {out: Receive(count, stall=p["stall"], settle=SETTLE)})
+        got += r[out]
+    return got
+
+
+async def tdc_merge(bench: Bench) -> None:
+    """TimeOrderedMerge against :func:`models.ground.tdc_merge.run_merge` on the phased stimulus
+    of :func:`tb.ground.tdc_merge.phased_merge_case` (``seed``, ``lags``, ``phases``), the DUT
+    built with FIFO ``depth``: every tag in order, the late and overflow counters."""
+    p = bench.params
+    lags = p["lags"]
+    inputs, now = merge_tb.phased_merge_case(p["seed"], lags, p["phases"])
+    want = run_merge(inputs, now, lags, p["depth"])
+    sends = {f"i{i}": [(int(c), pack(Tag, {"time": int(t), "channel": int(ch), "frame": int(f)}))
+                       for c, t, ch, f in zip(inp.cycle.tolist(), inp.time.tolist(),
+                                              inp.channel.tolist(), inp.frame.tolist(),
+                                              strict=True)]
+             for i, inp in enumerate(inputs)}
+    await bench.reset()
+    bench.set("max_lag_ps", sum(lag << (32 * i) for i, lag in enumerate(lags)))
+    got = await _phased(bench, now, sends, "o", want.cycle.tolist())
+    bench.compare("o", got, [pack(Tag, {"time": int(t), "channel": int(c), "frame": int(f)})
+                             for t, c, f in zip(want.time.tolist(), want.channel.tolist(),
+                                                want.frame.tolist(), strict=True)], layout=Tag)
+    words = {name: [(bench.get(name) >> (32 * i)) & 0xFFFF_FFFF for i in range(len(lags))]
+             for name in ("late", "overflow")}
+    assert words == {"late": want.late, "overflow": want.overflow}, (words, want.late)
+
+
+async def sync_join(bench: Bench) -> None:
+    """SyncJoin against :func:`models.ground.sync_join.run_join` on the phased stimulus of
+    :func:`tb.ground.sync_join.phased_join_case` (``seed``, ``phases``; registers ``offset_ps``,
+    ``tolerance_ps``, ``strobe_lag_ps``): every joined tag in order and every counter."""
+    p = bench.params
+    cfg = JoinConfig(offset_ps=p["offset_ps"], tolerance_ps=p["tolerance_ps"],
+                     strobe_lag_ps=p["strobe_lag_ps"])
+    s, now = join_tb.phased_join_case(p["seed"], p["phases"], cfg)
+    want = run_join(s.frames, s.event_cycles, s.strobe_times, s.strobe_cycles, now, cfg)
+    sends = {"events": list(zip(s.event_cycles, join_tb.event_payloads(s), strict=True)),
+             "strobes": list(zip(s.strobe_cycles, join_tb.strobe_payloads(s), strict=True))}
+    await bench.reset()
+    for name, value in join_tb.registers(cfg).items():
+        bench.set(name, value)
+    got = await _phased(bench, now, sends, "o", want.cycle.tolist())
+    bench.compare("o", got, [pack(Tag, {"time": int(t), "channel": 4, "frame": int(f)})
+                             for t, f in zip(want.time.tolist(), want.frame.tolist(),
+                                             strict=True)], layout=Tag)
+    await bench.ticks(2)
+    counters = {n: bench.get(n) for n in ("missing", "ambiguous", "extra", "overflow")}
+    assert counters == {"missing": want.missing, "ambiguous": want.ambiguous,
+                        "extra": want.extra, "overflow": want.overflow}, counters
+
+
+async def time_tagger(bench: Bench) -> None:
+    """TimeTagger on replayed lines and events (:func:`tb.ground.time_tagger.tagger_dut`)
+    against :func:`models.ground.time_tagger.run_time_tagger` from the same codes: every tag in
+    order, then every counter of every block (parameters of
+    :func:`tb.ground.time_tagger.tagger_case`)."""
+    p = bench.params
+    case = tagger_tb.tagger_case(p)
+    want = tagger_tb.run_model(case)
+    tags = want.tags
+    await bench.reset()
+    for name, value in tagger_tb.registers(case.cfg).items():
+        bench.set(name, value)
+    got = await bench.transfer({}, {"tags": Receive(len(tags.time), stall=p["stall"],
+                                                    settle=SETTLE)})
+    bench.compare("tags", got["tags"], tag_payloads(tags.time, tags.channel, tags.frame),
+                  layout=Tag)
+    await bench.ticks(case.cycles + tagger_tb.SETTLE_CYCLES)
+    got_counters = {name: bench.get(name) for name in tagger_tb.COUNTERS}
+    assert got_counters == tagger_tb.model_counters(want), got_counters

@@ -1,0 +1,157 @@
+"""Sync-strobe join (SPEC 4.0, 4.1), bit-exact with :func:`models.ground.sync_join.run_join`.
+
+Overview
+--------
+``events`` (the sync detector's frame events: frame counter ``k``) and ``strobes`` (the TDC's
+calibrated sync-channel tags: the strobe's time, no ``k``) -> ``o``: one channel-4 tag
+``(t_k, k)`` per event whose window holds exactly one strobe. The window of an event accepted at
+cycle ``e`` is ``now(e) + offset_ps +- tolerance_ps``; the rules (missing, ambiguous, extra,
+timeout) are those of :mod:`models.ground.sync_join`.
+"""
+
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from models.ground.sync_join import SYNC_CHANNEL, JoinConfig
+from rtl.common.streams import output_register
+from rtl.ground.layouts import JoinWindow, Tag
+from rtl.ground.sync import FrameEvent
+from rtl.ground.tdc_merge import COUNTER_BITS, before
+
+DEFAULTS = JoinConfig()
+
+
+class SyncJoin(wiring.Component):
+    """Frame events + sync-channel strobes -> ``(t_k, k)`` tags; missing, ambiguous, extra and
+    overflowing ones counted, none joined to a wrong ``k``.
+
+    Latency: an event is in its FIFO 2 cycles after it arrives; its tag leaves 1 cycle after
+    the window closes, i.e. 3 to 4 cycles after the first strobe later than the window (or
+    after the timeout ``now > stamp + offset_ps + tolerance_ps + strobe_lag_ps``). Throughput:
+    one action per cycle (open an event, take a strobe, close): an event with its strobe takes
+    3 cycles; events come once per frame.
+
+    ::
+
+        cycle     e      e+1        e+2     ...  a      a+1         a+2     a+3   a+4
+        events    (k)    window     in FIFO
+        strobes                                  t_k    candidate   t_k+1   close
+        o                                                                         (t_k, k)
+                                                                (a later strobe closes)
+
+    Stream contract: ``events`` and ``strobes`` are always ready (the event's stamp is its
+    arrival cycle's ``now_ps``, so an event must not wait; a TDC channel cannot); a beat that
+    finds its FIFO (``depth`` entries) full is dropped and counted in ``overflow``. ``o`` holds a
+    tag until read; a stalled ``o`` stalls the join (the time tagger's merge never stalls it).
+    Strobes must come in non-decreasing time and at most ``strobe_lag_ps`` after their time.
+
+    Members
+    -------
+    events : In(stream.Signature(FrameEvent))
+    strobes : In(stream.Signature(Tag))
+        Only ``time`` is used.
+    o : Out(stream.Signature(Tag))
+        ``(time t_k, channel 4, frame k)``.
+    now_ps : In(64)
+        The coarse time of this cycle.
+    offset_ps : In(signed(32)), tolerance_ps, strobe_lag_ps : In(32)
+        Expected strobe time minus the event's stamp; half width of the window; the longest a
+        strobe takes from its time to ``strobes``.
+    missing, ambiguous, extra, overflow : Out(32)
+        Events without a strobe; events with two or more; strobes in no event's window; beats
+        dropped at a full FIFO (counters wrap at 2**32).
+    """
+
+    def __init__(self, depth: int = DEFAULTS.depth) -> None:
+        JoinConfig(depth=depth)
+        self._depth = depth
+        super().__init__({
+            "events": In(stream.Signature(FrameEvent)),
+            "strobes": In(stream.Signature(Tag)),
+            "o": Out(stream.Signature(Tag)),
+            "now_ps": In(64),
+            "offset_ps": In(signed(32), init=DEFAULTS.offset_ps),
+            "tolerance_ps": In(32, init=DEFAULTS.tolerance_ps),
+            "strobe_lag_ps": In(32, init=DEFAULTS.strobe_lag_ps),
+            "missing": Out(COUNTER_BITS),
+            "ambiguous": Out(COUNTER_BITS),
+            "extra": Out(COUNTER_BITS),
+            "overflow": Out(COUNTER_BITS),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = self._depth
+        m.submodules.sfifo = sfifo = SyncFIFO(width=64, depth=depth)
+        m.submodules.efifo = efifo = SyncFIFO(width=JoinWindow.size, depth=depth)
+        head = data.View(JoinWindow, efifo.r_data)
+        t = sfifo.r_data
+
+        # Window offsets, registered (configuration is static while running).
+        off_lo = Signal(signed(34))
+        off_hi = Signal(signed(34))
+        off_dl = Signal(signed(35))
+        m.d.sync += [off_lo.eq(self.offset_ps - self.tolerance_ps),
+                     off_hi.eq(self.offset_ps + self.tolerance_ps),
+                     off_dl.eq(self.offset_ps + self.tolerance_ps + self.strobe_lag_ps)]
+        # Earliest window start of an event not yet in its FIFO: now(c - 1) + offset - tolerance.
+        eb = Signal(64)
+        m.d.sync += eb.eq(self.now_ps + off_lo)
+
+        # Strobes go straight into their FIFO; events get their window one cycle later.
+        m.d.comb += [self.strobes.ready.eq(1), self.events.ready.eq(1),
+                     sfifo.w_data.eq(self.strobes.payload.time),
+                     sfifo.w_en.eq(self.strobes.valid)]
+        ev_v = Signal()
+        ev_frame = Signal.like(self.events.payload.frame)
+        ev_stamp = Signal(64)
+        m.d.sync += [ev_v.eq(self.events.valid), ev_frame.eq(self.events.payload.frame),
+                     ev_stamp.eq(self.now_ps)]
+        window = Signal(JoinWindow)
+        m.d.comb += [window.frame.eq(ev_frame), window.lo.eq(ev_stamp + off_lo),
+                     window.hi.eq(ev_stamp + off_hi), window.deadline.eq(ev_stamp + off_dl),
+                     efifo.w_data.eq(window), efifo.w_en.eq(ev_v)]
+        drops = (self.strobes.valid & ~sfifo.w_rdy) + (ev_v & ~efifo.w_rdy)
+        m.d.sync += self.overflow.eq(self.overflow + drops)
+
+        # The open event: frame, window, strobes seen in it (0, 1, 2 = two or more), the last.
+        cur = Signal()
+        cur_w = Signal(JoinWindow)
+        seen = Signal(2)
+        cand = Signal(64)
+
+        free = output_register(m, self.o)
+
+        def close() -> None:
+            # A joined tag waits while the output is full (never in the time tagger: the
+            # merge always takes it).
+            with m.If(seen == 1), m.If(free):
+                m.d.sync += [self.o.valid.eq(1), self.o.payload.time.eq(cand),
+                             self.o.payload.channel.eq(SYNC_CHANNEL),
+                             self.o.payload.frame.eq(cur_w.frame), cur.eq(0)]
+            with m.Elif(seen == 0):
+                m.d.sync += [self.missing.eq(self.missing + 1), cur.eq(0)]
+            with m.Else():
+                m.d.sync += [self.ambiguous.eq(self.ambiguous + 1), cur.eq(0)]
+
+        with m.If(cur):
+            with m.If(sfifo.r_rdy):
+                with m.If(before(t, cur_w.lo)):
+                    m.d.comb += sfifo.r_en.eq(1)
+                    m.d.sync += self.extra.eq(self.extra + 1)
+                with m.Elif(~before(cur_w.hi, t)):
+                    m.d.comb += sfifo.r_en.eq(1)
+                    m.d.sync += [cand.eq(t), seen.eq(seen + (seen != 2))]
+                with m.Else():
+                    close()
+            with m.Elif(before(cur_w.deadline, self.now_ps)):
+                close()
+        with m.Elif(efifo.r_rdy):
+            m.d.comb += efifo.r_en.eq(1)
+            m.d.sync += [cur.eq(1), cur_w.eq(head), seen.eq(0)]
+        with m.Elif(sfifo.r_rdy & before(t, eb)):
+            m.d.comb += sfifo.r_en.eq(1)
+            m.d.sync += self.extra.eq(self.extra + 1)
+        return m
