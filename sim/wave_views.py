@@ -308,10 +308,24 @@ E2E = View(
             bit("tx.downlink__ready", "downlink word taken"),
             hexa("tx.downlink__payload.data", "downlink word"),
         )),
-        Group("Channel: time tags into the ground", (
-            bit("tags_hungry", "tags replay hungry"),
-            bit("replay_tags.o__valid", "tag valid"),
-            dec("ground.tags__payload.channel", "tag channel"),
+        Group("TDC: channel 0's sampled code, raw hits, calibrated tags", (
+            bit("replay_code0.o__valid", "code replayed (channel 0)"),
+            hexa("tagger.channel0.taps", "sampled code (channel 0, 320 taps)"),
+            bit("tagger.channel0.hits__valid", "raw hit valid (channel 0)"),
+            dec("tagger.channel0.hits__payload.coarse", "raw hit coarse (ps)"),
+            dec("tagger.channel0.hits__payload.fine", "raw hit fine (ones)"),
+            bit("tagger.channel0.hits__payload.calibration", "raw hit from calibration"),
+            bit("tagger.calibrator0.tags__valid", "calibrated tag valid (channel 0)"),
+            dec("tagger.calibrator0.tags__payload.time", "calibrated tag time (ps)"),
+        )),
+        Group("TDC: sync join and time-ordered merge into the indexer", (
+            bit("tagger.channel4.hits__valid", "sync strobe raw hit"),
+            bit("tagger.join.o__valid", "joined sync tag valid"),
+            dec("tagger.join.o__payload.frame", "joined sync frame k"),
+            dec("tagger.join.o__payload.time", "joined sync time t_k (ps)"),
+            bit("ground.tags__valid", "merged tag valid"),
+            dec("ground.tags__payload.channel", "merged tag channel"),
+            dec("ground.tags__payload.time", "merged tag time (ps)"),
         )),
         Group("Ground: sync, detections, reports", (
             bit("ground.bits__payload", "downlink bit (serial)"),
@@ -346,6 +360,7 @@ E2E = View(
         )),
     ),
     events=(
+        Event("tagger.join.o__valid", "first joined sync tag"),
         Event("ground.locked", "sync lock"),
         Event("ground.detections__valid", "first detection"),
         Event("report.report__valid", "first report"),

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import fftconvolve
 
-from models.constants import FRAME_PULSES, PULSE_PERIOD_PS
+from models.constants import FRAME_PULSES, PULSE_PERIOD_PS, TDC_LINE_SEED
+from models.ground.tdc import DelayLine
 from models.ground.timing import CH_SYNC, DETECTORS
 from models.qrng import qrng_words
 from models.symbols import MapperConfig, map_symbols
@@ -242,3 +243,9 @@ def generate(cfg: StimulusConfig) -> Stimulus:
         basis=np.where(real, sym.basis, 0).astype(np.uint8),
         bit=np.where(real, sym.bit, 0).astype(np.uint8))
 
+
+
+def tdc_line(channel: int) -> DelayLine:
+    """The behavioural delay line of TDC channel ``channel`` in the co-simulation (one seed per
+    line)."""
+    return DelayLine(seed=TDC_LINE_SEED + channel)

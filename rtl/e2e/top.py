@@ -8,17 +8,21 @@ r"""End-to-end co-simulation top (``make sim``): satellite FPGA, optical channel
                            |  |      |--entry--------------------------------> capture "ent" ==>
                            |  |      `--key----------------------------------> capture "skey"
                            |  `--downlink words--> serializer --1 bit/cycle--> GroundRx.bits
-                           |                                   GroundRx.frames -> capture "frm"
-    channel (Python) ==> TimedReplay "tags" --tags--> GroundRx --detections--> GroundReport
+                           |                  GroundRx.frames -> capture "frm", TimeTagger.events
+    channel (Python) ==> TimedReplay "code0".."code4" --codes--> TimeTagger --tags--> GroundRx
+       raw hits -> TapFunnel -> capture "raw"; calibrated tags -> TapFunnel -> capture "cal";
+       joined sync tags -> capture "sync"; merged tags -> capture "tag"
+                                                GroundRx --detections--> GroundReport
                                                                   capture "rep" <==|==> uplink
                                                          record FIFO <-------------'
     downlink (Python) ==> TimedReplay "dn" --entries--> GroundSift <--records-- record FIFO
                                                              `--key--------> capture "gkey"
 
-``==>`` marks what Python carries: the optical channel's time tags (from the pass model, per
-batch, each released at its own cycle), uplink frames of reports and downlink sift messages
-(through the golden link model, per frame). Everything else is RTL and runs free; Python wakes
-per replay batch (``<name>_hungry``) and on a timer that reads the captures' record files.
+``==>`` marks what Python carries: the codes each TDC channel's delay line samples from the
+pass model's detector pulses and sync strobes (per batch, each presented in its own cycle),
+uplink frames of reports and downlink sift messages (through the golden link model, per frame).
+Everything else is RTL and runs free; Python wakes per replay batch (``<name>_hungry``) and on
+a timer that reads the captures' record files.
 
 Captures: :class:`rtl.simonly.batcher.StreamBatcher` with the Verilog store, each appending its
 completed batches to ``capture_<name>.bin`` (:func:`rtl.simonly.tx_cosim_top.record_file`) in the
@@ -31,9 +35,11 @@ raises ``<name>_strobe`` with ``<name>_count``) and report ``<name>_accepted`` b
 
 Like :class:`rtl.simonly.tx_cosim_top.TxCosimTop` the top makes its own power-on reset and the
 Python inputs are registered on entry, so Verilator evaluates the design once per edge.
-``now`` counts clock edges from time 0 (the replay due cycles use it).
+``now`` counts clock edges from time 0 (the replay due cycles use it); the time tagger's cycle
+``c`` is ``now = c + POWER_ON_CYCLES``.
 """
 
+import functools
 from dataclasses import dataclass
 
 from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, ResetSignal, Signal
@@ -43,12 +49,20 @@ from amaranth.lib.wiring import In, Out, connect
 
 from models.constants import FABRIC_CLOCK_PS, LANES, TDC_CHANNELS, TDC_TAPS
 from models.framing import WORD_BITS
+from models.ground.stimulus import tdc_line
+from models.ground.tdc_calibration import startup_table
 from rtl.e2e.funnel import TapFunnel
 from rtl.e2e.replay import DUE_BITS, REPLAY_STORE_VERILOG, TimedReplay, replay_file
 from rtl.e2e.signature import SignatureRecord, SymbolSignature
 from rtl.ground.layouts import RawHit, Tag
 from rtl.ground.sync import FrameEvent
-from rtl.ground.tdc import TdcChannel
+from rtl.ground.time_tagger import (
+    CALIBRATOR_COUNTERS,
+    CHANNEL_COUNTERS,
+    JOIN_COUNTERS,
+    MERGE_COUNTERS,
+    TimeTagger,
+)
 from rtl.ground.tops import GroundRx
 from rtl.satellite.layouts import CacheAnswer
 from rtl.satellite.transmitter import SatelliteTx
@@ -68,11 +82,24 @@ STAMP_BITS = 48
 # Capture name -> payload layout; replay name -> payload layout.
 CAPTURES = {
     "sig": SignatureRecord, "frm": FrameEvent, "rep": Report, "ans": CacheAnswer, "ent": SiftEntry,
-    "skey": KeyBeat, "gkey": KeyBeat, "raw": RawHit,
+    "skey": KeyBeat, "gkey": KeyBeat, "raw": RawHit, "cal": Tag, "sync": Tag, "tag": Tag,
 }
+# Counters of the time tagger, forwarded to the top (per channel or per merge input: five
+# 32-bit counters in one vector; the join's single ones).
+TDC_COUNTERS = (*CHANNEL_COUNTERS, *CALIBRATOR_COUNTERS, *MERGE_COUNTERS)
+SYNC_COUNTERS = tuple(JOIN_COUNTERS)
+# Registers of the sync join and the merge, set by the testbench per scenario.
+TDC_REGISTERS = ("offset_ps", "tolerance_ps", "strobe_lag_ps", "max_lag_ps")
 # The sampled delay-line code of TDC channel k comes from replay ``code<k>`` (TDC_TAPS bits).
 CODE_REPLAYS = tuple(f"code{k}" for k in range(TDC_CHANNELS))
-REPLAYS = {"tags": Tag, "up": Report, "dn": SiftEntry, **dict.fromkeys(CODE_REPLAYS, TDC_TAPS)}
+REPLAYS = {"up": Report, "dn": SiftEntry, **dict.fromkeys(CODE_REPLAYS, TDC_TAPS)}
+# Frame k's sync event reaches the time tagger at TDC cycle SYNC_EVENT_CYCLE + k * FRAME_BITS
+# (the downlink serializer sends the framer's words from the power-on reset on, one bit per
+# cycle; the detector reports frames from SYNC_FIRST_FRAME on, having locked on frame 0). The
+# TDC's cycle 0 is ``now`` = POWER_ON_CYCLES: a code due at ``now`` = c + POWER_ON_CYCLES is
+# sampled by the channels in their cycle c.
+SYNC_FIRST_FRAME = 1
+SYNC_EVENT_CYCLE = 135
 CAPTURE_PORTS = ("batch", "done", "batches", "fill")
 # The batch itself goes through ``replay_<name>.bin`` (TimedReplay load_file), not a port.
 REPLAY_INPUTS = ("count", "strobe")
@@ -93,7 +120,6 @@ class E2eParams:
     gate_half: int = 400
     signature_beats: int = 1024
     replay_batch: int = 32
-    tag_depth: int = 256
     link_depth: int = 1024
     # ground records waiting for their sift message: the cloud-bursts window peaks at ~2,700 in
     # its 2 ms downlink burst (docs/e2e.md, "Slow runs")
@@ -106,6 +132,9 @@ class E2eParams:
     depth_skey: int = 16
     depth_gkey: int = 16
     depth_raw: int = 16
+    depth_cal: int = 16
+    depth_sync: int = 1
+    depth_tag: int = 16
     code_depth: int = 256  # sampled codes waiting in each code replay (~3 per pulse)
     # Waves of a window only (``make sim WAVES=mismatch``): the dump opens at this cycle and
     # goes to ``wave_file`` (the run's end closes it); None: no window instance.
@@ -118,9 +147,7 @@ class E2eParams:
 
 def replay_depth(params: E2eParams, name: str) -> int:
     """FIFO entries of replay ``name``."""
-    if name in CODE_REPLAYS:
-        return params.code_depth
-    return params.tag_depth if name == "tags" else params.link_depth
+    return params.code_depth if name in CODE_REPLAYS else params.link_depth
 
 
 def own_reset_domains(m: Module, clk: Signal) -> None:
@@ -166,9 +193,21 @@ class E2eTop(wiring.Component):
         Per capture, the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
     <replay>_count, _strobe : In; <replay>_hungry, _accepted, _dropped, _short_reads, ... : Out
         Per replay, the :class:`~rtl.e2e.replay.TimedReplay` ports.
+    tdc_offset_ps, tdc_tolerance_ps, tdc_strobe_lag_ps, tdc_max_lag_ps : In
+        The time tagger's join and merge registers (set once per window by the testbench).
+    tdc_<counter> : Out
+        The time tagger's counters (:data:`TDC_COUNTERS`, :data:`SYNC_COUNTERS`).
+    tap_overflow : Out(32)
+        Beats lost by the capture funnels (must stay 0).
+
+    Parameters
+    ----------
+    tables
+        Start-up calibration table of each TDC channel; default :func:`startup_tables`.
     """
 
-    def __init__(self, params: E2eParams = E2eParams()) -> None:
+    def __init__(self, params: E2eParams = E2eParams(),
+                 tables: tuple[tuple[int, ...], ...] | None = None) -> None:
         p = params
         self.params = p
         self.qrng = CounterQrngSource(p.seed, p.lanes)
@@ -178,8 +217,11 @@ class E2eTop(wiring.Component):
         self.report = GroundReport()
         self.sat_sift = SatelliteSift(p.packet_bits)
         self.gnd_sift = GroundSift(p.packet_bits)
-        self.tdc = [TdcChannel(k, TDC_TAPS) for k in range(TDC_CHANNELS)]
+        # start-up calibration tables of the lines (the model's, unless given: they take
+        # seconds to compute, so sim.e2e passes cached ones)
+        self.tagger = TimeTagger(TDC_TAPS, initial=tables or startup_tables())
         self.raw_funnel = TapFunnel(TDC_CHANNELS, payload_bits(RawHit))
+        self.cal_funnel = TapFunnel(TDC_CHANNELS, payload_bits(Tag))
         self.captures = {
             name: StreamBatcher(capture_bits(name), p.capture_depth(name), seed=p.seed + i,
                                 verilog_store=True, record_file=record_file(name))
@@ -195,6 +237,11 @@ class E2eTop(wiring.Component):
             "sat_packets": Out(32), "gnd_packets": Out(32), "gnd_missing": Out(32),
             "sat_dropped": Out(32), "record_level": Out(16), "tap_overflow": Out(32),
         }
+        tagger = self.tagger.signature.members
+        for name in TDC_REGISTERS:
+            members[f"tdc_{name}"] = In(tagger[name].shape)
+        for name in (*TDC_COUNTERS, *SYNC_COUNTERS):
+            members[f"tdc_{name}"] = Out(tagger[name].shape)
         for name, batcher in self.captures.items():
             for port in CAPTURE_PORTS:
                 members[f"{name}_{port}"] = Out(batcher.signature.members[port].shape)
@@ -258,9 +305,11 @@ class E2eTop(wiring.Component):
                 m.d.comb += getattr(replay, port).eq(getattr(self, f"{name}_{port}"))
             for port in REPLAY_OUTPUTS:
                 m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(replay, port))
-        self.tdc_channels(m)
-        connect(m, self.replays["tags"].o, ground.tags)
-        capture_stream("frm", ground.frames)
+        self.time_tagger(m, capture)
+        connect(m, self.tagger.tags, ground.tags)
+        capture("tag", ground.tags.valid & ground.tags.ready, ground.tags.payload)
+        connect(m, ground.frames, self.tagger.events)
+        capture("frm", ground.frames.valid & ground.frames.ready, ground.frames.payload)
         m.d.comb += [ground.delta.eq(p.delta), ground.gate_half.eq(p.gate_half),
                      self.locked.eq(ground.locked)]
         connect(m, ground.detections, self.report.det)
@@ -302,6 +351,7 @@ class E2eTop(wiring.Component):
         ]
 
         capture_stream("raw", self.raw_funnel.o)
+        capture_stream("cal", self.cal_funnel.o)
         for name, batcher in cap.items():
             m.submodules[f"capture_{name}"] = batcher
             for port in CAPTURE_PORTS:
@@ -310,15 +360,37 @@ class E2eTop(wiring.Component):
 
 
 
-    def tdc_channels(self, m: Module) -> None:
-        """The TDC channels on the replayed codes: code replay ``code<k>`` presents each code in
-        its cycle (zero in every other cycle) to channel ``k``; their raw hits are tapped."""
-        m.submodules.raw_funnel = funnel = self.raw_funnel
-        for k, (channel, name) in enumerate(zip(self.tdc, CODE_REPLAYS, strict=True)):
-            m.submodules[f"tdc{k}"] = channel
+    def time_tagger(self, m: Module, capture) -> None:
+        """The time tagger on the replayed codes: replay ``code<k>`` presents each code in its
+        cycle (zero in every other cycle) to channel ``k``; the channels' raw hits and the
+        calibrators' tags are tapped into one capture each, the joined sync tags into one."""
+        tagger = m.submodules.tagger = self.tagger
+        m.submodules.raw_funnel = raw = self.raw_funnel
+        m.submodules.cal_funnel = cal = self.cal_funnel
+        for k, name in enumerate(CODE_REPLAYS):
             code = self.replays[name].o
-            m.d.comb += [code.ready.eq(1), channel.taps.eq(code.payload & code.valid.replicate(
-                TDC_TAPS)), channel.hits.ready.eq(1),
-                funnel.taps[k].valid.eq(channel.hits.valid & channel.hits.ready),
-                funnel.taps[k].payload.eq(channel.hits.payload)]
-        m.d.comb += self.tap_overflow.eq(funnel.overflow)
+            m.d.comb += [code.ready.eq(1),
+                         tagger.codes[k].eq(code.payload & code.valid.replicate(TDC_TAPS))]
+            for funnel, source in ((raw, tagger.channels[k].hits),
+                                   (cal, tagger.calibrators[k].tags)):
+                m.d.comb += [funnel.taps[k].valid.eq(source.valid & source.ready),
+                             funnel.taps[k].payload.eq(source.payload)]
+        join = tagger.join.o
+        capture("sync", join.valid & join.ready, join.payload)
+        # registers from the testbench, held in reset-less flops (no top input in the design)
+        for name in TDC_REGISTERS:
+            held = Signal.like(getattr(tagger, name), reset_less=True)
+            m.d.por += held.eq(getattr(self, f"tdc_{name}"))
+            m.d.comb += getattr(tagger, name).eq(held)
+        for name in (*TDC_COUNTERS, *SYNC_COUNTERS):
+            m.d.comb += getattr(self, f"tdc_{name}").eq(getattr(tagger, name))
+        m.d.comb += self.tap_overflow.eq(raw.overflow + cal.overflow)
+
+
+@functools.cache
+def startup_tables() -> tuple[tuple[int, ...], ...]:
+    """Start-up calibration table of each channel's line
+    (:func:`models.ground.tdc_calibration.startup_table` of :func:`models.ground.stimulus.
+    tdc_line`): the tables the time tagger starts with."""
+    return tuple(tuple(int(x) for x in startup_table(tdc_line(k), channel=k))
+                 for k in range(TDC_CHANNELS))

@@ -134,6 +134,15 @@ class TimeTagger(wiring.Component):
         for name in JOIN_COUNTERS:
             members[name] = Out(COUNTER_BITS)
         super().__init__(members)
+        # The blocks are attributes so that a test top can tap their streams (the e2e
+        # compares raw hits, calibrated tags and joined sync tags with the models).
+        self.join = SyncJoin(JOIN_DEPTH)
+        self.merge = TimeOrderedMerge(n, self._merge_depth)
+        self.channels = [TdcChannel(ch, taps=taps, epoch=self._epoch, cal_period=cal_period)
+                         for ch in range(n)]
+        self.calibrators = [TdcCalibrator(ch, taps=taps, cal_hits=cal_hits,
+                                          cal_period=cal_period, starve_cycles=starve_cycles,
+                                          initial=self._initial[ch]) for ch in range(n)]
 
     def elaborate(self, platform):
         m = Module()
@@ -141,8 +150,8 @@ class TimeTagger(wiring.Component):
         m.d.sync += now.eq(now + FABRIC_CLOCK_PS)
         m.d.comb += self.now_ps.eq(now)
 
-        m.submodules.join = join = SyncJoin(JOIN_DEPTH)
-        m.submodules.merge = merge = TimeOrderedMerge(TDC_CHANNELS, self._merge_depth)
+        m.submodules.join = join = self.join
+        m.submodules.merge = merge = self.merge
         wiring.connect(m, wiring.flipped(self.events), join.events)
         wiring.connect(m, merge.o, wiring.flipped(self.tags))
         m.d.comb += [join.now_ps.eq(now), merge.now_ps.eq(now),
@@ -151,10 +160,7 @@ class TimeTagger(wiring.Component):
                      merge.max_lag_ps.eq(self.max_lag_ps)]
         frame_strobe = self.events.valid & self.events.ready
         for ch in range(TDC_CHANNELS):
-            chan = TdcChannel(ch, taps=self._taps, epoch=self._epoch, cal_period=self._cal_period)
-            cal = TdcCalibrator(ch, taps=self._taps, cal_hits=self._cal_hits,
-                                cal_period=self._cal_period, starve_cycles=self._starve,
-                                initial=self._initial[ch])
+            chan, cal = self.channels[ch], self.calibrators[ch]
             m.submodules[f"channel{ch}"] = chan
             m.submodules[f"calibrator{ch}"] = cal
             m.d.comb += [chan.taps.eq(self.codes[ch]), chan.dead_cycles.eq(self.dead_cycles),

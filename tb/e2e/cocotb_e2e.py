@@ -2,8 +2,9 @@
 
 Python acts per batch and per frame only:
 
-* the channel: time tags of the pass window (``stimulus.npz``) go to the ``tags`` replay in
-  batches, each tag released by the RTL at its own due cycle;
+* the channel: the codes that each TDC channel's delay line samples from the pass window's
+  analog arrivals (``stimulus.npz``) go to the ``code<k>`` replays in batches, each code
+  released by the RTL in its own cycle; the time tagger's registers are set once at the start;
 * the uplink: when every report of sync frame ``k`` has been captured, the ground's uplink frame
   ``k`` (``models.sifting.messages.encode_uplink``) is sent through the model link
   (:class:`models.sifting.classical_link.Link`), repeated while the frame period's capacity allows;
@@ -32,6 +33,7 @@ from cocotb.triggers import Event, FallingEdge, ReadOnly, Timer
 from cocotb.utils import get_sim_time
 
 from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, PULSE_PERIOD_PS
+from models.ground.timing import CH_SYNC
 from models.sifting.classical_link import Link, LinkConfig, missing_deadline
 from models.sifting.entries import SiftCode
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
@@ -46,7 +48,6 @@ from rtl.e2e.top import (
     capture_layout,
     replay_depth,
 )
-from rtl.ground.layouts import Tag
 from rtl.sifting.layouts import Report
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
 from tb.e2e.progress import Progress
@@ -61,6 +62,7 @@ MAX_SENDS = 10_000
 DRAIN_FRAMES = 4
 POLL_CYCLES = 512  # record files read every 2048 pulses (1/32 of a sync frame)
 SIFT_MARGIN = 256  # cycles from a sift message's arrival to its last key beat (FIFO, sifter)
+COUNTER_WORD = 32  # bits per channel in the time tagger's per-channel counters and registers
 TDC_MARGIN = 64  # cycles from a sampled code to its raw hit's capture (replay, channel, funnel)
 FEED_SLICE = 4096  # entries handed to an injector's queue at once
 MISSING_CODE = int(SiftCode.MISSING)
@@ -212,6 +214,42 @@ class Injector:
             self.loaded += len(take)
             self.loaded_due.extend(d for _, d in take)
             self.batches += 1
+
+
+def expect_time_tagger(board: E2eScoreboard, stim) -> None:
+    """The time tagger model's streams (:func:`sim.e2e_scenario.build_stimulus`)."""
+    channels = range(len(CODE_REPLAYS))
+    board.expect_split("raw_hits", [
+        {name: stim[f"raw{k}_{name}"] for name in ("coarse", "fine", "calibration")}
+        for k in channels])
+    board.expect_split("cal_tags", [
+        {"time": stim[f"cal{k}_time"], "frame": np.zeros_like(stim[f"cal{k}_time"])}
+        for k in channels])
+    board.expect_sequence("sync_tags", {
+        "time": stim["sync_time"], "frame": stim["sync_frame"],
+        "channel": np.full(len(stim["sync_time"]), CH_SYNC, dtype=np.uint64)})
+    board.expect_sequence("merged_tags", {name: stim[f"tag_{name}"]
+                                          for name in ("time", "channel", "frame")})
+
+
+def set_registers(dut, registers: dict[str, int | list[int]]) -> None:
+    """The time tagger's registers (``tdc_<name>`` inputs; a list is one 32-bit word per
+    channel, channel 0 lowest; a signed value in two's complement)."""
+    for name, value in registers.items():
+        handle = getattr(dut, f"tdc_{name}")
+        if isinstance(value, list):
+            value = sum(int(v) << (COUNTER_WORD * k) for k, v in enumerate(value))
+        handle.value = int(value) & ((1 << len(handle)) - 1)
+
+
+def read_counters(dut, model: dict[str, int | list[int]]) -> dict[str, int | list[int]]:
+    """The time tagger's counters (``tdc_<name>`` outputs) shaped as the model's."""
+    out: dict[str, int | list[int]] = {}
+    for name, want in model.items():
+        value = int(getattr(dut, f"tdc_{name}").value)
+        out[name] = ([value >> (COUNTER_WORD * k) & ((1 << COUNTER_WORD) - 1)
+                      for k in range(len(want))] if isinstance(want, list) else value)
+    return out
 
 
 async def feed(injector: Injector, payloads, due: np.ndarray, max_cycles: int) -> None:
@@ -426,11 +464,10 @@ async def e2e_matches_models(dut):
     injectors = {name: Injector(dut, name, widths[name], params.replay_batch,
                                 replay_depth(params, name), rows=name in CODE_REPLAYS)
                  for name in REPLAYS}
-    tags, up, dn = injectors["tags"], injectors["up"], injectors["dn"]
-    board.expect_split("raw_hits", [
-        {name: stim[f"raw{k}_{name}"] for name in ("coarse", "fine", "calibration")}
-        for k in range(len(CODE_REPLAYS))])
-    horizon = float(stim["due"][-1]) * CYCLE_S + 1.0
+    up, dn = injectors["up"], injectors["dn"]
+    expect_time_tagger(board, stim)
+    end_cycle = int(stim["end_cycle"])
+    horizon = end_cycle * CYCLE_S + 1.0
     up_link = Link(LinkConfig(**p["uplink"]), p["seed"], horizon)
     dn_link = Link(LinkConfig(**p["downlink"]), p["seed"] + 1, horizon)
     loop = LinkLoop(board, up, dn, up_link, dn_link)
@@ -455,29 +492,28 @@ async def e2e_matches_models(dut):
         "ans": loop.on_answers, "ent": loop.on_entries,
         "skey": on_key("satellite"), "gkey": on_key("ground"),
         "raw": lambda beats, cycles: board.check_split("raw_hits", beats, cycles),
+        "cal": lambda beats, cycles: board.check_split("cal_tags", beats, cycles),
+        "sync": lambda beats, cycles: board.check_sequence("sync_tags", beats, cycles),
+        "tag": lambda beats, cycles: board.check_sequence("merged_tags", beats, cycles),
     }
     captures = [Capture(dut, name, widths[name], params.capture_depth(name), handlers[name])
                 for name in CAPTURES]
-    due = stim["due"].astype(np.int64)
-    end_cycle = int(due[-1]) + DRAIN_FRAMES * FRAME_PULSES // params.lanes
     truncated = bool(p.get("max_cycles")) and end_cycle > p["max_cycles"]
     if truncated:
         end_cycle = p["max_cycles"]
     progress = (Progress(end_cycle * params.lanes / FRAME_PULSES, params.lanes, board)
                 if p.get("progress") else None)
     poller = Poller(dut.clk, captures, POLL_CYCLES, progress)
+    set_registers(dut, p["tdc_registers"])
     await tb.ticks(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
     for task in (poller, *injectors.values()):
         cocotb.start_soon(task.run())
-    tag_payload = pack_array(Tag, {"time": stim["time"], "channel": stim["channel"],
-                                   "frame": stim["frame"]})
     wall, cpu = time.perf_counter(), time.process_time()
     feed_until = p.get("max_cycles") or 1 << 62
     for name in CODE_REPLAYS:
         code_due = stim[f"{name}_due"].astype(np.int64)
         cocotb.start_soon(feed(injectors[name], code_payloads(stim[name], code_due, widths[name]),
                                code_due, feed_until))
-    await feed(tags, lambda a, b: tag_payload[a:b].tolist(), due, feed_until)
     await Timer(max(1, end_cycle - now_cycles()) * CLOCK_PS, unit="ps")
     await ReadOnly()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -491,6 +527,7 @@ async def e2e_matches_models(dut):
     replays = {name: tuple(int(getattr(dut, f"{name}_{port}").value) for port in (
         "accepted", "dropped", "short_reads")) for name in REPLAYS}
     tap_overflow = int(dut.tap_overflow.value)
+    counters = read_counters(dut, p["tdc_counters"])
     await Timer(2 * CLOCK_PS, unit="ps")
     for capture, snapshot in zip(captures, snapshots, strict=True):
         capture.finish(snapshot)
@@ -498,6 +535,7 @@ async def e2e_matches_models(dut):
     board.finish()
     board.check_replays({name: (injectors[name].batches, *replays[name]) for name in REPLAYS})
     board.check_taps(tap_overflow)
+    board.check_counters(counters, p["tdc_counters"])
     pulses = int(stim["pulses"])
     if truncated:  # a short smoke window (Icarus): only the symbol stream is due in full
         board.shortfall("symbols", (end_cycle - 2 * POWER_ON_CYCLES) // params.signature_beats, 1)
@@ -514,7 +552,10 @@ async def e2e_matches_models(dut):
         delivered = sum(bits for due, bits in loop.ground_due if due + SIFT_MARGIN <= end_cycle)
         board.shortfall("ground_key", delivered, 0)
         board.split_shortfall("raw_hits")
-    counters = {name: int(getattr(dut, name).value) for name in (
+        board.split_shortfall("cal_tags")
+        board.sequence_shortfall("sync_tags")
+        board.sequence_shortfall("merged_tags")
+    status = {name: int(getattr(dut, name).value) for name in (
         "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow", "locked",
         "tap_overflow")}
     cycles = now_cycles()
@@ -529,8 +570,9 @@ async def e2e_matches_models(dut):
         "detections": len(board.det_pulse),
         "sifted_bits": {"satellite": board.tallies["satellite_key"].compared,
                         "ground": board.tallies["ground_key"].compared},
-        "packets": {"satellite": counters["sat_packets"], "ground": counters["gnd_packets"]},
-        "counters": counters,
+        "packets": {"satellite": status["sat_packets"], "ground": status["gnd_packets"]},
+        "counters": status,
+        "tdc_counters": counters,
         "link": loop.stats,
         "timeline": {**timeline.as_dict(), "uplink_missing": loop.missing_frames},
         "uplink_stats": vars(up_link.stats),

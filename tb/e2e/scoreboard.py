@@ -16,6 +16,11 @@ with its cycle, both payloads decoded through the stream's layout and the model'
 * ``raw_hits``: the TDC channels' raw hits (tapped into one capture, interleaved by capture
   time), each channel's in order against :func:`models.ground.stimulus.sparse_raw_hits` of
   the codes its delay line sampled;
+* ``cal_tags``: the calibrators' tags, per channel, against
+  :func:`models.ground.time_tagger.run_time_tagger_hits`; ``sync_tags``: the sync join's
+  ``(t_k, k)`` tags; ``merged_tags``: the time-ordered merge's output, the indexer's input;
+* ``tdc_counters`` (one check): every counter of the time tagger at the end of the window
+  equals the model's (lost to dead time, calibration blanking, pile-up, join missing / extra);
 * ``replay_batches`` (not a stream: one check per replay): every batch the testbench strobed into
   a :class:`rtl.e2e.replay.TimedReplay` was accepted and none was refused.
 
@@ -41,7 +46,7 @@ from models.sifting.packets import key_beats
 from models.symbols import map_symbols
 from rtl.common.payload import unpack, unpack_bits
 from rtl.e2e.signature import FOLD_BITS, SignatureRecord
-from rtl.e2e.top import CAPTURES, E2eParams
+from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, SYNC_EVENT_CYCLE, E2eParams
 from rtl.ground.sync import FrameEvent
 from rtl.satellite.layouts import CacheAnswer
 from rtl.sifting.layouts import Report
@@ -50,15 +55,15 @@ from tb.tally import Mismatch, StreamTally
 FRAME_BITS = FRAME_WORDS * WORD_BITS
 LOCK_FRAMES = 4  # the sync detector must lock within this many frames of a clean start
 STREAMS = ("symbols", "sync_frames", "reports", "cache_answers", "sift_entries",
-           "satellite_key", "ground_key", "raw_hits")
-# Streams of several TDC channels in one capture, compared per channel (field ``channel``).
-SPLIT_STREAMS = ("raw_hits",)
-CHECKS = (*STREAMS, "replay_batches")
+           "satellite_key", "ground_key", "raw_hits", "cal_tags", "sync_tags", "merged_tags")
+CHECKS = (*STREAMS, "replay_batches", "tdc_counters")
 # Layout of each stream's beats (the capture that carries it).
 STREAM_LAYOUT = {"symbols": CAPTURES["sig"], "sync_frames": CAPTURES["frm"],
                  "reports": CAPTURES["rep"], "cache_answers": CAPTURES["ans"],
                  "sift_entries": CAPTURES["ent"], "satellite_key": CAPTURES["skey"],
-                 "ground_key": CAPTURES["gkey"], "raw_hits": CAPTURES["raw"]}
+                 "ground_key": CAPTURES["gkey"], "raw_hits": CAPTURES["raw"],
+                 "cal_tags": CAPTURES["cal"], "sync_tags": CAPTURES["sync"],
+                 "merged_tags": CAPTURES["tag"]}
 
 
 def row(tree: dict, i: int, prefix: str = "") -> dict[str, int]:
@@ -180,14 +185,18 @@ class E2eScoreboard:
         bad = np.full(len(beats), first >= LOCK_FRAMES)
         for name, value in want.items():
             bad |= got[name] != value
-        message = (f"sync event is not the next frame at its downlink position (lock within "
-                   f"{LOCK_FRAMES} frames, no flywheel)")
+        # each event in its cycle: the time tagger's model joins the strobes at these cycles
+        event_cycle = frame.astype(np.int64) * FRAME_BITS + SYNC_EVENT_CYCLE + POWER_ON_CYCLES
+        bad |= np.asarray(cycles, dtype=np.int64) != event_cycle
+        message = (f"sync event is not the next frame at its downlink position and cycle (lock "
+                   f"within {LOCK_FRAMES} frames, no flywheel)")
 
         def detail(i: int) -> Mismatch:
             return Mismatch("sync_frames", 0, message, expected=row(want, i),
                             received=row(got, i),
                             context={"frame": int(frame[i]), "first_frame_seen": first,
-                                     "downlink_bit": int(frame[i]) * FRAME_BITS})
+                                     "downlink_bit": int(frame[i]) * FRAME_BITS,
+                                     "expected_cycle": int(event_cycle[i])})
         tally.record(bad, message, detail, cycles)
 
     def check_reports(self, beats: np.ndarray, cycles: np.ndarray) -> np.ndarray:
@@ -402,6 +411,13 @@ class E2eScoreboard:
         if overflow:
             self.tallies["raw_hits"].record(np.array([True]), f"{overflow} tapped beats lost "
                                             "to a full funnel FIFO: the capture is incomplete")
+
+    def check_counters(self, got: dict, want: dict) -> None:
+        """The time tagger's counters at the end of the window equal the model's."""
+        wrong = {name: (want[name], value) for name, value in got.items() if value != want[name]}
+        message = "time tagger counters differ from the model: " + ", ".join(
+            f"{name} expected {w} received {g}" for name, (w, g) in wrong.items())
+        self.tallies["tdc_counters"].record(np.array([bool(wrong)]), message)
 
     def check_replays(self, counts: dict[str, tuple[int, ...]]) -> None:
         """``counts``: replay name -> (batches sent, accepted, dropped[, short reads]) at the

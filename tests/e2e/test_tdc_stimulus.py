@@ -4,8 +4,9 @@ they are not zero, and the raw hits the scoreboard expects are the channel model
 import numpy as np
 
 from models.constants import FABRIC_CLOCK_PS, TDC_CHANNELS
+from models.ground.stimulus import tdc_line
 from models.ground.tdc import ChannelConfig, channel_input, default_pulses, run_channel
-from sim.e2e_scenario import CODE_DUE_CYCLES, line_of, replay_codes, tdc_stimulus
+from sim.e2e_scenario import CODE_DUE_CYCLES, replay_codes, tdc_stimulus
 
 CYCLES = 6000
 
@@ -20,7 +21,7 @@ def arrivals(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
 def test_replayed_codes_are_the_line_codes_where_not_zero():
     time, channel = arrivals()
     rises = np.sort(time[channel == 1])
-    line = line_of(1)
+    line = tdc_line(1)
     muxed = channel_input(rises, default_pulses(rises), 0, CYCLES, channel=1)
     dense = line.codes(*muxed, CYCLES)
     rows, codes = line.sparse_codes(*muxed, CYCLES)
@@ -33,7 +34,7 @@ def test_expected_raw_hits_are_the_channel_model_on_the_replayed_codes():
     time, channel = arrivals(7)
     stim = tdc_stimulus(time, channel, CYCLES)
     for k in range(TDC_CHANNELS):
-        dense = np.zeros((CYCLES, line_of(k).taps), dtype=bool)
+        dense = np.zeros((CYCLES, tdc_line(k).taps), dtype=bool)
         cycle = stim[f"code{k}_cycle"]
         dense[cycle] = np.unpackbits(stim[f"code{k}"], axis=1, bitorder="little").astype(bool)
         want = run_channel(dense, ChannelConfig(channel=k))
