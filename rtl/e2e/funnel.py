@@ -9,8 +9,9 @@ separates them again by their channel field.
 
 Latency: a beat leaves within ``n`` cycles of reaching its FIFO's head. Throughput: each input
 may deliver one beat per ``n`` cycles on average, bursts up to ``depth``; a tap beat that finds
-its FIFO full is lost and counted in ``overflow`` (sticky evidence for the scoreboard; the TDC
-channels deliver at most one hit per dead time of 5 cycles, so 5 inputs never overflow).
+its FIFO full is lost and counted in ``overflow`` (evidence for the scoreboard). A TDC channel
+delivers at most one detector hit per dead time of 5 cycles and one calibration hit per slot,
+so two entries per tap never overflow with 5 taps.
 ``o`` expects a consumer that is always ready (a capture); ``o.valid`` does not wait for
 ``o.ready``.
 """
@@ -35,7 +36,7 @@ class TapFunnel(wiring.Component):
         Tap beats lost to a full FIFO.
     """
 
-    def __init__(self, n: int, width: int, depth: int = 4) -> None:
+    def __init__(self, n: int, width: int, depth: int = 2) -> None:
         self.n, self.width, self.depth = n, width, depth
         super().__init__({
             "taps": In(stream.Signature(width)).array(n),

@@ -42,7 +42,17 @@ Python inputs are registered on entry, so Verilator evaluates the design once pe
 import functools
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, ResetSignal, Signal
+from amaranth.hdl import (
+    Cat,
+    ClockDomain,
+    ClockSignal,
+    Module,
+    ResetSignal,
+    Shape,
+    ShapeLike,
+    Signal,
+    Value,
+)
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out, connect
@@ -161,9 +171,9 @@ def own_reset_domains(m: Module, clk: Signal) -> None:
                  ResetSignal("sync").eq(countdown[0])]
 
 
-def payload_bits(layout: data.Layout | int) -> int:
-    """Bits of a stream's payload: a layout's size, or a plain width."""
-    return layout if isinstance(layout, int) else data.Layout.cast(layout).size
+def payload_bits(layout: ShapeLike | int) -> int:
+    """Bits of a stream's payload or a port: a layout's or shape's width, or a plain width."""
+    return layout if isinstance(layout, int) else Shape.cast(layout).width
 
 
 def capture_layout(name: str) -> data.StructLayout:
@@ -237,11 +247,12 @@ class E2eTop(wiring.Component):
             "sat_packets": Out(32), "gnd_packets": Out(32), "gnd_missing": Out(32),
             "sat_dropped": Out(32), "record_level": Out(16), "tap_overflow": Out(32),
         }
+        # plain vectors (an array-shaped top port is copied element by element at every eval)
         tagger = self.tagger.signature.members
         for name in TDC_REGISTERS:
-            members[f"tdc_{name}"] = In(tagger[name].shape)
+            members[f"tdc_{name}"] = In(payload_bits(tagger[name].shape))
         for name in (*TDC_COUNTERS, *SYNC_COUNTERS):
-            members[f"tdc_{name}"] = Out(tagger[name].shape)
+            members[f"tdc_{name}"] = Out(payload_bits(tagger[name].shape))
         for name, batcher in self.captures.items():
             for port in CAPTURE_PORTS:
                 members[f"{name}_{port}"] = Out(batcher.signature.members[port].shape)
@@ -379,11 +390,11 @@ class E2eTop(wiring.Component):
         capture("sync", join.valid & join.ready, join.payload)
         # registers from the testbench, held in reset-less flops (no top input in the design)
         for name in TDC_REGISTERS:
-            held = Signal.like(getattr(tagger, name), reset_less=True)
+            held = Signal(len(getattr(self, f"tdc_{name}")), reset_less=True)
             m.d.por += held.eq(getattr(self, f"tdc_{name}"))
-            m.d.comb += getattr(tagger, name).eq(held)
+            m.d.comb += Value.cast(getattr(tagger, name)).eq(held)
         for name in (*TDC_COUNTERS, *SYNC_COUNTERS):
-            m.d.comb += getattr(self, f"tdc_{name}").eq(getattr(tagger, name))
+            m.d.comb += getattr(self, f"tdc_{name}").eq(Value.cast(getattr(tagger, name)))
         m.d.comb += self.tap_overflow.eq(raw.overflow + cal.overflow)
 
 

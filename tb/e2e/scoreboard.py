@@ -138,8 +138,10 @@ class E2eScoreboard:
                                  "ground_key": deque()})
     key_bits: dict[str, int] = field(default_factory=lambda: {"satellite": 0, "ground": 0})
     first_frame: int | None = None
-    # stream -> per channel the model's beats as field arrays (``check_split``)
-    split_expected: dict[str, list[dict[str, np.ndarray]]] = field(default_factory=dict)
+    # stream -> the model's beats of every channel as field arrays, each channel's first index
+    # and count (``check_split``)
+    split_expected: dict[str, tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = field(
+        default_factory=dict)
     split_seen: dict[str, np.ndarray] = field(default_factory=dict)
     sequence_expected: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
@@ -328,40 +330,45 @@ class E2eScoreboard:
                 self.waiting_cycles[stream].clear()
 
     def expect_split(self, stream: str, per_channel: list[dict[str, np.ndarray]]) -> None:
-        """The model's beats of a per-channel stream: ``per_channel[k]`` field -> array."""
-        self.split_expected[stream] = per_channel
+        """The model's beats of a per-channel stream: ``per_channel[k]`` field -> array (kept
+        concatenated, channel after channel, for vectorised lookups)."""
+        counts = np.array([len(next(iter(e.values()))) for e in per_channel], dtype=np.int64)
+        self.split_expected[stream] = (
+            {name: np.concatenate([e[name] for e in per_channel]).astype(np.uint64)
+             for name in per_channel[0]},
+            np.cumsum(counts) - counts, counts)
         self.split_seen[stream] = np.zeros(len(per_channel), dtype=np.int64)
 
     def check_split(self, stream: str, beats: np.ndarray, cycles: np.ndarray) -> None:
         """Compare captured beats of a per-channel stream, each channel's in its order."""
         got = unpack_bits(STREAM_LAYOUT[stream], beats)
-        expected, seen = self.split_expected[stream], self.split_seen[stream]
+        (want, first, counts), seen = self.split_expected[stream], self.split_seen[stream]
         channel = got["channel"].astype(np.int64)
-        bad = np.zeros(len(beats), dtype=bool)
-        index = np.zeros(len(beats), dtype=np.int64)
-        for k in np.unique(channel).tolist():
-            at = np.flatnonzero(channel == k)
-            want = expected[k] if k < len(expected) else {}
-            n_want = len(next(iter(want.values()))) if want else 0
-            j = (seen[k] if k < len(seen) else 0) + np.arange(len(at))
-            index[at] = j
-            known = j < n_want
-            bad[at[~known]] = True
-            for name, values in want.items():
-                bad[at[known]] |= got[name][at[known]] != values[j[known]]
-            if k < len(seen):
-                seen[k] += len(at)
+        known_channel = channel < len(seen)
+        ch = np.where(known_channel, channel, 0)
+        # index of each beat within its channel: beats of the channel seen before, then its rank
+        order = np.argsort(ch, kind="stable")
+        per = np.bincount(ch, minlength=len(seen))
+        rank = np.empty(len(ch), dtype=np.int64)
+        rank[order] = np.arange(len(ch)) - np.repeat(np.cumsum(per) - per, per)
+        index = seen[ch] + rank
+        known = known_channel & (index < counts[ch])
+        at = first[ch] + np.minimum(index, np.maximum(counts[ch] - 1, 0))
+        bad = ~known
+        for name, values in want.items():
+            if len(values):
+                bad |= known & (got[name] != values[np.minimum(at, len(values) - 1)])
+        seen += per
         message = f"{stream} beat differs from the model of its channel"
 
         def detail(i: int) -> Mismatch:
-            k, j = int(channel[i]), int(index[i])
-            want = expected[k] if k < len(expected) else {}
-            context = {"channel": k, "beat_of_channel": j}
-            if not want or j >= len(next(iter(want.values()))):
+            context = {"channel": int(channel[i]), "beat_of_channel": int(index[i])}
+            if not known[i]:
                 return Mismatch(stream, 0, f"{stream}: beat beyond the model's output of "
-                                f"channel {k}", received=row(got, i), context=context)
+                                f"channel {int(channel[i])}", received=row(got, i),
+                                context=context)
             return Mismatch(stream, 0, message, expected={
-                name: int(v[j]) for name, v in want.items()}, received=row(got, i),
+                name: int(v[at[i]]) for name, v in want.items()}, received=row(got, i),
                 context=context)
         self.tallies[stream].record(bad, message, detail, cycles)
 
@@ -400,8 +407,8 @@ class E2eScoreboard:
     def split_shortfall(self, stream: str, due: list[int] | None = None) -> None:
         """Beats of a per-channel stream that never came (``due[k]`` of channel ``k`` were
         due by the end of the window; default all of the model's) are mismatches."""
-        expected, seen = self.split_expected[stream], self.split_seen[stream]
-        want = [len(next(iter(e.values()))) if e else 0 for e in expected] if due is None else due
+        counts, seen = self.split_expected[stream][2], self.split_seen[stream]
+        want = counts.tolist() if due is None else due
         missing = sum(max(0, w - int(s)) for w, s in zip(want, seen, strict=True))
         if missing:
             self.tallies[stream].missing(missing, sum(want))

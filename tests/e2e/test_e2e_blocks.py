@@ -163,7 +163,7 @@ def test_entry_rows_make_the_same_record_as_batch_record():
         entry_rows(codes[:, :1], due, 4)
 
 
-@pytest.mark.parametrize("depth", [4, 1])
+@pytest.mark.parametrize("depth", [2, 1])
 def test_funnel_keeps_each_taps_order_and_counts_what_it_loses(depth):
     """Five taps, each beating at most once per 5 cycles (a TDC channel's dead time), often at
     that rate: every beat leaves, each input's in order. Beats in consecutive cycles (faster
@@ -205,7 +205,7 @@ def test_funnel_keeps_each_taps_order_and_counts_what_it_loses(depth):
 
     run(dut, taps, sink, deadline_cycles=3 * cycles)
     lost = sum(len(b) for b in beats.values()) - len(got)
-    if depth == 4:
+    if depth == 2:
         assert lost == 0 and overflow == [0] and all(len(b) > 30 for b in beats.values())
         for k in range(n):
             assert [v for v in got if v >> 5 == k] == beats[k]
