@@ -37,7 +37,10 @@ def test_short_window_matches_models_on_verilator():
     streams = window["streams"]
     assert streams["reports"]["compared"] == window["detections"]
     assert streams["satellite_key"]["compared"] == window["key_bits_expected"]["satellite"]
-    assert window["link"]["uplink_frames"] == REGRESSION_FRAMES
+    # every frame goes up but the last one when its last reports are still in the report
+    # capture's unfinished batch at the window's end (the link loop acts on completed batches)
+    assert REGRESSION_FRAMES - 1 <= window["link"]["uplink_frames"] <= REGRESSION_FRAMES
+    assert window["link"]["uplink_missing"] == 0
     assert all(r["sent"] == r["accepted"] > 0 and r["dropped"] == 0
                for r in window["replay_batches"].values())
     # Same build: a corrupted model input (every 7th detection's bit) must be reported.
