@@ -35,7 +35,7 @@ help:
 	@echo "make test    regression: Amaranth-simulator unit tests, cocotb on Verilator and Icarus, models"
 	@echo "make test-slow  the long runs marked slow"
 	@echo "make waves   waves of two short windows, GTKWave save files and PNGs (WAVES=vcd: VCD)"
-	@echo "make synth   ECP5-25F speed 8 synthesis of each top -> build/synth/report.json"
+	@echo "make synth   ECP5 speed 8 synthesis of each top (25F; ground_timing 45F) -> build/synth/report.json"
 	@echo "make bench   speed and figure benchmarks -> build/bench/bench.json"
 	@echo "make lint    ruff"
 

@@ -64,10 +64,15 @@ def measure_rate(cycles: int = RATE_CYCLES) -> dict[str, float]:
     hits, tags = run_tdc(line, rises, np.full(len(rises), float(TDC_PULSE_PS)), cycles,
                          ChannelConfig(), CalibratorConfig(initial=tuple(linear_table(line))))
     seconds = cycles * FABRIC_CLOCK_PS * 1e-12
-    return {"rate_mcps": len(tags.time) / seconds / 1e6, "offered_mcps": len(rises) / seconds / 1e6,
-            "lost_dead": hits.lost_dead, "lost_pileup": hits.lost_pileup,
-            "lost_calibration": hits.lost_calibration, "pulses": len(rises),
-            "tags": len(tags.time)}
+    if hits.lost_dead or hits.lost_pileup or tags.uncalibrated:
+        raise AssertionError(f"pulses at the dead-time limit lost: {hits.lost_dead} dead, "
+                             f"{hits.lost_pileup} pile-up, {tags.uncalibrated} uncalibrated")
+    # the rest of the pulses rose inside a slot (the mux hid them) or were blanked after one
+    hidden = len(rises) - len(tags.time) - hits.lost_calibration
+    return {"rate_mcps": len(tags.time) / seconds / 1e6,
+            "offered_mcps": len(rises) / seconds / 1e6, "lost_dead": hits.lost_dead,
+            "lost_pileup": hits.lost_pileup, "lost_calibration": hits.lost_calibration,
+            "hidden": hidden, "pulses": len(rises), "tags": len(tags.time)}
 
 
 def run(out_dir: pathlib.Path) -> list[dict]:
@@ -91,6 +96,7 @@ def run(out_dir: pathlib.Path) -> list[dict]:
     rows.append({"name": "tdc_channel_rate_mcps", "value": round(rate["rate_mcps"], 3),
                  "unit": "Mcps", "offered_mcps": round(rate["offered_mcps"], 3),
                  "lost_dead": rate["lost_dead"], "lost_pileup": rate["lost_pileup"],
-                 "lost_calibration": rate["lost_calibration"], "cal_period": TDC_CAL_PERIOD,
+                 "lost_calibration": rate["lost_calibration"], "hidden": rate["hidden"],
+                 "cal_period": TDC_CAL_PERIOD,
                  "dead_cycles": TDC_DEAD_CYCLES})
     return rows

@@ -26,12 +26,13 @@ Rules:
 
 Times compare modulo 2**64 as in :mod:`models.ground.tdc_merge`.
 
-Cycle accounting (cycle 0 = first after reset; the RTL does one action per cycle): a strobe
-arriving at ``a`` is in its FIFO from ``a + 1``; an event arriving at ``a`` is stamped ``now(a)``
-and in its FIFO from ``a + 2``; a FIFO's level at the cycle of the write decides overflow. Each
-cycle, in this order of priority: with an open event, take the first strobe (extra, candidate, or
-close the event), or close on the timeout; else open the next event; else drop an unclaimable
-strobe. A joined tag is valid on the output from the cycle after its closing.
+Cycle accounting (cycle 0 = first after reset): a strobe arriving at ``a`` is in its FIFO from
+``a + 1``; an event arriving at ``a`` is stamped ``now(a)`` and in its FIFO from ``a + 2``; a
+FIFO's level at the start of the cycle of the write decides overflow. The RTL takes one action
+per two cycles: the state at an even cycle ``c`` decides, in this order of priority: with an open
+event, take the first strobe (extra, candidate, or close the event), or close on the timeout;
+else open the next event; else drop an unclaimable strobe; the action happens at ``c + 1`` (a
+FIFO read at its end). A joined tag is valid on the output from ``c + 2``.
 """
 
 from __future__ import annotations
@@ -109,81 +110,85 @@ def run_join(event_frames: Sequence[int], event_cycles: Sequence[int],
     si = ei = 0
     end = cycles if cycles is not None else 1 << 62
 
-    def close(c: int) -> None:
-        nonlocal cur
-        n = cur[4]
-        if n == 1:
-            out.append((cur[5] & MASK64, cur[0], c + 1))
-        else:
-            counts["missing" if n == 0 else "ambiguous"] += 1
-        cur = None
-
-    def act(c: int) -> bool:
-        nonlocal cur
+    def decide(c: int) -> tuple | None:
+        """The action the state at the even cycle ``c`` calls for (taken at ``c + 1``)."""
         if cur is not None:
             if sfifo:
                 t = sfifo[0]
-                if t < cur[1]:
-                    sfifo.popleft()
-                    counts["extra"] += 1
-                elif t <= cur[2]:
-                    sfifo.popleft()
-                    cur[4] = min(cur[4] + 1, 2)
-                    cur[5] = t
-                else:
-                    close(c)
-                return True
-            if now.at(c) > cur[3]:
-                close(c)
-                return True
-            return False
+                return ("extra",) if t < cur[1] else ("cand",) if t <= cur[2] else ("close",)
+            return ("close",) if now.at(c) > cur[3] else None
         if efifo:
-            k, stamp = efifo.popleft()
-            cur = [k, stamp + off_lo, stamp + off_hi, stamp + off_dl, 0, 0]
-            return True
+            return ("load",)
         if sfifo and sfifo[0] < now.at(c - 1) + off_lo:
+            return ("extra",)
+        return None
+
+    def apply(action: tuple, c: int) -> None:
+        nonlocal cur
+        if action[0] == "extra":
             sfifo.popleft()
             counts["extra"] += 1
-            return True
-        return False
+        elif action[0] == "cand":
+            cur[4] = min(cur[4] + 1, 2)
+            cur[5] = sfifo.popleft()
+        elif action[0] == "load":
+            k, stamp = efifo.popleft()
+            cur = [k, stamp + off_lo, stamp + off_hi, stamp + off_dl, 0, 0]
+        else:
+            if cur[4] == 1:
+                out.append((cur[5] & MASK64, cur[0], c + 1))
+            else:
+                counts["missing" if cur[4] == 0 else "ambiguous"] += 1
+            cur = None
 
-    def wake(c: int) -> int | None:
-        """The next cycle after the idle cycle ``c`` at which something can happen."""
-        cands = []
-        if si < len(st):
-            cands.append(st[si][0])
-        if ei < len(ev):
-            cands.append(ev[ei][0] + 1)
-        if cur is not None and not sfifo:
-            cands.append(now.first_at_least(cur[3] + 1, c + 1))
-        if cur is None and not efifo and sfifo:
-            x = now.first_at_least(sfifo[0] - off_lo + 1, c)
-            cands.append(None if x is None else x + 1)
-        cands = [x for x in cands if x is not None]
-        return max(min(cands), c + 1) if cands else None
-
-    c = 0
-    while c < end:
-        s_level, e_level = len(sfifo), len(efifo)
-        busy = act(c)
-        busy |= (si < len(st) and st[si][0] == c) or (ei < len(ev) and ev[ei][0] + 1 == c)
-        # Writes at the end of cycle c, against the levels at its start.
+    def writes(c: int) -> bool:
+        """The FIFO writes at the end of cycle ``c``, against the levels at its start."""
+        nonlocal si, ei
+        wrote = False
         if si < len(st) and st[si][0] == c:
             a, t = st[si]
             si += 1
-            if s_level < cfg.depth:
+            wrote = True
+            if len(sfifo) < cfg.depth:
                 sfifo.append(now.at(a) - signed64(now.at(a) - t))
             else:
                 counts["overflow"] += 1
         if ei < len(ev) and ev[ei][0] + 1 == c:
             a, k = ev[ei]
             ei += 1
-            if e_level < cfg.depth:
+            wrote = True
+            if len(efifo) < cfg.depth:
                 efifo.append((k, now.at(a)))
             else:
                 counts["overflow"] += 1
-        if busy:
-            c += 1
+        return wrote
+
+    def wake(c: int) -> int | None:
+        """The next even cycle after the idle one ``c`` at which something can happen."""
+        down = []  # cycles of writes: the pair that holds them
+        up = []  # cycles from which a decision changes
+        if si < len(st):
+            down.append(st[si][0])
+        if ei < len(ev):
+            down.append(ev[ei][0] + 1)
+        if cur is not None and not sfifo:
+            up.append(now.first_at_least(cur[3] + 1, c + 1))
+        if cur is None and not efifo and sfifo:
+            x = now.first_at_least(sfifo[0] - off_lo + 1, c)
+            up.append(None if x is None else x + 1)
+        cands = [x - x % 2 for x in down] + [x + x % 2 for x in up if x is not None]
+        return max(min(cands), c + 2) if cands else None
+
+    c = 0
+    while c < end:
+        action = decide(c)
+        wrote = writes(c)
+        if c + 1 < end:
+            wrote |= writes(c + 1)
+            if action is not None:
+                apply(action, c + 1)
+        if action is not None or wrote:
+            c += 2
             continue
         nxt = wake(c)
         if nxt is None:

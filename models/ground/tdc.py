@@ -147,8 +147,9 @@ class DelayLine:
         counts = np.maximum(hi - lo, 0)
         event = np.unique(np.repeat(lo - np.cumsum(counts) + counts, counts)
                           + np.arange(counts.sum()))
-        after = event + 1
-        level = np.setdiff1d(np.append(after[after < cycles], 0), event)
+        # the first cycle past each transition's reach holds the new level (with a line
+        # shorter than a period a transition may have no event cycle at all)
+        level = np.setdiff1d(np.append(hi[hi < cycles], 0), event)
         cycle = np.union1d(event, level)
         out = np.empty((len(cycle), self.taps), dtype=bool)
         is_event = np.isin(cycle, event)

@@ -116,12 +116,13 @@ def check_config(cfg: CalibratorConfig) -> None:
         raise CalibrationConfigError(f"TDC skew {cfg.skew} ps does not fit {TDC_SKEW_BITS} "
                                      f"signed bits")
     if cfg.initial is not None:
-        table = np.asarray(cfg.initial)
-        if table.shape != (cfg.taps,) or table.min() < 0 or table.max() >= 1 << cfg.table_bits:
+        table = np.asarray(cfg.initial, dtype=np.int64).reshape(-1)
+        span = f" in [{table.min()}, {table.max()}]" if len(table) else ""
+        if len(table) != cfg.taps or (len(table) and (table.min() < 0
+                                                     or table.max() >= 1 << cfg.table_bits)):
             raise CalibrationConfigError(
                 f"TDC initial table must have {cfg.taps} entries in [0, {1 << cfg.table_bits})"
-                f", got {table.shape[0] if table.ndim else 0} entries in "
-                f"[{table.min()}, {table.max()}]")
+                f", got {len(table)} entries{span}")
 
 
 def bin_centres(hist: np.ndarray, cal_hits: int) -> np.ndarray:

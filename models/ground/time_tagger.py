@@ -44,6 +44,12 @@ CALIBRATOR_LATENCY = 2
 """Cycles from a raw hit's acceptance to its tag (TdcCalibrator)."""
 MERGE_DEPTH = 32
 JOIN_DEPTH = 4
+JOIN_TIMEOUT_CYCLES = 6
+"""Cycles from a join window's deadline to its tag on the merge input, with margin (the first
+even cycle after the deadline decides, the next acts, the tag is valid one later)."""
+JOIN_EVENT_CYCLES = 12
+"""Cycles from a frame event's arrival to its tag on the merge input when its strobe is
+already waiting, with margin (FIFO 2, then open, take, close: a decision and an action each)."""
 DETECTORS = SYNC_CHANNEL
 """Detector channels (0..3); the sync strobe is channel :data:`SYNC_CHANNEL`."""
 
@@ -107,14 +113,16 @@ def safe_max_lags(cfg: TaggerConfig) -> tuple[int, ...]:
 
     A detector tag leaves its calibrator ``CHANNEL_LATENCY + CALIBRATOR_LATENCY`` cycles after
     its sampling edge with ``time = edge - table - skew`` (table entries below one period), so its
-    lag is at most ``5 T + skew``. A joined sync tag leaves when its window closes: by the timeout
-    (``t - lo <= 2 tolerance`` before ``hi``, then ``strobe_lag``) or right after its event when
-    the strobe came first (``-offset + tolerance``), plus the join's own cycles (open, take,
-    close, output: 4) and one cycle of margin per step of 1 ps rounding."""
+    lag is at most ``5 T + skew``. A joined sync tag leaves when its window closes, at the latest
+    by the timeout: ``t >= lo``, the deadline is ``2 tolerance + strobe_lag`` after ``lo``, and
+    the join decides on an even cycle and acts on the next (``JOIN_TIMEOUT_CYCLES``); or, when
+    the strobe came first, right after its event (``t >= stamp + offset - tolerance``): event
+    FIFO, open, take, close, each a decision and an action (``JOIN_EVENT_CYCLES``)."""
     t = FABRIC_CLOCK_PS
     det = [(CHANNEL_LATENCY + CALIBRATOR_LATENCY + 1) * t + max(0, s) for s in cfg.skew]
     j = cfg.join
-    sync = max(2 * j.tolerance_ps + j.strobe_lag_ps, -j.offset_ps + j.tolerance_ps) + 6 * t
+    sync = max(2 * j.tolerance_ps + j.strobe_lag_ps + JOIN_TIMEOUT_CYCLES * t,
+               -j.offset_ps + j.tolerance_ps + JOIN_EVENT_CYCLES * t)
     return (*det[:DETECTORS], sync)
 
 
@@ -130,15 +138,21 @@ class TaggerResult:
     """Per channel: a table is active at the end (the initial one or a switched-in one)."""
 
 
-def run_time_tagger(codes: Sequence[np.ndarray], event_frames: Sequence[int],
-                    event_cycles: Sequence[int], cycles: int,
+def run_time_tagger(codes: Sequence[np.ndarray | tuple[np.ndarray, np.ndarray]],
+                    event_frames: Sequence[int], event_cycles: Sequence[int], cycles: int,
                     cfg: TaggerConfig = TaggerConfig()) -> TaggerResult:
-    """Every tag and counter of the time tagger for the sampled codes of each channel
-    (``codes[ch]``: bool ``[cycles, taps]``, from cycle 0) and frame events (frame counters,
-    arrival cycles), over ``cycles`` cycles."""
+    """Every tag and counter of the time tagger for the sampled codes of each channel and
+    frame events (frame counters, arrival cycles), over ``cycles`` cycles. ``codes[ch]``: bool
+    ``[cycles, taps]`` from cycle 0, or the run-length coded ``(cycle, codes)`` of
+    :meth:`models.ground.tdc.DelayLine.sparse_codes` over ``cycles`` cycles."""
     if len(codes) != TDC_CHANNELS:
         raise TaggerConfigError(f"the time tagger needs codes of {TDC_CHANNELS} channels")
-    hits = [run_channel(np.asarray(c)[:cycles], cfg.channel(ch)) for ch, c in enumerate(codes)]
+    hits = []
+    for ch, c in enumerate(codes):
+        if isinstance(c, tuple):
+            hits.append(run_channel(c[1], cfg.channel(ch), cycle=c[0], cycles=cycles))
+        else:
+            hits.append(run_channel(np.asarray(c)[:cycles], cfg.channel(ch)))
     return run_time_tagger_hits(hits, event_frames, event_cycles, cycles, cfg)
 
 

@@ -10,7 +10,7 @@ timeout) are those of :mod:`models.ground.sync_join`.
 """
 
 from amaranth.hdl import Module, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
@@ -23,23 +23,35 @@ from rtl.ground.tdc_merge import COUNTER_BITS, before
 DEFAULTS = JoinConfig()
 
 
+class Action(enum.Enum, shape=3):
+    """What the join does in the odd cycle of a pair (decided in the even one)."""
+
+    NONE = 0
+    EXTRA = 1
+    CANDIDATE = 2
+    LOAD = 3
+    CLOSE = 4
+
+
 class SyncJoin(wiring.Component):
     """Frame events + sync-channel strobes -> ``(t_k, k)`` tags; missing, ambiguous, extra and
     overflowing ones counted, none joined to a wrong ``k``.
 
-    Latency: an event is in its FIFO 2 cycles after it arrives; its tag leaves 1 cycle after
-    the window closes, i.e. 3 to 4 cycles after the first strobe later than the window (or
-    after the timeout ``now > stamp + offset_ps + tolerance_ps + strobe_lag_ps``). Throughput:
-    one action per cycle (open an event, take a strobe, close): an event with its strobe takes
-    3 cycles; events come once per frame.
+    Latency: an event is in its FIFO 2 cycles after it arrives; its tag leaves 2 cycles after
+    the decision to close the window, i.e. 3 to 4 cycles after the first strobe later than the
+    window is in its FIFO (or after the timeout ``now > stamp + offset_ps + tolerance_ps +
+    strobe_lag_ps``). Throughput: one action per two cycles (decide in the even cycle, act in
+    the odd one: open an event, take a strobe, close): an event with its strobe takes 6
+    cycles; events come once per frame (16384 cycles).
 
     ::
 
-        cycle     e      e+1        e+2     ...  a      a+1         a+2     a+3   a+4
-        events    (k)    window     in FIFO
-        strobes                                  t_k    candidate   t_k+1   close
-        o                                                                         (t_k, k)
-                                                                (a later strobe closes)
+        cycle     e      e+1     e+2      e+3    ...  c (even)   c+1          c+2
+        events    (k)    window  in FIFO
+        decide                   LOAD?                CLOSE?
+        act                               open              close        o: (t_k, k)
+
+        a strobe in its FIFO at an even c: decided at c (CANDIDATE), taken at c+1
 
     Stream contract: ``events`` and ``strobes`` are always ready (the event's stamp is its
     arrival cycle's ``now_ps``, so an event must not wait; a TDC channel cannot); a beat that
@@ -124,34 +136,48 @@ class SyncJoin(wiring.Component):
 
         free = output_register(m, self.o)
 
-        def close() -> None:
-            # A joined tag waits while the output is full (never in the time tagger: the
-            # merge always takes it).
-            with m.If(seen == 1), m.If(free):
-                m.d.sync += [self.o.valid.eq(1), self.o.payload.time.eq(cand),
-                             self.o.payload.channel.eq(SYNC_CHANNEL),
-                             self.o.payload.frame.eq(cur_w.frame), cur.eq(0)]
-            with m.Elif(seen == 0):
-                m.d.sync += [self.missing.eq(self.missing + 1), cur.eq(0)]
-            with m.Else():
-                m.d.sync += [self.ambiguous.eq(self.ambiguous + 1), cur.eq(0)]
-
-        with m.If(cur):
+        # One action per two cycles: the state of an even cycle decides (FIFO heads, 64-bit
+        # compares) into ``act``, the odd cycle acts (FIFO reads, counters, the open event),
+        # so no path runs from a FIFO read through a compare back into the FIFO.
+        phase = Signal()
+        m.d.sync += phase.eq(~phase)
+        act = Signal(Action)
+        with m.If(phase):
+            m.d.sync += act.eq(Action.NONE)
+        with m.Elif(cur):
             with m.If(sfifo.r_rdy):
                 with m.If(before(t, cur_w.lo)):
-                    m.d.comb += sfifo.r_en.eq(1)
-                    m.d.sync += self.extra.eq(self.extra + 1)
+                    m.d.sync += act.eq(Action.EXTRA)
                 with m.Elif(~before(cur_w.hi, t)):
-                    m.d.comb += sfifo.r_en.eq(1)
-                    m.d.sync += [cand.eq(t), seen.eq(seen + (seen != 2))]
+                    m.d.sync += act.eq(Action.CANDIDATE)
                 with m.Else():
-                    close()
+                    m.d.sync += act.eq(Action.CLOSE)
             with m.Elif(before(cur_w.deadline, self.now_ps)):
-                close()
+                m.d.sync += act.eq(Action.CLOSE)
         with m.Elif(efifo.r_rdy):
-            m.d.comb += efifo.r_en.eq(1)
-            m.d.sync += [cur.eq(1), cur_w.eq(head), seen.eq(0)]
+            m.d.sync += act.eq(Action.LOAD)
         with m.Elif(sfifo.r_rdy & before(t, eb)):
-            m.d.comb += sfifo.r_en.eq(1)
-            m.d.sync += self.extra.eq(self.extra + 1)
+            m.d.sync += act.eq(Action.EXTRA)
+
+        with m.Switch(act):
+            with m.Case(Action.EXTRA):
+                m.d.comb += sfifo.r_en.eq(1)
+                m.d.sync += self.extra.eq(self.extra + 1)
+            with m.Case(Action.CANDIDATE):
+                m.d.comb += sfifo.r_en.eq(1)
+                m.d.sync += [cand.eq(t), seen.eq(seen + (seen != 2))]
+            with m.Case(Action.LOAD):
+                m.d.comb += efifo.r_en.eq(1)
+                m.d.sync += [cur.eq(1), cur_w.eq(head), seen.eq(0)]
+            with m.Case(Action.CLOSE):
+                # A joined tag waits while the output is full (never in the time tagger: the
+                # merge always takes it); the next decision closes again.
+                with m.If(seen == 1), m.If(free):
+                    m.d.sync += [self.o.valid.eq(1), self.o.payload.time.eq(cand),
+                                 self.o.payload.channel.eq(SYNC_CHANNEL),
+                                 self.o.payload.frame.eq(cur_w.frame), cur.eq(0)]
+                with m.Elif(seen == 0):
+                    m.d.sync += [self.missing.eq(self.missing + 1), cur.eq(0)]
+                with m.Else():
+                    m.d.sync += [self.ambiguous.eq(self.ambiguous + 1), cur.eq(0)]
         return m

@@ -94,6 +94,13 @@ class TdcCalibrator(wiring.Component):
             "cal_dropped": Out(COUNTER_BITS),
         })
 
+    @classmethod
+    def from_config(cls, cfg: CalibratorConfig) -> "TdcCalibrator":
+        """The calibrator of a model configuration (its ``skew`` is the port's to drive)."""
+        return cls(cfg.channel, taps=cfg.taps, cal_hits=cfg.cal_hits, cal_period=cfg.cal_period,
+                   starve_cycles=cfg.starve_cycles, table_bits=cfg.table_bits,
+                   initial=cfg.initial)
+
     def elaborate(self, platform):
         m = Module()
         cfg = self.config

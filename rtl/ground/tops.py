@@ -1,4 +1,5 @@
-"""Synthesis tops of the ground timing chain (``make synth``; SPEC 8 top name ``ground_rx``).
+"""Synthesis tops of the ground timing chain (``make synth``; SPEC 8 top names ``ground_rx``,
+``ground_timing``, ``time_tagger``).
 
 ``ground_rx``: the sync detector on the recovered downlink bit stream; the pulse indexer + gate
 on the time-tag stream, whose records go both to the squasher (detection records for sifting)
@@ -32,19 +33,22 @@ that records in flight use either value).
 
 from collections.abc import Callable
 
-from amaranth.hdl import Module
-from amaranth.lib import stream, wiring
+from amaranth.hdl import ClockDomain, ClockSignal, Module
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from models.constants import SQUASH_SEED
+from models.constants import FABRIC_CLOCK_PS, SQUASH_SEED, TDC_CAL_PERIOD, TDC_CHANNELS, TDC_TAPS
 from models.ground.calibration import BINS
 from models.ground.sync import SyncConfig
+from models.ground.tdc import MASK64
 from models.ground.timing import PERIOD_BITS, IndexerConfig
+from rtl.ground.carry_chain import CarryLines
 from rtl.ground.histogram import COUNT_BITS, PhaseHistogram
 from rtl.ground.indexer import PulseIndexer
 from rtl.ground.layouts import Tag
 from rtl.ground.squash import Squasher
 from rtl.ground.sync import FrameEvent, SyncDetector
+from rtl.ground.time_tagger import TimeTagger
 from rtl.sifting.layouts import DetectionRecord
 
 
@@ -118,4 +122,107 @@ class GroundRx(wiring.Component):
         return m
 
 
-SYNTH_TOPS: dict[str, Callable[[], wiring.Component]] = {"ground_rx": GroundRx}
+#: Members of the time tagger and of the timing chain that :class:`GroundTiming` wires inside
+#: (the codes come from its lines; frame events go from the sync detector to the tagger, tags
+#: from the tagger to the indexer); every other member is a port of the top.
+_INNER = {"codes", "events", "tags", "frames"}
+LINES = ("carry", "ports")
+
+
+def _forward(m: Module, outer: wiring.Component, inner: wiring.Component, name: str) -> None:
+    """Connect member ``name`` of ``inner`` to the same-named member of ``outer``."""
+    ours, theirs = getattr(outer, name), getattr(inner, name)
+    member = inner.signature.members[name]
+    if member.is_signature:
+        wiring.connect(m, wiring.flipped(ours), theirs)
+    elif member.flow == In:
+        m.d.comb += theirs.eq(ours)
+    else:
+        m.d.comb += ours.eq(theirs)
+
+
+class GroundTiming(wiring.Component):
+    """The ground FPGA's timing front end and chain (SPEC 4 items 0 to 3): the time tagger
+    (:class:`rtl.ground.time_tagger.TimeTagger`: five TDC channels with calibration, the
+    sync-strobe join and the time-ordered merge) feeding :class:`GroundRx` (sync detector,
+    indexer with gate, squasher, calibration histogram); the sync detector's frame events go
+    to the tagger's join.
+
+    ``lines="carry"`` (synthesis, ``ground_timing``): the five delay lines are ECP5 carry
+    chains with their calibration muxes (:class:`rtl.ground.carry_chain.CarryLines`); the
+    detector and sync-strobe pins are ``inputs``, the first sampling rank is clocked by
+    ``tdc_clk``, which the board drives from the fabric clock (``clk``). The code of an edge
+    reaches the channels one cycle later than a behavioural line's, so the tagger's coarse
+    counter starts one period earlier (``epoch - FABRIC_CLOCK_PS``): a tag's coarse time is
+    still the edge that sampled it. ``lines="ports"`` (simulation): the sampled codes are the
+    input port ``codes``, one per channel per cycle, as :class:`rtl.simonly.delay_line.
+    DelayLineReplay` or the e2e's replay gives them.
+
+    Latency, throughput, stream contract: those of :class:`~rtl.ground.time_tagger.TimeTagger`
+    (tags in time order, one per 5 cycles) and of :class:`GroundRx` (``bits`` in, squashed
+    ``detections`` out); ``carry`` adds the line's cycle (:class:`~rtl.ground.carry_chain.
+    CarryChainLine`).
+
+    Attributes ``tagger`` and ``rx`` are the two blocks (for probes and waves).
+
+    Members
+    -------
+    codes : In(ArrayLayout(taps, 5))
+        ``lines="ports"`` only: the sampled codes.
+    inputs : In(5)
+        ``lines="carry"`` only: detector pins 0..3 and the sync-strobe pin 4.
+    tdc_clk : In(1)
+        ``lines="carry"`` only: the first sampling rank's clock (the fabric clock).
+    bits, detections, locked, delta, gate_half, hist_*, slips
+        As :class:`GroundRx`.
+    now_ps, registers and counters of the tagger
+        As :class:`~rtl.ground.time_tagger.TimeTagger` (its ``codes``, ``events`` and
+        ``tags`` are wired inside).
+    """
+
+    def __init__(self, lines: str = "carry", *, taps: int = TDC_TAPS, epoch: int = 0,
+                 cal_period: int = TDC_CAL_PERIOD, sync_cfg: SyncConfig | None = None,
+                 indexer_cfg: IndexerConfig | None = None, **tagger: object) -> None:
+        if lines not in LINES:
+            raise ValueError(f"GroundTiming: lines must be one of {', '.join(LINES)}, "
+                             f"not {lines!r}")
+        self._lines, self._taps, self._cal_period = lines, taps, cal_period
+        shift = FABRIC_CLOCK_PS if lines == "carry" else 0
+        self.tagger = TimeTagger(taps=taps, epoch=(epoch - shift) & MASK64,
+                                  cal_period=cal_period, **tagger)
+        self.rx = GroundRx(sync_cfg, indexer_cfg)
+        members = ({"inputs": In(TDC_CHANNELS), "tdc_clk": In(1)} if lines == "carry"
+                   else {"codes": In(data.ArrayLayout(taps, TDC_CHANNELS))})
+        for inner in (self.rx, self.tagger):
+            members |= {name: member for name, member in inner.signature.members.items()
+                        if name not in _INNER}
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.tagger = tagger = self.tagger
+        m.submodules.rx = rx = self.rx
+        if self._lines == "carry":
+            m.domains.tdc = ClockDomain("tdc", reset_less=True)
+            m.submodules.lines = lines = CarryLines(self._taps, cal_period=self._cal_period)
+            m.d.comb += [ClockSignal("tdc").eq(self.tdc_clk), lines.inputs.eq(self.inputs),
+                         tagger.codes.eq(lines.codes)]
+        else:
+            m.d.comb += tagger.codes.eq(self.codes)
+        wiring.connect(m, rx.frames, tagger.events)
+        wiring.connect(m, tagger.tags, rx.tags)
+        for inner in (rx, tagger):
+            for name in inner.signature.members:
+                if name not in _INNER:
+                    _forward(m, self, inner, name)
+        return m
+
+
+SYNTH_TOPS: dict[str, Callable[[], wiring.Component]] = {
+    "ground_rx": GroundRx,
+    "ground_timing": lambda: GroundTiming(lines="carry"),
+    "time_tagger": TimeTagger,
+}
+#: Tops that need a larger part than ``sim.synth.DEVICE`` (the LFE5U-25F): a row of the 25F holds
+#: 276 carry cells, fewer than a delay line's 321, so nextpnr would split each line.
+SYNTH_DEVICES: dict[str, str] = {"ground_timing": "LFE5U-45F-8"}

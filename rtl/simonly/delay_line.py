@@ -2,10 +2,12 @@
 
 :class:`DelayLineReplay` computes, when constructed, the codes that :class:`models.ground.tdc.
 DelayLine` samples for the given input pulses (rise times and widths in ps of the ground clock,
-cycle ``c``'s sampling edge at ``c * FABRIC_CLOCK_PS``) and keeps the cycles whose code is not
-all zero in a memory of (cycle, code) entries; in the run it presents each code in its cycle and
-zero in every other cycle. It elaborates to ordinary logic (a memory, a cycle counter), so the
-same model feeds the Amaranth simulator and the generated Verilog.
+cycle ``c``'s sampling edge at ``c * FABRIC_CLOCK_PS``), run-length coded
+(:meth:`models.ground.tdc.DelayLine.sparse_codes`: only the cycles around input transitions
+cost anything), and keeps each change of code in a memory of (cycle, code) entries; in the run
+it presents each code from its cycle until the next entry's. It elaborates to ordinary logic (a
+memory, a cycle counter, a code register), so the same model feeds the Amaranth simulator and
+the generated Verilog.
 """
 
 import numpy as np
@@ -31,18 +33,21 @@ class DelayLineReplay(wiring.Component):
     Members
     -------
     taps : Out(line.taps)
-        The code sampled at this cycle's clock edge (tap 0 nearest the input); zero after the
-        last stored cycle.
+        The code sampled at this cycle's clock edge (tap 0 nearest the input); the last code
+        after the last stored cycle.
     done : Out(1)
         Every stored code has been presented.
     """
 
     def __init__(self, line: DelayLine, rises: np.ndarray, widths: np.ndarray,
                  cycles: int) -> None:
-        self.codes = line.codes(rises, widths, cycles)
+        self.cycles = cycles
+        self.rows, self.codes = line.sparse_codes(rises, widths, cycles)
         self._entry = data.StructLayout({"cycle": CYCLE_BITS, "code": line.taps})
-        busy = np.flatnonzero(self.codes.any(axis=1))
-        self._init = [{"cycle": int(c), "code": code_int(self.codes[c])} for c in busy]
+        prev = np.vstack([np.zeros((1, line.taps), dtype=bool), self.codes[:-1]])
+        change = np.flatnonzero((self.codes != prev).any(axis=1))
+        self._init = [{"cycle": int(self.rows[i]), "code": code_int(self.codes[i])}
+                      for i in change]
         super().__init__({"taps": Out(line.taps), "done": Out(1)})
 
     def elaborate(self, platform):
@@ -53,11 +58,13 @@ class DelayLineReplay(wiring.Component):
         rd = mem.read_port(domain="comb")
         ptr = Signal(range(depth + 1))
         cycle = Signal(CYCLE_BITS)
+        held = Signal.like(self.taps)
         m.d.sync += cycle.eq(cycle + 1)
-        m.d.comb += [rd.addr.eq(ptr), self.done.eq(ptr == len(self._init))]
+        m.d.comb += [rd.addr.eq(ptr), self.done.eq(ptr == len(self._init)),
+                     self.taps.eq(held)]
         with m.If(~self.done & (rd.data.cycle == cycle)):
             m.d.comb += self.taps.eq(rd.data.code)
-            m.d.sync += ptr.eq(ptr + 1)
+            m.d.sync += [held.eq(rd.data.code), ptr.eq(ptr + 1)]
         return m
 
 
@@ -72,7 +79,7 @@ class TdcOnLine(wiring.Component):
     dead_cycles, stuck_cycles, clear : In
         The channel's configuration.
     coverage_error, stuck, lost_dead, lost_pileup, lost_overflow, coverage_errors,
-    stuck_events : Out
+    stuck_events, lost_calibration : Out
         The channel's flags and counters.
     """
 

@@ -17,7 +17,13 @@ from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
 from models.constants import FABRIC_CLOCK_PS, TDC_DEAD_CYCLES
-from models.ground.tdc import ChannelConfig, DelayLine, default_pulses
+from models.ground.tdc import (
+    ChannelConfig,
+    ChannelResult,
+    DelayLine,
+    default_pulses,
+    run_channel,
+)
 from models.ground.tdc_calibration import CalibratorConfig, run_calibrator
 from rtl.common.payload import pack, unpack
 from rtl.ground.layouts import RawHit, Tag
@@ -63,12 +69,19 @@ def line_dut(p: dict) -> TdcOnLine:
 
 @dataclass
 class ChannelRun:
-    """What the RTL channel produced: raw hits in order, counters, flags, the replayed codes."""
+    """What the RTL channel produced: raw hits in order, counters, flags, and the replayed
+    codes run-length coded (``rows``, ``codes``, ``cycles``: :func:`run_channel`'s form)."""
 
     hits: list[dict]
     counters: dict[str, int]
     flags: dict[str, int]
+    rows: np.ndarray
     codes: np.ndarray
+    cycles: int
+
+    def model(self, cfg: ChannelConfig) -> ChannelResult:
+        """The channel model on the replayed codes."""
+        return run_channel(self.codes, cfg, self.rows, self.cycles)
 
 
 def simulate_channel(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cycles: int,
@@ -105,7 +118,7 @@ def simulate_channel(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cyc
     sim.add_clock(1e-12 * 6400)
     sim.add_testbench(bench)
     sim.run()
-    return ChannelRun(hits, counters, flags, replay.codes)
+    return ChannelRun(hits, counters, flags, replay.rows, replay.codes, cycles)
 
 
 @dataclass
@@ -203,10 +216,7 @@ def calibrator_case(p: dict) -> tuple[CalibratorConfig, list[dict], list[dict]]:
 
 def calibrator_dut(p: dict) -> TdcCalibrator:
     """The calibrator of :func:`calibrator_case`."""
-    cfg, _, _ = calibrator_case(p)
-    return TdcCalibrator(cfg.channel, taps=cfg.taps, cal_hits=cfg.cal_hits,
-                         cal_period=cfg.cal_period, starve_cycles=cfg.starve_cycles,
-                         initial=cfg.initial)
+    return TdcCalibrator.from_config(calibrator_case(p)[0])
 
 
 async def calibrator_switch(bench: Bench) -> None:

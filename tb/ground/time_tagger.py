@@ -9,7 +9,7 @@ frame period, so that they miss the calibration slots, which hide any pulse), ``
 (cycles from a strobe to its frame event), ``rate`` (detector hits per cycle and channel),
 ``cal_period``, ``cal_hits``, ``skew`` (5 values), and the faults ``drop_strobes`` (frames
 whose strobe is missing) and ``extra_strobes`` (frames followed by a spurious strobe 0.45
-frames later).
+frames later); ``taps`` (default 320) per line.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ import numpy as np
 from amaranth.hdl import signed
 from amaranth.lib import data
 
-from models.constants import FABRIC_CLOCK_PS, TDC_CHANNELS, TDC_LINE_SEED, TDC_SKEW_BITS
+from models.constants import (
+    FABRIC_CLOCK_PS,
+    TDC_CHANNELS,
+    TDC_LINE_SEED,
+    TDC_SKEW_BITS,
+    TDC_TAP_STRIDE,
+    TDC_TAPS,
+)
 from models.ground.sync_join import JoinConfig
 from models.ground.tdc import DelayLine, channel_input, default_pulses
 from models.ground.tdc_calibration import linear_table
@@ -58,7 +65,10 @@ class TaggerCase:
 def tagger_case(p: dict) -> TaggerCase:
     rng = np.random.default_rng(p["seed"])
     cycles = p["cycles"]
-    lines = [DelayLine(seed=TDC_LINE_SEED + 17 * ch) for ch in range(TDC_CHANNELS)]
+    taps = p.get("taps", TDC_TAPS)
+    # Fewer taps sample every n-th carry output of the same chain (the line covers a period).
+    lines = [DelayLine(taps=taps, stride=TDC_TAPS * TDC_TAP_STRIDE // taps,
+                       seed=TDC_LINE_SEED + 17 * ch) for ch in range(TDC_CHANNELS)]
     truth = []
     for _ch in range(TDC_CHANNELS - 1):
         n = rng.poisson(p["rate"] * cycles)
@@ -76,9 +86,9 @@ def tagger_case(p: dict) -> TaggerCase:
     tol = 2 * T
     join = JoinConfig(offset_ps=-p["event_delay"] * T + T // 2, tolerance_ps=tol,
                       strobe_lag_ps=6 * T)
-    cfg = TaggerConfig(cal_period=p["cal_period"], cal_hits=p["cal_hits"],
+    cfg = TaggerConfig(taps=taps, cal_period=p["cal_period"], cal_hits=p["cal_hits"],
                        starve_cycles=1 << 24, skew=tuple(p["skew"]), join=join,
-                       initial=tuple(tuple(int(v) for v in linear_table(line.length_ps()))
+                       initial=tuple(tuple(int(v) for v in linear_table(line))
                                      for line in lines))
     return TaggerCase(lines, pulses, events, cfg, truth, cycles)
 
@@ -103,10 +113,10 @@ SETTLE_CYCLES = 300
 """Cycles after the stimulus in which the last tags leave and the join's timeouts fire."""
 
 
-def codes(case: TaggerCase) -> list[np.ndarray]:
-    """The sampled codes of each channel (what the replays present), with
+def codes(case: TaggerCase) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The sampled codes of each channel (what the replays present), run-length coded, with
     :data:`SETTLE_CYCLES` empty cycles after the stimulus."""
-    return [line.codes(r, w, case.cycles + SETTLE_CYCLES)
+    return [line.sparse_codes(r, w, case.cycles + SETTLE_CYCLES)
             for line, (r, w) in zip(case.lines, case.pulses, strict=True)]
 
 

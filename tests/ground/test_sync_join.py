@@ -130,7 +130,9 @@ def test_comparison_can_fail() -> None:
                 and got.extra == want.extra)
 
 
-@pytest.mark.parametrize("backend", backend_params())
+# The time tagger's cocotb test runs this block on the generated Verilog too: the cocotb
+# cases here are slow (make test-slow).
+@pytest.mark.parametrize("backend", backend_params(slow_cocotb=True))
 def test_join_body(backend: str) -> None:
     run_body(backend, SyncJoin(), bodies.sync_join, case="sync_join",
              params={"seed": 4, "idle": 0.3, "stall": 0.4, "phases": 8 if backend == "icarus"

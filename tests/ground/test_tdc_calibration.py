@@ -22,6 +22,7 @@ from tb.ground.tdc import CalibratorRun, calibrator_dut, calibrator_switch, simu
 
 CHANNEL = 2
 PERIOD = 32
+dut = TdcCalibrator.from_config
 
 
 def raw_hits(coarse: np.ndarray, fine: np.ndarray, cal: np.ndarray) -> list[dict]:
@@ -45,12 +46,6 @@ def check(run: CalibratorRun, coarse: np.ndarray, fine: np.ndarray, cal: np.ndar
     return res
 
 
-def calibrator(cfg: CalibratorConfig) -> TdcCalibrator:
-    return TdcCalibrator(cfg.channel, taps=cfg.taps, cal_hits=cfg.cal_hits,
-                         cal_period=cfg.cal_period, starve_cycles=cfg.starve_cycles,
-                         table_bits=cfg.table_bits, initial=cfg.initial)
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
 def test_random_hits_bit_exact(seed: int) -> None:
     """Random codes and calibration flags, random 64-bit coarse times, idle and backpressure,
@@ -69,7 +64,7 @@ def test_random_hits_bit_exact(seed: int) -> None:
                            cal_period=PERIOD, starve_cycles=64 * PERIOD,
                            skew=int(rng.integers(-30000, 30000)), initial=initial)
     cycles = 1200
-    run = simulate_calibrator(calibrator(cfg), raw_hits(coarse, fine, cal), strobes, cycles,
+    run = simulate_calibrator(dut(cfg), raw_hits(coarse, fine, cal), strobes, cycles,
                               skew=cfg.skew, idle=rng.uniform(0, 0.6), stall=rng.uniform(0, 0.6),
                               seed=seed)
     res = check(run, coarse, fine, cal, strobes, cycles, cfg)
@@ -98,7 +93,7 @@ def test_table_switch_follows_drift() -> None:
     strobes = np.arange(300, cycles, 700)
     cfg = CalibratorConfig(channel=CHANNEL, taps=line.taps, cal_hits=64, cal_period=PERIOD,
                            starve_cycles=64 * PERIOD, skew=-125)
-    run = simulate_calibrator(calibrator(cfg), raw_hits(coarse, fine, cal), strobes,
+    run = simulate_calibrator(dut(cfg), raw_hits(coarse, fine, cal), strobes,
                               cycles + 4, skew=cfg.skew, at=cycle + 2)
     assert np.array_equal(run.accepted, cycle + 2), "an always-ready calibrator takes every hit"
     res = check(run, coarse, fine, cal, strobes, cycles + 4, cfg)
@@ -126,7 +121,7 @@ def test_starved_histogram_keeps_the_initial_table() -> None:
                            starve_cycles=32 * PERIOD, initial=initial)
     at = np.arange(n) * 7
     cycles = 7 * n
-    run = simulate_calibrator(calibrator(cfg), raw_hits(coarse, fine, cal), np.arange(5, cycles,
+    run = simulate_calibrator(dut(cfg), raw_hits(coarse, fine, cal), np.arange(5, cycles,
                               50), cycles, at=at)
     res = check(run, coarse, fine, cal, np.arange(5, cycles, 50), cycles, cfg)
     assert res.starve_events == 2 and run.flags["starved"] == 1
@@ -149,12 +144,12 @@ def test_skew_and_clear() -> None:
     for skew in (-32768, 0, 32767):
         cfg = CalibratorConfig(channel=CHANNEL, taps=taps, cal_hits=8, cal_period=PERIOD,
                                starve_cycles=8 * PERIOD, skew=skew, initial=initial)
-        run = simulate_calibrator(calibrator(cfg), raw_hits(coarse, fine, cal), [], 400,
+        run = simulate_calibrator(dut(cfg), raw_hits(coarse, fine, cal), [], 400,
                                   skew=skew, idle=0.3, stall=0.3, seed=skew & 7)
         times.append(check(run, coarse, fine, cal, np.array([]), 400, cfg).time.astype(object))
     assert list(times[0] - times[1]) == [32768] * len(times[0])
     assert list(times[1] - times[2]) == [32767] * len(times[0])
-    cleared = simulate_calibrator(calibrator(cfg), raw_hits(coarse, fine, cal), [], 400,
+    cleared = simulate_calibrator(dut(cfg), raw_hits(coarse, fine, cal), [], 400,
                                   skew=cfg.skew, clear_at=399)
     assert set(cleared.counters.values()) == {0} and cleared.flags["starved"] == 0
     assert run.counters["tables_built"] > 0 and run.counters["cal_dropped"] > 0
@@ -167,7 +162,9 @@ def test_skew_and_clear() -> None:
     ({"table_bits": 12}, ["table_bits 12", "6400 ps", "13 bits"]),
     ({"cal_hits": 1 << 16, "cal_period": 1024, "starve_cycles": 1 << 25},
      ["never fill", "65536 hits", "cal_period 1024", "67108864", "33554432"]),
-    ({"initial": (1, 2, 3)}, ["initial table", "320 entries"]),
+    ({"initial": (1, 2, 3)}, ["initial table", "320 entries", "got 3 entries in [1, 3]"]),
+    ({"initial": ()}, ["320 entries", "got 0 entries"]),
+    ({"initial": (8192,) * 320}, ["[0, 8192)", "in [8192, 8192]"]),
 ])
 def test_bad_parameters_are_named(kwargs: dict, words: list[str]) -> None:
     with pytest.raises(CalibrationConfigError) as err:
@@ -213,5 +210,5 @@ def test_short_line_cannot_calibrate() -> None:
     """A line shorter than a clock period: the start-up calibration refuses with the coverage
     errors named, never a table with the codes it cannot see."""
     short = DelayLine(taps=DelayLine().taps * 5 // 8)
-    with pytest.raises(CalibrationConfigError, match="coverage errors [1-9][0-9]*: the line"):
+    with pytest.raises(CalibrationConfigError, match=r"coverage errors [1-9][0-9]*: the line"):
         startup_table(short, 256, cal_period=32)

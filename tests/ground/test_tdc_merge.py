@@ -108,7 +108,9 @@ def test_comparison_can_fail() -> None:
              run_merge(inputs, now, [*LAGS[:4], LAGS[4] - 20000], 16, cycles=1000))
 
 
-@pytest.mark.parametrize("backend", backend_params())
+# The time tagger's cocotb test runs this block on the generated Verilog too: the cocotb
+# cases here are slow (make test-slow).
+@pytest.mark.parametrize("backend", backend_params(slow_cocotb=True))
 def test_merge_body(backend: str) -> None:
     phases = 6 if backend == "icarus" else 24
     run_body(backend, TimeOrderedMerge(5, 32), bodies.tdc_merge, case="tdc_merge",

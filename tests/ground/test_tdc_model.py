@@ -8,10 +8,12 @@ from models.ground.tdc import (
     BLOCK_CYCLES,
     ChannelConfig,
     DelayLine,
+    channel_input,
     default_pulses,
     fine_ps,
     run_channel,
 )
+from tb.ground.tdc import mixed_hits
 
 LINE = DelayLine()
 CARRY = DelayLine(taps=LINE.taps * LINE.stride, stride=1)
@@ -138,3 +140,29 @@ def test_codes_match_a_scalar_reference_across_blocks() -> None:
         assert np.array_equal(codes[c], want), c
     assert codes[BLOCK_CYCLES + 1].any() and not codes[BLOCK_CYCLES + 1].all()
     assert codes[cycles - 1].all(), "the last block has no transition: filled with the level"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_sparse_codes_give_the_dense_result(seed: int) -> None:
+    """The run-length coded codes through the channel model give every hit, counter and flag
+    of the dense codes: calibration mux, drift, a stuck input, a short stuck threshold, a line
+    shorter than a period (transitions with no cycle in reach)."""
+    line = [LINE, CARRY, DelayLine(drift=0.05, drift_period_ps=1e8),
+            DelayLine(taps=LINE.taps * 5 // 8)][seed]
+    cycles = 3000
+    rises = mixed_hits(seed, cycles)
+    widths = default_pulses(rises)
+    if seed == 2:
+        rises, widths = np.append(rises, 2500 * FABRIC_CLOCK_PS + 300.0), np.append(widths,
+                                                                                      np.inf)
+    rises, widths = channel_input(rises, widths, 0, cycles, 64, seed, 1)
+    cfg = ChannelConfig(cal_period=64, stuck_cycles=2 if seed == 1 else 16)
+    dense = run_channel(line.codes(rises, widths, cycles), cfg)
+    rows, codes = line.sparse_codes(rises, widths, cycles)
+    assert len(rows) < cycles / 4
+    sparse = run_channel(codes, cfg, rows, cycles)
+    for name, value in vars(dense).items():
+        assert np.array_equal(value, getattr(sparse, name)), name
+    assert dense.calibration.sum() > 30 and dense.lost_calibration > 0
+    assert seed != 2 or dense.stuck_events > 5
+    assert seed != 3 or dense.coverage_errors > 5

@@ -10,8 +10,8 @@ from models.ground.tdc import (
     DelayLine,
     channel_input,
     default_pulses,
-    run_channel,
 )
+from rtl.ground.tdc import TdcChannel
 from tb.dual import backend_params, run_body
 from tb.ground import bodies
 from tb.ground.tdc import COUNTERS, ChannelRun, line_dut, mixed_hits, simulate_channel
@@ -28,7 +28,7 @@ def expected_hits(res: ChannelResult, channel: int) -> list[dict]:
 
 def check(run: ChannelRun, cfg: ChannelConfig) -> ChannelResult:
     """Every hit in order, every counter and flag of the RTL equal to the model's."""
-    res = run_channel(run.codes, cfg)
+    res = run.model(cfg)
     assert run.hits == expected_hits(res, cfg.channel)
     want = {"lost_dead": res.lost_dead, "lost_pileup": res.lost_pileup, "lost_overflow": 0,
             "coverage_errors": res.coverage_errors, "stuck_events": res.stuck_events,
@@ -94,7 +94,7 @@ def test_pileup_and_rollover() -> None:
 def test_backpressure_loses_and_counts() -> None:
     rises = np.arange(10, 200, 10) * FABRIC_CLOCK_PS + 300.0
     run = simulate_channel(LINE, rises, default_pulses(rises), 210, ready=False)
-    res = run_channel(run.codes)
+    res = run.model(ChannelConfig())
     assert run.hits == []
     assert run.counters["lost_overflow"] == len(res.fine) - 1
     assert {k: run.counters[k] for k in COUNTERS if k != "lost_overflow"} == {
@@ -137,3 +137,9 @@ def test_calibration_slots_classified_and_blanked() -> None:
     assert not (res.calibration & (phase > 8)).any()
     assert res.lost_calibration >= 9
     assert not ((phase == 9) | (phase == 1)).any()
+
+
+@pytest.mark.parametrize("period", [1000, 16, 0])
+def test_bad_cal_period_is_named(period: int) -> None:
+    with pytest.raises(ValueError, match=f"cal_period {period} must be a power of two"):
+        TdcChannel(0, cal_period=period)

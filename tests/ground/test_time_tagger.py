@@ -6,10 +6,21 @@ import pytest
 
 from models.constants import FABRIC_CLOCK_PS, TDC_CHANNELS
 from models.ground.sync_join import SYNC_CHANNEL
-from models.ground.time_tagger import TaggerConfig, TaggerConfigError, safe_max_lags
+from models.ground.time_tagger import (
+    TaggerConfig,
+    TaggerConfigError,
+    run_time_tagger,
+    safe_max_lags,
+)
 from tb.dual import backend_params, run_body
 from tb.ground import bodies
-from tb.ground.time_tagger import run_model, tagger_case, tagger_dut
+from tb.ground.time_tagger import (
+    SETTLE_CYCLES,
+    model_counters,
+    run_model,
+    tagger_case,
+    tagger_dut,
+)
 
 T = FABRIC_CLOCK_PS
 BOUND = T // 4
@@ -20,7 +31,8 @@ statistical error of T sqrt(q (1 - q) / N), up to 566 ps RMS; a wrong cycle is 6
 def params(cycles: int) -> dict:
     return {"seed": 5, "idle": 0.0, "stall": 0.3, "cycles": cycles, "frame_cycles": 160,
             "strobe_phase": 16, "event_delay": 9, "rate": 0.02, "cal_period": 32, "cal_hits": 32,
-            "skew": [300, -200, 0, 150, -100], "drop_strobes": [3], "extra_strobes": [5]}
+            "skew": [300, -200, 0, 150, -100], "drop_strobes": [3], "extra_strobes": [5],
+            "taps": 160}
 
 
 def test_model_tags_match_the_truth() -> None:
@@ -44,6 +56,17 @@ def test_model_tags_match_the_truth() -> None:
         assert np.all(np.abs(err).min(axis=1) < BOUND), ch
     assert all(c.tables_switched > 0 for c in res.calibrators)
     assert sum(sync) == len(case.events) - 1
+
+
+def test_dense_and_run_length_codes_agree() -> None:
+    case = tagger_case(params(1200))
+    sparse = run_model(case)
+    dense = run_time_tagger([line.codes(r, w, case.cycles + SETTLE_CYCLES)
+                             for line, (r, w) in zip(case.lines, case.pulses, strict=True)],
+                            [k for _c, k, _f in case.events], [c for c, _k, _f in case.events],
+                            case.cycles + SETTLE_CYCLES, case.cfg)
+    assert np.array_equal(sparse.tags.time, dense.tags.time) and len(dense.tags.time) > 50
+    assert model_counters(sparse) == model_counters(dense)
 
 
 def case_delay(case) -> int:
