@@ -11,19 +11,21 @@ Rules (the RTL's, see its docstring for the pipeline):
   negative as a signed 64-bit number), so the coarse counter may wrap; tags compared with each
   other or with ``now`` must lie within 2**63 ps (106 days).
 * **Late**: a tag arriving at cycle ``a`` with ``now(a) - time > max_lag_ps[i]`` breaks its
-  input's contract; so does a tag before the previous accepted tag of its input. Both are dropped
-  and counted in ``late[i]``, at arrival: the decision depends on the arrival cycle only, never on
-  backpressure, and every accepted tag obeys the bound that the release rule relies on.
-* **Overflow**: an accepted tag that finds its input's FIFO (``depth`` entries) full is dropped and
-  counted in ``overflow[i]``. Inputs never wait: a TDC channel cannot.
+  input's contract; so does a tag before the previous tag of its input that was not late (an
+  overflowing tag counts as previous: the check runs a cycle before the FIFO's). Both are
+  dropped and counted in ``late[i]``, at arrival: the decision depends on the arrival cycle only,
+  never on backpressure, and every accepted tag obeys the bound that the release rule relies on.
+* **Overflow**: a tag that is not late and finds its input's FIFO (``depth`` entries) full is
+  dropped and counted in ``overflow[i]``. Inputs never wait: a TDC channel cannot.
 * **Release**: the tag with the smallest key ``(time, input)`` among the FIFO heads leaves when it
   is also smaller than ``(now - max_lag_ps[j], j)`` of every *empty* input ``j`` (no later tag of
   ``j`` can come before it). One decision per round of ``round_cycles(N)`` cycles.
 
-Cycle accounting (cycle 0 = the first cycle after reset): a tag arriving at ``a`` is checked at
-``a + 1`` against that cycle's FIFO level and is in its FIFO from ``a + 2``. Rounds start at the
-multiples ``s`` of ``round_cycles(N)``; the snapshot at ``s`` sees the FIFO heads and the bounds
-``now(s - 1) - max_lag_ps[j]``; the decision at ``d = s + round_cycles(N) - 1`` pops the winner if
+Cycle accounting (cycle 0 = the first cycle after reset): a tag arriving at ``a`` is checked for
+lateness at ``a + 1``, against the FIFO level at ``a + 2``, and is in its FIFO from ``a + 3``.
+Rounds start at the multiples ``s`` of ``round_cycles(N)``; the snapshot at ``s`` sees the FIFO
+heads and the bounds ``now(s - 2) - max_lag_ps[j]``; the decision at
+``d = s + round_cycles(N) - 1`` pops the winner if
 it is a real tag and the output register is free (empty, or read at ``d``), and the tag is valid
 on the output from ``d + 1``.
 """
@@ -157,11 +159,13 @@ def _earlier(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 def run_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[int],
               depth: int, cycles: int | None = None,
-              ready: Callable[[int], bool] | None = None) -> MergeResult:
+              ready: Callable[[int], bool] | None = None,
+              frame_inputs: Sequence[int] | None = None) -> MergeResult:
     """Every output tag and counter of the merge for tags arriving at the given cycles.
 
-    ``cycles``: the run ends there (no decision at or after it); ``ready``: the consumer's
-    ``ready`` per cycle (default: always ready)."""
+    ``cycles``: the run ends there (no decision at or after it; counters as read after its last
+    cycle); ``ready``: the consumer's ``ready`` per cycle (default: always ready);
+    ``frame_inputs``: the inputs whose frame the RTL stores (the others leave with frame 0)."""
     n = len(inputs)
     if n < 2 or len(max_lag_ps) != n:
         raise MergeConfigError(f"merge of {n} inputs with {len(max_lag_ps)} max lags")
@@ -179,19 +183,20 @@ def run_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[in
     busy_from: int | None = None  # first cycle at which the loaded output tag may be read
 
     def check_until(cycle: int) -> None:
-        """Check every arrival whose check cycle ``a + 1`` is at most ``cycle``."""
+        """Check every arrival whose write cycle ``a + 2`` is at most ``cycle``."""
         nonlocal ai
-        while ai < len(arrivals) and arrivals[ai][0] + 1 <= cycle:
+        while ai < len(arrivals) and arrivals[ai][0] + 2 <= cycle:
             a, i, k = arrivals[ai]
             ai += 1
             t = int(inputs[i].time[k])
             lag = signed64(now.at(a) - t)
             if lag > max_lag_ps[i] or (last[i] is not None and signed64(t - last[i]) < 0):
                 late[i] += 1
-            elif len(fifo[i]) >= depth:
+                continue
+            last[i] = t
+            if len(fifo[i]) >= depth:
                 overflow[i] += 1
             else:
-                last[i] = t
                 # Unwrapped time (relative to the arrival's now) for the searches below.
                 fifo[i].append((now.at(a) - lag, t, k))
 
@@ -209,7 +214,7 @@ def run_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[in
     while cycles is None or s + rounds - 1 < cycles:
         d = s + rounds - 1
         check_until(s - 1)
-        keys = [(fifo[i][0][1], i) if fifo[i] else ((now.at(s - 1) - max_lag_ps[i]) & MASK64, i)
+        keys = [(fifo[i][0][1], i) if fifo[i] else ((now.at(s - 2) - max_lag_ps[i]) & MASK64, i)
                 for i in range(n)]
         win = min(range(n), key=lambda i: _Key(keys[i]))
         real = bool(fifo[win])
@@ -218,7 +223,8 @@ def run_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[in
             if output_free(d):
                 _u, t, k = fifo[win].popleft()
                 inp = inputs[win]
-                out.append((t, int(inp.channel[k]), int(inp.frame[k]), win, d + 1))
+                frame = int(inp.frame[k]) if frame_inputs is None or win in frame_inputs else 0
+                out.append((t, int(inp.channel[k]), frame, win, d + 1))
                 busy_from = d + 1
             s += rounds
             continue
@@ -226,6 +232,16 @@ def run_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[in
         if s is None:
             break
     check_until(cycles - 1 if cycles is not None else (1 << 62))
+    for a, i, k in arrivals[ai:]:
+        # Checked for lateness (a + 1) but not yet written (a + 2) when the run ends.
+        if cycles is None or a + 1 > cycles - 1:
+            break
+        t = int(inputs[i].time[k])
+        if (signed64(now.at(a) - t) > max_lag_ps[i]
+                or (last[i] is not None and signed64(t - last[i]) < 0)):
+            late[i] += 1
+        else:
+            last[i] = t
     cols = list(zip(*out, strict=True)) if out else [[]] * 5
     return MergeResult(np.array(cols[0], dtype=np.uint64), np.array(cols[1], dtype=np.int64),
                        np.array(cols[2], dtype=np.int64), np.array(cols[3], dtype=np.int64),
@@ -250,7 +266,7 @@ def _next_snapshot(s: int, rounds: int, fifo: list[deque], arrivals: list, ai: i
     released): a new tag in a FIFO, or the bounds of the empty inputs passing the smallest head."""
     targets = []
     if ai < len(arrivals):
-        targets.append(arrivals[ai][0] + 2)
+        targets.append(arrivals[ai][0] + 3)
     heads = [(fifo[i][0][0], i) for i in range(len(fifo)) if fifo[i]]
     if heads:
         h, i = min(heads)
@@ -261,7 +277,7 @@ def _next_snapshot(s: int, rounds: int, fifo: list[deque], arrivals: list, ai: i
                 if c is None:
                     need = None
                     break
-                need = max(need, c + 1)
+                need = max(need, c + 2)
         if need is not None:
             targets.append(need)
     if not targets:

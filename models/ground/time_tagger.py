@@ -181,7 +181,8 @@ def run_time_tagger_hits(hits: Sequence[ChannelResult], event_frames: Sequence[i
     keep = join.cycle < cycles
     merge_in.append(MergeInput(join.time[keep], join.cycle[keep], channel=SYNC_CHANNEL,
                                frame=join.frame[keep]))
-    tags = run_merge(merge_in, now, cfg.lags(), cfg.merge_depth, cycles=cycles)
+    tags = run_merge(merge_in, now, cfg.lags(), cfg.merge_depth, cycles=cycles,
+                     frame_inputs=(SYNC_CHANNEL,))
     calibrated = [cfg.initial[ch] is not None or c.tables_switched > 0
                   for ch, c in enumerate(cals)]
     return TaggerResult(tags, list(hits), cals, join, calibrated)

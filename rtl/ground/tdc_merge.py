@@ -12,6 +12,8 @@ tag can come before it, which the per-input maximum lag decides: a tag arrives a
 ``(now - max_lag_ps[j], j)`` in the tournament. A virtual winner means: wait.
 """
 
+from collections.abc import Sequence
+
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
@@ -37,23 +39,23 @@ class TimeOrderedMerge(wiring.Component):
     """N tag streams -> one stream in ``(time, input)`` order, late and overflowing tags dropped
     and counted per input.
 
-    Latency: a tag arriving at cycle ``a`` is in its FIFO at ``a + 2``; a round of
+    Latency: a tag arriving at cycle ``a`` is in its FIFO at ``a + 3``; a round of
     ``R = round_cycles(N)`` cycles (5 for N = 5: snapshot, three tournament levels, decision)
-    releases it, so it leaves ``R`` to ``2 R`` cycles after ``a + 2`` once it is *safe*: the
-    bounds ``now - max_lag_ps[j]`` of the empty inputs have passed its time. In steady flow the
-    latency is therefore the largest ``max_lag_ps`` of an idle input plus up to 12 cycles.
-    Throughput: one tag per ``R`` cycles (31.25 Mtags/s at 156.25 MHz for N = 5, above the
-    pulse indexer's rate); each input takes one tag per cycle into its FIFO.
+    releases it, so it leaves ``R + 1`` to ``2 R`` cycles after it is *safe*: the bounds
+    ``now - max_lag_ps[j]`` of the empty inputs have passed its time. In steady flow the latency
+    is therefore the largest ``max_lag_ps`` of an idle input plus up to 13 cycles. Throughput:
+    one tag per ``R`` cycles (31.25 Mtags/s at 156.25 MHz for N = 5, above the pulse indexer's
+    rate); each input takes one tag per cycle into its FIFO.
 
     ::
 
-        cycle    a    a+1      a+2 ... s          s+1   s+2   s+3   d=s+4   d+1
-        i<k>     tag  check    in FIFO  snapshot  L1    L2    L3    pop     o.valid
-                      late/ovf          heads, now(s-1)-max_lag
+        cycle    a    a+1         a+2        a+3 ... s          s+1  s+2  s+3  d=s+4  d+1
+        i<k>     tag  late/order  write/ovf  in FIFO snapshot   L1   L2   L3   pop    o.valid
+                                                     heads, now(s-2)-max_lag
 
     Stream contract: every input is always ready (a TDC cannot wait): a tag that arrives more than
-    ``max_lag_ps[i]`` after its time, or before the previous accepted tag of its input, is
-    ``late``; one that finds the FIFO (``depth`` entries) full is ``overflow``; both are dropped
+    ``max_lag_ps[i]`` after its time, or before the previous tag of its input that was not late,
+    is ``late``; one that finds the FIFO (``depth`` entries) full is ``overflow``; both are dropped
     and counted at arrival, so these decisions never depend on ``o``'s backpressure. ``o`` holds
     its tag until read (a stalled ``o`` stalls the release, never the inputs). Times compare
     modulo 2**64 (the coarse counter may wrap; tags within 2**63 ps of each other and of
@@ -71,15 +73,25 @@ class TimeOrderedMerge(wiring.Component):
         Per input, the largest ``now - time`` a tag may have when it arrives.
     late, overflow : Out(ArrayLayout(32, N))
         Per input, tags dropped (counters wrap at 2**32).
+
+    Parameters
+    ----------
+    inputs, depth :
+        Number of inputs; FIFO entries per input (a power of two; distributed RAM).
+    frame_inputs :
+        The inputs whose ``frame`` field is stored (default all); the others leave with frame 0
+        (the detector channels' tags have no frame: 48 bits less per FIFO entry).
     """
 
-    def __init__(self, inputs: int = TDC_CHANNELS, depth: int = 32) -> None:
+    def __init__(self, inputs: int = TDC_CHANNELS, depth: int = 32,
+                 frame_inputs: Sequence[int] | None = None) -> None:
         if inputs < 2:
             raise ValueError(f"a merge needs at least 2 inputs, not {inputs}")
         if depth < 2 or depth & (depth - 1):
             raise ValueError(f"merge FIFO depth {depth} must be a power of two >= 2")
         self._n = inputs
         self._depth = depth
+        self._frames = set(range(inputs) if frame_inputs is None else frame_inputs)
         members = {f"i{i}": In(stream.Signature(Tag)) for i in range(inputs)}
         members.update({
             "o": Out(stream.Signature(Tag)),
@@ -109,7 +121,10 @@ class TimeOrderedMerge(wiring.Component):
 
         heads, keys = [], []
         for i, port in enumerate(self.inputs):
-            mem = Memory(shape=Tag, depth=depth, init=[])
+            # An input whose tags all have frame 0 (the detectors) stores no frame field.
+            entry = Tag if i in self._frames else data.StructLayout(
+                {"time": Tag["time"].shape, "channel": Tag["channel"].shape})
+            mem = Memory(shape=entry, depth=depth, init=[])
             m.submodules[f"fifo{i}"] = mem
             wr = mem.write_port()
             rd = mem.read_port(domain="comb")
@@ -118,7 +133,9 @@ class TimeOrderedMerge(wiring.Component):
             count = Signal(range(depth + 1), name=f"count{i}")
             last = Signal(64, name=f"last{i}")
             has_last = Signal(name=f"has_last{i}")
-            # Input stage: the tag and its lag now(a) - time, checked in the next cycle.
+            # Stage 0: the tag and its lag now(a) - time. Stage 1 (a + 1): the late and order
+            # checks. Stage 2 (a + 2): FIFO write or overflow. Two stages keep the 65-bit
+            # compares apart from the FIFO's write enable and pointers.
             sv = Signal(name=f"sv{i}")
             st = Signal(Tag, name=f"st{i}")
             slag = Signal(signed(64), name=f"slag{i}")
@@ -126,25 +143,36 @@ class TimeOrderedMerge(wiring.Component):
             m.d.sync += [sv.eq(port.valid), st.eq(port.payload),
                          slag.eq(self.now_ps - port.payload.time)]
             late = (slag > self.max_lag_ps[i]) | (has_last & before(st.time, last))
-            full = count == depth
-            write = sv & ~late & ~full
-            m.d.comb += [wr.addr.eq(wp), wr.data.eq(st), wr.en.eq(write), rd.addr.eq(rp)]
+            ok = Signal(name=f"ok{i}")
+            st2 = Signal(Tag, name=f"st2_{i}")
+            m.d.sync += [ok.eq(sv & ~late), st2.eq(st)]
             with m.If(sv & late):
                 m.d.sync += self.late[i].eq(self.late[i] + 1)
-            with m.If(sv & ~late & full):
+            with m.If(sv & ~late):
+                m.d.sync += [last.eq(st.time), has_last.eq(1)]
+            full = count == depth
+            write = ok & ~full
+            m.d.comb += [wr.addr.eq(wp), wr.en.eq(write), rd.addr.eq(rp)]
+            with m.If(ok & full):
                 m.d.sync += self.overflow[i].eq(self.overflow[i] + 1)
             with m.If(write):
-                m.d.sync += [wp.eq(wp + 1), last.eq(st.time), has_last.eq(1)]
+                m.d.sync += wp.eq(wp + 1)
             with m.If(pop[i]):
                 m.d.sync += rp.eq(rp + 1)
             m.d.sync += count.eq(count + write - pop[i])
-            # Snapshot key: the head, or for an empty input the bound of any later tag of it.
+            # Snapshot key: the head, or for an empty input the bound of any later tag of it,
+            # now(s - 2) - max_lag (tags arriving from s - 2 on are not in the snapshot at s).
             lb = Signal(64, name=f"lb{i}")
-            m.d.sync += lb.eq(self.now_ps - self.max_lag_ps[i])
+            lb2 = Signal(64, name=f"lb2_{i}")
+            m.d.sync += [lb.eq(self.now_ps - self.max_lag_ps[i]), lb2.eq(lb)]
             kt = Signal(64, name=f"key{i}")
             kr = Signal(name=f"real{i}")
-            m.d.sync += [kt.eq(Mux(count.any(), rd.data.time, lb)), kr.eq(count.any())]
-            heads.append(rd.data)
+            m.d.sync += [kt.eq(Mux(count.any(), rd.data.time, lb2)), kr.eq(count.any())]
+            head = Signal(Tag, name=f"head{i}")
+            for field in entry.members:
+                m.d.comb += [getattr(wr.data, field).eq(getattr(st2, field)),
+                             getattr(head, field).eq(getattr(rd.data, field))]
+            heads.append(head)
             keys.append((kt, Signal(range(n), init=i, name=f"idx{i}"), kr))
 
         # Tournament, one registered level per cycle; the left operand has the lower inputs and

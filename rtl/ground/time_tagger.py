@@ -137,7 +137,7 @@ class TimeTagger(wiring.Component):
         # The blocks are attributes so that a test top can tap their streams (the e2e
         # compares raw hits, calibrated tags and joined sync tags with the models).
         self.join = SyncJoin(JOIN_DEPTH)
-        self.merge = TimeOrderedMerge(n, self._merge_depth)
+        self.merge = TimeOrderedMerge(n, self._merge_depth, frame_inputs=(TDC_CHANNELS - 1,))
         self.channels = [TdcChannel(ch, taps=taps, epoch=self._epoch, cal_period=cal_period)
                          for ch in range(n)]
         self.calibrators = [TdcCalibrator(ch, taps=taps, cal_hits=cal_hits,

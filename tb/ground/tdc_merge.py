@@ -57,11 +57,11 @@ def merge_stimulus(seed: int, lags: Sequence[int], cycles: int, now: Coarse,
 
 
 def simulate_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[int],
-                   depth: int, cycles: int,
-                   ready: Callable[[int], bool] | None = None) -> MergeResult:
+                   depth: int, cycles: int, ready: Callable[[int], bool] | None = None,
+                   frame_inputs: Sequence[int] | None = None) -> MergeResult:
     """The RTL merge run on ``inputs`` at their arrival cycles; result as the model's."""
     n = len(inputs)
-    dut = TimeOrderedMerge(n, depth)
+    dut = TimeOrderedMerge(n, depth, frame_inputs=frame_inputs)
     feeds = {f"i{i}": [(int(c), pack(Tag, {"time": int(t), "channel": int(ch), "frame": int(f)}))
                        for c, t, ch, f in zip(inp.cycle.tolist(), inp.time.tolist(),
                                               inp.channel.tolist(), inp.frame.tolist(),

@@ -34,10 +34,11 @@ def in_order(res: MergeResult) -> bool:
     return keys == sorted(keys)
 
 
-def run_both(inputs, now, lags, depth, cycles, ready=None) -> MergeResult:
-    want = run_merge(inputs, now, lags, depth, cycles=cycles, ready=ready)
-    same(simulate_merge(inputs, now, lags, depth, cycles, ready=ready), want,
-         cycles=ready is None)
+def run_both(inputs, now, lags, depth, cycles, ready=None, frame_inputs=None) -> MergeResult:
+    want = run_merge(inputs, now, lags, depth, cycles=cycles, ready=ready,
+                     frame_inputs=frame_inputs)
+    same(simulate_merge(inputs, now, lags, depth, cycles, ready=ready,
+                        frame_inputs=frame_inputs), want, cycles=ready is None)
     assert in_order(want)
     return want
 
@@ -48,6 +49,14 @@ def test_random_tags_bit_exact(seed: int) -> None:
     inputs = merge_stimulus(seed, LAGS, 1500, now, rate=0.03)
     want = run_both(inputs, now, LAGS, 16, 1800)
     assert len(want.time) > 150 and sum(want.late) > 5 and sum(want.overflow) == 0
+
+
+def test_frames_stored_only_where_asked() -> None:
+    now = tick_coarse(10**9)
+    inputs = merge_stimulus(8, LAGS, 900, now, rate=0.03)
+    want = run_both(inputs, now, LAGS, 16, 1200, frame_inputs=(4,))
+    assert set(want.frame[want.input == 4].tolist()) == {4000}
+    assert set(want.frame[want.input != 4].tolist()) == {0}
 
 
 def test_overflow_under_burst() -> None:
