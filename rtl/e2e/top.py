@@ -7,12 +7,13 @@ r"""End-to-end co-simulation top (``make sim``): satellite FPGA, optical channel
                            |  |  SatelliteSift <--reports-- TimedReplay "up"  <== uplink (Python)
                            |  |      |--entry--------------------------------> capture "ent" ==>
                            |  |      `--key----------------------------------> capture "skey"
-                           |  `--downlink words--> serializer --1 bit/cycle--> GroundRx.bits
-                           |                  GroundRx.frames -> capture "frm", TimeTagger.events
-    channel (Python) ==> TimedReplay "code0".."code4" --codes--> TimeTagger --tags--> GroundRx
-       raw hits -> TapFunnel -> capture "raw"; calibrated tags -> TapFunnel -> capture "cal";
-       joined sync tags -> capture "sync"; merged tags -> capture "tag"
-                                                GroundRx --detections--> GroundReport
+                           |  `--downlink words--> serializer --1 bit/cycle--> GroundTiming.bits
+    channel (Python) ==> TimedReplay "code0".."code4" --codes--> GroundTiming (lines="ports"):
+         TimeTagger --tags--> GroundRx, GroundRx.frames --> TimeTagger (sync join)
+       taps: frame events -> capture "frm"; raw hits -> TapFunnel -> capture "raw";
+       calibrated tags -> TapFunnel -> capture "cal"; joined sync tags -> capture "sync";
+       merged tags -> capture "tag"
+                                         GroundTiming --detections--> GroundReport
                                                                   capture "rep" <==|==> uplink
                                                          record FIFO <-------------'
     downlink (Python) ==> TimedReplay "dn" --entries--> GroundSift <--records-- record FIFO
@@ -71,9 +72,8 @@ from rtl.ground.time_tagger import (
     CHANNEL_COUNTERS,
     JOIN_COUNTERS,
     MERGE_COUNTERS,
-    TimeTagger,
 )
-from rtl.ground.tops import GroundRx
+from rtl.ground.tops import GroundTiming
 from rtl.satellite.layouts import CacheAnswer
 from rtl.satellite.transmitter import SatelliteTx
 from rtl.sifting.ground_report import GroundReport
@@ -223,13 +223,13 @@ class E2eTop(wiring.Component):
         self.qrng = CounterQrngSource(p.seed, p.lanes)
         self.tx = SatelliteTx(p.lanes, p.cache_rows)
         self.signer = SymbolSignature(p.lanes, p.signature_beats)
-        self.ground = GroundRx()
+        # start-up calibration tables of the lines (the model's, unless given: they take
+        # seconds to compute, so sim.e2e passes cached ones)
+        self.ground = GroundTiming("ports", initial=tables or startup_tables())
+        self.tagger = self.ground.tagger
         self.report = GroundReport()
         self.sat_sift = SatelliteSift(p.packet_bits)
         self.gnd_sift = GroundSift(p.packet_bits)
-        # start-up calibration tables of the lines (the model's, unless given: they take
-        # seconds to compute, so sim.e2e passes cached ones)
-        self.tagger = TimeTagger(TDC_TAPS, initial=tables or startup_tables())
         self.raw_funnel = TapFunnel(TDC_CHANNELS, payload_bits(RawHit))
         self.cal_funnel = TapFunnel(TDC_CHANNELS, payload_bits(Tag))
         self.captures = {
@@ -317,10 +317,9 @@ class E2eTop(wiring.Component):
             for port in REPLAY_OUTPUTS:
                 m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(replay, port))
         self.time_tagger(m, capture)
-        connect(m, self.tagger.tags, ground.tags)
-        capture("tag", ground.tags.valid & ground.tags.ready, ground.tags.payload)
-        connect(m, ground.frames, self.tagger.events)
-        capture("frm", ground.frames.valid & ground.frames.ready, ground.frames.payload)
+        rx = ground.rx
+        capture("tag", rx.tags.valid & rx.tags.ready, rx.tags.payload)
+        capture("frm", rx.frames.valid & rx.frames.ready, rx.frames.payload)
         m.d.comb += [ground.delta.eq(p.delta), ground.gate_half.eq(p.gate_half),
                      self.locked.eq(ground.locked)]
         connect(m, ground.detections, self.report.det)
@@ -372,16 +371,17 @@ class E2eTop(wiring.Component):
 
 
     def time_tagger(self, m: Module, capture) -> None:
-        """The time tagger on the replayed codes: replay ``code<k>`` presents each code in its
-        cycle (zero in every other cycle) to channel ``k``; the channels' raw hits and the
-        calibrators' tags are tapped into one capture each, the joined sync tags into one."""
-        tagger = m.submodules.tagger = self.tagger
+        """The ground timing top's time tagger on the replayed codes: replay ``code<k>``
+        presents each code in its cycle (zero in every other cycle) to channel ``k``; the
+        channels' raw hits and the calibrators' tags are tapped into one capture each, the
+        joined sync tags into one."""
+        tagger, ground = self.tagger, self.ground
         m.submodules.raw_funnel = raw = self.raw_funnel
         m.submodules.cal_funnel = cal = self.cal_funnel
         for k, name in enumerate(CODE_REPLAYS):
             code = self.replays[name].o
             m.d.comb += [code.ready.eq(1),
-                         tagger.codes[k].eq(code.payload & code.valid.replicate(TDC_TAPS))]
+                         ground.codes[k].eq(code.payload & code.valid.replicate(TDC_TAPS))]
             for funnel, source in ((raw, tagger.channels[k].hits),
                                    (cal, tagger.calibrators[k].tags)):
                 m.d.comb += [funnel.taps[k].valid.eq(source.valid & source.ready),
@@ -392,9 +392,9 @@ class E2eTop(wiring.Component):
         for name in TDC_REGISTERS:
             held = Signal(len(getattr(self, f"tdc_{name}")), reset_less=True)
             m.d.por += held.eq(getattr(self, f"tdc_{name}"))
-            m.d.comb += Value.cast(getattr(tagger, name)).eq(held)
+            m.d.comb += Value.cast(getattr(ground, name)).eq(held)
         for name in (*TDC_COUNTERS, *SYNC_COUNTERS):
-            m.d.comb += getattr(self, f"tdc_{name}").eq(Value.cast(getattr(tagger, name)))
+            m.d.comb += getattr(self, f"tdc_{name}").eq(Value.cast(getattr(ground, name)))
         m.d.comb += self.tap_overflow.eq(raw.overflow + cal.overflow)
 
 

@@ -7,7 +7,7 @@ from sim.e2e import run_e2e
 from sim.e2e_scenario import SCENARIO_DIR, load_scenario
 from tb.e2e.scoreboard import STREAMS
 
-SHORT_FRAMES = 6  # the first two frames give no reports (docs/e2e.md, "Sync path")
+SHORT_FRAMES = 8  # the first two frames give no reports (docs/e2e.md, "Sync path")
 REGRESSION_FRAMES = 30
 ICARUS_SMOKE_CYCLES = 1500
 CORRUPT_CHANNEL, CORRUPT_HIT = 2, 17  # the model's raw hit 17 of TDC channel 2 is made wrong
