@@ -3,7 +3,8 @@
 * ``gate_signal_kept`` (fraction): signal photons that the 800 ps gate accepts with their own
   pulse index, measured through the stimulus generator and the indexer golden model (detector
   response: :class:`models.ground.stimulus.DetectorResponse`, sync jitter 100 ps FWHM, gate
-  centred by the calibration on the response peak). Paper: about 80 %.
+  centred by the calibration on the response peak, every tag with the TDC's measured error,
+  :data:`TDC_RMS_PS`). Paper: about 80 %.
 * ``gate_background_suppression`` (dB): uniform background accepted by the same gate. Paper:
   about 3 dB.
 * ``gate_sweep.png``: kept signal and background versus gate width (analytic from the response
@@ -27,13 +28,23 @@ import numpy as np
 
 from models.constants import FRAME_PULSES, PULSE_PERIOD_PS
 from models.ground.calibration import calibrate_delta
-from models.ground.stimulus import DetectorResponse, StimulusConfig, generate
+from models.ground.stimulus import FWHM_PER_SIGMA, DetectorResponse, StimulusConfig, generate
 from models.ground.sync import SyncConfig
 from models.ground.timing import CH_SYNC, IndexerConfig, Status, index_stream, run_indexer
 from tb.ground.streams import cloud_burst, perturb, wrongly_indexed
 
 DELTA_PS = 5_000.0
 SYNC_FWHM_PS = 100.0
+# Error of a calibrated TDC tag against the analog arrival it measured, per tag: the e2e summary's
+# ``tdc`` entry (``python -m sim.e2e --frames 32``) gives 26 ps RMS for detector tags and 48 ps
+# for sync tags (start-up tables, skew registers at 0); the bench puts sqrt((26^2 + 48^2) / 2)
+# on every tag, so a sync-to-detection interval gets both (docs/e2e.md "Timing budget").
+TDC_RMS_PS = 39.0
+
+
+def budget_fwhm_ps(tdc_rms_ps: float = TDC_RMS_PS) -> float:
+    """Gaussian FWHM of the sync jitter and both TDC measurements (sync and detection tag)."""
+    return float(np.hypot(SYNC_FWHM_PS, np.sqrt(2.0) * tdc_rms_ps * FWHM_PER_SIGMA))
 
 
 def gate_curves(widths_ps: np.ndarray, response: DetectorResponse | None = None
@@ -41,7 +52,7 @@ def gate_curves(widths_ps: np.ndarray, response: DetectorResponse | None = None
     """Analytic kept-signal fraction and background fraction for gates centred on the peak."""
     response = response or DetectorResponse()
     grid = np.arange(-8000.0, 8001.0)
-    pdf = response.pdf(grid, SYNC_FWHM_PS)
+    pdf = response.pdf(grid, budget_fwhm_ps())
     peak = grid[np.argmax(pdf)]
     kept = np.array([pdf[np.abs(grid - peak) <= w / 2].sum() for w in widths_ps]) / pdf.sum()
     return kept, np.minimum(widths_ps / PULSE_PERIOD_PS, 1.0)
@@ -50,7 +61,7 @@ def gate_curves(widths_ps: np.ndarray, response: DetectorResponse | None = None
 def measure_gate(frames: int = 150, seed: int = 3) -> dict[str, float]:
     """Kept signal and accepted background through stimulus + calibration + indexer model."""
     cfg = StimulusConfig(frames=frames, noise_seed=seed, delta_ps=DELTA_PS,
-                         background_cps=100_000.0, transmittance=1e-3)
+                         background_cps=100_000.0, transmittance=1e-3, tdc_rms_ps=TDC_RMS_PS)
     stim = generate(cfg)
     det = stim.channel < CH_SYNC
     delta = calibrate_delta(stim.time, stim.channel, stim.frame)
@@ -64,7 +75,7 @@ def measure_gate(frames: int = 150, seed: int = 3) -> dict[str, float]:
     sig, bg = indexed & (truth >= 0), indexed & (truth < 0)
     kept = np.mean((status[sig] == Status.ACCEPTED) & (n[sig] == truth[sig]))
     background = np.mean(status[bg] == Status.ACCEPTED)
-    peak = DELTA_PS + DetectorResponse().mode_ps(SYNC_FWHM_PS)
+    peak = DELTA_PS + DetectorResponse().mode_ps(budget_fwhm_ps())
     return {"kept": float(kept), "background": float(background), "signal": int(sig.sum()),
             "noise": int(bg.sum()), "delta": delta, "delta_error_ps": delta - peak,
             "tags_per_s": stim.time.size / wall}
@@ -129,11 +140,11 @@ def run(out_dir: pathlib.Path) -> list[dict]:
     return [
         {"name": "gate_signal_kept", "value": round(measured["kept"], 4), "unit": "fraction",
          "gate_ps": 800, "analytic": round(float(kept[at800]), 4),
-         "signal_photons": measured["signal"], "paper": 0.8},
+         "signal_photons": measured["signal"], "paper": 0.8, "tdc_rms_ps": TDC_RMS_PS},
         {"name": "gate_background_suppression",
          "value": round(float(-10 * np.log10(measured["background"])), 3), "unit": "dB",
          "gate_ps": 800, "analytic": round(float(-10 * np.log10(bg[at800])), 3),
-         "background_counts": measured["noise"], "paper": 3.0},
+         "background_counts": measured["noise"], "paper": 3.0, "tdc_rms_ps": TDC_RMS_PS},
         {"name": "ground_calibration_delta_error", "value": round(measured["delta_error_ps"], 1),
          "unit": "ps", "note": "calibrated delta minus the response peak, same run"},
         {"name": "sync_false_hit_per_position", "value": false_hit, "unit": "probability",

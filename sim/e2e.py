@@ -39,6 +39,7 @@ from sim.e2e_scenario import (
     Scenario,
     ScenarioError,
     build_stimulus,
+    cached_startup_tables,
     link_configs,
     load_scenario,
     pass_window,
@@ -60,10 +61,10 @@ LONG_RUN_S = 3600  # longer windows run only when given explicitly
 SETUP_S = {"verilator": 30.0, "icarus": 20.0}  # Verilog and stimulus, roughly
 BUILD_S = {"verilator": 150.0, "icarus": 30.0}  # a first build of the top (cached afterwards)
 # The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
-PUBLIC_RW = ("*_count", "*_strobe")
+PUBLIC_RW = ("*_count", "*_strobe", "tdc_*")
 PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
              "*_short_reads", "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped",
-             "report_overflow", "locked")
+             "report_overflow", "locked", "tap_overflow")
 
 
 def widths() -> dict[str, int]:
@@ -79,11 +80,13 @@ def link_dict(config) -> dict:
 def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
             params: E2eParams | None = None, case: str = "e2e",
             corrupt: bool | tuple[int, int] = False, max_cycles: int | None = None,
-            progress: bool = False) -> dict:
+            progress: bool = False, corrupt_hit: tuple[int, int] | None = None) -> dict:
     """Run one window; return the result dict (SPEC 8 fields plus per-stream tallies).
 
     ``corrupt``: flip the measured bit of the model's detections ``first, first + step, ...``
     (``(first, step)``; ``True`` is ``(0, 7)``): a wrong model input the scoreboards must catch.
+    ``corrupt_hit``: ``(channel, k)``: the model's raw hit ``k`` of that TDC channel gets its
+    fine code's lowest bit flipped (a wrong TDC output the raw-hit scoreboard must name).
     ``progress``: draw a progress bar on standard error while the simulator runs."""
     if corrupt is True:
         corrupt = (0, 7)
@@ -96,24 +99,27 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
     # pytest-xdist two of them must not overlap (run_cocotb takes the same lock re-entrantly).
     with locked_build_dir(case, simulator) as build:
         return _run_locked(simulator, scenario, frames, params, build, case, corrupt, max_cycles,
-                           progress)
+                           progress, corrupt_hit)
 
 
 def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2eParams, build: Path,
                 case: str, corrupt: tuple[int, int] | bool, max_cycles: int | None,
-                progress: bool) -> dict:
+                progress: bool, corrupt_hit: tuple[int, int] | None) -> dict:
     start = time.perf_counter()
     stim = build_stimulus(scenario, frames, params.seed)
     params = replace(params, delta=stim["delta"])
     stim_path = build / "stimulus.npz"
     np.savez(stim_path, **{k: v for k, v in stim.items() if isinstance(v, np.ndarray)},
-             pulses=stim["pulses"])
+             pulses=stim["pulses"], end_cycle=stim["end_cycle"])
+    join = stim["join"]
+    registers = {"offset_ps": join.offset_ps, "tolerance_ps": join.tolerance_ps,
+                 "strobe_lag_ps": join.strobe_lag_ps, "max_lag_ps": list(stim["max_lag_ps"])}
     prep_s = time.perf_counter() - start
     window = pass_window(scenario)
     up, down = link_configs(scenario, window)
     result_path = build / "result.json"
     result_path.unlink(missing_ok=True)
-    top = E2eTop(params)
+    top = E2eTop(params, cached_startup_tables())
     try:
         run_cocotb(top, "tb.e2e.cocotb_e2e", simulator, case=case,
                    internal_clock_ps=FABRIC_CLOCK_PS, public_rw=PUBLIC_RW, public_rd=PUBLIC_RD,
@@ -122,7 +128,9 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
                    params={"top": asdict(params), "widths": widths(), "seed": scenario.seed,
                            "stimulus": str(stim_path), "result_path": str(result_path),
                            "uplink": link_dict(up), "downlink": link_dict(down),
-                           "corrupt": corrupt, "max_cycles": max_cycles,
+                           "corrupt": corrupt, "corrupt_hit": corrupt_hit,
+                           "tdc_registers": registers, "tdc_counters": stim["tdc_counters"],
+                           "max_cycles": max_cycles,
                            "progress": progress},
                    testcase="e2e_matches_models")
     except SystemExit as exc:  # the cocotb runner exits when a test fails
@@ -149,6 +157,10 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
         "indexer_records": stim["record_status"],
         "signal_tags": stim["signal_tags"],
         "corrupt": list(corrupt) if corrupt else False,
+        "corrupt_hit": list(corrupt_hit) if corrupt_hit else None,
+        "tdc": {"registers": registers,
+                "tag_error_ps": error_stats(stim["tdc_error_ps"]),
+                "sync_error_ps": error_stats(stim["sync_error_ps"])},
         "detection_frames": np.bincount(
             (stim["det_pulse"] // np.uint64(FRAME_PULSES)).astype(np.int64),
             minlength=frames).tolist(),
@@ -157,6 +169,16 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
                     "clock_offset_ps": scenario.clock_offset_ps, "delta_ps": stim["delta"]},
     })
     return result
+
+
+def error_stats(error: np.ndarray) -> dict[str, float]:
+    """Mean, RMS and largest magnitude of TDC tag errors against the analog arrivals (ps)."""
+    error = error[np.isfinite(error)]
+    if not len(error):
+        return {"tags": 0}
+    return {"tags": len(error), "mean": round(float(error.mean()), 2),
+            "rms": round(float(np.sqrt(np.mean(error**2))), 2),
+            "max_abs": round(float(np.abs(error).max()), 2)}
 
 
 def print_summary(result: dict) -> None:
@@ -177,6 +199,14 @@ def print_summary(result: dict) -> None:
     print("\n".join(
         f"  {name:14s} {t['compared']:>11,} beats compared, {t['mismatches']} mismatches"
         for name, t in result["streams"].items()))
+    tdc, counters = result["tdc"], result["tdc_counters"]
+    print(f"  TDC: tags {tdc['tag_error_ps'].get('rms', 0):.1f} ps RMS from the analog "
+          f"arrivals, sync tags {tdc['sync_error_ps'].get('rms', 0):.1f} ps; lost to dead time "
+          f"{counters['lost_dead']}, calibration blanking {counters['lost_calibration']}, "
+          f"pile-up {counters['lost_pileup']}, overflow {counters['lost_overflow']}; merge "
+          f"late {counters['merge_late']} overflow {counters['merge_overflow']}; join missing "
+          f"{counters['sync_missing']} extra {counters['sync_extra']} ambiguous "
+          f"{counters['sync_ambiguous']}")
     link = result["link"]
     print(f"  uplink frames {link['uplink_frames']} ({link['uplink_missing']} missing), "
           f"sift messages {link['sift_messages']}; cache answers {result['cache_answer_status']}")
@@ -203,7 +233,8 @@ def record_mismatch_waves(simulator: str, scenario: Scenario, plan: WindowPlan, 
     params = replace(E2eParams(), wave_start_cycle=start, wave_file=str(dump))
     max_cycles = end if plan.max_cycles is None else min(end, plan.max_cycles)
     run_e2e(simulator, scenario, plan.frames, params=params, case="e2e_mismatch",
-            corrupt=result.get("corrupt", False), max_cycles=max(max_cycles, start + 1))
+            corrupt=result.get("corrupt", False), max_cycles=max(max_cycles, start + 1),
+            corrupt_hit=result.get("corrupt_hit"))
     if not dump.exists():
         raise CosimError(f"the re-run wrote no waves at {dump}")
     waves = MismatchWaves(dump, out_dir / "mismatch.gtkw", first["stream"], cycle, start, end)

@@ -27,9 +27,11 @@ File format (every key optional except ``pass``; unknown keys are errors)::
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,13 @@ import numpy as np
 
 from models.channel.config import PassConfigError, load_pass
 from models.channel.passmodel import config_slices
-from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, SQUASH_SEED
+from models.constants import (
+    FABRIC_CLOCK_PS,
+    FRAME_PULSES,
+    LANES,
+    SQUASH_SEED,
+    TDC_CHANNELS,
+)
 from models.ground.squash import squash
 from models.ground.stimulus import (
     StimulusConfig,
@@ -45,19 +53,45 @@ from models.ground.stimulus import (
     generate,
     ground_time_ps,
     linear_range,
+    tdc_line,
 )
-from models.ground.timing import IndexerConfig, Status, run_indexer
+from models.ground.sync_join import JoinConfig
+from models.ground.tdc import (
+    ChannelConfig,
+    ChannelResult,
+    channel_input,
+    default_pulses,
+    run_channel,
+)
+from models.ground.time_tagger import TaggerConfig, TaggerResult, run_time_tagger_hits
+from models.ground.timing import CH_SYNC, IndexerConfig, Status, run_indexer
 from models.sifting.classical_link import (
     SPEED_OF_LIGHT,
     LinkConfig,
     SiftingConfigError,
     downlink_config,
 )
+from rtl.e2e.top import POWER_ON_CYCLES, SYNC_EVENT_CYCLE, SYNC_FIRST_FRAME, startup_tables
+from rtl.ground.time_tagger import (
+    CALIBRATOR_COUNTERS,
+    CHANNEL_COUNTERS,
+    JOIN_COUNTERS,
+    MERGE_COUNTERS,
+)
+from tb.e2e.cocotb_e2e import DRAIN_FRAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "configs" / "scenarios"
 CLOCK_PS = FABRIC_CLOCK_PS
-REPLAY_SLACK_CYCLES = 64  # a tag enters the ground chain this long after its pulse left
+REPLAY_SLACK_CYCLES = 64  # the window's first pulse arrives at least this long after reset
+JOIN_MARGIN_PS = 20_000  # a strobe's window reaches this far beyond the spread of its lead
+TABLE_SOURCES = ("constants.py", "ground/tdc.py", "ground/tdc_calibration.py",
+                 "ground/stimulus.py")
+FRAME_BITS = FRAME_PULSES // LANES  # downlink bits (one per cycle) per sync frame
+# The code a line samples at cycle c is due at replay cycle c + CODE_DUE_CYCLES: the e2e top's
+# cycle counter ``now`` runs POWER_ON_CYCLES ahead of the TDC's, whose coarse time of cycle c is
+# c * FABRIC_CLOCK_PS.
+CODE_DUE_CYCLES = POWER_ON_CYCLES
 
 
 class ScenarioError(ValueError):
@@ -264,7 +298,9 @@ def link_configs(scenario: Scenario, window: Window) -> tuple[LinkConfig, LinkCo
 
 def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int | None = None
                    ) -> dict[str, Any]:
-    """Tags, their due cycles and the expected detection records of a window of ``frames``.
+    """The analog arrivals of a window of ``frames`` at the TDC inputs, the codes the delay
+    lines sample from them, and what the golden models expect: raw hits, calibrated tags,
+    joined sync tags and merged tags of the time tagger, then the detection records.
 
     ``delta`` is the indexer's sync-to-pulse delay; by default the calibrated value (the
     stimulus delay plus the peak of the detector response).
@@ -275,18 +311,41 @@ def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int |
     if delta is None:
         assert cfg.response is not None
         delta = round(cfg.delta_ps + cfg.response.mode_ps(cfg.sync_fwhm_ps))
-    origin = ground_time_ps(cfg, np.zeros(1))[0]
-    due = np.floor((stim.time.astype(np.float64) - origin) / CLOCK_PS).astype(np.int64)
-    due = np.maximum.accumulate(np.maximum(due + REPLAY_SLACK_CYCLES, 0))
-    records = run_indexer(stim.time, stim.channel, stim.frame, IndexerConfig(delta=delta))
+    origin = float(ground_time_ps(cfg, np.zeros(1))[0])
+    sync = stim.channel == CH_SYNC
+    # The TDC's clock reads 0 at the first cycle after reset; the window's pulse 0 arrives
+    # REPLAY_SLACK_CYCLES later, or later still so that every sync strobe comes after the
+    # frame event it joins (the join opens its window at the event).
+    lead = (sync_event_cycles(stim.frame[sync]) * CLOCK_PS - (stim.arrival[sync] - origin))
+    slack = max(REPLAY_SLACK_CYCLES, int(np.ceil((lead.max() + JOIN_MARGIN_PS) / CLOCK_PS)))
+    arrival = stim.arrival - origin + slack * CLOCK_PS
+    last = int(np.ceil(arrival.max() / CLOCK_PS))
+    cycles = last + DRAIN_FRAMES * FRAME_PULSES // LANES  # the TDC cycles of the window
+    tdc, hits = tdc_stimulus(arrival, stim.channel, cycles)
+    join = join_config(stim.frame[sync], arrival[sync])
+    tagger = TaggerConfig(initial=cached_startup_tables(), join=join)
+    frames_seen = np.arange(SYNC_FIRST_FRAME, frames + DRAIN_FRAMES + 1)
+    events = sync_event_cycles(frames_seen)
+    keep = events < cycles
+    model = run_time_tagger_hits(hits, frames_seen[keep].tolist(), events[keep].tolist(),
+                                 cycles, tagger)
+    tags = model.tags
+    records = run_indexer(tags.time, tags.channel, tags.frame, IndexerConfig(delta=delta))
     # The squasher (SPEC 4.3, rtl.ground.squash) lets a pulse go with the next accepted
     # detection, so the window's last pulse is still inside the ground FPGA when the window
     # ends; models.ground.squash, given a finished list, emits it. It belongs to the next window.
     dets = squash(records, SQUASH_SEED)[:-1]
     statuses = np.array([int(r.status) for r in records], dtype=np.int64)
+    for k, cal in enumerate(model.calibrators):
+        tdc[f"cal{k}_time"] = cal.time.astype(np.uint64)
+    detector = tags.channel < CH_SYNC
     return {
-        "time": stim.time, "channel": stim.channel.astype(np.uint64),
-        "frame": stim.frame, "due": due.astype(np.uint64),
+        "arrival": arrival, "arrival_channel": stim.channel.astype(np.uint64),
+        "end_cycle": cycles + CODE_DUE_CYCLES,
+        "sync_time": model.join.time.astype(np.uint64),
+        "sync_frame": model.join.frame.astype(np.uint64),
+        "tag_time": tags.time.astype(np.uint64), "tag_channel": tags.channel.astype(np.uint64),
+        "tag_frame": tags.frame.astype(np.uint64),
         "det_pulse": np.array([d.n for d in dets], dtype=np.uint64),
         "det_basis": np.array([d.basis for d in dets], dtype=np.uint8),
         "det_bit": np.array([d.bit for d in dets], dtype=np.uint8),
@@ -295,4 +354,130 @@ def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int |
         "signal_tags": int(np.count_nonzero(stim.signal)),
         "window": window,
         "pulses": frames * FRAME_PULSES,
+        "join": join,
+        "max_lag_ps": tagger.lags(),
+        "tdc_counters": tagger_counters(model),
+        "tdc_error_ps": tdc_errors(tags.time[detector], tags.channel[detector], arrival,
+                                   stim.channel),
+        "sync_error_ps": tdc_errors(model.join.time, np.full(len(model.join.time), CH_SYNC),
+                                    arrival, stim.channel),
+        **tdc,
     }
+
+
+def cached_startup_tables() -> tuple[tuple[int, ...], ...]:
+    """:func:`rtl.e2e.top.startup_tables` (seconds of code-density simulation per channel),
+    kept in ``build/cache`` under a digest of the model sources that make them."""
+    digest = hashlib.sha256(b"".join(
+        (ROOT / "models" / name).read_bytes() for name in TABLE_SOURCES)).hexdigest()[:16]
+    path = ROOT / "build" / "cache" / f"tdc_startup_tables_{digest}.npy"
+    if path.exists():
+        return tuple(tuple(int(x) for x in row) for row in np.load(path))
+    tables = startup_tables()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.npy")
+    np.save(partial, np.array(tables, dtype=np.int64))
+    partial.replace(path)
+    return tables
+
+
+def sync_event_cycles(frame: np.ndarray) -> np.ndarray:
+    """TDC cycle at which the sync detector's event of frame ``frame`` reaches the time tagger:
+    the downlink bit stream runs at one bit per cycle from the satellite framer, so frame
+    ``k``'s event comes a fixed :data:`SYNC_EVENT_CYCLE` after ``k * FRAME_BITS`` (the same in
+    every scenario: the downlink bits are the framer's; the sync scoreboard checks each
+    event's cycle)."""
+    return SYNC_EVENT_CYCLE + np.asarray(frame, dtype=np.int64) * FRAME_BITS
+
+
+def join_config(frame: np.ndarray, arrival: np.ndarray) -> JoinConfig:
+    """The join's registers for this window: ``offset_ps`` the middle and ``tolerance_ps``
+    half the spread (plus :data:`JOIN_MARGIN_PS`) of the strobe's arrival minus its event's
+    stamp over the window. In hardware that latency is fixed; here the strobes follow the
+    pass's Doppler and the events the simulated clock (docs/e2e.md)."""
+    seen = frame >= SYNC_FIRST_FRAME
+    lead = arrival[seen] - sync_event_cycles(frame[seen]) * CLOCK_PS
+    low, high = float(lead.min()), float(lead.max())
+    return JoinConfig(offset_ps=round((low + high) / 2),
+                      tolerance_ps=int(np.ceil((high - low) / 2)) + JOIN_MARGIN_PS)
+
+
+def tagger_counters(model: TaggerResult) -> dict[str, list[int] | int]:
+    """The time tagger's counters as the model gives them (names of the RTL's ports)."""
+    out: dict[str, list[int] | int] = {}
+    for name in CHANNEL_COUNTERS:
+        out[name] = [int(getattr(h, name)) if hasattr(h, name) else 0 for h in model.channels]
+    for name in CALIBRATOR_COUNTERS:
+        out[name] = [int(getattr(c, name)) for c in model.calibrators]
+    for ours, theirs in MERGE_COUNTERS.items():
+        out[ours] = [int(x) for x in getattr(model.tags, theirs)]
+    for ours, theirs in JOIN_COUNTERS.items():
+        out[ours] = int(getattr(model.join, theirs))
+    return out
+
+
+def tdc_stimulus(arrival: np.ndarray, channel: np.ndarray, cycles: int,
+                 cfg: ChannelConfig | None = None
+                 ) -> tuple[dict[str, np.ndarray], list[ChannelResult]]:
+    """What the TDC channels sample and what their model makes of it over ``cycles`` cycles,
+    per channel ``k``: ``code<k>_cycle`` / ``code<k>_due`` (the cycles whose sampled code is
+    not zero, and the replay cycle each is due at), ``code<k>`` (the codes, packed bytes),
+    ``raw<k>_coarse`` / ``raw<k>_fine`` / ``raw<k>_calibration`` / ``raw<k>_cycle`` (the
+    model's raw hits and their sampling cycles); and the channel model's results.
+    ``arrival``: analog times at the detector outputs on the TDC's clock (cycle c's sampling
+    edge at c * FABRIC_CLOCK_PS); each channel's line input is its detector behind the
+    calibration mux (:func:`models.ground.tdc.channel_input`)."""
+    cfg = cfg or ChannelConfig()
+    out: dict[str, np.ndarray] = {}
+    results = []
+    for k in range(TDC_CHANNELS):
+        rises = np.sort(arrival[channel == k])
+        # calibration slots from the first one the replays can deliver in time (the
+        # testbench loads its first batches a few cycles after the power-on reset)
+        line_input = channel_input(rises, default_pulses(rises), REPLAY_SLACK_CYCLES,
+                                   cycles - REPLAY_SLACK_CYCLES, cfg.cal_period, channel=k)
+        rows, codes = tdc_line(k).sparse_codes(*line_input, cycles)
+        hits = run_channel(codes, replace(cfg, channel=k), rows, cycles)
+        results.append(hits)
+        cycle, code = replay_codes(rows, codes, cycles)
+        out.update({
+            f"code{k}_cycle": cycle, f"code{k}_due": cycle + CODE_DUE_CYCLES,
+            f"code{k}": np.packbits(code, axis=1, bitorder="little"),
+            f"raw{k}_coarse": hits.coarse, f"raw{k}_fine": hits.fine.astype(np.uint64),
+            f"raw{k}_calibration": hits.calibration.astype(np.uint64),
+            f"raw{k}_cycle": hits.cycle,
+        })
+    return out, results
+
+
+def replay_codes(rows: np.ndarray, codes: np.ndarray, cycles: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Run-length coded codes (:meth:`models.ground.tdc.DelayLine.sparse_codes`: row ``i``
+    holds from cycle ``rows[i]`` to ``rows[i + 1]``) as one code per cycle, only the cycles
+    whose code is not zero (the replay presents zero in every other cycle)."""
+    busy = np.flatnonzero(codes.any(axis=1))
+    length = np.diff(np.append(rows, cycles))[busy]
+    if np.any(length > 1 << 20):
+        raise ScenarioError("a TDC line input stays high for more than 2**20 cycles")
+    first = np.repeat(rows[busy] - np.cumsum(length) + length, length)
+    cycle = first + np.arange(int(length.sum()))
+    return cycle, codes[np.repeat(busy, length)]
+
+
+def tdc_errors(time_ps: np.ndarray, channel: np.ndarray, arrival: np.ndarray,
+               arrival_channel: np.ndarray) -> np.ndarray:
+    """Error (ps) of each TDC tag against the analog arrival it measured: the nearest arrival
+    on its channel (pulses on one channel are at least a dead time apart, far more than the
+    error)."""
+    out = np.full(len(time_ps), np.nan)
+    for k in np.unique(channel).tolist():
+        mine = np.flatnonzero(channel == k)
+        ref = np.sort(arrival[arrival_channel == k])
+        if not len(ref):
+            continue
+        t = time_ps[mine].astype(np.float64)
+        i = np.clip(np.searchsorted(ref, t), 1, len(ref) - 1) if len(ref) > 1 else np.zeros(
+            len(t), dtype=np.int64)
+        before, after = t - ref[np.maximum(i - 1, 0)], t - ref[i]
+        out[mine] = np.where(np.abs(before) < np.abs(after), before, after)
+    return out

@@ -23,7 +23,7 @@ CYCLES_AFTER = 200
 # Scoreboard stream -> the e2e top's capture that carries it (rtl.e2e.top.CAPTURES).
 STREAM_CAPTURE = {"symbols": "sig", "sync_frames": "frm", "reports": "rep",
                   "cache_answers": "ans", "sift_entries": "ent", "satellite_key": "skey",
-                  "ground_key": "gkey"}
+                  "ground_key": "gkey", "raw_hits": "raw"}
 
 
 @dataclass(frozen=True)

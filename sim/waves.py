@@ -53,12 +53,13 @@ PNG_DIR = ROOT / "build" / "waves"
 GENERATOR = "sim/waves.py from the views of sim/wave_views.py"
 CASES = {"tx": "tx_waves", "e2e": "e2e_waves"}
 TX_PULSES = 1 << 14  # 4096 cycles: the first RND cache queries, answers and symbol batches
-# The nominal scenario's first events: sync lock at cycle 16,520, detections and reports from
-# 32,916 (each sync tag resolves the interval before it), the first uplink frame at 68,855 with
-# its sift entries and satellite key bits, the sift message at the ground at 99,838 with the
-# ground key bits (docs/waves.md); then a tail, so that the zoom from the lock to the ground key
-# fits before the end of the dump (GTKWave shows a view that would pass the end from time 0).
-E2E_CYCLES = 110_000
+# The nominal scenario's first events: sync lock at cycle 16,520 and the first joined sync tag
+# 27 cycles later, detections and reports from 49,412 (the indexer needs two joined sync tags),
+# the first uplink frame at 85,432 with its sift entries and satellite key bits, then the sift
+# message at the ground with the ground key bits (docs/waves.md); then a tail, so that the zoom
+# from the lock to the ground key fits before the end of the dump (GTKWave shows a view that
+# would pass the end from time 0).
+E2E_CYCLES = 135_000
 # Verilator VCD is ~10x the size of FST (13.5 KB per cycle of the transmitter top, 11.5 KB of
 # the e2e top): shorter windows; the e2e one ends after the sync lock, before any detection.
 VCD_TX_PULSES = 1 << 12

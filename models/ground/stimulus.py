@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import fftconvolve
 
-from models.constants import FRAME_PULSES, PULSE_PERIOD_PS
+from models.constants import FRAME_PULSES, PULSE_PERIOD_PS, TDC_LINE_SEED
+from models.ground.tdc import DelayLine
 from models.ground.timing import CH_SYNC, DETECTORS
 from models.qrng import qrng_words
 from models.symbols import MapperConfig, map_symbols
@@ -113,6 +114,7 @@ class StimulusConfig:
     response: DetectorResponse | None = field(default_factory=DetectorResponse)
     polarization_error: float = 0.003
     tdc_lsb_ps: float = 1.0
+    tdc_rms_ps: float = 0.0
     mapper: MapperConfig = field(default_factory=MapperConfig)
 
     def __post_init__(self) -> None:
@@ -136,6 +138,7 @@ class Stimulus:
     """
 
     time: np.ndarray
+    arrival: np.ndarray
     channel: np.ndarray
     frame: np.ndarray
     pulse: np.ndarray
@@ -224,7 +227,9 @@ def generate(cfg: StimulusConfig) -> Stimulus:
     frame = np.concatenate([frames, np.zeros(truth.size, dtype=np.int64)])
     truth = np.concatenate([np.full(frames.size, -1, dtype=np.int64), truth])
     order = np.argsort(times, kind="stable")
-    tags = np.floor(times[order] / cfg.tdc_lsb_ps)
+    arrival = times[order]
+    tdc_error = rng.normal(0.0, cfg.tdc_rms_ps, arrival.size) if cfg.tdc_rms_ps else 0.0
+    tags = np.floor((arrival + tdc_error) / cfg.tdc_lsb_ps)
     if tags[0] < 0:
         raise StimulusError("the stretch starts before ground time 0: raise clock_offset_ps")
     truth = truth[order]
@@ -232,7 +237,15 @@ def generate(cfg: StimulusConfig) -> Stimulus:
                       cfg.mapper)
     real = truth >= 0
     return Stimulus(
-        time=tags.astype(np.uint64), channel=chans[order], frame=frame[order].astype(np.uint64),
+        time=tags.astype(np.uint64), arrival=arrival, channel=chans[order],
+        frame=frame[order].astype(np.uint64),
         pulse=truth, intensity=np.where(real, sym.intensity, 0).astype(np.uint8),
         basis=np.where(real, sym.basis, 0).astype(np.uint8),
         bit=np.where(real, sym.bit, 0).astype(np.uint8))
+
+
+
+def tdc_line(channel: int) -> DelayLine:
+    """The behavioural delay line of TDC channel ``channel`` in the co-simulation (one seed per
+    line)."""
+    return DelayLine(seed=TDC_LINE_SEED + channel)

@@ -7,18 +7,23 @@ r"""End-to-end co-simulation top (``make sim``): satellite FPGA, optical channel
                            |  |  SatelliteSift <--reports-- TimedReplay "up"  <== uplink (Python)
                            |  |      |--entry--------------------------------> capture "ent" ==>
                            |  |      `--key----------------------------------> capture "skey"
-                           |  `--downlink words--> serializer --1 bit/cycle--> GroundRx.bits
-                           |                                   GroundRx.frames -> capture "frm"
-    channel (Python) ==> TimedReplay "tags" --tags--> GroundRx --detections--> GroundReport
+                           |  `--downlink words--> serializer --1 bit/cycle--> GroundTiming.bits
+    channel (Python) ==> TimedReplay "code0".."code4" --codes--> GroundTiming (lines="ports"):
+         TimeTagger --tags--> GroundRx, GroundRx.frames --> TimeTagger (sync join)
+       taps: frame events -> capture "frm"; raw hits -> TapFunnel -> capture "raw";
+       calibrated tags -> TapFunnel -> capture "cal"; joined sync tags -> capture "sync";
+       merged tags -> capture "tag"
+                                         GroundTiming --detections--> GroundReport
                                                                   capture "rep" <==|==> uplink
                                                          record FIFO <-------------'
     downlink (Python) ==> TimedReplay "dn" --entries--> GroundSift <--records-- record FIFO
                                                              `--key--------> capture "gkey"
 
-``==>`` marks what Python carries: the optical channel's time tags (from the pass model, per
-batch, each released at its own cycle), uplink frames of reports and downlink sift messages
-(through the golden link model, per frame). Everything else is RTL and runs free; Python wakes
-per replay batch (``<name>_hungry``) and on a timer that reads the captures' record files.
+``==>`` marks what Python carries: the codes each TDC channel's delay line samples from the
+pass model's detector pulses and sync strobes (per batch, each presented in its own cycle),
+uplink frames of reports and downlink sift messages (through the golden link model, per frame).
+Everything else is RTL and runs free; Python wakes per replay batch (``<name>_hungry``) and on
+a timer that reads the captures' record files.
 
 Captures: :class:`rtl.simonly.batcher.StreamBatcher` with the Verilog store, each appending its
 completed batches to ``capture_<name>.bin`` (:func:`rtl.simonly.tx_cosim_top.record_file`) in the
@@ -31,23 +36,44 @@ raises ``<name>_strobe`` with ``<name>_count``) and report ``<name>_accepted`` b
 
 Like :class:`rtl.simonly.tx_cosim_top.TxCosimTop` the top makes its own power-on reset and the
 Python inputs are registered on entry, so Verilator evaluates the design once per edge.
-``now`` counts clock edges from time 0 (the replay due cycles use it).
+``now`` counts clock edges from time 0 (the replay due cycles use it); the time tagger's cycle
+``c`` is ``now = c + POWER_ON_CYCLES``.
 """
 
+import functools
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, ResetSignal, Signal
+from amaranth.hdl import (
+    Cat,
+    ClockDomain,
+    ClockSignal,
+    Module,
+    ResetSignal,
+    Shape,
+    ShapeLike,
+    Signal,
+    Value,
+)
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out, connect
 
-from models.constants import FABRIC_CLOCK_PS, LANES
+from models.constants import FABRIC_CLOCK_PS, LANES, TDC_CHANNELS, TDC_TAPS
 from models.framing import WORD_BITS
+from models.ground.stimulus import tdc_line
+from models.ground.tdc_calibration import startup_table
+from rtl.e2e.funnel import TapFunnel
 from rtl.e2e.replay import DUE_BITS, REPLAY_STORE_VERILOG, TimedReplay, replay_file
 from rtl.e2e.signature import SignatureRecord, SymbolSignature
-from rtl.ground.layouts import Tag
+from rtl.ground.layouts import RawHit, Tag
 from rtl.ground.sync import FrameEvent
-from rtl.ground.tops import GroundRx
+from rtl.ground.time_tagger import (
+    CALIBRATOR_COUNTERS,
+    CHANNEL_COUNTERS,
+    JOIN_COUNTERS,
+    MERGE_COUNTERS,
+)
+from rtl.ground.tops import GroundTiming
 from rtl.satellite.layouts import CacheAnswer
 from rtl.satellite.transmitter import SatelliteTx
 from rtl.sifting.ground_report import GroundReport
@@ -66,9 +92,24 @@ STAMP_BITS = 48
 # Capture name -> payload layout; replay name -> payload layout.
 CAPTURES = {
     "sig": SignatureRecord, "frm": FrameEvent, "rep": Report, "ans": CacheAnswer, "ent": SiftEntry,
-    "skey": KeyBeat, "gkey": KeyBeat,
+    "skey": KeyBeat, "gkey": KeyBeat, "raw": RawHit, "cal": Tag, "sync": Tag, "tag": Tag,
 }
-REPLAYS = {"tags": Tag, "up": Report, "dn": SiftEntry}
+# Counters of the time tagger, forwarded to the top (per channel or per merge input: five
+# 32-bit counters in one vector; the join's single ones).
+TDC_COUNTERS = (*CHANNEL_COUNTERS, *CALIBRATOR_COUNTERS, *MERGE_COUNTERS)
+SYNC_COUNTERS = tuple(JOIN_COUNTERS)
+# Registers of the sync join and the merge, set by the testbench per scenario.
+TDC_REGISTERS = ("offset_ps", "tolerance_ps", "strobe_lag_ps", "max_lag_ps")
+# The sampled delay-line code of TDC channel k comes from replay ``code<k>`` (TDC_TAPS bits).
+CODE_REPLAYS = tuple(f"code{k}" for k in range(TDC_CHANNELS))
+REPLAYS = {"up": Report, "dn": SiftEntry, **dict.fromkeys(CODE_REPLAYS, TDC_TAPS)}
+# Frame k's sync event reaches the time tagger at TDC cycle SYNC_EVENT_CYCLE + k * FRAME_BITS
+# (the downlink serializer sends the framer's words from the power-on reset on, one bit per
+# cycle; the detector reports frames from SYNC_FIRST_FRAME on, having locked on frame 0). The
+# TDC's cycle 0 is ``now`` = POWER_ON_CYCLES: a code due at ``now`` = c + POWER_ON_CYCLES is
+# sampled by the channels in their cycle c.
+SYNC_FIRST_FRAME = 1
+SYNC_EVENT_CYCLE = 135
 CAPTURE_PORTS = ("batch", "done", "batches", "fill")
 # The batch itself goes through ``replay_<name>.bin`` (TimedReplay load_file), not a port.
 REPLAY_INPUTS = ("count", "strobe")
@@ -89,7 +130,6 @@ class E2eParams:
     gate_half: int = 400
     signature_beats: int = 1024
     replay_batch: int = 32
-    tag_depth: int = 256
     link_depth: int = 1024
     # ground records waiting for their sift message: the cloud-bursts window peaks at ~2,700 in
     # its 2 ms downlink burst (docs/e2e.md, "Slow runs")
@@ -101,6 +141,11 @@ class E2eParams:
     depth_ent: int = 8
     depth_skey: int = 16
     depth_gkey: int = 16
+    depth_raw: int = 16
+    depth_cal: int = 16
+    depth_sync: int = 1
+    depth_tag: int = 16
+    code_depth: int = 256  # sampled codes waiting in each code replay (~3 per pulse)
     # Waves of a window only (``make sim WAVES=mismatch``): the dump opens at this cycle and
     # goes to ``wave_file`` (the run's end closes it); None: no window instance.
     wave_start_cycle: int | None = None
@@ -108,6 +153,11 @@ class E2eParams:
 
     def capture_depth(self, name: str) -> int:
         return getattr(self, f"depth_{name}")
+
+
+def replay_depth(params: E2eParams, name: str) -> int:
+    """FIFO entries of replay ``name``."""
+    return params.code_depth if name in CODE_REPLAYS else params.link_depth
 
 
 def own_reset_domains(m: Module, clk: Signal) -> None:
@@ -121,8 +171,9 @@ def own_reset_domains(m: Module, clk: Signal) -> None:
                  ResetSignal("sync").eq(countdown[0])]
 
 
-def payload_bits(layout: data.Layout) -> int:
-    return data.Layout.cast(layout).size
+def payload_bits(layout: ShapeLike | int) -> int:
+    """Bits of a stream's payload or a port: a layout's or shape's width, or a plain width."""
+    return layout if isinstance(layout, int) else Shape.cast(layout).width
 
 
 def capture_layout(name: str) -> data.StructLayout:
@@ -152,34 +203,56 @@ class E2eTop(wiring.Component):
         Per capture, the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
     <replay>_count, _strobe : In; <replay>_hungry, _accepted, _dropped, _short_reads, ... : Out
         Per replay, the :class:`~rtl.e2e.replay.TimedReplay` ports.
+    tdc_offset_ps, tdc_tolerance_ps, tdc_strobe_lag_ps, tdc_max_lag_ps : In
+        The time tagger's join and merge registers (set once per window by the testbench).
+    tdc_<counter> : Out
+        The time tagger's counters (:data:`TDC_COUNTERS`, :data:`SYNC_COUNTERS`).
+    tap_overflow : Out(32)
+        Beats lost by the capture funnels (must stay 0).
+
+    Parameters
+    ----------
+    tables
+        Start-up calibration table of each TDC channel; default :func:`startup_tables`.
     """
 
-    def __init__(self, params: E2eParams = E2eParams()) -> None:
+    def __init__(self, params: E2eParams = E2eParams(),
+                 tables: tuple[tuple[int, ...], ...] | None = None) -> None:
         p = params
         self.params = p
         self.qrng = CounterQrngSource(p.seed, p.lanes)
         self.tx = SatelliteTx(p.lanes, p.cache_rows)
         self.signer = SymbolSignature(p.lanes, p.signature_beats)
-        self.ground = GroundRx()
+        # start-up calibration tables of the lines (the model's, unless given: they take
+        # seconds to compute, so sim.e2e passes cached ones)
+        self.ground = GroundTiming("ports", initial=tables or startup_tables())
+        self.tagger = self.ground.tagger
         self.report = GroundReport()
         self.sat_sift = SatelliteSift(p.packet_bits)
         self.gnd_sift = GroundSift(p.packet_bits)
+        self.raw_funnel = TapFunnel(TDC_CHANNELS, payload_bits(RawHit))
+        self.cal_funnel = TapFunnel(TDC_CHANNELS, payload_bits(Tag))
         self.captures = {
             name: StreamBatcher(capture_bits(name), p.capture_depth(name), seed=p.seed + i,
                                 verilog_store=True, record_file=record_file(name))
             for i, name in enumerate(CAPTURES)
         }
         self.replays = {
-            name: TimedReplay(payload_bits(layout), p.replay_batch,
-                              p.tag_depth if name == "tags" else p.link_depth,
+            name: TimedReplay(payload_bits(layout), p.replay_batch, replay_depth(p, name),
                               load_file=replay_file(name))
             for name, layout in REPLAYS.items()
         }
         members = {
             "clk": In(1), "now": Out(DUE_BITS), "locked": Out(1), "report_overflow": Out(32),
             "sat_packets": Out(32), "gnd_packets": Out(32), "gnd_missing": Out(32),
-            "sat_dropped": Out(32), "record_level": Out(16),
+            "sat_dropped": Out(32), "record_level": Out(16), "tap_overflow": Out(32),
         }
+        # plain vectors (an array-shaped top port is copied element by element at every eval)
+        tagger = self.tagger.signature.members
+        for name in TDC_REGISTERS:
+            members[f"tdc_{name}"] = In(payload_bits(tagger[name].shape))
+        for name in (*TDC_COUNTERS, *SYNC_COUNTERS):
+            members[f"tdc_{name}"] = Out(payload_bits(tagger[name].shape))
         for name, batcher in self.captures.items():
             for port in CAPTURE_PORTS:
                 members[f"{name}_{port}"] = Out(batcher.signature.members[port].shape)
@@ -243,8 +316,10 @@ class E2eTop(wiring.Component):
                 m.d.comb += getattr(replay, port).eq(getattr(self, f"{name}_{port}"))
             for port in REPLAY_OUTPUTS:
                 m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(replay, port))
-        connect(m, self.replays["tags"].o, ground.tags)
-        capture_stream("frm", ground.frames)
+        self.time_tagger(m, capture)
+        rx = ground.rx
+        capture("tag", rx.tags.valid & rx.tags.ready, rx.tags.payload)
+        capture("frm", rx.frames.valid & rx.frames.ready, rx.frames.payload)
         m.d.comb += [ground.delta.eq(p.delta), ground.gate_half.eq(p.gate_half),
                      self.locked.eq(ground.locked)]
         connect(m, ground.detections, self.report.det)
@@ -285,6 +360,8 @@ class E2eTop(wiring.Component):
             self.gnd_packets.eq(gnd.packets), self.gnd_missing.eq(gnd.missing),
         ]
 
+        capture_stream("raw", self.raw_funnel.o)
+        capture_stream("cal", self.cal_funnel.o)
         for name, batcher in cap.items():
             m.submodules[f"capture_{name}"] = batcher
             for port in CAPTURE_PORTS:
@@ -292,3 +369,39 @@ class E2eTop(wiring.Component):
         return m
 
 
+
+    def time_tagger(self, m: Module, capture) -> None:
+        """The ground timing top's time tagger on the replayed codes: replay ``code<k>``
+        presents each code in its cycle (zero in every other cycle) to channel ``k``; the
+        channels' raw hits and the calibrators' tags are tapped into one capture each, the
+        joined sync tags into one."""
+        tagger, ground = self.tagger, self.ground
+        m.submodules.raw_funnel = raw = self.raw_funnel
+        m.submodules.cal_funnel = cal = self.cal_funnel
+        for k, name in enumerate(CODE_REPLAYS):
+            code = self.replays[name].o
+            m.d.comb += [code.ready.eq(1),
+                         ground.codes[k].eq(code.payload & code.valid.replicate(TDC_TAPS))]
+            for funnel, source in ((raw, tagger.channels[k].hits),
+                                   (cal, tagger.calibrators[k].tags)):
+                m.d.comb += [funnel.taps[k].valid.eq(source.valid & source.ready),
+                             funnel.taps[k].payload.eq(source.payload)]
+        join = tagger.join.o
+        capture("sync", join.valid & join.ready, join.payload)
+        # registers from the testbench, held in reset-less flops (no top input in the design)
+        for name in TDC_REGISTERS:
+            held = Signal(len(getattr(self, f"tdc_{name}")), reset_less=True)
+            m.d.por += held.eq(getattr(self, f"tdc_{name}"))
+            m.d.comb += Value.cast(getattr(ground, name)).eq(held)
+        for name in (*TDC_COUNTERS, *SYNC_COUNTERS):
+            m.d.comb += getattr(self, f"tdc_{name}").eq(Value.cast(getattr(ground, name)))
+        m.d.comb += self.tap_overflow.eq(raw.overflow + cal.overflow)
+
+
+@functools.cache
+def startup_tables() -> tuple[tuple[int, ...], ...]:
+    """Start-up calibration table of each channel's line
+    (:func:`models.ground.tdc_calibration.startup_table` of :func:`models.ground.stimulus.
+    tdc_line`): the tables the time tagger starts with."""
+    return tuple(tuple(int(x) for x in startup_table(tdc_line(k), channel=k))
+                 for k in range(TDC_CHANNELS))

@@ -133,9 +133,12 @@ class TdcChannel(wiring.Component):
             s1_blank.eq((phase == 1) | (phase == TDC_CAL_SLOT_CYCLES + 1)),
             s1_valid.eq(taps[0] & ~prev0),
             s1_coarse.eq(coarse),
-            s1_fine.eq(ones_count(taps)),
             s1_top.eq(taps[-1]),
         ]
+        # The count is needed only with an edge: loaded under that enable (a clock enable in
+        # the fabric), a simulator evaluates the adder tree only in the cycles of an edge.
+        with m.If(taps[0] & ~prev0):
+            m.d.sync += s1_fine.eq(ones_count(taps))
         # stuck-high input: run of tap 0 high, one event when it reaches stuck_cycles
         run = Signal(16)
         with m.If(~taps[0]):

@@ -2,8 +2,9 @@
 
 Python acts per batch and per frame only:
 
-* the channel: time tags of the pass window (``stimulus.npz``) go to the ``tags`` replay in
-  batches, each tag released by the RTL at its own due cycle;
+* the channel: the codes that each TDC channel's delay line samples from the pass window's
+  analog arrivals (``stimulus.npz``) go to the ``code<k>`` replays in batches, each code
+  released by the RTL in its own cycle; the time tagger's registers are set once at the start;
 * the uplink: when every report of sync frame ``k`` has been captured, the ground's uplink frame
   ``k`` (``models.sifting.messages.encode_uplink``) is sent through the model link
   (:class:`models.sifting.classical_link.Link`), repeated while the frame period's capacity allows;
@@ -32,13 +33,21 @@ from cocotb.triggers import Event, FallingEdge, ReadOnly, Timer
 from cocotb.utils import get_sim_time
 
 from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, PULSE_PERIOD_PS
+from models.ground.timing import CH_SYNC
 from models.sifting.classical_link import Link, LinkConfig, missing_deadline
 from models.sifting.entries import SiftCode
 from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
 from rtl.common.payload import pack_array
-from rtl.e2e.replay import batch_record, replay_file
-from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, REPLAYS, E2eParams, capture_layout
-from rtl.ground.layouts import Tag
+from rtl.e2e.replay import batch_record, entry_rows, replay_file, rows_record
+from rtl.e2e.top import (
+    CAPTURES,
+    CODE_REPLAYS,
+    POWER_ON_CYCLES,
+    REPLAYS,
+    E2eParams,
+    capture_layout,
+    replay_depth,
+)
 from rtl.sifting.layouts import Report
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
 from tb.e2e.progress import Progress
@@ -52,7 +61,12 @@ OFFSET_BITS = 16  # uplink report offsets within a sync frame of 2**16 pulses
 MAX_SENDS = 10_000
 DRAIN_FRAMES = 4
 POLL_CYCLES = 512  # record files read every 2048 pulses (1/32 of a sync frame)
+SLOW_POLLS = 8  # the TDC's captures are read every 8th poll
+TDC_CAPTURES = ("raw", "cal", "sync", "tag")
 SIFT_MARGIN = 256  # cycles from a sift message's arrival to its last key beat (FIFO, sifter)
+COUNTER_WORD = 32  # bits per channel in the time tagger's per-channel counters and registers
+TDC_MARGIN = 64  # cycles from a sampled code to its raw hit's capture (replay, channel, funnel)
+FEED_SLICE = 4096  # entries handed to an injector's queue at once
 MISSING_CODE = int(SiftCode.MISSING)
 
 
@@ -111,21 +125,27 @@ class Capture:
 
 
 class Poller:
-    """Reads every capture's record file once per ``cycles`` (the link loop's reaction time)."""
+    """Reads every capture's record file once per ``cycles`` (the link loop's reaction time);
+    the captures in ``slow`` (nothing in the link loop waits for them) once per
+    :data:`SLOW_POLLS` of those: fewer, larger batches for their scoreboards."""
 
     def __init__(self, clk, captures: list[Capture], cycles: int,
-                 progress: Progress | None = None) -> None:
-        self.clk, self.captures, self.cycles = clk, captures, cycles
+                 progress: Progress | None = None, slow: tuple[str, ...] = ()) -> None:
+        self.clk, self.cycles = clk, cycles
+        self.captures = [c for c in captures if c.name not in slow]
+        self.slow = [c for c in captures if c.name in slow]
         self.progress = progress
         self.open = True
 
     async def run(self) -> None:
         await FallingEdge(self.clk)  # then every wake is a falling edge: no race with the RTL
+        polls = 0
         while self.open:
             await Timer(self.cycles * CLOCK_PS, unit="ps")
             if not self.open:
                 return
-            for capture in self.captures:
+            polls += 1
+            for capture in self.captures if polls % SLOW_POLLS else self.captures + self.slow:
                 capture.poll()
             if self.progress is not None:
                 self.progress.update(now_cycles())
@@ -133,17 +153,20 @@ class Poller:
 
 class Injector:
     """Feeds (payload, due cycle) entries to the ``<name>`` replay, one batch per wake: the batch
-    is appended to the replay's file (``rtl.e2e.replay.replay_file``, flushed), then strobed."""
+    is appended to the replay's file (``rtl.e2e.replay.replay_file``, flushed), then strobed.
+    Payloads are integers, or with ``rows`` the entries' record bytes
+    (:func:`rtl.e2e.replay.entry_rows`)."""
 
-    def __init__(self, dut, name: str, width: int, batch: int, depth: int) -> None:
+    def __init__(self, dut, name: str, width: int, batch: int, depth: int,
+                 rows: bool = False) -> None:
         self.clk = dut.clk
         self.depth = depth
         self.path = Path(replay_file(name))  # in the simulator's working directory
         self.file = self.path.open("wb")
         self.count = getattr(dut, f"{name}_count")
         self.strobe, self.hungry = getattr(dut, f"{name}_strobe"), getattr(dut, f"{name}_hungry")
-        self.width, self.batch = width, batch
-        self.queue: deque[tuple[int, int]] = deque()
+        self.width, self.batch, self.rows = width, batch, rows
+        self.queue: deque[tuple[int | bytes, int]] = deque()
         self.added = Event()
         self.last_due = 0
         self.loaded = 0
@@ -188,8 +211,9 @@ class Injector:
                 await Timer(wait * CLOCK_PS, unit="ps")
                 continue
             take = [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
-            self.file.write(batch_record([p for p, _ in take], [d for _, d in take], self.width,
-                                         self.batch))
+            payloads = [p for p, _ in take]
+            self.file.write(rows_record(payloads, self.width, self.batch) if self.rows else
+                            batch_record(payloads, [d for _, d in take], self.width, self.batch))
             self.file.flush()
             self.count.value = len(take)
             self.strobe.value = 1
@@ -198,6 +222,62 @@ class Injector:
             self.loaded += len(take)
             self.loaded_due.extend(d for _, d in take)
             self.batches += 1
+
+
+def expect_time_tagger(board: E2eScoreboard, stim) -> None:
+    """The time tagger model's streams (:func:`sim.e2e_scenario.build_stimulus`)."""
+    channels = range(len(CODE_REPLAYS))
+    board.expect_split("raw_hits", [
+        {name: stim[f"raw{k}_{name}"] for name in ("coarse", "fine", "calibration")}
+        for k in channels])
+    board.expect_split("cal_tags", [
+        {"time": stim[f"cal{k}_time"], "frame": np.zeros_like(stim[f"cal{k}_time"])}
+        for k in channels])
+    board.expect_sequence("sync_tags", {
+        "time": stim["sync_time"], "frame": stim["sync_frame"],
+        "channel": np.full(len(stim["sync_time"]), CH_SYNC, dtype=np.uint64)})
+    board.expect_sequence("merged_tags", {name: stim[f"tag_{name}"]
+                                          for name in ("time", "channel", "frame")})
+
+
+def set_registers(dut, registers: dict[str, int | list[int]]) -> None:
+    """The time tagger's registers (``tdc_<name>`` inputs; a list is one 32-bit word per
+    channel, channel 0 lowest; a signed value in two's complement)."""
+    for name, value in registers.items():
+        handle = getattr(dut, f"tdc_{name}")
+        if isinstance(value, list):
+            value = sum(int(v) << (COUNTER_WORD * k) for k, v in enumerate(value))
+        handle.value = int(value) & ((1 << len(handle)) - 1)
+
+
+def read_counters(dut, model: dict[str, int | list[int]]) -> dict[str, int | list[int]]:
+    """The time tagger's counters (``tdc_<name>`` outputs) shaped as the model's."""
+    out: dict[str, int | list[int]] = {}
+    for name, want in model.items():
+        value = int(getattr(dut, f"tdc_{name}").value)
+        out[name] = ([value >> (COUNTER_WORD * k) & ((1 << COUNTER_WORD) - 1)
+                      for k in range(len(want))] if isinstance(want, list) else value)
+    return out
+
+
+async def feed(injector: Injector, payloads, due: np.ndarray, max_cycles: int) -> None:
+    """Hand (payload, due cycle) entries to ``injector`` in slices, keeping its queue short
+    (``payloads(a, b)``: the payload integers of entries ``a`` to ``b``)."""
+    for start in range(0, len(due), FEED_SLICE):
+        end = min(start + FEED_SLICE, len(due))
+        injector.queue.extend(zip(payloads(start, end), due[start:end].tolist(), strict=True))
+        injector.added.set()
+        while len(injector.queue) > FEED_SLICE // 4 and now_cycles() < max_cycles:
+            wait = int(injector.queue[FEED_SLICE // 8][1]) - now_cycles()
+            await Timer(max(wait, injector.batch) * CLOCK_PS, unit="ps")
+
+
+def code_payloads(packed: np.ndarray, due: np.ndarray, width: int):
+    """``payloads(a, b)`` for :func:`feed` into a code replay: sampled codes (packed bytes, tap
+    0 in bit 0 of byte 0) with their due cycles as record rows (``Injector(rows=True)``)."""
+    def payloads(start: int, end: int) -> list[bytes]:
+        return entry_rows(packed[start:end], due[start:end], width)
+    return payloads
 
 
 class LinkLoop:
@@ -381,13 +461,21 @@ async def e2e_matches_models(dut):
         stim["det_bit"] = stim["det_bit"].copy()
         first, step = p["corrupt"]
         stim["det_bit"][first::step] ^= 1  # a deliberately wrong model: scoreboards must object
+    if p.get("corrupt_hit"):
+        channel, index = p["corrupt_hit"]
+        stim = dict(stim)
+        fine = stim[f"raw{channel}_fine"] = stim[f"raw{channel}_fine"].copy()
+        fine[index] ^= 1  # one wrong raw hit in the model: the raw-hit scoreboard must object
     board = E2eScoreboard(params, stim["det_pulse"], stim["det_basis"], stim["det_bit"])
     widths = p["widths"]
 
-    tags = Injector(dut, "tags", widths["tags"], params.replay_batch, params.tag_depth)
-    up = Injector(dut, "up", widths["up"], params.replay_batch, params.link_depth)
-    dn = Injector(dut, "dn", widths["dn"], params.replay_batch, params.link_depth)
-    horizon = float(stim["due"][-1]) * CYCLE_S + 1.0
+    injectors = {name: Injector(dut, name, widths[name], params.replay_batch,
+                                replay_depth(params, name), rows=name in CODE_REPLAYS)
+                 for name in REPLAYS}
+    up, dn = injectors["up"], injectors["dn"]
+    expect_time_tagger(board, stim)
+    end_cycle = int(stim["end_cycle"])
+    horizon = end_cycle * CYCLE_S + 1.0
     up_link = Link(LinkConfig(**p["uplink"]), p["seed"], horizon)
     dn_link = Link(LinkConfig(**p["downlink"]), p["seed"] + 1, horizon)
     loop = LinkLoop(board, up, dn, up_link, dn_link)
@@ -411,31 +499,29 @@ async def e2e_matches_models(dut):
         "sig": board.check_signatures, "frm": on_frames, "rep": on_reports,
         "ans": loop.on_answers, "ent": loop.on_entries,
         "skey": on_key("satellite"), "gkey": on_key("ground"),
+        "raw": lambda beats, cycles: board.check_split("raw_hits", beats, cycles),
+        "cal": lambda beats, cycles: board.check_split("cal_tags", beats, cycles),
+        "sync": lambda beats, cycles: board.check_sequence("sync_tags", beats, cycles),
+        "tag": lambda beats, cycles: board.check_sequence("merged_tags", beats, cycles),
     }
     captures = [Capture(dut, name, widths[name], params.capture_depth(name), handlers[name])
                 for name in CAPTURES]
-    due = stim["due"].astype(np.int64)
-    end_cycle = int(due[-1]) + DRAIN_FRAMES * FRAME_PULSES // params.lanes
     truncated = bool(p.get("max_cycles")) and end_cycle > p["max_cycles"]
     if truncated:
         end_cycle = p["max_cycles"]
     progress = (Progress(end_cycle * params.lanes / FRAME_PULSES, params.lanes, board)
                 if p.get("progress") else None)
-    poller = Poller(dut.clk, captures, POLL_CYCLES, progress)
-    injectors = {"tags": tags, "up": up, "dn": dn}
+    poller = Poller(dut.clk, captures, POLL_CYCLES, progress, slow=TDC_CAPTURES)
+    set_registers(dut, p["tdc_registers"])
     await tb.ticks(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
     for task in (poller, *injectors.values()):
         cocotb.start_soon(task.run())
-    tag_payload = pack_array(Tag, {"time": stim["time"], "channel": stim["channel"],
-                                   "frame": stim["frame"]})
     wall, cpu = time.perf_counter(), time.process_time()
-    for start in range(0, len(due), 4096):  # bounded queue: the injector refills from it
-        tags.queue.extend(zip(tag_payload[start:start + 4096].tolist(),
-                              due[start:start + 4096].tolist(), strict=True))
-        tags.added.set()
-        while len(tags.queue) > 1024 and now_cycles() < (p.get("max_cycles") or 1 << 62):
-            wait = int(tags.queue[512][1]) - now_cycles()
-            await Timer(max(wait, params.replay_batch) * CLOCK_PS, unit="ps")
+    feed_until = p.get("max_cycles") or 1 << 62
+    for name in CODE_REPLAYS:
+        code_due = stim[f"{name}_due"].astype(np.int64)
+        cocotb.start_soon(feed(injectors[name], code_payloads(stim[name], code_due, widths[name]),
+                               code_due, feed_until))
     await Timer(max(1, end_cycle - now_cycles()) * CLOCK_PS, unit="ps")
     await ReadOnly()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -448,15 +534,23 @@ async def e2e_matches_models(dut):
     snapshots = [capture.snapshot() for capture in captures]
     replays = {name: tuple(int(getattr(dut, f"{name}_{port}").value) for port in (
         "accepted", "dropped", "short_reads")) for name in REPLAYS}
+    tap_overflow = int(dut.tap_overflow.value)
+    counters = read_counters(dut, p["tdc_counters"])
     await Timer(2 * CLOCK_PS, unit="ps")
     for capture, snapshot in zip(captures, snapshots, strict=True):
         capture.finish(snapshot)
 
     board.finish()
     board.check_replays({name: (injectors[name].batches, *replays[name]) for name in REPLAYS})
+    board.check_taps(tap_overflow)
+    if not truncated:  # the model's counters are those at the end of the whole window
+        board.check_counters(counters, p["tdc_counters"])
     pulses = int(stim["pulses"])
     if truncated:  # a short smoke window (Icarus): only the symbol stream is due in full
         board.shortfall("symbols", (end_cycle - 2 * POWER_ON_CYCLES) // params.signature_beats, 1)
+        board.split_shortfall("raw_hits", [
+            int(np.count_nonzero(stim[f"raw{k}_cycle"] + TDC_MARGIN < end_cycle))
+            for k in range(len(CODE_REPLAYS))])
     else:
         # The captures' unfinished batches are read too (Capture.finish): no slack for them.
         board.shortfall("reports", len(board.det_pulse), 0)
@@ -466,8 +560,13 @@ async def e2e_matches_models(dut):
         board.shortfall("satellite_key", board.key_bits["satellite"], 0)
         delivered = sum(bits for due, bits in loop.ground_due if due + SIFT_MARGIN <= end_cycle)
         board.shortfall("ground_key", delivered, 0)
-    counters = {name: int(getattr(dut, name).value) for name in (
-        "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow", "locked")}
+        board.split_shortfall("raw_hits")
+        board.split_shortfall("cal_tags")
+        board.sequence_shortfall("sync_tags")
+        board.sequence_shortfall("merged_tags")
+    status = {name: int(getattr(dut, name).value) for name in (
+        "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow", "locked",
+        "tap_overflow")}
     cycles = now_cycles()
     result = board.summary()
     result.update({
@@ -480,8 +579,9 @@ async def e2e_matches_models(dut):
         "detections": len(board.det_pulse),
         "sifted_bits": {"satellite": board.tallies["satellite_key"].compared,
                         "ground": board.tallies["ground_key"].compared},
-        "packets": {"satellite": counters["sat_packets"], "ground": counters["gnd_packets"]},
-        "counters": counters,
+        "packets": {"satellite": status["sat_packets"], "ground": status["gnd_packets"]},
+        "counters": status,
+        "tdc_counters": counters,
         "link": loop.stats,
         "timeline": {**timeline.as_dict(), "uplink_missing": loop.missing_frames},
         "uplink_stats": vars(up_link.stats),
@@ -492,5 +592,5 @@ async def e2e_matches_models(dut):
                            for name, (accepted, dropped, short) in replays.items()},
     })
     Path(p["result_path"]).write_text(json.dumps(result, indent=2, default=int))
-    if not p.get("corrupt"):
+    if not (p.get("corrupt") or p.get("corrupt_hit")):
         assert board.mismatches == 0, json.dumps(result["streams"], indent=1)

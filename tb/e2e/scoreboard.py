@@ -13,6 +13,14 @@ with its cycle, both payloads decoded through the stream's layout and the model'
 * ``sift_entries``, ``satellite_key``, ``ground_key``: :func:`models.sifting.entries.satellite_sift`
   and :func:`~models.sifting.entries.ground_sift` of the frames the link delivered, as key beats
   with packet boundaries (:func:`models.sifting.packets.key_beats`);
+* ``raw_hits``: the TDC channels' raw hits (tapped into one capture, interleaved by capture
+  time), each channel's in order against :func:`models.ground.stimulus.sparse_raw_hits` of
+  the codes its delay line sampled;
+* ``cal_tags``: the calibrators' tags, per channel, against
+  :func:`models.ground.time_tagger.run_time_tagger_hits`; ``sync_tags``: the sync join's
+  ``(t_k, k)`` tags; ``merged_tags``: the time-ordered merge's output, the indexer's input;
+* ``tdc_counters`` (one check): every counter of the time tagger at the end of the window
+  equals the model's (lost to dead time, calibration blanking, pile-up, join missing / extra);
 * ``replay_batches`` (not a stream: one check per replay): every batch the testbench strobed into
   a :class:`rtl.e2e.replay.TimedReplay` was accepted and none was refused.
 
@@ -38,7 +46,7 @@ from models.sifting.packets import key_beats
 from models.symbols import map_symbols
 from rtl.common.payload import unpack, unpack_bits
 from rtl.e2e.signature import FOLD_BITS, SignatureRecord
-from rtl.e2e.top import CAPTURES, E2eParams
+from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, SYNC_EVENT_CYCLE, E2eParams
 from rtl.ground.sync import FrameEvent
 from rtl.satellite.layouts import CacheAnswer
 from rtl.sifting.layouts import Report
@@ -47,13 +55,15 @@ from tb.tally import Mismatch, StreamTally
 FRAME_BITS = FRAME_WORDS * WORD_BITS
 LOCK_FRAMES = 4  # the sync detector must lock within this many frames of a clean start
 STREAMS = ("symbols", "sync_frames", "reports", "cache_answers", "sift_entries",
-           "satellite_key", "ground_key")
-CHECKS = (*STREAMS, "replay_batches")
+           "satellite_key", "ground_key", "raw_hits", "cal_tags", "sync_tags", "merged_tags")
+CHECKS = (*STREAMS, "replay_batches", "tdc_counters")
 # Layout of each stream's beats (the capture that carries it).
 STREAM_LAYOUT = {"symbols": CAPTURES["sig"], "sync_frames": CAPTURES["frm"],
                  "reports": CAPTURES["rep"], "cache_answers": CAPTURES["ans"],
                  "sift_entries": CAPTURES["ent"], "satellite_key": CAPTURES["skey"],
-                 "ground_key": CAPTURES["gkey"]}
+                 "ground_key": CAPTURES["gkey"], "raw_hits": CAPTURES["raw"],
+                 "cal_tags": CAPTURES["cal"], "sync_tags": CAPTURES["sync"],
+                 "merged_tags": CAPTURES["tag"]}
 
 
 def row(tree: dict, i: int, prefix: str = "") -> dict[str, int]:
@@ -128,6 +138,12 @@ class E2eScoreboard:
                                  "ground_key": deque()})
     key_bits: dict[str, int] = field(default_factory=lambda: {"satellite": 0, "ground": 0})
     first_frame: int | None = None
+    # stream -> the model's beats of every channel as field arrays, each channel's first index
+    # and count (``check_split``)
+    split_expected: dict[str, tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = field(
+        default_factory=dict)
+    split_seen: dict[str, np.ndarray] = field(default_factory=dict)
+    sequence_expected: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.reports = make_reports(self.det_pulse, self.det_basis, self.det_bit,
@@ -171,14 +187,18 @@ class E2eScoreboard:
         bad = np.full(len(beats), first >= LOCK_FRAMES)
         for name, value in want.items():
             bad |= got[name] != value
-        message = (f"sync event is not the next frame at its downlink position (lock within "
-                   f"{LOCK_FRAMES} frames, no flywheel)")
+        # each event in its cycle: the time tagger's model joins the strobes at these cycles
+        event_cycle = frame.astype(np.int64) * FRAME_BITS + SYNC_EVENT_CYCLE + POWER_ON_CYCLES
+        bad |= np.asarray(cycles, dtype=np.int64) != event_cycle
+        message = (f"sync event is not the next frame at its downlink position and cycle (lock "
+                   f"within {LOCK_FRAMES} frames, no flywheel)")
 
         def detail(i: int) -> Mismatch:
             return Mismatch("sync_frames", 0, message, expected=row(want, i),
                             received=row(got, i),
                             context={"frame": int(frame[i]), "first_frame_seen": first,
-                                     "downlink_bit": int(frame[i]) * FRAME_BITS})
+                                     "downlink_bit": int(frame[i]) * FRAME_BITS,
+                                     "expected_cycle": int(event_cycle[i])})
         tally.record(bad, message, detail, cycles)
 
     def check_reports(self, beats: np.ndarray, cycles: np.ndarray) -> np.ndarray:
@@ -308,6 +328,103 @@ class E2eScoreboard:
                                     f"{stream}: beat beyond the model's output")
                 got.clear()
                 self.waiting_cycles[stream].clear()
+
+    def expect_split(self, stream: str, per_channel: list[dict[str, np.ndarray]]) -> None:
+        """The model's beats of a per-channel stream: ``per_channel[k]`` field -> array (kept
+        concatenated, channel after channel, for vectorised lookups)."""
+        counts = np.array([len(next(iter(e.values()))) for e in per_channel], dtype=np.int64)
+        self.split_expected[stream] = (
+            {name: np.concatenate([e[name] for e in per_channel]).astype(np.uint64)
+             for name in per_channel[0]},
+            np.cumsum(counts) - counts, counts)
+        self.split_seen[stream] = np.zeros(len(per_channel), dtype=np.int64)
+
+    def check_split(self, stream: str, beats: np.ndarray, cycles: np.ndarray) -> None:
+        """Compare captured beats of a per-channel stream, each channel's in its order."""
+        got = unpack_bits(STREAM_LAYOUT[stream], beats)
+        (want, first, counts), seen = self.split_expected[stream], self.split_seen[stream]
+        channel = got["channel"].astype(np.int64)
+        known_channel = channel < len(seen)
+        ch = np.where(known_channel, channel, 0)
+        # index of each beat within its channel: beats of the channel seen before, then its rank
+        order = np.argsort(ch, kind="stable")
+        per = np.bincount(ch, minlength=len(seen))
+        rank = np.empty(len(ch), dtype=np.int64)
+        rank[order] = np.arange(len(ch)) - np.repeat(np.cumsum(per) - per, per)
+        index = seen[ch] + rank
+        known = known_channel & (index < counts[ch])
+        at = first[ch] + np.minimum(index, np.maximum(counts[ch] - 1, 0))
+        bad = ~known
+        for name, values in want.items():
+            if len(values):
+                bad |= known & (got[name] != values[np.minimum(at, len(values) - 1)])
+        seen += per
+        message = f"{stream} beat differs from the model of its channel"
+
+        def detail(i: int) -> Mismatch:
+            context = {"channel": int(channel[i]), "beat_of_channel": int(index[i])}
+            if not known[i]:
+                return Mismatch(stream, 0, f"{stream}: beat beyond the model's output of "
+                                f"channel {int(channel[i])}", received=row(got, i),
+                                context=context)
+            return Mismatch(stream, 0, message, expected={
+                name: int(v[at[i]]) for name, v in want.items()}, received=row(got, i),
+                context=context)
+        self.tallies[stream].record(bad, message, detail, cycles)
+
+    def expect_sequence(self, stream: str, expected: dict[str, np.ndarray]) -> None:
+        """The model's beats of a stream compared in one order: field -> array."""
+        self.sequence_expected[stream] = expected
+
+    def check_sequence(self, stream: str, beats: np.ndarray, cycles: np.ndarray) -> None:
+        """Compare captured beats of a stream with the model's, in order."""
+        got = unpack_bits(STREAM_LAYOUT[stream], beats)
+        want, tally = self.sequence_expected[stream], self.tallies[stream]
+        start = tally.compared
+        n_want = len(next(iter(want.values())))
+        j = start + np.arange(len(beats))
+        known = j < n_want
+        bad = ~known
+        for name, values in want.items():
+            bad[known] |= got[name][known] != values[j[known]]
+        message = f"{stream} beat differs from the time tagger model"
+
+        def detail(i: int) -> Mismatch:
+            if not known[i]:
+                return Mismatch(stream, 0, f"{stream}: beat beyond the model's output",
+                                received=row(got, i), context={"beat": int(j[i])})
+            return Mismatch(stream, 0, message, expected={
+                name: int(v[j[i]]) for name, v in want.items()}, received=row(got, i),
+                context={"beat": int(j[i])})
+        tally.record(bad, message, detail, cycles)
+
+    def sequence_shortfall(self, stream: str, due: int | None = None) -> None:
+        """Beats of a sequence stream that never came (``due`` by the end of the window,
+        default all of the model's) are mismatches."""
+        want = self.sequence_expected[stream]
+        self.shortfall(stream, len(next(iter(want.values()))) if due is None else due, 0)
+
+    def split_shortfall(self, stream: str, due: list[int] | None = None) -> None:
+        """Beats of a per-channel stream that never came (``due[k]`` of channel ``k`` were
+        due by the end of the window; default all of the model's) are mismatches."""
+        counts, seen = self.split_expected[stream][2], self.split_seen[stream]
+        want = counts.tolist() if due is None else due
+        missing = sum(max(0, w - int(s)) for w, s in zip(want, seen, strict=True))
+        if missing:
+            self.tallies[stream].missing(missing, sum(want))
+
+    def check_taps(self, overflow: int) -> None:
+        """The capture taps of the per-channel streams lost no beat (``rtl.e2e.funnel``)."""
+        if overflow:
+            self.tallies["raw_hits"].record(np.array([True]), f"{overflow} tapped beats lost "
+                                            "to a full funnel FIFO: the capture is incomplete")
+
+    def check_counters(self, got: dict, want: dict) -> None:
+        """The time tagger's counters at the end of the window equal the model's."""
+        wrong = {name: (want[name], value) for name, value in got.items() if value != want[name]}
+        message = "time tagger counters differ from the model: " + ", ".join(
+            f"{name} expected {w} received {g}" for name, (w, g) in wrong.items())
+        self.tallies["tdc_counters"].record(np.array([bool(wrong)]), message)
 
     def check_replays(self, counts: dict[str, tuple[int, ...]]) -> None:
         """``counts``: replay name -> (batches sent, accepted, dropped[, short reads]) at the

@@ -1,4 +1,5 @@
-"""Amaranth-simulator tests of the e2e top's own blocks: timed replay and symbol signature."""
+"""Amaranth-simulator tests of the e2e top's own blocks: timed replay, its record bytes, the
+capture funnel and the symbol signature."""
 
 import random
 
@@ -6,7 +7,16 @@ import numpy as np
 import pytest
 
 from rtl.common.payload import unpack
-from rtl.e2e.replay import DUE_BITS, ReplayError, TimedReplay, pack_entries
+from rtl.e2e.funnel import TapFunnel
+from rtl.e2e.replay import (
+    DUE_BITS,
+    ReplayError,
+    TimedReplay,
+    batch_record,
+    entry_rows,
+    pack_entries,
+    rows_record,
+)
 from rtl.e2e.signature import SignatureRecord, SymbolSignature
 from tb.e2e.scoreboard import signature_words, signatures
 from tb.pysim import consumer, run
@@ -139,3 +149,65 @@ def test_signature_changes_with_one_wrong_or_swapped_beat():
     swapped[0, [2, 3]] = swapped[0, [3, 2]]
     for other in (wrong, swapped):
         assert signatures(other) != base
+
+
+def test_entry_rows_make_the_same_record_as_batch_record():
+    rng = np.random.default_rng(1)
+    for n in (1, 5, 32):
+        codes = rng.integers(0, 256, (n, 40), dtype=np.uint8)
+        due = rng.integers(0, 1 << DUE_BITS, n)
+        payload = [int.from_bytes(code.tobytes(), "little") for code in codes]
+        assert rows_record(entry_rows(codes, due, 320), 320, 32) == batch_record(
+            payload, due.tolist(), 320, 32)
+    with pytest.raises(ReplayError, match="whole bytes"):
+        entry_rows(codes[:, :1], due, 4)
+
+
+@pytest.mark.parametrize("depth", [2, 1])
+def test_funnel_keeps_each_taps_order_and_counts_what_it_loses(depth):
+    """Five taps, each beating at most once per 5 cycles (a TDC channel's dead time), often at
+    that rate: every beat leaves, each input's in order. Beats in consecutive cycles (faster
+    than the contract) into one-entry FIFOs overflow and are counted."""
+    rng = random.Random(3)
+    n, width, cycles = 5, 8, 400
+    beats = {k: [] for k in range(n)}
+    gap = n if depth > 1 else 1
+    plan = [[False] * cycles for _ in range(n)]
+    for k in range(n):
+        at = rng.randrange(gap)
+        while at < cycles:
+            plan[k][at] = True
+            at += gap + (0 if rng.random() < 0.5 else rng.randrange(20))
+    dut = TapFunnel(n, width, depth)
+    got: list[int] = []
+    overflow: list[int] = []
+
+    async def taps(ctx):
+        for cycle in range(cycles):
+            for k in range(n):
+                value = (k << 5) | len(beats[k]) % 32
+                ctx.set(dut.taps[k].valid, plan[k][cycle])
+                ctx.set(dut.taps[k].payload, value)
+                if plan[k][cycle]:
+                    beats[k].append(value)
+            await ctx.tick()
+        for k in range(n):
+            ctx.set(dut.taps[k].valid, 0)
+        await ctx.tick().repeat(4 * n * depth + 8)
+
+    async def sink(ctx):
+        ctx.set(dut.o.ready, 1)
+        for _ in range(cycles + 4 * n * depth + 8):
+            _, _, valid, value = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            if valid:
+                got.append(value)
+        overflow.append(ctx.get(dut.overflow))
+
+    run(dut, taps, sink, deadline_cycles=3 * cycles)
+    lost = sum(len(b) for b in beats.values()) - len(got)
+    if depth == 2:
+        assert lost == 0 and overflow == [0] and all(len(b) > 30 for b in beats.values())
+        for k in range(n):
+            assert [v for v in got if v >> 5 == k] == beats[k]
+    else:
+        assert lost > 0 and overflow[0] > 0
