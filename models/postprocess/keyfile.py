@@ -12,13 +12,13 @@ full disk never leaves a key next to the record of another one.
 """
 
 import hashlib
-import os
 import pathlib
 import re
 
 import numpy as np
 
 from models.postprocess.errors import PostprocessInputError
+from models.postprocess.private_file import write_private
 
 RECORD_SUFFIX = ".sha256"
 _RECORD = re.compile(r"([0-9a-f]{64})  (\S.*)\n?")
@@ -33,27 +33,11 @@ def record_path(path: pathlib.Path) -> pathlib.Path:
     return path.with_name(path.name + RECORD_SUFFIX)
 
 
-def _write_private(path: pathlib.Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` (mode 0600) through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_key(path: pathlib.Path, bits: np.ndarray) -> None:
     """Store key ``bits`` (uint8 0/1, MSB-first packing) and its integrity record."""
     data = np.packbits(np.asarray(bits, dtype=np.uint8), bitorder="big").tobytes()
-    _write_private(path, data)
-    _write_private(record_path(path),
+    write_private(path, data)
+    write_private(record_path(path),
                    f"{hashlib.sha256(data).hexdigest()}  {path.name}\n".encode())
 
 

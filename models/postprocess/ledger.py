@@ -29,12 +29,12 @@ import hashlib
 import json
 import os
 import pathlib
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from models.postprocess.errors import PostprocessInputError
+from models.postprocess.private_file import write_private
 
 FORMAT = "qkdsim-key-ledger"
 VERSION = 1
@@ -132,26 +132,6 @@ def _document(uses: Sequence[KeyUse]) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "keys": keys}
 
 
-def write_atomic(path: pathlib.Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` all at once (temporary file, fsync, rename), mode 0600."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:  # mkstemp creates the file with mode 0600
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
-    finally:
-        os.close(dir_fd)
-
-
 @contextlib.contextmanager
 def _locked(directories: Sequence[pathlib.Path]) -> Iterator[None]:
     """Exclusive locks on the ledgers' directories, taken in a fixed order (no deadlock)."""
@@ -206,7 +186,7 @@ def record_uses(plan: Mapping[pathlib.Path, Sequence[KeyUse]]) -> None:
             for path, uses in plan.items():
                 stamped = [replace(u, utc=utc) for u in uses]
                 text = json.dumps(_document(recorded[path] + stamped), indent=1) + "\n"
-                write_atomic(path, text.encode())
+                write_private(path, text.encode())
     except OSError as exc:
         raise LedgerError(f"cannot update key ledger: {exc.strerror} "
                           f"({exc.filename or ', '.join(map(str, plan))})") from None

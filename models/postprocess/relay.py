@@ -21,7 +21,6 @@ the recorded bits stay used.
 """
 
 import hashlib
-import os
 import pathlib
 import struct
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from models.postprocess.ledger import (
     ledger_uses_as_json,
     record_uses,
 )
+from models.postprocess.private_file import write_private
 from models.postprocess.toeplitz import pack_bits, unpack_bits
 
 AES_KEY_BITS = 128
@@ -283,14 +283,6 @@ def relay_and_encrypt(a: StationKeys, b: StationKeys, message: bytes | None, mod
     return report, files
 
 
-def _write_private(path: pathlib.Path, data: bytes) -> None:
-    """Write a file readable by its owner only (mode 0600 from creation on: keys, ciphertext)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    path.chmod(0o600)  # an existing file keeps its old mode through O_TRUNC
-
-
 def run_relay_cli(a_dir: pathlib.Path, b_dir: pathlib.Path, message: pathlib.Path | None,
                   out: pathlib.Path | None, mode: str = "both",
                   ledger: pathlib.Path | None = None) -> dict[str, Any]:
@@ -317,7 +309,7 @@ def run_relay_cli(a_dir: pathlib.Path, b_dir: pathlib.Path, message: pathlib.Pat
     if out is not None:
         try:
             for name, data in files.items():
-                _write_private(out / name, data)
+                write_private(out / name, data)
         except OSError as exc:
             raise RelayInputError(f"cannot write to {str(out)!r}: {exc.strerror}") from None
         report["out"] = str(out)

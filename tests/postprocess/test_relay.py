@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from models.postprocess import ledger
+from models.postprocess import ledger, private_file
 from models.postprocess.aes import AesInputError, aes128_ctr
 from models.postprocess.auth import PRIME
 from models.postprocess.ledger import KeyReuseError, KeyUse, LedgerError, record_uses
@@ -280,7 +280,7 @@ def test_ledger_write_error_leaves_the_old_ledger(tmp_path, monkeypatch):
     def full_disk(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ledger.os, "fsync", full_disk)
+    monkeypatch.setattr(private_file.os, "fsync", full_disk)
     with pytest.raises(LedgerError, match="No space left"):
         relay_and_encrypt(station(1024, 3, "C"), station(1024, 4, "D"), None, "aes128",
                           Ledgers(path, path))
@@ -290,11 +290,11 @@ def test_ledger_write_error_leaves_the_old_ledger(tmp_path, monkeypatch):
 
 CRASH = """
 import os, pathlib, sys
-from models.postprocess import ledger
+from models.postprocess import ledger, private_file
 from models.postprocess.ledger import KeyUse, record_uses
 def crash(tmp, dst):  # the process dies after the new content is on disk, before the rename
     os._exit(9)
-ledger.os.replace = crash
+private_file.os.replace = crash
 record_uses({pathlib.Path(sys.argv[1]): [KeyUse("cd" * 32, "D", 512, 0, 256, "otp", "E")]})
 """
 
