@@ -32,7 +32,7 @@ def test_replayed_codes_are_the_line_codes_where_not_zero():
 
 def test_expected_raw_hits_are_the_channel_model_on_the_replayed_codes():
     time, channel = arrivals(7)
-    stim = tdc_stimulus(time, channel, CYCLES)
+    stim, _ = tdc_stimulus(time, channel, CYCLES)
     for k in range(TDC_CHANNELS):
         dense = np.zeros((CYCLES, tdc_line(k).taps), dtype=bool)
         cycle = stim[f"code{k}_cycle"]
