@@ -16,10 +16,10 @@ Timing of the calibrator, in cycles of its clock (``a``: the cycle a hit is acce
   cycle ``K`` calibration hits are collected;
 * the ``N``-th calibration hit, accepted at ``t``, closes the histogram; the build starts at
   ``u = t + 1``, or, while an earlier built table still waits for its frame strobe, at the
-  cycle after that strobe; it walks the ``K`` codes (writing the table into the inactive bank
-  and clearing the histogram) and the table is ready from ``u + K + 1``, when collection
-  resumes; calibration hits that come while the histogram is closed are dropped
-  (``cal_dropped``);
+  cycle after that strobe; it walks the ``K`` codes (clearing the histogram, collection resumes
+  from ``u + K + 1``) and writes the table into the inactive bank through a two-stage pipeline,
+  ready from ``u + K + 1 + BUILD_PIPELINE``; calibration hits that come while the histogram is
+  closed are dropped (``cal_dropped``);
 * a ready table becomes active at the first ``frame_strobe`` at a cycle ``s >= ready``: hits
   accepted from ``s + 1`` use it;
 * ``starve_cycles``: every ``starve_cycles`` cycles of collection without a full histogram the
@@ -59,6 +59,10 @@ TABLE_BITS = 13
 
 BUILD_GAP = 1
 """Cycles from the ``N``-th calibration hit's acceptance to the first cycle of the build."""
+BUILD_PIPELINE = 2
+"""Cycles by which the table's last entry is written after the walk's last code: the entry is
+computed in two registered stages (running sum, then the scaled centre) so that no block-RAM
+output feeds a multiplier and a block-RAM input in one cycle."""
 
 CHANNEL_LATENCY = 2
 """Cycles from a hit's sampling cycle to its acceptance by a calibrator behind the channel."""
@@ -201,12 +205,12 @@ def run_calibrator(coarse: np.ndarray, fine: np.ndarray, calibration: np.ndarray
             s = switch_after(pending)
             res.switches.append(s if s is not None else -1)
             start = max(start, s + 1) if s is not None else cycles
-        pending = start + k_codes + 1
+        collect_from = start + k_codes + 1
+        pending = collect_from + BUILD_PIPELINE
         res.tables.append(bin_centres(hist, n))
         res.ready.append(pending)
         hist[:] = 0
         count = 0
-        collect_from = pending
     if pending is not None and (len(res.switches) < len(res.tables)):
         s = switch_after(pending)
         res.switches.append(s if s is not None else -1)

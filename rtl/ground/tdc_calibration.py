@@ -26,7 +26,7 @@ from amaranth.utils import ceil_log2
 
 from models.constants import FABRIC_CLOCK_PS, TDC_CAL_HITS, TDC_CAL_PERIOD, TDC_SKEW_BITS, TDC_TAPS
 from models.ground.tdc import COUNTER_BITS
-from models.ground.tdc_calibration import TABLE_BITS, CalibratorConfig
+from models.ground.tdc_calibration import BUILD_PIPELINE, TABLE_BITS, CalibratorConfig
 from rtl.ground.layouts import RawHit, Tag
 
 
@@ -161,7 +161,27 @@ class TdcCalibrator(wiring.Component):
             wr_h.en.eq(inc),
         ]
         h = rd_h.data
-        entry = (FABRIC_CLOCK_PS * ((cum << 1) + h) + cfg.cal_hits) >> nbits
+        # The entry in two registered stages (BUILD_PIPELINE): running sum, then the scaled
+        # centre; the histogram's output never meets the multiplier and the table's input in
+        # one cycle.
+        twice = Signal(nbits + 1)
+        twice_addr = Signal(abits)
+        twice_valid = Signal()
+        scaled = Signal(nbits + 1 + FABRIC_CLOCK_PS.bit_length())
+        scaled_addr = Signal(abits)
+        scaled_valid = Signal()
+        walked = Signal(BUILD_PIPELINE)  # the walk's last code, moving down the pipeline
+        m.d.sync += [
+            twice_valid.eq(0),
+            scaled.eq(FABRIC_CLOCK_PS * twice), scaled_addr.eq(twice_addr),
+            scaled_valid.eq(twice_valid),
+            walked.eq(walked << 1),
+        ]
+        m.d.comb += [
+            wr_t.addr.eq(Cat(scaled_addr, ~active)),
+            wr_t.data.eq((scaled + cfg.cal_hits) >> nbits),
+            wr_t.en.eq(scaled_valid),
+        ]
         built = Signal()
         starve = Signal()
         dropped = Signal()
@@ -194,14 +214,18 @@ class TdcCalibrator(wiring.Component):
                     dropped.eq(cal_in),
                     rd_h.addr.eq(walk + 1),
                     wr_h.addr.eq(walk), wr_h.data.eq(0), wr_h.en.eq(1),
-                    wr_t.addr.eq(Cat(walk[:abits], ~active)), wr_t.data.eq(entry),
-                    wr_t.en.eq(1),
                 ]
-                m.d.sync += [walk.eq(walk + 1), cum.eq(cum + h)]
+                m.d.sync += [walk.eq(walk + 1), cum.eq(cum + h),
+                             twice.eq((cum << 1) + h), twice_addr.eq(walk[:abits]),
+                             twice_valid.eq(1)]
                 with m.If(walk == codes - 1):
-                    m.d.sync += [walk.eq(0), pending.eq(1), count.eq(0), timer.eq(0)]
-                    m.d.comb += built.eq(1)
+                    m.d.sync += [walk.eq(0), count.eq(0), timer.eq(0), walked[0].eq(1)]
                     m.next = "COLLECT"
+        # the table's last entry is written in the cycle the walk's last code leaves the
+        # pipeline: from the next cycle the new bank may be switched in
+        m.d.comb += built.eq(walked[-1])
+        with m.If(built):
+            m.d.sync += pending.eq(1)
         switch = self.frame_strobe & pending
         with m.If(switch):
             m.d.sync += [active.eq(~active), have.eq(1), pending.eq(0)]
