@@ -42,6 +42,7 @@ from models.ground.calibration import BINS
 from models.ground.sync import SyncConfig
 from models.ground.tdc import MASK64
 from models.ground.timing import PERIOD_BITS, IndexerConfig
+from rtl.common.forward import forward_member
 from rtl.ground.carry_chain import CarryLines
 from rtl.ground.histogram import COUNT_BITS, PhaseHistogram
 from rtl.ground.indexer import PulseIndexer
@@ -129,18 +130,6 @@ _INNER = {"codes", "events", "tags", "frames"}
 LINES = ("carry", "ports")
 
 
-def _forward(m: Module, outer: wiring.Component, inner: wiring.Component, name: str) -> None:
-    """Connect member ``name`` of ``inner`` to the same-named member of ``outer``."""
-    ours, theirs = getattr(outer, name), getattr(inner, name)
-    member = inner.signature.members[name]
-    if member.is_signature:
-        wiring.connect(m, wiring.flipped(ours), theirs)
-    elif member.flow == In:
-        m.d.comb += theirs.eq(ours)
-    else:
-        m.d.comb += ours.eq(theirs)
-
-
 class GroundTiming(wiring.Component):
     """The ground FPGA's timing front end and chain (SPEC 4 items 0 to 3): the time tagger
     (:class:`rtl.ground.time_tagger.TimeTagger`: five TDC channels with calibration, the
@@ -214,7 +203,7 @@ class GroundTiming(wiring.Component):
         for inner in (rx, tagger):
             for name in inner.signature.members:
                 if name not in _INNER:
-                    _forward(m, self, inner, name)
+                    forward_member(m, self, inner, name)
         return m
 
 

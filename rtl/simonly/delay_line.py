@@ -16,6 +16,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import Out
 
 from models.ground.tdc import DelayLine
+from rtl.common.forward import forward_member
 from rtl.ground.tdc import TdcChannel
 
 CYCLE_BITS = 32
@@ -95,12 +96,6 @@ class TdcOnLine(wiring.Component):
         m.submodules.replay = replay = self._replay
         m.submodules.channel = channel = self._channel
         m.d.comb += channel.taps.eq(replay.taps)
-        for name, member in self.signature.members.items():
-            ours, theirs = getattr(self, name), getattr(channel, name)
-            if member.is_signature:
-                wiring.connect(m, wiring.flipped(ours), theirs)
-            elif member.flow == wiring.In:
-                m.d.comb += theirs.eq(ours)
-            else:
-                m.d.comb += ours.eq(theirs)
+        for name in self.signature.members:
+            forward_member(m, self, channel, name)
         return m

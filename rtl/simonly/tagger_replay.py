@@ -14,6 +14,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import Out
 
+from rtl.common.forward import forward_member
 from rtl.ground.sync import FrameEvent
 from rtl.ground.time_tagger import TimeTagger
 from rtl.simonly.delay_line import CYCLE_BITS, DelayLineReplay
@@ -70,12 +71,6 @@ class TimeTaggerOnLines(wiring.Component):
             m.submodules[f"line{ch}"] = replay
             m.d.comb += tagger.codes[ch].eq(replay.taps)
         wiring.connect(m, self._events.events, tagger.events)
-        for name, member in self.signature.members.items():
-            ours, theirs = getattr(self, name), getattr(tagger, name)
-            if member.is_signature:
-                wiring.connect(m, wiring.flipped(ours), theirs)
-            elif member.flow == wiring.In:
-                m.d.comb += theirs.eq(ours)
-            else:
-                m.d.comb += ours.eq(theirs)
+        for name in self.signature.members:
+            forward_member(m, self, tagger, name)
         return m
