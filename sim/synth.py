@@ -25,6 +25,7 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 
 from models.constants import FABRIC_CLOCK_HZ
+from rtl.common.crossings import ClockCrossingError, check_crossings
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "synth"
@@ -176,7 +177,12 @@ def synthesise(name: str, make: Callable[[], wiring.Component],
     work = OUT / name
     work.mkdir(parents=True, exist_ok=True)
     source = work / f"{name}.v"
-    text = verilog.convert(make(), name=name, emit_src=False)
+    top = make()
+    try:  # a direct clock-domain crossing fails the build before any tool runs
+        check_crossings(top, name)
+    except ClockCrossingError as exc:
+        raise SynthError(str(exc)) from None
+    text = verilog.convert(top, name=name, emit_src=False)
     source.write_text(text)
     blackbox = work / f"{_OPAQUE}.v"
     blackbox.write_text(_OPAQUE_BLACKBOX)

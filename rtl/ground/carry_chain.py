@@ -91,6 +91,7 @@ with ``BBOX``), and the input pins' IO cells chosen for equal routing to the lau
 
 from amaranth.hdl import ClockDomain, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import data, wiring
+from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from models.constants import (
@@ -126,6 +127,11 @@ class CarryChainLine(wiring.Component):
     """One TDC delay line on ECP5 carry cells, sampled twice by the fabric clock (see the
     module docstring: cell configuration, why two ranks, timing, placement).
 
+    A synchroniser by design (``clock_crossing``, :mod:`rtl.common.crossings`): the line
+    carries an asynchronous edge (a detector, the sync strobe or the calibration oscillator)
+    that the first rank samples on purpose; the second rank gives a metastable first-rank flop
+    a cycle to settle before the channel reads the code.
+
     Latency: the code sampled at edge ``c`` is on ``taps`` after edge ``c + 1``. Throughput:
     one code per cycle. Synthesis only: simulators use the behavioural line.
 
@@ -143,6 +149,8 @@ class CarryChainLine(wiring.Component):
         Sampled taps and carry bits per tap; the line has ``taps * stride / 2`` line cells
         plus the launch cell.
     """
+
+    clock_crossing = "bits"
 
     def __init__(self, taps: int = TDC_TAPS, stride: int = TDC_TAP_STRIDE,
                  sample_domain: str = "sync") -> None:
@@ -226,10 +234,10 @@ class CalibrationOscillator(wiring.Component):
         m = Module()
         m.domains.osc = ClockDomain("osc", reset_less=True)
         m.submodules.oscg = Instance("OSCG", p_DIV=OSCG_DIV, o_OSC=ClockSignal("osc"))
-        # Two flops: slot comes from another clock; the one-shot must see a settled level.
-        meta, level, seen = (Signal(name=n) for n in ("slot_meta", "slot_level", "slot_seen"))
-        m.d.osc += [meta.eq(self.slot), level.eq(meta), seen.eq(level),
-                    self.pulse.eq(level & ~seen)]
+        # slot comes from the fabric clock; the one-shot must see a settled level
+        level, seen = Signal(name="slot_level"), Signal(name="slot_seen")
+        m.submodules.slot_cdc = FFSynchronizer(self.slot, level, o_domain="osc")
+        m.d.osc += [seen.eq(level), self.pulse.eq(level & ~seen)]
         return m
 
 
