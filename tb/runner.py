@@ -58,6 +58,9 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 from cocotb_tools.runner import Icarus, Verilator, get_runner
 
+from models.clocks import ClockSchedule
+from rtl.simonly.clock_gen import clock_generator
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = ROOT / "build" / "cocotb"
 SIMULATORS = ("verilator", "icarus")
@@ -160,6 +163,21 @@ def top_ports(verilog_text: str, top: str) -> list[tuple[str, str, str]]:
     return ports
 
 
+def _internal_port(verilog_text: str, top: str, port: str, body: str, what: str) -> str:
+    """``verilog_text`` with the 1-bit input ``port`` of module ``top`` replaced by ``body``
+    (module-body lines that declare and drive it); name, hierarchy and scopes unchanged."""
+    if ("input", "", port) not in top_ports(verilog_text, top):
+        raise ClockWrapperError(f"{what} needs a 1-bit input `{port}` on {top!r}")
+    block = re.search(rf"^module {re.escape(top)}\((.*?)\);\n(.*?^endmodule)", verilog_text,
+                      re.M | re.S)
+    assert block is not None  # top_ports found the module
+    ports = [name.strip() for name in block.group(1).split(",")]
+    header = f"module {top}({', '.join(name for name in ports if name != port)});\n"
+    inner = block.group(2).replace(f"  wire {port};\n", "", 1).replace(
+        f"  input {port};\n", body, 1)
+    return verilog_text[:block.start()] + header + inner + verilog_text[block.end():]
+
+
 def add_internal_clock(verilog_text: str, top: str, period_ps: int) -> str:
     """``verilog_text`` with the ``clk`` input of module ``top`` turned into a free-running clock.
 
@@ -168,18 +186,20 @@ def add_internal_clock(verilog_text: str, top: str, period_ps: int) -> str:
     """
     if period_ps < 2 or period_ps % 2:
         raise ClockWrapperError(f"internal_clock_ps={period_ps} must be an even number >= 2")
-    if ("input", "", "clk") not in top_ports(verilog_text, top):
-        raise ClockWrapperError(f"internal_clock_ps needs a 1-bit input `clk` on {top!r}")
-    block = re.search(rf"^module {re.escape(top)}\((.*?)\);\n(.*?^endmodule)", verilog_text,
-                      re.M | re.S)
-    assert block is not None  # top_ports found the module
-    ports = [name.strip() for name in block.group(1).split(",")]
-    header = f"module {top}({', '.join(name for name in ports if name != 'clk')});\n"
-    body = block.group(2).replace("  wire clk;\n", "", 1).replace(
-        "  input clk;\n",
+    return _internal_port(
+        verilog_text, top, "clk",
         f"  reg clk = 1'b0;  // internal_clock_ps={period_ps} (tb/runner.py)\n"
-        f"  always #{period_ps // 2} clk = ~clk;\n", 1)
-    return verilog_text[:block.start()] + header + body + verilog_text[block.end():]
+        f"  always #{period_ps // 2} clk = ~clk;\n", "internal_clock_ps")
+
+
+def add_scheduled_clocks(verilog_text: str, top: str,
+                         clocks: Mapping[str, ClockSchedule]) -> str:
+    """``verilog_text`` with each named 1-bit input of ``top`` made a clock that follows its
+    :class:`models.clocks.ClockSchedule` (:func:`rtl.simonly.clock_gen.clock_generator`)."""
+    for port, schedule in clocks.items():
+        verilog_text = _internal_port(verilog_text, top, port, clock_generator(port, schedule),
+                                      "clocks=")
+    return verilog_text
 
 
 WAVE_FORMATS = ("fst", "vcd")
@@ -284,12 +304,14 @@ def icarus_time_zero_events(verilog_text: str) -> str:
 
 def write_verilog(component: wiring.Component, top: str, directory: Path,
                   internal_clock_ps: int | None = None, cache_key: str | None = None,
-                  time_zero_events: bool = False) -> Path:
+                  time_zero_events: bool = False,
+                  clocks: Mapping[str, ClockSchedule] | None = None) -> Path:
     """Convert ``component`` to ``directory/top.v`` (rewritten only when it changed).
 
     With ``internal_clock_ps`` the ``clk`` input becomes a clock made inside ``top``
-    (:func:`add_internal_clock`). With ``time_zero_events`` (Icarus builds) the Verilog gets
-    :func:`icarus_time_zero_events`.
+    (:func:`add_internal_clock`); with ``clocks`` each named input becomes a clock that follows
+    its schedule (:func:`add_scheduled_clocks`). With ``time_zero_events`` (Icarus builds) the
+    Verilog gets :func:`icarus_time_zero_events`.
 
     ``cache_key``: a string that fixes the component's configuration (e.g. the ``repr`` of its
     frozen parameter dataclass). The conversion is then skipped when ``directory/top.v`` was
@@ -305,13 +327,16 @@ def write_verilog(component: wiring.Component, top: str, directory: Path,
     if cache_key is not None:
         key = hashlib.sha256(json.dumps(
             [type(component).__qualname__, cache_key, top, internal_clock_ps,
-             time_zero_events, project_sources_digest()]).encode()).hexdigest()
+             time_zero_events, repr(sorted((clocks or {}).items())),
+             project_sources_digest()]).encode()).hexdigest()
         if path.exists() and stamp.exists() and stamp.read_text() == key:
             return path
     stamp.unlink(missing_ok=True)
     text = verilog.convert(component, name=top, emit_src=False)
     if internal_clock_ps is not None:
         text = add_internal_clock(text, top, internal_clock_ps)
+    if clocks:
+        text = add_scheduled_clocks(text, top, clocks)
     if time_zero_events:
         text = icarus_time_zero_events(text)
     if not path.exists() or path.read_text() != text:
@@ -401,6 +426,7 @@ def run_cocotb(
     public_rw: Sequence[str] = (),
     public_rd: Sequence[str] = (),
     internal_clock_ps: int | None = None,
+    clocks: Mapping[str, ClockSchedule] | None = None,
     verilog_key: str | None = None,
     wave_window: bool = False,
 ) -> Path:
@@ -409,6 +435,8 @@ def run_cocotb(
     ``extra_sources``: more HDL files, e.g. sim-only Verilog modules that ``component`` uses.
     ``public_rw`` / ``public_rd``: see the module docstring (Verilator only).
     ``internal_clock_ps``: clock period made inside the HDL (see the module docstring).
+    ``clocks``: input ports made clocks inside the HDL that follow a
+    :class:`models.clocks.ClockSchedule` each (ppm offsets, Doppler); no cocotb ``Clock``.
     ``verilog_key``: reuse the Verilog of an earlier run of the same configuration
     (:func:`write_verilog`'s ``cache_key``).
     ``wave_window``: the design dumps its own waves from a point in time
@@ -423,8 +451,8 @@ def run_cocotb(
         _build_and_run(component, test_module, simulator, build_dir, fmt, case=case, top=top,
                        params=params, testcase=testcase, seed=seed, extra_sources=extra_sources,
                        public_rw=public_rw, public_rd=public_rd,
-                       internal_clock_ps=internal_clock_ps, verilog_key=verilog_key,
-                       wave_window=wave_window)
+                       internal_clock_ps=internal_clock_ps, clocks=clocks,
+                       verilog_key=verilog_key, wave_window=wave_window)
     return build_dir
 
 
@@ -434,9 +462,10 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
                    extra_sources: list[Path] | None,
                    public_rw: Sequence[str], public_rd: Sequence[str],
                    internal_clock_ps: int | None, verilog_key: str | None,
+                   clocks: Mapping[str, ClockSchedule] | None = None,
                    wave_window: bool = False) -> None:
     source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key,
-                           time_zero_events=simulator == "icarus")
+                           time_zero_events=simulator == "icarus", clocks=clocks)
     waves = fmt is not None
 
     build_args: list[str] = []
@@ -445,7 +474,7 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
     if simulator == "verilator":
         ensure_verilator()
         build_args = list(_VERILATOR_ARGS)
-        if internal_clock_ps is not None:
+        if internal_clock_ps is not None or clocks:
             build_args += ["--timing", "-CFLAGS", "-std=c++20"]  # the wheel sets no C++ standard
         if fmt is not None:
             build_args.append("--trace-fst" if fmt == "fst" else "--trace")
