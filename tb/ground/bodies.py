@@ -8,17 +8,22 @@ block's own ones as each body documents.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
+
+from models.ground.sync import FrameEvent as FrameEventModel
 from models.ground.sync import SyncConfig, detect
 from models.ground.sync_join import JoinConfig, run_join
 from models.ground.tdc import run_channel
 from models.ground.tdc_merge import MASK64, Coarse, run_merge
-from models.ground.timing import IndexerConfig, index_stream
+from models.ground.timing import IndexerConfig, Record, Status, index_stream
 from rtl.common.payload import pack
 from rtl.ground.layouts import RawHit, Tag, TimingRecord
 from rtl.ground.sync import FrameEvent
 from rtl.sifting.layouts import DetectionRecord
 from tb.dual import Bench, Receive, Send
+from tb.ground import edges as edge_stimulus
 from tb.ground import sync_join as join_tb
 from tb.ground import tdc_merge as merge_tb
 from tb.ground import time_tagger as tagger_tb
@@ -191,3 +196,59 @@ async def time_tagger(bench: Bench) -> None:
     await bench.ticks(case.cycles + tagger_tb.SETTLE_CYCLES)
     got_counters = {name: bench.get(name) for name in tagger_tb.COUNTERS}
     assert got_counters == tagger_tb.model_counters(want), got_counters
+
+
+def stated(name: str, model: Any, want: Any) -> None:
+    """Assert that the golden model gives the value a directed edge case states (the RTL is
+    then compared with the stated value too, so model and RTL cannot agree on a wrong one)."""
+    assert model == want, f"{name}: model gives {model}, the case states {want}"
+
+
+def tag_columns(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(time, channel, frame)`` arrays of tag rows ``[time, channel, frame]``."""
+    time, channel, frame = zip(*rows, strict=True)
+    return (np.array(time, dtype=np.uint64), np.array(channel),
+            np.array(frame, dtype=np.uint64))
+
+
+async def indexer_edges(bench: Bench) -> None:
+    """PulseIndexer at its edges, one run per entry of ``runs`` (``name``, registers ``delta``
+    and ``gate_half``, tag ``rows`` of ``[time, channel, frame]``, the stated records ``want``
+    as ``[n, channel, r16, status]`` and the stated slip count ``slips``), the DUT built with
+    pending ``depth``: :func:`models.ground.timing.index_stream` and the RTL must both give the
+    stated records and count; reset between runs."""
+    p = bench.params
+    for run in p["runs"]:
+        cfg = IndexerConfig(delta=run["delta"], depth=p["depth"], gate_half=run["gate_half"])
+        model = index_stream(*tag_columns(run["rows"]), cfg)
+        want = [Record(n, ch, r16, Status(s)) for n, ch, r16, s in run["want"]]
+        stated(run["name"], (model.records, model.slips), (want, run["slips"]))
+        await bench.reset()
+        bench.set("delta", cfg.delta)
+        bench.set("gate_half", cfg.gate_half)
+        got = await bench.transfer(
+            {"tags": Send(tag_payloads(*tag_columns(run["rows"])), idle=p["idle"])},
+            {"records": Receive(len(want), stall=p["stall"], settle=SETTLE)})
+        bench.compare(run["name"], got["records"], record_payloads(want), layout=TimingRecord)
+        assert bench.get("slips") == run["slips"], (run["name"], bench.get("slips"))
+
+
+async def sync_edges(bench: Bench) -> None:
+    """SyncDetector at its edges: the frames ``frames`` of :func:`tb.ground.edges.sync_edge_bits`
+    (``lead``, ``bits_seed``; detector built with ``frame_bits``, ``max_misses``); the model
+    and the RTL must both give the stated events ``want`` (``[counter, frame index, flywheel]``,
+    the frame index counting from the first frame) and ``losses``."""
+    p = bench.params
+    cfg = SyncConfig(frame_bits=p["frame_bits"], max_misses=p["max_misses"])
+    bits = edge_stimulus.sync_edge_bits(p["frames"], cfg.frame_bits, p["lead"], p["bits_seed"])
+    model = detect(bits, cfg)
+    want = [FrameEventModel(k, p["lead"] + i * cfg.frame_bits, bool(f)) for k, i, f in p["want"]]
+    stated("sync events, losses", (model.events, model.losses), (want, p["losses"]))
+    await bench.reset()
+    got = await bench.transfer(
+        {"bits": Send(bits.tolist(), idle=p["idle"])},
+        {"frames": Receive(len(want), stall=p["stall"], settle=SETTLE)})
+    bench.compare("frames", got["frames"], frame_event_payloads(want), layout=FrameEvent)
+    await bench.ticks(2)
+    assert (bench.get("losses"), bench.get("dropped")) == (p["losses"], 0), (
+        f"losses {bench.get('losses')} (stated {p['losses']}), dropped {bench.get('dropped')}")
