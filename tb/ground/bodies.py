@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from models.constants import FABRIC_CLOCK_PS
 from models.ground.sync import FrameEvent as FrameEventModel
 from models.ground.sync import SyncConfig, detect
-from models.ground.sync_join import JoinConfig, run_join
-from models.ground.tdc import run_channel
+from models.ground.sync_join import JoinConfig, JoinResult, run_join
+from models.ground.tdc import ChannelConfig, run_channel
 from models.ground.tdc_merge import MASK64, Coarse, run_merge
 from models.ground.timing import IndexerConfig, Record, Status, index_stream
 from rtl.common.payload import pack
@@ -84,6 +85,19 @@ async def sync(bench: Bench) -> None:
         f"losses {bench.get('losses')} (model {want.losses}), dropped {bench.get('dropped')}")
 
 
+async def _channel_run(bench: Bench, cfg: ChannelConfig, hits: list[int], cycles: int,
+                       counters: Sequence[str]) -> dict[str, int]:
+    """Reset the TDC channel, set its registers, take every raw hit for ``cycles`` cycles (the
+    sink never stalls: a TDC cannot wait), compare them with ``hits``; returns ``counters``."""
+    await bench.reset()
+    bench.set("dead_cycles", cfg.dead_cycles)
+    bench.set("stuck_cycles", cfg.stuck_cycles)
+    bench.set("clear", 0)
+    got = await bench.transfer({}, {"hits": Receive(len(hits), settle=cycles)})
+    bench.compare("hits", got["hits"], hits, layout=RawHit)
+    return {name: bench.get(name) for name in counters}
+
+
 async def tdc_channel(bench: Bench) -> None:
     """TdcChannel on the replayed delay line (:func:`tb.ground.tdc.line_dut`) against
     :func:`models.ground.tdc.run_channel`: every raw hit in order, then every counter and flag
@@ -95,15 +109,9 @@ async def tdc_channel(bench: Bench) -> None:
                           "calibration": int(k)})
             for c, f, k in zip(want.coarse.tolist(), want.fine.tolist(),
                                want.calibration.tolist(), strict=True)]
-    await bench.reset()
-    bench.set("dead_cycles", cfg.dead_cycles)
-    bench.set("stuck_cycles", cfg.stuck_cycles)
-    bench.set("clear", 0)
-    got = await bench.transfer({}, {"hits": Receive(len(hits), settle=p["cycles"])})
-    bench.compare("hits", got["hits"], hits, layout=RawHit)
-    counters = {name: bench.get(name) for name in
-                ("lost_dead", "lost_pileup", "lost_overflow", "coverage_errors", "stuck_events",
-                 "lost_calibration")}
+    counters = await _channel_run(bench, cfg, hits, p["cycles"], (
+        "lost_dead", "lost_pileup", "lost_overflow", "coverage_errors", "stuck_events",
+        "lost_calibration"))
     assert counters == {"lost_dead": want.lost_dead, "lost_pileup": want.lost_pileup,
                         "lost_overflow": 0, "coverage_errors": want.coverage_errors,
                         "stuck_events": want.stuck_events,
@@ -153,15 +161,10 @@ async def tdc_merge(bench: Bench) -> None:
     assert words == {"late": want.late, "overflow": want.overflow}, (words, want.late)
 
 
-async def sync_join(bench: Bench) -> None:
-    """SyncJoin against :func:`models.ground.sync_join.run_join` on the phased stimulus of
-    :func:`tb.ground.sync_join.phased_join_case` (``seed``, ``phases``; registers ``offset_ps``,
-    ``tolerance_ps``, ``strobe_lag_ps``): every joined tag in order and every counter."""
-    p = bench.params
-    cfg = JoinConfig(offset_ps=p["offset_ps"], tolerance_ps=p["tolerance_ps"],
-                     strobe_lag_ps=p["strobe_lag_ps"])
-    s, now = join_tb.phased_join_case(p["seed"], p["phases"], cfg)
-    want = run_join(s.frames, s.event_cycles, s.strobe_times, s.strobe_cycles, now, cfg)
+async def _join_run(bench: Bench, cfg: JoinConfig, s: join_tb.JoinStimulus, now: Coarse,
+                    want: JoinResult) -> dict[str, int]:
+    """Reset the join, set its registers, run the phased stimulus ``s``, compare every joined
+    tag with ``want``'s (its cycles split the outputs into phases); returns the counters."""
     sends = {"events": list(zip(s.event_cycles, join_tb.event_payloads(s), strict=True)),
              "strobes": list(zip(s.strobe_cycles, join_tb.strobe_payloads(s), strict=True))}
     await bench.reset()
@@ -172,7 +175,19 @@ async def sync_join(bench: Bench) -> None:
                              for t, f in zip(want.time.tolist(), want.frame.tolist(),
                                              strict=True)], layout=Tag)
     await bench.ticks(2)
-    counters = {n: bench.get(n) for n in ("missing", "ambiguous", "extra", "overflow")}
+    return {n: bench.get(n) for n in ("missing", "ambiguous", "extra", "overflow")}
+
+
+async def sync_join(bench: Bench) -> None:
+    """SyncJoin against :func:`models.ground.sync_join.run_join` on the phased stimulus of
+    :func:`tb.ground.sync_join.phased_join_case` (``seed``, ``phases``; registers ``offset_ps``,
+    ``tolerance_ps``, ``strobe_lag_ps``): every joined tag in order and every counter."""
+    p = bench.params
+    cfg = JoinConfig(offset_ps=p["offset_ps"], tolerance_ps=p["tolerance_ps"],
+                     strobe_lag_ps=p["strobe_lag_ps"])
+    s, now = join_tb.phased_join_case(p["seed"], p["phases"], cfg)
+    want = run_join(s.frames, s.event_cycles, s.strobe_times, s.strobe_cycles, now, cfg)
+    counters = await _join_run(bench, cfg, s, now, want)
     assert counters == {"missing": want.missing, "ambiguous": want.ambiguous,
                         "extra": want.extra, "overflow": want.overflow}, counters
 
@@ -252,3 +267,66 @@ async def sync_edges(bench: Bench) -> None:
     await bench.ticks(2)
     assert (bench.get("losses"), bench.get("dropped")) == (p["losses"], 0), (
         f"losses {bench.get('losses')} (stated {p['losses']}), dropped {bench.get('dropped')}")
+
+
+async def tdc_channel_edges(bench: Bench) -> None:
+    """TdcChannel at its edges on the codes of :func:`tb.ground.edges.tdc_edge_line`
+    (parameters of :func:`tb.ground.edges.tdc_edge_dut`; registers ``dead_cycles``,
+    ``stuck_cycles``): :func:`models.ground.tdc.run_channel` and the RTL must both give the
+    stated hits ``want`` (``[cycle, fine, calibration]``; coarse ``epoch + cycle *
+    FABRIC_CLOCK_PS`` modulo 2**64) and counters ``counters``. Coarse times come from the sample,
+    so the stated values hold for any pipeline depth."""
+    p = bench.params
+    cfg = ChannelConfig(channel=p["channel"], dead_cycles=p["dead_cycles"],
+                        stuck_cycles=p["stuck_cycles"], epoch=p["epoch"],
+                        cal_period=p["cal_period"])
+    line = edge_stimulus.tdc_edge_line(p["events"], p["taps"])
+    model = run_channel(line.codes, cfg, line.rows, p["cycles"])
+    want = [pack(RawHit, {"coarse": (cfg.epoch + c * FABRIC_CLOCK_PS) & MASK64, "fine": f,
+                          "channel": cfg.channel, "calibration": k}) for c, f, k in p["want"]]
+    model_hits = [[c, f, int(k)] for c, f, k in zip(model.cycle.tolist(), model.fine.tolist(),
+                                                   model.calibration.tolist(), strict=True)]
+    model_counters = {n: getattr(model, n) for n in p["counters"]}
+    stated("tdc hits, counters", (model_hits, model_counters), (p["want"], p["counters"]))
+    counters = await _channel_run(bench, cfg, want, p["cycles"], p["counters"])
+    assert counters == p["counters"], counters
+
+
+def join_edge_case(phases: Sequence[dict]) -> tuple[join_tb.JoinStimulus, Coarse]:
+    """Stimulus of directed join phases (``now``: the coarse time of the phase, ``events``:
+    frame counters, ``strobes``: strobe times), :data:`tb.ground.sync_join.PHASE_CYCLES`
+    cycles each, in the form of :func:`tb.ground.sync_join.phased_join_case`; a last phase
+    moves ``now`` past every deadline."""
+    s = join_tb.JoinStimulus([], [], [], [], [])
+    for k, phase in enumerate(phases):
+        base = k * join_tb.PHASE_CYCLES
+        for j, frame in enumerate(phase["events"]):
+            s.frames.append(frame)
+            s.flywheel.append(0)
+            s.event_cycles.append(base + 3 + 4 * j)
+        for j, t in enumerate(phase["strobes"]):
+            s.strobe_times.append(t & MASK64)
+            s.strobe_cycles.append(base + 2 + 4 * j)
+    starts = [-1] + [k * join_tb.PHASE_CYCLES for k in range(1, len(phases) + 1)]
+    last = max(max([p["now"], *p["strobes"]]) for p in phases) + (1 << 40)
+    return s, Coarse.steps_at(starts, [p["now"] for p in phases] + [last])
+
+
+async def sync_join_edges(bench: Bench) -> None:
+    """SyncJoin at its edges on the phases of :func:`join_edge_case` (``phases``; registers
+    ``offset_ps``, ``tolerance_ps``, ``strobe_lag_ps``): :func:`models.ground.sync_join.run_join`
+    and the RTL must both give the stated joined tags ``want`` (``[time, frame]``) and
+    ``counters``. Inside a phase the outcome does not depend on arrival cycles, so the stated
+    values hold for any pipeline depth."""
+    p = bench.params
+    cfg = JoinConfig(offset_ps=p["offset_ps"], tolerance_ps=p["tolerance_ps"],
+                     strobe_lag_ps=p["strobe_lag_ps"])
+    s, now = join_edge_case(p["phases"])
+    model = run_join(s.frames, s.event_cycles, s.strobe_times, s.strobe_cycles, now, cfg)
+    model_counters = {"missing": model.missing, "ambiguous": model.ambiguous,
+                      "extra": model.extra, "overflow": model.overflow}
+    stated("joined tags, counters",
+           ([[t, f] for t, f in zip(model.time.tolist(), model.frame.tolist(), strict=True)],
+            model_counters), (p["want"], p["counters"]))
+    counters = await _join_run(bench, cfg, s, now, model)
+    assert counters == p["counters"], counters

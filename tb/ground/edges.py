@@ -5,11 +5,14 @@ that a :mod:`tb.dual` body builds the same stimulus on every back end."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from models.framing import MARKER_BITS, header_words
 from models.ground.sync import HEADER_BITS
+from rtl.ground.tdc import TdcChannel
+from rtl.simonly.delay_line import DelayLineReplay, TdcOnLine
 
 
 def sync_edge_bits(frames: Sequence[Sequence[int]], frame_bits: int, lead_bits: int,
@@ -26,3 +29,50 @@ def sync_edge_bits(frames: Sequence[Sequence[int]], frame_bits: int, lead_bits: 
         head[HEADER_BITS - 1] ^= int(not crc_ok)
         out += [head, rng.integers(0, 2, frame_bits - HEADER_BITS, dtype=np.uint8)]
     return np.concatenate(out)
+
+
+@dataclass(frozen=True)
+class CodeLine:
+    """A delay line whose sampled codes are given rather than simulated: what
+    :class:`rtl.simonly.delay_line.DelayLineReplay` reads of a
+    :class:`models.ground.tdc.DelayLine` (``taps``, ``sparse_codes``), so the replay presents
+    exactly these codes. ``rows``/``codes``: run-length coded as
+    :meth:`~models.ground.tdc.DelayLine.sparse_codes` gives them."""
+
+    rows: np.ndarray
+    codes: np.ndarray
+
+    @property
+    def taps(self) -> int:
+        return int(self.codes.shape[1])
+
+    def sparse_codes(self, rises: object, widths: object,
+                     cycles: int) -> tuple[np.ndarray, np.ndarray]:
+        """The given codes (input pulses play no part)."""
+        return self.rows, self.codes
+
+
+def tdc_edge_line(events: Sequence[Sequence[int]], taps: int) -> CodeLine:
+    """Codes of input pulses ``[cycle, fine, high, top]``, in cycle order: tap 0 rises in the
+    sample of ``cycle`` with the ``fine`` taps nearest the input high (``fine == taps``: the
+    whole line) and the last tap high too with ``top`` (the tail of an earlier pulse: a
+    pile-up); tap 0 stays high for ``high`` samples, then the line is low. Pulses must leave a
+    low sample between them."""
+    rows, codes = [0], [np.zeros(taps, dtype=bool)]
+    for cycle, fine, high, top in events:
+        if cycle <= rows[-1]:
+            raise ValueError(f"TDC edge pulse at cycle {cycle} leaves no low sample before it")
+        code = np.arange(taps) < fine
+        code[-1] |= bool(top)
+        rows += [cycle, cycle + high]
+        codes += [code, np.zeros(taps, dtype=bool)]
+    return CodeLine(np.array(rows, dtype=np.int64), np.array(codes))
+
+
+def tdc_edge_dut(p: dict) -> TdcOnLine:
+    """The channel (``channel``, ``taps``, ``epoch``, ``cal_period``) on the codes of
+    :func:`tdc_edge_line` (``events``, ``cycles``)."""
+    line = tdc_edge_line(p["events"], p["taps"])
+    return TdcOnLine(DelayLineReplay(line, np.empty(0), np.empty(0), p["cycles"]),
+                     TdcChannel(p["channel"], taps=p["taps"], epoch=p["epoch"],
+                                cal_period=p["cal_period"]))
