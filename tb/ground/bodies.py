@@ -17,7 +17,7 @@ from models.ground.sync import FrameEvent as FrameEventModel
 from models.ground.sync import SyncConfig, detect
 from models.ground.sync_join import JoinConfig, JoinResult, run_join
 from models.ground.tdc import ChannelConfig, run_channel
-from models.ground.tdc_merge import MASK64, Coarse, run_merge
+from models.ground.tdc_merge import MASK64, Coarse, MergeInput, MergeResult, run_merge
 from models.ground.timing import IndexerConfig, Record, Status, index_stream
 from rtl.common.payload import pack
 from rtl.ground.layouts import RawHit, Tag, TimingRecord
@@ -145,6 +145,15 @@ async def tdc_merge(bench: Bench) -> None:
     lags = p["lags"]
     inputs, now = merge_tb.phased_merge_case(p["seed"], lags, p["phases"])
     want = run_merge(inputs, now, lags, p["depth"])
+    words = await _merge_run(bench, lags, inputs, now, want)
+    assert words == {"late": want.late, "overflow": want.overflow}, (words, want.late)
+
+
+async def _merge_run(bench: Bench, lags: Sequence[int], inputs: Sequence[MergeInput],
+                     now: Coarse, want: MergeResult) -> dict[str, list[int]]:
+    """Reset the merge, set ``max_lag_ps``, run the phased ``inputs``, compare every output tag
+    with ``want``'s (its cycles split the outputs into phases); returns the per-input
+    ``late`` and ``overflow`` counters."""
     sends = {f"i{i}": [(int(c), pack(Tag, {"time": int(t), "channel": int(ch), "frame": int(f)}))
                        for c, t, ch, f in zip(inp.cycle.tolist(), inp.time.tolist(),
                                               inp.channel.tolist(), inp.frame.tolist(),
@@ -156,9 +165,8 @@ async def tdc_merge(bench: Bench) -> None:
     bench.compare("o", got, [pack(Tag, {"time": int(t), "channel": int(c), "frame": int(f)})
                              for t, c, f in zip(want.time.tolist(), want.channel.tolist(),
                                                 want.frame.tolist(), strict=True)], layout=Tag)
-    words = {name: [(bench.get(name) >> (32 * i)) & 0xFFFF_FFFF for i in range(len(lags))]
-             for name in ("late", "overflow")}
-    assert words == {"late": want.late, "overflow": want.overflow}, (words, want.late)
+    return {name: [(bench.get(name) >> (32 * i)) & 0xFFFF_FFFF for i in range(len(lags))]
+            for name in ("late", "overflow")}
 
 
 async def _join_run(bench: Bench, cfg: JoinConfig, s: join_tb.JoinStimulus, now: Coarse,
@@ -330,3 +338,38 @@ async def sync_join_edges(bench: Bench) -> None:
             model_counters), (p["want"], p["counters"]))
     counters = await _join_run(bench, cfg, s, now, model)
     assert counters == p["counters"], counters
+
+
+def merge_edge_case(phases: Sequence[dict]) -> tuple[list[MergeInput], Coarse]:
+    """Inputs of directed merge phases (``now``: the coarse time of the phase, ``tags``: the
+    times per input), :data:`tb.ground.tdc_merge.PHASE_CYCLES` cycles each, tags two cycles
+    apart from the phase start as in :func:`tb.ground.tdc_merge.phased_merge_case` (input ``i``
+    tags carry channel ``i``, frame ``7 i``); a last phase moves ``now`` past every bound."""
+    width = len(phases[0]["tags"])
+    times: list[list[int]] = [[] for _ in range(width)]
+    cycles: list[list[int]] = [[] for _ in range(width)]
+    for k, phase in enumerate(phases):
+        for i, ts in enumerate(phase["tags"]):
+            times[i] += ts
+            cycles[i] += [k * merge_tb.PHASE_CYCLES + 2 + 2 * j for j in range(len(ts))]
+    starts = [-1] + [k * merge_tb.PHASE_CYCLES for k in range(1, len(phases) + 1)]
+    now = Coarse.steps_at(starts, [p["now"] for p in phases] + [phases[-1]["now"] + (1 << 40)])
+    return [MergeInput(np.array(times[i], dtype=np.uint64), np.array(cycles[i], dtype=np.int64),
+                       channel=i, frame=7 * i) for i in range(width)], now
+
+
+async def tdc_merge_edges(bench: Bench) -> None:
+    """TimeOrderedMerge at its edges on the phases of :func:`merge_edge_case` (``phases``,
+    registers ``lags``, the DUT built with FIFO ``depth``): :func:`models.ground.tdc_merge.
+    run_merge` and the RTL must both give the stated tags ``want`` (``[time, input, phase]``:
+    the phase in which each leaves) and counters ``late``, ``overflow``. Inside a phase ``now``
+    is constant, so nothing stated depends on the merge's latency (below a phase)."""
+    p = bench.params
+    inputs, now = merge_edge_case(p["phases"])
+    model = run_merge(inputs, now, p["lags"], p["depth"])
+    leaves = [[t, i, c // merge_tb.PHASE_CYCLES] for t, i, c in
+              zip(model.time.tolist(), model.input.tolist(), model.cycle.tolist(), strict=True)]
+    stated("merged tags, late, overflow", (leaves, model.late, model.overflow),
+           (p["want"], p["late"], p["overflow"]))
+    words = await _merge_run(bench, p["lags"], inputs, now, model)
+    assert words == {"late": p["late"], "overflow": p["overflow"]}, words
