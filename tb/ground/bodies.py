@@ -17,6 +17,7 @@ from models.ground.sync import FrameEvent as FrameEventModel
 from models.ground.sync import SyncConfig, detect
 from models.ground.sync_join import JoinConfig, JoinResult, run_join
 from models.ground.tdc import ChannelConfig, run_channel
+from models.ground.tdc_calibration import run_calibrator
 from models.ground.tdc_merge import MASK64, Coarse, MergeInput, MergeResult, run_merge
 from models.ground.timing import IndexerConfig, Record, Status, index_stream
 from rtl.common.payload import pack
@@ -29,7 +30,7 @@ from tb.ground import sync_join as join_tb
 from tb.ground import tdc_merge as merge_tb
 from tb.ground import time_tagger as tagger_tb
 from tb.ground.streams import squash_case, sync_bits, tag_stream
-from tb.ground.tdc import line_case
+from tb.ground.tdc import calibrator_case, line_case
 from tb.packing import detection_payloads, frame_event_payloads, record_payloads, tag_payloads
 
 SETTLE = 50  # cycles after the last expected beat in which no further beat may come
@@ -373,3 +374,35 @@ async def tdc_merge_edges(bench: Bench) -> None:
            (p["want"], p["late"], p["overflow"]))
     words = await _merge_run(bench, p["lags"], inputs, now, model)
     assert words == {"late": p["late"], "overflow": p["overflow"]}, words
+
+
+async def calibrator_fill_edges(bench: Bench) -> None:
+    """TdcCalibrator of :func:`tb.ground.tdc.calibrator_dut` at its histogram-full threshold:
+    ``cal_hits - 1`` calibration hits build no table, the next builds one, and one more sent
+    right behind it (back to back, ``idle`` 0) is dropped while the build walks the histogram.
+    The model (:func:`models.ground.tdc_calibration.run_calibrator` on the same schedule) and
+    the RTL must both give the stated counters; the waits are the model's clearing walk
+    (``taps`` cycles) plus margin, so a deeper build pipeline stays within them."""
+    p = bench.params
+    cfg = calibrator_case(p)[0]
+    n, walk = cfg.cal_hits, cfg.taps + 4
+    hit = pack(RawHit, {"coarse": 0, "fine": 1, "channel": cfg.channel, "calibration": 1})
+    first = walk + np.arange(n - 1)
+    late = int(first[-1]) + 4 * walk
+    accepted = np.concatenate([first, [late, late + 1]])
+    for count, want in ((n - 1, (0, 0)), (n + 1, (1, 1))):
+        model = run_calibrator(np.zeros(count, dtype=np.uint64), np.ones(count, dtype=np.int64),
+                               np.ones(count, dtype=bool), accepted[:count], np.zeros(0),
+                               int(accepted[count - 1]) + 4 * walk, cfg)
+        stated(f"{count} calibration hits: built, dropped",
+               (model.tables_built, model.cal_dropped), want)
+    await bench.reset()
+    bench.set("skew", cfg.skew)
+    bench.set("frame_strobe", 0)
+    bench.set("clear", 0)
+    await bench.ticks(walk)
+    for count, want in ((n - 1, (0, 0)), (2, (1, 1))):
+        await bench.transfer({"hits": Send([hit] * count)}, {})
+        await bench.ticks(4 * walk)
+        got = (bench.get("tables_built"), bench.get("cal_dropped"))
+        assert got == want, (count, got, want)
