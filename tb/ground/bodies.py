@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from models.constants import FABRIC_CLOCK_PS
+from models.ground.calibration import phase_histogram
+from models.ground.squash import Detection, squash
 from models.ground.sync import FrameEvent as FrameEventModel
 from models.ground.sync import SyncConfig, detect
 from models.ground.sync_join import JoinConfig, JoinResult, run_join
@@ -406,3 +408,43 @@ async def calibrator_fill_edges(bench: Bench) -> None:
         await bench.ticks(4 * walk)
         got = (bench.get("tables_built"), bench.get("cal_dropped"))
         assert got == want, (count, got, want)
+
+
+async def histogram_edges(bench: Bench) -> None:
+    """PhaseHistogram at its edges: records ``[r16, status]`` (the bin and fold edges), then
+    every bin read back; :func:`models.ground.calibration.phase_histogram` of the ACCEPTED
+    residuals and the RTL must both give the stated ``bins``."""
+    p = bench.params
+    r16 = [r for r, s in p["records"] if s == Status.ACCEPTED]
+    stated("phase histogram", phase_histogram(np.array(r16, dtype=np.int64)).tolist(),
+           p["bins"])
+    records = [Record(0, 0, r, Status(s)) for r, s in p["records"]]
+    await bench.reset()
+    bench.set("clear", 0)
+    await bench.transfer({"records": Send(record_payloads(records), idle=p["idle"])}, {})
+    await bench.ticks(8)
+    bins = []
+    for a in range(len(p["bins"])):
+        bench.set("addr", a)
+        await bench.ticks(2)
+        bins.append(bench.get("data"))
+    assert bins == p["bins"], [(a, g, w) for a, (g, w) in enumerate(zip(bins, p["bins"],
+                                                                         strict=True)) if g != w]
+
+
+async def squasher_edges(bench: Bench) -> None:
+    """Squasher at its edges: records ``[n, channel, status]`` then a sentinel record that
+    pushes the last pulse out; :func:`models.ground.squash.squash` and the RTL (hash seed
+    ``squash_seed``) must both give the stated detections ``want`` (``[n, basis, bit]``)."""
+    p = bench.params
+    records = [Record(n, ch, 0, Status(s)) for n, ch, s in p["records"]]
+    want = [Detection(n, basis, bit, 0) for n, basis, bit in p["want"]]
+    model = [Detection(d.n, d.basis, d.bit, 0) for d in squash(records, p["squash_seed"])]
+    stated("squashed detections", model, want)
+    sentinel = Record((1 << 64) - 1, 0, 0, Status.ACCEPTED)
+    await bench.reset()
+    got = await bench.transfer(
+        {"records": Send(record_payloads([*records, sentinel]), idle=p["idle"])},
+        {"detections": Receive(len(want), stall=p["stall"], settle=SETTLE)})
+    bench.compare("detections", got["detections"], detection_payloads(want),
+                  layout=DetectionRecord)
