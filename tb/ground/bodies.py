@@ -21,6 +21,7 @@ from models.ground.sync_join import JoinConfig, JoinResult, run_join
 from models.ground.tdc import ChannelConfig, run_channel
 from models.ground.tdc_calibration import run_calibrator
 from models.ground.tdc_merge import MASK64, Coarse, MergeInput, MergeResult, run_merge
+from models.ground.time_tagger import run_time_tagger
 from models.ground.timing import IndexerConfig, Record, Status, index_stream
 from rtl.common.payload import pack
 from rtl.ground.layouts import RawHit, Tag, TimingRecord
@@ -448,3 +449,26 @@ async def squasher_edges(bench: Bench) -> None:
         {"detections": Receive(len(want), stall=p["stall"], settle=SETTLE)})
     bench.compare("detections", got["detections"], detection_payloads(want),
                   layout=DetectionRecord)
+
+
+async def time_tagger_edges(bench: Bench) -> None:
+    """TimeTagger at its limits on the codes of :func:`tb.ground.edges.tagger_edge_dut`
+    (parameters there): :func:`models.ground.time_tagger.run_time_tagger` and the RTL must both
+    give the stated tags ``want`` (``[time, channel]``) and per-input ``merge_late``."""
+    p = bench.params
+    cfg = edge_stimulus.tagger_edge_config(p)
+    cycles = p["cycles"] + tagger_tb.SETTLE_CYCLES
+    lines = [edge_stimulus.tdc_edge_line(ev, cfg.taps) for ev in p["events"]]
+    model = run_time_tagger([(line.rows, line.codes) for line in lines], [], [], cycles, cfg)
+    stated("tags, merge_late",
+           ([[t, c] for t, c in zip(model.tags.time.tolist(), model.tags.channel.tolist(),
+                                    strict=True)], model.tags.late), (p["want"], p["late"]))
+    await bench.reset()
+    for name, value in tagger_tb.registers(cfg).items():
+        bench.set(name, value)
+    got = await bench.transfer({}, {"tags": Receive(len(p["want"]), settle=SETTLE)})
+    bench.compare("tags", got["tags"], [pack(Tag, {"time": t, "channel": c, "frame": 0})
+                                        for t, c in p["want"]], layout=Tag)
+    await bench.ticks(cycles)
+    late = [(bench.get("merge_late") >> (32 * i)) & 0xFFFF_FFFF for i in range(len(p["late"]))]
+    assert late == p["late"], late

@@ -11,8 +11,11 @@ import numpy as np
 
 from models.framing import MARKER_BITS, header_words
 from models.ground.sync import HEADER_BITS
+from models.ground.time_tagger import TaggerConfig
 from rtl.ground.tdc import TdcChannel
+from rtl.ground.time_tagger import TimeTagger
 from rtl.simonly.delay_line import DelayLineReplay, TdcOnLine
+from rtl.simonly.tagger_replay import EventReplay, TimeTaggerOnLines
 
 
 def sync_edge_bits(frames: Sequence[Sequence[int]], frame_bits: int, lead_bits: int,
@@ -76,3 +79,24 @@ def tdc_edge_dut(p: dict) -> TdcOnLine:
     return TdcOnLine(DelayLineReplay(line, np.empty(0), np.empty(0), p["cycles"]),
                      TdcChannel(p["channel"], taps=p["taps"], epoch=p["epoch"],
                                 cal_period=p["cal_period"]))
+
+
+def tagger_edge_config(p: dict) -> TaggerConfig:
+    """The tagger configuration of an edge case (``taps``, ``cal_period``, ``cal_hits``,
+    ``skew``, ``initial``, ``lags``; starvation off)."""
+    return TaggerConfig(taps=p["taps"], cal_period=p["cal_period"], cal_hits=p["cal_hits"],
+                        starve_cycles=1 << 24, skew=tuple(p["skew"]),
+                        initial=tuple(tuple(t) for t in p["initial"]),
+                        max_lag_ps=tuple(p["lags"]))
+
+
+def tagger_edge_dut(p: dict) -> TimeTaggerOnLines:
+    """The time tagger of :func:`tagger_edge_config` on the codes of :func:`tdc_edge_line`
+    (``events[ch]`` per channel, ``cycles``), with no frame events."""
+    cfg = tagger_edge_config(p)
+    replays = [DelayLineReplay(tdc_edge_line(ev, cfg.taps), np.empty(0), np.empty(0),
+                               p["cycles"]) for ev in p["events"]]
+    tagger = TimeTagger(taps=cfg.taps, epoch=cfg.epoch, cal_period=cfg.cal_period,
+                        cal_hits=cfg.cal_hits, starve_cycles=cfg.starve_cycles,
+                        initial=cfg.initial, merge_depth=cfg.merge_depth)
+    return TimeTaggerOnLines(replays, EventReplay([]), tagger)
