@@ -83,3 +83,11 @@ def test_tdc_edge_coarse_rolls_over_between_the_last_two_hits():
 def test_tdc_dead_time_slot_stuck_coverage_and_rollover_edges(backend):
     run_body(backend, tdc_edge_dut(PARAMS), bodies.tdc_channel_edges, case="tdc_edges",
              params={**PARAMS, "seed": 1, "idle": 0.0, "stall": 0.0})
+
+
+@pytest.mark.parametrize("stuck, events", [(0, 0), (1, len(EVENTS))])
+def test_tdc_stuck_register_at_zero_is_off_and_at_one_counts_every_pulse(stuck, events):
+    """``stuck_cycles`` 0 turns the check off; 1 makes every high run of tap 0 an event."""
+    params = {**PARAMS, "stuck_cycles": stuck, "counters": {**COUNTERS, "stuck_events": events}}
+    run_body("pysim", tdc_edge_dut(params), bodies.tdc_channel_edges, case="tdc_edges",
+             params={**params, "seed": 1, "idle": 0.0, "stall": 0.0})
