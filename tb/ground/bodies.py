@@ -262,11 +262,13 @@ async def indexer_edges(bench: Bench) -> None:
 
 async def sync_edges(bench: Bench) -> None:
     """SyncDetector at its edges: the frames ``frames`` of :func:`tb.ground.edges.sync_edge_bits`
-    (``lead``, ``bits_seed``; detector built with ``frame_bits``, ``max_misses``); the model
+    (``lead``, ``bits_seed``; detector built with ``frame_bits``, ``max_misses``,
+    ``lock_hits``); the model
     and the RTL must both give the stated events ``want`` (``[counter, frame index, flywheel]``,
     the frame index counting from the first frame) and ``losses``."""
     p = bench.params
-    cfg = SyncConfig(frame_bits=p["frame_bits"], max_misses=p["max_misses"])
+    cfg = SyncConfig(frame_bits=p["frame_bits"], max_misses=p["max_misses"],
+                     lock_hits=p["lock_hits"])
     bits = edge_stimulus.sync_edge_bits(p["frames"], cfg.frame_bits, p["lead"], p["bits_seed"])
     model = detect(bits, cfg)
     want = [FrameEventModel(k, p["lead"] + i * cfg.frame_bits, bool(f)) for k, i, f in p["want"]]
