@@ -8,7 +8,14 @@ import pytest
 
 from models.constants import PULSE_PERIOD_PS
 from models.ground import timing
-from models.ground.timing import CH_END, CH_SYNC, NOMINAL_PERIOD_PS, IndexerConfig, Status
+from models.ground.timing import (
+    CH_END,
+    CH_SYNC,
+    MAX_SLIP_BITS,
+    NOMINAL_PERIOD_PS,
+    IndexerConfig,
+    Status,
+)
 from rtl.ground.indexer import PulseIndexer
 from tb.dual import backend_params, run_body
 from tb.ground import bodies
@@ -74,21 +81,34 @@ def slip_run(sign: int) -> dict:
                 (0, 0, 0, BAD)], slips=1)
 
 
+def max_step_run(extra: int) -> dict:
+    """A step of exactly MAX_SLIP_BITS link bits (``extra`` 0: re-anchored, the next interval
+    accepted) or 1 ps more (beyond the guard's reach: hold) after a confirmed reference;
+    detections in frames 101 and 102 at u = t_k and in the middle of frame 103."""
+    step = MAX_SLIP_BITS * CFG.bit_lsb + extra
+    rows = syncs([P, P, P + step, P])
+    rows += [[T0 + P + DELTA, 0, 0], [T0 + 2 * P + DELTA, 1, 0],
+             [T0 + 3 * P + P // 2 + DELTA, 2, 0]]
+    last = (pulse(103, 1 << 15), 2, 0, ACC) if extra == 0 else (0, 2, 0, BAD)
+    return run("max_step", rows, [(pulse(101, 0), 0, 0, ACC), (0, 1, 0, BAD), last], slips=1)
+
+
 RUNS = {
     # the 800 ps gate: |r| <= 400 kept (SPEC 4.2), 401 not; rounding at +-800 (half up)
-    "gate_edges": gate_run(400, [
+    "gate_keeps_400_ps_not_401": gate_run(400, [
         (10, -401, 10, OUT), (11, -400, 11, ACC), (12, -399, 12, ACC), (13, 0, 13, ACC),
         (14, 399, 14, ACC), (15, 400, 15, ACC), (16, 401, 16, OUT),
         (20, 799, 20, OUT), (30, 800, 31, OUT), (40, -800, 40, OUT), (50, -801, 49, OUT)]),
     # the calibration gate (a whole period): the pulse slot's rounding edges, all kept
-    "pulse_slot_rounding": gate_run(800, [
+    "pulse_slot_rounds_half_up_at_800_ps": gate_run(800, [
         (10, 799, 10, ACC), (20, 800, 21, ACC), (30, -800, 30, ACC), (40, -801, 39, ACC),
         (50, 801, 51, ACC)]),
     # gate 0: only an exact hit of the pulse slot is kept
-    "zero_gate": gate_run(0, [(10, -1, 10, OUT), (11, 0, 11, ACC), (12, 1, 12, OUT)]),
+    "gate_0_keeps_only_the_exact_slot": gate_run(0, [
+        (10, -1, 10, OUT), (11, 0, 11, ACC), (12, 1, 12, OUT)]),
     # sync interval window [p_min, p_max]: on the edge accepted, one outside BAD_PERIOD (a
     # deviation of 1 ps is no timing step); detections at u = t_k, first frame on probation
-    "period_window": run("period_window", [
+    "period_p_min_p_max_kept_one_outside_bad": run("period_window", [
         *syncs([CFG.p_min, CFG.p_min, CFG.p_min - 1, CFG.p_min, CFG.p_min]),
         *[[T0 + DELTA + i * CFG.p_min - (i >= 3), 0, 0] for i in range(1, 5)],
         *syncs([CFG.p_max, CFG.p_max, CFG.p_max + 1], start=T0 + 10 * P, first=K0 + 10),
@@ -97,11 +117,13 @@ RUNS = {
          (pulse(104, 0), 0, 0, ACC), (pulse(111, 0), 1, 0, ACC), (0, 1, 0, BAD)]),
     # bit-slip guard: a deviation of exactly slip_tol from the reference is no step, one more
     # is one (BAD_PERIOD, counted, then hold: no whole link bit in it)
-    "slip_tolerance_up": slip_run(+1),
-    "slip_tolerance_down": slip_run(-1),
+    "slip_tol_is_no_step_one_more_is_up": slip_run(+1),
+    "slip_tol_is_no_step_one_more_is_down": slip_run(-1),
     # pending FIFO: exactly DEPTH detections wait, the next one overflows; a tag as old as the
     # previous one is in order, one 1 ps older is not
-    "pending_full_and_order": run("pending_full_and_order", [
+    "step_of_max_slip_bits_is_reanchored": max_step_run(0),
+    "step_of_max_slip_bits_plus_1_ps_holds": max_step_run(1),
+    "pending_full_at_depth_equal_time_in_order": run("pending_full_and_order", [
         [T0, CH_SYNC, K0],
         *[[T0 + 1000 + i, i % 4, 0] for i in range(DEPTH)],
         [T0 + 1000 + DEPTH, 3, 0], [T0 + 1000 + DEPTH, 3, 0], [T0 + 1000 + DEPTH - 1, 2, 0],
@@ -109,6 +131,8 @@ RUNS = {
         [(0, 3, 0, OVF), (0, 3, 0, OVF), (0, 2, 0, ORD),
          *[(0, i % 4, 0, NOS) for i in range(DEPTH)]], order=False),
 }
+
+RUNS = {name: {**case, "name": name} for name, case in RUNS.items()}
 
 
 @pytest.mark.parametrize("name", list(RUNS))
