@@ -348,9 +348,10 @@ async def sync_join_edges(bench: Bench) -> None:
 
 def merge_edge_case(phases: Sequence[dict]) -> tuple[list[MergeInput], Coarse]:
     """Inputs of directed merge phases (``now``: the coarse time of the phase, ``tags``: the
-    times per input), :data:`tb.ground.tdc_merge.PHASE_CYCLES` cycles each, tags two cycles
-    apart from the phase start as in :func:`tb.ground.tdc_merge.phased_merge_case` (input ``i``
-    tags carry channel ``i``, frame ``7 i``); a last phase moves ``now`` past every bound."""
+    times per input; both unwrapped), :data:`tb.ground.tdc_merge.PHASE_CYCLES` cycles each,
+    tags two cycles apart from the phase start as in
+    :func:`tb.ground.tdc_merge.phased_merge_case` (input ``i`` tags carry channel ``i``, frame
+    ``7 i``); a last phase moves ``now`` past every bound."""
     width = len(phases[0]["tags"])
     times: list[list[int]] = [[] for _ in range(width)]
     cycles: list[list[int]] = [[] for _ in range(width)]
@@ -360,8 +361,9 @@ def merge_edge_case(phases: Sequence[dict]) -> tuple[list[MergeInput], Coarse]:
             cycles[i] += [k * merge_tb.PHASE_CYCLES + 2 + 2 * j for j in range(len(ts))]
     starts = [-1] + [k * merge_tb.PHASE_CYCLES for k in range(1, len(phases) + 1)]
     now = Coarse.steps_at(starts, [p["now"] for p in phases] + [phases[-1]["now"] + (1 << 40)])
-    return [MergeInput(np.array(times[i], dtype=np.uint64), np.array(cycles[i], dtype=np.int64),
-                       channel=i, frame=7 * i) for i in range(width)], now
+    return [MergeInput(np.array([t & MASK64 for t in times[i]], dtype=np.uint64),
+                       np.array(cycles[i], dtype=np.int64), channel=i, frame=7 * i)
+            for i in range(width)], now
 
 
 async def tdc_merge_edges(bench: Bench) -> None:
