@@ -2,10 +2,11 @@
 stamp + offset + tolerance]`` with both ends included, closing after ``strobe_lag_ps``, FIFOs
 of ``depth`` entries; :mod:`models.ground.sync_join`): a strobe exactly at each window edge,
 one picosecond inside and outside, missing, extra, ambiguous (two and four strobes), ``now``
-exactly at the deadline and one picosecond after, both FIFOs exactly full and one more. The
-joined tags and counters are stated here; the golden model and the RTL (Amaranth simulator,
-Verilator, Icarus) must both give them (:func:`tb.ground.bodies.sync_join_edges`). Each phase
-holds ``now`` constant, so no stated value depends on the join's latency."""
+exactly at the deadline and one picosecond after, both FIFOs exactly full and one more;
+``now`` crosses 2**64 in the deadline phases (times compare modulo 2**64). The joined tags and
+counters are stated here; the golden model and the RTL (Amaranth simulator, Verilator, Icarus)
+must both give them (:func:`tb.ground.bodies.sync_join_edges`). Each phase holds ``now``
+constant, so no stated value depends on the join's latency."""
 
 import pytest
 
@@ -22,8 +23,12 @@ PHASES: list[dict] = []
 WANT: list[list[int]] = []
 
 
+WRAP = 1 << 64
+
+
 def now(k: int) -> int:
-    return 10**9 + k * 10**6
+    """``now`` of phase ``k``, unwrapped: it crosses 2**64 in the deadline phases (11..15)."""
+    return WRAP - 12 * 10**6 + k * 10**6
 
 
 def phase(t: int, events: tuple[int, ...] = (), strobes: tuple[int, ...] = (),
@@ -31,7 +36,7 @@ def phase(t: int, events: tuple[int, ...] = (), strobes: tuple[int, ...] = (),
     """A phase at ``now = t``; ``joined``: the frame joined with its (single) strobe."""
     PHASES.append({"now": t, "events": list(events), "strobes": list(strobes)})
     if joined is not None:
-        WANT.append([strobes[0], joined])
+        WANT.append([strobes[0] % WRAP, joined])
 
 
 x = now  # the expected strobe time of an event stamped in phase k (offset 0)
