@@ -70,7 +70,10 @@ PARAMS = {"phases": PHASES, "want": WANT, "counters": COUNTERS, "offset_ps": CFG
           "tolerance_ps": TOL, "strobe_lag_ps": CFG.strobe_lag_ps}
 
 
-@pytest.mark.parametrize("backend", backend_params())
+# slow on cocotb: the Verilog of the join's random cocotb case (slow as well), so make test-slow
+# builds it once; make test runs the edges in the Amaranth simulator and the join on both
+# simulators inside the time tagger's cocotb case
+@pytest.mark.parametrize("backend", backend_params(slow_cocotb=True))
 def test_sync_join_window_deadline_and_fifo_edges(backend):
     run_body(backend, SyncJoin(CFG.depth), bodies.sync_join_edges, case="sync_join",
              params={**PARAMS, "seed": 4, "idle": 0.2, "stall": 0.3})

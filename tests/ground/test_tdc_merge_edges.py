@@ -45,7 +45,10 @@ PARAMS = {"phases": PHASES, "want": WANT, "late": [1, 0, 0, 1, 0], "overflow": [
           "lags": [LAG] * INPUTS, "depth": DEPTH}
 
 
-@pytest.mark.parametrize("backend", backend_params())
+# slow on cocotb: the Verilog of the merge's random cocotb case (slow as well), so make
+# test-slow builds it once; make test runs the edges in the Amaranth simulator and the merge on
+# both simulators inside the time tagger's cocotb case
+@pytest.mark.parametrize("backend", backend_params(slow_cocotb=True))
 def test_merge_lag_order_release_and_full_fifo_edges(backend):
     run_body(backend, TimeOrderedMerge(INPUTS, DEPTH), bodies.tdc_merge_edges, case="tdc_merge",
              params={**PARAMS, "seed": 6, "idle": 0.2, "stall": 0.3})
