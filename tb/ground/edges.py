@@ -13,9 +13,9 @@ from models.framing import MARKER_BITS, header_words
 from models.ground.sync import HEADER_BITS
 from models.ground.time_tagger import TaggerConfig
 from rtl.ground.tdc import TdcChannel
-from rtl.ground.time_tagger import TimeTagger
 from rtl.simonly.delay_line import DelayLineReplay, TdcOnLine
-from rtl.simonly.tagger_replay import EventReplay, TimeTaggerOnLines
+from rtl.simonly.tagger_replay import TimeTaggerOnLines
+from tb.ground.time_tagger import TaggerCase, tagger_on_lines
 
 
 def sync_edge_bits(frames: Sequence[Sequence[int]], frame_bits: int, lead_bits: int,
@@ -94,9 +94,7 @@ def tagger_edge_dut(p: dict) -> TimeTaggerOnLines:
     """The time tagger of :func:`tagger_edge_config` on the codes of :func:`tdc_edge_line`
     (``events[ch]`` per channel, ``cycles``), with no frame events."""
     cfg = tagger_edge_config(p)
-    replays = [DelayLineReplay(tdc_edge_line(ev, cfg.taps), np.empty(0), np.empty(0),
-                               p["cycles"]) for ev in p["events"]]
-    tagger = TimeTagger(taps=cfg.taps, epoch=cfg.epoch, cal_period=cfg.cal_period,
-                        cal_hits=cfg.cal_hits, starve_cycles=cfg.starve_cycles,
-                        initial=cfg.initial, merge_depth=cfg.merge_depth)
-    return TimeTaggerOnLines(replays, EventReplay([]), tagger)
+    none = (np.empty(0), np.empty(0))
+    return tagger_on_lines(TaggerCase(
+        lines=[tdc_edge_line(ev, cfg.taps) for ev in p["events"]],
+        pulses=[none] * len(p["events"]), events=[], cfg=cfg, truth=[], cycles=p["cycles"]))
