@@ -378,7 +378,10 @@ def channel_input(detector_rises: np.ndarray, widths: np.ndarray, first_cycle: i
 
 def _stuck_events(tap0: np.ndarray, durations: np.ndarray, stuck_cycles: int) -> int:
     """Runs of tap 0 high (rows lasting ``durations`` cycles) that reach ``stuck_cycles``
-    cycles (one event per run)."""
+    cycles (one event per run); ``stuck_cycles`` 0 turns the check off (the RTL's compare of
+    the run length plus one never meets it)."""
+    if stuck_cycles == 0:
+        return 0
     padded = np.concatenate(([False], tap0, [False])).astype(np.int8)
     d = np.diff(padded)
     ends = np.concatenate(([0], np.cumsum(durations)))

@@ -122,11 +122,14 @@ def check_config(cfg: CalibratorConfig) -> None:
     if cfg.initial is not None:
         table = np.asarray(cfg.initial, dtype=np.int64).reshape(-1)
         span = f" in [{table.min()}, {table.max()}]" if len(table) else ""
-        if len(table) != cfg.taps or (len(table) and (table.min() < 0
-                                                     or table.max() >= 1 << cfg.table_bits)):
+        # a bin centre is at most one clock period, and the merge's safe lags rely on it
+        if len(table) != cfg.taps or (len(table) and (
+                table.min() < 0 or table.max() >= 1 << cfg.table_bits
+                or table.max() > FABRIC_CLOCK_PS)):
             raise CalibrationConfigError(
                 f"TDC initial table must have {cfg.taps} entries in [0, {1 << cfg.table_bits})"
-                f", got {len(table)} entries{span}")
+                f", none above one clock period ({FABRIC_CLOCK_PS} ps), got {len(table)} "
+                f"entries{span}")
 
 
 def bin_centres(hist: np.ndarray, cal_hits: int) -> np.ndarray:
