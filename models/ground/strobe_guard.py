@@ -22,7 +22,10 @@ the slot's blanked window, ``p`` in ``[s + 1 - margin, s + 9 + margin]`` (``s`` 
 first cycle; the channel loses an edge sampled at ``s + 1`` .. ``s + 9``), and, after the
 first missing strobe, every slot until the next deadline (a search frame: a strobe that jumped
 into a running slot cannot be seen there, the search frame shows it wherever it is). Before the
-first edge the guard is not locked and every slot runs.
+first edge the guard is not locked: the slots run, except in one frame of every
+``acquire_frames`` (16) counted from reset, a search frame that finds a strobe that sits in a
+slot from the start (without it, such a strobe would stay hidden until the drift moves it out,
+up to 550 frames at 1 ppm); with no strobe at all, it costs 1/16 of the channel's slots.
 
 Margin: a strobe's sampled cycle moves by at most ``ceil(d)`` cycles per frame when its time
 drifts by ``d`` cycles per frame; :data:`GUARD_MARGIN` = 3 covers ``d`` up to 3 cycles per
@@ -32,7 +35,9 @@ slots of a frame in that case, ``15 / 1024`` of the frames on average.
 
 Cycle-exact contract (the RTL's registers)
 ------------------------------------------
-State ``locked``, ``deadline``, ``misses`` (0, 1 = searching, 2 = free-running). An edge of
+State ``locked``, ``deadline`` (``frame_cycles - 1`` at reset), ``misses`` (0, 1 =
+searching, 2 = free-running), ``acquire`` (deadlines passed while not locked, modulo
+``acquire_frames``; the search frame is the one where it is ``acquire_frames - 1``). An edge of
 the code of cycle ``x`` acts at cycle ``x + 1`` (seen from ``x + 2``); a deadline ``D`` with no
 edge acting at ``D`` expires at ``D`` (seen from ``D + 1``); the decision for slot ``k``
 (``s = k cal_period``) is taken at cycle ``s - lead`` from the state seen there, and holds
@@ -63,6 +68,8 @@ docstring: covers a drift of up to 3 cycles per frame)."""
 GUARD_LEAD = 16
 """Cycles from the guard's decision to the slot's first cycle (the mux select is computed 2
 cycles ahead; the decision holds until ``lead`` cycles before the next slot)."""
+ACQUIRE_FRAMES = 16
+"""While not locked, one frame in this many is a search frame (every slot skipped); 0: none."""
 WINDOW_CYCLES = TDC_CAL_SLOT_CYCLES + 1
 """Blanked window of a running slot: the edges sampled at its cycles 1 .. 9."""
 SEARCHING, FREE_RUNNING = 1, 2
@@ -80,10 +87,14 @@ class GuardConfig:
     frame_cycles: int = FRAME_CYCLES
     margin: int = GUARD_MARGIN
     lead: int = GUARD_LEAD
+    acquire_frames: int = ACQUIRE_FRAMES
 
     def check(self, cal_period: int) -> GuardConfig:
         """This configuration, if it works with ``cal_period``; else a :class:`GuardConfigError`."""
         check_cal_period(cal_period)
+        if self.acquire_frames < 0:
+            raise GuardConfigError(f"strobe guard: acquire_frames {self.acquire_frames} must "
+                                   "be >= 0")
         if self.margin < 0 or self.lead < 2:
             raise GuardConfigError(f"strobe guard: margin {self.margin} must be >= 0 and lead "
                                    f"{self.lead} >= 2 (the mux select is computed 2 cycles "
@@ -141,7 +152,8 @@ def run_guard(edges: np.ndarray, cycles: int, cal_period: int = TDC_CAL_PERIOD,
     skip = np.zeros(slots, dtype=bool)
     locked_at = np.zeros(slots, dtype=bool)
     learned = []
-    locked, deadline, misses = False, 0, 0
+    # not locked, the deadline counts frames from reset (acquisition search frames)
+    locked, deadline, misses, acquire = False, cfg.frame_cycles - 1, 0, 0
     lo, hi = cfg.window
     i = 0
     for k in range(1, slots):
@@ -149,9 +161,12 @@ def run_guard(edges: np.ndarray, cycles: int, cal_period: int = TDC_CAL_PERIOD,
         # events seen at the decision: edges acting before it, deadlines expiring before it
         while True:
             act = int(edges[i]) + 1 if i < len(edges) else decide
-            if locked and deadline < min(act, decide):
+            if deadline < min(act, decide):
                 deadline += cfg.frame_cycles
-                misses = min(misses + 1, FREE_RUNNING)
+                if locked:
+                    misses = min(misses + 1, FREE_RUNNING)
+                else:
+                    acquire = (acquire + 1) % max(cfg.acquire_frames, 1)
                 continue
             if act >= decide:
                 break
@@ -163,7 +178,10 @@ def run_guard(edges: np.ndarray, cycles: int, cal_period: int = TDC_CAL_PERIOD,
             locked, deadline, misses = True, x + cfg.frame_cycles + cfg.margin, 0
             learned.append(x)
         locked_at[k] = locked
-        skip[k] = locked and (misses == SEARCHING or lo <= deadline - decide <= hi)
+        if locked:
+            skip[k] = misses == SEARCHING or lo <= deadline - decide <= hi
+        else:
+            skip[k] = acquire == cfg.acquire_frames - 1
     return GuardResult(skip, locked_at, np.asarray(learned, dtype=np.int64))
 
 

@@ -13,7 +13,7 @@ Every output is a register and every input of its logic is a register (the chann
 sampling rank, this block's own state), so the guard adds no path through the channel.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -30,7 +30,9 @@ from models.ground.tdc import COUNTER_BITS
 
 class StrobeGuard(wiring.Component):
     """Learns the sync strobe's cycle from tap 0 of channel 4's code and skips the calibration
-    slots that would hide the next strobe.
+    slots that would hide the next strobe; after a missing strobe, every slot of the next frame
+    (a search frame), and before the first strobe, every slot of one frame in
+    ``acquire_frames``.
 
     Latency: an edge in the code of cycle ``x`` is learned at the edge of cycle ``x + 1``;
     the decision for a slot is taken ``lead`` cycles ahead of it and holds until ``lead``
@@ -81,20 +83,27 @@ class StrobeGuard(wiring.Component):
         in_window = (phase >= 1) & (phase <= WINDOW_CYCLES) & ~self.skip
         m.d.sync += [prev.eq(self.tap0), edge.eq(self.tap0 & ~prev & ~in_window)]
         # cycles to the deadline (predicted strobe + margin); misses since the last strobe
-        wait = Signal(range(cfg.frame_cycles + cfg.margin))
+        # (not locked: cycles to the end of the frame counted from reset)
+        wait = Signal(range(cfg.frame_cycles + cfg.margin), init=cfg.frame_cycles - 1)
         misses = Signal(range(FREE_RUNNING + 1))
+        acquire = Signal(range(max(cfg.acquire_frames, 2)))
         with m.If(edge):
             m.d.sync += [self.locked.eq(1), wait.eq(cfg.frame_cycles + cfg.margin - 2),
                          misses.eq(0)]
-        with m.Elif(self.locked & (wait == 0)):
+        with m.Elif(wait == 0):
             m.d.sync += wait.eq(cfg.frame_cycles - 1)
-            with m.If(misses != FREE_RUNNING):
+            with m.If(self.locked & (misses != FREE_RUNNING)):
                 m.d.sync += misses.eq(misses + 1)
+            with m.If(~self.locked):
+                m.d.sync += acquire.eq(Mux(acquire == cfg.acquire_frames - 1, 0, acquire + 1))
         with m.Else():
             m.d.sync += wait.eq(wait - 1)
         lo, hi = cfg.window
         decide = Signal()
-        m.d.comb += decide.eq(self.locked & ((misses == SEARCHING) | ((wait >= lo) & (wait <= hi))))
+        searching = Const(0) if cfg.acquire_frames == 0 else acquire == cfg.acquire_frames - 1
+        m.d.comb += decide.eq(Mux(self.locked,
+                                  (misses == SEARCHING) | ((wait >= lo) & (wait <= hi)),
+                                  searching))
         with m.If(phase == period - cfg.lead):
             m.d.sync += self.skip.eq(decide)
         with m.If(self.clear):

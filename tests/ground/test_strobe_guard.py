@@ -9,7 +9,9 @@ import pytest
 from models.constants import FABRIC_CLOCK_PS as T
 from models.ground.stimulus import tdc_line
 from models.ground.strobe_guard import (
+    ACQUIRE_FRAMES,
     FRAME_CYCLES,
+    GUARD_DEFAULTS,
     GUARD_MARGIN,
     GuardConfig,
     GuardConfigError,
@@ -41,15 +43,16 @@ DRIFT_DOPPLER = (25e-6 + 1e-6) * FRAME_CYCLES
 
 
 def run_sync(rises: np.ndarray, frames: int, line: DelayLine, guarded: bool = True,
-             frame_cycles: int = FRAME_CYCLES, cal_period: int = 1024
-             ) -> tuple[ChannelResult, np.ndarray]:
+             frame_cycles: int = FRAME_CYCLES, cal_period: int = 1024,
+             acquire_frames: int = ACQUIRE_FRAMES) -> tuple[ChannelResult, np.ndarray]:
     """Channel 4's hits behind its mux (guarded or not) and the slots the guard skipped."""
     cycles = (frames + 1) * frame_cycles + 64
     cfg = ChannelConfig(channel=4, cal_period=cal_period)
     widths = default_pulses(rises)
     if guarded:
         g = guarded_input(rises, widths, 0, cycles, line, cal_period,
-                          cfg=GuardConfig(frame_cycles=frame_cycles))
+                          cfg=GuardConfig(frame_cycles=frame_cycles,
+                                          acquire_frames=acquire_frames))
         return run_channel(g.codes, cfg, g.cycle, cycles, g.guard.skipped), g.guard.skipped
     r, w = channel_input(rises, widths, 0, cycles, cal_period, channel=4)
     rows, codes = line.sparse_codes(r, w, cycles)
@@ -60,23 +63,25 @@ def strobes_seen(hits: ChannelResult) -> int:
     return int((~hits.calibration).sum())
 
 
-def open_loop_tap0() -> np.ndarray:
-    """Tap 0 of a strobe train (2-cycle pulses) that drifts through slots, with a missing
-    strobe, a jump into a slot, and edges in slot windows (the oscillator's)."""
-    cycles = 40 * F
+def open_loop_tap0(first: int = 1) -> np.ndarray:
+    """Tap 0 of a strobe train (2-cycle pulses) from frame ``first`` that drifts through slots,
+    with a missing strobe, a jump into a slot, and edges in slot windows (the oscillator's)."""
+    cycles = (first + 39) * F
     tap0 = np.zeros(cycles, dtype=bool)
-    for k in range(1, 39):
-        c = k * F + 22 - k // 2 + (12 if k >= 30 else 0)
-        if k != 14:
+    for j in range(38):
+        c = (first + j) * F + 22 - j // 2 + (12 if j >= 29 else 0)
+        if j != 13:
             tap0[c:c + 2] = True
     for s in range(0, cycles - P, P):
         tap0[s + 3:s + 5] = True
     return tap0
 
 
-def test_guard_rtl_matches_model_every_cycle() -> None:
-    """Skip register, lock and the sync line's select in every cycle, and the skip counter."""
-    tap0 = open_loop_tap0()
+@pytest.mark.parametrize("first", [1, 20])
+def test_guard_rtl_matches_model_every_cycle(first: int) -> None:
+    """Skip register, lock and the sync line's select in every cycle, and the skip counter;
+    strobes from frame 1, or from frame 20 (acquisition search frames before)."""
+    tap0 = open_loop_tap0(first)
     got, want = simulate_guard(tap0, P, SMALL), expected(tap0, P, SMALL)
     for name in ("skip", "locked", "select"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
@@ -186,10 +191,17 @@ def test_jump_into_a_slot_relearns() -> None:
     assert set(range(13 * 16 + 1, 30 * 16, 16)) <= set(skipped.tolist())
 
 
-def test_no_strobe_no_lock_no_skip() -> None:
-    """Before the first strobe every slot runs (a strobe hidden from the start stays hidden,
-    as without the guard)."""
-    hits, skipped = run_sync(strobe_rises(20, 1024 + 4.5, FRAME_CYCLES), 20, SHORT_LINE)
+def test_acquisition_finds_a_strobe_hidden_from_the_start() -> None:
+    """A strobe parked in a slot's window from the first frame: before the guard is locked,
+    one frame in ``acquire_frames`` (counted from reset) is a search frame, which shows it;
+    without the search frames it stays hidden, as with the plain mux."""
+    frames = 40
+    rises = strobe_rises(frames, 1024 + 4.5, FRAME_CYCLES)
+    hits, skipped = run_sync(rises, frames, SHORT_LINE)
+    first = GUARD_DEFAULTS.acquire_frames - 1
+    assert strobes_seen(hits) == frames - first + 1
+    assert skipped[0] == first * 16 + 1  # the search frame's slot that holds the strobe
+    hits, skipped = run_sync(rises, frames, SHORT_LINE, acquire_frames=0)
     assert strobes_seen(hits) == 0 and len(skipped) == 0
 
 
@@ -226,6 +238,7 @@ def test_guard_edges_ignore_running_slots() -> None:
     (GuardConfig(lead=1), 1024, "lead"),
     (GuardConfig(lead=30), 32, "lead"),
     (GuardConfig(frame_cycles=20), 1024, "frame_cycles"),
+    (GuardConfig(acquire_frames=-1), 1024, "acquire_frames"),
 ])
 def test_config_errors(cfg: GuardConfig, period: int, word: str) -> None:
     with pytest.raises(GuardConfigError, match=word):
