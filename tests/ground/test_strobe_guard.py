@@ -28,6 +28,7 @@ from models.ground.tdc import (
     run_channel,
 )
 from models.ground.tdc_calibration import CalibratorConfig, run_calibrator
+from sim import strobe_slots
 from tb.ground.strobe_guard import expected, simulate_guard, strobe_rises
 from tb.ground.tdc import PIPELINE_CYCLES, simulate_channel
 
@@ -243,3 +244,14 @@ def test_guard_edges_ignore_running_slots() -> None:
 def test_config_errors(cfg: GuardConfig, period: int, word: str) -> None:
     with pytest.raises(GuardConfigError, match=word):
         cfg.check(period)
+
+
+def test_measurement_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m sim.strobe_slots``: a short run prints its table and totals; a bad
+    parameter is one line and exit status 2."""
+    strobe_slots.main(["--frames", "30", "--phases", "2"])
+    out = capsys.readouterr().out
+    assert out.count("| 30 |") == 4 and "per 10,000 frames" in out
+    with pytest.raises(SystemExit) as err:
+        strobe_slots.main(["--frames", "0"])
+    assert err.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
