@@ -9,7 +9,8 @@ guarded one, and the slots the guard skipped. The line is a short behavioural li
 10 carry bits per tap: the guard reads only tap 0, so the line's resolution does not change
 what is lost; ``--line e2e`` takes the co-simulation's 320-tap line, four times slower).
 
-``python -m sim.strobe_slots [--frames 10000] [--ppm 1] [--phases 4] [--line short|e2e]``
+``python -m sim.strobe_slots [--frames 10000] [--ppm 1] [--phases 4] [--offset 0]
+[--line short|e2e]``
 prints one row per run and the totals per 10,000 frames.
 """
 
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=10_000)
     parser.add_argument("--ppm", type=float, default=1.0)
     parser.add_argument("--phases", type=int, default=4)
+    parser.add_argument("--offset", type=float, default=0.0,
+                        help="cycles added to every starting phase")
     parser.add_argument("--line", choices=sorted(LINES), default="short")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.phases < 1 or not 0 < abs(args.ppm) <= 125:
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = []
     print("| start phase | ppm | strobes | lost, plain mux | lost, guarded | slots skipped |")
     print("|---:|---:|---:|---:|---:|---:|")
-    for phase in np.arange(args.phases) * TDC_CAL_PERIOD / args.phases + 0.5:
+    for phase in np.arange(args.phases) * TDC_CAL_PERIOD / args.phases + 0.5 + args.offset:
         for ppm in (args.ppm, -args.ppm):
             r = measure(args.frames, ppm, float(phase), line)
             runs.append(r)
