@@ -55,6 +55,7 @@ from models.ground.stimulus import (
     linear_range,
     tdc_line,
 )
+from models.ground.strobe_guard import guarded_input
 from models.ground.sync_join import JoinConfig
 from models.ground.tdc import (
     ChannelConfig,
@@ -426,7 +427,8 @@ def tdc_stimulus(arrival: np.ndarray, channel: np.ndarray, cycles: int,
     model's raw hits and their sampling cycles); and the channel model's results.
     ``arrival``: analog times at the detector outputs on the TDC's clock (cycle c's sampling
     edge at c * FABRIC_CLOCK_PS); each channel's line input is its detector behind the
-    calibration mux (:func:`models.ground.tdc.channel_input`)."""
+    calibration mux (:func:`models.ground.tdc.channel_input`; the sync strobe's behind its
+    strobe guard, :func:`models.ground.strobe_guard.guarded_input`)."""
     cfg = cfg or ChannelConfig()
     out: dict[str, np.ndarray] = {}
     results = []
@@ -434,10 +436,17 @@ def tdc_stimulus(arrival: np.ndarray, channel: np.ndarray, cycles: int,
         rises = np.sort(arrival[channel == k])
         # calibration slots from the first one the replays can deliver in time (the
         # testbench loads its first batches a few cycles after the power-on reset)
-        line_input = channel_input(rises, default_pulses(rises), REPLAY_SLACK_CYCLES,
-                                   cycles - REPLAY_SLACK_CYCLES, cfg.cal_period, channel=k)
-        rows, codes = tdc_line(k).sparse_codes(*line_input, cycles)
-        hits = run_channel(codes, replace(cfg, channel=k), rows, cycles)
+        span = (REPLAY_SLACK_CYCLES, cycles - REPLAY_SLACK_CYCLES)
+        skipped = None
+        if k == CH_SYNC:  # the sync strobe's mux is guarded (models.ground.strobe_guard)
+            sync = guarded_input(rises, default_pulses(rises), *span, tdc_line(k),
+                                 cfg.cal_period, channel=k)
+            rows, codes, skipped = sync.cycle, sync.codes, sync.guard.skipped
+        else:
+            line_input = channel_input(rises, default_pulses(rises), *span, cfg.cal_period,
+                                       channel=k)
+            rows, codes = tdc_line(k).sparse_codes(*line_input, cycles)
+        hits = run_channel(codes, replace(cfg, channel=k), rows, cycles, skipped)
         results.append(hits)
         cycle, code = replay_codes(rows, codes, cycles)
         out.update({

@@ -256,10 +256,13 @@ class ChannelResult:
 
 
 def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig(),
-                cycle: np.ndarray | None = None, cycles: int | None = None) -> ChannelResult:
+                cycle: np.ndarray | None = None, cycles: int | None = None,
+                skipped: np.ndarray | None = None) -> ChannelResult:
     """Bit-exact model of the TDC channel on sampled codes ``[cycles, taps]``, or on the
     run-length coded codes of :meth:`DelayLine.sparse_codes` (``cycle`` the first cycle of
-    each row, ``cycles`` the run's length)."""
+    each row, ``cycles`` the run's length). ``skipped``: the calibration slots (numbers ``k``,
+    slot ``k`` starting at cycle ``k * cal_period``) that the sync channel's strobe guard
+    skipped (:mod:`models.ground.strobe_guard`): their cycles are ordinary detector time."""
     codes = np.asarray(codes, dtype=bool)
     taps = codes.shape[1]
     if cycle is None:
@@ -275,9 +278,11 @@ def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig(),
     check_cal_period(cfg.cal_period)
     keep, lost_dead, blank, cover, pileup = [], 0, 0, 0, 0
     last = None
-    for i, (c, n, t) in enumerate(zip(edge_cycles.tolist(), ones.tolist(), top.tolist(),
-                                      strict=True)):
-        phase = c % cfg.cal_period
+    # a skipped slot's cycles take phase 0 (no slot in them)
+    edge_phase = np.where(slot_skipped(edge_cycles, cfg.cal_period, skipped), 0,
+                          edge_cycles % cfg.cal_period)
+    for i, (c, phase, n, t) in enumerate(zip(edge_cycles.tolist(), edge_phase.tolist(),
+                                             ones.tolist(), top.tolist(), strict=True)):
         if last is not None and c - last <= cfg.dead_cycles and not _cal_phase(phase):
             lost_dead += 1
         elif phase in (1, TDC_CAL_SLOT_CYCLES + 1):
@@ -295,7 +300,7 @@ def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig(),
     coarse = np.array([(cfg.epoch + c * FABRIC_CLOCK_PS) & MASK64 for c in cyc.tolist()],
                       dtype=np.uint64)
     mask = (1 << COUNTER_BITS) - 1
-    phase = cyc % cfg.cal_period
+    phase = edge_phase[kept]
     return ChannelResult(coarse=coarse, fine=ones[kept].astype(np.int64), cycle=cyc,
                          calibration=_cal_phase(phase),
                          lost_calibration=blank & mask, lost_dead=lost_dead & mask,
@@ -303,6 +308,15 @@ def run_channel(codes: np.ndarray, cfg: ChannelConfig = ChannelConfig(),
                          coverage_errors=cover & mask,
                          stuck_events=stuck & mask, coverage_flag=cover > 0,
                          stuck_flag=stuck > 0)
+
+
+def slot_skipped(cycle: np.ndarray, cal_period: int, skipped: np.ndarray | None) -> np.ndarray:
+    """Whether the calibration slot that cycles ``cycle`` belong to (slot ``cycle //
+    cal_period``) is among ``skipped`` (slot numbers; None: none)."""
+    cycle = np.asarray(cycle, dtype=np.int64)
+    if skipped is None or not len(skipped):
+        return np.zeros(cycle.shape, dtype=bool)
+    return np.isin(cycle // cal_period, np.asarray(skipped, dtype=np.int64))
 
 
 def _cal_phase(phase: np.ndarray | int) -> np.ndarray | bool:
@@ -332,7 +346,8 @@ def cal_rises(seed: int, channel: int, slots: np.ndarray, cal_period: int) -> np
 
 def channel_input(detector_rises: np.ndarray, widths: np.ndarray, first_cycle: int,
                   cycles: int, cal_period: int = TDC_CAL_PERIOD, seed: int = TDC_CAL_SEED,
-                  channel: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                  channel: int = 0, skip: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """The pulses at a channel's line input behind the calibration mux (``rises``, ``widths``,
     sorted by rise), for detector pulses rising at ``detector_rises`` (ps, cycle ``c``'s
     sampling edge at ``c * FABRIC_CLOCK_PS``) with ``widths``, over cycles
@@ -346,7 +361,11 @@ def channel_input(detector_rises: np.ndarray, widths: np.ndarray, first_cycle: i
     pulse is cut at the slot's start; one still high at the slot's end reappears there as a
     phantom rise; one inside the slot vanishes. The channel blanks the hits sampled at the
     first cycle of a slot (a detector edge just before the switch) and at the cycle after it
-    (the phantom)."""
+    (the phantom).
+
+    ``skip``: slot numbers ``k`` (slot ``k`` starts at cycle ``k * cal_period``) in which the
+    mux stays on the detector (the sync channel's strobe guard, :mod:`models.ground.
+    strobe_guard`): no cut, no oscillator pulse."""
     check_cal_period(cal_period)
     rises = np.asarray(detector_rises, dtype=np.float64)
     ends = rises + np.broadcast_to(np.asarray(widths, dtype=np.float64), rises.shape)
@@ -362,14 +381,23 @@ def channel_input(detector_rises: np.ndarray, widths: np.ndarray, first_cycle: i
     counts = k1 - k0 + 1
     pulse = np.repeat(np.arange(len(rises)), counts)
     k = k0[pulse] + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    piece_r = np.maximum(rises[pulse], k * period + slot_ps)
+    skipped = np.isin(k, skip) if skip is not None else np.zeros(len(k), dtype=bool)
+    piece_r = np.maximum(rises[pulse], k * period + np.where(skipped, 0.0, slot_ps))
     last = k == k1[pulse]
     piece_e = np.where(last, ends[pulse], np.minimum(ends[pulse], (k + 1) * period))
+    # a piece that starts in a skipped slot continues the one before it (one pulse, one jitter)
+    new = (k == k0[pulse]) | ~skipped
+    heads = np.flatnonzero(new)
+    tails = np.append(heads[1:] - 1, len(k) - 1) if len(k) else heads
+    piece_r, piece_e = piece_r[heads], piece_e[tails]
     keep = piece_r < piece_e
     piece_r, piece_e = piece_r + TDC_MUX_DELAY_PS, piece_e + TDC_MUX_DELAY_PS
     lo = -(-first_cycle // cal_period)
     hi = -(-(first_cycle + cycles) // cal_period)
-    cal = cal_rises(seed, channel, np.arange(lo, hi), cal_period)
+    slots = np.arange(lo, hi)
+    if skip is not None:
+        slots = slots[~np.isin(slots, skip)]
+    cal = cal_rises(seed, channel, slots, cal_period)
     out_r = np.concatenate([piece_r[keep], cal])
     out_w = np.concatenate([piece_e[keep] - piece_r[keep], np.full(len(cal), float(TDC_PULSE_PS))])
     order = np.argsort(out_r, kind="stable")

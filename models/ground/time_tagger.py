@@ -33,6 +33,7 @@ from models.constants import (
     TDC_STUCK_CYCLES,
     TDC_TAPS,
 )
+from models.ground.strobe_guard import GUARD_DEFAULTS, GuardConfig, run_guard, tap0_edges
 from models.ground.sync_join import SYNC_CHANNEL, JoinConfig, JoinResult, run_join
 from models.ground.tdc import ChannelConfig, ChannelResult, run_channel
 from models.ground.tdc_calibration import CalibratorConfig, CalibratorResult, run_calibrator
@@ -81,6 +82,8 @@ class TaggerConfig:
     join: JoinConfig = JOIN_DEFAULTS
     max_lag_ps: tuple[int, ...] | None = None
     merge_depth: int = MERGE_DEPTH
+    guard: GuardConfig = GUARD_DEFAULTS
+    """The sync channel's strobe guard (:mod:`models.ground.strobe_guard`)."""
 
     def __post_init__(self) -> None:
         for name in ("skew", "initial"):
@@ -149,10 +152,13 @@ def run_time_tagger(codes: Sequence[np.ndarray | tuple[np.ndarray, np.ndarray]],
         raise TaggerConfigError(f"the time tagger needs codes of {TDC_CHANNELS} channels")
     hits = []
     for ch, c in enumerate(codes):
-        if isinstance(c, tuple):
-            hits.append(run_channel(c[1], cfg.channel(ch), cycle=c[0], cycles=cycles))
-        else:
-            hits.append(run_channel(np.asarray(c)[:cycles], cfg.channel(ch)))
+        rows, code, span = (*c, cycles) if isinstance(c, tuple) else (
+            None, np.asarray(c)[:cycles], None)
+        skipped = None
+        if ch == SYNC_CHANNEL:
+            edges = tap0_edges(code[:, 0], rows)
+            skipped = run_guard(edges[edges < cycles], cycles, cfg.cal_period, cfg.guard).skipped
+        hits.append(run_channel(code, cfg.channel(ch), cycle=rows, cycles=span, skipped=skipped))
     return run_time_tagger_hits(hits, event_frames, event_cycles, cycles, cfg)
 
 

@@ -248,14 +248,26 @@ class CalibrationSelect(wiring.Component):
     edge ``s - 1`` and back just after edge ``s + 7``: the codes the channels read at their
     phases 1 and 9 are the first after each switch.
 
+    ``guarded`` is the same select for the sync channel's mux, low through the slots that its
+    strobe guard skips (:class:`rtl.ground.strobe_guard.StrobeGuard`: ``skip`` holds from
+    ``lead`` cycles before a slot, so it is steady over the ``s - 2 .. s + 6`` that set the
+    select). Both are registers of the same counter: the guard adds one register and one gate
+    input, no path.
+
     Members
     -------
     select : Out(1)
         A register (a clean clock-to-out edge on the mux); high out of reset, as if the first
         slot's select had risen the cycle before.
+    skip : In(1)
+        The strobe guard's decision for the current slot (a register).
+    guarded : Out(1)
+        ``select`` unless ``skip`` (a register).
     """
 
     select: Out(1, init=1)
+    skip: In(1)
+    guarded: Out(1, init=1)
 
     def __init__(self, cal_period: int = TDC_CAL_PERIOD) -> None:
         self._cal_period = check_cal_period(cal_period)
@@ -265,7 +277,9 @@ class CalibrationSelect(wiring.Component):
         m = Module()
         cycle = Signal(range(self._cal_period))
         ahead = (cycle + SELECT_LEAD) % self._cal_period
-        m.d.sync += [cycle.eq(cycle + 1), self.select.eq(ahead < TDC_CAL_SLOT_CYCLES)]
+        slot = ahead < TDC_CAL_SLOT_CYCLES
+        m.d.sync += [cycle.eq(cycle + 1), self.select.eq(slot),
+                     self.guarded.eq(slot & ~self.skip)]
         return m
 
 
@@ -299,6 +313,9 @@ class CarryLines(wiring.Component):
         The detector pins (0..3) and the sync-strobe pin (4), asynchronous.
     codes : Out(ArrayLayout(taps, TDC_CHANNELS))
         The sampled codes, as :class:`rtl.ground.time_tagger.TimeTagger` reads them.
+    sync_skip : In(1)
+        The sync channel's strobe guard (the tagger's ``cal_skip``): the last line's mux
+        stays on its pin through the slots it skips (:class:`CalibrationSelect` ``guarded``).
     """
 
     def __init__(self, taps: int = TDC_TAPS, stride: int = TDC_TAP_STRIDE,
@@ -306,7 +323,7 @@ class CarryLines(wiring.Component):
         self._taps, self._stride = taps, stride
         self._cal_period = check_cal_period(cal_period)
         self._channels = channels
-        super().__init__({"inputs": In(channels),
+        super().__init__({"inputs": In(channels), "sync_skip": In(1),
                           "codes": Out(data.ArrayLayout(taps, channels))})
 
     def elaborate(self, platform):
@@ -314,10 +331,11 @@ class CarryLines(wiring.Component):
         m.submodules.select = sel = CalibrationSelect(self._cal_period)
         select = sel.select
         m.submodules.oscillator = osc = CalibrationOscillator()
-        m.d.comb += osc.slot.eq(select)
+        m.d.comb += [osc.slot.eq(select), sel.skip.eq(self.sync_skip)]
         for ch in range(self._channels):
             line = CarryChainLine(self._taps, self._stride, sample_domain="tdc")
             m.submodules[f"line{ch}"] = line
-            m.d.comb += [line.line.eq(Mux(select, osc.pulse, self.inputs[ch])),
+            mine = sel.guarded if ch == self._channels - 1 else select
+            m.d.comb += [line.line.eq(Mux(mine, osc.pulse, self.inputs[ch])),
                          self.codes[ch].eq(line.taps)]
         return m

@@ -18,11 +18,13 @@ only be the oscillator's pulse: it leaves with ``calibration`` set, exempt from 
 detector hit just before the slot must not remove calibration hits of some codes only). Hits
 sampled at ``c % cal_period`` 1 (a detector edge just before the switch) and
 ``TDC_CAL_SLOT_CYCLES + 1`` (the mux switching back onto a detector pulse that is still high
-makes a phantom edge there) are blanked: lost, counted in ``lost_calibration``. Coarse
+makes a phantom edge there) are blanked: lost, counted in ``lost_calibration``. The sync
+channel has a strobe guard (:class:`rtl.ground.strobe_guard.StrobeGuard`, parameter ``guard``)
+that skips the slots which would hide a strobe: their cycles are ordinary time here. Coarse
 time and fine code come from the same sample, so no hit near a clock edge is off by a cycle.
 """
 
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Const, Module, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -35,8 +37,10 @@ from models.constants import (
     TDC_STUCK_CYCLES,
     TDC_TAPS,
 )
+from models.ground.strobe_guard import GuardConfig
 from models.ground.tdc import COUNTER_BITS, MASK64, check_cal_period
 from rtl.ground.layouts import RawHit
+from rtl.ground.strobe_guard import StrobeGuard
 
 
 def ones_count(bits: Value) -> Value:
@@ -79,23 +83,31 @@ class TdcChannel(wiring.Component):
         of an earlier pulse lies in its window, so its fine code would be wrong);
         ``lost_calibration`` counts the hits blanked at a slot's first cycle and the cycle
         after it.
+    cal_skip, strobe_locked, cal_skipped : Out
+        With ``guard`` only: the strobe guard's ``skip`` (for the line's mux), ``locked`` and
+        ``skipped`` (:class:`rtl.ground.strobe_guard.StrobeGuard`; ``clear`` clears it too).
 
     Parameters
     ----------
     cal_period : int
         Cycles from one calibration slot to the next, a power of two above
         ``TDC_CAL_SLOT_CYCLES + 1`` (``ValueError`` otherwise).
+    guard : GuardConfig or None
+        The sync channel's strobe guard (None: every slot runs).
     """
 
     def __init__(self, channel: int, taps: int = TDC_TAPS, epoch: int = 0,
-                 cal_period: int = TDC_CAL_PERIOD) -> None:
+                 cal_period: int = TDC_CAL_PERIOD, guard: GuardConfig | None = None) -> None:
         self._channel = channel
+        self._guard = None if guard is None else StrobeGuard(cal_period, guard)
         self._taps = taps
         self._epoch = epoch & MASK64
         self._cal_period = check_cal_period(cal_period)
         if taps >= 1 << TDC_FINE_BITS:
             raise ValueError(f"{taps} taps do not fit a {TDC_FINE_BITS}-bit fine code")
-        super().__init__({
+        guarded = {} if guard is None else {"cal_skip": Out(1), "strobe_locked": Out(1),
+                                            "cal_skipped": Out(COUNTER_BITS)}
+        super().__init__(guarded | {
             "taps": In(taps),
             "hits": Out(stream.Signature(RawHit)),
             "dead_cycles": In(8, init=TDC_DEAD_CYCLES),
@@ -128,9 +140,10 @@ class TdcChannel(wiring.Component):
         s1_top = Signal()
         s1_cal = Signal()
         s1_blank = Signal()
+        slot_runs = ~self._guarded(m)
         m.d.sync += [
-            s1_cal.eq((phase >= 2) & (phase <= TDC_CAL_SLOT_CYCLES)),
-            s1_blank.eq((phase == 1) | (phase == TDC_CAL_SLOT_CYCLES + 1)),
+            s1_cal.eq((phase >= 2) & (phase <= TDC_CAL_SLOT_CYCLES) & slot_runs),
+            s1_blank.eq(((phase == 1) | (phase == TDC_CAL_SLOT_CYCLES + 1)) & slot_runs),
             s1_valid.eq(taps[0] & ~prev0),
             s1_coarse.eq(coarse),
             s1_top.eq(taps[-1]),
@@ -186,3 +199,13 @@ class TdcChannel(wiring.Component):
             with m.Elif(event):
                 m.d.sync += flag.eq(1)
         return m
+
+    def _guarded(self, m: Module) -> Value:
+        """The strobe guard's skip of the current slot (a register), or 0 without a guard."""
+        if self._guard is None:
+            return Const(0)
+        m.submodules.guard = guard = self._guard
+        m.d.comb += [guard.tap0.eq(self.taps[0]), guard.clear.eq(self.clear),
+                     self.cal_skip.eq(guard.skip), self.strobe_locked.eq(guard.locked),
+                     self.cal_skipped.eq(guard.skipped)]
+        return guard.skip

@@ -32,8 +32,15 @@ from models.constants import (
     TDC_STUCK_CYCLES,
     TDC_TAPS,
 )
+from models.ground.strobe_guard import GUARD_DEFAULTS, GuardConfig
+from models.ground.sync_join import SYNC_CHANNEL
 from models.ground.tdc import COUNTER_BITS, MASK64
-from models.ground.time_tagger import JOIN_DEPTH, MERGE_DEPTH, TaggerConfig, safe_max_lags
+from models.ground.time_tagger import (
+    JOIN_DEPTH,
+    MERGE_DEPTH,
+    TaggerConfig,
+    safe_max_lags,
+)
 from rtl.ground.layouts import Tag
 from rtl.ground.sync import FrameEvent
 from rtl.ground.sync_join import SyncJoin
@@ -50,6 +57,7 @@ CALIBRATOR_FLAGS = ("calibrated", "starved")
 MERGE_COUNTERS = {"merge_late": "late", "merge_overflow": "overflow"}
 JOIN_COUNTERS = {"sync_missing": "missing", "sync_ambiguous": "ambiguous",
                  "sync_extra": "extra", "sync_overflow": "overflow"}
+GUARD_PORTS = ("cal_skip", "strobe_locked", "cal_skipped")
 DEFAULTS = TaggerConfig()
 
 
@@ -98,12 +106,16 @@ class TimeTagger(wiring.Component):
         Per merge input.
     sync_missing, sync_ambiguous, sync_extra, sync_overflow : Out(32)
         The join's counters.
+    cal_skip, strobe_locked, cal_skipped : Out
+        The sync channel's strobe guard (:class:`rtl.ground.strobe_guard.StrobeGuard`):
+        ``cal_skip`` drives channel 4's calibration mux (:class:`rtl.ground.carry_chain.
+        CarryLines`), ``cal_skipped`` counts the slots it skipped.
     """
 
     def __init__(self, taps: int = TDC_TAPS, epoch: int = 0, cal_period: int = TDC_CAL_PERIOD,
                  cal_hits: int = TDC_CAL_HITS, starve_cycles: int | None = None,
                  initial: Sequence[Sequence[int] | None] | None = None,
-                 merge_depth: int = MERGE_DEPTH) -> None:
+                 merge_depth: int = MERGE_DEPTH, guard: GuardConfig = GUARD_DEFAULTS) -> None:
         n = TDC_CHANNELS
         self._taps, self._epoch = taps, epoch & MASK64
         self._cal_period, self._cal_hits = cal_period, cal_hits
@@ -133,12 +145,14 @@ class TimeTagger(wiring.Component):
             members[name] = Out(n)
         for name in JOIN_COUNTERS:
             members[name] = Out(COUNTER_BITS)
+        members |= {name: Out(COUNTER_BITS if name == "cal_skipped" else 1) for name in GUARD_PORTS}
         super().__init__(members)
         # The blocks are attributes so that a test top can tap their streams (the e2e
         # compares raw hits, calibrated tags and joined sync tags with the models).
         self.join = SyncJoin(JOIN_DEPTH)
         self.merge = TimeOrderedMerge(n, self._merge_depth, frame_inputs=(TDC_CHANNELS - 1,))
-        self.channels = [TdcChannel(ch, taps=taps, epoch=self._epoch, cal_period=cal_period)
+        self.channels = [TdcChannel(ch, taps=taps, epoch=self._epoch, cal_period=cal_period,
+                                    guard=guard if ch == SYNC_CHANNEL else None)
                          for ch in range(n)]
         self.calibrators = [TdcCalibrator(ch, taps=taps, cal_hits=cal_hits,
                                           cal_period=cal_period, starve_cycles=starve_cycles,
@@ -178,6 +192,8 @@ class TimeTagger(wiring.Component):
                 m.d.comb += getattr(self, name)[ch].eq(getattr(chan, name))
             for name in CALIBRATOR_FLAGS:
                 m.d.comb += getattr(self, name)[ch].eq(getattr(cal, name))
+        for name in GUARD_PORTS:
+            m.d.comb += getattr(self, name).eq(getattr(self.channels[SYNC_CHANNEL], name))
         wiring.connect(m, join.o, getattr(merge, f"i{TDC_CHANNELS - 1}"))
         for ours, theirs in MERGE_COUNTERS.items():
             m.d.comb += getattr(self, ours).eq(getattr(merge, theirs))

@@ -195,7 +195,7 @@ class GroundTiming(wiring.Component):
             m.domains.tdc = ClockDomain("tdc", reset_less=True)
             m.submodules.lines = lines = CarryLines(self._taps, cal_period=self._cal_period)
             m.d.comb += [ClockSignal("tdc").eq(self.tdc_clk), lines.inputs.eq(self.inputs),
-                         tagger.codes.eq(lines.codes)]
+                         tagger.codes.eq(lines.codes), lines.sync_skip.eq(tagger.cal_skip)]
         else:
             m.d.comb += tagger.codes.eq(self.codes)
         wiring.connect(m, rx.frames, tagger.events)

@@ -17,6 +17,7 @@ from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
 from models.constants import FABRIC_CLOCK_PS, TDC_DEAD_CYCLES
+from models.ground.strobe_guard import GuardConfig
 from models.ground.tdc import (
     ChannelConfig,
     ChannelResult,
@@ -78,20 +79,25 @@ class ChannelRun:
     rows: np.ndarray
     codes: np.ndarray
     cycles: int
+    skip: np.ndarray | None = None
+    """With a strobe guard: its ``cal_skip`` in every cycle."""
 
-    def model(self, cfg: ChannelConfig) -> ChannelResult:
-        """The channel model on the replayed codes."""
-        return run_channel(self.codes, cfg, self.rows, self.cycles)
+    def model(self, cfg: ChannelConfig, skipped: np.ndarray | None = None) -> ChannelResult:
+        """The channel model on the replayed codes (``skipped``: the strobe guard's slots)."""
+        return run_channel(self.codes, cfg, self.rows, self.cycles, skipped)
 
 
 def simulate_channel(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cycles: int,
                      cfg: ChannelConfig | None = None, ready: bool = True,
-                     clear_at: int | None = None) -> ChannelRun:
+                     clear_at: int | None = None, guard: GuardConfig | None = None
+                     ) -> ChannelRun:
     """Run ``cycles`` cycles of the line's codes through a channel (``ready``: the sink's
-    ``hits.ready``, constant; ``clear_at``: a cycle at which ``clear`` pulses)."""
+    ``hits.ready``, constant; ``clear_at``: a cycle at which ``clear`` pulses; ``guard``: the
+    channel's strobe guard, whose ``cal_skip`` is recorded in every cycle)."""
     cfg = cfg or ChannelConfig()
     replay = DelayLineReplay(line, rises, widths, cycles)
-    channel = TdcChannel(cfg.channel, taps=line.taps, epoch=cfg.epoch, cal_period=cfg.cal_period)
+    channel = TdcChannel(cfg.channel, taps=line.taps, epoch=cfg.epoch, cal_period=cfg.cal_period,
+                         guard=guard)
     m = Module()
     m.submodules.replay = replay
     m.submodules.channel = channel
@@ -99,6 +105,7 @@ def simulate_channel(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cyc
     hits: list[dict] = []
     counters: dict[str, int] = {}
     flags: dict[str, int] = {}
+    skip = np.zeros(cycles + PIPELINE_CYCLES, dtype=bool) if guard is not None else None
 
     async def bench(ctx) -> None:
         ctx.set(channel.dead_cycles, cfg.dead_cycles)
@@ -108,6 +115,8 @@ def simulate_channel(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cyc
             ctx.set(channel.clear, int(c == clear_at))
             if ctx.get(channel.hits.valid) and ready:
                 hits.append(unpack(RawHit, ctx.get(channel.hits.payload.as_value())))
+            if skip is not None:
+                skip[c] = ctx.get(channel.cal_skip)
             await ctx.tick()
         for name in COUNTERS:
             counters[name] = ctx.get(getattr(channel, name))
@@ -118,7 +127,7 @@ def simulate_channel(line: DelayLine, rises: np.ndarray, widths: np.ndarray, cyc
     sim.add_clock(1e-12 * 6400)
     sim.add_testbench(bench)
     sim.run()
-    return ChannelRun(hits, counters, flags, replay.rows, replay.codes, cycles)
+    return ChannelRun(hits, counters, flags, replay.rows, replay.codes, cycles, skip)
 
 
 @dataclass

@@ -4,8 +4,10 @@ frame events a fixed number of cycles after their strobes.
 
 :func:`tagger_case` builds a case from JSON parameters (the dual body
 :func:`tb.ground.bodies.time_tagger` and its DUT :func:`tagger_dut` use it): ``seed``,
-``cycles``, ``frame_cycles`` (strobe period), ``strobe_phase`` (cycle of the strobes in their
-frame period, so that they miss the calibration slots, which hide any pulse), ``event_delay``
+``cycles``, ``frame_cycles`` (strobe period, also the strobe guard's), ``strobe_phase``
+(cycle of the first strobe in its frame period: outside a calibration slot, which hides any
+pulse until the strobe guard has seen one), ``strobe_drift`` (cycles per frame, default 0: the
+strobe moves through the slots, which the guard then skips), ``event_delay``
 (cycles from a strobe to its frame event), ``rate`` (detector hits per cycle and channel),
 ``cal_period``, ``cal_hits``, ``skew`` (5 values), and the faults ``drop_strobes`` (frames
 whose strobe is missing) and ``extra_strobes`` (frames followed by a spurious strobe 0.45
@@ -28,6 +30,7 @@ from models.constants import (
     TDC_TAP_STRIDE,
     TDC_TAPS,
 )
+from models.ground.strobe_guard import GuardConfig, guarded_input
 from models.ground.sync_join import JoinConfig
 from models.ground.tdc import DelayLine, channel_input, default_pulses
 from models.ground.tdc_calibration import linear_table
@@ -74,6 +77,7 @@ def tagger_case(p: dict) -> TaggerCase:
         n = rng.poisson(p["rate"] * cycles)
         truth.append(np.sort(rng.uniform(20 * T, (cycles - 40) * T, n)))
     frames = np.arange(p["frame_cycles"], cycles - 60, p["frame_cycles"]) + p["strobe_phase"]
+    frames += np.floor(np.arange(len(frames)) * p.get("strobe_drift", 0)).astype(np.int64)
     strobes = frames * T + rng.uniform(0, T, len(frames))
     events = [(int(c) + p["event_delay"], 700 + k, int(rng.random() < 0.3))
               for k, c in enumerate(frames)]
@@ -81,13 +85,17 @@ def tagger_case(p: dict) -> TaggerCase:
     keep[list(p.get("drop_strobes", []))] = False
     extra = [strobes[k] + p["frame_cycles"] * T * 0.45 for k in p.get("extra_strobes", [])]
     truth.append(np.sort(np.concatenate([strobes[keep], extra])))
+    guard = GuardConfig(frame_cycles=p["frame_cycles"])
     pulses = [channel_input(t, default_pulses(t), 0, cycles, cal_period=p["cal_period"],
-                            channel=ch) for ch, t in enumerate(truth)]
+                            channel=ch) for ch, t in enumerate(truth[:-1])]
+    sync = guarded_input(truth[-1], default_pulses(truth[-1]), 0, cycles, lines[-1],
+                         p["cal_period"], cfg=guard)
+    pulses.append((sync.rises, sync.widths))
     tol = 2 * T
     join = JoinConfig(offset_ps=-p["event_delay"] * T + T // 2, tolerance_ps=tol,
                       strobe_lag_ps=6 * T)
     cfg = TaggerConfig(taps=taps, cal_period=p["cal_period"], cal_hits=p["cal_hits"],
-                       starve_cycles=1 << 24, skew=tuple(p["skew"]), join=join,
+                       starve_cycles=1 << 24, skew=tuple(p["skew"]), join=join, guard=guard,
                        initial=tuple(tuple(int(v) for v in linear_table(line))
                                      for line in lines))
     return TaggerCase(lines, pulses, events, cfg, truth, cycles)
@@ -105,7 +113,7 @@ def tagger_on_lines(case: TaggerCase) -> TimeTaggerOnLines:
                for line, (r, w) in zip(case.lines, case.pulses, strict=True)]
     tagger = TimeTagger(taps=cfg.taps, epoch=cfg.epoch, cal_period=cfg.cal_period,
                         cal_hits=cfg.cal_hits, starve_cycles=cfg.starve_cycles,
-                        initial=cfg.initial, merge_depth=cfg.merge_depth)
+                        initial=cfg.initial, merge_depth=cfg.merge_depth, guard=cfg.guard)
     return TimeTaggerOnLines(replays, EventReplay(case.events), tagger)
 
 

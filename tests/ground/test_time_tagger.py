@@ -29,8 +29,10 @@ statistical error of T sqrt(q (1 - q) / N), up to 566 ps RMS; a wrong cycle is 6
 
 
 def params(cycles: int) -> dict:
+    # the strobe drifts 1 cycle per frame through a calibration slot: the strobe guard skips it
     return {"seed": 5, "idle": 0.0, "stall": 0.3, "cycles": cycles, "frame_cycles": 160,
-            "strobe_phase": 16, "event_delay": 9, "rate": 0.02, "cal_period": 32, "cal_hits": 32,
+            "strobe_phase": 16, "strobe_drift": -1.0, "event_delay": 9, "rate": 0.02,
+            "cal_period": 32, "cal_hits": 32,
             "skew": [300, -200, 0, 150, -100], "drop_strobes": [3], "extra_strobes": [5],
             "taps": 160}
 
