@@ -1,0 +1,131 @@
+"""Amaranth-simulator runs of the link PHY blocks: seeded idle and backpressure, outputs captured.
+
+:func:`run_rx` feeds received 34-bit words to :class:`rtl.link.rx.PhyRx` (the line never waits:
+idle cycles are the deserialiser having no word yet) and captures everything it puts out, in the
+shape of :class:`models.link.receiver.RxResult`. :func:`run_tx` drives
+:class:`rtl.link.tx.PhyTx` with messages and sync requests and captures its line blocks.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from amaranth.hdl import Value
+
+from models.link.receiver import DEFAULT_RX, RxConfig, RxResult
+from rtl.common.payload import pack, unpack
+from rtl.link.layouts import Block, RxWord, SyncWord
+from rtl.link.rx import RX_COUNTERS, PhyRx
+from rtl.link.tx import PhyTx
+from rtl.sifting.crc_append import MessageWord
+from tb import pysim
+
+SETTLE_CYCLES = 8
+"""Cycles after the last received word until every output has come out (latency 3)."""
+
+
+def run_rx(words: Sequence[int], config: RxConfig = DEFAULT_RX, *, depth: int = 16,
+           idle: float = 0.0, stall: float = 0.0, seed: int = 0) -> RxResult:
+    """Everything :class:`PhyRx` puts out for ``words``; ``lock_trace`` is ``locked`` after each
+    word, ``counters`` holds :data:`rtl.link.rx.RX_COUNTERS`."""
+    dut = PhyRx(config, depth)
+    rng = random.Random(seed)
+    result = RxResult()
+    sampled = (dut.i.valid, dut.o.valid, Value.cast(dut.o.payload), dut.sync.valid,
+               Value.cast(dut.sync.payload), dut.locked)
+
+    async def bench(ctx: Any) -> None:
+        ctx.set(dut.sync.ready, 1)
+        k, quiet, pending = 0, 0, False
+        while quiet < SETTLE_CYCLES:
+            send = k < len(words) and not (idle and rng.random() < idle)
+            ctx.set(dut.i.valid, send)
+            if send:
+                ctx.set(dut.i.payload, int(words[k]))
+                k += 1
+            ready = not (stall and rng.random() < stall)
+            ctx.set(dut.o.ready, ready)
+            _, _, sent, o_valid, o_payload, s_valid, s_payload, locked = \
+                await ctx.tick().sample(*sampled)
+            if pending:
+                result.lock_trace.append(bool(locked))
+            pending = bool(sent)
+            if o_valid and ready:
+                beat = unpack(RxWord, int(o_payload))
+                result.beats.append((beat["data"], beat["last"], beat["abort"]))
+            if s_valid:
+                result.syncs.append(unpack(SyncWord, int(s_payload))["counter"])
+            quiet = quiet + 1 if k == len(words) and not o_valid else 0
+        if pending:
+            result.lock_trace.append(bool(ctx.get(dut.locked)))
+        result.counters = {name: int(ctx.get(getattr(dut, name))) for name in RX_COUNTERS}
+        result.locked = bool(ctx.get(dut.locked))
+        result.offset = int(ctx.get(dut.offset))
+
+    pysim.run(dut, bench, max_cycles=4 * len(words) + 1000)
+    return result
+
+
+@dataclass
+class TxCapture:
+    """What :func:`run_tx` saw: the line blocks in order (flat 34-bit integers), the index in
+    ``blocks`` of the block loaded in the cycle each sync request was taken."""
+
+    blocks: list[int] = field(default_factory=list)
+    sync_slots: list[int] = field(default_factory=list)
+
+
+def run_tx(messages: Sequence[Sequence[int]], syncs: Sequence[tuple[int, int]] = (), *,
+           idle: float = 0.0, stall: float = 0.0, seed: int = 0, tail: int = 4) -> TxCapture:
+    """Drive :class:`PhyTx`: the words of ``messages`` on ``msg`` (with ``idle``), sync request
+    ``(cycle, counter)`` raised from that cycle until taken, ``o`` taken unless stalled; runs
+    until everything is sent and ``tail`` more blocks came out."""
+    dut = PhyTx()
+    rng = random.Random(seed)
+    beats = [pack(MessageWord, {"data": int(w), "last": int(n == len(words) - 1)})
+             for words in messages for n, w in enumerate(words)]
+    capture = TxCapture()
+    sampled = (dut.msg.ready, dut.sync.ready, dut.o.valid, Value.cast(dut.o.payload))
+
+    async def bench(ctx: Any) -> None:
+        k, s, cycle, after = 0, 0, 0, 0
+        held = False
+        while after < tail:
+            if k < len(beats) and not held and not (idle and rng.random() < idle):
+                held = True
+                ctx.set(Value.cast(dut.msg.payload), beats[k])
+            ctx.set(dut.msg.valid, held)
+            want_sync = s < len(syncs) and syncs[s][0] <= cycle
+            ctx.set(dut.sync.valid, want_sync)
+            if want_sync:
+                ctx.set(dut.sync.payload.counter, syncs[s][1])
+            ready = not (stall and rng.random() < stall)
+            ctx.set(dut.o.ready, ready)
+            _, _, msg_ready, sync_ready, o_valid, o_payload = await ctx.tick().sample(*sampled)
+            cycle += 1
+            taken = o_valid and ready
+            if taken:
+                capture.blocks.append(int(o_payload))
+            if held and msg_ready:
+                k += 1
+                held = False
+            if want_sync and sync_ready:
+                # the block loaded now is the next one after those already taken
+                capture.sync_slots.append(len(capture.blocks))
+                s += 1
+            if k == len(beats) and s == len(syncs) and taken:
+                after += 1
+        ctx.set(dut.msg.valid, 0)
+        ctx.set(dut.sync.valid, 0)
+
+    pysim.run(dut, bench, max_cycles=8 * (len(beats) + len(syncs)) + 4000)
+    return capture
+
+
+def split_blocks(blocks: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Headers and scrambled bodies of flat :data:`Block` integers."""
+    parts = [unpack(Block, b) for b in blocks]
+    return [p["header"] for p in parts], [p["body"] for p in parts]
