@@ -44,6 +44,10 @@ BODY_MASK = (1 << BODY_BITS) - 1
 BLOCK_MASK = (1 << BLOCK_BITS) - 1
 HISTORY_MASK = (1 << HISTORY_BITS) - 1
 _NEAR = HISTORY_BITS - SCRAMBLER_TAPS[0]  # history bit of tap 39 for body bit 0
+SCRAMBLER_INIT = 0x2F0_A55E_91C3_6B7D
+"""The transmitter's history after reset: from all zeros, IDLE blocks scramble into a stream
+whose first hundred blocks repeat patterns (false locks at a wrong offset); any irregular seed
+mixes from the first block. The receiver needs no seed (self-synchronous)."""
 
 
 class Control(enum.IntEnum):
@@ -74,7 +78,8 @@ def descramble(scrambled: int, history: int) -> tuple[int, int]:
     return d, (history >> BODY_BITS) | scrambled << (HISTORY_BITS - BODY_BITS)
 
 
-def encode(headers: np.ndarray, bodies: np.ndarray, history: int = 0) -> tuple[np.ndarray, int]:
+def encode(headers: np.ndarray, bodies: np.ndarray,
+           history: int = SCRAMBLER_INIT) -> tuple[np.ndarray, int]:
     """Line words (``uint64``, 34 bits) of blocks ``(header, body)``: ``(words, history)``."""
     words = np.empty(len(headers), dtype=np.uint64)
     for n, (h, b) in enumerate(zip(headers.tolist(), bodies.tolist(), strict=True)):
@@ -83,7 +88,7 @@ def encode(headers: np.ndarray, bodies: np.ndarray, history: int = 0) -> tuple[n
     return words, history
 
 
-def decode(words: np.ndarray, history: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+def decode(words: np.ndarray, history: int = SCRAMBLER_INIT) -> tuple[np.ndarray, np.ndarray, int]:
     """Aligned line words to ``(headers, bodies, history)`` (the inverse of :func:`encode`)."""
     words = np.asarray(words, dtype=np.uint64)
     headers = (words & np.uint64(3)).astype(np.uint8)

@@ -41,7 +41,14 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from models.link.line_code import HEADER_CONTROL, HEADER_DATA, HISTORY_BITS, TYPE_BITS, Control
+from models.link.line_code import (
+    HEADER_CONTROL,
+    HEADER_DATA,
+    HISTORY_BITS,
+    SCRAMBLER_INIT,
+    TYPE_BITS,
+    Control,
+)
 from rtl.link.layouts import Block, SyncWord
 from rtl.link.scrambler import scramble
 from rtl.sifting.crc_append import MessageWord
@@ -59,7 +66,7 @@ class PhyTx(wiring.Component):
         load = ~self.o.valid | self.o.ready
         in_msg = Signal()  # START sent, END not yet
         end_due = Signal()  # the last word went out, END next
-        history = Signal(HISTORY_BITS)
+        history = Signal(HISTORY_BITS, init=SCRAMBLER_INIT)
         header = Signal(2, init=HEADER_CONTROL)
         body = Signal(32)
 
