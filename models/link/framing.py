@@ -29,11 +29,11 @@ class FramingError(ValueError):
 
 
 def frame(messages: Sequence[Sequence[int]], sync_every: int = 0, gap: int = 0,
-          first_sync: int = 0, lead: int = 0) -> tuple[np.ndarray, np.ndarray]:
+          first_sync: int = 0, lead: int = 0, tail: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Blocks ``(headers, bodies)`` of ``messages``: ``lead`` IDLE blocks, then each message with
-    ``gap`` IDLE blocks after it; with ``sync_every``, every block whose index in the output is
-    a multiple of ``sync_every`` is a SYNC block carrying the next counter (from
-    ``first_sync``), wherever it falls (also inside a message)."""
+    ``gap`` IDLE blocks after it, then ``tail`` IDLE blocks; with ``sync_every``, every block
+    whose index in the output is a multiple of ``sync_every`` is a SYNC block carrying the next
+    counter (from ``first_sync``), wherever it falls (also inside a message)."""
     base: list[tuple[int, int]] = [(HEADER_CONTROL, control_body(Control.IDLE))] * lead
     for words in messages:
         if not words:
@@ -42,6 +42,7 @@ def frame(messages: Sequence[Sequence[int]], sync_every: int = 0, gap: int = 0,
         base += [(HEADER_DATA, int(w)) for w in words]
         base.append((HEADER_CONTROL, control_body(Control.END)))
         base += [(HEADER_CONTROL, control_body(Control.IDLE))] * gap
+    base += [(HEADER_CONTROL, control_body(Control.IDLE))] * tail
     blocks: list[tuple[int, int]] = []
     k = first_sync
     for block in base:

@@ -82,7 +82,7 @@ def run_tx(messages: Sequence[Sequence[int]], syncs: Sequence[tuple[int, int]] =
            idle: float = 0.0, stall: float = 0.0, seed: int = 0, tail: int = 4) -> TxCapture:
     """Drive :class:`PhyTx`: the words of ``messages`` on ``msg`` (with ``idle``), sync request
     ``(cycle, counter)`` raised from that cycle until taken, ``o`` taken unless stalled; runs
-    until everything is sent and ``tail`` more blocks came out."""
+    until the block that took the last beat or request and ``tail`` more came out."""
     dut = PhyTx()
     rng = random.Random(seed)
     beats = [pack(MessageWord, {"data": int(w), "last": int(n == len(words) - 1)})
@@ -91,9 +91,10 @@ def run_tx(messages: Sequence[Sequence[int]], syncs: Sequence[tuple[int, int]] =
     sampled = (dut.msg.ready, dut.sync.ready, dut.o.valid, Value.cast(dut.o.payload))
 
     async def bench(ctx: Any) -> None:
-        k, s, cycle, after = 0, 0, 0, 0
+        k, s, cycle = 0, 0, 0
+        end: int | None = None  # number of blocks to take: up to the last loaded one + tail
         held = False
-        while after < tail:
+        while end is None or len(capture.blocks) < end:
             if k < len(beats) and not held and not (idle and rng.random() < idle):
                 held = True
                 ctx.set(Value.cast(dut.msg.payload), beats[k])
@@ -116,8 +117,8 @@ def run_tx(messages: Sequence[Sequence[int]], syncs: Sequence[tuple[int, int]] =
                 # the block loaded now is the next one after those already taken
                 capture.sync_slots.append(len(capture.blocks))
                 s += 1
-            if k == len(beats) and s == len(syncs) and taken:
-                after += 1
+            if end is None and k == len(beats) and s == len(syncs):
+                end = len(capture.blocks) + 1 + tail  # blocks loaded so far, then ``tail``
         ctx.set(dut.msg.valid, 0)
         ctx.set(dut.sync.valid, 0)
 

@@ -16,10 +16,11 @@ def random_messages(seed: int, count: int, longest: int = 12) -> list[list[int]]
 
 
 def line_bits(msgs: list[list[int]], *, lead: int, sync_every: int = 0, gap: int = 1,
-              skew: int = 0, seed: int = 0) -> np.ndarray:
-    """The model transmitter's bits for ``msgs`` (``lead`` IDLE blocks first), behind ``skew``
-    random bits so that the blocks start ``skew`` bits into the first received word."""
-    headers, bodies = framing.frame(msgs, sync_every=sync_every, gap=gap, lead=lead)
+              skew: int = 0, seed: int = 0, tail: int = 0) -> np.ndarray:
+    """The model transmitter's bits for ``msgs`` (``lead`` IDLE blocks first, ``gap`` after each
+    message, ``tail`` at the end), behind ``skew`` random bits so that the blocks start ``skew``
+    bits into the first received word."""
+    headers, bodies = framing.frame(msgs, sync_every=sync_every, gap=gap, lead=lead, tail=tail)
     bits = line_code.words_to_bits(line_code.encode(headers, bodies)[0])
     noise = np.random.default_rng(seed).integers(0, 2, skew).astype(np.uint8)
     return np.concatenate([noise, bits])
