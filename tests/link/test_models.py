@@ -5,6 +5,7 @@ import pytest
 
 from models.link import channel, framing, line_code, receiver
 from models.link.line_code import BLOCK_BITS, HEADER_CONTROL, HEADER_DATA, Control
+from models.sifting.messages import crc32_words
 
 
 def _messages(rng: np.random.Generator, count: int, longest: int = 12) -> list[list[int]]:
@@ -122,3 +123,22 @@ def test_receiver_model_locks_at_every_offset_and_delivers_every_message():
         assert got.offset == offset and got.locked
         assert got.counters["locks"] == 1 and got.counters["slips"] == 0
         assert receiver.messages(got.beats) == [(m, False) for m in msgs]
+
+
+def test_every_single_line_error_in_a_message_is_caught_by_the_crc_or_the_phy():
+    """The scrambler triples a line error (bits n, n+39, n+58 of the bodies); whatever its place,
+    the link layer's CRC-32 rejects the copy, or the PHY aborts or loses it: no bad copy passes."""
+    words = [0x5C000004, 7, 0x12345678, 0x9ABCDEF0, 0x0F0F0F0F]
+    message = [*words, crc32_words(np.asarray(words, dtype=np.uint32))]
+    lead = 130
+    headers, bodies = framing.frame([message], lead=lead, tail=3)
+    bits = line_code.words_to_bits(line_code.encode(headers, bodies)[0])
+    config = receiver.RxConfig(lock_good=16)
+    assert receiver.messages(receiver.receive(bits, config).beats) == [(message, False)]
+    first, end = lead * BLOCK_BITS, (lead + len(message) + 3) * BLOCK_BITS  # START .. after END
+    for n in range(first, end):
+        got = receiver.messages(receiver.receive(channel.apply(bits, channel.Faults(flips=(n,))),
+                                                 config).beats)
+        for copy, aborted in got:
+            good = crc32_words(np.asarray(copy[:-1], dtype=np.uint32)) == copy[-1]
+            assert aborted or not good or copy == message, f"line bit {n}"
