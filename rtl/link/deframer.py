@@ -16,8 +16,8 @@ The rules and counters are those of :func:`models.link.receiver.receive`. Words 
 output FIFO of ``depth`` beats, so the consumer may stall. The line cannot wait: a data word
 that finds fewer than two free places is dropped and counted (``overrun``), and so is the rest
 of its message but its last beat, which keeps the last place and goes out flagged ``abort`` (a
-consumer never sees a message with a hole). At the link rate (one block per 34 cycles) a
-consumer stalls ``34 * depth`` cycles before that happens.
+consumer never sees a message with a hole). At the line rate (one block per 32 fabric cycles)
+a consumer stalls about ``32 * depth`` cycles before that happens.
 
 Latency, throughput
 -------------------

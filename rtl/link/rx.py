@@ -12,10 +12,10 @@ model has no ``overrun``: it assumes a consumer that keeps up).
 Latency, throughput
 -------------------
 One received beat per cycle, no backpressure on ``i`` (the line does not wait).
-A SYNC block completed by the beat of cycle ``c`` is on ``sync`` in cycle ``c + 2``; END's
-beat of cycle ``c`` puts the message's last word on ``o`` from cycle ``c + 3`` (registered
-block, FIFO). A message word is delivered one block after it arrives (held until the next
-block says whether it is the last).
+A SYNC block completed by the beat of cycle ``c`` is on ``sync`` in cycle ``c + 2``; a block
+completed in cycle ``c`` puts the word it releases on ``o`` from cycle ``c + 2`` (registered
+block, FIFO). A message word is released by the block after it (held until that block says
+whether it is the last): END releases the last word with ``last``.
 """
 
 from amaranth.hdl import Module

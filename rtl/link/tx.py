@@ -16,9 +16,10 @@ each word leaves the cycle it is taken.
 
 Latency, throughput
 -------------------
-One block per cycle when the serialiser takes one per cycle (a line at one bit per fabric
-cycle takes one per 34 cycles). A beat taken in cycle ``c`` is on ``o`` in cycle ``c + 1``; a
-sync request waits at most until the block on ``o`` is taken::
+One block per cycle when the serialiser takes one per cycle (the line at 166 Mbaud takes one
+per 32 fabric cycles: 156.25 Mbit/s of block bodies, 512 blocks per sync frame). A beat
+taken in cycle ``c`` is on ``o`` in cycle ``c + 1``; a sync request waits at most until the
+block on ``o`` is taken::
 
     cycle      0      1      2      3      4      5
     msg        w0     w0     w1*    -                 (* last)
