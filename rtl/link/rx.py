@@ -48,8 +48,8 @@ class PhyRx(wiring.Component):
     """
 
     def __init__(self, config: RxConfig = DEFAULT_RX, depth: int = 16) -> None:
-        self._config = config
-        self._depth = depth
+        self._aligner = BlockAligner(config)
+        self._deframer = Deframer(depth)  # checks ``depth`` here, not at elaboration
         super().__init__({
             "i": In(stream.Signature(BLOCK_BITS)),
             "o": Out(stream.Signature(RxWord)),
@@ -61,8 +61,8 @@ class PhyRx(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.aligner = aligner = BlockAligner(self._config)
-        m.submodules.deframer = deframer = Deframer(self._depth)
+        m.submodules.aligner = aligner = self._aligner
+        m.submodules.deframer = deframer = self._deframer
         forward_member(m, self, aligner, "i")
         wiring.connect(m, aligner.o, deframer.i)
         for name in _ALIGNER_OUT:

@@ -28,9 +28,11 @@ SETTLE_CYCLES = 8
 
 
 def run_rx(words: Sequence[int], config: RxConfig = DEFAULT_RX, *, depth: int = 16,
-           idle: float = 0.0, stall: float = 0.0, seed: int = 0) -> RxResult:
+           idle: float = 0.0, stall: float = 0.0, seed: int = 0,
+           sync_ready: bool = True) -> RxResult:
     """Everything :class:`PhyRx` puts out for ``words``; ``lock_trace`` is ``locked`` after each
-    word, ``counters`` holds :data:`rtl.link.rx.RX_COUNTERS`."""
+    word, ``counters`` holds :data:`rtl.link.rx.RX_COUNTERS`; ``sync`` is never taken unless
+    ``sync_ready``."""
     dut = PhyRx(config, depth)
     rng = random.Random(seed)
     result = RxResult()
@@ -38,7 +40,7 @@ def run_rx(words: Sequence[int], config: RxConfig = DEFAULT_RX, *, depth: int = 
                Value.cast(dut.sync.payload), dut.locked)
 
     async def bench(ctx: Any) -> None:
-        ctx.set(dut.sync.ready, 1)
+        ctx.set(dut.sync.ready, sync_ready)
         k, quiet, pending = 0, 0, False
         while quiet < SETTLE_CYCLES:
             send = k < len(words) and not (idle and rng.random() < idle)
@@ -56,7 +58,7 @@ def run_rx(words: Sequence[int], config: RxConfig = DEFAULT_RX, *, depth: int = 
             if o_valid and ready:
                 beat = unpack(RxWord, int(o_payload))
                 result.beats.append((beat["data"], beat["last"], beat["abort"]))
-            if s_valid:
+            if s_valid and sync_ready:
                 result.syncs.append(unpack(SyncWord, int(s_payload))["counter"])
             quiet = quiet + 1 if k == len(words) and not o_valid else 0
         if pending:

@@ -8,6 +8,7 @@ import pytest
 from models.link import channel, line_code, receiver
 from models.link.line_code import BLOCK_BITS
 from models.link.receiver import COUNTERS, RxConfig
+from rtl.link.rx import PhyRx
 from tb.link.pysim_bench import run_rx
 from tb.link.stimulus import break_headers, is_subsequence, line_bits, random_messages
 
@@ -138,3 +139,17 @@ def test_overrun_drops_and_flags_a_message_never_delivers_a_hole():
     assert any(aborted for _, aborted in delivered)
     assert is_subsequence(delivered, msgs)
     assert got.beats[-1][1] == 1  # the stream ends on a last beat: no message left open
+
+
+def test_a_sync_counter_not_taken_holds_and_the_next_ones_are_dropped():
+    bits = line_bits(random_messages(8, 4), lead=60, sync_every=9, skew=12)
+    want = receiver.receive(bits, SMALL)
+    got = run_rx(line_code.bits_to_words(bits).tolist(), SMALL, sync_ready=False)
+    assert len(want.syncs) > 3 and got.syncs == []
+    assert got.counters["sync_dropped"] == len(want.syncs) - 1
+    assert got.beats == want.beats
+
+
+def test_a_deframer_fifo_below_two_words_is_refused():
+    with pytest.raises(ValueError, match="depth=1"):
+        PhyRx(SMALL, depth=1)
