@@ -74,8 +74,9 @@ DEFAULT_RX = RxConfig()
 @dataclass
 class RxResult:
     """Everything the receiver puts out: ``beats`` ``(data, last, abort)``, ``syncs`` (SYNC
-    arguments), ``counters`` (:data:`COUNTERS`), the final ``locked`` and ``offset``, and
-    ``lock_trace``: ``locked`` after each received word."""
+    arguments), ``counters`` (:data:`COUNTERS`), the final ``locked`` and ``offset``,
+    ``lock_trace``: ``locked`` after each received word, and ``blocks``: the descrambled
+    ``(header, body)`` the aligner passed to the deframer."""
 
     beats: list[tuple[int, int, int]] = field(default_factory=list)
     syncs: list[int] = field(default_factory=list)
@@ -83,6 +84,7 @@ class RxResult:
     locked: bool = False
     offset: int = 0
     lock_trace: list[bool] = field(default_factory=list)
+    blocks: list[tuple[int, int]] = field(default_factory=list)
 
 
 def messages(beats: list[tuple[int, int, int]]) -> list[tuple[list[int], bool]]:
@@ -141,6 +143,16 @@ class _Deframer:
                 self.in_msg, self.held = False, None
 
 
+def deframe(blocks: list[tuple[int, int]]) -> RxResult:
+    """The deframer alone (:class:`rtl.link.deframer.Deframer`) on descrambled blocks
+    ``(header, body)``: its beats, sync counters and counters."""
+    result = RxResult()
+    deframer = _Deframer(result)
+    for header, body in blocks:
+        deframer.block(header, body)
+    return result
+
+
 def receive(bits: np.ndarray, config: RxConfig = DEFAULT_RX) -> RxResult:
     """Everything :class:`rtl.link.rx.PhyRx` puts out for the received bit stream ``bits``
     (from reset; whole 34-bit words only)."""
@@ -157,6 +169,7 @@ def receive(bits: np.ndarray, config: RxConfig = DEFAULT_RX) -> RxResult:
         body, history = descramble(block >> HEADER_BITS, history)
         valid = header in (HEADER_DATA, HEADER_CONTROL)
         if locked:
+            result.blocks.append((header, body))
             deframer.block(header, body)
             c["bad_headers"] += not valid
             if bad + (not valid) == config.lock_bad:

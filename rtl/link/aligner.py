@@ -46,6 +46,7 @@ from rtl.link.layouts import Block
 from rtl.link.scrambler import descramble
 
 COUNTER_WIDTH = 32
+ALIGNER_COUNTERS = ("locks", "lock_losses", "slips", "bad_headers")
 
 
 class BlockAligner(wiring.Component):
@@ -58,10 +59,7 @@ class BlockAligner(wiring.Component):
             "o": Out(stream.Signature(Block)),
             "locked": Out(1),
             "offset": Out(range(BLOCK_BITS)),
-            "locks": Out(COUNTER_WIDTH),
-            "lock_losses": Out(COUNTER_WIDTH),
-            "slips": Out(COUNTER_WIDTH),
-            "bad_headers": Out(COUNTER_WIDTH),
+            **{name: Out(COUNTER_WIDTH) for name in ALIGNER_COUNTERS},
         })
 
     def elaborate(self, platform):

@@ -25,11 +25,11 @@ from amaranth.lib.wiring import In, Out
 from models.link.line_code import BLOCK_BITS
 from models.link.receiver import COUNTERS, DEFAULT_RX, RxConfig
 from rtl.common.forward import forward_member
-from rtl.link.aligner import COUNTER_WIDTH, BlockAligner
+from rtl.link.aligner import ALIGNER_COUNTERS, COUNTER_WIDTH, BlockAligner
 from rtl.link.deframer import DEFRAMER_COUNTERS, Deframer
 from rtl.link.layouts import RxWord, SyncWord
 
-_ALIGNER_OUT = ("locked", "offset", "locks", "lock_losses", "slips", "bad_headers")
+_ALIGNER_OUT = ("locked", "offset", *ALIGNER_COUNTERS)
 _DEFRAMER_OUT = ("o", "sync", *DEFRAMER_COUNTERS)
 RX_COUNTERS = (*COUNTERS, "overrun", "sync_dropped")
 """Counters of :class:`PhyRx`: the model's, then the two that depend on the consumer."""

@@ -2,7 +2,8 @@
 
 :func:`run_rx` feeds received 34-bit words to :class:`rtl.link.rx.PhyRx` (the line never waits:
 idle cycles are the deserialiser having no word yet) and captures everything it puts out, in the
-shape of :class:`models.link.receiver.RxResult`. :func:`run_tx` drives
+shape of :class:`models.link.receiver.RxResult`; :func:`run_aligner` and :func:`run_deframer` do
+the same for its two blocks. :func:`run_tx` drives
 :class:`rtl.link.tx.PhyTx` with messages and sync requests and captures its line blocks.
 """
 
@@ -13,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from amaranth.hdl import Value
+from amaranth.hdl import Const, Value
 
 from models.link.receiver import DEFAULT_RX, RxConfig, RxResult
 from rtl.common.payload import pack, unpack
-from rtl.link.layouts import Block, RxWord, SyncWord
+from rtl.link.aligner import ALIGNER_COUNTERS, BlockAligner
+from rtl.link.deframer import DEFRAMER_COUNTERS, Deframer
+from rtl.link.layouts import Block, SyncWord
 from rtl.link.rx import RX_COUNTERS, PhyRx
 from rtl.link.tx import PhyTx
 from rtl.sifting.crc_append import MessageWord
@@ -33,39 +36,70 @@ def run_rx(words: Sequence[int], config: RxConfig = DEFAULT_RX, *, depth: int = 
     """Everything :class:`PhyRx` puts out for ``words``; ``lock_trace`` is ``locked`` after each
     word, ``counters`` holds :data:`rtl.link.rx.RX_COUNTERS`; ``sync`` is never taken unless
     ``sync_ready``."""
-    dut = PhyRx(config, depth)
+    return _receive(PhyRx(config, depth), words, RX_COUNTERS, idle=idle, stall=stall,
+                    seed=seed, sync_ready=sync_ready)
+
+
+def run_aligner(words: Sequence[int], config: RxConfig = DEFAULT_RX, *, idle: float = 0.0,
+                seed: int = 0) -> RxResult:
+    """:class:`BlockAligner` on ``words``: its blocks in ``blocks``, ``lock_trace``, the final
+    ``locked`` and ``offset`` and its counters (its output has no backpressure)."""
+    return _receive(BlockAligner(config), words, ALIGNER_COUNTERS, idle=idle, seed=seed)
+
+
+def run_deframer(blocks: Sequence[tuple[int, int]], *, depth: int = 16, idle: float = 0.0,
+                 stall: float = 0.0, seed: int = 0) -> RxResult:
+    """:class:`Deframer` on descrambled ``(header, body)`` blocks: beats, syncs, counters."""
+    words = [pack(Block, {"header": h, "body": b}) for h, b in blocks]
+    return _receive(Deframer(depth), words, DEFRAMER_COUNTERS, idle=idle, stall=stall,
+                    seed=seed)
+
+
+def _receive(dut: Any, words: Sequence[int], counters: Sequence[str], *, idle: float,
+             seed: int, stall: float = 0.0, sync_ready: bool = True) -> RxResult:
+    """Feed ``words`` to ``dut.i`` (never waits), take ``dut.o`` (and ``dut.sync`` if it has
+    one), collect what comes out until ``SETTLE_CYCLES`` quiet cycles after the last word."""
+    members = dut.signature.members
+    blocks_out = dut.o.payload.shape() == Block
     rng = random.Random(seed)
     result = RxResult()
-    sampled = (dut.i.valid, dut.o.valid, Value.cast(dut.o.payload), dut.sync.valid,
-               Value.cast(dut.sync.payload), dut.locked)
+    sync = dut.sync if "sync" in members else None
+    locked = dut.locked if "locked" in members else Const(0)
+    sampled = (dut.i.valid, dut.o.valid, Value.cast(dut.o.payload), locked,
+               *((sync.valid, Value.cast(sync.payload)) if sync is not None else ()))
 
     async def bench(ctx: Any) -> None:
-        ctx.set(dut.sync.ready, sync_ready)
+        if sync is not None:
+            ctx.set(sync.ready, sync_ready)
         k, quiet, pending = 0, 0, False
         while quiet < SETTLE_CYCLES:
             send = k < len(words) and not (idle and rng.random() < idle)
             ctx.set(dut.i.valid, send)
             if send:
-                ctx.set(dut.i.payload, int(words[k]))
+                ctx.set(Value.cast(dut.i.payload), int(words[k]))
                 k += 1
             ready = not (stall and rng.random() < stall)
             ctx.set(dut.o.ready, ready)
-            _, _, sent, o_valid, o_payload, s_valid, s_payload, locked = \
+            _, _, sent, o_valid, o_payload, lock, *sync_sample = \
                 await ctx.tick().sample(*sampled)
             if pending:
-                result.lock_trace.append(bool(locked))
+                result.lock_trace.append(bool(lock))
             pending = bool(sent)
             if o_valid and ready:
-                beat = unpack(RxWord, int(o_payload))
-                result.beats.append((beat["data"], beat["last"], beat["abort"]))
-            if s_valid and sync_ready:
-                result.syncs.append(unpack(SyncWord, int(s_payload))["counter"])
+                beat = unpack(dut.o.payload.shape(), int(o_payload))
+                if blocks_out:
+                    result.blocks.append((beat["header"], beat["body"]))
+                else:
+                    result.beats.append((beat["data"], beat["last"], beat["abort"]))
+            if sync_sample and sync_sample[0] and sync_ready:
+                result.syncs.append(unpack(SyncWord, int(sync_sample[1]))["counter"])
             quiet = quiet + 1 if k == len(words) and not o_valid else 0
         if pending:
-            result.lock_trace.append(bool(ctx.get(dut.locked)))
-        result.counters = {name: int(ctx.get(getattr(dut, name))) for name in RX_COUNTERS}
-        result.locked = bool(ctx.get(dut.locked))
-        result.offset = int(ctx.get(dut.offset))
+            result.lock_trace.append(bool(ctx.get(locked)))
+        result.counters = {name: int(ctx.get(getattr(dut, name))) for name in counters}
+        if "locked" in members:
+            result.locked = bool(ctx.get(dut.locked))
+            result.offset = int(ctx.get(dut.offset))
 
     pysim.run(dut, bench, max_cycles=4 * len(words) + 1000)
     return result
