@@ -5,7 +5,7 @@ import pytest
 
 from models.link import channel, framing, line_code, receiver
 from models.link.line_code import BLOCK_BITS, HEADER_CONTROL, HEADER_DATA, Control
-from models.sifting.messages import crc32_words
+from models.sifting.messages import CRC_POLY, crc32_words
 
 
 def _messages(rng: np.random.Generator, count: int, longest: int = 12) -> list[list[int]]:
@@ -142,3 +142,22 @@ def test_every_single_line_error_in_a_message_is_caught_by_the_crc_or_the_phy():
         for copy, aborted in got:
             good = crc32_words(np.asarray(copy[:-1], dtype=np.uint32)) == copy[-1]
             assert aborted or not good or copy == message, f"line bit {n}"
+
+
+def test_a_tripled_error_is_never_a_multiple_of_the_crc_polynomial():
+    """A line error at body bit ``j`` of a word becomes errors at stream bits ``j``, ``j + 39``,
+    ``j + 58``; in the CRC's order (words MSB first) those are three bits whose pattern depends on
+    ``j`` only. None of the 32 patterns is a multiple of the CRC-32 generator, so CRC-32 catches
+    a tripled error in a message of any length (and one or two of the three, cut off by the
+    message's end, are caught as any one or two bit errors are)."""
+    generator = 1 << 32 | CRC_POLY
+
+    def remainder(value: int) -> int:
+        while value.bit_length() > 32:
+            value ^= generator << (value.bit_length() - 33)
+        return value
+
+    for j in range(32):
+        places = [32 * (n // 32) + 31 - n % 32 for n in (j, j + 39, j + 58)]
+        pattern = sum(1 << (p - min(places)) for p in places)
+        assert remainder(pattern) != 0, j
