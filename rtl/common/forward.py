@@ -6,11 +6,11 @@ from amaranth.lib.wiring import In
 
 
 def forward_member(m: Module, outer: wiring.Component, inner: wiring.Component,
-                   name: str) -> None:
-    """Connect member ``name`` of ``inner`` to the same-named member of ``outer``: streams and
-    other interfaces by :func:`amaranth.lib.wiring.connect`, inputs driven from ``outer``,
-    outputs driving ``outer``."""
-    ours, theirs = getattr(outer, name), getattr(inner, name)
+                   name: str, outer_name: str | None = None) -> None:
+    """Connect member ``name`` of ``inner`` to the member ``outer_name`` (default the same
+    name) of ``outer``: streams and other interfaces by :func:`amaranth.lib.wiring.connect`,
+    inputs driven from ``outer``, outputs driving ``outer``."""
+    ours, theirs = getattr(outer, outer_name or name), getattr(inner, name)
     member = inner.signature.members[name]
     if member.is_signature:
         wiring.connect(m, wiring.flipped(ours), theirs)

@@ -121,6 +121,59 @@ def framed_reports(sent: list[np.ndarray], reports: Reports, bit: np.ndarray, fr
     return framed, bit[index]
 
 
+def check_link_layers(tb: TB, p: dict, *, pulse: np.ndarray, basis: np.ndarray, bit: np.ndarray,
+                      cycle: int, head: int, up: tuple, down: tuple, decisions: list[int],
+                      keys: tuple[list[int], list[int]]) -> tuple:
+    """Scoreboards of both link layers against the golden endpoints fed with the copies the RTL
+    received: ``up`` = (copies the ground sent, copies delivered to the satellite, the
+    satellite's cache head at each delivered copy's CRC word), ``down`` = (copies the satellite
+    sent, copies delivered to the ground), ``decisions`` the satellite's ``FrameBeat`` payloads,
+    ``keys`` both key streams. Returns ``(model satellite, model ground, missing frames,
+    reports dropped with the store full)``; the caller closes the scoreboards."""
+    dut = tb.dut
+    P, frames = p["frame_pulses"], p["frames"]
+    up_sent, up_delivered, stamps = up
+    down_sent, down_delivered = down
+    sat_key, gnd_key = keys
+    assert int(dut.gnd_ack.value) >= frames, f"ground sifted {int(dut.gnd_ack.value)} frames"
+    assert int(dut.gnd_mismatch.value) == 0
+    sift = SiftConfig(frame_pulses=P, packet_bits=p["packet_bits"], cache_pulses=p["rows"],
+                      pulse_rate_hz=1.0, ground_seed=p["ground_seed"], rx_window=p["window"])
+    sat = _Satellite(sift, qrng_symbols(p["sat_seed"]))
+    for words, stamp in zip(up_delivered, stamps, strict=True):
+        sat.receive(float(stamp), words)
+    sat.advance(head)
+    reports, framed_bit = framed_reports(up_sent, make_reports(pulse, basis, bit,
+                                                               sift.ground_seed), bit, P)
+    gnd = _Ground(sift, reports, framed_bit, cycle // P + 2)
+    for words in down_delivered:
+        gnd.receive(words)
+    dropped = len(pulse) - len(reports)
+    assert dropped == sum(int(getattr(dut, f"gnd_{name}").value)
+                          for name in ("store_full", "overflow", "late"))
+    assert int(dut.gnd_overflow.value) == 0 and int(dut.gnd_late.value) == 0
+    store_full = int(dut.gnd_store_full.value)
+    assert (store_full > 0) == p.get("store_overflows", False), f"{store_full} dropped"
+
+    bounds = gnd.bounds
+    model_decisions = [pack(FrameBeat, {
+        "seq": seq, "count": 0 if h == MISSING_HEAD else int(bounds[seq + 1] - bounds[seq]),
+        "missing": int(h == MISSING_HEAD)}) for seq, h in sat.log]
+    compare(tb, "satellite frame decisions", decisions, model_decisions, FrameBeat)
+    assert int(dut.sat_frames_expired.value) == sat.timeouts
+    assert int(dut.sat_up_stale.value) == sat.stale
+    if p.get("up_bursts"):
+        assert sat.timeouts > 0, "the uplink outage must outlast the cache"
+    missing = int(unpack_array(FrameBeat, model_decisions)["missing"].sum())
+    # Downlink: every copy is the model satellite's message (word 1: its sequence number).
+    compare(tb, "downlink copies", [tuple(words.tolist()) for words in down_sent],
+            [tuple(sat.messages[int(words[1])].tolist()) for words in down_sent])
+    # Keys: both sides against the model packets, and against each other.
+    compare_keys(tb, sat_key, gnd_key, packet_beats(sat.packetizer.packets, sift.packet_bits),
+                 packet_beats(gnd.packetizer.packets, sift.packet_bits))
+    return sat, gnd, missing, store_full
+
+
 @cocotb.test()
 async def link_layers_over_lossy_link(dut):
     tb = TB(dut)
@@ -202,47 +255,12 @@ async def link_layers_over_lossy_link(dut):
         monitor.stop()
     await tb.ticks(2)
     head = int(dut.sat_head.value)
-    assert int(dut.gnd_ack.value) >= frames, f"ground sifted {int(dut.gnd_ack.value)} frames"
-    assert int(dut.gnd_mismatch.value) == 0
     assert len(stamps) == len(up.delivered)
-
-    # The golden endpoints, fed with the copies the RTL received, at the heads it judged them.
-    sift = SiftConfig(frame_pulses=P, packet_bits=p["packet_bits"], cache_pulses=p["rows"],
-                      pulse_rate_hz=1.0, ground_seed=p["ground_seed"], rx_window=p["window"])
-    sat = _Satellite(sift, qrng_symbols(p["sat_seed"]))
-    for words, stamp in zip(up.delivered, stamps if live else [head] * len(stamps),
-                            strict=True):
-        sat.receive(float(stamp), words)
-    sat.advance(head)
-    reports, framed_bit = framed_reports(up.sent, make_reports(pulse, basis, bit,
-                                                               sift.ground_seed), bit, P)
-    gnd = _Ground(sift, reports, framed_bit, up.cycle // P + 2)
-    for words in down.delivered:
-        gnd.receive(words)
-    dropped = len(pulse) - len(reports)
-    assert dropped == sum(int(getattr(dut, f"gnd_{name}").value)
-                          for name in ("store_full", "overflow", "late"))
-    assert int(dut.gnd_overflow.value) == 0 and int(dut.gnd_late.value) == 0
-    store_full = int(dut.gnd_store_full.value)
-    assert (store_full > 0) == p.get("store_overflows", False), f"{store_full} dropped"
-
-    bounds = gnd.bounds
-    model_decisions = [pack(FrameBeat, {
-        "seq": seq, "count": 0 if h == MISSING_HEAD else int(bounds[seq + 1] - bounds[seq]),
-        "missing": int(h == MISSING_HEAD)}) for seq, h in sat.log]
-    compare(tb, "satellite frame decisions", decisions, model_decisions, FrameBeat)
-    assert int(dut.sat_frames_expired.value) == sat.timeouts
-    assert int(dut.sat_up_stale.value) == sat.stale
-    if p.get("up_bursts"):
-        assert sat.timeouts > 0, "the uplink outage must outlast the cache"
-    missing = int(unpack_array(FrameBeat, model_decisions)["missing"].sum())
-    # Downlink: every copy is the model satellite's message (word 1: its sequence number).
-    compare(tb, "downlink copies", [tuple(words.tolist()) for words in down.sent],
-            [tuple(sat.messages[int(words[1])].tolist()) for words in down.sent])
-    # Keys: both sides against the model packets, and against each other.
-    compare_keys(tb, sat_key.received, gnd_key.received,
-                 packet_beats(sat.packetizer.packets, sift.packet_bits),
-                 packet_beats(gnd.packetizer.packets, sift.packet_bits))
+    sat, gnd, missing, store_full = check_link_layers(
+        tb, p, pulse=pulse, basis=basis, bit=bit, cycle=up.cycle, head=head,
+        up=(up.sent, up.delivered, stamps if live else [head] * len(stamps)),
+        down=(down.sent, down.delivered), decisions=decisions,
+        keys=(sat_key.received, gnd_key.received))
     tb.check_done()
     assert len(sat_key.received) == sat.totals.sifted_bits
     assert len(gnd_key.received) == gnd.totals.sifted_bits

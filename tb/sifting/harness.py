@@ -15,6 +15,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
+from models.constants import SAMPLE_SEED
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.link_layer import GroundLink, SatelliteLink
@@ -77,3 +78,27 @@ class LinkHarness(FlatHarness):
         super().__init__(blocks, {f"{name}_{port}": (name, port)
                                   for name, block in blocks.items()
                                   for port in block.signature.members})
+
+
+# The 40-frame pass of the link-layer co-simulations (tests/sifting/test_cocotb_link_layer.py,
+# tests/link/test_cocotb_link_layer.py): 256 pulses per frame, one pulse per cycle, an RND
+# cache of 8 frame periods, a 128-record ground store; a burst both ways and an uplink outage of
+# 12 frame periods (cycles), longer than the cache life.
+PASS_FRAME_PULSES, PASS_ROWS, PASS_PACKET_BITS, PASS_WINDOW = 256, 2048, 64, 16
+PASS_PARAMS = {
+    "sat_seed": 22, "ground_seed": SAMPLE_SEED, "rows": PASS_ROWS,
+    "packet_bits": PASS_PACKET_BITS, "window": PASS_WINDOW, "frame_pulses": PASS_FRAME_PULSES,
+    "frames": 40, "detections": 800, "store_overflows": True, "latency_cycles": 150,
+    "burst": [2000, 700], "up_bursts": [[4000, 3072]], "cycles": 40000,
+}
+
+
+def pass_link_layers() -> tuple[SatelliteLink, GroundLink]:
+    """Both link layers sized for the pass of :data:`PASS_PARAMS`."""
+    return (
+        SatelliteLink(frame_pulses=PASS_FRAME_PULSES, lanes=1, rows=PASS_ROWS,
+                      packet_bits=PASS_PACKET_BITS, rx_depth=64, tx_depth=512, window=16),
+        GroundLink(frame_pulses=PASS_FRAME_PULSES, ground_seed=SAMPLE_SEED,
+                   packet_bits=PASS_PACKET_BITS, frame_depth=128, store_depth=128,
+                   window=PASS_WINDOW, slot_words=8, close_lag=32),
+    )

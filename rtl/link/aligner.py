@@ -1,0 +1,108 @@
+r"""Block alignment and lock of the link PHY receiver, with the descrambler.
+
+Overview
+--------
+The deserialiser gives 34 received bits per beat at an unknown bit offset from the blocks. The
+candidate block is the 34 bits at ``offset`` in the window of the previous and the current
+beat (``offset`` 0..33). Hunting: ``lock_good`` valid sync headers in a row lock; an invalid
+one restarts the count and moves ``offset`` one bit on (33 to 0 takes the next beat's block:
+one bit later either way). Locked: every block goes out; the ``lock_bad``-th invalid header
+inside a ``window``-block window loses lock and hunting goes on from the same offset. The rules,
+the counters and their edges are those of :func:`models.link.receiver.receive`.
+
+Design
+------
+The descrambler runs on every candidate block, locked or not, so that after the ``lock_good``
+(>= 2) blocks that lock, its 58-bit history holds bits of the current alignment: the first
+delivered block descrambles right. The offset select, the header check and the lock update are
+one cycle (the 802.3 block lock loop): a slip applies to the very next beat.
+
+Latency, throughput
+-------------------
+One beat per cycle, never stalls (``i`` and ``o`` have no backpressure: the line does not
+wait). The block of the beat in cycle ``c`` is on ``o`` in cycle ``c + 1``.
+
+Members
+-------
+i : In(stream.Signature(34))
+    Received bits, bit 0 first; always ready.
+o : Out(stream.Signature(Block))
+    Descrambled blocks while locked (header as received: invalid ones included); its ``ready``
+    is not looked at (the consumer is always ready).
+locked, offset : Out
+    Lock status and the current bit offset.
+locks, lock_losses, slips, bad_headers : Out(32)
+    Locks acquired; locks lost; locks at another offset than the previous lock (re-alignments
+    after a bit slip); invalid headers while locked.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from models.link.line_code import BLOCK_BITS, HEADER_CONTROL, HEADER_DATA, HISTORY_BITS
+from models.link.receiver import DEFAULT_RX, RxConfig
+from rtl.link.layouts import Block
+from rtl.link.scrambler import descramble
+
+COUNTER_WIDTH = 32
+ALIGNER_COUNTERS = ("locks", "lock_losses", "slips", "bad_headers")
+
+
+class BlockAligner(wiring.Component):
+    """Alignment, lock and descrambling (see the module docstring)."""
+
+    def __init__(self, config: RxConfig = DEFAULT_RX) -> None:
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(BLOCK_BITS)),
+            "o": Out(stream.Signature(Block)),
+            "locked": Out(1),
+            "offset": Out(range(BLOCK_BITS)),
+            **{name: Out(COUNTER_WIDTH) for name in ALIGNER_COUNTERS},
+        })
+
+    def elaborate(self, platform):
+        cfg = self._config
+        m = Module()
+        prev = Signal(BLOCK_BITS)
+        history = Signal(HISTORY_BITS)
+        good = Signal(range(cfg.lock_good))
+        blocks = Signal(range(cfg.window))
+        bad = Signal(range(cfg.lock_bad))
+        has_locked = Signal()
+        last_lock = Signal.like(self.offset)
+
+        block = Cat(prev, self.i.payload).bit_select(self.offset, BLOCK_BITS)
+        header = block[:2]
+        body, after = descramble(block[2:], history)
+        valid = (header == HEADER_DATA) | (header == HEADER_CONTROL)
+        offset_next = Signal.like(self.offset)
+        m.d.comb += offset_next.eq(Mux(self.offset == BLOCK_BITS - 1, 0, self.offset + 1))
+
+        m.d.comb += self.i.ready.eq(1)
+        m.d.sync += self.o.valid.eq(0)
+        with m.If(self.i.valid):
+            m.d.sync += [prev.eq(self.i.payload), history.eq(after)]
+            with m.If(self.locked):
+                m.d.sync += [self.o.valid.eq(1), self.o.payload.header.eq(header),
+                             self.o.payload.body.eq(body)]
+                with m.If(~valid):
+                    m.d.sync += self.bad_headers.eq(self.bad_headers + 1)
+                with m.If(~valid & (bad == cfg.lock_bad - 1)):
+                    m.d.sync += [self.locked.eq(0), blocks.eq(0), bad.eq(0),
+                                 self.lock_losses.eq(self.lock_losses + 1)]
+                with m.Elif(blocks == cfg.window - 1):
+                    m.d.sync += [blocks.eq(0), bad.eq(0)]
+                with m.Else():
+                    m.d.sync += [blocks.eq(blocks + 1), bad.eq(bad + ~valid)]
+            with m.Elif(~valid):
+                m.d.sync += [good.eq(0), self.offset.eq(offset_next)]
+            with m.Elif(good == cfg.lock_good - 1):
+                m.d.sync += [self.locked.eq(1), good.eq(0), has_locked.eq(1),
+                             last_lock.eq(self.offset), self.locks.eq(self.locks + 1)]
+                with m.If(has_locked & (last_lock != self.offset)):
+                    m.d.sync += self.slips.eq(self.slips + 1)
+            with m.Else():
+                m.d.sync += good.eq(good + 1)
+        return m
