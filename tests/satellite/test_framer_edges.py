@@ -65,4 +65,5 @@ def test_framer_sync_word_k_at_word_512k_and_payload_slots_around_it(backend):
                "want": {FRAME_WORDS - 2: [0, IDLE]}}
     run_body(backend, SyncFramer(), bodies.framer_edges, case="framer",
              params={"frame_words": FRAME_WORDS, "seed": 6, "idle": 0.0, "stall": 0.3,
-                     "runs": [idle_run, full_run, before_last, at_last]})
+                     "runs": [idle_run, full_run, before_last, at_last]},
+             verilog_key="default")

@@ -69,4 +69,5 @@ def apt_cases() -> list[dict]:
 def test_health_alarm_exactly_at_each_cutoff_not_below(backend):
     run_body(backend, QrngHealthIntake(4), bodies.health_edges, case="health_l4",
              params={"lanes": 4, "seed": 4, "idle": 0.1, "stall": 0.2,
-                     "cases": [*rct_cases(), *apt_cases()]})
+                     "cases": [*rct_cases(), *apt_cases()]},
+             verilog_key=repr(CONFIG))

@@ -63,7 +63,8 @@ def test_mapper_draws_on_each_threshold_take_the_upper_class(backend):
     run_body(backend, SymbolMapper(4), bodies.mapper_edges, case="mapper_l4",
              params={"lanes": 4, "seed": 3, "idle": 0.3, "stall": 0.3,
                      "cases": [DEFAULT_EDGES, CUSTOM_EDGES, EXTREME_EDGES, ALL_SIGNAL_X,
-                               EQUAL_SIGNAL_DECOY]})
+                               EQUAL_SIGNAL_DECOY]},
+             verilog_key="lanes=4")
 
 
 def test_mapper_edge_case_fails_on_a_wrong_expectation():

@@ -42,4 +42,5 @@ FILLING = run(1, [(0, OK), (3, OK), (4, PENDING), (5, PENDING)])
 def test_rnd_cache_lookup_at_exact_life_is_answered_one_older_expired(backend):
     run_body(backend, RndCache(LANES, ROWS), bodies.rnd_cache_edges, case="rnd_cache_l4",
              params={"lanes": LANES, "rows": ROWS, "seed": 12, "write_idle": 0.2, "idle": 0.3,
-                     "stall": 0.3, "runs": [WRAPPED, FULL, FIRST_WRAP, FILLING]})
+                     "stall": 0.3, "runs": [WRAPPED, FULL, FIRST_WRAP, FILLING]},
+             verilog_key=f"lanes={LANES} rows={ROWS}")
