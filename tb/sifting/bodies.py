@@ -19,11 +19,11 @@ from models.sifting.classical_link import (
     _Satellite,
     qrng_symbols,
 )
-from models.sifting.entries import Reports, SiftCode
+from models.sifting.entries import Reports, SiftCode, sample_flags
 from models.sifting.messages import decode_uplink, encode_uplink
 from models.sifting.packets import Packetizer, key_beats
 from rtl.common.payload import pack_array, unpack_array
-from rtl.sifting.layouts import KeyBeat, Report, SiftEntry, SiftItem
+from rtl.sifting.layouts import DetectionRecord, KeyBeat, Report, SiftEntry, SiftItem
 from rtl.sifting.sift_receiver import SiftReceiver
 from rtl.sifting.sifter import Sifter
 from rtl.sifting.uplink_framer import UplinkFramer
@@ -300,3 +300,21 @@ async def uplink_framer_edges(bench: Bench) -> None:
             f"phase {index}: records {report_tuples(got['record'])}")
         await bench.ticks(2)
         assert bench.get("late") == phase["late"], f"phase {index}: late {bench.get('late')}"
+
+
+async def ground_report_edges(bench: Bench) -> None:
+    """GroundReport's sampling threshold: ``records`` (DetectionRecord payloads) and the stated
+    ``sampled`` flag of each at the DUT's ``sample_below``; the model
+    (:func:`models.sifting.entries.sample_flags` with ``sample_seed``) must give the same."""
+    p = bench.params
+    fields = unpack_array(DetectionRecord, p["records"])
+    model = sample_flags(p["sample_seed"], fields["pulse"].astype(np.uint64), p["sample_below"])
+    assert model.tolist() == p["sampled"], f"model sampled {model.tolist()}, want {p['sampled']}"
+    await bench.reset()
+    got = await bench.transfer({"det": Send(p["records"], idle=p["idle"])},
+                               {"report": Receive(len(p["records"]), stall=p["stall"], settle=8)},
+                               max_cycles=400)
+    reports = report_tuples(got["report"])
+    assert [r[2] for r in reports] == p["sampled"], (
+        f"RTL sampled {[r[2] for r in reports]} at sample_below={p['sample_below']}")
+    assert [r[0] for r in reports] == fields["pulse"].tolist(), "records out of order"
