@@ -10,18 +10,9 @@ import numpy as np
 import pytest
 
 from models.constants import SAMPLE_SEED
+from models.sifting import messages
 from models.sifting.classical_link import SiftConfig, SiftingConfigError
 from models.sifting.entries import sample_flags, sample_hash
-from models.sifting.messages import (
-    MAX_COUNT,
-    MAX_OFFSET_BITS,
-    MessageError,
-    crc32_words,
-    decode_sift,
-    decode_uplink,
-    encode_sift,
-    encode_uplink,
-)
 from rtl.sifting.ground_report import GroundReport
 from tb.dual import run_body
 from tb.sifting import bodies
@@ -29,50 +20,52 @@ from tb.sifting.stimulus import record_values
 
 
 def test_count_limits_of_uplink_frames_and_sift_messages():
-    assert MAX_COUNT == (1 << 24) - 1
-    too_many = np.broadcast_to(np.uint32(0), (MAX_COUNT + 1,))  # no memory behind it
-    with pytest.raises(MessageError, match=f"uplink frame 3: {MAX_COUNT + 1} reports exceed"):
-        encode_uplink(3, 0, too_many, too_many, too_many, too_many, 8)
-    with pytest.raises(MessageError, match=f"sift message 4: {MAX_COUNT + 1} entries exceed"):
-        encode_sift(4, too_many)
+    assert messages.MAX_COUNT == (1 << 24) - 1
+    too_many = np.broadcast_to(np.uint32(0), (messages.MAX_COUNT + 1,))  # no memory behind it
+    error = messages.MessageError
+    with pytest.raises(error, match=f"uplink frame 3: {messages.MAX_COUNT + 1} reports exceed"):
+        messages.encode_uplink(3, 0, too_many, too_many, too_many, too_many, 8)
+    with pytest.raises(error, match=f"sift message 4: {messages.MAX_COUNT + 1} entries exceed"):
+        messages.encode_sift(4, too_many)
 
 
 def test_offset_width_and_largest_offset():
     one = np.ones(1, dtype=np.uint8)
-    for bits in (1, MAX_OFFSET_BITS):
+    for bits in (1, messages.MAX_OFFSET_BITS):
         top = np.array([(1 << bits) - 1], dtype=np.uint64)
-        frame = decode_uplink(encode_uplink(0, 0, top, one, one, one, bits))
+        frame = messages.decode_uplink(messages.encode_uplink(0, 0, top, one, one, one, bits))
         assert frame is not None and frame.offset.tolist() == [(1 << bits) - 1]
-        with pytest.raises(MessageError, match=f"report offset beyond 2\\*\\*{bits}"):
-            encode_uplink(0, 0, top + np.uint64(1), one, one, one, bits)
-    for bits in (0, MAX_OFFSET_BITS + 1):
-        with pytest.raises(MessageError, match=f"frame offset width {bits} is outside 1..29"):
-            encode_uplink(0, 0, np.zeros(0, dtype=np.uint64), one[:0], one[:0], one[:0], bits)
+        with pytest.raises(messages.MessageError, match=f"report offset beyond 2\\*\\*{bits}"):
+            messages.encode_uplink(0, 0, top + np.uint64(1), one, one, one, bits)
+    for bits in (0, messages.MAX_OFFSET_BITS + 1):
+        with pytest.raises(messages.MessageError, match=f"offset width {bits} is outside 1..29"):
+            none = np.zeros(0, dtype=np.uint64)
+            messages.encode_uplink(0, 0, none, one[:0], one[:0], one[:0], bits)
 
 
 def _resealed(words: np.ndarray) -> np.ndarray:
     words = words.copy()
-    words[-1] = crc32_words(words[:-1])
+    words[-1] = messages.crc32_words(words[:-1])
     return words
 
 
 @pytest.mark.parametrize("count", [0, 7, 8, 9])
 def test_sift_message_length_must_match_its_count(count):
-    words = encode_sift(1, np.arange(count, dtype=np.uint8) % 8)
+    words = messages.encode_sift(1, np.arange(count, dtype=np.uint8) % 8)
     assert len(words) == 3 + -(-count // 8)
-    assert decode_sift(words).code.tolist() == (np.arange(count) % 8).tolist()
+    assert messages.decode_sift(words).code.tolist() == (np.arange(count) % 8).tolist()
     longer = _resealed(np.insert(words, 2, np.uint32(0)))
-    assert decode_sift(longer) is None
+    assert messages.decode_sift(longer) is None
     if count:
-        assert decode_sift(_resealed(np.delete(words, 2))) is None
+        assert messages.decode_sift(_resealed(np.delete(words, 2))) is None
 
 
 def test_uplink_frame_length_must_match_its_count():
     one = np.ones(2, dtype=np.uint8)
-    words = encode_uplink(5, 1, np.array([0, 1], dtype=np.uint64), one, one, one, 6)
-    assert decode_uplink(words).seq == 5
-    assert decode_uplink(_resealed(np.delete(words, 3))) is None
-    assert decode_uplink(_resealed(np.insert(words, 3, np.uint32(8)))) is None
+    words = messages.encode_uplink(5, 1, np.array([0, 1], dtype=np.uint64), one, one, one, 6)
+    assert messages.decode_uplink(words).seq == 5
+    assert messages.decode_uplink(_resealed(np.delete(words, 3))) is None
+    assert messages.decode_uplink(_resealed(np.insert(words, 3, np.uint32(8)))) is None
 
 
 @pytest.mark.parametrize(("pulses", "ok"), [(1, False), (2, True), (3, False), (1 << 29, True),
