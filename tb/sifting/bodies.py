@@ -20,11 +20,13 @@ from models.sifting.classical_link import (
     qrng_symbols,
 )
 from models.sifting.entries import Reports, SiftCode, sample_flags
-from models.sifting.messages import decode_uplink, encode_uplink
+from models.sifting.messages import decode_uplink, encode_sift, encode_uplink
 from models.sifting.packets import Packetizer, key_beats
 from rtl.common.payload import pack_array, unpack_array
+from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.layouts import DetectionRecord, KeyBeat, Report, SiftEntry, SiftItem
 from rtl.sifting.sift_receiver import SiftReceiver
+from rtl.sifting.sift_sender import SiftSender
 from rtl.sifting.sifter import Sifter
 from rtl.sifting.uplink_framer import UplinkFramer
 from rtl.sifting.uplink_receiver import FrameBeat, UplinkReceiver
@@ -45,6 +47,7 @@ EDGE_PACKET_BITS = 16
 EDGE_UR_DEPTH, EDGE_UR_CACHE = 16, 128
 EDGE_SR_WINDOW, EDGE_SR_SLOT_WORDS = 4, 4
 EDGE_UF_DEPTH, EDGE_UF_REPEATS, EDGE_UF_LAG = 64, 3, 8
+EDGE_SS_DEPTH, EDGE_SS_WINDOW = 64, 4
 
 
 def edge_blocks() -> dict[str, wiring.Component]:
@@ -57,6 +60,7 @@ def edge_blocks() -> dict[str, wiring.Component]:
                            slot_words=EDGE_SR_SLOT_WORDS),
         "uf": UplinkFramer(frame_pulses=p, depth=EDGE_UF_DEPTH, max_repeats=EDGE_UF_REPEATS,
                            close_lag=EDGE_UF_LAG),
+        "ss": SiftSender(depth=EDGE_SS_DEPTH, window=EDGE_SS_WINDOW),
     }
 
 
@@ -318,3 +322,44 @@ async def ground_report_edges(bench: Bench) -> None:
     assert [r[2] for r in reports] == p["sampled"], (
         f"RTL sampled {[r[2] for r in reports]} at sample_below={p['sample_below']}")
     assert [r[0] for r in reports] == fields["pulse"].tolist(), "records out of order"
+
+
+async def sift_sender_edges(bench: Bench) -> None:
+    """SiftSender around its acknowledgement and table edges, in ``phases`` after one reset
+    (each: the ``ack`` to hold, ``messages`` [(seq, entries or None)] to build, fed as ``frame``
+    beats and ``entry`` beats, in the background if ``blocked``; ``words`` to take from ``o``;
+    the stated ``built`` afterwards and the ``seqs`` every copy after the first may carry: the
+    first may be the copy under way when the phase began; an empty ``seqs`` means silence after
+    it). Every copy must equal :func:`models.sifting.messages.encode_sift` of its message."""
+    bench = _block_bench(bench)
+    p = bench.params
+    codes: dict[int, np.ndarray | None] = {}
+    await bench.reset()
+    for index, phase in enumerate(p["phases"]):
+        bench.set("ack", phase["ack"])
+        messages = [(seq, None if e is None else np.array(e, dtype=np.uint8))
+                    for seq, e in phase["messages"]]
+        codes.update(messages)
+        frames = pack_array(FrameBeat, {
+            "seq": np.array([s for s, _ in messages], dtype=np.int64),
+            "count": np.array([0 if e is None else len(e) for _, e in messages], dtype=np.int64),
+            "missing": np.array([e is None for _, e in messages], dtype=np.int64)}).tolist()
+        entries = [int(c) for _, e in messages if e is not None for c in e]
+        blocked = phase.get("blocked", False)
+        got = await bench.transfer(
+            {"frame": Send(frames, idle=p["idle"], background=blocked),
+             "entry": Send(entries, idle=p["idle"], background=blocked)},
+            {"o": Receive(phase["words"], stall=p["stall"], settle=200)}, max_cycles=4000)
+        copies = split_copies(got["o"])
+        tail = unpack_array(MessageWord, got["o"])["last"].tolist()
+        for copy in copies[1:]:
+            seq = int(copy[1])
+            assert seq in phase["seqs"], f"phase {index}: copy of message {seq}"
+            assert copy.tolist() == encode_sift(seq, codes[seq]).tolist(), (
+                f"phase {index}: message {seq} differs from the model")
+        ends = [k for k, last in enumerate(tail) if last]
+        if not phase["seqs"]:
+            assert len(ends) <= 1 and ends in ([], [len(tail) - 1]), (
+                f"phase {index}: {len(ends)} copies ended after the acknowledgement")
+        await bench.ticks(2)
+        assert bench.get("built") == phase["built"], f"phase {index}: built {bench.get('built')}"
