@@ -2,7 +2,7 @@
 cocotb on Verilator and Icarus, where the blocks sit side by side in one harness so that all of
 them cost one build per simulator). Each case states its expected outputs; the golden model is
 held to the same statement where it models the edge. JSON parameters: ``seed``, ``idle``,
-``stall``, ``prefix`` (set by :func:`run_edge_body`) and each body's own.
+``stall`` and each body's own; the cases themselves are in :mod:`tb.sifting.edge_cases`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from rtl.sifting.sift_sender import SiftSender
 from rtl.sifting.sifter import Sifter
 from rtl.sifting.uplink_framer import UplinkFramer
 from rtl.sifting.uplink_receiver import FrameBeat, UplinkReceiver
-from tb.dual import Bench, Body, Receive, Send, run_body
+from tb.dual import Bench, Receive, Send, resolve_body
 from tb.sifting.harness import FlatHarness
 from tb.sifting.stimulus import (
     field_tuples,
@@ -74,22 +74,11 @@ class SiftingEdgeHarness(FlatHarness):
                                   for port in block.signature.members})
 
 
-def run_edge_body(backend: str, block: str, body: Body, params: dict) -> None:
-    """Run ``body`` on edge block ``block``: alone in Amaranth's simulator, inside
-    :class:`SiftingEdgeHarness` on the cocotb back ends (case ``sifting_edges``)."""
-    if backend == "pysim":
-        run_body(backend, edge_blocks()[block], body, case="sifting_edges", params=params)
-    else:
-        # The harness has one configuration: its Verilog is converted once (`verilog_key`).
-        run_body(backend, SiftingEdgeHarness(), body, case="sifting_edges",
-                 params={**params, "prefix": f"{block}_"}, verilog_key="sifting_edges")
-
-
 class _Prefixed(Bench):
     """``bench`` with every port name prefixed (a block inside :class:`SiftingEdgeHarness`)."""
 
-    def __init__(self, bench: Bench, prefix: str) -> None:
-        super().__init__(bench.params)
+    def __init__(self, bench: Bench, prefix: str, params: Mapping | None = None) -> None:
+        super().__init__(bench.params if params is None else params)
         self.rng = bench.rng
         self._bench = bench
         self._prefix = prefix
@@ -114,9 +103,11 @@ class _Prefixed(Bench):
         return {k[len(self._prefix):]: v for k, v in got.items()}
 
 
-def _block_bench(bench: Bench) -> Bench:
-    prefix = bench.params.get("prefix", "")
-    return _Prefixed(bench, prefix) if prefix else bench
+async def all_edges(bench: Bench) -> None:
+    """Every block's cases in one run of :class:`SiftingEdgeHarness`: ``blocks``, a list of
+    [port prefix without ``_``, body name (``module:function``), the body's parameters]."""
+    for block, name, params in bench.params["blocks"]:
+        await resolve_body(name)(_Prefixed(bench, f"{block}_", params))
 
 
 def sifter_items(key_bits: int, seed: int) -> tuple[list[int], np.ndarray]:
@@ -159,7 +150,6 @@ async def sifter_packets(bench: Bench) -> None:
     bits left in the open packet), each after a reset. The model
     (:class:`models.sifting.packets.Packetizer`, :func:`~models.sifting.packets.key_beats`)
     and the RTL key stream must both give ``want``."""
-    bench = _block_bench(bench)
     p = bench.params
     packet_bits = p["packet_bits"]
     for case in p["cases"]:
@@ -194,7 +184,6 @@ async def uplink_receiver_edges(bench: Bench) -> None:
     ``reports`` count and ``counters``), each after a reset. The satellite endpoint
     (:class:`models.sifting.classical_link._Satellite`, fed the flagged copies at ``head``) and
     the RTL must give the stated frame beats; the RTL counters must equal ``counters``."""
-    bench = _block_bench(bench)
     p = bench.params
     frame_pulses = p["frame_pulses"]
     for index, run in enumerate(p["runs"]):
@@ -234,7 +223,6 @@ async def sift_receiver_edges(bench: Bench) -> None:
     the stated ``entries`` paired with them, ``ack`` and ``counters``. The ground endpoint
     (:class:`models.sifting.classical_link._Ground`, fed the flagged copies) must reach the same
     ``ack`` and count the same missing entries; the RTL must give the stated pairs."""
-    bench = _block_bench(bench)
     p = bench.params
     records = p["records"]
     fields = unpack_array(Report, records)
@@ -271,7 +259,6 @@ async def uplink_framer_edges(bench: Bench) -> None:
     sampled, bit) to send, the stated ``copies`` [(seq, [offsets])] that must come out, in
     order, exactly, the ``records`` (reports framed) and the ``late`` count after it). Every
     copy must also equal :func:`models.sifting.messages.encode_uplink` of the stated frame."""
-    bench = _block_bench(bench)
     p = bench.params
     offset_bits = (p["frame_pulses"] - 1).bit_length()
     bench.set("ack", p["ack"])
@@ -331,7 +318,6 @@ async def sift_sender_edges(bench: Bench) -> None:
     the stated ``built`` afterwards and the ``seqs`` every copy after the first may carry: the
     first may be the copy under way when the phase began; an empty ``seqs`` means silence after
     it). Every copy must equal :func:`models.sifting.messages.encode_sift` of its message."""
-    bench = _block_bench(bench)
     p = bench.params
     codes: dict[int, np.ndarray | None] = {}
     await bench.reset()

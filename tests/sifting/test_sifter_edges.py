@@ -1,50 +1,36 @@
-"""Sifter packet boundaries (SPEC 5: "a packet closes at exactly 100,000 bits"): 99,999,
-100,000 and 100,001 sifted bits give no packet, one packet with ``last`` on bit 99,999, and
-one packet plus one bit in the next; other detections (sampled, dropped, missing, bases differ)
-between the key bits never count. The stated boundaries are checked on the golden model
-(``Packetizer``, ``key_beats``) and the RTL key stream (``tb.sifting.bodies.sifter_packets``).
+"""Sifter packet boundaries (SPEC 5: "a packet closes at exactly 100,000 bits"): 99,999, 100,000
+and 100,001 sifted bits give no packet, one packet with ``last`` on bit 99,999, and one packet
+plus one bit in the next; other detections (sampled, dropped, missing, bases differ) between the
+key bits never count. The stated boundaries are checked on the golden model (``Packetizer``,
+``key_beats``) and the RTL key stream (``tb.sifting.bodies.sifter_packets``).
 
-``make test`` runs the body on a 16-bit packet on every back end (the same compare,
-``position == packet_bits - 1``, on a 4-bit counter instead of a 17-bit one); the real
-100,000-bit packet runs in Verilator under ``slow``, and on the models here."""
+``make test`` runs the body on a 16-bit packet (here and, in Verilog, ``test_harness_edges.py``)
+(the same compare, ``position == packet_bits - 1``, on a 4-bit counter instead of a 17-bit one);
+the real 100,000-bit packet runs in Verilator under ``slow``, and on the models here."""
 
 import pytest
 
 from models.sifting.packets import PACKET_BITS
 from rtl.sifting.sifter import Sifter
-from tb.dual import backend_params, run_body
-from tb.sifting import bodies
-
-
-def cases(packet_bits: int) -> list[dict]:
-    last = packet_bits - 1
-    return [
-        {"key_bits": packet_bits - 1, "want": [[], 0, packet_bits - 1]},
-        {"key_bits": packet_bits, "want": [[last], 1, 0]},
-        {"key_bits": packet_bits + 1, "want": [[last], 1, 1]},
-    ]
+from tb.dual import run_body
+from tb.sifting import bodies, edge_cases
 
 
 def test_packet_bits_is_one_hundred_thousand():
     assert PACKET_BITS == 100_000
 
 
-@pytest.mark.parametrize("case", cases(PACKET_BITS), ids=["99999", "100000", "100001"])
+@pytest.mark.parametrize("case", edge_cases.packet_cases(PACKET_BITS),
+                         ids=["99999", "100000", "100001"])
 def test_model_packet_closes_at_exactly_100000_bits(case):
     """The golden model at the real length (``Packetizer``, ``key_beats``)."""
     bodies.check_packet_model(case, PACKET_BITS, seed=9)
 
 
-SMALL = bodies.EDGE_PACKET_BITS  # 16
-
-
-@pytest.mark.parametrize("backend", backend_params())
-def test_packet_closes_at_exactly_packet_bits_sifted_bits(backend):
-    """A 16-bit packet on every back end: 15 / 16 / 17 key bits, and 33 (two boundaries)."""
-    bodies.run_edge_body(backend, "sifter", bodies.sifter_packets,
-                         {"packet_bits": SMALL, "seed": 9, "idle": 0.1, "stall": 0.1,
-                          "cases": [*cases(SMALL),
-                                    {"key_bits": 2 * SMALL + 1, "want": [[15, 31], 2, 1]}]})
+def test_packet_closes_at_exactly_packet_bits_sifted_bits():
+    """A 16-bit packet: 15 / 16 / 17 key bits, and 33 (two boundaries); Verilog:
+    ``test_harness_edges.py``."""
+    edge_cases.run_pysim("sifter")
 
 
 @pytest.mark.slow
@@ -56,4 +42,4 @@ def test_packet_closes_at_exactly_100000_sifted_bits_verilator():
     run_body("verilator", Sifter(PACKET_BITS), bodies.sifter_packets,
              case=f"sifter_edges_{PACKET_BITS}",
              params={"packet_bits": PACKET_BITS, "seed": 9, "idle": 0.1, "stall": 0.1,
-                     "cases": cases(PACKET_BITS)})
+                     "cases": edge_cases.packet_cases(PACKET_BITS)})
