@@ -13,7 +13,7 @@ from models.framing import check_downlink
 from models.health import HealthConfig, run_health_tests
 from models.qrng import FAULT_BIASED, FAULT_NONE, FAULT_STUCK, qrng_words, source_words
 from models.rnd_cache import CacheStatus, cache_lookup
-from models.symbols import DriveLut, MapperConfig, map_symbols
+from models.symbols import DriveLut, MapperConfig, Symbols, map_symbols
 from rtl.common.payload import pack, pack_array, unpack_array
 from rtl.satellite.layouts import (
     CacheAnswer,
@@ -135,3 +135,158 @@ async def rnd_cache(bench: Bench) -> None:
             f"run {run}: symbol mismatches")
         for s in CacheStatus:
             assert (status == s).any(), f"run {run}: no {s.name} answer exercised"
+
+
+# Directed edge cases: each case states its expected outputs; the body checks the golden model
+# and the RTL against them (not only against each other).
+
+
+def edge_word(u_intensity: int, u_basis: int, bit: int) -> int:
+    """The QRNG word whose mapper fields are exactly these draws (layout of :mod:`models.qrng`)."""
+    return u_intensity | u_basis << 8 | bit << 16
+
+
+def mapper_edge_model(case: dict, lanes: int
+                      ) -> tuple[MapperConfig, np.ndarray, np.ndarray, Symbols]:
+    """Check the golden model on one directed mapper case (:func:`mapper_edges`); returns the
+    thresholds, the words and expected [intensity, basis, bit] as ``[beats, lanes]`` arrays and
+    the model's symbols."""
+    config = MapperConfig(*case["thresholds"])
+    words = np.array(case["words"], dtype=np.uint32).reshape(-1, lanes)
+    want = np.array(case["want"], dtype=np.uint8).reshape(-1, lanes, 3)
+    model = map_symbols(words, config)
+    got_model = np.stack([model.intensity, model.basis, model.bit], axis=-1)
+    assert np.array_equal(got_model, want), (
+        f"model at thresholds {case['thresholds']}: {got_model.tolist()} != {want.tolist()}")
+    return config, words, want, model
+
+
+async def mapper_edges(bench: Bench) -> None:
+    """SymbolMapper on directed words: ``lanes``, ``cases`` (each ``thresholds``, ``words`` and
+    ``want`` [intensity, basis, bit] per word; a multiple of ``lanes`` words), each after a
+    reset with its thresholds written."""
+    p = bench.params
+    lanes = p["lanes"]
+    for case in p["cases"]:
+        config, words, want, model = mapper_edge_model(case, lanes)
+        await bench.reset()
+        bench.set("thresholds", pack(MapperConfigLayout, {
+            "signal_below": config.signal_below, "decoy_below": config.decoy_below,
+            "z_below": config.z_below}))
+        got = await bench.transfer({"i": Send(qrng_beats(words), idle=p["idle"])},
+                                   {"o": Receive(len(words), stall=p["stall"], settle=4)})
+        sym = unpack_array(symbol_beat(lanes), got["o"])["symbol"]
+        got_rtl = np.stack([sym["intensity"], sym["basis"], sym["bit"]], axis=-1)
+        assert np.array_equal(got_rtl.astype(np.uint8), want), (
+            f"RTL at thresholds {case['thresholds']}: {got_rtl.tolist()} != {want.tolist()}")
+        bench.compare("mapper-edges", got["o"], symbol_beats(model), layout=symbol_beat(lanes))
+
+
+def health_edge_words(case: dict, lanes: int, seed: int) -> np.ndarray:
+    """``[beats, lanes]`` words of a directed health case: random QRNG words, except channel 0
+    (lane 0, byte 0) and channel 1 (lane 0, byte 1), which follow ``1 + beat % 255`` (never 0,
+    never repeating, each value at most 3 times in 512 beats) with the value 0 written at
+    ``case["rct"]`` (channel 0, a run) and ``case["apt"]`` (channel 1, scattered hits)."""
+    beats = case["beats"]
+    words = qrng_words(seed, np.arange(beats * lanes)).reshape(beats, lanes)
+    filler = (1 + np.arange(beats) % 255).astype(np.uint32)
+    byte0 = filler.copy()
+    byte1 = filler.copy()
+    byte0[np.array(case.get("rct", []), dtype=np.int64)] = 0
+    byte1[np.array(case.get("apt", []), dtype=np.int64)] = 0
+    words[:, 0] = (words[:, 0] & np.uint32(0xFFFF_0000)) | byte0 | byte1 << np.uint32(8)
+    return words
+
+
+async def health_edges(bench: Bench) -> None:
+    """QrngHealthIntake on directed cases: ``lanes``, ``cases`` (each ``beats``, the beats
+    where channel 0 / 1 carry the value 0 (:func:`health_edge_words`) and ``want``:
+    ``[fail_beat or None, rct, apt]``), each after a reset. The model's verdict must be ``want``;
+    the RTL must forward exactly the beats before ``fail_beat`` and raise that alarm."""
+    p = bench.params
+    lanes = p["lanes"]
+    config = HealthConfig(apt_window=p.get("apt_window", HealthConfig.apt_window))
+    for case in p["cases"]:
+        words = health_edge_words(case, lanes, p["seed"])
+        fail_beat, rct, apt = case["want"]
+        verdict = run_health_tests(words, config)
+        assert (verdict.fail_beat, verdict.rct, verdict.apt) == (fail_beat, rct, apt), (
+            f"{case['name']}: model {verdict}, want {case['want']}")
+        passed = case["beats"] if fail_beat is None else fail_beat
+        await bench.reset()
+        got = await bench.transfer({"i": Send(qrng_beats(words), idle=p["idle"])},
+                                   {"o": Receive(passed, stall=p["stall"], settle=8)},
+                                   max_cycles=20 * case["beats"] + 200)
+        await bench.ticks(4)
+        bench.compare(f"health-{case['name']}", got["o"], qrng_beats(words[:passed]),
+                      layout=qrng_beat(lanes))
+        alarm = pack(HealthAlarm, {"rct": int(rct), "apt": int(apt)})
+        assert bench.get("alarm") == alarm, (
+            f"{case['name']}: alarm {bench.get('alarm'):#x}, want rct={rct} apt={apt}")
+
+
+async def framer_edges(bench: Bench) -> None:
+    """SyncFramer at its frame boundaries: ``runs``, each after a reset: ``frames`` whole frames
+    plus ``extra`` words, with ``payload`` words 1, 2, ... offered as fast as taken (0: none),
+    all of which must be sent.
+    ``want``: ``{word index: [data, kind]}`` stated by the test; every word must also equal
+    :func:`models.framing.check_downlink`'s expectation, and the ``frame`` register must read
+    ``want_frame`` at the end."""
+    p = bench.params
+    for run in p["runs"]:
+        count = run["frames"] * p["frame_words"] + run["extra"]
+        payload = list(range(1, run["payload"] + 1))
+        await bench.reset()
+        got = await bench.transfer(
+            {"payload": Send(payload, idle=p["idle"], background=True)} if payload else {},
+            {"o": Receive(count, stall=p["stall"])})
+        assert len(got["o"]) == count, f"{len(got['o'])} downlink words, want {count}"
+        out = unpack_array(DownlinkWord, got["o"])
+        mismatches, consumed = check_downlink(out["data"], out["kind"].astype(np.uint8),
+                                              np.array(payload, dtype=np.uint64))
+        assert mismatches == 0, f"{mismatches} words differ from the model"
+        assert consumed == len(payload), f"{consumed} of {len(payload)} payload words sent"
+        for index, (word, kind) in run["want"].items():
+            k = int(index)
+            assert (int(out["data"][k]), int(out["kind"][k])) == (word, kind), (
+                f"word {k}: {int(out['data'][k]):#010x} kind {int(out['kind'][k])}, "
+                f"want {word:#010x} kind {kind}")
+        await bench.ticks(2)
+        assert bench.get("frame") == run["want_frame"], f"frame register {bench.get('frame')}"
+
+
+async def rnd_cache_edges(bench: Bench) -> None:
+    """RndCache lookups around its window edges: ``lanes``, ``runs`` (each ``beats`` written
+    first, then ``queries``, ``want`` status per query, after a reset). The head every answer
+    carries must be ``beats * lanes``; OK answers carry the written symbol, the others 0; the
+    model must give ``want`` too; ``expired_count`` / ``pending_count`` count the run."""
+    p = bench.params
+    lanes, rows = p["lanes"], p["rows"]
+    for run in p["runs"]:
+        beats = run["beats"]
+        symbols = map_symbols(qrng_words(p["seed"], np.arange(beats * lanes)).reshape(beats, lanes))
+        codes = pack_array(Symbol, {"intensity": symbols.intensity.ravel(),
+                                    "basis": symbols.basis.ravel(), "bit": symbols.bit.ravel()})
+        head = beats * lanes
+        queries = np.array(run["queries"], dtype=np.uint64)
+        want = np.array(run["want"], dtype=np.uint8)
+        model = cache_lookup(queries, np.full(len(queries), head, dtype=np.uint64), lanes * rows)
+        assert np.array_equal(model, want), f"model {model.tolist()} != {want.tolist()}"
+        await bench.reset()
+        await bench.transfer({"write": Send(cache_rows(symbols), idle=p["write_idle"])}, {})
+        await bench.ticks(2)
+        got = await bench.transfer(
+            {"query": Send(pack_array(CacheQuery, {"pulse": queries}), idle=p["idle"])},
+            {"answer": Receive(len(queries), stall=p["stall"], settle=6)})
+        ans = unpack_array(CacheAnswer, got["answer"])
+        assert np.array_equal(ans["pulse"], queries), f"answers {ans['pulse'].tolist()}"
+        assert (ans["head"] == head).all(), f"heads {ans['head'].tolist()}, want {head}"
+        assert np.array_equal(ans["status"], want), f"status {ans['status'].tolist()}"
+        ok = want == CacheStatus.OK
+        want_symbol = np.where(ok, codes[np.minimum(queries, head - 1).astype(np.int64)], 0)
+        assert np.array_equal(pack_array(Symbol, ans["symbol"]), want_symbol), (
+            f"symbols {pack_array(Symbol, ans['symbol']).tolist()}, want {want_symbol.tolist()}")
+        await bench.ticks(2)
+        counts = (bench.get("expired_count"), bench.get("pending_count"))
+        assert counts == (int((want == CacheStatus.EXPIRED).sum()),
+                          int((want == CacheStatus.PENDING).sum())), f"counters {counts}"
