@@ -22,12 +22,12 @@ from rtl.satellite.layouts import (
     HealthAlarm,
     LutWrite,
     Symbol,
+    mapped_beat,
     qrng_beat,
-    symbol_beat,
 )
 from rtl.satellite.layouts import MapperConfig as MapperConfigLayout
 from tb.dual import Bench, Receive, Send
-from tb.packing import cache_rows, qrng_beats, symbol_beats
+from tb.packing import cache_rows, mapped_beats, qrng_beats
 
 FAULTS = {"healthy": FAULT_NONE, "stuck": FAULT_STUCK, "biased": FAULT_BIASED}
 
@@ -43,26 +43,26 @@ def faulty_words(kind: str, seed: int, beats: int, lanes: int, fault_at: int) ->
 async def mapper(bench: Bench) -> None:
     """SymbolMapper against :func:`models.symbols.map_symbols`: ``lanes``, ``beats``,
     ``thresholds`` (signal, decoy, Z), optional ``lut`` (``{"im": [...], "pm": [...]}``, written
-    through ``lut_write`` except its unused address 3)."""
+    through ``lut_write``, ``im_off`` included)."""
     p = bench.params
     lanes, beats = p["lanes"], p["beats"]
     config = MapperConfig(*p["thresholds"])
-    lut = DriveLut(**{k: tuple(v) for k, v in p["lut"].items()}) if "lut" in p else DriveLut()
+    lut = (DriveLut(**{k: tuple(v) if isinstance(v, list) else v for k, v in p["lut"].items()})
+           if "lut" in p else DriveLut())
     await bench.reset()
     bench.set("thresholds", pack(MapperConfigLayout, {
         "signal_below": config.signal_below, "decoy_below": config.decoy_below,
         "z_below": config.z_below}))
     if "lut" in p:
         for addr, value in enumerate(lut.registers()):
-            if addr != 3:
-                bench.set("lut_write", pack(LutWrite, {"en": 1, "addr": addr, "data": value}))
-                await bench.ticks(1)
+            bench.set("lut_write", pack(LutWrite, {"en": 1, "addr": addr, "data": value}))
+            await bench.ticks(1)
         bench.set("lut_write", 0)
     words = qrng_words(p["seed"], np.arange(beats * lanes)).reshape(beats, lanes)
     got = await bench.transfer({"i": Send(qrng_beats(words), idle=p["idle"])},
                                {"o": Receive(beats, stall=p["stall"])})
-    bench.compare("mapper", got["o"], symbol_beats(map_symbols(words, config, lut)),
-                  layout=symbol_beat(lanes))
+    bench.compare("mapper", got["o"], mapped_beats(map_symbols(words, config, lut)),
+                  layout=mapped_beat(lanes))
 
 
 async def health(bench: Bench) -> None:
