@@ -63,6 +63,8 @@ class LaserTimebase(wiring.Component):
         Fired beats with their pulse index, to the modulators and the RND cache.
     safe : Out(SafeCounts)
         Pulses sent with the safe symbol, by cause.
+    fired : Out(64)
+        Pulses sent, the beat on ``o`` included (the count ``safe`` is a part of).
     """
 
     def __init__(self, lanes: int = LANES, start_delay: int = PIPELINE_CYCLES) -> None:
@@ -75,6 +77,7 @@ class LaserTimebase(wiring.Component):
             "safe_drive": In(Drive),
             "o": Out(stream.Signature(symbol_beat(lanes), always_ready=True)),
             "safe": Out(SafeCounts),
+            "fired": Out(64),
         })
 
     def elaborate(self, platform):
@@ -90,7 +93,7 @@ class LaserTimebase(wiring.Component):
         m.d.sync += alarm_seen.eq(self.alarm)
         m.d.comb += self.i.ready.eq(1)
 
-        pulse = Signal(64)
+        pulse = self.fired  # the next beat's first pulse
         real = Signal()
         m.d.comb += real.eq(self.i.valid & ~self.hold & ~alarm_seen)
         out = self.o.payload

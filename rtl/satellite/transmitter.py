@@ -61,7 +61,8 @@ class SatelliteTx(wiring.Component):
         RND cache); the sink must take every beat: ``ready`` is not an input of the logic (the
         timebase's own port is ``always_ready``, which Amaranth 0.5 cannot make a top-level
         port of the ``satellite_tx`` synthesis top). ``safe`` : Out(SafeCounts), the safe
-        pulses by cause.
+        pulses by cause; ``fired`` : Out(64), the pulses sent (the beat on ``symbols``
+        included).
     hold : In(1)
         The symbol path misses the cycle's beat (the laser sends the safe symbol): a test hook
         that proves the timebase independent of the symbol path, tied to 0 in use.
@@ -86,6 +87,7 @@ class SatelliteTx(wiring.Component):
             "qrng": In(stream.Signature(qrng_beat(lanes))),
             "symbols": Out(stream.Signature(symbol_beat(lanes))),
             "safe": Out(SafeCounts),
+            "fired": Out(64),
             "hold": In(1),
             "thresholds": In(MapperConfig, init=CONFIG_INIT),
             "lut_write": In(LutWrite),
@@ -118,6 +120,7 @@ class SatelliteTx(wiring.Component):
             timebase.hold.eq(self.hold),
             timebase.safe_drive.eq(mapper.safe_drive),
             self.safe.eq(timebase.safe),
+            self.fired.eq(timebase.fired),
             # Every fired beat, random or safe, goes into the cache (always ready).
             cache.write.valid.eq(timebase.o.valid),
             cache.write.payload.eq(timebase.o.payload.symbol),

@@ -92,20 +92,20 @@ class CounterQrngSource(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.random = self.random
-        # Lane k's splitmix state seed + n * GAMMA advances by lanes * GAMMA per beat.
+        # Lane k's splitmix state seed + n * GOLDEN_GAMMA advances by lanes * GOLDEN_GAMMA per
+        # cycle, taken or not (a real-time source).
         step = (self._lanes * GOLDEN_GAMMA) & MASK64
-        transfer = self.o.valid & self.o.ready
+        beat = Signal(32)
+        m.d.sync += beat.eq(beat + 1)
+        fault = Mux(beat >= self.fault_from, self.fault, 0)
         for lane in range(self._lanes):
             first = (self._seed + lane * GOLDEN_GAMMA) & MASK64
             state = Signal(64, name=f"state{lane}", init=first)
-            with m.If(transfer):
-                m.d.sync += state.eq(add_low64(state, step))
+            m.d.sync += state.eq(add_low64(state, step))
             h = Signal(64, name=f"hash{lane}")
             m.d.comb += h.eq(splitmix64(state))
-            word = Mux(self.fault == FAULT_STUCK, STUCK_WORD,
-                       Mux(self.fault == FAULT_BIASED, h[:32] & h[32:], h[:32]))
+            word = Mux(fault == FAULT_STUCK, STUCK_WORD,
+                       Mux(fault == FAULT_BIASED, h[:32] & h[32:], h[:32]))
             m.d.comb += self.o.payload[lane].eq(word)
-
-        with m.If(~self.o.valid | self.o.ready):
-            m.d.sync += self.o.valid.eq(~happens(self.random.value, self._idle))
+        m.d.comb += self.o.valid.eq(~happens(self.random.value, self._idle))
         return m

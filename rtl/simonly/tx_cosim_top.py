@@ -48,7 +48,6 @@ from amaranth.lib.wiring import In, Out, connect
 
 from models.constants import FABRIC_CLOCK_PS, LANES
 from models.framing import WORD_BITS
-from models.transmitter import HOLD_SEED_XOR
 from rtl.satellite.layouts import (
     CacheAnswer,
     DownlinkWord,
@@ -56,11 +55,9 @@ from rtl.satellite.layouts import (
     SafeCounts,
     symbol_beat,
 )
-from rtl.satellite.transmitter import SatelliteTx
 from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher, record_file
 from rtl.simonly.generators import CacheQueryGenerator, PayloadCounter
-from rtl.simonly.qrng_source import CounterQrngSource
-from rtl.simonly.xorshift import Xorshift32, happens
+from rtl.simonly.sourced_tx import SourcedTx
 
 LINK_CYCLES_PER_WORD = WORD_BITS  # one link bit per fabric cycle
 POWER_ON_CYCLES = 2
@@ -68,7 +65,7 @@ CLOCK_PS = FABRIC_CLOCK_PS
 VERILOG_SOURCES = [BATCH_STORE_VERILOG]
 # The only signals the cocotb side touches (tb.runner.run_cocotb's Verilator public_rw/public_rd).
 PUBLIC_RW = ("fault_request", "fault_from")
-PUBLIC_RD = ("alarm", "cache_head", "safe", "*_batches", "*_fill")
+PUBLIC_RD = ("alarm", "cache_head", "safe", "fired", "*_batches", "*_fill")
 #: Batch tags: the symbol capture's is the pulse and cycle of its first beat (32 bits each).
 TAG_FIELD_BITS = 32
 
@@ -129,7 +126,8 @@ def cosim_build_options() -> dict:
 class TxCosimTop(wiring.Component):
     """Co-simulation top of the satellite transmitter chain (see the module docstring).
 
-    Latency, throughput: those of :class:`~rtl.satellite.transmitter.SatelliteTx`; the downlink
+    Latency, throughput: those of :class:`~rtl.satellite.transmitter.SatelliteTx` (with its
+    sources, :class:`~rtl.simonly.sourced_tx.SourcedTx`); the downlink
     capture takes one word per 32 cycles; the top makes its own reset.
 
     Members
@@ -138,8 +136,8 @@ class TxCosimTop(wiring.Component):
         The only clock.
     fault_request : In(2), fault_from : In(32)
         QRNG fault selection and its first beat (registered inside).
-    alarm : Out(HealthAlarm), cache_head : Out(64), safe : Out(SafeCounts)
-        Health verdict, RND cache head, safe pulses by cause.
+    alarm : Out(HealthAlarm), cache_head : Out(64), safe : Out(SafeCounts), fired : Out(64)
+        Health verdict, RND cache head, safe pulses by cause, pulses sent.
     <capture>_batch, _done, _batches, _fill (, _batch_tag) : Out
         Per capture ``sym``, ``dl``, ``ans``: the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
     """
@@ -147,9 +145,7 @@ class TxCosimTop(wiring.Component):
     def __init__(self, params: TxCosimParams = TxCosimParams()) -> None:
         p = params
         self.params = p
-        self.tx = SatelliteTx(p.lanes, p.cache_rows)
-        self.qrng = CounterQrngSource(p.seed, p.lanes, p.qrng_idle)
-        self.holds = Xorshift32(p.seed ^ HOLD_SEED_XOR)
+        self.tx = SourcedTx(p.seed, p.lanes, p.cache_rows, p.qrng_idle, p.symbol_hold)
         self.payload = PayloadCounter(p.seed, p.payload_idle)
         self.queries = CacheQueryGenerator(p.lanes * p.cache_rows, p.seed, p.query_rate)
         self.captures = {
@@ -166,7 +162,7 @@ class TxCosimTop(wiring.Component):
         }
         members = {
             "clk": In(1), "fault_request": In(2), "fault_from": In(32), "alarm": Out(HealthAlarm),
-            "cache_head": Out(64), "safe": Out(SafeCounts),
+            "cache_head": Out(64), "safe": Out(SafeCounts), "fired": Out(64),
         }
         for name, batcher in self.captures.items():
             for port in capture_ports(batcher):
@@ -188,21 +184,18 @@ class TxCosimTop(wiring.Component):
         m.d.sync += cycle.eq(cycle + 1)
 
         m.submodules.tx = tx = self.tx
-        m.submodules.qrng = self.qrng
-        m.submodules.holds = self.holds
         m.submodules.payload = self.payload
         m.submodules.queries = self.queries
-        connect(m, self.qrng.o, tx.qrng)
         connect(m, self.payload.o, tx.link_payload)
         connect(m, self.queries.o, tx.query)
         m.d.comb += [
-            self.qrng.fault.eq(fault),
-            self.qrng.fault_from.eq(fault_from),
-            tx.hold.eq(happens(self.holds.value, self.params.symbol_hold, "symbol_hold")),
+            tx.fault.eq(fault),
+            tx.fault_from.eq(fault_from),
             self.queries.head.eq(tx.cache_head),
             self.alarm.eq(tx.alarm),
             self.cache_head.eq(tx.cache_head),
             self.safe.eq(tx.safe),
+            self.fired.eq(tx.fired),
         ]
         # Symbols are captured without their pulse index, which comes once per batch in the tag.
         sym = self.captures["sym"]

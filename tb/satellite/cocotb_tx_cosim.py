@@ -37,8 +37,9 @@ async def tx_chain_matches_models(dut):
     params = TxCosimParams(**p["top"])
     fault = QrngFault(**p.get("fault", {}))
     sym_batches = -(-p["pulses"] // (params.lanes * params.symbol_depth))
-    # The laser sends one beat per cycle: the run takes exactly this many cycles (and beats).
-    run_cycles = sym_batches * params.symbol_depth + FIRST_BEAT_CYCLE + 2
+    # The laser sends one beat per cycle: the run takes this many cycles (and beats), plus the
+    # last wake-up's overshoot (at most one chunk).
+    run_cycles = (sym_batches + CHUNK_BATCHES) * params.symbol_depth + FIRST_BEAT_CYCLE
     board = TxScoreboard(params, beats=run_cycles, fault=fault)
     widths = p["widths"]
 
@@ -63,8 +64,8 @@ async def tx_chain_matches_models(dut):
             collector.poll()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     alarm = int(dut.alarm.value)
-    # The counters already count the beat in the timebase's register, one more than captured.
-    sent = int(dut.sym_batches.value) * params.symbol_depth + int(dut.sym_fill.value) + 1
+    # Read together: both count the beat in the timebase's register.
+    sent = int(dut.fired.value) // params.lanes
     safe = unpack(SafeCounts, int(dut.safe.value))
     counted = {"underflow": safe["underflow"], "alarm": safe["alarm"]}
 

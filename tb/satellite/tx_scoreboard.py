@@ -118,10 +118,10 @@ class TxScoreboard:
         bad, consumed = downlink_mismatches(data, kind, payload, first_word=first_word)
         depth = self.params.downlink_depth
         starts = first_word + np.arange(0, len(beats), depth)
-        for start, cycle in zip(starts, np.asarray(tags, dtype=np.int64), strict=True):
+        for start, cycle in zip(starts.tolist(), np.asarray(tags).tolist(), strict=True):
             if start % FRAME_WORDS == 0:
                 # The pulse the laser sends in the cycle sync word k leaves.
-                pulse = self.params.lanes * (int(cycle) - FIRST_BEAT_CYCLE)
+                pulse = self.params.lanes * (cycle - FIRST_BEAT_CYCLE)
                 self.sync_pulse_offsets.add(pulse - start // FRAME_WORDS * FRAME_PULSES)
                 self.frames_checked += 1
         if len(self.sync_pulse_offsets) > 1:
@@ -149,6 +149,8 @@ class TxScoreboard:
     def safe_counts_mismatch(self, counted: dict[str, int], beats_sent: int) -> str | None:
         """Compare the transmitter's safe-pulse counters, read when ``beats_sent`` beats had
         been sent, with the model; a message if they differ."""
+        if beats_sent > self.schedule.cause.size:
+            return f"{beats_sent} beats sent, beyond the model's {self.schedule.cause.size}"
         want = self.schedule.safe_pulses(self.params.lanes, beats_sent)
         return None if counted == want else f"safe pulse counters {counted}, model {want}"
 
