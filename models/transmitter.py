@@ -59,6 +59,9 @@ class QrngFault:
     from_beat: int = 0
 
 
+NO_FAULT = QrngFault()
+
+
 @dataclass(frozen=True)
 class LaserSchedule:
     """Per beat, why it is safe (:class:`SafeCause` codes, uint8); the alarm beat and which
@@ -68,7 +71,7 @@ class LaserSchedule:
     alarm_beat: int | None = None
     rct: bool = False
     apt: bool = False
-    fault: QrngFault = QrngFault()
+    fault: QrngFault = NO_FAULT
 
     def safe_pulses(self, lanes: int, beats: int | None = None) -> dict[str, int]:
         """Safe pulses by cause among the first ``beats`` beats (all by default)."""
@@ -78,7 +81,7 @@ class LaserSchedule:
 
 
 def laser_schedule(seed: int, lanes: int, offered: np.ndarray, hold: np.ndarray | None = None,
-                   fault: QrngFault = QrngFault(), health: HealthConfig = HealthConfig()
+                   fault: QrngFault = NO_FAULT, health: HealthConfig = HealthConfig()
                    ) -> LaserSchedule:
     """The schedule of ``len(offered)`` beats: ``offered[b]`` the QRNG offered beat ``b``,
     ``hold[b]`` the symbol path held it (default never), ``fault`` the source's fault."""
@@ -100,7 +103,7 @@ def laser_schedule(seed: int, lanes: int, offered: np.ndarray, hold: np.ndarray 
     return LaserSchedule(cause, alarm_beat, rct, apt, fault)
 
 
-def pulse_words(seed: int, lanes: int, pulses: np.ndarray, fault: QrngFault = QrngFault()
+def pulse_words(seed: int, lanes: int, pulses: np.ndarray, fault: QrngFault = NO_FAULT
                 ) -> np.ndarray:
     """The words the simulated source offers for pulse indices ``pulses`` (any shape)."""
     pulses = np.asarray(pulses, dtype=np.uint64)
@@ -111,7 +114,7 @@ def pulse_words(seed: int, lanes: int, pulses: np.ndarray, fault: QrngFault = Qr
     return words
 
 
-def qrng_slot_words(seed: int, lanes: int, beats: np.ndarray, fault: QrngFault = QrngFault()
+def qrng_slot_words(seed: int, lanes: int, beats: np.ndarray, fault: QrngFault = NO_FAULT
                     ) -> np.ndarray:
     """``[len(beats), lanes]`` words the simulated source offers for beats ``beats``."""
     beats = np.asarray(beats, dtype=np.uint64)

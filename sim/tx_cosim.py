@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 
 from amaranth.lib import data
 
-from models.transmitter import QrngFault
+from models.transmitter import NO_FAULT, QrngFault
 from rtl.satellite.layouts import CacheAnswer, DownlinkWord
 from rtl.simonly.tx_cosim_top import (
     TxCosimParams,
@@ -48,7 +48,7 @@ def cosim_widths(params: TxCosimParams) -> dict[str, int]:
 
 
 def run_tx_cosim(simulator: str, pulses: int, params: TxCosimParams = TxCosimParams(),
-                 case: str | None = None, fault: QrngFault = QrngFault()) -> dict:
+                 case: str | None = None, fault: QrngFault = NO_FAULT) -> dict:
     """Run ``pulses`` pulses of the transmitter chain (with the QRNG ``fault``); return the
     result with timing fields."""
     if pulses < 1:

@@ -9,14 +9,13 @@ the golden models replay them (:func:`models.qrng.qrng_offered`,
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out, connect
+from amaranth.lib.wiring import In, connect
 
 from models.transmitter import HOLD_SEED_XOR
 from rtl.common.forward import forward_member
 from rtl.satellite.transmitter import SatelliteTx
 from rtl.simonly.qrng_source import CounterQrngSource
 from rtl.simonly.xorshift import Xorshift32, happens
-
 
 # Transmitter members this wrapper drives itself (the mapper registers stay at their reset
 # values: a top-level input would be zero on the simulators' ports).

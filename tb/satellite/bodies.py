@@ -11,7 +11,14 @@ import numpy as np
 
 from models.framing import check_downlink
 from models.health import HealthConfig, run_health_tests
-from models.qrng import FAULT_BIASED, FAULT_NONE, FAULT_STUCK, qrng_offered, qrng_words, source_words
+from models.qrng import (
+    FAULT_BIASED,
+    FAULT_NONE,
+    FAULT_STUCK,
+    qrng_offered,
+    qrng_words,
+    source_words,
+)
 from models.rnd_cache import CacheStatus, cache_lookup
 from models.symbols import SAFE_SYMBOL, DriveLut, MapperConfig, map_symbols
 from models.transmitter import QrngFault, laser_schedule, symbol_path_holds, transmitted_symbols

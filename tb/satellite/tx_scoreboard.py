@@ -31,6 +31,7 @@ from models.qrng import qrng_offered
 from models.rnd_cache import CacheStatus, cache_lookup
 from models.symbols import SAFE_SYMBOL
 from models.transmitter import (
+    NO_FAULT,
     PIPELINE_CYCLES,
     LaserSchedule,
     QrngFault,
@@ -49,7 +50,7 @@ FIRST_BEAT_CYCLE = PIPELINE_CYCLES + 1
 _FIELD_MASK = np.uint64((1 << TAG_FIELD_BITS) - 1)
 
 
-def tx_schedule(params: TxCosimParams, beats: int, fault: QrngFault = QrngFault()
+def tx_schedule(params: TxCosimParams, beats: int, fault: QrngFault = NO_FAULT
                 ) -> LaserSchedule:
     """The model's schedule of the first ``beats`` beats of a co-simulation with ``params``."""
     return laser_schedule(params.seed, params.lanes,
@@ -61,7 +62,7 @@ def tx_schedule(params: TxCosimParams, beats: int, fault: QrngFault = QrngFault(
 class TxScoreboard:
     params: TxCosimParams
     beats: int = 1 << 16  # beats the schedule covers (a run sends one per cycle)
-    fault: QrngFault = QrngFault()
+    fault: QrngFault = NO_FAULT
     symbols: StreamTally = field(default_factory=StreamTally)
     downlink: StreamTally = field(default_factory=StreamTally)
     answers: StreamTally = field(default_factory=StreamTally)
