@@ -19,8 +19,10 @@ def laser_params(beats: int, fault: dict | None = None) -> dict:
             **({"fault": fault} if fault else {})}
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(slow_cocotb=True))
 def test_laser_fires_every_cycle_under_qrng_idle_and_holds(backend):
+    """The Verilog cases are slow-marked: the transmitter co-simulation (test_tx_cosim.py)
+    covers the same top on both simulators in `make test`."""
     run_body(backend, SourcedTx(7, LANES, ROWS, IDLE, HOLD), bodies.laser_tx,
              case="laser_tx", params=laser_params(1500))
 

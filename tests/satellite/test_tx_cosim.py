@@ -142,12 +142,15 @@ def test_laser_timebase_under_qrng_idle_and_symbol_path_holds(simulator):
     """QRNG idle in ~10 % of cycles and the symbol path held in ~10 %: every beat (safe ones
     included) is the model's, the laser sends one beat per cycle, sync word k leaves with pulse
     k * 2**16 (plus one constant) for every frame, safe pulses are counted and the RND cache
-    answers them with the safe symbol. `make sim` runs 2**20 pulses on Verilator."""
-    pulses = 1 << 18 if simulator == "verilator" else (1 << 16) + (1 << 14)
+    answers them with the safe symbol. Four frames on Verilator; Icarus (~350 cycles/s on this
+    top) runs a short window with frame 0 only. `make sim-tx` runs 2**20 pulses on Verilator."""
+    long = simulator == "verilator"
+    pulses = 1 << 18 if long else 1 << 13
     result = run_tx_cosim(simulator, pulses, TEST_PARAMS, case="tx_cosim_test")
     assert result["mismatches"] == 0
     assert result["pulses"] >= pulses
-    assert result["sync_frames_checked"] >= 2 and len(result["sync_pulse_offsets"]) == 1
+    assert result["sync_frames_checked"] >= (4 if long else 1)
+    assert len(result["sync_pulse_offsets"]) == 1
     assert result["safe_pulses"]["underflow"] > 0 and result["safe_pulses"]["alarm"] == 0
     assert result["cache_safe_answers"] > 0 and result["cache_answer_status"]["ok"] > 0
     assert result["streams"]["downlink"]["compared"] > 0
@@ -159,13 +162,13 @@ def test_laser_timebase_under_qrng_idle_and_symbol_path_holds(simulator):
 @pytest.mark.parametrize(("fault", "alarm"), [(FAULT_STUCK, 0b01), (FAULT_BIASED, 0b10)],
                          ids=["stuck", "biased"])
 def test_health_alarm_turns_the_laser_safe(simulator, fault, alarm):
-    """A stuck or biased QRNG from beat 1000 on: the sticky alarm at the beat the model
+    """A stuck or biased QRNG from beat 300 on: the sticky alarm at the beat the model
     predicts, every later pulse sent with the safe symbol (counted as alarm-safe) while the
     laser keeps its timebase. Stuck words repeat every sample: the RCT fires on the 11th beat;
-    biased words (bits 1 with p = 1/4) make the APT fire."""
-    fault_model = QrngFault(fault, from_beat=1000)
-    result = run_tx_cosim(simulator, 1 << 14, TEST_PARAMS, case="tx_cosim_test",
+    biased words (bits 1 with p = 1/4) make the APT fire within three 512-beat windows."""
+    fault_model = QrngFault(fault, from_beat=300)
+    result = run_tx_cosim(simulator, 1 << 13, TEST_PARAMS, case="tx_cosim_test",
                           fault=fault_model)
     assert result["mismatches"] == 0 and result["alarm"] == alarm
-    assert result["alarm_beat_model"] is not None and result["alarm_beat_model"] >= 1000
+    assert result["alarm_beat_model"] is not None and result["alarm_beat_model"] >= 300
     assert result["safe_pulses"]["alarm"] > 0
