@@ -87,4 +87,8 @@ CacheAnswer = data.StructLayout({
     "symbol": Symbol,
 })
 
+# Fine-delay codes of the modulator gearbox's output channels (ECP5 DELAYF steps, 7 bits).
+DELAY_BITS = 7
+FineDelay = data.StructLayout({"im": DELAY_BITS, "pm": DELAY_BITS, "trigger": DELAY_BITS})
+
 DownlinkWord = data.StructLayout({"data": framing.WORD_BITS, "kind": WordKind})
