@@ -423,8 +423,9 @@ class E2eScoreboard:
         """No pulse left with the safe symbol: the e2e QRNG never underflows and stays healthy,
         so the symbol signatures (random symbols only) hold for every pulse
         (``docs/satellite.md``)."""
-        self.tallies["symbols"].record(np.array([safe != 0]), f"{safe} pulses sent with the safe "
-                                       "symbol (laser off) in a run whose QRNG never stalls")
+        if safe:
+            self.tallies["symbols"].record(np.array([True]), f"{safe} pulses sent with the safe "
+                                           "symbol (laser off) in a run whose QRNG never stalls")
 
     def check_counters(self, got: dict, want: dict) -> None:
         """The time tagger's counters at the end of the window equal the model's."""
