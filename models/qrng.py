@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.patterns import happens
+
 MASK64 = (1 << 64) - 1
 GOLDEN_GAMMA = 0x9E3779B97F4A7C15
 MIX1 = 0xBF58476D1CE4E5B9
@@ -60,6 +62,17 @@ def biased_words(seed: int, pulse: np.ndarray | int) -> np.ndarray:
     """Fault model "biased source": AND of the two hash halves, so each bit is 1 with p = 1/4."""
     h = qrng_hash(seed, pulse)
     return ((h & np.uint64(0xFFFF_FFFF)) & (h >> np.uint64(32))).astype(np.uint32)
+
+
+# The simulated source's idle pattern: the xorshift generator of seed ``seed ^ this``
+# (:class:`rtl.simonly.qrng_source.CounterQrngSource`).
+SOURCE_IDLE_SEED_XOR = 0x51ED_2701
+
+
+def qrng_offered(seed: int, idle_per_1024: int, beats: int) -> np.ndarray:
+    """Bool per cycle from reset: the simulated source of ``seed`` offers a beat (it is idle in
+    about ``idle_per_1024``/1024 of cycles)."""
+    return ~happens(seed ^ SOURCE_IDLE_SEED_XOR, idle_per_1024, beats)
 
 
 # Simulated source faults (SPEC 3.1 health tests), shared by the tests and the sim-only RTL source.

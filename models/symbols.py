@@ -11,6 +11,12 @@ Per pulse, with the QRNG word fields of :mod:`models.qrng`:
 Drive words come from a register LUT (values in :data:`DEFAULT_LUT`, documented in
 ``docs/architecture.md``): the intensity modulator (IM) takes an 8-bit DAC code per intensity, the
 polarization modulator (PM) an 8-bit phase code per state in units of 2*pi/256.
+
+The **safe symbol** (:data:`SAFE_SYMBOL`, ``docs/satellite.md``) is what the laser emits in a
+pulse that has no random symbol (QRNG underflow, health alarm): intensity :attr:`Intensity.OFF`
+(the laser trigger is suppressed, the IM sits at its "off" code, register 3), basis Z, bit 0
+(the PM at the H code). No photon leaves, so nothing about the key can; the RND cache keeps the
+code so that both sides drop a detection of that pulse in sifting.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ class Intensity(enum.IntEnum):
     SIGNAL = 0
     DECOY = 1
     VACUUM = 2
+    OFF = 3  # the safe symbol: laser not triggered
 
 
 class Basis(enum.IntEnum):
@@ -68,7 +75,7 @@ class MapperConfig:
         }
 
 
-# LUT register addresses: 0..2 IM code per intensity,
+# LUT register addresses: 0..3 IM code per intensity (3: laser off, the safe symbol),
 # 4..7 PM code per (basis, bit) = 4 + 2*basis + bit.
 IM_LUT_BASE = 0
 PM_LUT_BASE = 4
@@ -77,13 +84,19 @@ LUT_SIZE = 8
 
 @dataclass(frozen=True)
 class DriveLut:
-    """Modulator drive codes. IM: DAC code per intensity. PM: phase code per BB84 state."""
+    """Modulator drive codes. IM: DAC code per intensity (and ``im_off`` for the safe symbol).
+    PM: phase code per BB84 state."""
 
     im: tuple[int, int, int] = (0xE0, 0x48, 0x00)  # signal, decoy, vacuum
     pm: tuple[int, int, int, int] = (0x00, 0x80, 0x40, 0xC0)  # H, V, D, A: 0, pi, pi/2, 3pi/2
+    im_off: int = 0x00  # safe symbol: maximum extinction while the laser is not triggered
 
     def registers(self) -> list[int]:
-        return [*self.im, 0, *self.pm]
+        return [*self.im, self.im_off, *self.pm]
+
+    def im_codes(self) -> np.ndarray:
+        """IM code per :class:`Intensity` value (OFF included)."""
+        return np.asarray([*self.im, self.im_off], dtype=np.uint8)
 
 
 DEFAULT_LUT = DriveLut()
@@ -118,7 +131,7 @@ def map_symbols(
     ).astype(np.uint8)
     basis = np.where(u_b < config.z_below, Basis.Z, Basis.X).astype(np.uint8)
     bit = ((w >> 16) & 1).astype(np.uint8)
-    im_code = np.asarray(lut.im, dtype=np.uint8)[intensity]
+    im_code = lut.im_codes()[intensity]
     pm_code = np.asarray(lut.pm, dtype=np.uint8)[2 * basis + bit]
     return Symbols(intensity, basis, bit, im_code, pm_code)
 
@@ -127,3 +140,20 @@ def unpack_symbols(code: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """Inverse of :meth:`Symbols.packed`: (intensity, basis, bit)."""
     c = np.asarray(code, dtype=np.uint8)
     return c & 3, (c >> 2) & 1, (c >> 3) & 1
+
+
+#: Packed code of the safe symbol (laser off, basis Z, bit 0), as the RND cache stores it.
+SAFE_SYMBOL = int(Intensity.OFF)
+
+
+def with_safe(symbols: Symbols, safe: np.ndarray, lut: DriveLut = DEFAULT_LUT) -> Symbols:
+    """``symbols`` with the safe symbol (laser off, Z, 0, IM ``im_off``, PM the H code) wherever
+    ``safe`` (broadcast to their shape) is true."""
+    safe = np.broadcast_to(np.asarray(safe, dtype=bool), symbols.intensity.shape)
+
+    def pick(value: np.ndarray, safe_value: int) -> np.ndarray:
+        return np.where(safe, np.uint8(safe_value), value).astype(np.uint8)
+
+    return Symbols(pick(symbols.intensity, Intensity.OFF), pick(symbols.basis, Basis.Z),
+                   pick(symbols.bit, 0), pick(symbols.im_code, lut.im_off),
+                   pick(symbols.pm_code, lut.pm[0]))

@@ -64,7 +64,7 @@ BUILD_S = {"verilator": 150.0, "icarus": 30.0}  # a first build of the top (cach
 PUBLIC_RW = ("*_count", "*_strobe", "tdc_*")
 PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
              "*_short_reads", "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped",
-             "report_overflow", "locked", "tap_overflow")
+             "report_overflow", "locked", "tap_overflow", "sat_safe")
 
 
 def widths() -> dict[str, int]:

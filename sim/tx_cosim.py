@@ -17,6 +17,7 @@ from dataclasses import asdict, replace
 
 from amaranth.lib import data
 
+from models.transmitter import NO_FAULT, QrngFault
 from rtl.satellite.layouts import CacheAnswer, DownlinkWord
 from rtl.simonly.tx_cosim_top import (
     TxCosimParams,
@@ -47,8 +48,9 @@ def cosim_widths(params: TxCosimParams) -> dict[str, int]:
 
 
 def run_tx_cosim(simulator: str, pulses: int, params: TxCosimParams = TxCosimParams(),
-                 case: str | None = None) -> dict:
-    """Run ``pulses`` pulses of the transmitter chain; return the result with timing fields."""
+                 case: str | None = None, fault: QrngFault = NO_FAULT) -> dict:
+    """Run ``pulses`` pulses of the transmitter chain (with the QRNG ``fault``); return the
+    result with timing fields."""
     if pulses < 1:
         raise ValueError(f"pulses={pulses} must be positive")
     case = case or f"tx_cosim_l{params.lanes}"
@@ -59,7 +61,7 @@ def run_tx_cosim(simulator: str, pulses: int, params: TxCosimParams = TxCosimPar
     try:
         run_cocotb(TxCosimTop(params), "tb.satellite.cocotb_tx_cosim", simulator, case=case,
                    params={"top": asdict(params), "widths": widths, "pulses": pulses,
-                           "result_path": str(result_path)},
+                           "fault": asdict(fault), "result_path": str(result_path)},
                    testcase="tx_chain_matches_models", **cosim_build_options())
     except SystemExit as exc:  # the cocotb runner exits when a test fails
         raise CosimError(f"{simulator} co-simulation failed (exit {exc.code})") from None
@@ -91,6 +93,8 @@ def print_summary(result: dict) -> None:
     st = result["cache_answer_status"]
     print(f"  cache answers: {st['ok']:,} ok, {st['expired']:,} expired, {st['pending']:,} pending;"
           f" downlink payload words {result['downlink_payload_words']:,}; alarm {result['alarm']}")
+    print(f"  safe pulses {result['safe_pulses']}; sync word k leaves with pulse k * 2**16 + "
+          f"{result['sync_pulse_offsets']} ({result['sync_frames_checked']} frames)")
     print("  PASS: zero mismatches" if result["mismatches"] == 0
           else f"  FAIL: {result['mismatches']} mismatches")
 

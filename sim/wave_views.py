@@ -253,14 +253,16 @@ TX = View(
     groups=(
         Group("Clock and reset", (bit("clk", "clk"), bit("rst", "reset (power-on)"))),
         Group("QRNG and health intake", (
-            bit("tx.qrng__valid", "qrng valid"), bit("tx.qrng__ready", "qrng ready"),
-            hexa("tx.qrng__payload", "qrng word (4 lanes)"),
+            bit("tx.tx.qrng__valid", "qrng valid (idle cycles lose their words)"),
+            hexa("tx.tx.qrng__payload", "qrng word (4 lanes)"),
             hexa("tx.alarm", "health alarm (rct, apt)"),
         )),
-        Group("Symbol mapper", (
-            bit("tx.symbols__valid", "symbols valid"), bit("tx.symbols__ready", "symbols ready"),
+        Group("Laser timebase", (
+            bit("tx.tx.hold", "symbol path hold"),
+            bit("tx.symbols__valid", "symbols valid (every cycle)"),
             dec("tx.symbols__payload.pulse", "symbols pulse index"),
-            hexa("tx.symbols__payload.symbol", "symbols (4 lanes)"),
+            hexa("tx.symbols__payload.symbol", "symbols (4 lanes; 3 = safe, laser off)"),
+            hexa("tx.safe", "safe pulses (alarm, underflow)"),
         )),
         Group("RND cache", (
             dec("tx.cache_head", "cache head (pulse)"),
@@ -272,7 +274,7 @@ TX = View(
             hexa("tx.answer__payload.symbol", "answer symbol"),
         )),
         Group("Sync framer and downlink", (
-            dec("tx.framer.frame", "sync frame"),
+            dec("tx.tx.framer.frame", "sync frame"),
             bit("tx.link_payload__valid", "link payload valid"),
             bit("tx.link_payload__ready", "link payload ready"),
             bit("tx.downlink__valid", "downlink valid"),

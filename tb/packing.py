@@ -20,7 +20,7 @@ from models.symbols import Symbols
 from rtl.common.payload import pack, pack_array
 from rtl.ground.layouts import Tag, TimingRecord
 from rtl.ground.sync import FrameEvent
-from rtl.satellite.layouts import Symbol, qrng_beat, symbol_beat
+from rtl.satellite.layouts import Symbol, mapped_beat, qrng_beat, symbol_beat
 from rtl.sifting.layouts import DetectionRecord
 
 
@@ -45,6 +45,14 @@ def symbol_beats(symbols: Symbols, first_pulse: int = 0) -> np.ndarray:
     beats, lanes = symbols.intensity.shape
     return pack_array(symbol_beat(lanes), {
         "pulse": first_pulse + lanes * np.arange(beats, dtype=np.uint64),
+        "symbol": _symbol_fields(symbols),
+        "drive": {"im": symbols.im_code, "pm": symbols.pm_code},
+    })
+
+
+def mapped_beats(symbols: Symbols) -> np.ndarray:
+    """``mapped_beat(lanes)`` payloads (the symbol mapper's) of ``[beats, lanes]`` symbols."""
+    return pack_array(mapped_beat(symbols.intensity.shape[1]), {
         "symbol": _symbol_fields(symbols),
         "drive": {"im": symbols.im_code, "pm": symbols.pm_code},
     })

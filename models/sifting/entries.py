@@ -16,7 +16,9 @@ Sift vector entry (4 bits, :class:`SiftCode`)
 bits   meaning
 =====  ====================================================================================
 1:0    satellite intensity (0 signal, 1 decoy, 2 vacuum); 3 = dropped (RND cache EXPIRED or
-       PENDING: the satellite has no symbol, the detection is dropped on both sides)
+       PENDING: the satellite has no symbol; or the pulse carried the safe symbol, laser off,
+       intensity code 3 in the cache: the satellite had no random symbol for it). The
+       detection is dropped on both sides
 2      basis match (satellite basis == reported basis); 0 when dropped
 3      0 on the link. The ground's link layer sets 1 ("missing") for the detections of an
        uplink frame the satellite never received, so one input stream covers every record.
@@ -38,10 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.qrng import MASK64
+from models.symbols import Intensity
 
 SAMPLE_BELOW_DEFAULT = 6554
 SAMPLE_SHIFT = 48
-DROPPED_INTENSITY = 3
+# The code that no mapped symbol has: the safe symbol's (laser off) in the RND cache, and
+# "dropped" in a sift entry, so a safe pulse's entry is "dropped" with no translation.
+DROPPED_INTENSITY = int(Intensity.OFF)
 MATCH_BIT = 1 << 2
 MISSING_BIT = 1 << 3
 
@@ -161,10 +166,12 @@ def _sift(code: np.ndarray, basis: np.ndarray, sampled: np.ndarray, key_source: 
 
 def satellite_codes(reports: Reports, status: np.ndarray, sym_intensity: np.ndarray,
                     sym_basis: np.ndarray) -> np.ndarray:
-    """Sift vector entries for reports, given RND cache status (0 OK) and the symbols."""
+    """Sift vector entries for reports, given RND cache status (0 OK) and the symbols (a safe
+    pulse's intensity, 3, is the dropped code itself)."""
     ok = np.asarray(status) == 0
-    match = (np.asarray(sym_basis, dtype=np.uint8) == reports.basis) & ok
     intensity = np.where(ok, np.asarray(sym_intensity, dtype=np.uint8), DROPPED_INTENSITY)
+    match = ((np.asarray(sym_basis, dtype=np.uint8) == reports.basis)
+             & (intensity != DROPPED_INTENSITY))
     return (intensity | (match.astype(np.uint8) << 2)).astype(np.uint8)
 
 

@@ -74,7 +74,7 @@ from rtl.ground.time_tagger import (
     MERGE_COUNTERS,
 )
 from rtl.ground.tops import GroundTiming
-from rtl.satellite.layouts import CacheAnswer
+from rtl.satellite.layouts import SAFE_COUNTER_BITS, CacheAnswer
 from rtl.satellite.transmitter import SatelliteTx
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
@@ -199,6 +199,9 @@ class E2eTop(wiring.Component):
         Clock edges since time 0 (the replays' due cycles).
     locked, report_overflow, sat_packets, gnd_packets, gnd_missing, sat_dropped, record_level : Out
         Status of the ground sync detector and the sifting.
+    sat_safe : Out(SAFE_COUNTER_BITS)
+        Pulses the laser sent with the safe symbol (any cause; 0 in a run whose QRNG never
+        stalls).
     <capture>_batch, _done, _batches, _fill (, _batch_tag) : Out
         Per capture, the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
     <replay>_count, _strobe : In; <replay>_hungry, _accepted, _dropped, _short_reads, ... : Out
@@ -246,6 +249,7 @@ class E2eTop(wiring.Component):
             "clk": In(1), "now": Out(DUE_BITS), "locked": Out(1), "report_overflow": Out(32),
             "sat_packets": Out(32), "gnd_packets": Out(32), "gnd_missing": Out(32),
             "sat_dropped": Out(32), "record_level": Out(16), "tap_overflow": Out(32),
+            "sat_safe": Out(SAFE_COUNTER_BITS),
         }
         # plain vectors (an array-shaped top port is copied element by element at every eval)
         tagger = self.tagger.signature.members
@@ -289,9 +293,11 @@ class E2eTop(wiring.Component):
             m.submodules[name] = block
         tx, ground, cap = self.tx, self.ground, self.captures
 
-        # Satellite: every symbol beat goes out (the modulators never stall) and is signed.
+        # Satellite: the laser sends a beat every cycle (the modulators never stall) and every
+        # beat is signed.
         connect(m, self.qrng.o, tx.qrng)
         connect(m, tx.symbols, self.signer.i)
+        m.d.comb += self.sat_safe.eq(tx.safe.underflow + tx.safe.alarm)
         capture_stream("sig", self.signer.o)
         m.d.comb += tx.link_payload.valid.eq(0)  # sift messages travel in the link model
 

@@ -15,6 +15,7 @@ class Intensity(enum.Enum, shape=2):
     SIGNAL = symbols.Intensity.SIGNAL.value
     DECOY = symbols.Intensity.DECOY.value
     VACUUM = symbols.Intensity.VACUUM.value
+    OFF = symbols.Intensity.OFF.value
 
 
 class Basis(enum.Enum, shape=1):
@@ -50,8 +51,16 @@ def qrng_beat(lanes: int) -> data.ArrayLayout:
     return data.ArrayLayout(QRNG_WORD_BITS, lanes)
 
 
+def mapped_beat(lanes: int) -> data.StructLayout:
+    """One QRNG beat's symbols and drive codes (the symbol mapper's output)."""
+    return data.StructLayout({
+        "symbol": data.ArrayLayout(Symbol, lanes),
+        "drive": data.ArrayLayout(Drive, lanes),
+    })
+
+
 def symbol_beat(lanes: int) -> data.StructLayout:
-    """One cycle of mapped pulses: ``pulse`` is the index of lane 0."""
+    """One cycle of fired pulses: ``pulse`` is the index of lane 0 (the laser's count)."""
     return data.StructLayout({
         "pulse": PULSE_INDEX_BITS,
         "symbol": data.ArrayLayout(Symbol, lanes),
@@ -65,6 +74,10 @@ LutWrite = data.StructLayout({"en": 1, "addr": 3, "data": 8})
 
 HealthAlarm = data.StructLayout({"rct": 1, "apt": 1})
 
+# Pulses sent with the safe symbol, by cause (rtl.satellite.timebase.LaserTimebase).
+SAFE_COUNTER_BITS = 48
+SafeCounts = data.StructLayout({"underflow": SAFE_COUNTER_BITS, "alarm": SAFE_COUNTER_BITS})
+
 CacheQuery = data.StructLayout({"pulse": PULSE_INDEX_BITS})
 
 CacheAnswer = data.StructLayout({
@@ -73,5 +86,9 @@ CacheAnswer = data.StructLayout({
     "status": CacheStatus,
     "symbol": Symbol,
 })
+
+# Fine-delay codes of the modulator gearbox's output channels (ECP5 DELAYF steps, 7 bits).
+DELAY_BITS = 7
+FineDelay = data.StructLayout({"im": DELAY_BITS, "pm": DELAY_BITS, "trigger": DELAY_BITS})
 
 DownlinkWord = data.StructLayout({"data": framing.WORD_BITS, "kind": WordKind})

@@ -4,9 +4,9 @@ Overview
 --------
 Per lane, the fields of the pulse's QRNG word (:mod:`models.qrng`) are compared with the
 threshold registers in ``thresholds`` to choose intensity (signal / decoy / vacuum) and
-basis (Z / X); bit 16 is the bit value. The pulse counter numbers the pulses from 0 after reset
-(the start of a pass); lane k of a beat is pulse ``pulse + k``. The golden model is
-:func:`models.symbols.map_symbols`.
+basis (Z / X); bit 16 is the bit value. The mapper does not number pulses: the laser timebase
+(:class:`rtl.satellite.timebase.LaserTimebase`) does, one beat per cycle whatever arrives. The
+golden model is :func:`models.symbols.map_symbols`.
 
 Register map (``lut_write``: ``en``, 3-bit ``addr``, 8-bit ``data``)
 --------------------------------------------------------------------
@@ -16,7 +16,7 @@ addr  register                            reset
 0     IM DAC code, signal                 0xE0
 1     IM DAC code, decoy                  0x48
 2     IM DAC code, vacuum                 0x00
-3     (unused)                            0x00
+3     IM DAC code, laser off (safe symbol)  0x00
 4     PM phase code, H (Z, bit 0)         0x00
 5     PM phase code, V (Z, bit 1)         0x80
 6     PM phase code, D (X, bit 0)         0x40
@@ -30,7 +30,8 @@ signal_below)/256, p_V = rest, p_Z = z_below/256.
 Latency, throughput
 -------------------
 One register stage: latency 1 cycle, one beat (``lanes`` pulses) per cycle, so 625 MS/s at
-156.25 MHz with 4 lanes. ``i.ready = ~o.valid | o.ready``.
+156.25 MHz with 4 lanes. ``i.ready = ~o.valid | o.ready``. ``safe_drive`` (the safe symbol's
+codes: IM register 3, PM register 4) comes straight from the registers.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from amaranth.lib.wiring import In, Out
 
 from models.constants import LANES
 from models.symbols import DEFAULT_LUT, IM_LUT_BASE, LUT_SIZE, PM_LUT_BASE, MapperConfig
-from rtl.satellite.layouts import Basis, Intensity, LutWrite, qrng_beat, symbol_beat
+from rtl.satellite.layouts import Basis, Drive, Intensity, LutWrite, mapped_beat, qrng_beat
 from rtl.satellite.layouts import MapperConfig as MapperConfigLayout
 
 _DEFAULT_CONFIG = MapperConfig()
@@ -61,21 +62,24 @@ class SymbolMapper(wiring.Component):
     -------
     i : In(stream.Signature(qrng_beat(lanes)))
         QRNG words, one per lane.
-    o : Out(stream.Signature(symbol_beat(lanes)))
-        Symbols, drive codes and the beat's first pulse index.
+    o : Out(stream.Signature(mapped_beat(lanes)))
+        Symbols and drive codes.
     thresholds : In(MapperConfigLayout)
         Intensity and basis thresholds.
     lut_write : In(LutWrite)
         Writes of the DAC and phase code registers (register map).
+    safe_drive : Out(Drive)
+        Drive codes of the safe symbol (laser off, PM at the H code).
     """
 
     def __init__(self, lanes: int = LANES) -> None:
         self._lanes = lanes
         super().__init__({
             "i": In(stream.Signature(qrng_beat(lanes))),
-            "o": Out(stream.Signature(symbol_beat(lanes))),
+            "o": Out(stream.Signature(mapped_beat(lanes))),
             "thresholds": In(MapperConfigLayout, init=CONFIG_INIT),
             "lut_write": In(LutWrite),
+            "safe_drive": Out(Drive),
         })
 
     def elaborate(self, platform):
@@ -88,16 +92,15 @@ class SymbolMapper(wiring.Component):
         with m.If(self.lut_write.en):
             m.d.sync += lut[self.lut_write.addr].eq(self.lut_write.data)
 
-        pulse = Signal(64)
-        m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
+        m.d.comb += [
+            self.i.ready.eq(~self.o.valid | self.o.ready),
+            self.safe_drive.im.eq(lut[IM_LUT_BASE + Intensity.OFF.value]),
+            self.safe_drive.pm.eq(lut[PM_LUT_BASE]),
+        ]
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [
-                self.o.valid.eq(1),
-                self.o.payload.pulse.eq(pulse),
-                pulse.eq(pulse + self._lanes),
-            ]
+            m.d.sync += self.o.valid.eq(1)
             for lane in range(self._lanes):
                 word = self.i.payload[lane]
                 u_intensity, u_basis, bit = word[0:8], word[8:16], word[16]

@@ -35,25 +35,37 @@ from rtl.satellite.layouts import (
     HealthAlarm,
     LutWrite,
     MapperConfig,
+    SafeCounts,
     qrng_beat,
     symbol_beat,
 )
 from rtl.satellite.mapper import CONFIG_INIT, SymbolMapper
 from rtl.satellite.rnd_cache import RndCache
+from rtl.satellite.timebase import LaserTimebase
 
 
 class SatelliteTx(wiring.Component):
-    """The satellite transmitter: health tests, symbol mapper, RND cache, sync framer.
+    """The satellite transmitter: health tests, symbol mapper, laser timebase, RND cache, sync
+    framer.
 
-    Latency: QRNG beat to ``symbols`` 2 cycles, ``query`` to ``answer`` 3 cycles; one beat of
+    Latency: QRNG beat to ``symbols`` 3 cycles, ``query`` to ``answer`` 3 cycles; one beat of
     ``lanes`` pulses per cycle; the downlink one word per cycle at most.
 
     Members
     -------
     qrng : In(stream.Signature(qrng_beat(lanes)))
-        Raw QRNG beats; ``alarm`` : Out, the health tests' verdict.
+        Raw QRNG beats (always ready: the beat of cycle ``c`` is meant for beat ``c``);
+        ``alarm`` : Out, the health tests' verdict.
     symbols : Out(stream.Signature(symbol_beat(lanes)))
-        Symbols and drive codes to the modulators (also written into the RND cache).
+        Fired beats to the modulators, valid every cycle after start-up (also written into the
+        RND cache); the sink must take every beat: ``ready`` is not an input of the logic (the
+        timebase's own port is ``always_ready``, which Amaranth 0.5 cannot make a top-level
+        port of the ``satellite_tx`` synthesis top). ``safe`` : Out(SafeCounts), the safe
+        pulses by cause; ``fired`` : Out(64), the pulses sent (the beat on ``symbols``
+        included).
+    hold : In(1)
+        The symbol path misses the cycle's beat (the laser sends the safe symbol): a test hook
+        that proves the timebase independent of the symbol path, tied to 0 in use.
     thresholds, lut_write : In
         Mapper registers.
     query, answer, cache_head
@@ -68,11 +80,15 @@ class SatelliteTx(wiring.Component):
         self._lanes = lanes
         self.intake = QrngHealthIntake(lanes, health)
         self.mapper = SymbolMapper(lanes)
+        self.timebase = LaserTimebase(lanes)
         self.cache = RndCache(lanes, cache_rows)
         self.framer = SyncFramer()
         super().__init__({
             "qrng": In(stream.Signature(qrng_beat(lanes))),
             "symbols": Out(stream.Signature(symbol_beat(lanes))),
+            "safe": Out(SafeCounts),
+            "fired": Out(64),
+            "hold": In(1),
             "thresholds": In(MapperConfig, init=CONFIG_INIT),
             "lut_write": In(LutWrite),
             "alarm": Out(HealthAlarm),
@@ -87,21 +103,27 @@ class SatelliteTx(wiring.Component):
         m = Module()
         m.submodules.intake = intake = self.intake
         m.submodules.mapper = mapper = self.mapper
+        m.submodules.timebase = timebase = self.timebase
         m.submodules.cache = cache = self.cache
         m.submodules.framer = framer = self.framer
 
         connect(m, flipped(self.qrng), intake.i)
         connect(m, intake.o, mapper.i)
+        connect(m, mapper.o, timebase.i)
         m.d.comb += [
+            self.symbols.valid.eq(timebase.o.valid),
+            self.symbols.payload.eq(timebase.o.payload),
             self.alarm.eq(intake.alarm),
             mapper.thresholds.eq(self.thresholds),
             mapper.lut_write.eq(self.lut_write),
-            # Fan-out: the cache is always ready, so the modulator side alone paces the mapper.
-            self.symbols.valid.eq(mapper.o.valid),
-            self.symbols.payload.eq(mapper.o.payload),
-            mapper.o.ready.eq(self.symbols.ready),
-            cache.write.valid.eq(mapper.o.valid & self.symbols.ready),
-            cache.write.payload.eq(mapper.o.payload.symbol),
+            timebase.alarm.eq(intake.alarm.as_value().any()),
+            timebase.hold.eq(self.hold),
+            timebase.safe_drive.eq(mapper.safe_drive),
+            self.safe.eq(timebase.safe),
+            self.fired.eq(timebase.fired),
+            # Every fired beat, random or safe, goes into the cache (always ready).
+            cache.write.valid.eq(timebase.o.valid),
+            cache.write.payload.eq(timebase.o.payload.symbol),
             self.cache_head.eq(cache.head),
         ]
         connect(m, flipped(self.query), cache.query)

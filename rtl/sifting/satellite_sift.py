@@ -5,7 +5,9 @@ Overview
 Each report (pulse n, reported basis, sampled, bit if sampled) becomes one RND cache query; its
 other fields wait in a 4-deep FIFO until the answer returns. The answer gives the sift entry
 (``models.sifting.entries.satellite_codes``): intensity of the symbol and basis match, or
-intensity 3 ("dropped") when the lookup is EXPIRED or PENDING, never a wrong symbol. The entry
+intensity 3 ("dropped") when the lookup is EXPIRED or PENDING, never a wrong symbol. A pulse
+sent with the safe symbol (laser off) has intensity code 3 in the cache: its entry is
+"dropped" as well (match 0), so both sides drop the detection. The entry
 goes to ``entry`` (for the downlink sift message) and, with the symbol bit as key bit and the
 reported bit as reference, to the shared :class:`~rtl.sifting.sifter.Sifter`.
 
@@ -104,7 +106,8 @@ class SatelliteSift(wiring.Component):
             self.answer.ready.eq(a_free),
             pending.r_en.eq(load),
             entry.intensity.eq(Mux(a_ok, a_symbol.intensity, DROPPED_INTENSITY)),
-            entry.match.eq(a_ok & (a_symbol.basis.as_value() == a_wait.basis)),
+            entry.match.eq(a_ok & (a_symbol.intensity.as_value() != DROPPED_INTENSITY)
+                           & (a_symbol.basis.as_value() == a_wait.basis)),
             sifter.i.payload.basis.eq(a_wait.basis),
             sifter.i.payload.sampled.eq(a_wait.sampled),
             sifter.i.payload.key_bit.eq(a_symbol.bit),

@@ -7,7 +7,26 @@ Overview
 Amaranth simulator, Verilator and Icarus can run the synthesised configuration. It takes the
 same keyword arguments as the ``Instance`` (``p_`` parameters, ``i_`` inputs, ``o_`` outputs)
 and models only the configuration :class:`rtl.satellite.rnd_cache.RndCache` uses; anything else
-is refused with :class:`PrimitiveModelError` rather than simulated wrongly.
+is refused with :class:`PrimitiveModelError` rather than simulated wrongly. :class:`ODDRX2F`
+(4:1 DDR output gearing) and :class:`DELAYF` (dynamic fine delay) model the output edge of
+:class:`rtl.satellite.gearbox.ModulatorGearbox` the same way.
+
+ODDRX2F (4:1 gearing)
+---------------------
+``D0..D3`` are latched on ``SCLK`` (the fabric clock) and leave on ``Q`` at twice ``ECLK``'s
+rate, ``D0`` first: with ``ECLK`` = 2 x ``SCLK`` aligned on ``SCLK``'s rising edges, the word
+latched at an ``SCLK`` edge goes out as ``D0`` (``ECLK`` high) and ``D1`` (low) of the
+``ECLK`` cycle that starts half an ``SCLK`` period later, then ``D2``, ``D3``: four unit
+intervals of a quarter ``SCLK`` period each (625 MS/s at 156.25 MHz). ``ECLK`` must be
+``ClockSignal("eclk")`` and ``RST`` tied low.
+
+DELAYF (dynamic fine delay)
+---------------------------
+``LOADN`` low loads ``DEL_VALUE``; a rising edge of ``MOVE`` (sampled on the fabric clock) moves
+one step, up when ``DIRECTION`` is 0, down when 1, saturating at 0 and 127 (``CFLAG`` high at a
+limit). ``Z`` follows ``A``: a step (about 25 ps) is far below a cycle-level model's
+resolution, so the model keeps the step count (``taps``, readable in simulation) instead of
+delaying the edge.
 
 Modelled configuration
 ----------------------
@@ -60,17 +79,31 @@ def _const(value: object) -> int | None:
         return None
 
 
+def split_instance_args(primitive: str, kwargs: dict) -> tuple[dict, dict, dict]:
+    """``Instance``-style keyword arguments as (parameters, inputs, outputs) by name."""
+    params, inputs, outputs = {}, {}, {}
+    for key, value in kwargs.items():
+        kind, _, name = key.partition("_")
+        target = {"p": params, "i": inputs, "o": outputs}.get(kind)
+        if target is None:
+            raise PrimitiveModelError(f"{primitive} model: unknown argument {key!r}")
+        target[name] = value
+    return params, inputs, outputs
+
+
+def require_clock(primitive: str, inputs: dict, name: str, domain: str) -> None:
+    """Refuse a clock input that is not ``ClockSignal(domain)``."""
+    clock = inputs.get(name)
+    if not (isinstance(clock, ClockSignal) and clock.domain == domain):
+        raise PrimitiveModelError(
+            f"{primitive} model: input {name} must be ClockSignal({domain!r})")
+
+
 class DP16KD(Elaboratable):
     """Simulation model of ``Instance("DP16KD", **kwargs)``; see the module docstring."""
 
     def __init__(self, **kwargs: object) -> None:
-        params, self._i, self._o = {}, {}, {}
-        for key, value in kwargs.items():
-            kind, _, name = key.partition("_")
-            target = {"p": params, "i": self._i, "o": self._o}.get(kind)
-            if target is None:
-                raise PrimitiveModelError(f"DP16KD model: unknown argument {key!r}")
-            target[name] = value
+        params, self._i, self._o = split_instance_args("DP16KD", kwargs)
         for name, want in _FIXED.items():
             if params.get(name, want) != want:
                 raise PrimitiveModelError(
@@ -90,10 +123,7 @@ class DP16KD(Elaboratable):
                 f"DP16KD model: outputs {sorted(set(self._o) - {'DOB0'})} not modelled "
                 "(port A is write only, port B one bit wide)")
         for name in ("CLKA", "CLKB"):
-            clock = self._i.get(name)
-            if not (isinstance(clock, ClockSignal) and clock.domain == "sync"):
-                raise PrimitiveModelError(
-                    f"DP16KD model: input {name} must be ClockSignal() (the sync domain)")
+            require_clock("DP16KD", self._i, name, "sync")
 
     def _pin(self, name: str) -> Value:
         return Value.cast(self._i.get(name, 0))
@@ -132,4 +162,81 @@ class DP16KD(Elaboratable):
             m.d.comb += dob.eq(out)
         else:
             m.d.comb += dob.eq(latch)
+        return m
+
+
+def _pin(inputs: dict, name: str) -> Value:
+    return Value.cast(inputs.get(name, 0))
+
+
+class ODDRX2F(Elaboratable):
+    """Simulation model of ``Instance("ODDRX2F", **kwargs)``; see the module docstring.
+
+    Latency: a word latched at an ``SCLK`` edge starts on ``Q`` half an ``SCLK`` period later.
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        params, self._i, self._o = split_instance_args("ODDRX2F", kwargs)
+        if params:
+            raise PrimitiveModelError(f"ODDRX2F model: parameters {sorted(params)} not modelled")
+        require_clock("ODDRX2F", self._i, "SCLK", "sync")
+        require_clock("ODDRX2F", self._i, "ECLK", "eclk")
+        if _const(self._i.get("RST", 0)) != 0:
+            raise PrimitiveModelError("ODDRX2F model: input RST must be tied to 0")
+        if set(self._o) != {"Q"}:
+            raise PrimitiveModelError("ODDRX2F model: the only output is Q")
+
+    def elaborate(self, platform):
+        m = Module()
+        word, toggle = Signal(4), Signal()
+        m.d.sync += [word.eq(Cat(*(_pin(self._i, f"D{k}") for k in range(4)))),
+                     toggle.eq(~toggle)]
+        # ECLK edges between SCLK edges see a new word (toggle changed): load it; the edges
+        # that coincide with SCLK's see the old toggle: send the word's second half.
+        seen, shift = Signal(), Signal(4)
+        with m.If(toggle != seen):
+            m.d.eclk += [shift.eq(word), seen.eq(toggle)]
+        with m.Else():
+            m.d.eclk += shift.eq(shift >> 2)
+        m.d.comb += self._o["Q"].eq(Mux(ClockSignal("eclk"), shift[0], shift[1]))
+        return m
+
+
+#: Steps of the modelled DELAYF (7-bit delay code).
+DELAYF_STEPS = 128
+
+
+class DELAYF(Elaboratable):
+    """Simulation model of ``Instance("DELAYF", **kwargs)``; see the module docstring.
+
+    ``taps`` holds the step count the real delay line would be at.
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        params, self._i, self._o = split_instance_args("DELAYF", kwargs)
+        if params.get("DEL_MODE", "USER_DEFINED") != "USER_DEFINED":
+            raise PrimitiveModelError(f"DELAYF model: DEL_MODE={params['DEL_MODE']!r} not "
+                                      "modelled (only 'USER_DEFINED')")
+        self._initial = int(params.get("DEL_VALUE", 0))
+        if not 0 <= self._initial < DELAYF_STEPS or set(params) - {"DEL_MODE", "DEL_VALUE"}:
+            raise PrimitiveModelError(f"DELAYF model: parameters {params} not modelled")
+        if set(self._o) - {"Z", "CFLAG"}:
+            raise PrimitiveModelError(f"DELAYF model: outputs {sorted(self._o)} not modelled")
+        self.taps = Signal(range(DELAYF_STEPS), init=self._initial)
+
+    def elaborate(self, platform):
+        m = Module()
+        move = _pin(self._i, "MOVE")
+        last_move = Signal()
+        m.d.sync += last_move.eq(move)
+        down = _pin(self._i, "DIRECTION")
+        at_limit = Mux(down, self.taps == 0, self.taps == DELAYF_STEPS - 1)
+        with m.If(~_pin(self._i, "LOADN")):
+            m.d.sync += self.taps.eq(self._initial)
+        with m.Elif(move & ~last_move & ~at_limit):
+            m.d.sync += self.taps.eq(Mux(down, self.taps - 1, self.taps + 1))
+        if "Z" in self._o:
+            m.d.comb += self._o["Z"].eq(_pin(self._i, "A"))
+        if "CFLAG" in self._o:
+            m.d.comb += self._o["CFLAG"].eq(at_limit)
         return m

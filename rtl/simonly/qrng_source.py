@@ -1,13 +1,18 @@
 r"""Counter-based QRNG source (SPEC 3.1), simulation only: the RTL twin of :mod:`models.qrng`.
 
-Lane k of a beat delivers the 32-bit word of pulse ``counter + k``: the low half of
-``splitmix64(seed + n * GOLDEN_GAMMA)``, bit-identical to :func:`models.qrng.qrng_words`. The
-``fault`` input switches the words to a stuck value or to a biased source
-(:func:`models.qrng.source_words`), which is how tests drive the health alarms.
+A real-time source: the beat of cycle ``c`` after reset holds the words of pulses
+``lanes * c + k`` (lane ``k``), the low half of ``splitmix64(seed + n * GOLDEN_GAMMA)``,
+bit-identical to :func:`models.qrng.qrng_words`, and the words of a cycle in which the source
+is idle are lost, as a physical QRNG's samples are when nobody takes them. The transmitter sends
+the beat of cycle ``c`` as its beat ``c`` (:mod:`models.transmitter`), so pulse ``n``'s symbol
+stays a pure function of ``(seed, n)``. From beat ``fault_from`` on, the ``fault`` input
+switches the words to a stuck value or to a biased source (:func:`models.qrng.source_words`),
+which is how tests drive the health alarms.
 
-Stream contract: ``o.valid`` is a register, independent of ``o.ready``; with ``idle_per_1024``
-the source withholds a beat in that fraction of cycles (seeded xorshift), otherwise it offers a
-new beat every cycle. Throughput: ``lanes`` words per cycle.
+Stream contract: ``o.valid`` depends on the cycle only (not on ``o.ready``, which the
+transmitter always asserts); with ``idle_per_1024`` the source is idle in that fraction of
+cycles (seeded xorshift, :func:`models.qrng.qrng_offered`), otherwise it offers a beat every
+cycle. Throughput: ``lanes`` words per cycle.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, Value
@@ -22,6 +27,7 @@ from models.qrng import (
     MASK64,
     MIX1,
     MIX2,
+    SOURCE_IDLE_SEED_XOR,
     STUCK_WORD,
 )
 from rtl.satellite.layouts import qrng_beat
@@ -60,45 +66,46 @@ def splitmix64(x: Value) -> Value:
 class CounterQrngSource(wiring.Component):
     """Counter-based QRNG source, bit-identical to :func:`models.qrng.qrng_words`.
 
-    Throughput ``lanes`` words per cycle (a beat withheld in ``idle_per_1024`` of cycles);
-    ``o.valid`` is a register, independent of ``o.ready``.
+    Throughput ``lanes`` words per cycle (none in ``idle_per_1024`` of cycles); ``o.valid``
+    independent of ``o.ready``.
 
     Members
     -------
     o : Out(stream.Signature(qrng_beat(lanes)))
-        QRNG beats, lane k holding pulse ``counter + k``'s word.
-    fault : In(2)
-        Stuck or biased words instead (drives the health alarms).
+        QRNG beats, lane k of cycle c holding pulse ``lanes * c + k``'s word.
+    fault : In(2), fault_from : In(32)
+        Stuck or biased words instead, from beat ``fault_from`` on (drives the health alarms).
     """
 
     def __init__(self, seed: int, lanes: int = LANES, idle_per_1024: int = 0) -> None:
         self._seed = seed & MASK64
         self._lanes = lanes
         self._idle = idle_per_1024
-        self.random = Xorshift32(seed ^ 0x51ED_2701)
+        self.random = Xorshift32(seed ^ SOURCE_IDLE_SEED_XOR)
         validate_rate("idle_per_1024", idle_per_1024)
         super().__init__({
             "o": Out(stream.Signature(qrng_beat(lanes))),
             "fault": In(2),
+            "fault_from": In(32),
         })
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.random = self.random
-        # Lane k's splitmix state seed + n * GAMMA advances by lanes * GAMMA per beat.
+        # Lane k's splitmix state seed + n * GOLDEN_GAMMA advances by lanes * GOLDEN_GAMMA per
+        # cycle, taken or not (a real-time source).
         step = (self._lanes * GOLDEN_GAMMA) & MASK64
-        transfer = self.o.valid & self.o.ready
+        beat = Signal(32)
+        m.d.sync += beat.eq(beat + 1)
+        fault = Mux(beat >= self.fault_from, self.fault, 0)
         for lane in range(self._lanes):
             first = (self._seed + lane * GOLDEN_GAMMA) & MASK64
             state = Signal(64, name=f"state{lane}", init=first)
-            with m.If(transfer):
-                m.d.sync += state.eq(add_low64(state, step))
+            m.d.sync += state.eq(add_low64(state, step))
             h = Signal(64, name=f"hash{lane}")
             m.d.comb += h.eq(splitmix64(state))
-            word = Mux(self.fault == FAULT_STUCK, STUCK_WORD,
-                       Mux(self.fault == FAULT_BIASED, h[:32] & h[32:], h[:32]))
+            word = Mux(fault == FAULT_STUCK, STUCK_WORD,
+                       Mux(fault == FAULT_BIASED, h[:32] & h[32:], h[:32]))
             m.d.comb += self.o.payload[lane].eq(word)
-
-        with m.If(~self.o.valid | self.o.ready):
-            m.d.sync += self.o.valid.eq(~happens(self.random.value, self._idle))
+        m.d.comb += self.o.valid.eq(~happens(self.random.value, self._idle))
         return m

@@ -2,20 +2,31 @@ r"""Co-simulation top of the satellite transmitter chain (``make sim-tx``).
 
 ::
 
-    CounterQrngSource --qrng--> SatelliteTx --symbols--> StreamBatcher "sym" (random stall)
-                                   |   ^  \--downlink--> StreamBatcher "dl"  (1 word / 32 cycles)
+    CounterQrngSource --qrng--> SatelliteTx --symbols--> StreamBatcher "sym" (every cycle)
+    (random idle)      hold --->   |   ^  \--downlink--> StreamBatcher "dl"  (1 word / 32 cycles)
     PayloadCounter --link_payload--+   |
     CacheQueryGenerator --query--------+--answer-------> StreamBatcher "ans"
 
-Everything that decides what happens in a cycle lives in the RTL (seeded xorshift patterns), so
-the cocotb side only wakes now and then (a timer) to compare the completed batches with the
-golden models. The downlink sink takes one 32-bit word every 32 cycles, the real 156.25 Mbit/s
-link at one bit per fabric cycle.
+Everything that decides what happens in a cycle lives in the RTL (seeded xorshift patterns:
+the QRNG's idle cycles, the symbol path's holds), so the cocotb side only wakes now and then (a
+timer) to compare the completed batches with the golden models, which replay the same patterns
+(:func:`models.qrng.qrng_offered`, :func:`models.transmitter.symbol_path_holds`). The downlink
+sink takes one 32-bit word every 32 cycles, the real 156.25 Mbit/s link at one bit per fabric
+cycle. The laser timebase sends a beat every cycle, so the symbol capture never stalls (the
+modulators cannot) and the holds stand for a symbol path that misses its cycle.
+
+Both the symbol and the downlink captures are tagged with the cycle (``cycle``, counted from
+the first cycle after reset): a symbol batch with ``Cat(pulse[:32], cycle[:32])`` of its first
+beat, a downlink batch with the cycle its first word was taken. The scoreboard derives from
+them that the laser sends beat ``b`` in cycle ``b + FIRST_BEAT_CYCLE`` and that sync word ``k``
+leaves with pulse ``k * 2**16`` plus a constant, whatever the stalls.
 
 The top makes its own reset: Verilator re-evaluates all logic that depends on a top-level input at
 every ``eval()`` (twice per clock), and Amaranth's next-state logic depends on ``rst``. With reset
-and ``fault`` registered inside, only ``clk`` is an input and the design is evaluated once per
-edge (measured: ~20x faster). ``sync`` is held in reset for the first :data:`POWER_ON_CYCLES`.
+and the fault selection registered inside, only ``clk`` is an input and the design is evaluated once
+per edge (measured: ~20x faster). ``sync`` is held in reset for the first
+:data:`POWER_ON_CYCLES`. ``fault_request`` and ``fault_from`` (set before the first edge) make
+the QRNG stuck or biased from that beat on (:class:`models.transmitter.QrngFault`).
 
 Ports per capture ``<name>`` in ``sym``, ``dl``, ``ans``: ``<name>_batch`` (depth beats, oldest
 in the LSBs), ``<name>_done`` (one-cycle strobe), ``<name>_batches`` (count), ``<name>_fill``
@@ -31,31 +42,32 @@ access only to :data:`PUBLIC_RW` and :data:`PUBLIC_RD`, clock inside the simulat
 import functools
 from dataclasses import dataclass
 
-from amaranth.hdl import ClockDomain, ClockSignal, Module, Signal
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out, connect
 
 from models.constants import FABRIC_CLOCK_PS, LANES
 from models.framing import WORD_BITS
 from rtl.satellite.layouts import (
-    PULSE_INDEX_BITS,
     CacheAnswer,
     DownlinkWord,
     HealthAlarm,
+    SafeCounts,
     symbol_beat,
 )
-from rtl.satellite.transmitter import SatelliteTx
 from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher, record_file
 from rtl.simonly.generators import CacheQueryGenerator, PayloadCounter
-from rtl.simonly.qrng_source import CounterQrngSource
+from rtl.simonly.sourced_tx import SourcedTx
 
 LINK_CYCLES_PER_WORD = WORD_BITS  # one link bit per fabric cycle
 POWER_ON_CYCLES = 2
 CLOCK_PS = FABRIC_CLOCK_PS
 VERILOG_SOURCES = [BATCH_STORE_VERILOG]
 # The only signals the cocotb side touches (tb.runner.run_cocotb's Verilator public_rw/public_rd).
-PUBLIC_RW = ("fault_request",)
-PUBLIC_RD = ("alarm", "cache_head", "*_batches", "*_fill")
+PUBLIC_RW = ("fault_request", "fault_from")
+PUBLIC_RD = ("alarm", "cache_head", "safe", "fired", "*_batches", "*_fill")
+#: Batch tags: the symbol capture's is the pulse and cycle of its first beat (32 bits each).
+TAG_FIELD_BITS = 32
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class TxCosimParams:
     lanes: int = LANES
     cache_rows: int = 16384
     qrng_idle: int = 0
-    symbol_stall: int = 0
+    symbol_hold: int = 0
     query_rate: int = 64
     payload_idle: int = 512
     symbol_depth: int = 256
@@ -114,17 +126,18 @@ def cosim_build_options() -> dict:
 class TxCosimTop(wiring.Component):
     """Co-simulation top of the satellite transmitter chain (see the module docstring).
 
-    Latency, throughput: those of :class:`~rtl.satellite.transmitter.SatelliteTx`; the downlink
+    Latency, throughput: those of :class:`~rtl.satellite.transmitter.SatelliteTx` (with its
+    sources, :class:`~rtl.simonly.sourced_tx.SourcedTx`); the downlink
     capture takes one word per 32 cycles; the top makes its own reset.
 
     Members
     -------
     clk : In(1)
         The only clock.
-    fault_request : In(2)
-        QRNG fault selection (registered inside).
-    alarm : Out(HealthAlarm), cache_head : Out(64)
-        Health verdict and RND cache head.
+    fault_request : In(2), fault_from : In(32)
+        QRNG fault selection and its first beat (registered inside).
+    alarm : Out(HealthAlarm), cache_head : Out(64), safe : Out(SafeCounts), fired : Out(64)
+        Health verdict, RND cache head, safe pulses by cause, pulses sent.
     <capture>_batch, _done, _batches, _fill (, _batch_tag) : Out
         Per capture ``sym``, ``dl``, ``ans``: the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
     """
@@ -132,23 +145,24 @@ class TxCosimTop(wiring.Component):
     def __init__(self, params: TxCosimParams = TxCosimParams()) -> None:
         p = params
         self.params = p
-        self.tx = SatelliteTx(p.lanes, p.cache_rows)
-        self.qrng = CounterQrngSource(p.seed, p.lanes, p.qrng_idle)
+        self.tx = SourcedTx(p.seed, p.lanes, p.cache_rows, p.qrng_idle, p.symbol_hold)
         self.payload = PayloadCounter(p.seed, p.payload_idle)
         self.queries = CacheQueryGenerator(p.lanes * p.cache_rows, p.seed, p.query_rate)
         self.captures = {
             "sym": StreamBatcher(symbol_capture_bits(p.lanes), p.symbol_depth, seed=p.seed,
-                                 stall_per_1024=p.symbol_stall, tag_bits=PULSE_INDEX_BITS,
-                                 verilog_store=True, record_file=record_file("sym")),
+                                 tag_bits=2 * TAG_FIELD_BITS, verilog_store=True,
+                                 record_file=record_file("sym")),
             "dl": StreamBatcher(data.Layout.cast(DownlinkWord).size, p.downlink_depth,
-                                seed=p.seed + 1, pace=LINK_CYCLES_PER_WORD, verilog_store=True,
+                                seed=p.seed + 1, pace=LINK_CYCLES_PER_WORD,
+                                tag_bits=2 * TAG_FIELD_BITS, verilog_store=True,
                                 record_file=record_file("dl")),
             "ans": StreamBatcher(data.Layout.cast(CacheAnswer).size, p.answer_depth,
                                  seed=p.seed + 2, verilog_store=True,
                                  record_file=record_file("ans")),
         }
         members = {
-            "clk": In(1), "fault_request": In(2), "alarm": Out(HealthAlarm), "cache_head": Out(64),
+            "clk": In(1), "fault_request": In(2), "fault_from": In(32), "alarm": Out(HealthAlarm),
+            "cache_head": Out(64), "safe": Out(SafeCounts), "fired": Out(64),
         }
         for name, batcher in self.captures.items():
             for port in capture_ports(batcher):
@@ -163,24 +177,27 @@ class TxCosimTop(wiring.Component):
         power_on = Signal(range(POWER_ON_CYCLES + 1), init=POWER_ON_CYCLES)
         with m.If(power_on != 0):
             m.d.por += power_on.eq(power_on - 1)
-        fault = Signal(2)
-        m.d.por += fault.eq(self.fault_request)
+        fault, fault_from = Signal(2), Signal(32)
+        m.d.por += [fault.eq(self.fault_request), fault_from.eq(self.fault_from)]
         m.d.comb += sync.rst.eq(power_on != 0)
+        cycle = Signal(TAG_FIELD_BITS)
+        m.d.sync += cycle.eq(cycle + 1)
 
         m.submodules.tx = tx = self.tx
-        m.submodules.qrng = self.qrng
         m.submodules.payload = self.payload
         m.submodules.queries = self.queries
-        connect(m, self.qrng.o, tx.qrng)
         connect(m, self.payload.o, tx.link_payload)
         connect(m, self.queries.o, tx.query)
         m.d.comb += [
-            self.qrng.fault.eq(fault),
+            tx.fault.eq(fault),
+            tx.fault_from.eq(fault_from),
             self.queries.head.eq(tx.cache_head),
             self.alarm.eq(tx.alarm),
             self.cache_head.eq(tx.cache_head),
+            self.safe.eq(tx.safe),
+            self.fired.eq(tx.fired),
         ]
-        # Symbols are captured without their pulse index, which comes once per batch as its tag.
+        # Symbols are captured without their pulse index, which comes once per batch in the tag.
         sym = self.captures["sym"]
         beat = Signal(symbol_capture(self.params.lanes))
         m.d.comb += [
@@ -188,8 +205,9 @@ class TxCosimTop(wiring.Component):
             beat.drive.eq(tx.symbols.payload.drive),
             sym.i.valid.eq(tx.symbols.valid),
             sym.i.payload.eq(beat),
-            tx.symbols.ready.eq(sym.i.ready),
-            sym.tag.eq(tx.symbols.payload.pulse),
+            tx.symbols.ready.eq(1),  # the capture never stalls (no stall rate, no pace)
+            sym.tag.eq(Cat(tx.symbols.payload.pulse[:TAG_FIELD_BITS], cycle)),
+            self.captures["dl"].tag.eq(cycle),
         ]
         connect(m, tx.downlink, self.captures["dl"].i)
         connect(m, tx.answer, self.captures["ans"].i)

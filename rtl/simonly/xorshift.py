@@ -4,6 +4,8 @@ from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
+from models.patterns import xorshift32_seed
+
 PROBABILITY_BITS = 10  # rates are given in units of 1/1024
 
 
@@ -18,7 +20,7 @@ class Xorshift32(wiring.Component):
 
     ``value`` is the state itself, so two instances with different seeds give independent-enough
     patterns for stream idle and stall decisions (not for cryptography). Latency none: ``value``
-    is the register.
+    is the register. Golden model: :func:`models.patterns.xorshift32`.
 
     Members
     -------
@@ -29,7 +31,7 @@ class Xorshift32(wiring.Component):
     value: Out(32)
 
     def __init__(self, seed: int) -> None:
-        self._seed = (seed & 0xFFFF_FFFF) or 0x2545_F491  # the all-zero state is a fixed point
+        self._seed = xorshift32_seed(seed)
         super().__init__()
 
     def elaborate(self, platform):

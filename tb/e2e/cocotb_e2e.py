@@ -535,6 +535,7 @@ async def e2e_matches_models(dut):
     replays = {name: tuple(int(getattr(dut, f"{name}_{port}").value) for port in (
         "accepted", "dropped", "short_reads")) for name in REPLAYS}
     tap_overflow = int(dut.tap_overflow.value)
+    sat_safe = int(dut.sat_safe.value)
     counters = read_counters(dut, p["tdc_counters"])
     await Timer(2 * CLOCK_PS, unit="ps")
     for capture, snapshot in zip(captures, snapshots, strict=True):
@@ -543,6 +544,7 @@ async def e2e_matches_models(dut):
     board.finish()
     board.check_replays({name: (injectors[name].batches, *replays[name]) for name in REPLAYS})
     board.check_taps(tap_overflow)
+    board.check_safe_pulses(sat_safe)
     if not truncated:  # the model's counters are those at the end of the whole window
         board.check_counters(counters, p["tdc_counters"])
     pulses = int(stim["pulses"])
@@ -566,7 +568,7 @@ async def e2e_matches_models(dut):
         board.sequence_shortfall("merged_tags")
     status = {name: int(getattr(dut, name).value) for name in (
         "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow", "locked",
-        "tap_overflow")}
+        "tap_overflow", "sat_safe")}
     cycles = now_cycles()
     result = board.summary()
     result.update({

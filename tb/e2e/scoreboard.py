@@ -419,6 +419,14 @@ class E2eScoreboard:
             self.tallies["raw_hits"].record(np.array([True]), f"{overflow} tapped beats lost "
                                             "to a full funnel FIFO: the capture is incomplete")
 
+    def check_safe_pulses(self, safe: int) -> None:
+        """No pulse left with the safe symbol: the e2e QRNG never underflows and stays healthy,
+        so the symbol signatures (random symbols only) hold for every pulse
+        (``docs/satellite.md``)."""
+        if safe:
+            self.tallies["symbols"].record(np.array([True]), f"{safe} pulses sent with the safe "
+                                           "symbol (laser off) in a run whose QRNG never stalls")
+
     def check_counters(self, got: dict, want: dict) -> None:
         """The time tagger's counters at the end of the window equal the model's."""
         wrong = {name: (want[name], value) for name, value in got.items() if value != want[name]}

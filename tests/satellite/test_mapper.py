@@ -31,10 +31,11 @@ def test_one_lane_mapper_matches_model():
 
 @pytest.mark.parametrize("backend", backend_params())
 def test_lut_registers_drive_the_modulator_codes(backend):
-    lut = DriveLut(im=(0x11, 0x22, 0x33), pm=(0x44, 0x55, 0x66, 0x77))
+    lut = DriveLut(im=(0x11, 0x22, 0x33), pm=(0x44, 0x55, 0x66, 0x77), im_off=0x0F)
     run_body(backend, SymbolMapper(2), bodies.mapper, case="mapper_l2",
              params={"lanes": 2, "beats": 100, "seed": 3, "thresholds": (128, 192, 128),
-                     "lut": {"im": lut.im, "pm": lut.pm}, "idle": 0.3, "stall": 0.3})
+                     "lut": {"im": lut.im, "pm": lut.pm, "im_off": lut.im_off},
+                     "idle": 0.3, "stall": 0.3})
 
 
 def test_symbol_frequencies_within_five_sigma():

@@ -14,7 +14,7 @@ from models.sifting.entries import (
     make_reports,
     satellite_sift,
 )
-from models.symbols import unpack_symbols
+from models.symbols import SAFE_SYMBOL, unpack_symbols
 from rtl.common.payload import unpack_array
 from rtl.sifting.ground_report import GroundReport
 from rtl.sifting.ground_sift import GroundSift
@@ -82,11 +82,16 @@ def test_ground_report_rejects_bad_parameters():
         GroundReport(sample_below=70000)
 
 
-def test_satellite_sift_matches_model():
+@pytest.mark.parametrize("safe", [False, True], ids=["random", "with_safe_pulses"])
+def test_satellite_sift_matches_model(safe):
+    """``with_safe_pulses``: every 5th beat in the cache carries the safe symbol (laser off):
+    its detections are answered "dropped" and dropped by the ground's model too."""
     lanes, rows, beats, packet_bits, seed = 2, 128, 200, 16, 5
     capacity = lanes * rows
     written = beats * lanes
     codes = symbol_codes(seed, written)
+    marked = np.repeat(np.arange(beats) % 5 == 0, lanes) if safe else np.zeros(written, bool)
+    codes[marked] = SAFE_SYMBOL
     rng = np.random.default_rng(seed)
     # Reports spanning expired, valid and not-yet-written pulses (window [144, 400)).
     pulse, basis, bit = detections(rng, 250, written - 100 + 24, start=100)
@@ -124,6 +129,11 @@ def test_satellite_sift_matches_model():
     assert np.array_equal(counters(regs["errors"]), want.errors) and want.errors.sum() > 0
     assert regs["dropped"] == want.dropped > 0 and regs["packets"] == len(keys) // packet_bits
     assert regs["expired_count"] == int((status == 1).sum()) > 0 and (status == 2).any()
+    hit_safe = (status == 0) & marked[np.minimum(pulse, written - 1).astype(np.int64)]
+    assert np.all(want.code[hit_safe] == SiftCode.DROPPED) and (hit_safe.any() == safe)
+    ground = ground_sift(basis, bit, reports.sampled, want.code)
+    assert np.array_equal(ground.key, want.key) and not np.isin(want.key,
+                                                               np.flatnonzero(hit_safe)).any()
 
 
 def test_ground_sift_matches_model():

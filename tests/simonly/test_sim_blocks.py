@@ -4,9 +4,10 @@ import random
 
 import numpy as np
 import pytest
+from amaranth.hdl import Value
 from amaranth.lib import data
 
-from models.qrng import FAULT_BIASED, FAULT_NONE, FAULT_STUCK, source_words
+from models.qrng import FAULT_BIASED, FAULT_NONE, FAULT_STUCK, qrng_offered, source_words
 from rtl.common.payload import unpack, unpack_array
 from rtl.satellite.layouts import qrng_beat
 from rtl.simonly.batcher import StreamBatcher
@@ -19,18 +20,29 @@ from tb.capture import CaptureError, beats_of_binstr, fields
 
 @pytest.mark.parametrize("fault", [FAULT_NONE, FAULT_STUCK, FAULT_BIASED])
 def test_counter_qrng_source_is_the_model(fault):
-    lanes, beats, seed = 4, 40, 0xC0FFEE
+    """A real-time source: the beat of cycle c holds pulses 4c.., offered in the cycles
+    models.qrng.qrng_offered names, faulty from beat ``fault_from`` on; ready changes nothing."""
+    lanes, cycles, seed, fault_from = 4, 60, 0xC0FFEE, 25
     dut = CounterQrngSource(seed, lanes, idle_per_1024=300)
-    got: list[int] = []
+    valid, words = [], []
+    prng = random.Random(3)
 
-    async def set_fault(ctx):
+    async def bench(ctx):
         ctx.set(dut.fault, fault)
+        ctx.set(dut.fault_from, fault_from)
+        for _ in range(cycles):
+            ctx.set(dut.o.ready, int(prng.random() < 0.7))
+            valid.append(ctx.get(dut.o.valid))
+            words.append(ctx.get(Value.cast(dut.o.payload)))
+            await ctx.tick()
 
-    pysim.run(dut, set_fault,
-              pysim.consumer(dut.o, beats, got, random.Random(3), stall=0.3))
-    words = unpack_array(qrng_beat(lanes), got)
-    want = source_words(seed, np.arange(beats * lanes), fault).reshape(beats, lanes)
-    assert np.array_equal(words, want)
+    pysim.run(dut, bench)
+    assert np.array_equal(np.array(valid, dtype=bool), qrng_offered(seed, 300, cycles))
+    assert 0 < sum(valid) < cycles
+    pulses = np.arange(cycles * lanes).reshape(cycles, lanes)
+    want = source_words(seed, pulses)
+    want[fault_from:] = source_words(seed, pulses[fault_from:], fault)
+    assert np.array_equal(unpack_array(qrng_beat(lanes), words), want)
 
 
 def test_xorshift_sequence():
