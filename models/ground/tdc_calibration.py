@@ -15,9 +15,9 @@ Timing of the calibrator, in cycles of its clock (``a``: the cycle a hit is acce
 * after reset the histogram is cleared for ``K`` cycles (``K`` = taps, one per code); from
   cycle ``K`` calibration hits are collected;
 * the ``N``-th calibration hit, accepted at ``t``, closes the histogram; the build starts at
-  ``u = t + 1``, or, while an earlier built table still waits for its frame strobe, at the
+  ``u = t + BUILD_GAP``, or, while an earlier built table still waits for its frame strobe, at the
   cycle after that strobe; it walks the ``K`` codes (clearing the histogram, collection resumes
-  from ``u + K + 1``) and writes the table into the inactive bank through a two-stage pipeline,
+  from ``u + K + 1``) and writes the table into the inactive bank through a three-stage pipeline,
   ready from ``u + K + 1 + BUILD_PIPELINE``; calibration hits that come while the histogram is
   closed are dropped (``cal_dropped``);
 * a ready table becomes active at the first ``frame_strobe`` at a cycle ``s >= ready``: hits
@@ -45,6 +45,7 @@ from models.constants import (
     TDC_TAPS,
 )
 from models.ground.tdc import (
+    CHANNEL_LATENCY,
     MASK64,
     ChannelConfig,
     ChannelResult,
@@ -57,15 +58,18 @@ from models.ground.tdc import (
 TABLE_BITS = 13
 """Width of a table entry (integer ps, at most one clock period: 6400 < 2**13)."""
 
-BUILD_GAP = 1
-"""Cycles from the ``N``-th calibration hit's acceptance to the first cycle of the build."""
-BUILD_PIPELINE = 2
+BUILD_GAP = 3
+"""Cycles from the ``N``-th calibration hit's acceptance to the first cycle of the build (the
+histogram's read-modify-write takes three cycles: the walk waits for its last write)."""
+BUILD_PIPELINE = 3
 """Cycles by which the table's last entry is written after the walk's last code: the entry is
-computed in two registered stages (running sum, then the scaled centre) so that no block-RAM
-output feeds a multiplier and a block-RAM input in one cycle."""
+computed in three registered stages (the histogram's output, the running sum, the scaled
+centre) so that no block-RAM output feeds an adder and no multiplier output a block-RAM input
+in one cycle."""
 
-CHANNEL_LATENCY = 2
-"""Cycles from a hit's sampling cycle to its acceptance by a calibrator behind the channel."""
+CALIBRATOR_LATENCY = 3
+"""Cycles from a raw hit's acceptance to its tag (:class:`rtl.ground.tdc_calibration.
+TdcCalibrator`: skew subtraction and table read, entry register, entry subtraction)."""
 
 
 class CalibrationConfigError(ValueError):

@@ -3,8 +3,8 @@ models composed with the cycle offsets of the RTL's wiring.
 
 ::
 
-    codes[ch] --run_channel--> raw hits (edge cycle c) --run_calibrator--> tags (cycle c + 4)
-                                  accepted at c + 2 (the calibrator always accepts: the merge
+    codes[ch] --run_channel--> raw hits (edge cycle c) --run_calibrator--> tags (cycle c + 8)
+                                  accepted at c + 5 (the calibrator always accepts: the merge
                                   and the join never stall it)
     channels 0..3 tags ------------------------------------------------> merge inputs 0..3
     channel 4 tags (strobes) --+
@@ -35,14 +35,15 @@ from models.constants import (
 )
 from models.ground.strobe_guard import GUARD_DEFAULTS, GuardConfig, run_guard, tap0_edges
 from models.ground.sync_join import SYNC_CHANNEL, JoinConfig, JoinResult, run_join
-from models.ground.tdc import ChannelConfig, ChannelResult, run_channel
-from models.ground.tdc_calibration import CalibratorConfig, CalibratorResult, run_calibrator
+from models.ground.tdc import CHANNEL_LATENCY, ChannelConfig, ChannelResult, run_channel
+from models.ground.tdc_calibration import (
+    CALIBRATOR_LATENCY,
+    CalibratorConfig,
+    CalibratorResult,
+    run_calibrator,
+)
 from models.ground.tdc_merge import Coarse, MergeInput, MergeResult, run_merge
 
-CHANNEL_LATENCY = 2
-"""Cycles from a hit's code to its raw hit on the channel's output (TdcChannel)."""
-CALIBRATOR_LATENCY = 2
-"""Cycles from a raw hit's acceptance to its tag (TdcCalibrator)."""
 MERGE_DEPTH = 32
 JOIN_DEPTH = 4
 JOIN_TIMEOUT_CYCLES = 6
@@ -115,12 +116,13 @@ def safe_max_lags(cfg: TaggerConfig) -> tuple[int, ...]:
     """Per merge input, the largest lag its tags can have, so that none is ever late.
 
     A detector tag leaves its calibrator ``CHANNEL_LATENCY + CALIBRATOR_LATENCY`` cycles after
-    its sampling edge with ``time = edge - table - skew`` (table entries below one period), so its
-    lag is at most ``5 T + skew``. A joined sync tag leaves when its window closes, at the latest
-    by the timeout: ``t >= lo``, the deadline is ``2 tolerance + strobe_lag`` after ``lo``, and
-    the join decides on an even cycle and acts on the next (``JOIN_TIMEOUT_CYCLES``); or, when
-    the strobe came first, right after its event (``t >= stamp + offset - tolerance``): event
-    FIFO, open, take, close, each a decision and an action (``JOIN_EVENT_CYCLES``)."""
+    its sampling edge with ``time = edge - table - skew`` (table entries below one period), so
+    its lag is at most ``(CHANNEL_LATENCY + CALIBRATOR_LATENCY + 1) T + skew``. A joined sync
+    tag leaves when its window closes, at the latest by the timeout: ``t >= lo``, the deadline
+    is ``2 tolerance + strobe_lag`` after ``lo``, and the join decides on an even cycle and acts
+    on the next (``JOIN_TIMEOUT_CYCLES``); or, when the strobe came first, right after its event
+    (``t >= stamp + offset - tolerance``): event FIFO, open, take, close, each a decision and an
+    action (``JOIN_EVENT_CYCLES``)."""
     t = FABRIC_CLOCK_PS
     det = [(CHANNEL_LATENCY + CALIBRATOR_LATENCY + 1) * t + max(0, s) for s in cfg.skew]
     j = cfg.join

@@ -128,6 +128,8 @@ class _Registers:
         self.res_m = Signal(M_BITS)
         self.res_n = Signal(64)
         self.up, self.down, self.inside = Signal(), Signal(), Signal()
+        # -sel.period, free-running: sel is set cycles before the correction compares with it
+        self.neg_period = Signal(signed(PERIOD_BITS + 1))
         self.res_e = Signal(signed(PERIOD_BITS + 18))
         # free-running 18x18 partial products
         self.dr_lo, self.dr_hi, self.mp_lo, self.mp_hi = (
@@ -201,7 +203,8 @@ class PulseIndexer(wiring.Component):
         mux in between (a shared, FSM-multiplexed multiplier reached only 113 MHz)."""
         m.d.sync += [r.dr_lo.eq(r.d[:SPLIT] * r.sel.recip), r.dr_hi.eq(r.d[SPLIT:] * r.sel.recip),
                      r.mp_lo.eq(r.m0 * r.sel.period[:SPLIT]),
-                     r.mp_hi.eq(r.m0 * r.sel.period[SPLIT:])]
+                     r.mp_hi.eq(r.m0 * r.sel.period[SPLIT:]),
+                     r.neg_period.eq(-r.sel.period)]
 
     def _intake(self, m: Module, r: _Registers, fifo: SyncFIFOBuffered) -> None:
         """``IDLE``, ``DECODE``, ``ACT``: take a tag, compare it, then queue a detection, emit a
@@ -420,7 +423,7 @@ class PulseIndexer(wiring.Component):
         with m.State("CORRECT"):
             # compare in one cycle, apply in the next (each a single carry chain)
             twice = r.e << 1
-            m.d.sync += [r.up.eq(twice >= sel.period), r.down.eq(twice < -sel.period)]
+            m.d.sync += [r.up.eq(twice >= sel.period), r.down.eq(twice < r.neg_period)]
             m.next = "APPLY"
         with m.State("APPLY"):
             with m.If(r.up):

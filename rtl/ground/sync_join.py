@@ -33,6 +33,48 @@ class Action(enum.Enum, shape=3):
     CLOSE = 4
 
 
+class HeadRegisterFIFO(wiring.Component):
+    """First-word-fall-through FIFO of ``depth`` registers whose head is a flip-flop:
+    :class:`amaranth.lib.fifo.SyncFIFO`'s ports and cycles (a word written at cycle ``c`` is
+    readable from ``c + 1``; ``w_rdy`` is the level below ``depth`` at the start of the cycle,
+    whatever is read in it), but ``r_data`` comes from a register, not through a RAM read, so
+    the logic behind it has the whole cycle. A read shifts every entry down; a write goes to
+    the first free entry after the shift. Latency 1 cycle, one word in and one out per cycle.
+
+    Members
+    -------
+    w_data : In(width)
+    w_en : In(1)
+    w_rdy : Out(1)
+    r_data : Out(width)
+        The head (valid while ``r_rdy``).
+    r_en : In(1)
+    r_rdy : Out(1)
+    """
+
+    def __init__(self, width: int, depth: int) -> None:
+        self._width, self._depth = width, depth
+        super().__init__({"w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
+                          "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        regs = [Signal(self._width, name=f"entry{i}") for i in range(self._depth)]
+        level = Signal(range(self._depth + 1))
+        read = self.r_en & (level != 0)
+        write = self.w_en & (level != self._depth)
+        after = level - read  # the level after this cycle's read: where a write goes
+        for i, reg in enumerate(regs):
+            with m.If(write & (after == i)):
+                m.d.sync += reg.eq(self.w_data)
+            with m.Elif(read):
+                m.d.sync += reg.eq(regs[i + 1] if i + 1 < self._depth else 0)
+        m.d.sync += level.eq(level + write - read)
+        m.d.comb += [self.r_data.eq(regs[0]), self.r_rdy.eq(level != 0),
+                     self.w_rdy.eq(level != self._depth)]
+        return m
+
+
 class SyncJoin(wiring.Component):
     """Frame events + sync-channel strobes -> ``(t_k, k)`` tags; missing, ambiguous, extra and
     overflowing ones counted, none joined to a wrong ``k``.
@@ -96,7 +138,8 @@ class SyncJoin(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         depth = self._depth
-        m.submodules.sfifo = sfifo = SyncFIFO(width=64, depth=depth)
+        # the strobe FIFO's head goes into three 64-bit compares: a register, not a RAM read
+        m.submodules.sfifo = sfifo = HeadRegisterFIFO(width=64, depth=depth)
         m.submodules.efifo = efifo = SyncFIFO(width=JoinWindow.size, depth=depth)
         head = data.View(JoinWindow, efifo.r_data)
         t = sfifo.r_data

@@ -4,11 +4,16 @@ Overview
 --------
 ``taps`` (the sampled carry-chain code of one fabric cycle) -> ``hits``
 (:data:`rtl.ground.layouts.RawHit`: 64-bit picosecond coarse time of the sampling edge, fine
-ones count, channel). Stage 0 finds a rising edge of tap 0 against the previous sample and
-counts the ones of the code in a balanced adder tree (a bubble swaps a one and a zero near the
-thermometer edge, the count stays); stage 1 applies, in this order, the dead time, the
-calibration blanking, the coverage check (every tap high) and the pile-up check (last tap high),
-then the output register.
+ones count, channel). The encoder finds a rising edge of tap 0 against the previous sample and
+counts the ones of the same code in four registered stages (a bubble swaps a one and a zero
+near the thermometer edge, the count stays): the ones count (3 bits, one LUT4 per bit) of every
+group of four taps, then three stages that each add runs of four of the previous terms (320
+taps: 80, 20, 5, 2 terms), the last addition in the output stage; the last tap and the
+every-tap-high check travel with the count. The output stage applies, in this order, the dead
+time, the calibration blanking, the coverage check (every tap high) and the pile-up check
+(last tap high), then the output register. The stages bound the fabric clock: the first reads
+the line's second sampling rank, which sits next to the carry chains, through one LUT into a
+register that the placer puts anywhere (``docs/ground.md`` "Synthesis").
 
 Calibration slots: ahead of the carry chain a mux gives the line to an on-chip ring oscillator
 for :data:`TDC_CAL_SLOT_CYCLES` cycles every ``cal_period`` cycles (slots start where the cycle
@@ -24,7 +29,7 @@ that skips the slots which would hide a strobe: their cycles are ordinary time h
 time and fine code come from the same sample, so no hit near a clock edge is off by a cycle.
 """
 
-from amaranth.hdl import Const, Module, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -38,28 +43,53 @@ from models.constants import (
     TDC_TAPS,
 )
 from models.ground.strobe_guard import GuardConfig
-from models.ground.tdc import COUNTER_BITS, MASK64, check_cal_period
+from models.ground.tdc import CHANNEL_LATENCY, COUNTER_BITS, MASK64, check_cal_period
 from rtl.ground.layouts import RawHit
 from rtl.ground.strobe_guard import StrobeGuard
 
+#: Registered stages of the encoder ahead of the output register
+#: (:data:`models.ground.tdc.CHANNEL_LATENCY` is one more).
+ENCODE_STAGES = 4
+#: Taps per first-level group of the ones counter: one LUT4 per bit of a group's count.
+GROUP_TAPS = 4
+#: Terms each registered stage of the ones counter adds (two adder levels).
+STAGE_TERMS = 4
 
-def ones_count(bits: Value) -> Value:
-    """Number of ones of ``bits`` as a balanced adder tree (depth log2 of the width)."""
-    terms = [bits[i] for i in range(len(bits))]
-    while len(terms) > 1:
-        pairs = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
-        terms = pairs + terms[len(terms) - len(terms) % 2:]
-    return terms[0]
+
+def group_counts(bits: Value) -> list[Value]:
+    """Ones counts (3 bits) of the groups of :data:`GROUP_TAPS` taps of ``bits`` (the last
+    group zero-padded), each bit a function of four taps: one LUT4, no carry chain."""
+    out = []
+    for first in range(0, len(bits), GROUP_TAPS):
+        a, b, c, d = (bits[i] if i < len(bits) else Const(0)
+                      for i in range(first, first + GROUP_TAPS))
+        four = a & b & c & d
+        two = ((a & b) | (c & d) | ((a ^ b) & (c ^ d))) & ~four
+        out.append(Cat(a ^ b ^ c ^ d, two, four))
+    return out
+
+
+def partial_sums(terms: list[Value]) -> list[Value]:
+    """Sums of consecutive runs of :data:`STAGE_TERMS` terms, each a balanced adder tree (one
+    registered stage of the ones counter)."""
+    out = []
+    for first in range(0, len(terms), STAGE_TERMS):
+        run = terms[first:first + STAGE_TERMS]
+        while len(run) > 1:
+            run = [run[i] + run[i + 1] for i in range(0, len(run) - 1, 2)] + \
+                  run[len(run) - len(run) % 2:]
+        out.append(run[0])
+    return out
 
 
 class TdcChannel(wiring.Component):
     """One TDC channel: sampled delay-line code to raw hits, with dead time and input checks.
 
     Latency: a hit whose edge is in the code of cycle ``c`` is valid on ``hits`` from cycle
-    ``c + 2``. Throughput: at most one hit per cycle (a rising edge needs a low sample before
-    it, so hits are at least 2 cycles apart). A TDC cannot wait: ``hits`` must be accepted
-    before the next hit is ready, otherwise that next hit is lost and counted in
-    ``lost_overflow``.
+    ``c + 5`` (:data:`models.ground.tdc.CHANNEL_LATENCY`). Throughput: at most one hit per
+    cycle (a rising edge needs a low sample before it, so hits are at least 2 cycles apart). A
+    TDC cannot wait: ``hits`` must be accepted before the next hit is ready, otherwise that next
+    hit is lost and counted in ``lost_overflow``.
 
     Members
     -------
@@ -105,6 +135,9 @@ class TdcChannel(wiring.Component):
         self._cal_period = check_cal_period(cal_period)
         if taps >= 1 << TDC_FINE_BITS:
             raise ValueError(f"{taps} taps do not fit a {TDC_FINE_BITS}-bit fine code")
+        if ENCODE_STAGES + 1 != CHANNEL_LATENCY:
+            raise ValueError(f"the encoder's {ENCODE_STAGES} stages do not match the model's "
+                             f"CHANNEL_LATENCY {CHANNEL_LATENCY}")
         guarded = {} if guard is None else {"cal_skip": Out(1), "strobe_locked": Out(1),
                                             "cal_skipped": Out(COUNTER_BITS)}
         super().__init__(guarded | {
@@ -126,45 +159,70 @@ class TdcChannel(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         taps = self.taps
-        coarse = Signal(64, init=self._epoch)
+        # The counters run ENCODE_STAGES (coarse time, read by the output register) and
+        # ENCODE_STAGES - 1 (calibration phase, registered with the last encoder stage) cycles
+        # behind, so each reads the value of the cycle whose code holds the hit.
+        coarse = Signal(64, init=(self._epoch - ENCODE_STAGES * FABRIC_CLOCK_PS) & MASK64)
         m.d.sync += coarse.eq(coarse + FABRIC_CLOCK_PS)
         # position in the calibration period (cal_period is a power of two: the counter wraps)
-        phase = Signal(range(self._cal_period))
+        phase = Signal(range(self._cal_period),
+                       init=-(ENCODE_STAGES - 1) % self._cal_period)
         m.d.sync += phase.eq(phase + 1)
-        # stage 0: edge of tap 0, ones count, full and top checks of the same sample
+        # Encoder, ENCODE_STAGES registered stages, each loaded only with an edge (a clock
+        # enable in the fabric; a simulator evaluates the counter only in the cycles of an
+        # edge). Stage a: edge of tap 0 against the previous sample, the ones count of every
+        # group of four taps and the last tap, straight from the line's second rank (one LUT
+        # level, so the long routes from the carry chains' columns end in a register).
         prev0 = Signal()
         m.d.sync += prev0.eq(taps[0])
-        s1_valid = Signal()
-        s1_coarse = Signal(64)
-        s1_fine = Signal(TDC_FINE_BITS)
-        s1_top = Signal()
-        s1_cal = Signal()
-        s1_blank = Signal()
+        edge = taps[0] & ~prev0
+        groups = group_counts(taps)
+        a_valid, a_top = Signal(), Signal()
+        a_counts = [Signal(3, name=f"a_count{i}") for i in range(len(groups))]
+        m.d.sync += a_valid.eq(edge)
+        with m.If(edge):
+            m.d.sync += [a_top.eq(taps[-1])] + [r.eq(g) for r, g in zip(a_counts, groups,
+                                                                          strict=True)]
+        # stages b, c, d: sums of runs of four of the previous stage's terms (two adder
+        # levels; at most two terms are left); full (every tap high) is every group at 4, the
+        # slot flags join in the last stage
+        valid, top, full, terms = a_valid, a_top, Cat(c[2] for c in a_counts).all(), a_counts
+        for stage in "bcd":
+            sums = partial_sums(terms)
+            regs = [Signal(len(v), name=f"{stage}_sum{i}") for i, v in enumerate(sums)]
+            s_valid, s_top, s_full = (Signal(name=f"{stage}_{n}") for n in ("valid", "top", "full"))
+            m.d.sync += s_valid.eq(valid)
+            with m.If(valid):
+                m.d.sync += [s_top.eq(top), s_full.eq(full)] + \
+                            [r.eq(v) for r, v in zip(regs, sums, strict=True)]
+            valid, top, full, terms = s_valid, s_top, s_full, regs
+        s1_valid, s1_top, s1_full = valid, top, full
+        s1_cal, s1_blank = Signal(name="s1_cal"), Signal(name="s1_blank")
+        # the guard's skip holds from 16 cycles before a slot to 16 before the next, so the
+        # phase counter's lag behind the line does not change which slot it applies to
         slot_runs = ~self._guarded(m)
         m.d.sync += [
             s1_cal.eq((phase >= 2) & (phase <= TDC_CAL_SLOT_CYCLES) & slot_runs),
             s1_blank.eq(((phase == 1) | (phase == TDC_CAL_SLOT_CYCLES + 1)) & slot_runs),
-            s1_valid.eq(taps[0] & ~prev0),
-            s1_coarse.eq(coarse),
-            s1_top.eq(taps[-1]),
         ]
-        # The count is needed only with an edge: loaded under that enable (a clock enable in
-        # the fabric), a simulator evaluates the adder tree only in the cycles of an edge.
-        with m.If(taps[0] & ~prev0):
-            m.d.sync += s1_fine.eq(ones_count(taps))
-        # stuck-high input: run of tap 0 high, one event when it reaches stuck_cycles
+        s1_fine = sum(terms[1:], terms[0])
+        # stuck-high input: run of tap 0 high (saturating), one event when it reaches
+        # stuck_cycles. The compare is made a cycle ahead on the run's next value into
+        # ``arm`` (run + 1 == stuck_cycles), so the counter's enable is two flops and a LUT.
         run = Signal(16)
-        with m.If(~taps[0]):
-            m.d.sync += run.eq(0)
-        with m.Elif(run != 0xFFFF):
-            m.d.sync += run.eq(run + 1)
-        stuck_now = taps[0] & (run + 1 == self.stuck_cycles)
-        # stage 1: dead time, coverage, pile-up, output register
+        run_next = Signal(16)
+        m.d.comb += run_next.eq(Mux(taps[0], Mux(run != 0xFFFF, run + 1, run), 0))
+        m.d.sync += run.eq(run_next)
+        threshold = Signal(17)  # stuck_cycles - 1 (0x1FFFF for 0: never reached)
+        arm = Signal()
+        m.d.comb += threshold.eq(self.stuck_cycles - 1)
+        m.d.sync += arm.eq(run_next == threshold)
+        stuck_now = taps[0] & arm
+        # stage 1: dead time, coverage, pile-up, output register (with the last addition)
         dead = Signal(8)
         with m.If(dead != 0):
             m.d.sync += dead.eq(dead - 1)
         accept = Signal()
-        s1_full = s1_fine == self._taps
         live = s1_valid & ((dead == 0) | s1_cal)
         lost_dead = s1_valid & ~live
         blank = live & s1_blank
@@ -179,7 +237,7 @@ class TdcChannel(wiring.Component):
             with m.If(~out.valid | out.ready):
                 m.d.sync += [
                     out.valid.eq(1),
-                    out.payload.coarse.eq(s1_coarse),
+                    out.payload.coarse.eq(coarse),
                     out.payload.fine.eq(s1_fine),
                     out.payload.channel.eq(self._channel),
                     out.payload.calibration.eq(s1_cal),

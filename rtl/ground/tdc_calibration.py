@@ -10,7 +10,7 @@ Overview
            |                      v entry = (T (2 cum + h) + N) >> (log2 N + 1)
            |                   table RAM, 2 banks x K entries (integer ps)
            |                      | bank switch at frame_strobe once the new bank is ready
-           +-- detector ----> table[active][fine] --> time = coarse - entry - skew --> tags
+           +-- detector ----> table[active][fine] --> time = (coarse - skew) - entry --> tags
 
 One histogram block RAM and one table block RAM (two banks; 2 x 320 x 13 bits fit one ECP5
 DP16KD). The histogram is cleared while it is walked, so a new one starts as soon as a table is
@@ -33,7 +33,9 @@ from rtl.ground.layouts import RawHit, Tag
 class TdcCalibrator(wiring.Component):
     """Calibrated tags of one TDC channel from its raw hits.
 
-    Latency 2 cycles from an accepted detector hit to its tag (table read, subtract).
+    Latency 3 cycles from an accepted detector hit to its tag (skew subtraction and table
+    read, table entry register, entry subtraction;
+    :data:`models.ground.tdc_calibration.CALIBRATOR_LATENCY`).
     Throughput one hit per cycle. ``hits.ready`` follows ``tags``: it is low only while a tag
     waits for ``tags.ready`` (a stalled output stalls the input; in front of a TDC channel the
     consumer must always accept). Calibration hits never leave as tags; detector hits that find
@@ -116,21 +118,24 @@ class TdcCalibrator(wiring.Component):
         wr_t = table.write_port()
         rd_t = table.read_port(transparent_for=())
         wr_h = hist.write_port()
-        rd_h = hist.read_port(transparent_for=(wr_h,))
+        rd_h = hist.read_port()
 
         active = Signal()
         have = Signal(init=cfg.initial is not None)
         pending = Signal()
         m.d.comb += self.calibrated.eq(have)
 
-        # detector path: read the active bank at acceptance, subtract in the output register
+        # detector path: subtract the skew and read the active bank at acceptance, register
+        # the entry (a block RAM's clock-to-out is most of a period), subtract it in the
+        # output register
         hit = self.hits.payload
         en = ~self.tags.valid | self.tags.ready
         accept = self.hits.valid & en
         cal_in = accept & hit.calibration
         lost = accept & ~hit.calibration & ~have
-        a_valid = Signal()
-        a_coarse = Signal.like(hit.coarse)
+        a_valid, b_valid = Signal(), Signal()
+        a_coarse, b_coarse = Signal.like(hit.coarse), Signal.like(hit.coarse)
+        b_entry = Signal(cfg.table_bits)
         m.d.comb += [
             self.hits.ready.eq(en),
             rd_t.en.eq(en),
@@ -139,31 +144,54 @@ class TdcCalibrator(wiring.Component):
         with m.If(en):
             m.d.sync += [
                 a_valid.eq(accept & ~hit.calibration & have),
-                a_coarse.eq(hit.coarse),
-                self.tags.valid.eq(a_valid),
-                self.tags.payload.time.eq(a_coarse - rd_t.data - self.skew),
+                a_coarse.eq(hit.coarse - self.skew),
+                b_valid.eq(a_valid),
+                b_coarse.eq(a_coarse),
+                b_entry.eq(rd_t.data),
+                self.tags.valid.eq(b_valid),
+                self.tags.payload.time.eq(b_coarse - b_entry),
                 self.tags.payload.channel.eq(cfg.channel),
                 self.tags.payload.frame.eq(0),
             ]
 
-        # calibration path: histogram read-modify-write (the read is transparent for the
-        # write, so back-to-back hits on one code add up), then a walk over the codes
+        # calibration path: histogram read-modify-write in three cycles (accept and read,
+        # register the block RAM's output, add and write: its clock-to-out is most of a period),
+        # then a walk over the codes. The read is not transparent; the increments of the two
+        # hits before a hit are still in flight when it reads, so a hit adds one plus one for
+        # each of them on the same code.
         count = Signal(range(cfg.cal_hits + 1))
         timer = Signal(range(cfg.starve_cycles))
         walk = Signal(range(codes + 1))
+        # walk == codes - 1, count == cal_hits - 1, timer == starve_cycles - 1, each kept with
+        # every assignment to its counter: flops, not compares, drive the state machine
+        last = Signal(init=codes == 1)
+        count_last = Signal(init=cfg.cal_hits == 1)
+        timer_last = Signal(init=cfg.starve_cycles == 1)
         cum = Signal(nbits)
-        inc = Signal()
-        inc_addr = Signal(abits)
-        m.d.sync += inc.eq(0)
-        m.d.comb += [
-            wr_h.addr.eq(inc_addr),
-            wr_h.data.eq(rd_h.data + 1),
-            wr_h.en.eq(inc),
+        r1_valid, r2_valid = Signal(), Signal()
+        r1_addr, r2_addr = Signal(abits), Signal(abits)
+        r1_inc, r2_inc = Signal(2), Signal(2)
+        r2_data = Signal(nbits)
+        collect = Signal()
+        take = cal_in & collect
+        m.d.sync += [
+            r1_valid.eq(take), r1_addr.eq(hit.fine[:abits]),
+            r1_inc.eq(1 + (r1_valid & (r1_addr == hit.fine[:abits]))
+                      + (r2_valid & (r2_addr == hit.fine[:abits]))),
+            r2_valid.eq(r1_valid), r2_addr.eq(r1_addr), r2_inc.eq(r1_inc),
+            r2_data.eq(rd_h.data),
         ]
-        h = rd_h.data
-        # The entry in two registered stages (BUILD_PIPELINE): running sum, then the scaled
-        # centre; the histogram's output never meets the multiplier and the table's input in
-        # one cycle.
+        m.d.comb += [
+            wr_h.addr.eq(r2_addr),
+            wr_h.data.eq(r2_data + r2_inc),
+            wr_h.en.eq(r2_valid),
+        ]
+        # The entry in three registered stages (BUILD_PIPELINE): the histogram's output, the
+        # running sum, the scaled centre; a block RAM's output meets no adder, and the
+        # multiplier's output meets no block RAM input, in one cycle.
+        h = Signal(nbits)
+        h_addr = Signal(abits)
+        h_valid = Signal()
         twice = Signal(nbits + 1)
         twice_addr = Signal(abits)
         twice_valid = Signal()
@@ -172,11 +200,14 @@ class TdcCalibrator(wiring.Component):
         scaled_valid = Signal()
         walked = Signal(BUILD_PIPELINE)  # the walk's last code, moving down the pipeline
         m.d.sync += [
-            twice_valid.eq(0),
+            h_valid.eq(0), h.eq(rd_h.data),
+            twice_valid.eq(h_valid), twice_addr.eq(h_addr),
             scaled.eq(FABRIC_CLOCK_PS * twice), scaled_addr.eq(twice_addr),
             scaled_valid.eq(twice_valid),
             walked.eq(walked << 1),
         ]
+        with m.If(h_valid):
+            m.d.sync += [cum.eq(cum + h), twice.eq((cum << 1) + h)]
         m.d.comb += [
             wr_t.addr.eq(Cat(scaled_addr, ~active)),
             wr_t.data.eq((scaled + cfg.cal_hits) >> nbits),
@@ -189,25 +220,28 @@ class TdcCalibrator(wiring.Component):
             with m.State("CLEAR"):
                 m.d.comb += [wr_h.addr.eq(walk), wr_h.data.eq(0), wr_h.en.eq(1),
                              dropped.eq(cal_in)]
-                m.d.sync += walk.eq(walk + 1)
-                with m.If(walk == codes - 1):
-                    m.d.sync += walk.eq(0)
+                m.d.sync += [walk.eq(walk + 1), last.eq(walk == codes - 2)]
+                with m.If(last):
+                    m.d.sync += [walk.eq(0), last.eq(codes == 1)]
                     m.next = "COLLECT"
             with m.State("COLLECT"):
-                with m.If(timer == cfg.starve_cycles - 1):
-                    m.d.sync += timer.eq(0)
+                m.d.comb += collect.eq(1)
+                with m.If(timer_last):
+                    m.d.sync += [timer.eq(0), timer_last.eq(cfg.starve_cycles == 1)]
                     m.d.comb += starve.eq(1)
                 with m.Else():
-                    m.d.sync += timer.eq(timer + 1)
+                    m.d.sync += [timer.eq(timer + 1),
+                                 timer_last.eq(timer == cfg.starve_cycles - 2)]
                 m.d.comb += rd_h.addr.eq(hit.fine[:abits])
                 with m.If(cal_in):
-                    m.d.sync += [inc.eq(1), inc_addr.eq(hit.fine[:abits]), count.eq(count + 1)]
-                    with m.If(count == cfg.cal_hits - 1):
+                    m.d.sync += [count.eq(count + 1), count_last.eq(count == cfg.cal_hits - 2)]
+                    with m.If(count_last):
                         m.next = "FULL"
             with m.State("FULL"):
                 m.d.comb += [rd_h.addr.eq(0), dropped.eq(cal_in)]
-                with m.If(~pending):
-                    m.d.sync += [walk.eq(0), cum.eq(0)]
+                # the walk reads code 0 once the last increments are written
+                with m.If(~pending & ~r1_valid & ~r2_valid):
+                    m.d.sync += [walk.eq(0), last.eq(codes == 1), cum.eq(0)]
                     m.next = "BUILD"
             with m.State("BUILD"):
                 m.d.comb += [
@@ -215,11 +249,12 @@ class TdcCalibrator(wiring.Component):
                     rd_h.addr.eq(walk + 1),
                     wr_h.addr.eq(walk), wr_h.data.eq(0), wr_h.en.eq(1),
                 ]
-                m.d.sync += [walk.eq(walk + 1), cum.eq(cum + h),
-                             twice.eq((cum << 1) + h), twice_addr.eq(walk[:abits]),
-                             twice_valid.eq(1)]
-                with m.If(walk == codes - 1):
-                    m.d.sync += [walk.eq(0), count.eq(0), timer.eq(0), walked[0].eq(1)]
+                m.d.sync += [walk.eq(walk + 1), last.eq(walk == codes - 2),
+                             h_addr.eq(walk[:abits]), h_valid.eq(1)]
+                with m.If(last):
+                    m.d.sync += [walk.eq(0), last.eq(codes == 1), walked[0].eq(1),
+                                 count.eq(0), count_last.eq(cfg.cal_hits == 1),
+                                 timer.eq(0), timer_last.eq(cfg.starve_cycles == 1)]
                     m.next = "COLLECT"
         # the table's last entry is written in the cycle the walk's last code leaves the
         # pipeline: from the next cycle the new bank may be switched in

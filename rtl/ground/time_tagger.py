@@ -65,8 +65,8 @@ class TimeTagger(wiring.Component):
     """Sampled delay-line codes of the five TDC channels + sync frame events -> calibrated,
     time-ordered tags with the sync tags ``(t_k, k)`` among them, for the pulse indexer.
 
-    Latency: a detector hit's tag reaches the merge 4 cycles after the code that holds it
-    (channel 2, calibrator 2) and leaves it once safe (:class:`rtl.ground.tdc_merge.
+    Latency: a detector hit's tag reaches the merge 8 cycles after the code that holds it
+    (channel 5, calibrator 3) and leaves it once safe (:class:`rtl.ground.tdc_merge.
     TimeOrderedMerge`: the largest ``max_lag_ps`` among the idle inputs plus up to 12 cycles;
     the sync input's lag, about ``2 tolerance_ps + strobe_lag_ps``, dominates). Throughput: one
     tag per 5 cycles out (31.25 Mtags/s at 156.25 MHz); each channel one hit per 2 cycles in.

@@ -41,14 +41,19 @@ from models.constants import FABRIC_CLOCK_PS, SQUASH_SEED, TDC_CAL_PERIOD, TDC_C
 from models.ground.calibration import BINS
 from models.ground.sync import SyncConfig
 from models.ground.tdc import MASK64
+from models.ground.time_tagger import JOIN_DEPTH, MERGE_DEPTH
 from models.ground.timing import PERIOD_BITS, IndexerConfig
 from rtl.common.forward import forward_member
-from rtl.ground.carry_chain import CarryLines
+from rtl.ground.carry_chain import CarryChainLine, CarryLines
 from rtl.ground.histogram import COUNT_BITS, PhaseHistogram
 from rtl.ground.indexer import PulseIndexer
 from rtl.ground.layouts import Tag
 from rtl.ground.squash import Squasher
 from rtl.ground.sync import FrameEvent, SyncDetector
+from rtl.ground.sync_join import SyncJoin
+from rtl.ground.tdc import TdcChannel
+from rtl.ground.tdc_calibration import TdcCalibrator
+from rtl.ground.tdc_merge import TimeOrderedMerge
 from rtl.ground.time_tagger import TimeTagger
 from rtl.sifting.layouts import DetectionRecord
 
@@ -207,10 +212,69 @@ class GroundTiming(wiring.Component):
         return m
 
 
+class TdcChannelPath(wiring.Component):
+    """One TDC channel's path for block synthesis (``python -m sim.synth tdc_channel``): a
+    carry-chain line (:class:`rtl.ground.carry_chain.CarryChainLine`, first rank on
+    ``tdc_clk``), its :class:`rtl.ground.tdc.TdcChannel` and its
+    :class:`rtl.ground.tdc_calibration.TdcCalibrator`, with the channel's and the calibrator's
+    registers and counters as ports, as in :class:`GroundTiming`. Latency, throughput, stream
+    contract: those of the three blocks in a row.
+
+    Members
+    -------
+    line : In(1)
+        The line input.
+    tdc_clk : In(1)
+        The first sampling rank's clock (the fabric clock).
+    tags : Out(stream.Signature(Tag))
+        The calibrator's tags.
+    the channel's and the calibrator's other members
+        As there (one ``clear`` for both).
+    """
+
+    def __init__(self, taps: int = TDC_TAPS) -> None:
+        self.channel = TdcChannel(0, taps=taps)
+        self.calibrator = TdcCalibrator(0, taps=taps)
+        members = {"line": In(1), "tdc_clk": In(1)}
+        for inner, inside in self._inner():
+            members |= {name: member for name, member in inner.signature.members.items()
+                        if name not in inside}
+        self._taps = taps
+        super().__init__(members)
+
+    def _inner(self) -> tuple:
+        """The blocks and, per block, the members wired inside (the calibrator's ``clear`` is
+        the channel's)."""
+        return ((self.channel, {"taps", "hits"}), (self.calibrator, {"hits", "clear"}))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.tdc = ClockDomain("tdc", reset_less=True)
+        m.submodules.line = line = CarryChainLine(self._taps, sample_domain="tdc")
+        m.submodules.channel = channel = self.channel
+        m.submodules.calibrator = cal = self.calibrator
+        m.d.comb += [ClockSignal("tdc").eq(self.tdc_clk), line.line.eq(self.line),
+                     channel.taps.eq(line.taps), cal.clear.eq(self.clear)]
+        wiring.connect(m, channel.hits, cal.hits)
+        for inner, inside in self._inner():
+            for name in inner.signature.members:
+                if name not in inside:
+                    forward_member(m, self, inner, name)
+        return m
+
+
 SYNTH_TOPS: dict[str, Callable[[], wiring.Component]] = {
     "ground_rx": GroundRx,
     "ground_timing": lambda: GroundTiming(lines="carry"),
 }
 #: Tops that need a larger part than ``sim.synth.DEVICE`` (the LFE5U-25F): a row of the 25F holds
 #: 276 carry cells, fewer than a delay line's 321, so nextpnr would split each line.
-SYNTH_DEVICES: dict[str, str] = {"ground_timing": "LFE5U-45F-8"}
+SYNTH_DEVICES: dict[str, str] = {"ground_timing": "LFE5U-45F-8", "tdc_channel": "LFE5U-45F-8"}
+#: Blocks of ``ground_timing`` that ``python -m sim.synth`` runs when named (not by default):
+#: a block's Fmax out of context in a few minutes, against the whole top's half hour.
+BLOCK_TOPS: dict[str, Callable[[], wiring.Component]] = {
+    "tdc_channel": TdcChannelPath,
+    "sync_join": lambda: SyncJoin(JOIN_DEPTH),
+    "tdc_merge": lambda: TimeOrderedMerge(TDC_CHANNELS, MERGE_DEPTH,
+                                          frame_inputs=(TDC_CHANNELS - 1,)),
+}

@@ -19,6 +19,7 @@ from amaranth.sim import Simulator
 from models.constants import FABRIC_CLOCK_PS, TDC_DEAD_CYCLES
 from models.ground.strobe_guard import GuardConfig
 from models.ground.tdc import (
+    CHANNEL_LATENCY,
     ChannelConfig,
     ChannelResult,
     DelayLine,
@@ -33,7 +34,7 @@ from rtl.ground.tdc_calibration import TdcCalibrator
 from rtl.simonly.delay_line import DelayLineReplay, TdcOnLine
 from tb.dual import Bench, Receive, Send
 
-PIPELINE_CYCLES = 4
+PIPELINE_CYCLES = CHANNEL_LATENCY + 2
 COUNTERS = ("lost_dead", "lost_pileup", "lost_overflow", "coverage_errors", "stuck_events",
             "lost_calibration")
 FLAGS = ("coverage_error", "stuck")

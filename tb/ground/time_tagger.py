@@ -32,8 +32,8 @@ from models.constants import (
 )
 from models.ground.strobe_guard import GuardConfig, guarded_input
 from models.ground.sync_join import JoinConfig
-from models.ground.tdc import DelayLine, channel_input, default_pulses
-from models.ground.tdc_calibration import linear_table
+from models.ground.tdc import CHANNEL_LATENCY, DelayLine, channel_input, default_pulses
+from models.ground.tdc_calibration import CALIBRATOR_LATENCY, linear_table
 from models.ground.time_tagger import TaggerConfig, TaggerResult, run_time_tagger
 from rtl.common.payload import pack
 from rtl.ground.tdc_merge import LAG_BITS
@@ -92,8 +92,10 @@ def tagger_case(p: dict) -> TaggerCase:
                          p["cal_period"], cfg=guard)
     pulses.append((sync.rises, sync.widths))
     tol = 2 * T
+    # a strobe reaches the join CHANNEL_LATENCY + CALIBRATOR_LATENCY cycles after its sampling
+    # edge, up to a period after its time
     join = JoinConfig(offset_ps=-p["event_delay"] * T + T // 2, tolerance_ps=tol,
-                      strobe_lag_ps=6 * T)
+                      strobe_lag_ps=(CHANNEL_LATENCY + CALIBRATOR_LATENCY + 2) * T)
     cfg = TaggerConfig(taps=taps, cal_period=p["cal_period"], cal_hits=p["cal_hits"],
                        starve_cycles=1 << 24, skew=tuple(p["skew"]), join=join, guard=guard,
                        initial=tuple(tuple(int(v) for v in linear_table(line))

@@ -78,7 +78,8 @@ def case_delay(case) -> int:
 def test_config_errors() -> None:
     with pytest.raises(TaggerConfigError):
         TaggerConfig(skew=(0, 0))
-    assert safe_max_lags(TaggerConfig())[0] == 5 * T
+    # channel 5 cycles, calibrator 3, a period of fine time
+    assert safe_max_lags(TaggerConfig())[0] == 9 * T
 
 
 @pytest.mark.parametrize("backend", backend_params())
