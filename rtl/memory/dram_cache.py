@@ -179,7 +179,8 @@ class DramRndCache(wiring.Component):
         m.submodules.qq = qq = fifo.SyncFIFOBuffered(width=64, depth=4)
         m.submodules.tags = tags = fifo.SyncFIFOBuffered(width=_Tag.size,
                                                          depth=self._outstanding)
-        m.submodules.lanes = lane_q = fifo.SyncFIFOBuffered(width=_IN_WORD_BITS, depth=self._outstanding)
+        m.submodules.lanes = lane_q = fifo.SyncFIFOBuffered(width=_IN_WORD_BITS,
+                                                            depth=self._outstanding)
         m.submodules.symbols = sym_q = fifo.SyncFIFOBuffered(width=Symbol.size,
                                                              depth=self._outstanding)
         wiring.connect(m, wiring.flipped(self.query), qq.w_stream)

@@ -28,8 +28,8 @@ class LiteDram(wiring.Component):
         High while the refresher holds the DRAM.
     """
 
-    def __init__(self, config: CoreConfig = CoreConfig()) -> None:
-        self.config = config
+    def __init__(self, config: CoreConfig | None = None) -> None:
+        self.config = config = config or CoreConfig()
         self.addr_bits = core_address_bits(config)
         members = {f"port{k}": In(dram_port(self.addr_bits)) for k in range(config.ports)}
         super().__init__(members | {"refresh": Out(1)})

@@ -72,8 +72,13 @@ def _versions() -> dict[str, str]:
 
 def _phy_settings(clk_freq: float):
     """``ECP5DDRPHY``'s settings for a 16-bit DDR3 bus at ``clk_freq`` (same formulas)."""
-    from litedram.common import PhySettings, get_default_cl, get_default_cwl, get_sys_latency
-    from litedram.common import get_sys_phase
+    from litedram.common import (
+        PhySettings,
+        get_default_cl,
+        get_default_cwl,
+        get_sys_latency,
+        get_sys_phase,
+    )
     nphases, databits = 2, 16
     tck = 2 / (2 * 2 * clk_freq)
     cl, cwl = get_default_cl("DDR3", tck), get_default_cwl("DDR3", tck)
@@ -154,9 +159,10 @@ def _csr_interconnect(bus, banks):
     return InterconnectShared([bus], banks.get_buses())
 
 
-def core_verilog(config: CoreConfig = CoreConfig()) -> Path:
+def core_verilog(config: CoreConfig | None = None) -> Path:
     """Path of the core's Verilog, generated unless a file for the same configuration and
     package versions is there already."""
+    config = config or CoreConfig()
     if config.target not in ("sim", "ecp5"):
         raise LiteDramConfigError(f"LiteDRAM target {config.target!r}: use 'sim' or 'ecp5'")
     if config.rows & (config.rows - 1) or not 8 <= config.rows <= 8192:

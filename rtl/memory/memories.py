@@ -2,7 +2,9 @@
 
 One LiteDRAM core (:class:`rtl.memory.litedram.LiteDram`) serves both (a satellite build uses
 only the cache, a ground build only the store; the simulation carries both to show them sharing
-a controller). The cache's and the store's ports are this component's own; the DRAM layout puts
+a controller). ``port_model``: a behavioural stand-in for the core
+(:class:`rtl.simonly.dram_port_model.DramPortModel`), for Icarus, which cannot run LiteDRAM's
+Verilog. The cache's and the store's ports are this component's own; the DRAM layout puts
 the cache at word 0 and the store right after it.
 """
 
@@ -13,7 +15,7 @@ from rtl.common.forward import forward_member
 from rtl.memory.dram_cache import DramRndCache
 from rtl.memory.dram_store import DramRecordStore
 from rtl.memory.litedram import LiteDram
-from rtl.memory.litedram_gen import CoreConfig
+from rtl.memory.litedram_gen import CoreConfig, core_address_bits
 
 
 class DramMemories(wiring.Component):
@@ -29,9 +31,17 @@ class DramMemories(wiring.Component):
     _STORE = ("w_stream", "r_stream", "level")
 
     def __init__(self, *, capacity: int, round_trip: int, store_width: int, store_depth: int,
-                 frame_records: int, core: CoreConfig = CoreConfig(), **cache_options) -> None:
-        self.core = LiteDram(core)
-        bits = self.core.addr_bits
+                 frame_records: int, core: CoreConfig | None = None, port_model: bool = False,
+                 **cache_options) -> None:
+        core = core or CoreConfig()
+        bits = core_address_bits(core)
+        if port_model:
+            # Simulation only (Icarus): see rtl.simonly.dram_port_model.
+            from rtl.simonly.dram_port_model import DramPortModel
+            words = capacity // 32 + store_depth
+            self.core = DramPortModel(bits, core.ports, words=1 << (words - 1).bit_length())
+        else:
+            self.core = LiteDram(core)
         self.cache = DramRndCache(capacity=capacity, round_trip=round_trip, addr_bits=bits,
                                   **cache_options)
         self.store = DramRecordStore(width=store_width, depth=store_depth,

@@ -166,7 +166,7 @@ async def cache_answer_rate(dut):
         return written - rng.randrange(2 * PULSES_PER_WORD, capacity - 2 * PULSES_PER_WORD) \
             if written > capacity else None
 
-    look, answers, refresh = await _run_cache(
+    look, _, refresh = await _run_cache(
         tb, fill + p["rate_cycles"], write_idle=0.0, query_idle=0.0, stall=0.0,
         capacity=capacity, pulses=in_window)
     tb.check_done()
