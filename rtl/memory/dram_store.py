@@ -16,9 +16,9 @@ data back). Write and read commands alternate when both wait, so neither starves
 Stream contract, latency, throughput
 ------------------------------------
 ``w_stream`` -> ``r_stream`` in order (a FIFO); ``w_stream.ready`` is low while ``depth``
-records are held (``level``). A record written into an empty store leaves after a write and a
-read through the DRAM (about 40 cycles idle); a full prefetch queue then delivers one record per
-cycle, the port sustains about one record per 4 cycles each way (``docs/memory.md``).
+records are held (``level``). The first record written into an empty store leaves after 48
+cycles (a write and a read through the DRAM); a full prefetch queue then delivers one record per
+cycle (``docs/memory.md``).
 """
 
 from amaranth.hdl import Module, Mux, Signal, Value

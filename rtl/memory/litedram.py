@@ -15,9 +15,9 @@ from rtl.memory.litedram_gen import CoreConfig, core_address_bits
 class LiteDram(wiring.Component):
     """LiteDRAM controller with its native user ports, on the ``sync`` domain.
 
-    Latency and throughput are LiteDRAM's (``docs/memory.md``): a read's data returns some 20
-    cycles after its command in the simulated configuration, a port keeps one bank busy at a
-    time (commands of one port complete in order), refresh takes the DRAM every 7.8 us.
+    Latency and throughput are LiteDRAM's (``docs/memory.md``): a read's data return about 25
+    cycles after its command in the simulated configuration, a port's commands complete in
+    order, the refresher takes the DRAM every 7.8 us (780 cycles at 100 MHz).
 
     Members
     -------
