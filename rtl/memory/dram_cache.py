@@ -37,12 +37,13 @@ included).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
-from amaranth.lib import data, fifo, stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import data, fifo, wiring
+from amaranth.lib.wiring import Out
 
 from models.constants import LANES
 from rtl.memory.layouts import WORD_BITS, dram_port
-from rtl.satellite.layouts import CacheAnswer, CacheQuery, CacheStatus, Symbol
+from rtl.satellite.layouts import CacheAnswer, CacheStatus, Symbol
+from rtl.satellite.rnd_cache import cache_members
 
 #: Symbols per DRAM word.
 PULSES_PER_WORD = WORD_BITS // Symbol.size
@@ -104,13 +105,7 @@ class DramRndCache(wiring.Component):
         self._outstanding, self._write_depth = outstanding, write_depth
         self._write_batch = write_batch
         self._addr_bits = addr_bits
-        super().__init__({
-            "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),
-            "query": In(stream.Signature(CacheQuery)),
-            "answer": Out(stream.Signature(CacheAnswer)),
-            "head": Out(64),
-            "expired_count": Out(32),
-            "pending_count": Out(32),
+        super().__init__(cache_members(lanes) | {
             "write_overflow": Out(32),
             "dram": Out(dram_port(addr_bits)),
         })

@@ -70,6 +70,20 @@ ANSWER_LATENCY = 3
 EBR_DEPTH = 16384
 
 
+def cache_members(lanes: int) -> dict:
+    """The ports every RND cache has (on-chip :class:`RndCache`, DRAM-backed
+    :class:`rtl.memory.dram_cache.DramRndCache`): rows in, lookups in, answers out, the head
+    and the expired/pending counters."""
+    return {
+        "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),
+        "query": In(stream.Signature(CacheQuery)),
+        "answer": Out(stream.Signature(CacheAnswer)),
+        "head": Out(64),
+        "expired_count": Out(32),
+        "pending_count": Out(32),
+    }
+
+
 class RndCache(wiring.Component):
     """Ring buffer of the newest pulses' symbols, looked up by pulse index.
 
@@ -104,14 +118,7 @@ class RndCache(wiring.Component):
         self._rows = rows
         self._ecp5_ebr = ecp5_ebr
         self._ebr_model = ebr_model
-        super().__init__({
-            "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),
-            "query": In(stream.Signature(CacheQuery)),
-            "answer": Out(stream.Signature(CacheAnswer)),
-            "head": Out(64),
-            "expired_count": Out(32),
-            "pending_count": Out(32),
-        })
+        super().__init__(cache_members(lanes))
 
     @property
     def capacity(self) -> int:
