@@ -9,7 +9,8 @@ the same block can run at once, and every test that imports the module (directly
 simulator runs.
 
 Exit status: pytest's, except :data:`NOT_IMPORTED` when the tests never imported ``MODULE``
-(their result would say nothing about the mutant).
+(their result would say nothing about the mutant); the last line of the output repeats it with
+the CPU time of the run.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOT_IMPORTED = 90  # outside pytest's exit codes 0-5
 NOT_IMPORTED_MESSAGE = "mutant_import: the tests never imported"
-CPU_PREFIX = "mutant_import: cpu_s="
+STATUS_PREFIX = "mutant_import: status="  # the last line: exit status and CPU seconds
 
 
 class MutantLoader(importlib.abc.Loader):
@@ -85,7 +86,7 @@ def run(module: str, source: Path, pytest_args: list[str]) -> int:
         print(f"{NOT_IMPORTED_MESSAGE} {module}")
         status = NOT_IMPORTED
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(f"{CPU_PREFIX}{usage.ru_utime + usage.ru_stime:.2f}", flush=True)
+    print(f"{STATUS_PREFIX}{status} cpu_s={usage.ru_utime + usage.ru_stime:.2f}", flush=True)
     return status
 
 

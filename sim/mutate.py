@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.mutant_import import CPU_PREFIX, NOT_IMPORTED_MESSAGE, module_name
+from sim.mutant_import import STATUS_PREFIX, module_name
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "mutate"
@@ -57,6 +57,10 @@ TIMEOUT_MARGIN_S = 30.0
 PYTEST_ARGS = ("-q", "-x", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly",
                "-m", "not cocotb and not slow")
 DIFF_CONTEXT = 1
+# pytest exit statuses that kill a mutant: tests failed, collection broke (the module no longer
+# imports), pytest's internal error; 4 (usage), 5 (no tests) and 90 (module not imported,
+# sim.mutant_import.NOT_IMPORTED) are set-up errors.
+KILLING_STATUS = ("1", "2", "3")
 
 
 class MutateError(ValueError):
@@ -311,21 +315,22 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         src = Path(tmp) / "mutant.py"
         src.write_text(job["source"], encoding="utf-8")
         command = [sys.executable, "-m", "sim.mutant_import", job["module"], str(src),
-                   *PYTEST_ARGS, *(str(ROOT / t) for t in job["tests"])]
+                   *PYTEST_ARGS, *job.get("args", ()),
+                   *(str(ROOT / t) for t in job["tests"])]  # this worker's checkout
         start = time.perf_counter()
         outcome, output = run_tests(shlex.join(command), job["timeout"])
     wall = time.perf_counter() - start
     output = output or ""
-    cpu = next((float(line.removeprefix(CPU_PREFIX)) for line in output.splitlines()
-                if line.startswith(CPU_PREFIX)), wall)
+    last = next((line for line in reversed(output.splitlines())
+                 if line.startswith(STATUS_PREFIX)), "")
+    status, _, cpu_text = last.removeprefix(STATUS_PREFIX).partition(" cpu_s=")
+    cpu = float(cpu_text) if cpu_text else wall
     if outcome == TestOutcome.KILLED and output == "timeout":
         result = "timeout"
-    elif NOT_IMPORTED_MESSAGE in output or "no tests ran" in output:
-        result = "error"
-    elif outcome == TestOutcome.KILLED:
-        result = "killed"
     elif outcome == TestOutcome.SURVIVED:
         result = "survived"
+    elif status in KILLING_STATUS or (not status and outcome == TestOutcome.KILLED):
+        result = "killed"  # no status line: the mutant broke the interpreter before pytest
     else:
         result = "error"
     return {"id": job["id"], "result": result, "wall_s": wall, "cpu_s": cpu,
