@@ -39,9 +39,9 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -366,8 +366,9 @@ def dask_executor(scheduler: str) -> Executor:
 
 def run_block(block: Block, *, sample: int, seed: int, execute: Executor,
               equivalents: dict[str, str], log: Callable[[str], None] = print,
-              out: Path = OUT) -> BlockResult:
-    """Mutate one block: baseline, sample, run, record in the session and the result."""
+              out: Path = OUT, only: Collection[str] | None = None) -> BlockResult:
+    """Mutate one block: baseline, sample (or the mutants named in ``only``), run, record in
+    the session and the result."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
@@ -386,7 +387,8 @@ def run_block(block: Block, *, sample: int, seed: int, execute: Executor,
     result.timeout_s = round(timeout, 1)
     result.total, mutants = enumerate_mutants(block, out)
     result.eligible = len(mutants)
-    chosen = sample_mutants(mutants, sample, seed, block)
+    chosen = (sample_mutants(mutants, sample, seed, block) if only is None
+              else [m for m in mutants if m.id in only])
     result.sampled = len(chosen)
     log(f"mutate: {block.name}: {len(chosen)} of {len(mutants)} mutants "
         f"({result.total} made, {result.total - len(mutants)} in annotations or asserts), "
@@ -425,6 +427,23 @@ def run_block(block: Block, *, sample: int, seed: int, execute: Executor,
     result.cpu_s = round(result.cpu_s, 1)
     result.finish()
     return result
+
+
+def merge_rerun(previous: dict[str, Any], rerun: BlockResult) -> BlockResult:
+    """A block's earlier result with its survivors replaced by their rerun (``--survivors``):
+    the draw and its counts stay, survivors now killed or listed equivalent move over."""
+    names = {f.name for f in fields(BlockResult)}
+    merged = BlockResult(**{k: v for k, v in previous.items() if k in names})
+    for count in ("killed", "timeout", "equivalent", "errors"):
+        setattr(merged, count, getattr(merged, count) + getattr(rerun, count))
+    merged.survived = rerun.survived
+    merged.survivors = rerun.survivors
+    merged.equivalents = merged.equivalents + rerun.equivalents
+    merged.error_ids = merged.error_ids + rerun.error_ids
+    merged.tests = rerun.tests
+    merged.cpu_s = round(merged.cpu_s + rerun.cpu_s, 1)
+    merged.finish()
+    return merged
 
 
 def pooled_score(blocks: dict[str, dict[str, Any]], kind: str) -> float | None:
@@ -493,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the draw")
     parser.add_argument("--workers", type=int, default=1, help="local parallel mutants")
     parser.add_argument("--scheduler", default="", help="Dask scheduler address")
+    parser.add_argument("--survivors", action="store_true",
+                        help="rerun only the survivors of each block's latest run")
     parser.add_argument("--list", action="store_true", help="list blocks and their tests")
     parser.add_argument("--table", action="store_true",
                         help="print the score table of the latest summary")
@@ -513,10 +534,23 @@ def main(argv: list[str] | None = None) -> int:
                    else local_executor(args.workers))
         command = "python -m sim.mutate " + shlex.join(argv if argv is not None
                                                         else sys.argv[1:])
+        previous = (json.loads((OUT / SUMMARY).read_text())["blocks"]
+                    if (OUT / SUMMARY).exists() else {})
         for block in blocks:
-            result = run_block(block, sample=args.sample, seed=args.seed, execute=execute,
-                               equivalents=equivalents)
-            summary = write_outputs({block.name: result}, command)
+            if args.survivors:
+                if block.name not in previous:
+                    raise MutateError(f"{block.name} has no earlier run to take survivors from")
+                earlier = previous[block.name]
+                block_command = earlier["command"]  # the draw that made these survivors
+                rerun = run_block(block, sample=0, seed=args.seed, execute=execute,
+                                  equivalents=equivalents,
+                                  only={s["id"] for s in earlier["survivors"]})
+                result = merge_rerun(earlier, rerun)
+            else:
+                block_command = command
+                result = run_block(block, sample=args.sample, seed=args.seed, execute=execute,
+                                   equivalents=equivalents)
+            summary = write_outputs({block.name: result}, block_command)
             score = "-" if result.score is None else f"{100 * result.score:.1f} %"
             print(f"mutate: {block.name}: killed {result.killed}, timeout {result.timeout}, "
                   f"survived {result.survived}, equivalent {result.equivalent}, "
