@@ -1,6 +1,6 @@
 """``make mutate`` / ``python -m sim.mutate``: mutation testing of ``rtl/`` and ``models/``.
 
-Mutants come from cosmic-ray (its operators and its session database, one
+Mutants come from cosmic-ray (its operators and its work database, one
 ``build/mutate/<block>.sqlite`` per block, readable with ``cr-report``); each mutant runs
 against the tests of its own block only (:data:`BLOCKS`): the block's Amaranth-simulator and
 model tests, cocotb and slow cases deselected by marker. The module under test is replaced by
@@ -153,7 +153,7 @@ class Mutant:
     """One cosmic-ray work item with a location-based id that survives re-initialisation."""
 
     id: str  # path:line:col:operator[#k]
-    job_id: str  # the item's id in the block's session database
+    job_id: str  # the item's id in the block's work database
     path: str
     operator: str
     operator_args: dict[str, Any]
@@ -239,13 +239,13 @@ def _inside(pos: tuple[int, int], spans: Iterable[tuple[tuple[int, int], tuple[i
     return any(start <= pos < end for start, end in spans)
 
 
-def session_path(block: Block, out: Path = OUT) -> Path:
+def work_db_path(block: Block, out: Path = OUT) -> Path:
     return out / (block.name.replace("/", "_") + ".sqlite")
 
 
 def enumerate_mutants(block: Block, out: Path = OUT) -> tuple[int, list[Mutant]]:
-    """Initialise the block's cosmic-ray session; return (all mutants, those outside
-    annotations and assertions) in source order; those are marked skipped in the session."""
+    """Initialise the block's cosmic-ray work database; return (all mutants, those outside
+    annotations and assertions) in source order; those are marked skipped there."""
     from cosmic_ray.commands import init
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
@@ -253,7 +253,7 @@ def enumerate_mutants(block: Block, out: Path = OUT) -> tuple[int, list[Mutant]]
     out.mkdir(parents=True, exist_ok=True)
     source = (ROOT / block.source).read_text(encoding="utf-8")
     spans = inert_spans(source)
-    with use_db(str(session_path(block, out)), WorkDB.Mode.create) as db:
+    with use_db(str(work_db_path(block, out)), WorkDB.Mode.create) as db:
         init([Path(block.source)], db, {})
         items = sorted(db.work_items, key=lambda w: (w.mutations[0].start_pos,
                                                      w.mutations[0].operator_name,
@@ -368,7 +368,7 @@ def run_block(block: Block, *, sample: int, seed: int, execute: Executor,
               equivalents: dict[str, str], log: Callable[[str], None] = print,
               out: Path = OUT, only: Collection[str] | None = None) -> BlockResult:
     """Mutate one block: baseline, sample (or the mutants named in ``only``), run, record in
-    the session and the result."""
+    the work database and the result."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
@@ -407,7 +407,7 @@ def run_block(block: Block, *, sample: int, seed: int, execute: Executor,
                      "timeout": timeout})
     outcomes = {"killed": TestOutcome.KILLED, "timeout": TestOutcome.KILLED,
                 "survived": TestOutcome.SURVIVED, "error": TestOutcome.INCOMPETENT}
-    with use_db(str(session_path(block, out)), WorkDB.Mode.open) as db:
+    with use_db(str(work_db_path(block, out)), WorkDB.Mode.open) as db:
         for done, outcome in enumerate(execute(jobs), 1):
             mutant = by_id[outcome["id"]]
             kind = outcome["result"]
