@@ -45,7 +45,9 @@ class MutantLoader(importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         self.loaded = True
-        exec(compile(self.source, str(self.path), "exec"), module.__dict__)
+        # dont_inherit: this file's ``from __future__ import annotations`` must not turn the
+        # mutant's class annotations (wiring signatures) into strings.
+        exec(compile(self.source, str(self.path), "exec", dont_inherit=True), module.__dict__)
 
     def get_source(self, name: str) -> str:
         return self.source

@@ -8,10 +8,11 @@ the mutant through an import hook (:mod:`sim.mutant_import`), never on disk, so 
 block run side by side and the checkout stays clean.
 
 Per block: the unmutated tests run first (they must pass, and their time sets the mutant's
-time limit, :data:`TIMEOUT_FACTOR` x baseline + :data:`TIMEOUT_MARGIN_S`); mutants inside type
-annotations and ``assert`` statements are left out (they change no output); ``--sample N
---seed S`` draws N of the rest per block (all when N is 0 or larger); mutants listed in
-:data:`EQUIVALENT_FILE` are counted as equivalent and not run. Outcomes: killed (a test failed,
+time limit, :data:`TIMEOUT_FACTOR` x baseline + :data:`TIMEOUT_MARGIN_S`; a block whose
+unmutated tests fail is reported and left out); mutants in function annotations and ``assert``
+statements are left out (they change no output); ``--sample N --seed S`` draws N of the rest
+per block (all when N is 0 or larger); mutants listed in :data:`EQUIVALENT_FILE` are counted as
+equivalent and not run. Outcomes: killed (a test failed,
 or the module no longer imports), survived, timeout (counted as killed: cosmic-ray's
 convention), equivalent. Score = (killed + timeout) / (run mutants - equivalent).
 
@@ -24,7 +25,8 @@ Local runs use a pool of ``--workers`` threads, each waiting on one pytest subpr
 ``--scheduler tcp://HOST:8786`` sends every mutant to a Dask cluster instead (workers with this
 repository installed, as for ``qkdsim campaign``).
 
-Exit status 0, 2 on bad input (unknown block, malformed equivalence file, failing baseline).
+Exit status 0; 1 if a block's unmutated tests failed; 2 on bad input (unknown block, malformed
+equivalence file).
 """
 
 from __future__ import annotations
@@ -64,7 +66,11 @@ KILLING_STATUS = ("1", "2", "3")
 
 
 class MutateError(ValueError):
-    """Bad input to the mutation run (block name, equivalence file, baseline)."""
+    """Bad input to the mutation run (block name, equivalence file)."""
+
+
+class BaselineError(RuntimeError):
+    """A block's unmutated tests fail: its mutants would say nothing."""
 
 
 @dataclass(frozen=True)
@@ -215,9 +221,10 @@ def load_equivalents(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
 
 
 def inert_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """(start, end) positions of every type annotation and ``assert`` statement: a mutant there
-    changes no output (an annotation is not evaluated for behaviour; an assertion guards an
-    elaboration-time invariant that holds for every parameter the design accepts)."""
+    """(start, end) positions of function annotations (parameters, returns, local variables)
+    and ``assert`` statements: a mutant there changes no output (nothing reads a function's
+    annotations; an assertion guards an elaboration-time invariant that holds for every
+    parameter the design accepts). Class-level annotations stay: they are wiring signatures."""
     spans = []
     for node in ast.walk(ast.parse(source)):
         notes: list[ast.AST | None] = []
@@ -227,8 +234,7 @@ def inert_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
             notes.append(node.annotation)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             notes.append(node.returns)
-        elif isinstance(node, ast.AnnAssign):
-            notes.append(node.annotation)
+            notes.extend(n.annotation for n in ast.walk(node) if isinstance(n, ast.AnnAssign))
         spans.extend(((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0))
                      for n in notes if n is not None)
     return spans
@@ -380,7 +386,7 @@ def run_block(block: Block, *, sample: int, seed: int, execute: Executor,
     base = run_job({"id": "baseline", "source": source, "module": module, "tests": tests,
                     "timeout": 1800})
     if base["result"] != "survived":
-        raise MutateError(f"{block.name}: the unmutated tests do not pass "
+        raise BaselineError(f"{block.name}: the unmutated tests do not pass "
                           f"({base['result']}): {base['output'][-300:].strip()}")
     result.baseline_s = round(base["wall_s"], 2)
     timeout = TIMEOUT_FACTOR * base["wall_s"] + TIMEOUT_MARGIN_S
@@ -536,20 +542,29 @@ def main(argv: list[str] | None = None) -> int:
                                                         else sys.argv[1:])
         previous = (json.loads((OUT / SUMMARY).read_text())["blocks"]
                     if (OUT / SUMMARY).exists() else {})
+        if args.survivors:
+            missing = [b.name for b in blocks if b.name not in previous]
+            if missing:
+                raise MutateError(f"no earlier run to take survivors from: {', '.join(missing)}")
+        failed = []
+        summary = {}
         for block in blocks:
-            if args.survivors:
-                if block.name not in previous:
-                    raise MutateError(f"{block.name} has no earlier run to take survivors from")
-                earlier = previous[block.name]
-                block_command = earlier["command"]  # the draw that made these survivors
-                rerun = run_block(block, sample=0, seed=args.seed, execute=execute,
-                                  equivalents=equivalents,
-                                  only={s["id"] for s in earlier["survivors"]})
-                result = merge_rerun(earlier, rerun)
-            else:
-                block_command = command
-                result = run_block(block, sample=args.sample, seed=args.seed, execute=execute,
-                                   equivalents=equivalents)
+            try:
+                if args.survivors:
+                    earlier = previous[block.name]
+                    block_command = earlier["command"]  # the draw that made these survivors
+                    rerun = run_block(block, sample=0, seed=args.seed, execute=execute,
+                                      equivalents=equivalents,
+                                      only={s["id"] for s in earlier["survivors"]})
+                    result = merge_rerun(earlier, rerun)
+                else:
+                    block_command = command
+                    result = run_block(block, sample=args.sample, seed=args.seed,
+                                       execute=execute, equivalents=equivalents)
+            except BaselineError as exc:
+                print(f"mutate: {exc}", file=sys.stderr, flush=True)
+                failed.append(block.name)
+                continue
             summary = write_outputs({block.name: result}, block_command)
             score = "-" if result.score is None else f"{100 * result.score:.1f} %"
             print(f"mutate: {block.name}: killed {result.killed}, timeout {result.timeout}, "
@@ -558,9 +573,12 @@ def main(argv: list[str] | None = None) -> int:
     except (MutateError, FileNotFoundError) as exc:
         print(f"mutate: {exc}", file=sys.stderr)
         return 2
-    print(f"mutate: rtl {summary['mutation_score_rtl']}, models "
-          f"{summary['mutation_score_models']} -> {OUT / SUMMARY}")
-    return 0
+    if summary:
+        print(f"mutate: rtl {summary['mutation_score_rtl']}, models "
+              f"{summary['mutation_score_models']} -> {OUT / SUMMARY}")
+    if failed:
+        print(f"mutate: left out, unmutated tests fail: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -69,12 +69,14 @@ def test_malformed_equivalence_file_is_one_error(tmp_path, text, error):
         load_equivalents(path)
 
 
-def test_annotations_and_asserts_are_inert():
-    source = "def f(x: int | None) -> int | str:\n    assert x > 0\n    return x + 1\n"
+def test_function_annotations_and_asserts_are_inert_class_annotations_are_not():
+    source = ("def f(x: int | None) -> int | str:\n    assert x > 0\n    return x + 1\n"
+              "class C:\n    o: Out(8 + 1)\n")
     spans = inert_spans(source)
     assert ((1, 9), (1, 19)) in spans and ((1, 24), (1, 33)) in spans
     assert ((2, 4), (2, 16)) in spans
     assert not any(start <= (3, 13) < end for start, end in spans)
+    assert not any(start <= (5, 11) < end for start, end in spans)
 
 
 def test_draw_is_seeded_per_block_and_keeps_source_order(tmp_path):
