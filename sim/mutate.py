@@ -137,6 +137,11 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/sifting/sift_sender.py", [_SIFT + "test_sift_sender.py"]),
     ("rtl/sifting/uplink_framer.py", [_SIFT + "test_uplink_framer.py"]),
     ("rtl/sifting/uplink_receiver.py", [_SIFT + "test_uplink_receiver.py"]),
+    ("rtl/sifting/satellite_sift.py", [_SIFT + "test_rtl.py"]),
+    ("rtl/sifting/ground_sift.py", [_SIFT + "test_rtl.py"]),
+    ("rtl/sifting/ground_report.py", [_SIFT + "test_rtl.py"]),
+    ("rtl/sifting/link_layer.py", [_SIFT + "test_ground_store.py"]),
+    ("rtl/common/payload.py", ["tests/common/test_payload.py"]),
     ("models/symbols.py", [_SAT + "test_mapper.py"]),
     ("models/health.py", [_SAT + "test_health.py"]),
     ("models/framing.py", [_SAT + "test_framer.py"]),
@@ -151,6 +156,11 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/ground/tdc_calibration.py", [_GND + "test_tdc_calibration.py"]),
     ("models/ground/tdc_merge.py", [_GND + "test_tdc_merge.py"]),
     ("models/ground/time_tagger.py", [_GND + "test_time_tagger.py"]),
+    *((f"models/sifting/{m}.py", [_SIFT + "test_models.py"])
+      for m in ("classical_link", "entries", "messages", "packets")),
+    *((f"models/postprocess/{m}.py", [f"tests/postprocess/test_{m}.py"])
+      for m in ("auth", "ec", "finitekey", "qc_code", "qc_decoder", "relay", "toeplitz",
+                "pipeline")),
 )
 
 
