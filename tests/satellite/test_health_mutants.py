@@ -1,10 +1,11 @@
-"""QrngHealthIntake behaviour that the source-fault tests do not separate: a repetition alarm on
-its own (a stuck source fails both tests, so a broken run counter hid behind the APT alarm)."""
+"""Health tests beyond the source-fault scoreboard: a repetition alarm on its own (a stuck source
+fails both tests, so a broken run counter hid behind the APT alarm) and the exact APT cutoff."""
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
-from models.health import HealthConfig, run_health_tests
+from models.health import HealthConfig, apt_cutoff, run_health_tests
 from models.qrng import qrng_words
 from rtl.satellite.health import QrngHealthIntake
 from tb import pysim
@@ -50,3 +51,15 @@ def test_a_run_alone_raises_only_the_repetition_alarm_at_the_cutoff(length):
             else (verdict.fail_beat, int(verdict.rct), 0))
     assert (verdict.fail_beat is not None) == (length == CONFIG.rct_cutoff)
     assert _intake(words) == want
+
+
+@pytest.mark.parametrize(("entropy", "alpha_log2", "window"), [
+    (7.0, -64.0, 512), (7.0, -20.0, 64), (1.0, -20.0, 1024), (1.0, -1.0, 2), (8.0, -30.0, 1024)])
+def test_apt_cutoff_is_the_smallest_count_within_alpha(entropy, alpha_log2, window):
+    """Exact against scipy: C is the smallest count with P[1 + Binom(W-1, 2**-H) >= C] <= alpha
+    (ties at alpha included: H = 1, alpha = 1/2, W = 2 gives C = 2)."""
+    n, p, alpha = window - 1, 2.0**-entropy, 2.0**alpha_log2
+    cutoff = apt_cutoff(entropy, alpha_log2, window)
+    assert binom.sf(cutoff - 2, n, p) <= alpha * (1 + 1e-9)
+    assert binom.sf(cutoff - 3, n, p) > alpha * (1 + 1e-9)
+
