@@ -496,11 +496,12 @@ def write_outputs(results: dict[str, BlockResult], command: str, out: Path = OUT
 def score_table(summary: dict[str, Any]) -> str:
     """The per-block table of docs/testing.md."""
     rows = ["| block | mutants (eligible) | run | killed | timeout | survived | equivalent "
-            "| score |", "|---|---|---|---|---|---|---|---|"]
+            "| score | CPU s |", "|---|---|---|---|---|---|---|---|---|"]
     for name, b in summary["blocks"].items():
         score = "-" if b["score"] is None else f"{100 * b['score']:.0f} %"
         rows.append(f"| `{name}` | {b['eligible']} | {b['sampled']} | {b['killed']} | "
-                    f"{b['timeout']} | {b['survived']} | {b['equivalent']} | {score} |")
+                    f"{b['timeout']} | {b['survived']} | {b['equivalent']} | {score} | "
+                    f"{b['cpu_s']:.0f} |")
     return "\n".join(rows)
 
 

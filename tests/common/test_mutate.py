@@ -17,6 +17,7 @@ from sim.mutate import (
     enumerate_mutants,
     inert_spans,
     load_equivalents,
+    merge_rerun,
     mutate_source,
     run_job,
     sample_mutants,
@@ -133,6 +134,10 @@ def test_outputs_merge_blocks_and_pool_scores(tmp_path):
     assert summary["mutation_score_rtl"] == 0.8 and summary["mutation_score_models"] == 1.0
     assert "rtl/a.py:1:0:x" in (tmp_path / "survivors.txt").read_text()
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    rerun = BlockResult(kind="rtl", source="rtl/a.py", tests=["t"], killed=1, equivalent=1)
+    merged = merge_rerun(summary["blocks"]["rtl/a"], rerun)
+    assert (merged.sampled, merged.killed, merged.survived, merged.equivalent) == (10, 9, 0, 1)
+    assert merged.score == 1.0 and merged.survivors == []
     rows = {r["name"]: r for r in bench_mutate.rows(summary, "test")}
     assert rows["mutation_score_rtl"]["value"] == 80.0
     assert rows["mutation_score_rtl"]["weakest_block"] == "rtl/a"
