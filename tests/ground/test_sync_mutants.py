@@ -1,0 +1,53 @@
+"""SyncDetector behaviour the scenario streams do not reach: a header in the very first window
+and right after the expected-position register's first use, a complemented marker (a phase
+flip of the link), and the counter widths of the register map."""
+
+import random
+
+import pytest
+
+from models.framing import MARKER_BITS
+from models.ground.sync import SyncConfig, detect, downlink_bits
+from rtl.ground.sync import SyncDetector
+from tb import pysim
+from tb.dual import run_body
+from tb.ground import bodies
+from tb.ground.streams import sync_scenario
+
+FAST = SyncConfig(frame_bits=256, max_misses=24)
+
+
+@pytest.mark.parametrize("lead", [0, 62, 63])
+def test_first_header_at_bit_0_62_and_63_locks_as_the_model(lead):
+    """``drop`` removes the scenario's lead bits so the first header starts at bit ``lead``:
+    bit 0 is the first full window; 62 and 63 put the first hit where the expected position
+    still holds its reset value when the detector leaves SEARCH."""
+    _, scenario_lead, _ = sync_scenario(seed=3, frames=12)
+    bits = {"seed": 3, "frames": 12, "drop": (0, scenario_lead - lead)}
+    run_body("pysim", SyncDetector(FAST), bodies.sync, case="ground_sync",
+             params={"bits": bits, "frame_bits": FAST.frame_bits, "max_misses": FAST.max_misses,
+                     "seed": 5, "idle": 0.0, "stall": 0.0})
+
+
+def test_complemented_marker_is_no_hit():
+    """Frames whose 64 marker bits are inverted (counter and CRC intact): 64 differences, never
+    within the tolerance, so neither the model nor the RTL locks."""
+    bits = downlink_bits(100, 6, FAST.frame_bits, seed=2, lead_bits=30)
+    for start in range(30, bits.size, FAST.frame_bits):
+        bits[start:start + MARKER_BITS] ^= 1
+    assert detect(bits, FAST).events == []
+    dut = SyncDetector(FAST)
+    seen = {}
+
+    async def bench(ctx):
+        await pysim.producer(dut.bits, bits.tolist(), random.Random(1))(ctx)
+        await ctx.tick().repeat(8)
+        seen["out"] = (ctx.get(dut.frames.valid), ctx.get(dut.locked), ctx.get(dut.losses))
+
+    pysim.run(dut, bench)
+    assert seen["out"] == (0, 0, 0)
+
+
+def test_counters_have_the_register_map_widths():
+    dut = SyncDetector(FAST)
+    assert [len(dut.losses), len(dut.dropped)] == [16, 16]
