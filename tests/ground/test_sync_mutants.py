@@ -36,18 +36,49 @@ def test_complemented_marker_is_no_hit():
     for start in range(30, bits.size, FAST.frame_bits):
         bits[start:start + MARKER_BITS] ^= 1
     assert detect(bits, FAST).events == []
-    dut = SyncDetector(FAST)
-    seen = {}
-
-    async def bench(ctx):
-        await pysim.producer(dut.bits, bits.tolist(), random.Random(1))(ctx)
-        await ctx.tick().repeat(8)
-        seen["out"] = (ctx.get(dut.frames.valid), ctx.get(dut.locked), ctx.get(dut.losses))
-
-    pysim.run(dut, bench)
-    assert seen["out"] == (0, 0, 0)
+    assert _run_bits(bits, 1) == (0, 0, 0)
 
 
 def test_counters_have_the_register_map_widths():
     dut = SyncDetector(FAST)
     assert [len(dut.losses), len(dut.dropped)] == [16, 16]
+
+
+def _run_bits(bits, frames_ready: int) -> tuple[int, int, int]:
+    """Feed ``bits`` with ``frames.ready`` held at ``frames_ready``; return (frame events
+    taken or held, dropped, locked)."""
+    dut = SyncDetector(FAST)
+    seen = {"events": 0}
+
+    async def sink(ctx):
+        ctx.set(dut.frames.ready, frames_ready)
+        while True:
+            await ctx.tick()
+            seen["events"] += ctx.get(dut.frames.valid) and frames_ready
+
+    async def bench(ctx):
+        await pysim.producer(dut.bits, bits.tolist(), random.Random(1))(ctx)
+        await ctx.tick().repeat(8)
+        seen["out"] = (seen["events"] + (0 if frames_ready else ctx.get(dut.frames.valid)),
+                       ctx.get(dut.dropped), ctx.get(dut.locked))
+
+    pysim.run(dut, bench, background=[sink])
+    return seen["out"]
+
+
+def test_marker_errors_split_between_its_halves_add_up():
+    """tolerance + 2 bit errors, half in each 32-bit half of every marker: no hit."""
+    bits = downlink_bits(100, 6, FAST.frame_bits, seed=2, lead_bits=30)
+    half = (FAST.tolerance + 2) // 2
+    for start in range(30, bits.size, FAST.frame_bits):
+        bits[start:start + half] ^= 1
+        bits[start + 32:start + 32 + half] ^= 1
+    assert detect(bits, FAST).events == []
+    assert _run_bits(bits, 1) == (0, 0, 0)
+
+
+def test_stalled_consumer_holds_the_first_event_and_counts_the_rest_dropped():
+    bits = downlink_bits(100, 8, FAST.frame_bits, seed=2, lead_bits=30)
+    events = len(detect(bits, FAST).events)
+    assert events >= 5
+    assert _run_bits(bits, 0) == (1, events - 1, 1)
