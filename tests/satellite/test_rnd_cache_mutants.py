@@ -1,9 +1,10 @@
-"""RndCache behaviour that the answer scoreboard does not see: the status counters, and a cache
-whose row address is the whole pulse index above the lane bits (as many rows as lanes)."""
+"""RndCache behaviour that the answer scoreboard does not see: the status counters, a cache whose
+row address is the whole pulse index above the lane bits (as many rows as lanes), and the
+model's window bounds (random lookups rarely land on them)."""
 
 import numpy as np
 
-from models.rnd_cache import CacheStatus
+from models.rnd_cache import CacheStatus, cache_lookup
 from rtl.common.payload import unpack_array
 from rtl.satellite.layouts import CacheAnswer
 from rtl.satellite.rnd_cache import RndCache
@@ -43,3 +44,10 @@ def test_counters_count_expired_and_pending_answers_taken_under_backpressure():
 def test_as_many_rows_as_lanes_matches_model():
     run_body("pysim", RndCache(4, 4), bodies.rnd_cache, case="rnd_cache_l4_r4",
              params={"lanes": 4, "rows": 4, **PARAMS})
+
+
+def test_model_window_ends_at_head_pending_and_starts_at_head_minus_capacity():
+    capacity, head = 8, 20
+    n = np.array([head - capacity - 1, head - capacity, head - 1, head])
+    assert cache_lookup(n, head, capacity).tolist() == [
+        CacheStatus.EXPIRED, CacheStatus.OK, CacheStatus.OK, CacheStatus.PENDING]
