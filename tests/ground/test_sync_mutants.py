@@ -1,6 +1,7 @@
 """SyncDetector behaviour the scenario streams do not reach: a header in the very first window
 and right after the expected-position register's first use, a complemented marker (a phase
-flip of the link), and the counter widths of the register map."""
+flip of the link), split marker errors, a stalled consumer, and the widths of the status
+ports."""
 
 import random
 
@@ -39,9 +40,9 @@ def test_complemented_marker_is_no_hit():
     assert _run_bits(bits, 1) == (0, 0, 0)
 
 
-def test_counters_have_the_register_map_widths():
+def test_status_ports_have_the_documented_widths():
     dut = SyncDetector(FAST)
-    assert [len(dut.losses), len(dut.dropped)] == [16, 16]
+    assert [len(dut.locked), len(dut.losses), len(dut.dropped)] == [1, 16, 16]
 
 
 def _run_bits(bits, frames_ready: int) -> tuple[int, int, int]:
