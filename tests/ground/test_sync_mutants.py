@@ -1,7 +1,6 @@
-"""SyncDetector behaviour the scenario streams do not reach: a header in the very first window
-and right after the expected-position register's first use, a complemented marker (a phase
-flip of the link), split marker errors, a stalled consumer, and the widths of the status
-ports."""
+"""SyncDetector behaviour the scenario streams do not reach: a header at the very start of the
+stream, a complemented marker (a phase flip of the link), split marker errors, a stalled
+consumer, and the widths of the status ports."""
 
 import random
 
@@ -18,11 +17,13 @@ from tb.ground.streams import sync_scenario
 FAST = SyncConfig(frame_bits=256, max_misses=24)
 
 
-@pytest.mark.parametrize("lead", [0, 62, 63])
-def test_first_header_at_bit_0_62_and_63_locks_as_the_model(lead):
-    """``drop`` removes the scenario's lead bits so the first header starts at bit ``lead``:
-    bit 0 is the first full window; 62 and 63 put the first hit where the expected position
-    still holds its reset value when the detector leaves SEARCH."""
+@pytest.mark.parametrize("lead", [-1, 0, 1, 62, 63])
+def test_first_header_near_the_stream_start_locks_as_the_model(lead):
+    """``drop`` removes the scenario's lead bits so the first header starts at bit ``lead``
+    (-1: its first bit is cut off, no header there). Bits 0 and 1 are the first two full
+    windows (the window register fills, then stays full); -1 is a header seen while the window
+    is still filling; 62 and 63 put the first hit where the expected position still holds its
+    reset value when the detector leaves SEARCH."""
     _, scenario_lead, _ = sync_scenario(seed=3, frames=12)
     bits = {"seed": 3, "frames": 12, "drop": (0, scenario_lead - lead)}
     run_body("pysim", SyncDetector(FAST), bodies.sync, case="ground_sync",
