@@ -15,7 +15,15 @@ import pathlib
 import tempfile
 from typing import Any
 
-from sim.mutate import BLOCKS, OUT, SUMMARY, local_executor, run_block, write_outputs
+from sim.mutate import (
+    BLOCKS,
+    OUT,
+    SUMMARY,
+    load_equivalents,
+    local_executor,
+    run_block,
+    write_outputs,
+)
 
 OWN_BLOCKS = ("rtl/satellite/mapper", "models/rnd_cache")
 OWN_SAMPLE = 6
@@ -52,8 +60,9 @@ def run(out_dir: pathlib.Path) -> list[dict]:
         return rows(json.loads(path.read_text()), str(path.relative_to(OUT.parent.parent)))
     with tempfile.TemporaryDirectory(prefix="bench-mutate-", dir=out_dir) as tmp:
         out = pathlib.Path(tmp)
+        equivalents = load_equivalents()
         results = {name: run_block(BLOCKS[name], sample=OWN_SAMPLE, seed=OWN_SEED,
-                                   execute=local_executor(1), equivalents={}, out=out)
+                                   execute=local_executor(1), equivalents=equivalents, out=out)
                    for name in OWN_BLOCKS}
         summary = write_outputs(results, "sim.bench_mutate", out)
     return rows(summary, f"no build/mutate/summary.json: own sample of {OWN_SAMPLE} mutants "
