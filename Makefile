@@ -24,8 +24,13 @@ TX_SEED ?= 1
 JOBS ?= auto            # pytest-xdist workers for `make test`
 WAVE_PULSES ?=          # `make waves` transmitter window (default 16384 pulses, VCD 4096)
 WAVE_CYCLES ?=          # `make waves` e2e window in cycles (default 110000, VCD 18000)
+BLOCKS ?=               # `make mutate` blocks or areas (rtl/ground/sync, models/ground; default: all)
+SAMPLE ?= 20            # `make mutate` mutants drawn per block (0: every mutant)
+MUTATE_SEED ?= 1        # `make mutate` seed of the draw
+MUTATE_WORKERS ?= 1     # `make mutate` mutants run at once on this machine
+SCHEDULER ?=            # `make mutate` on a Dask cluster: tcp://HOST:8786
 
-.PHONY: help venv test test-slow sim sim-tx waves synth bench lint clean
+.PHONY: help venv test test-slow sim sim-tx waves synth bench lint clean mutate
 
 help:
 	@echo "make sim     end-to-end co-simulation of both FPGAs, channel and link against the golden models"
@@ -38,6 +43,9 @@ help:
 	@echo "make synth   ECP5 speed 8 synthesis of each top (25F; ground_timing 45F) -> build/synth/report.json"
 	@echo "make bench   speed and figure benchmarks -> build/bench/bench.json"
 	@echo "make lint    ruff"
+	@echo "make mutate  mutation testing of rtl/ and models/ -> build/mutate/summary.json"
+	@echo "             (BLOCKS=rtl/ground/sync, SAMPLE=n per block (0: all), MUTATE_SEED=s,"
+	@echo "              MUTATE_WORKERS=n, SCHEDULER=tcp://host:8786 for Dask)"
 
 $(STAMP): pyproject.toml tools/bootstrap.sh
 	bash tools/bootstrap.sh
@@ -76,6 +84,12 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# Niced: long, and the machine is shared. Each mutant runs its own block's tests only.
+mutate: $(STAMP)
+	nice -n 15 $(PY) -m sim.mutate $(strip $(BLOCKS)) --sample $(strip $(SAMPLE)) \
+		--seed $(strip $(MUTATE_SEED)) --workers $(strip $(MUTATE_WORKERS)) \
+		$(if $(strip $(SCHEDULER)),--scheduler $(strip $(SCHEDULER)))
 
 clean:
 	rm -rf build
