@@ -185,11 +185,11 @@ async def mapper_edges(bench: Bench) -> None:
             "z_below": config.z_below}))
         got = await bench.transfer({"i": Send(qrng_beats(words), idle=p["idle"])},
                                    {"o": Receive(len(words), stall=p["stall"], settle=4)})
-        sym = unpack_array(symbol_beat(lanes), got["o"])["symbol"]
+        sym = unpack_array(mapped_beat(lanes), got["o"])["symbol"]
         got_rtl = np.stack([sym["intensity"], sym["basis"], sym["bit"]], axis=-1)
         assert np.array_equal(got_rtl.astype(np.uint8), want), (
             f"RTL at thresholds {case['thresholds']}: {got_rtl.tolist()} != {want.tolist()}")
-        bench.compare("mapper-edges", got["o"], symbol_beats(model), layout=symbol_beat(lanes))
+        bench.compare("mapper-edges", got["o"], mapped_beats(model), layout=mapped_beat(lanes))
 
 
 def health_edge_words(case: dict, lanes: int, seed: int) -> np.ndarray:

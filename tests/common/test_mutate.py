@@ -98,16 +98,17 @@ def _job(source: str, tests: list[str], args: tuple[str, ...] = ("-k", "one_lane
 
 def test_a_mutant_in_elaborate_changes_the_simulated_circuit(tmp_path):
     """The unmutated mapper passes its one-lane test through the import hook; the same test
-    kills a mutant of the pulse counter's increment inside ``elaborate()``."""
+    kills a mutant of the phase-code register index inside ``elaborate()``."""
     source = (ROOT / MAPPER.source).read_text()
     lines = source.splitlines()
     tests = list(MAPPER.tests)
     assert run_job(_job(source, tests))["result"] == "survived"
     _, mutants = enumerate_mutants(MAPPER, tmp_path)
-    increment = next(m for m in mutants if m.operator.endswith("_Add_Sub")
-                     and "pulse + self._lanes" in lines[int(m.id.split(":")[1]) - 1])
-    mutated = mutate_source(source, increment)
-    assert "pulse - self._lanes" in mutated
+    index = next(m for m in mutants if m.operator.endswith("_Add_Sub")
+                 and "(basis.as_value() << 1) + bit" in lines[int(m.id.split(":")[1]) - 1])
+    mutated = mutate_source(source, index)
+    line = int(index.id.split(":")[1]) - 1
+    assert mutated.splitlines()[line] != lines[line]
     assert run_job(_job(mutated, tests))["result"] == "killed"
 
 
