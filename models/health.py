@@ -66,7 +66,9 @@ def samples_of_words(words: np.ndarray) -> np.ndarray:
     """[beats, lanes] uint32 words -> [beats, 4*lanes] uint8 samples, channel = 4*lane + byte."""
     w = np.asarray(words, dtype=np.uint32)
     shifts = np.arange(4, dtype=np.uint32) * np.uint32(SAMPLE_BITS)
-    return ((w[:, :, None] >> shifts) & np.uint32(0xFF)).reshape(w.shape[0], -1).astype(np.uint8)
+    # explicit width: an empty window (no beats) still has 4*lanes channels
+    samples = (w[:, :, None] >> shifts) & np.uint32(0xFF)
+    return samples.reshape(w.shape[0], 4 * w.shape[1]).astype(np.uint8)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ Default configuration (the ``health_l4`` Verilog of ``test_health.py``, one buil
 alpha = 2**-64, so C_RCT = 11; window W = 512, C_APT = 35. Channel 0 carries the RCT runs of
 the value 0, channel 1 the APT hits of 0 (every other beat, so they never form a run)."""
 
+import numpy as np
 import pytest
 
-from models.health import HealthConfig
+from models.health import HealthConfig, run_health_tests
 from rtl.satellite.health import QrngHealthIntake
 from tb.dual import backend_params, run_body
 from tb.satellite import bodies
@@ -71,3 +72,10 @@ def test_health_alarm_exactly_at_each_cutoff_not_below(backend):
              params={"lanes": 4, "seed": 4, "idle": 0.1, "stall": 0.2,
                      "cases": [*rct_cases(), *apt_cases()]},
              verilog_key=repr(CONFIG))
+
+
+def test_an_empty_window_passes_with_no_alarm():
+    """Zero beats (an intake that has seen nothing yet): no failing beat, no alarm, no error."""
+    for lanes in (1, 4):
+        verdict = run_health_tests(np.zeros((0, lanes), dtype=np.uint32))
+        assert (verdict.fail_beat, verdict.rct, verdict.apt) == (None, False, False)
