@@ -206,8 +206,15 @@ class BlockResult:
         self.score = round((self.killed + self.timeout) / scored, 4) if scored else None
 
 
-def load_equivalents(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
-    """``{mutant id: one-line reason}`` from the equivalence file (absent: none)."""
+def load_equivalents(path: Path = EQUIVALENT_FILE, root: Path = ROOT) -> dict[str, str]:
+    """``{mutant id: one-line reason}`` from the equivalence file (absent: none).
+
+    An entry names its mutant by ``id`` (path:line:col:operator[#k]) and ``code``, the stripped
+    text of the mutated source line. The line number is looked up again from ``code`` (the
+    matching line nearest the recorded one), so edits elsewhere in the file do not make an
+    entry stale; an entry whose ``code`` is no longer in the file keeps its recorded id, which
+    then names no mutant and fails the equivalence-file test.
+    """
     if not path.exists():
         return {}
     try:
@@ -219,15 +226,36 @@ def load_equivalents(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
         raise MutateError(f"{path.name}: 'equivalent' must be an array of tables")
     found: dict[str, str] = {}
     for n, entry in enumerate(entries, 1):
-        if not isinstance(entry, dict) or set(entry) != {"id", "reason"}:
-            raise MutateError(f"{path.name}: entry {n} needs exactly the keys 'id' and 'reason'")
+        if not isinstance(entry, dict) or set(entry) != {"id", "code", "reason"}:
+            raise MutateError(
+                f"{path.name}: entry {n} needs exactly the keys 'id', 'code' and 'reason'")
         reason = entry["reason"]
         if not isinstance(reason, str) or not reason.strip() or "\n" in reason:
             raise MutateError(f"{path.name}: entry {n} ({entry['id']}) needs a one-line reason")
-        if entry["id"] in found:
-            raise MutateError(f"{path.name}: entry {n} repeats {entry['id']}")
-        found[entry["id"]] = reason
+        mutant_id = relocate_id(entry["id"], entry["code"], root)
+        if mutant_id in found:
+            raise MutateError(f"{path.name}: entry {n} repeats {mutant_id}")
+        found[mutant_id] = reason
     return found
+
+
+def relocate_id(mutant_id: str, code: str, root: Path = ROOT) -> str:
+    """``mutant_id`` with its line number moved to the line of ``root / path`` whose stripped
+    text is ``code`` (the one nearest the recorded line); unchanged when no line matches."""
+    try:
+        path, line, rest = mutant_id.split(":", 2)
+        recorded = int(line)
+    except ValueError:
+        return mutant_id
+    source = root / path
+    if not source.is_file():
+        return mutant_id
+    lines = source.read_text(encoding="utf-8").splitlines()
+    matches = [n for n, text in enumerate(lines, 1) if text.strip() == code.strip()]
+    if not matches:
+        return mutant_id
+    nearest = min(matches, key=lambda n: (abs(n - recorded), n))
+    return f"{path}:{nearest}:{rest}"
 
 
 def inert_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:

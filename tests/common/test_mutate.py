@@ -58,9 +58,9 @@ def test_equivalence_file_entries_name_mutants_of_the_current_sources(tmp_path):
 @pytest.mark.parametrize(("text", "error"), [
     ("equivalent = 3", "must be an array of tables"),
     ('[[equivalent]]\nid = "a.py:1:0:x"', "needs exactly the keys"),
-    ('[[equivalent]]\nid = "a.py:1:0:x"\nreason = ""', "needs a one-line reason"),
-    ('[[equivalent]]\nid = "a"\nreason = "r"\n[[equivalent]]\nid = "a"\nreason = "r"',
-     "repeats a"),
+    ('[[equivalent]]\nid = "a.py:1:0:x"\ncode = "c"\nreason = ""', "needs a one-line reason"),
+    ('[[equivalent]]\nid = "a"\ncode = "c"\nreason = "r"\n'
+     '[[equivalent]]\nid = "a"\ncode = "c"\nreason = "r"', "repeats a"),
     ("[[equivalent", "not TOML"),
 ])
 def test_malformed_equivalence_file_is_one_error(tmp_path, text, error):
@@ -68,6 +68,19 @@ def test_malformed_equivalence_file_is_one_error(tmp_path, text, error):
     path.write_text(text)
     with pytest.raises(MutateError, match=error):
         load_equivalents(path)
+
+
+def test_equivalence_entries_follow_their_source_line_when_code_moves(tmp_path):
+    (tmp_path / "block.py").write_text("x = 1\ny = a & b\nz = 2\ny = a & b\n")
+    eq = tmp_path / "eq.toml"
+    eq.write_text('[[equivalent]]\nid = "block.py:1:4:op"\ncode = "y = a & b"\nreason = "r"\n'
+                  '[[equivalent]]\nid = "block.py:9:4:op"\ncode = "  y = a & b "\nreason = "r"\n'
+                  '[[equivalent]]\nid = "block.py:3:4:op"\ncode = "gone = 0"\nreason = "r"\n')
+    assert set(load_equivalents(eq, root=tmp_path)) == {
+        "block.py:2:4:op",  # nearest of the two matching lines to the recorded line 1
+        "block.py:4:4:op",  # nearest to line 9
+        "block.py:3:4:op",  # text gone: the recorded id stays and names no mutant
+    }
 
 
 def test_function_annotations_and_asserts_are_inert_class_annotations_are_not():
