@@ -43,7 +43,7 @@ from amaranth.lib.wiring import Out
 from models.constants import LANES
 from rtl.memory.layouts import WORD_BITS, dram_port
 from rtl.satellite.layouts import CacheAnswer, CacheStatus, Symbol
-from rtl.satellite.rnd_cache import cache_members
+from rtl.satellite.rnd_cache import cache_members, cache_status
 
 #: Symbols per DRAM word.
 PULSES_PER_WORD = WORD_BITS // Symbol.size
@@ -183,14 +183,8 @@ class DramRndCache(wiring.Component):
         pulse = qq.r_stream.payload
         # Signed: the window floor is negative while the cache fills.
         floor = Signal(signed(66))
-        status = Signal(CacheStatus)
         m.d.comb += floor.eq(head_now - self._capacity)
-        with m.If(pulse >= head_now):
-            m.d.comb += status.eq(CacheStatus.PENDING)
-        with m.Elif(pulse < floor):
-            m.d.comb += status.eq(CacheStatus.EXPIRED)
-        with m.Else():
-            m.d.comb += status.eq(CacheStatus.OK)
+        status = cache_status(m, pulse, head_now, floor)
 
         # Writes go in batches (a DDR3 bus turnaround between a write and a read costs some 20
         # cycles): the queue drains completely once it holds `write_batch` words, or whenever no

@@ -70,6 +70,20 @@ ANSWER_LATENCY = 3
 EBR_DEPTH = 16384
 
 
+def cache_status(m: Module, pulse: Value, head: Value, floor: Value) -> Signal:
+    """The :class:`CacheStatus` of a lookup of ``pulse`` in a cache that holds the pulses from
+    ``floor`` (signed: negative while the cache fills) up to, not including, ``head``: pending
+    at or above the head, expired below the floor, else OK (combinational, in ``m``)."""
+    status = Signal(CacheStatus)
+    with m.If(pulse >= head):
+        m.d.comb += status.eq(CacheStatus.PENDING)
+    with m.Elif(pulse < floor):
+        m.d.comb += status.eq(CacheStatus.EXPIRED)
+    with m.Else():
+        m.d.comb += status.eq(CacheStatus.OK)
+    return status
+
+
 def cache_members(lanes: int) -> dict:
     """The ports every RND cache has (on-chip :class:`RndCache`, DRAM-backed
     :class:`rtl.memory.dram_cache.DramRndCache`): rows in, lookups in, answers out, the head
@@ -172,13 +186,7 @@ class RndCache(wiring.Component):
                 s1_beat.eq(w_data),
             ]
 
-        status = Signal(CacheStatus)
-        with m.If(s1_pulse >= s1_head):
-            m.d.comb += status.eq(CacheStatus.PENDING)
-        with m.Elif(s1_pulse < s1_floor):
-            m.d.comb += status.eq(CacheStatus.EXPIRED)
-        with m.Else():
-            m.d.comb += status.eq(CacheStatus.OK)
+        status = cache_status(m, s1_pulse, s1_head, s1_floor)
         with m.If(s2_free):
             m.d.sync += [
                 s2_valid.eq(s1_valid),
