@@ -23,13 +23,19 @@ async def clear_histogram(ctx: Any, dut: Any) -> None:
     await pysim.wait_until(ctx, ~dut.hist_busy, CLEAR_CYCLES, "histogram clear (hist_busy low)")
 
 
-async def read_histogram(ctx: Any, dut: Any) -> list[int]:
+async def read_bins(ctx: Any, addr: Any, data: Any) -> list[int]:
+    """Every bin of a histogram read through its ``addr``/``data`` port (one cycle of read
+    latency per bin)."""
     bins = []
     for a in range(BINS):
-        ctx.set(dut.hist_addr, a)
+        ctx.set(addr, a)
         await ctx.tick()
-        bins.append(ctx.get(dut.hist_data))
+        bins.append(ctx.get(data))
     return bins
+
+
+async def read_histogram(ctx: Any, dut: Any) -> list[int]:
+    return await read_bins(ctx, dut.hist_addr, dut.hist_data)
 
 
 async def calibrate(ctx: Any, dut: Any, tags: list[int], nominal_ps: float = 5_000.0,

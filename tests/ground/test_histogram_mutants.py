@@ -5,6 +5,7 @@ from models.ground.calibration import BIN_PS, BINS
 from models.ground.timing import Record, Status
 from rtl.ground.histogram import PhaseHistogram
 from tb import pysim
+from tb.ground.host import read_bins
 from tb.packing import record_payloads
 
 
@@ -15,19 +16,11 @@ def test_clear_zeroes_every_filled_bin_in_bins_cycles():
     dut = PhaseHistogram()
     seen = {}
 
-    async def read_bins(ctx):
-        bins = []
-        for a in range(BINS):
-            ctx.set(dut.addr, a)
-            await ctx.tick()
-            bins.append(ctx.get(dut.data))
-        return bins
-
     async def host(ctx):
         for item in record_payloads(records):
             await pysim.stream_put(ctx, dut.records, int(item))
         await ctx.tick().repeat(6)
-        seen["filled"] = await read_bins(ctx)
+        seen["filled"] = await read_bins(ctx, dut.addr, dut.data)
         ctx.set(dut.clear, 1)
         await ctx.tick()
         ctx.set(dut.clear, 0)
@@ -36,7 +29,7 @@ def test_clear_zeroes_every_filled_bin_in_bins_cycles():
             busy += 1
             await ctx.tick()
         seen["busy"] = busy
-        seen["cleared"] = await read_bins(ctx)
+        seen["cleared"] = await read_bins(ctx, dut.addr, dut.data)
 
     pysim.run(dut, host)
     assert seen["filled"] == [1] * BINS

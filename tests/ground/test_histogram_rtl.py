@@ -5,11 +5,12 @@ import random
 import numpy as np
 
 from models.constants import PULSE_PERIOD_PS
-from models.ground.calibration import BINS, calibrate_delta, peak_phase, phase_histogram
+from models.ground.calibration import calibrate_delta, peak_phase, phase_histogram
 from models.ground.stimulus import StimulusConfig, generate
 from models.ground.timing import IndexerConfig, Status, run_indexer
 from rtl.ground.histogram import DIV10_MUL, PhaseHistogram
 from tb import pysim
+from tb.ground.host import read_bins
 from tb.packing import record_payloads
 
 
@@ -40,10 +41,7 @@ def test_histogram_matches_model_and_calibrates():
                 await ctx.tick()
             await pysim.stream_put(ctx, dut.records, item)
         await ctx.tick().repeat(4)
-        for a in range(BINS):
-            ctx.set(dut.addr, a)
-            await ctx.tick()
-            bins.append(ctx.get(dut.data))
+        bins.extend(await read_bins(ctx, dut.addr, dut.data))
 
     pysim.run(dut, host)
     r16 = np.array([r.r16 for r in recs if r.status == Status.ACCEPTED])

@@ -8,12 +8,13 @@ import pytest
 from amaranth.back import rtlil
 
 from models.constants import SQUASH_SEED
-from models.ground.calibration import BINS, phase_histogram
+from models.ground.calibration import phase_histogram
 from models.ground.squash import squash
 from models.ground.sync import SyncConfig
 from models.ground.timing import IndexerConfig, Status, run_indexer
 from rtl.ground.tops import SYNTH_TOPS, GroundRx
 from tb import pysim
+from tb.ground.host import read_histogram
 from tb.ground.streams import DELTA, doppler_stream
 from tb.packing import detection_payloads, tag_payloads
 from tb.runner import SIMULATORS, run_cocotb
@@ -58,10 +59,7 @@ def test_ground_rx_tags_to_detections_and_histogram():
         while len(got) < len(want):
             await ctx.tick()
         await ctx.tick().repeat(50)
-        for a in range(BINS):
-            ctx.set(dut.hist_addr, a)
-            await ctx.tick()
-            bins.append(ctx.get(dut.hist_data))
+        bins.extend(await read_histogram(ctx, dut))
 
     pysim.run(dut, host, background=[pysim.consumer(dut.detections, len(want), got, rng,
                                                     stall=0.3)])
