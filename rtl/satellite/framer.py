@@ -52,7 +52,9 @@ class SyncFramer(wiring.Component):
     o : Out(stream.Signature(DownlinkWord))
         Downlink words with their ``kind`` label.
     frame : Out(COUNTER_BITS)
-        The frame counter ``k`` of the frame being sent.
+        The frame counter ``k`` of the next word to load into ``o``: it steps when the last
+        payload word of frame ``k`` is loaded, so while that word waits on ``o`` it already
+        reads ``k + 1``.
     """
 
     payload: In(stream.Signature(WORD_BITS))
