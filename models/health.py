@@ -36,13 +36,27 @@ def apt_cutoff(min_entropy: float, alpha_log2: float, window: int) -> int:
     p = 2.0 ** -min_entropy
     alpha = 2.0**alpha_log2
     n = window - 1
-    # Upper tail of the binomial, summed exactly from the top down.
+    # Upper tail of the binomial, summed from the top down in doubles.
     tail = 0.0
     for k in range(n, -1, -1):
-        tail += math.comb(n, k) * p**k * (1 - p) ** (n - k)
+        tail += _binomial_term(n, k, p)
         if tail > alpha:
             return k + 2  # P[count >= k+1] > alpha, so C = (k + 1) + 1 in "1 + Binom" terms
     return 1
+
+
+#: Largest n whose binomial coefficients all fit a double (C(1029, 514) ~ 1.4e308).
+_DIRECT_MAX_N = 1029
+
+
+def _binomial_term(n: int, k: int, p: float) -> float:
+    """P[Binom(n, p) = k] in doubles: as the direct product while the coefficient fits a double,
+    else in log space (far from the exact ties with alpha where the product's rounding
+    matters: those need a term that is an exact power of two)."""
+    if n <= _DIRECT_MAX_N:
+        return math.comb(n, k) * p**k * (1 - p) ** (n - k)
+    return math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+                    + k * math.log(p) + (n - k) * math.log1p(-p))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,15 @@ def test_cutoffs_follow_sp800_90b():
     assert tail[1] <= 2.0**cfg.alpha_log2 < tail[0]
 
 
+@pytest.mark.parametrize(("min_entropy", "alpha_log2", "window"),
+                         [(1.0, -20, 1031), (1.0, -40, 4096), (7.0, -64, 65536)])
+def test_apt_cutoff_of_windows_whose_binomial_coefficients_exceed_a_double(
+        min_entropy, alpha_log2, window):
+    cutoff = apt_cutoff(min_entropy, alpha_log2, window)
+    tail = binom.sf([cutoff - 3, cutoff - 2], window - 1, 2.0**-min_entropy)
+    assert tail[1] <= 2.0**alpha_log2 < tail[0]
+
+
 @pytest.mark.parametrize("kind", ["healthy", "stuck", "biased"])
 def test_model_verdicts(kind):
     words = faulty_words(kind, 5, 4000, 4, fault_at=1000)
