@@ -26,6 +26,7 @@ from models.ground.strobe_guard import (
     GuardConfig,
 )
 from models.ground.tdc import COUNTER_BITS
+from rtl.common.counters import count_events
 
 
 class StrobeGuard(wiring.Component):
@@ -106,8 +107,5 @@ class StrobeGuard(wiring.Component):
                                   searching))
         with m.If(phase == period - cfg.lead):
             m.d.sync += self.skip.eq(decide)
-        with m.If(self.clear):
-            m.d.sync += self.skipped.eq(0)
-        with m.Elif((phase == period - cfg.lead) & decide):
-            m.d.sync += self.skipped.eq(self.skipped + 1)
+        count_events(m, self.clear, ((self.skipped, (phase == period - cfg.lead) & decide),))
         return m

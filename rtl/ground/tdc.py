@@ -44,6 +44,7 @@ from models.constants import (
 )
 from models.ground.strobe_guard import GuardConfig
 from models.ground.tdc import CHANNEL_LATENCY, COUNTER_BITS, MASK64, check_cal_period
+from rtl.common.counters import count_events, latch_events
 from rtl.ground.layouts import RawHit
 from rtl.ground.strobe_guard import StrobeGuard
 
@@ -243,19 +244,12 @@ class TdcChannel(wiring.Component):
                     out.payload.calibration.eq(s1_cal),
                 ]
         overflow = accept & out.valid & ~out.ready
-        for counter, event in ((self.lost_dead, lost_dead), (self.lost_pileup, pileup),
-                               (self.lost_overflow, overflow),
-                               (self.coverage_errors, cover), (self.stuck_events, stuck_now),
-                               (self.lost_calibration, blank)):
-            with m.If(self.clear):
-                m.d.sync += counter.eq(0)
-            with m.Elif(event):
-                m.d.sync += counter.eq(counter + 1)
-        for flag, event in ((self.coverage_error, cover), (self.stuck, stuck_now)):
-            with m.If(self.clear):
-                m.d.sync += flag.eq(0)
-            with m.Elif(event):
-                m.d.sync += flag.eq(1)
+        count_events(m, self.clear, ((self.lost_dead, lost_dead), (self.lost_pileup, pileup),
+                                     (self.lost_overflow, overflow),
+                                     (self.coverage_errors, cover),
+                                     (self.stuck_events, stuck_now),
+                                     (self.lost_calibration, blank)))
+        latch_events(m, self.clear, ((self.coverage_error, cover), (self.stuck, stuck_now)))
         return m
 
     def _guarded(self, m: Module) -> Value:

@@ -27,6 +27,7 @@ from amaranth.utils import ceil_log2
 from models.constants import FABRIC_CLOCK_PS, TDC_CAL_HITS, TDC_CAL_PERIOD, TDC_SKEW_BITS, TDC_TAPS
 from models.ground.tdc import COUNTER_BITS
 from models.ground.tdc_calibration import BUILD_PIPELINE, TABLE_BITS, CalibratorConfig
+from rtl.common.counters import count_events, latch_events
 from rtl.ground.layouts import RawHit, Tag
 
 
@@ -265,15 +266,8 @@ class TdcCalibrator(wiring.Component):
         with m.If(switch):
             m.d.sync += [active.eq(~active), have.eq(1), pending.eq(0)]
 
-        for counter, event in ((self.tables_built, built), (self.tables_switched, switch),
-                               (self.starve_events, starve), (self.uncalibrated, lost),
-                               (self.cal_dropped, dropped)):
-            with m.If(self.clear):
-                m.d.sync += counter.eq(0)
-            with m.Elif(event):
-                m.d.sync += counter.eq(counter + 1)
-        with m.If(self.clear):
-            m.d.sync += self.starved.eq(0)
-        with m.Elif(starve):
-            m.d.sync += self.starved.eq(1)
+        count_events(m, self.clear, ((self.tables_built, built), (self.tables_switched, switch),
+                                     (self.starve_events, starve), (self.uncalibrated, lost),
+                                     (self.cal_dropped, dropped)))
+        latch_events(m, self.clear, ((self.starved, starve),))
         return m
