@@ -61,6 +61,27 @@ class FlightSizeError(ValueError):
     """A pass or protocol configuration the sizes cannot be derived for."""
 
 
+class MemoryConfigError(ValueError):
+    """A memory whose size cannot serve the link it is built for (refused at elaboration)."""
+
+
+def check_cache_life(who: str, capacity: int, round_trip: int | None) -> None:
+    """Refuse an RND cache of ``capacity`` pulses whose life is shorter than the link round
+    trip (``round_trip`` pulses; None: not known to the caller): every lookup would be
+    EXPIRED."""
+    if round_trip is not None and capacity < round_trip:
+        raise MemoryConfigError(f"{who}: cache life {capacity} pulses is shorter than the link "
+                                f"round trip {round_trip} pulses")
+
+
+def check_store_depth(who: str, depth: int, frame_records: int | None) -> None:
+    """Refuse a record store of ``depth`` records that cannot hold one frame period's
+    ``frame_records`` (None: not known to the caller): every frame would overflow it."""
+    if frame_records is not None and depth < frame_records:
+        raise MemoryConfigError(f"{who}: {depth} records cannot hold one frame period's "
+                                f"{frame_records} records")
+
+
 def poisson_bound(mean: float) -> int:
     """Count that a Poisson variable of ``mean`` stays below (``POISSON_SIGMAS`` sigma)."""
     return math.ceil(mean + POISSON_SIGMAS * math.sqrt(mean))
@@ -200,13 +221,20 @@ def flight_table(s: FlightSizes) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """``python -m models.memory.flight [pass.toml ...]``: the table of each pass."""
     import sys
 
-    from models.channel.config import load_pass
-    for path in sys.argv[1:] or ["configs/passes/jinan-2022-09-25.toml"]:
-        print(flight_table(flight_sizes(load_pass(path))))
+    from models.channel.config import PassConfigError, load_pass
+    for path in (sys.argv[1:] if argv is None else argv) or [
+            "configs/passes/jinan-2022-09-25.toml"]:
+        try:
+            print(flight_table(flight_sizes(load_pass(path))))
+        except (PassConfigError, FlightSizeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

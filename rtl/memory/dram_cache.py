@@ -41,6 +41,7 @@ from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import Out
 
 from models.constants import LANES
+from models.memory.flight import MemoryConfigError, check_cache_life
 from rtl.memory.layouts import WORD_BITS, dram_port
 from rtl.satellite.layouts import CacheAnswer, CacheStatus, Symbol
 from rtl.satellite.rnd_cache import cache_members
@@ -49,10 +50,6 @@ from rtl.satellite.rnd_cache import cache_members
 PULSES_PER_WORD = WORD_BITS // Symbol.size
 #: Low pulse-index bits that pick the symbol inside its word.
 _IN_WORD_BITS = (PULSES_PER_WORD - 1).bit_length()
-
-
-class MemoryConfigError(ValueError):
-    """A DRAM-backed memory whose size cannot serve the link it is built for."""
 
 
 _Tag = data.StructLayout({
@@ -85,10 +82,7 @@ class DramRndCache(wiring.Component):
     def __init__(self, *, capacity: int, round_trip: int, addr_bits: int, base: int = 0,
                  lanes: int = LANES, outstanding: int = 16, write_depth: int = 32,
                  write_batch: int = 8) -> None:
-        if capacity < round_trip:
-            raise MemoryConfigError(
-                f"DramRndCache: cache life {capacity} pulses is shorter than the link round "
-                f"trip {round_trip} pulses")
+        check_cache_life("DramRndCache", capacity, round_trip)
         if capacity & (capacity - 1) or capacity < PULSES_PER_WORD:
             raise MemoryConfigError(
                 f"DramRndCache: capacity {capacity} pulses must be a power of two >= "

@@ -7,12 +7,19 @@ from pathlib import Path
 import pytest
 
 from models.channel.config import load_pass
-from models.memory.flight import FlightSizeError, flight_sizes, flight_table, poisson_bound
+from models.memory.flight import (
+    FlightSizeError,
+    flight_sizes,
+    flight_table,
+    main,
+    poisson_bound,
+)
 from models.sifting.classical_link import SiftConfig
 from rtl.memory.dram_cache import DramRndCache, MemoryConfigError
 from rtl.memory.dram_store import DramRecordStore
 from rtl.memory.litedram_gen import CoreConfig, core_address_bits
 from rtl.sifting.layouts import Report
+from rtl.sifting.satellite_sift import SatelliteSiftUnit
 
 ROOT = Path(__file__).resolve().parents[2]
 JINAN = ROOT / "configs" / "passes" / "jinan-2022-09-25.toml"
@@ -67,3 +74,19 @@ def test_flight_sizes_build_and_half_the_cache_is_refused(jinan):
                        f"is shorter than the link round trip {jinan.round_trip_pulses} pulses"):
         DramRndCache(capacity=jinan.cache_pulses // 2, round_trip=jinan.round_trip_pulses,
                      addr_bits=bits)
+
+
+def test_on_chip_cache_below_the_round_trip_is_refused(jinan):
+    """The synthesis-size on-chip cache (4 lanes x 16384 rows) cannot serve a real pass."""
+    with pytest.raises(MemoryConfigError, match="SatelliteSiftUnit: cache life 65536 pulses is "
+                       f"shorter than the link round trip {jinan.round_trip_pulses} pulses"):
+        SatelliteSiftUnit(round_trip=jinan.round_trip_pulses)
+    SatelliteSiftUnit(lanes=1, rows=64, round_trip=64)
+
+
+def test_cli_prints_the_table_or_one_error_line(tmp_path, capsys):
+    assert main([str(JINAN)]) == 0
+    assert "| **RND cache** | **16,777,216 pulses" in capsys.readouterr().out
+    assert main([str(tmp_path / "none.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
