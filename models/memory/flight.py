@@ -17,13 +17,14 @@ RND cache (pulses, :attr:`FlightSizes.cache_pulses`)
     the cache is the next power of two of that (a power of two of whole DRAM words: the ring's
     index is the pulse index's low bits).
 Ground record store (records)
-    A record waits in the store from its framing (pulse time + ``L``) until its frame's sift
-    message is sifted on the ground. Lossless: the copy above, the satellite's next sending
-    turn (the model sends at period starts: up to ``P``), ``c_down`` and ``L`` down:
+    A record is counted from its pulse until its frame's sift message is sifted on the ground
+    (the ground frames it ``L`` after the pulse; the golden model frames it at the pulse, so
+    counting from the pulse bounds both). Lossless: the copy above, the satellite's next
+    sending turn (the model sends at period starts: up to ``P``), ``c_down`` and ``L`` down:
     ``2P + 2L + 2 c_up + c_down``. A lost frame (an uplink outage of any length) is declared
     missing on the satellite's clock once its head reaches ``(j+1)P + cache`` (sent at the next
-    period start) and the "missing" message flies down: ``ceil((P + cache)/P) P + c_missing``
-    after framing (the light times cancel). A downlink outage of ``B`` adds ``B`` plus the wait
+    period start) and the "missing" message flies down: ``ceil((P + cache)/P) P + L +
+    c_missing``. A downlink outage of ``B`` adds ``B`` plus the wait
     for the next resending turn (``P``). Records in a wait ``W`` at rate ``r``: the Poisson
     bound ``rW + 6 sqrt(rW)``, rounded up.
 """
@@ -174,7 +175,7 @@ def flight_sizes(config: PassConfig, sift: SiftConfig | None = None, *,
         return StoreSize(wait, poisson_bound(peak * wait), poisson_bound(design_rate * wait))
 
     lossless = 2 * frame_s + 2 * light + 2 * copy + sift_message_s(frame_records)
-    expiry = math.ceil((p + cache) / p) * frame_s + sift_message_s(0)
+    expiry = math.ceil((p + cache) / p) * frame_s + light + sift_message_s(0)
     worst = max(lossless, expiry) + downlink_burst_s + frame_s
     return FlightSizes(
         label=config.label, pulse_rate_hz=f, frame_pulses=p, range_max_m=range_max,
