@@ -52,6 +52,8 @@ from models.sifting.messages import SIFT_HEADER_WORDS, UPLINK_HEADER_WORDS
 DESIGN_DETECTION_RATE = 1e6
 #: A downlink outage the record store rides through (a cloud or a pointing loss).
 DOWNLINK_BURST_S = 0.05
+#: The uplink outage the flight-size tests run (frames lost, declared missing on expiry).
+UPLINK_BURST_S = 0.05
 #: Symbols per 128-bit DRAM word of the cache (4-bit symbols).
 PULSES_PER_WORD = 32
 #: Standard deviations above the mean of a Poisson count that a size covers.

@@ -7,12 +7,18 @@ record store on one LiteDRAM core, or on the port model for Icarus) with
 and the ground are two FPGAs; they share a controller here only so that one build carries both.
 """
 
+import math
+
 from amaranth.lib import wiring
 
+from models.memory.flight import UPLINK_BURST_S, FlightSizes, poisson_bound
+from models.sifting.classical_link import LINK_RATE_BPS
+from rtl.memory.litedram_gen import core_verilog
 from rtl.memory.memories import DramMemories
 from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.layouts import Report
 from rtl.sifting.satellite_sift import SatelliteSift
+from tb.runner import run_cocotb
 from tb.sifting.harness import FlatHarness
 
 # Port name on the harness -> (block, port on the block).
@@ -53,3 +59,36 @@ class DramSiftHarness(FlatHarness):
             self.mem.r_stream.ready.eq(self.gnd.record.ready),
         ]
         return m
+
+
+def compressed_params(sizes: FlightSizes, frame_pulses: int, frames: int, *,
+                      per_frame: int, store_depth: int, seed: int = 3) -> dict:
+    """Parameters of :mod:`tb.memory.cocotb_dram_sift` for a pass of ``frames`` frames of
+    ``frame_pulses`` pulses, with the cache life, round trip, light time, a 50 ms uplink burst
+    (from the fourth frame) and the link rate in the flight sizes' proportions to the frame
+    period (time in pulses: the golden protocol runs at one pulse per second)."""
+    scale = frame_pulses / sizes.frame_pulses
+    f = sizes.pulse_rate_hz
+    return {
+        "frame_pulses": frame_pulses, "frames": frames, "per_frame": per_frame,
+        "capacity": round(sizes.cache_pulses * scale),
+        "round_trip": math.ceil(sizes.round_trip_pulses * scale),
+        "light": round(sizes.light_time_s * f * scale),
+        "burst": [4 * frame_pulses, round(UPLINK_BURST_S * f * scale)],
+        "link_bps": LINK_RATE_BPS / f / scale,
+        "store_depth": store_depth, "frame_records": poisson_bound(per_frame),
+        "packet_bits": 48, "lanes": 4, "seed": seed, "sat_seed": seed + 1,
+        "ground_seed": seed + 2,
+    }
+
+
+def run_dram_sift(simulator: str, params: dict, case: str = "dram_sift") -> None:
+    """Run :mod:`tb.memory.cocotb_dram_sift` (Verilator: LiteDRAM on its DRAM model; Icarus:
+    the port model)."""
+    icarus = simulator == "icarus"
+    harness = DramSiftHarness(
+        capacity=params["capacity"], round_trip=params["round_trip"],
+        store_depth=params["store_depth"], frame_records=params["frame_records"],
+        packet_bits=params["packet_bits"], lanes=params["lanes"], port_model=icarus)
+    run_cocotb(harness, "tb.memory.cocotb_dram_sift", simulator, case=case,
+               extra_sources=[] if icarus else [core_verilog()], params=params)
