@@ -129,9 +129,10 @@ async def _ground(tb: TB, run: SiftingRun, want: Reports, frame_of: np.ndarray,
 
     cocotb.start_soon(watch_level())
     cocotb.start_soon(tb.driver("gnd_entry", idle=0.4).send(codes))
-    await tb.driver("record", idle=0.2).send(
-        report_values(pulse[sel], want.basis[sel], want.sampled[sel], bit[sel]))
-    await tb.until(lambda: len(key_mon.received) >= len(result.key), 20_000, "ground key")
+    records = report_values(pulse[sel], want.basis[sel], want.sampled[sel], bit[sel])
+    await tb.driver("record", idle=0.2).send(records)
+    await tb.until(lambda: len(key_mon.received) >= len(result.key), 1_000 + 20 * len(records),
+                   "ground key")
     await tb.ticks(20)
     key_mon.stop()
     watching = False

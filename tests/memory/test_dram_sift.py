@@ -32,3 +32,11 @@ def test_dram_sift(simulator, sizes):
     frame_pulses, frames = WINDOWS[simulator]
     run_dram_sift(simulator, compressed_params(sizes, frame_pulses, frames, per_frame=12,
                                                store_depth=64))
+
+
+@pytest.mark.slow
+@pytest.mark.cocotb
+def test_dram_sift_long_frames(sizes):
+    """The same pass with frames of 8192 pulses, 64 detections each, a 256-record store."""
+    run_dram_sift("verilator", compressed_params(sizes, 8192, 30, per_frame=64, store_depth=256),
+                  case="dram_sift_long")

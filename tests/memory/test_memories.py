@@ -17,8 +17,10 @@ from tb.runner import SIMULATORS
 
 # Verilator crosses ~25 refreshes (one per 780 cycles), Icarus 3.
 WINDOWS = {
-    "verilator": {"cycles": 20_000, "rate_cycles": 8_000, "store_records": 600},
-    "icarus": {"cycles": 2_500, "rate_cycles": 1_200, "store_records": 200},
+    "verilator": {"cycles": 20_000, "rate_cycles": 8_000, "store_records": 600,
+                  "flight_cycles": 6_000},
+    "icarus": {"cycles": 2_500, "rate_cycles": 1_200, "store_records": 200,
+               "flight_cycles": 1_000},
 }
 
 
