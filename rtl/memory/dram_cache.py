@@ -32,8 +32,10 @@ Stream contract, latency, throughput
 backpressure: an answer held back stops new reads once ``outstanding`` are in flight. Latency
 and rate are the DRAM's (``docs/memory.md``, LiteDRAM on the MT41K64M16 model): PENDING and
 EXPIRED lookups one per cycle; OK lookups 27 cycles from query to answer on an idle DRAM, one
-per about 5 cycles sustained, at most 226 cycles when saturated (write batches and refreshes
-included).
+per about 5.4 cycles sustained, at most 302 cycles when saturated (write batches and refreshes
+included); with the transmitter writing at its full rate (a word per 5.12 cycles of a 100 MHz
+controller, 8 lanes) and lookups at the classical link's most (0.049 per cycle), no word is lost
+and an answer takes at most 329 cycles.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
@@ -41,6 +43,7 @@ from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import Out
 
 from models.constants import LANES
+from models.memory.flight import MemoryConfigError, check_cache_life
 from rtl.memory.layouts import WORD_BITS, dram_port
 from rtl.satellite.layouts import CacheAnswer, CacheStatus, Symbol
 from rtl.satellite.rnd_cache import cache_members, cache_status
@@ -49,10 +52,6 @@ from rtl.satellite.rnd_cache import cache_members, cache_status
 PULSES_PER_WORD = WORD_BITS // Symbol.size
 #: Low pulse-index bits that pick the symbol inside its word.
 _IN_WORD_BITS = (PULSES_PER_WORD - 1).bit_length()
-
-
-class MemoryConfigError(ValueError):
-    """A DRAM-backed memory whose size cannot serve the link it is built for."""
 
 
 _Tag = data.StructLayout({
@@ -83,12 +82,9 @@ class DramRndCache(wiring.Component):
     """
 
     def __init__(self, *, capacity: int, round_trip: int, addr_bits: int, base: int = 0,
-                 lanes: int = LANES, outstanding: int = 16, write_depth: int = 32,
-                 write_batch: int = 8) -> None:
-        if capacity < round_trip:
-            raise MemoryConfigError(
-                f"DramRndCache: cache life {capacity} pulses is shorter than the link round "
-                f"trip {round_trip} pulses")
+                 lanes: int = LANES, outstanding: int = 16, write_depth: int = 64,
+                 write_batch: int = 24) -> None:
+        check_cache_life("DramRndCache", capacity, round_trip)
         if capacity & (capacity - 1) or capacity < PULSES_PER_WORD:
             raise MemoryConfigError(
                 f"DramRndCache: capacity {capacity} pulses must be a power of two >= "

@@ -25,7 +25,7 @@ from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from rtl.memory.dram_cache import MemoryConfigError
+from models.memory.flight import MemoryConfigError, check_store_depth
 from rtl.memory.layouts import WORD_BITS, dram_port
 
 
@@ -49,10 +49,7 @@ class DramRecordStore(wiring.Component):
 
     def __init__(self, *, width: int, depth: int, frame_records: int, addr_bits: int,
                  base: int = 0, prefetch: int = 16, in_depth: int = 32, batch: int = 8) -> None:
-        if depth < frame_records:
-            raise MemoryConfigError(
-                f"DramRecordStore: {depth} records cannot hold one frame period's "
-                f"{frame_records} records")
+        check_store_depth("DramRecordStore", depth, frame_records)
         if width > WORD_BITS:
             raise MemoryConfigError(f"DramRecordStore: records of {width} bits exceed a "
                                     f"{WORD_BITS}-bit DRAM word")

@@ -33,6 +33,7 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.constants import LANES
+from models.memory.flight import check_cache_life
 from models.sifting.entries import DROPPED_INTENSITY
 from models.sifting.packets import PACKET_BITS
 from rtl.satellite.layouts import CacheAnswer, CacheQuery, CacheStatus, Symbol
@@ -136,7 +137,9 @@ class SatelliteSiftUnit(wiring.Component):
     """:class:`~rtl.satellite.rnd_cache.RndCache` plus :class:`SatelliteSift`.
 
     Latency, throughput as :class:`SatelliteSift` (report to entry five cycles, one per cycle);
-    ``write`` takes one beat per cycle, always.
+    ``write`` takes one beat per cycle, always. ``round_trip`` (pulses, optional): the link
+    round trip; a cache of ``lanes * rows`` pulses shorter than it is refused
+    (:class:`models.memory.flight.MemoryConfigError`).
 
     Members
     -------
@@ -151,7 +154,10 @@ class SatelliteSiftUnit(wiring.Component):
     """
 
     def __init__(self, lanes: int = LANES, rows: int = 16384, packet_bits: int = PACKET_BITS, *,
-                 ecp5_ebr: bool = False) -> None:
+                 ecp5_ebr: bool = False, round_trip: int | None = None) -> None:
+        # A cache life (lanes x rows pulses) below the link round trip would answer every
+        # lookup EXPIRED: refused here rather than built.
+        check_cache_life("SatelliteSiftUnit", lanes * rows, round_trip)
         self._cache = RndCache(lanes, rows, ecp5_ebr=ecp5_ebr)
         self._packet_bits = packet_bits
         super().__init__({

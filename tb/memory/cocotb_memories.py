@@ -5,9 +5,13 @@ pulses (in the window, late, expired, around the window's edges, never written) 
 answers with backpressure; every answer against :func:`models.rnd_cache.cache_lookup` and the
 written symbols, lookups in flight across a refresh counted and required. ``cache_answer_rate``:
 lookups offered every cycle, answers always taken: the sustained rate and the worst latency.
-``store_fifo``: records through the DRAM store with idle and backpressure, filled to its depth
-(``w_stream.ready`` drops), drained, in order. Figures go to ``memory_figures.json`` in the
-build directory (:mod:`sim.bench_memory` reads them).
+``cache_flight_load``: the cache written at the transmitter's rate in controller cycles
+(``flight_write_rate`` pulses per cycle: 625 M pulses/s at 100 MHz is 6.25, which takes
+``lanes=8``) while lookups in the window come at the most the classical link can deliver
+(``flight_lookup_rate``: one 32-bit report per link word, 4.9 M/s, 0.049 per cycle): no word
+may be lost, every answer as the model says. ``store_fifo``: records through the DRAM store
+with idle and backpressure, filled to its depth (``w_stream.ready`` drops), drained, in order.
+Figures go to ``memory_figures.json`` in the build directory (:mod:`sim.bench_memory` reads them).
 """
 
 from __future__ import annotations
@@ -183,6 +187,32 @@ async def cache_answer_rate(dut):
         "latency_refresh_max": max(look.refresh_latencies),
         "rate_refresh_cycles": refresh,
     })
+
+
+@cocotb.test()
+async def cache_flight_load(dut):
+    tb = _start(dut)
+    p = tb.params
+    await tb.reset()
+    capacity, lanes = p["capacity"], len(dut.write__payload) // Symbol.size
+    write_idle = max(0.0, 1 - p["flight_write_rate"] / lanes)
+
+    def in_window(rng: random.Random, written: int) -> int:
+        return written - rng.randrange(2 * PULSES_PER_WORD, capacity - 2 * PULSES_PER_WORD) \
+            if written > capacity else None
+
+    look, answers, refresh = await _run_cache(
+        tb, p["flight_cycles"], write_idle=write_idle, query_idle=1 - p["flight_lookup_rate"],
+        stall=0.0, capacity=capacity, pulses=in_window)
+    tb.check_done()
+    written = int(dut.head.value)
+    tb.log.info(f"flight load: {lanes} lanes, {written / p['flight_cycles']:.2f} pulses per cycle "
+                f"written, {answers} lookups, latency max {max(look.latencies)}, {refresh} "
+                "refresh cycles")
+    assert look.statuses.get(CacheStatus.OK, 0) > 0 and refresh > 0
+    _record_figures({"flight_lanes": lanes, "flight_pulses_per_cycle":
+                     written / p["flight_cycles"], "flight_lookups": answers,
+                     "flight_latency_max": max(look.latencies)})
 
 
 @cocotb.test()

@@ -1,0 +1,1 @@
+"""Golden sizing of the flight memories (:mod:`models.memory.flight`)."""
