@@ -21,7 +21,7 @@ unit intervals (UI, one line bit):
 
 :func:`recover` gives per block the recovered clock's period, the phase, the lock pin, and which
 line bit each of the 34 received bits is (:func:`sampled_bits`): the received word ``j`` is line
-bits ``34 j + i + phi_0 - theta`` (``theta`` interpolated across the block), so while the phase
+bits ``34 j + i + phi_0 + theta`` (``theta`` interpolated across the block), so while the phase
 stays inside a bit every line bit is received once, at a constant offset from the blocks.
 """
 
@@ -124,7 +124,7 @@ def sampled_bits(recovery: Recovery, offset: int = 0) -> np.ndarray:
     i = np.arange(BLOCK_BITS)
     start, end = recovery.phase_ui[:-1, None], recovery.phase_ui[1:, None]
     theta = start + (end - start) * i / BLOCK_BITS
-    position = np.arange(n)[:, None] * BLOCK_BITS + i + offset + 0.5 - theta
+    position = np.arange(n)[:, None] * BLOCK_BITS + i + offset + 0.5 + theta
     return np.floor(position).astype(np.int64).ravel()
 
 
@@ -138,3 +138,25 @@ def schedule(recovery: Recovery, segment_cycles: int, phase_ps: float) -> ClockS
     means = padded.reshape(segments, segment_cycles).mean(axis=1)
     return ClockSchedule(tuple(int(p) for p in np.rint(means * AS_PER_PS)), segment_cycles,
                          round(phase_ps * AS_PER_PS))
+
+
+def holds_lock(rate: float, config: CdrConfig = DEFAULT_CDR, blocks: int = 4096,
+               phase_ui: float = 0.0) -> bool:
+    """Whether the loop, from the reference's frequency, ends a run of ``blocks`` blocks at the
+    constant relative rate ``rate`` locked, with no cycle slip after its first lock."""
+    recovery = recover(np.full(blocks, rate), 1.0, config, phase_ui=phase_ui)
+    if recovery.lock_block is None or not recovery.locked[recovery.lock_block:].all():
+        return False
+    after = recovery.phase_ui[recovery.lock_block:]
+    return bool(np.all(np.abs(after - after[0]) < 0.5))
+
+
+def tracking_range_ppm(config: CdrConfig = DEFAULT_CDR, step_ppm: float = 1.0) -> float:
+    """The largest ``|d|`` on a ``step_ppm`` grid up to twice ``pull_in_ppm`` at which the loop
+    locks and holds (:func:`holds_lock`) both ways, and every smaller one does too."""
+    best = 0.0
+    for ppm in np.arange(step_ppm, 2 * config.pull_in_ppm + step_ppm, step_ppm):
+        if not (holds_lock(ppm * 1e-6, config) and holds_lock(-ppm * 1e-6, config)):
+            break
+        best = float(ppm)
+    return best

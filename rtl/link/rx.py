@@ -35,8 +35,10 @@ crossings, all into ``sync``:
 * ``cdr_lock``, the CDR's lock pin (asynchronous), through an ``FFSynchronizer`` to
   ``cdr_locked``; ``cdr_lock_losses`` counts its falling edges in ``sync``.
 
-The receiver does not look at ``cdr_lock``: its own block lock judges the data (a CDR out of
-lock slips bits, which the block lock sees); the pin is status for the host.
+The pin also reaches the aligner through an ``FFSynchronizer`` into ``rx_domain`` (two
+recovered cycles): nothing locks while the CDR is out of lock, and a lock ends the word the pin
+drops (:class:`~rtl.link.aligner.BlockAligner`). A CDR out of lock slips bits every few blocks,
+and a block lock that caught a run of valid headers between two slips would deliver garbage.
 """
 
 from amaranth.hdl import Cat, DomainRenamer, Module, Signal
@@ -155,6 +157,7 @@ class PhyRx(wiring.Component):
         with m.If(status.r_rdy):
             m.d.sync += held.eq(status.r_data)
 
+        m.submodules.cdr_rx = cdc.FFSynchronizer(self.cdr_lock, aligner.cdr_lock, o_domain=rx)
         cdr_locked = Signal()
         m.submodules.cdr = cdc.FFSynchronizer(self.cdr_lock, cdr_locked)
         was_locked = Signal()
