@@ -25,7 +25,9 @@ and everything else of the receiver is in ``sync`` (the receiving FPGA's fabric)
 crossings, all into ``sync``:
 
 * ``o``: the deframer's FIFO drains into an :class:`~amaranth.lib.fifo.AsyncFIFO` of
-  ``cross_depth`` words; a stalled consumer fills both, then the deframer's overrun rule applies;
+  ``cross_depth`` words; a stalled consumer fills both, then the deframer's overrun rule applies.
+  The FIFO adds its pointer synchroniser to the latency: a word is on ``o`` about two fabric
+  cycles plus one cycle of each clock later than in one clock;
 * ``sync``: an ``AsyncFIFO`` of 4 counters (a counter that finds it full counts in
   ``sync_dropped``); its latency varies by a fabric cycle with the clocks' phase;
 * ``locked``: :class:`~amaranth.lib.cdc.FFSynchronizer` (one bit);
@@ -41,7 +43,7 @@ drops (:class:`~rtl.link.aligner.BlockAligner`). A CDR out of lock slips bits ev
 and a block lock that caught a run of valid headers between two slips would deliver garbage.
 """
 
-from amaranth.hdl import Cat, DomainRenamer, Module, Signal
+from amaranth.hdl import Cat, DomainRenamer, Module, Signal, Value
 from amaranth.lib import cdc, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -128,19 +130,8 @@ class PhyRx(wiring.Component):
         forward_member(m, self, aligner, "i")
         wiring.connect(m, aligner.o, deframer.i)
 
-        m.submodules.words = words = fifo.AsyncFIFO(
-            width=RxWord.size, depth=self._cross_depth, w_domain=rx, r_domain="sync")
-        m.d.comb += [words.w_data.eq(deframer.o.payload), words.w_en.eq(deframer.o.valid),
-                     deframer.o.ready.eq(words.w_rdy),
-                     self.o.valid.eq(words.r_rdy), self.o.payload.eq(words.r_data),
-                     words.r_en.eq(self.o.ready)]
-
-        m.submodules.syncs = syncs = fifo.AsyncFIFO(
-            width=SyncWord.size, depth=SYNC_CROSS_DEPTH, w_domain=rx, r_domain="sync")
-        m.d.comb += [syncs.w_data.eq(deframer.sync.payload), syncs.w_en.eq(deframer.sync.valid),
-                     deframer.sync.ready.eq(syncs.w_rdy),
-                     self.sync.valid.eq(syncs.r_rdy), self.sync.payload.eq(syncs.r_data),
-                     syncs.r_en.eq(self.sync.ready)]
+        m.submodules.words = _cross_stream(m, deframer.o, self.o, self._cross_depth, rx)
+        m.submodules.syncs = _cross_stream(m, deframer.sync, self.sync, SYNC_CROSS_DEPTH, rx)
 
         m.submodules.locked = cdc.FFSynchronizer(aligner.locked, self.locked)
 
@@ -166,3 +157,15 @@ class PhyRx(wiring.Component):
         with m.If(was_locked & ~cdr_locked):
             m.d.sync += self.cdr_lock_losses.eq(self.cdr_lock_losses + 1)
         return m
+
+
+def _cross_stream(m: Module, source: stream.Interface, sink: stream.Interface, depth: int,
+                  w_domain: str) -> fifo.AsyncFIFO:
+    """An ``AsyncFIFO`` from ``source`` (in ``w_domain``) to ``sink`` (in ``sync``), for the
+    caller to add as a submodule."""
+    buf = fifo.AsyncFIFO(width=Value.cast(source.payload).shape().width, depth=depth,
+                         w_domain=w_domain, r_domain="sync")
+    m.d.comb += [buf.w_data.eq(source.payload), buf.w_en.eq(source.valid),
+                 source.ready.eq(buf.w_rdy),
+                 sink.valid.eq(buf.r_rdy), sink.payload.eq(buf.r_data), buf.r_en.eq(sink.ready)]
+    return buf
