@@ -8,7 +8,7 @@ unit intervals (UI, one line bit):
   (``d`` from the transmitter's oscillator, the pass's Doppler factor and the receiver's own
   oscillator: :func:`relative_rate`);
 * the recovered clock runs at ``1 + c`` times the reference, ``c = clip(f + kp * e / 34, +-F)``
-  with ``e`` the phase detector's output and ``f`` the loop's frequency integrator,
+  with ``e`` the phase detector's output and ``f`` the loop's frequency accumulator,
   ``f <- clip(f + ki * e, +-F)``: ``F`` (``pull_in_ppm``) is the oscillator's tuning range,
   so a rate beyond it cannot be followed;
 * the phase of the arriving bits against the recovered clock (unwrapped, UI) moves by
@@ -17,7 +17,7 @@ unit intervals (UI, one line bit):
 * without light (``signal`` false) the detector sees noise: ``e`` is uniform in
   ``[-0.5, 0.5)`` (seeded);
 * the lock pin is high after ``lock_blocks`` blocks in a row with ``|e| < lock_ui`` and the
-  integrator inside its range; one block outside drops it.
+  accumulator inside its range; one block outside drops it.
 
 :func:`recover` gives per block the recovered clock's period, the phase, the lock pin, and which
 line bit each of the 34 received bits is (:func:`sampled_bits`): the received word ``j`` is line
