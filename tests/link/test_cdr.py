@@ -93,3 +93,14 @@ def test_a_falling_pin_loses_the_lock_and_cuts_the_open_message():
     assert receiver.messages(got.beats)[1][1]  # the second one cut, flagged
     with pytest.raises(receiver.RxConfigError, match="lock pin"):
         receiver.receive(bits, CONFIG, pins[:-1])
+
+
+def test_it_follows_a_doppler_ramp_without_a_slip():
+    """From -27 to +27 ppm across 2048 blocks: millions of times the fastest change of a pass
+    (50 ppm over minutes), and still no slip once locked."""
+    rates = np.linspace(-27e-6, 27e-6, BLOCKS)
+    rec = cdr.recover(rates, 12_800.0, phase_ui=-0.2)
+    assert rec.lock_block is not None and rec.locked[rec.lock_block:].all()
+    after = cdr.sampled_bits(rec, offset=3)[rec.lock_block * BLOCK_BITS:]
+    assert np.array_equal(np.diff(after), np.ones(len(after) - 1))
+    assert rec.period_ps[-1] == pytest.approx(12_800.0 / (1 + 27e-6), rel=2e-7)
