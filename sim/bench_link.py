@@ -1,12 +1,13 @@
 """Link PHY benchmarks (``make bench``): payload bits per cycle of the RTL transmitter and
-receiver, lock acquisition in blocks, and the golden receiver model's decode rate."""
+receiver, lock acquisition in blocks, the golden receiver model's decode rate, and the clock
+recovery model's tracking range and lock time."""
 
 import pathlib
 import time
 
 import numpy as np
 
-from models.link import channel, framing, line_code, receiver
+from models.link import cdr, channel, framing, line_code, receiver
 from models.link.line_code import BLOCK_BITS, BODY_BITS
 from tb.link.pysim_bench import run_rx, run_tx
 from tb.link.stimulus import line_bits, random_messages
@@ -67,5 +68,23 @@ def _model_entry() -> dict:
             "messages": result.counters["messages"], "lock_losses": result.counters["lock_losses"]}
 
 
+CDR_RATES_PPM = (-27.0, 0.0, 27.0)  # the link's extremes: Doppler 25 ppm, oscillators 1 ppm
+
+
+def _cdr_entries() -> list[dict]:
+    """The CDR model's tracking range (1-ppm grid) and its lock time over start phases."""
+    config = cdr.DEFAULT_CDR
+    locks = [cdr.recover(np.full(2048, ppm * 1e-6), 1.0, config, phase_ui=phase).lock_block
+             for ppm in CDR_RATES_PPM for phase in np.linspace(-0.5, 0.5, 32, endpoint=False)]
+    if None in locks:
+        raise RuntimeError("bench_link: the CDR model did not lock inside its range")
+    return [
+        {"name": "link_cdr_tracking_ppm", "value": cdr.tracking_range_ppm(config),
+         "unit": "ppm", "pull_in_ppm": config.pull_in_ppm},
+        {"name": "link_cdr_lock_blocks_mean", "value": float(np.mean(locks)), "unit": "blocks",
+         "min": int(min(locks)), "max": int(max(locks)), "rates_ppm": list(CDR_RATES_PPM)},
+    ]
+
+
 def run(out_dir: pathlib.Path) -> list[dict]:
-    return [*_rtl_entries(), _lock_entry(), _model_entry()]
+    return [*_rtl_entries(), _lock_entry(), _model_entry(), *_cdr_entries()]

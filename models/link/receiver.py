@@ -14,6 +14,10 @@ previous and the current word):
   blocks; the ``lock_bad``-th inside one window loses lock (the offset stays: after a burst the
   blocks usually come back where they were).
 * A lock at another offset than the previous lock's is a re-alignment (``slips``).
+* The CDR's lock pin (``cdr_lock``, as the aligner sees it after its synchroniser; high when
+  not given): a word received with the pin low counts as a block with an invalid header
+  (delivered with header ``00`` while locked, so that the deframer cuts an open message), and
+  loses a lock at once. Nothing locks while the CDR is out of lock.
 
 Deframing of the delivered blocks: see :mod:`models.link.framing`; a data word is held until
 the next block tells whether it was the message's last (END) or not. A message cut by an
@@ -153,26 +157,32 @@ def deframe(blocks: list[tuple[int, int]]) -> RxResult:
     return result
 
 
-def receive(bits: np.ndarray, config: RxConfig = DEFAULT_RX) -> RxResult:
+def receive(bits: np.ndarray, config: RxConfig = DEFAULT_RX,
+            cdr_lock: np.ndarray | None = None) -> RxResult:
     """Everything :class:`rtl.link.rx.PhyRx` puts out for the received bit stream ``bits``
-    (from reset; whole 34-bit words only)."""
+    (from reset; whole 34-bit words only); ``cdr_lock``: the CDR's lock pin per word as the
+    aligner sees it (default high)."""
+    words = bits_to_words(bits).tolist()
+    pins = [True] * len(words) if cdr_lock is None else [bool(x) for x in cdr_lock]
+    if len(pins) != len(words):
+        raise RxConfigError(f"receive: {len(pins)} lock pin values for {len(words)} words")
     result = RxResult()
     c = result.counters
     deframer = _Deframer(result)
     prev, history, offset = 0, 0, 0
     locked, good, blocks, bad = False, 0, 0, 0
     last_lock: int | None = None
-    for word in bits_to_words(bits).tolist():
+    for word, pin in zip(words, pins, strict=True):
         block = ((prev | word << BLOCK_BITS) >> offset) & BLOCK_MASK
         prev = word
-        header = block & 3
+        header = block & 3 if pin else 0
         body, history = descramble(block >> HEADER_BITS, history)
         valid = header in (HEADER_DATA, HEADER_CONTROL)
         if locked:
             result.blocks.append((header, body))
             deframer.block(header, body)
             c["bad_headers"] += not valid
-            if bad + (not valid) == config.lock_bad:
+            if not pin or bad + (not valid) == config.lock_bad:
                 locked, blocks, bad = False, 0, 0
                 c["lock_losses"] += 1
             elif blocks + 1 == config.window:

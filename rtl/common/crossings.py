@@ -92,7 +92,7 @@ class _Read:
 class _Walk:
     def __init__(self, top: Elaboratable, port_domains: Mapping[str, str]) -> None:
         design = Fragment.get(top, None).prepare()
-        self.domains: dict[str, ClockDomain] = {}  # global (not local) domains by name
+        self.domains: dict[str, ClockDomain] = {}  # global domains by name, local ones by key
         self.local: set[str] = set()
         self.clocks = SignalDict()   # clock signal -> domain
         self.resets = SignalDict()   # reset signal -> domain
@@ -113,9 +113,8 @@ class _Walk:
     def _domain(self, fragment: Fragment, name: str) -> ClockDomain:
         domain = fragment.domains[name]
         if domain.local:
-            self.local.add(domain.name)
-        else:
-            self.domains.setdefault(domain.name, domain)
+            self.local.add(self.key(domain))
+        self.domains.setdefault(self.key(domain), domain)
         self.clocks[domain.clk] = domain
         if domain.rst is not None:
             self.resets[domain.rst] = domain
@@ -195,6 +194,12 @@ class _Walk:
             for signal in value._lhs_signals():
                 self._drive(frag, domain, signal, read)
 
+    @staticmethod
+    def key(domain: ClockDomain) -> str:
+        """A domain's name; a local domain's name made unique (every ``AsyncFFSynchronizer``
+        has its own ``async_ff``, clocked by its output domain's clock)."""
+        return f"{domain.name}#{id(domain)}" if domain.local else domain.name
+
     def clock_root(self, name: str) -> int:
         """Identity of the net behind a domain's clock: domains whose clocks are assigned from
         one signal (``ClockSignal("por").eq(clk)`` and ``ClockSignal("sync").eq(clk)``) are one
@@ -215,10 +220,10 @@ class _Walk:
         if signal in self.clocks or id(signal) in seen:
             return set()
         if signal in self.resets:
-            return {(self.resets[signal].name, _RESET)}
+            return {(self.key(self.resets[signal]), _RESET)}
         if signal in self.sync:
             domain, frag = self.sync[signal]
-            return {(domain.name, id(frag))}
+            return {(self.key(domain), id(frag))}
         if signal in self.comb:
             seen.add(id(signal))
             inputs, _frag = self.comb[signal]
@@ -251,7 +256,7 @@ def list_crossings(top: Elaboratable, port_domains: Mapping[str, str] | None = N
         foreign: dict[str, set[int]] = {}
         for source in read.sources:
             for domain, origin in walk.sources(source, set()):
-                if walk.clock_root(domain) != walk.clock_root(read.domain.name):
+                if walk.clock_root(domain) != walk.clock_root(walk.key(read.domain)):
                     foreign.setdefault(domain, set()).add(origin)
         for domain, origins in foreign.items():
             guard = read.frag.guard
@@ -302,6 +307,6 @@ def domains_of(top: Elaboratable) -> list[tuple[str, ...]]:
     (domains in one group are synchronous), sorted."""
     walk = _Walk(top, {})
     groups: dict[int, list[str]] = {}
-    for name in sorted(walk.domains):
+    for name in sorted(set(walk.domains) - walk.local):
         groups.setdefault(walk.clock_root(name), []).append(name)
     return sorted(tuple(g) for g in groups.values())

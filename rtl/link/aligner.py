@@ -17,6 +17,11 @@ The descrambler runs on every candidate block, locked or not, so that after the 
 delivered block descrambles right. The offset select, the header check and the lock update are
 one cycle (the 802.3 block lock loop): a slip applies to the very next beat.
 
+``cdr_lock`` is the CDR's lock pin in this domain (already synchronised; high when left
+unconnected): a beat with it low is taken as a block with an invalid header (header ``00`` on
+``o`` while locked, so that the deframer cuts an open message) and loses a lock at once, as
+802.3's PCS waits for the PMA's signal before it hunts.
+
 Latency, throughput
 -------------------
 One beat per cycle, never stalls (``i`` and ``o`` have no backpressure: the line does not
@@ -29,6 +34,8 @@ i : In(stream.Signature(34))
 o : Out(stream.Signature(Block))
     Descrambled blocks while locked (header as received: invalid ones included); its ``ready``
     is not looked at (the consumer is always ready).
+cdr_lock : In(1, init=1)
+    The CDR's lock pin, synchronised to this domain.
 locked, offset : Out
     Lock status and the current bit offset.
 locks, lock_losses, slips, bad_headers : Out(32)
@@ -57,6 +64,7 @@ class BlockAligner(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(BLOCK_BITS)),
             "o": Out(stream.Signature(Block)),
+            "cdr_lock": In(1, init=1),
             "locked": Out(1),
             "offset": Out(range(BLOCK_BITS)),
             **{name: Out(COUNTER_WIDTH) for name in ALIGNER_COUNTERS},
@@ -74,7 +82,7 @@ class BlockAligner(wiring.Component):
         last_lock = Signal.like(self.offset)
 
         block = Cat(prev, self.i.payload).bit_select(self.offset, BLOCK_BITS)
-        header = block[:2]
+        header = Mux(self.cdr_lock, block[:2], 0)
         body, after = descramble(block[2:], history)
         valid = (header == HEADER_DATA) | (header == HEADER_CONTROL)
         offset_next = Signal.like(self.offset)
@@ -89,7 +97,7 @@ class BlockAligner(wiring.Component):
                              self.o.payload.body.eq(body)]
                 with m.If(~valid):
                     m.d.sync += self.bad_headers.eq(self.bad_headers + 1)
-                with m.If(~valid & (bad == cfg.lock_bad - 1)):
+                with m.If(~self.cdr_lock | (~valid & (bad == cfg.lock_bad - 1))):
                     m.d.sync += [self.locked.eq(0), blocks.eq(0), bad.eq(0),
                                  self.lock_losses.eq(self.lock_losses + 1)]
                 with m.Elif(blocks == cfg.window - 1):

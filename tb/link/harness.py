@@ -3,11 +3,14 @@ transmitter to its receiver through :class:`models.link.channel.BitChannel`):
 
 * :func:`phy_loopback`: :class:`~rtl.link.tx.PhyTx` and :class:`~rtl.link.rx.PhyRx` side by
   side, unconnected (:mod:`tb.link.cocotb_loopback`);
+* :func:`clocked_loopback`: the same in three clocks: the transmitter in the satellite's fabric
+  (``sat``), the receiver in the recovered clock (``rxrec``) with its outputs in the ground's
+  fabric (``sync``) (:mod:`tb.link.cocotb_clocked`);
 * :class:`PhyLinkHarness`: both FPGAs' link layers joined by the PHY in both directions
   (:mod:`tb.link.cocotb_link_layer`).
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import DomainRenamer, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
@@ -31,6 +34,18 @@ LOOPBACK_PORTS = {
 def phy_loopback(config: RxConfig = DEFAULT_RX, depth: int = 16) -> FlatHarness:
     """Both PHY ends with their ports on the top (names in :data:`LOOPBACK_PORTS`)."""
     return FlatHarness({"tx": PhyTx(), "rx": PhyRx(config, depth)}, LOOPBACK_PORTS)
+
+
+CLOCKED_PORTS = {**LOOPBACK_PORTS, **{name: ("rx", name) for name in
+                                      ("cdr_lock", "cdr_locked", "cdr_lock_losses")}}
+TX_DOMAIN, RX_DOMAIN = "sat", "rxrec"
+
+
+def clocked_loopback(config: RxConfig = DEFAULT_RX, depth: int = 16) -> FlatHarness:
+    """Both PHY ends in their own clocks (``sat_clk``, ``rxrec_clk``, ``clk``), their ports on
+    the top (names in :data:`CLOCKED_PORTS`)."""
+    return FlatHarness({"tx": DomainRenamer(TX_DOMAIN)(PhyTx()),
+                        "rx": PhyRx(config, depth, rx_domain=RX_DOMAIN)}, CLOCKED_PORTS)
 
 
 # direction -> (source block, its port, sink block, its port)

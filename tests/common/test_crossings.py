@@ -76,6 +76,19 @@ def test_bit_synchroniser_and_async_fifo_are_allowed():
                        ("AsyncFIFO", ("fast",), "sync")}
 
 
+def test_register_reading_an_async_fifo_read_side_is_not_a_crossing():
+    """The read side's flags come from the FIFO's reset synchroniser (an ``AsyncFFSynchronizer``
+    whose local domain runs on the read clock): one clock, not a crossing."""
+    m, count = two_domains()
+    m.submodules.fifo = f = fifo.AsyncFIFO(width=8, depth=4, w_domain="sync", r_domain="fast")
+    held = Signal(8, name="held")
+    m.d.comb += [f.w_data.eq(count), f.w_en.eq(f.w_rdy), f.r_en.eq(1)]
+    with m.If(f.r_rdy):
+        m.d.fast += held.eq(f.r_data)
+    assert direct(m) == []
+    assert domains_of(m) == [("fast",), ("sync",)]
+
+
 def test_async_fifo_input_from_the_wrong_domain_is_a_violation():
     m, _count = two_domains()
     fast_count = Signal(8)
