@@ -143,6 +143,9 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/sifting/sifter.py", [_SIFT + "test_rtl.py"]),
     ("rtl/sifting/link_layer.py", [_SIFT + "test_ground_store.py", _SIFT + "test_link_layer.py"]),
     ("rtl/common/payload.py", ["tests/common/test_payload.py"]),
+    ("rtl/e2e/signature.py", ["tests/e2e/test_e2e_blocks.py"]),
+    *((f"rtl/simonly/{m}.py", ["tests/simonly/test_sim_blocks.py"])
+      for m in ("qrng_source", "xorshift")),
     ("models/symbols.py", [_SAT + "test_mapper.py"]),
     ("models/health.py", [_SAT + "test_health.py"]),
     ("models/framing.py", [_SAT + "test_framer.py"]),
