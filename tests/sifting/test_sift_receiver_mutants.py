@@ -38,7 +38,8 @@ def _run(steps) -> tuple[list[int], list[int], dict[str, list[int]]]:
                 out.append(await pysim.stream_get(ctx, port))
         return bench
 
-    pysim.run(dut, driver, background=[sink(dut.record, records), sink(dut.entry, entries)])
+    pysim.run(dut, driver, background=[sink(dut.record, records), sink(dut.entry, entries)],
+              max_cycles=2000)
     return records, entries, probes
 
 
