@@ -141,6 +141,7 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/sifting/ground_sift.py", [_SIFT + "test_rtl.py"]),
     ("rtl/sifting/ground_report.py", [_SIFT + "test_rtl.py"]),
     ("rtl/sifting/sifter.py", [_SIFT + "test_rtl.py"]),
+    ("rtl/sifting/layouts.py", [_SIFT + "test_layouts.py"]),
     ("rtl/sifting/link_layer.py", [_SIFT + "test_ground_store.py", _SIFT + "test_link_layer.py"]),
     ("rtl/common/payload.py", ["tests/common/test_payload.py"]),
     ("rtl/e2e/signature.py", ["tests/e2e/test_e2e_blocks.py"]),
