@@ -140,8 +140,13 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/sifting/satellite_sift.py", [_SIFT + "test_rtl.py"]),
     ("rtl/sifting/ground_sift.py", [_SIFT + "test_rtl.py"]),
     ("rtl/sifting/ground_report.py", [_SIFT + "test_rtl.py"]),
-    ("rtl/sifting/link_layer.py", [_SIFT + "test_ground_store.py"]),
+    ("rtl/sifting/sifter.py", [_SIFT + "test_rtl.py"]),
+    ("rtl/sifting/layouts.py", [_SIFT + "test_layouts.py"]),
+    ("rtl/sifting/link_layer.py", [_SIFT + "test_ground_store.py", _SIFT + "test_link_layer.py"]),
     ("rtl/common/payload.py", ["tests/common/test_payload.py"]),
+    ("rtl/e2e/signature.py", ["tests/e2e/test_e2e_blocks.py"]),
+    *((f"rtl/simonly/{m}.py", ["tests/simonly/test_sim_blocks.py"])
+      for m in ("qrng_source", "xorshift")),
     ("models/symbols.py", [_SAT + "test_mapper.py"]),
     ("models/health.py", [_SAT + "test_health.py"]),
     ("models/framing.py", [_SAT + "test_framer.py"]),
@@ -156,7 +161,7 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/ground/tdc_calibration.py", [_GND + "test_tdc_calibration.py"]),
     ("models/ground/tdc_merge.py", [_GND + "test_tdc_merge.py"]),
     ("models/ground/time_tagger.py", [_GND + "test_time_tagger.py"]),
-    *((f"models/sifting/{m}.py", [_SIFT + "test_models.py"])
+    *((f"models/sifting/{m}.py", [_SIFT + "test_models.py", _SIFT + "test_message_edges.py"])
       for m in ("classical_link", "entries", "messages", "packets")),
     *((f"models/postprocess/{m}.py", [f"tests/postprocess/test_{m}.py"])
       for m in ("auth", "ec", "finitekey", "qc_code", "qc_decoder", "relay", "toeplitz",
