@@ -50,13 +50,14 @@ from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, SYNC_EVENT_CYCLE, E2eParams
 from rtl.ground.sync import FrameEvent
 from rtl.satellite.layouts import CacheAnswer
 from rtl.sifting.layouts import Report
+from tb.e2e.link_check import LINK_CHECKS, LINK_STREAMS
 from tb.tally import Mismatch, StreamTally
 
 FRAME_BITS = FRAME_WORDS * WORD_BITS
 LOCK_FRAMES = 4  # the sync detector must lock within this many frames of a clean start
 STREAMS = ("symbols", "sync_frames", "reports", "cache_answers", "sift_entries",
            "satellite_key", "ground_key", "raw_hits", "cal_tags", "sync_tags", "merged_tags")
-CHECKS = (*STREAMS, "replay_batches", "tdc_counters")
+CHECKS = (*STREAMS, *LINK_STREAMS, "replay_batches", "tdc_counters", *LINK_CHECKS)
 # Layout of each stream's beats (the capture that carries it).
 STREAM_LAYOUT = {"symbols": CAPTURES["sig"], "sync_frames": CAPTURES["frm"],
                  "reports": CAPTURES["rep"], "cache_answers": CAPTURES["ans"],
