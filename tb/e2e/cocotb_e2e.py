@@ -455,7 +455,6 @@ async def e2e_matches_models(dut):
     for capture, snapshot in zip(captures, snapshots, strict=True):
         capture.finish(snapshot)
 
-    board.finish()
     board.check_replays({name: (injectors[name].batches, *replays[name]) for name in REPLAYS})
     board.check_taps(tap_overflow)
     board.check_safe_pulses(sat_safe)
@@ -483,6 +482,7 @@ async def e2e_matches_models(dut):
         board.split_shortfall("cal_tags")
         board.sequence_shortfall("sync_tags")
         board.sequence_shortfall("merged_tags")
+    board.key_bits.update(link.get("key_bits", {}))
     cycles = now_cycles()
     result = board.summary()
     result.update({

@@ -11,10 +11,10 @@ from sim.waves import PNG_DIR, check_view, main, wave_file
 
 CLOCK_PS = FABRIC_CLOCK_PS
 STREAMS = {
-    "detections": "ground.detections__valid", "reports": "report.report__valid",
-    "uplinked reports": "replay_up.o__valid", "cache answers": "tx.answer__valid",
+    "detections": "ground.detections__valid", "reports": "gnd.report.report__valid",
+    "uplinked reports": "up_rx.report__valid", "cache answers": "tx.answer__valid",
     "sift entries": "sat_sift.entry__valid", "satellite key bits": "sat_sift.key__valid",
-    "downlinked entries": "replay_dn.o__valid", "ground key bits": "gnd_sift.key__valid",
+    "downlinked entries": "gnd.rx.entry__valid", "ground key bits": "gnd.sift.key__valid",
 }
 
 
