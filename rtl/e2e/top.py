@@ -4,26 +4,30 @@ r"""End-to-end co-simulation top (``make sim``): satellite FPGA, optical channel
 
     CounterQrngSource -> SatelliteTx --symbols--> SymbolSignature ---------------> capture "sig"
                            |  |  ^ query/answer (RND cache) --tap----------------> capture "ans"
-                           |  |  SatelliteSift <--reports-- TimedReplay "up"  <== uplink (Python)
-                           |  |      |--entry--------------------------------> capture "ent" ==>
-                           |  |      `--key----------------------------------> capture "skey"
+                           |  |  SatelliteSift <--reports-- UplinkReceiver <-- PhyRx "up"
+                           |  |      |--entry--> SiftSender --> PhyTx "dn"   ^ words, cache head
+                           |  |      `--key--> capture "skey"       |        |   -> capture "upw"
+                           |  |           frame decisions -> "dec"  |      replay "upr" <==
                            |  `--downlink words--> serializer --1 bit/cycle--> GroundTiming.bits
     channel (Python) ==> TimedReplay "code0".."code4" --codes--> GroundTiming (lines="ports"):
          TimeTagger --tags--> GroundRx, GroundRx.frames --> TimeTagger (sync join)
        taps: frame events -> capture "frm"; raw hits -> TapFunnel -> capture "raw";
        calibrated tags -> TapFunnel -> capture "cal"; joined sync tags -> capture "sync";
        merged tags -> capture "tag"
-                                         GroundTiming --detections--> GroundReport
-                                                                  capture "rep" <==|==> uplink
-                                                         record FIFO <-------------'
-    downlink (Python) ==> TimedReplay "dn" --entries--> GroundSift <--records-- record FIFO
-                                                             `--key--------> capture "gkey"
+                        GroundTiming --detections--> GroundLink (GroundReport: tap -> "rep",
+                             UplinkFramer, record store, SiftReceiver, GroundSift: key -> "gkey")
+                        GroundLink.up --> PhyTx "up" --blocks--> capture "upl" ==>
+    replay "dnr" ==> PhyRx "dn" --words--> GroundLink.down  (words -> "dnw", sync -> "dsy")
+    PhyTx "dn" --blocks (SYNC k per sync frame)--> capture "dnl" ==>
 
 ``==>`` marks what Python carries: the codes each TDC channel's delay line samples from the
-pass model's detector pulses and sync strobes (per batch, each presented in its own cycle),
-uplink frames of reports and downlink sift messages (through the golden link model, per frame).
-Everything else is RTL and runs free; Python wakes per replay batch (``<name>_hungry``) and on
-a timer that reads the captures' record files.
+pass model's detector pulses and sync strobes (per batch, each presented in its own cycle), and
+the line bits of the link PHY both ways: each transmitter's blocks (one per
+:data:`LINE_CYCLES`) are captured, the bit channel acts on their bits, and the received 34-bit
+words go back through a replay into the other FPGA's receiver. Messages are framed, delimited,
+lost and cut on the line; the link layers decide everything else. Everything else is RTL and
+runs free; Python wakes per replay batch (``<name>_hungry``) and on a timer that reads the
+captures' record files.
 
 Captures: :class:`rtl.simonly.batcher.StreamBatcher` with the Verilog store, each appending its
 completed batches to ``capture_<name>.bin`` (:func:`rtl.simonly.tx_cosim_top.record_file`) in the
@@ -111,7 +115,8 @@ LINE_CAPTURES = {"up": "upl", "dn": "dnl"}
 LINE_REPLAYS = {"up": "upr", "dn": "dnr"}
 # One line block per LINE_CYCLES fabric cycles: 34 line bits per 32 cycles, 166 Mbaud.
 LINE_CYCLES = 32
-# Sync frame k's SYNC block is requested on the downlink at now = k * FRAME_CYCLES.
+# The downlink PhyTx is asked for a SYNC block with counter k every FRAME_CYCLES cycles, from the
+# first cycle after the power-on reset on (sync frame k of the satellite).
 FRAME_CYCLES = FRAME_PULSES // LANES
 # Counters of the time tagger, forwarded to the top (per channel or per merge input: five
 # 32-bit counters in one vector; the join's single ones).
@@ -248,11 +253,15 @@ class E2eTop(wiring.Component):
         The only clock; reset is made inside.
     now : Out(DUE_BITS)
         Clock edges since time 0 (the replays' due cycles).
-    locked, report_overflow, sat_packets, gnd_packets, gnd_missing, sat_dropped, record_level : Out
-        Status of the ground sync detector and the sifting.
+    locked : Out(1)
+        The ground sync detector's lock.
     sat_safe : Out(SAFE_COUNTER_BITS)
         Pulses the laser sent with the safe symbol (any cause; 0 in a run whose QRNG never
         stalls).
+    sat_*, gnd_*, report_overflow : Out
+        The link layers' status and counters (:data:`LINK_STATUS`).
+    up_<name>, dn_<name> : Out
+        Each PHY receiver's lock, bit offset and counters (:data:`PHY_STATUS`).
     <capture>_batch, _done, _batches, _fill (, _batch_tag) : Out
         Per capture, the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
     <replay>_count, _strobe : In; <replay>_hungry, _accepted, _dropped, _short_reads, ... : Out
