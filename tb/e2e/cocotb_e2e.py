@@ -1,4 +1,4 @@
-"""cocotb test: the end-to-end top against the golden models, with the link loop in Python.
+"""cocotb test: the end-to-end top against the golden models, with the laser link's channel in Python.
 
 Python acts per batch only:
 
@@ -122,8 +122,8 @@ class Capture:
 
 
 class Poller:
-    """Reads every capture's record file once per ``cycles`` (the link loop's reaction time);
-    the captures in ``slow`` (nothing in the link loop waits for them) once per
+    """Reads every capture's record file once per ``cycles`` (the link channel's reaction time);
+    the captures in ``slow`` (nothing on the link waits for them) once per
     :data:`SLOW_POLLS` of those: fewer, larger batches for their scoreboards."""
 
     def __init__(self, clk, captures: list[Capture], cycles: int,
