@@ -1,4 +1,4 @@
-"""cocotb test: the end-to-end top against the golden models, with the laser link's channel in Python.
+"""cocotb test: the end-to-end top against the golden models, the laser link's channel in Python.
 
 Python acts per batch only:
 
