@@ -18,9 +18,11 @@ Every captured stream is compared with :class:`tb.e2e.scoreboard.E2eScoreboard`;
 to ``params["result_path"]``.
 """
 
+import functools
 import json
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
@@ -269,9 +271,25 @@ async def feed(injector: Injector, payloads, due: np.ndarray, max_cycles: int) -
             await Timer(max(wait, injector.batch) * CLOCK_PS, unit="ps")
 
 
-def faults_of(spec: dict) -> channel.Faults:
-    """:class:`models.link.channel.Faults` from the run's parameters (lists from JSON)."""
-    return channel.Faults(flips=tuple(spec["flips"]),
+@functools.lru_cache(maxsize=64)
+def burst_noise(faults: channel.Faults, start: int, length: int) -> np.ndarray:
+    """Noise of a burst, drawn once: the channel asks for it at every piece the burst overlaps,
+    and a dead link's burst spans the whole window (millions of bits, every capture batch)."""
+    return channel.Faults.burst_bits(faults, start, length)
+
+
+@dataclass(frozen=True)
+class LineFaults(channel.Faults):
+    """:class:`models.link.channel.Faults` with each burst's noise drawn once
+    (:func:`burst_noise`)."""
+
+    def burst_bits(self, start: int, length: int) -> np.ndarray:
+        return burst_noise(self, start, length)
+
+
+def faults_of(spec: dict) -> LineFaults:
+    """The line faults from the run's parameters (lists from JSON)."""
+    return LineFaults(flips=tuple(spec["flips"]),
                           bursts=tuple(tuple(b) for b in spec["bursts"]),
                           slips=tuple(tuple(s) for s in spec["slips"]), seed=spec["seed"])
 
