@@ -38,6 +38,7 @@ from rtl.e2e.replay import batch_record, entry_rows, replay_file, rows_record
 from rtl.e2e.top import (
     CAPTURES,
     CODE_REPLAYS,
+    LINE_CAPTURES,
     LINE_CYCLES,
     LINE_REPLAYS,
     LINK_STATUS,
@@ -58,8 +59,10 @@ from tb.testbench import TB
 CLOCK_PS = FABRIC_CLOCK_PS
 DRAIN_FRAMES = 4
 POLL_CYCLES = 512  # record files read every 2048 pulses (1/32 of a sync frame)
-SLOW_POLLS = 8  # the TDC's captures are read every 8th poll
-TDC_CAPTURES = ("raw", "cal", "sync", "tag")
+SLOW_POLLS = 8
+# Only the link lines' captures are read at every poll (the bit channel feeds the receivers
+# from them); nothing waits for the others, which are read every SLOW_POLLS-th poll.
+SLOW_CAPTURES = tuple(name for name in CAPTURES if name not in LINE_CAPTURES.values())
 # Link results are due by the window's end when their input came this long before it (a
 # frame's reports through the satellite sifting, a sift message through the ground's).
 LINK_MARGIN_CYCLES = 2048
@@ -436,7 +439,7 @@ async def e2e_matches_models(dut):
         end_cycle = p["max_cycles"]
     progress = (Progress(end_cycle * params.lanes / FRAME_PULSES, params.lanes, board)
                 if p.get("progress") else None)
-    poller = Poller(dut.clk, captures, POLL_CYCLES, progress, slow=TDC_CAPTURES)
+    poller = Poller(dut.clk, captures, POLL_CYCLES, progress, slow=SLOW_CAPTURES)
     set_registers(dut, p["tdc_registers"])
     await tb.ticks(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
     for task in (poller, *injectors.values()):
