@@ -58,8 +58,8 @@ from tb.testbench import TB
 
 CLOCK_PS = FABRIC_CLOCK_PS
 DRAIN_FRAMES = 4
-POLL_CYCLES = 512  # record files read every 2048 pulses (1/32 of a sync frame)
-SLOW_POLLS = 8
+POLL_CYCLES = 2048  # the line captures read every 8192 pulses (1/8 of a sync frame)
+SLOW_POLLS = 2  # the other captures every 4096 cycles
 # Only the link lines' captures are read at every poll (the bit channel feeds the receivers
 # from them); nothing waits for the others, which are read every SLOW_POLLS-th poll.
 SLOW_CAPTURES = tuple(name for name in CAPTURES if name not in LINE_CAPTURES.values())
