@@ -11,7 +11,8 @@ beats beyond the model's are mismatches):
 * ``uplink_phy`` / ``downlink_phy``: every word of the PHY receiver (data, last, abort) =
   :func:`models.link.receiver.receive` of its bits; ``downlink_sync``: the ground receiver's
   SYNC counters; ``phy_counters`` (a check): lock and every receiver counter = the model's,
-  no word lost to a full output FIFO (``overrun``) and no sync counter dropped;
+  no word lost to a full output FIFO (``overrun``) and no sync counter dropped, and the
+  downlink line's SYNC blocks count the sync frames from 0 (none on the uplink);
 * ``uplink_frames`` (one beat per framed report): the uplink line carries only copies of
   frames of the ground's reports (CRC, sequence, reports = the model's reports of their pulses;
   every copy of a frame the same), the lines' grammar holds;
@@ -225,11 +226,15 @@ def check_link(tallies: dict[str, StreamTally], params: E2eParams, reports: Repo
     _, dn_stats = _phy(tallies, "downlink", dn)
     stats = {"uplink": up_stats, "downlink": dn_stats}
     try:
-        up_sent, _ = line_copies(up.sent)
-        dn_sent, _ = line_copies(dn.sent)
+        up_sent, up_syncs = line_copies(up.sent)
+        dn_sent, dn_syncs = line_copies(dn.sent)
     except FramingError as exc:  # a transmitter broke the line grammar: nothing to read
         tallies["uplink_frames"].record(np.array([True]), f"link lines: {exc}")
         return stats
+    # the satellite asks for one SYNC block per sync frame, counter k in frame k; none goes up
+    tallies["phy_counters"].record(np.array([up_syncs != [] or dn_syncs != list(
+        range(len(dn_syncs)))]), f"SYNC blocks on the lines: uplink {up_syncs[:4]}, downlink "
+        f"{dn_syncs[:4]}... (the downlink's must count the sync frames from 0)")
     framed, framed_bit, wrong = framed_from_line(up_sent, reports, bit)
     tallies["uplink_frames"].record(wrong, "uplink report differs from the model's report of "
                                     "its pulse (or the copies of its frame differ)")
