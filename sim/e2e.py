@@ -40,7 +40,7 @@ from sim.e2e_scenario import (
     ScenarioError,
     build_stimulus,
     cached_startup_tables,
-    link_configs,
+    line_channels,
     load_scenario,
     pass_window,
 )
@@ -63,18 +63,12 @@ BUILD_S = {"verilator": 150.0, "icarus": 30.0}  # a first build of the top (cach
 # The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
 PUBLIC_RW = ("*_count", "*_strobe", "tdc_*")
 PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
-             "*_short_reads", "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped",
-             "report_overflow", "locked", "tap_overflow", "sat_safe")
+             "*_short_reads", "*_released", "sat_*", "gnd_*", "up_*", "dn_*",
+             "report_overflow", "locked", "tap_overflow")
 
 
 def widths() -> dict[str, int]:
     return {name: payload_bits(layout) for name, layout in {**CAPTURES, **REPLAYS}.items()}
-
-
-def link_dict(config) -> dict:
-    out = asdict(config)
-    out["bursts"] = [list(b) for b in out["bursts"]]
-    return out
 
 
 def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
@@ -116,7 +110,7 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
                  "strobe_lag_ps": join.strobe_lag_ps, "max_lag_ps": list(stim["max_lag_ps"])}
     prep_s = time.perf_counter() - start
     window = pass_window(scenario)
-    up, down = link_configs(scenario, window)
+    line = line_channels(scenario, window, int(stim["end_cycle"]))
     result_path = build / "result.json"
     result_path.unlink(missing_ok=True)
     top = E2eTop(params, cached_startup_tables())
@@ -127,7 +121,7 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
                    wave_window=params.wave_start_cycle is not None,
                    params={"top": asdict(params), "widths": widths(), "seed": scenario.seed,
                            "stimulus": str(stim_path), "result_path": str(result_path),
-                           "uplink": link_dict(up), "downlink": link_dict(down),
+                           "line": line,
                            "corrupt": corrupt, "corrupt_hit": corrupt_hit,
                            "tdc_registers": registers, "tdc_counters": stim["tdc_counters"],
                            "max_cycles": max_cycles,
@@ -207,15 +201,39 @@ def print_summary(result: dict) -> None:
           f"late {counters['merge_late']} overflow {counters['merge_overflow']}; join missing "
           f"{counters['sync_missing']} extra {counters['sync_extra']} ambiguous "
           f"{counters['sync_ambiguous']}")
-    link = result["link"]
-    print(f"  uplink frames {link['uplink_frames']} ({link['uplink_missing']} missing), "
-          f"sift messages {link['sift_messages']}; cache answers {result['cache_answer_status']}")
+    print(link_lines(result["link"]))
+    print(f"  cache answers {result['cache_answer_status']}")
     first = result.get("first_mismatch")
     if first is not None:
         print("  first mismatch: " + Mismatch(**{k: v for k, v in first.items()
                                                  if k != "time_ns"}).describe())
     print("  PASS: zero mismatches" if result["mismatches"] == 0
           else f"  FAIL: {result['mismatches']} mismatches")
+
+
+def link_lines(link: dict) -> str:
+    """The summary's lines on the laser link: each PHY receiver's lock and what it lost, the
+    frames and sift messages the link layers got through; a link that carried nothing says so."""
+    lines = []
+    for name in ("uplink", "downlink"):
+        phy = link[name]
+        lock = "locked" if phy["locked"] else "NOT LOCKED at the end"
+        lines.append(f"  {name} PHY: {lock}; {phy['locks']} locks, {phy['lock_losses']} lost, "
+                     f"{phy['slips']} re-alignments, {phy['bad_headers']} bad headers; "
+                     f"{phy['messages']} copies whole, {phy['aborted']} cut, {phy['stray']} "
+                     f"stray blocks")
+    frames = link.get("uplink_frames", 0)
+    missing = link.get("uplink_missing", 0)
+    lines.append(f"  uplink frames {frames} decided ({missing} missing, "
+                 f"{link.get('uplink_expired', 0)} on expiry), copies "
+                 f"{link.get('uplink_copies_delivered', 0)} of {link.get('uplink_copies', 0)} "
+                 f"delivered; sift messages {link.get('sift_messages', 0)} sifted, copies "
+                 f"{link.get('sift_copies_delivered', 0)} of {link.get('sift_copies', 0)} "
+                 "delivered")
+    if frames and missing == frames:
+        lines.append("  LINK DOWN: no uplink frame reached the satellite: every frame missing, "
+                     "no key")
+    return "\n".join(lines)
 
 
 def record_mismatch_waves(simulator: str, scenario: Scenario, plan: WindowPlan, result: dict,

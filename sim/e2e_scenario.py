@@ -21,8 +21,13 @@ File format (every key optional except ``pass``; unknown keys are errors)::
     rate_scale = 250.0          time_scale = 32.0
     clock_ppm = 0.5             clock_offset_ps = 0.0
     extra_background_cps = 0.0  # per detector, before rate_scale (a moon surge)
-    [uplink]   / [downlink]     # classical link, models.sifting.classical_link.LinkConfig
-    loss = 0.0  ber = 0.0  duplicate = 0.0  bursts = [[t0_s, duration_s], ...]  (simulated time)
+    [uplink]   / [downlink]     # the laser link's line bits (models.link.channel, line_channels)
+    loss = 0.0  ber = 0.0  slip_rate = 0.0  bursts = [[t0_s, duration_s], ...]  (simulated time)
+
+``ber``: line bit errors; ``loss``: short fades (:data:`FADE_BLOCKS` blocks of noise, too short to
+cost the lock) at a rate that cuts a 32-word copy with probability ``loss``; ``bursts``: loss of
+signal (noise bits) over the given intervals; ``slip_rate``: bit slips of the receiver's clock
+recovery per line bit (either way).
 """
 
 from __future__ import annotations
@@ -66,13 +71,16 @@ from models.ground.tdc import (
 )
 from models.ground.time_tagger import TaggerConfig, TaggerResult, run_time_tagger_hits
 from models.ground.timing import CH_SYNC, IndexerConfig, Status, run_indexer
-from models.sifting.classical_link import (
-    SPEED_OF_LIGHT,
-    LinkConfig,
-    SiftingConfigError,
-    downlink_config,
+from models.link.channel import line_faults
+from models.link.line_code import BLOCK_BITS
+from models.sifting.classical_link import SPEED_OF_LIGHT
+from rtl.e2e.top import (
+    LINE_CYCLES,
+    POWER_ON_CYCLES,
+    SYNC_EVENT_CYCLE,
+    SYNC_FIRST_FRAME,
+    startup_tables,
 )
-from rtl.e2e.top import POWER_ON_CYCLES, SYNC_EVENT_CYCLE, SYNC_FIRST_FRAME, startup_tables
 from rtl.ground.time_tagger import (
     CALIBRATOR_COUNTERS,
     CHANNEL_COUNTERS,
@@ -84,6 +92,10 @@ from tb.e2e.cocotb_e2e import DRAIN_FRAMES
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "configs" / "scenarios"
 CLOCK_PS = FABRIC_CLOCK_PS
+CYCLE_S = CLOCK_PS * 1e-12
+FADE_BLOCKS = 8  # a fade (``loss``): 8 line blocks of noise, far below the 16 bad headers of
+# a lost lock
+LOSS_COPY_BITS = 32 * BLOCK_BITS  # ``loss`` is the chance that a fade cuts a 32-word copy
 REPLAY_SLACK_CYCLES = 64  # the window's first pulse arrives at least this long after reset
 JOIN_MARGIN_PS = 20_000  # a strobe's window reaches this far beyond the spread of its lead
 TABLE_SOURCES = ("constants.py", "ground/tdc.py", "ground/tdc_calibration.py",
@@ -103,7 +115,7 @@ class ScenarioError(ValueError):
 class LinkSide:
     loss: float = 0.0
     ber: float = 0.0
-    duplicate: float = 0.0
+    slip_rate: float = 0.0
     bursts: tuple[tuple[float, float], ...] = ()
 
 
@@ -283,18 +295,27 @@ def stimulus_config(scenario: Scenario, window: Window, frames: int, qrng_seed: 
         raise ScenarioError(f"{scenario.path}: {exc}") from None
 
 
-def link_configs(scenario: Scenario, window: Window) -> tuple[LinkConfig, LinkConfig]:
-    """(uplink, downlink) of the run: compressed latency, the scenario's faults."""
+def line_channels(scenario: Scenario, window: Window, cycles: int) -> dict[str, dict]:
+    """The bit channel of each direction (``"up"``, ``"dn"``) over a run of ``cycles``: the
+    light time in cycles (range / c, compressed by ``time_scale``) and the faults by line bit
+    index (:func:`models.link.channel.line_faults`, seeded from the scenario)."""
     latency = window.range_m / SPEED_OF_LIGHT / scenario.time_scale
-    try:
-        up = LinkConfig(latency_s=latency, loss=scenario.uplink.loss, ber=scenario.uplink.ber,
-                        duplicate=scenario.uplink.duplicate, bursts=scenario.uplink.bursts)
-        down = downlink_config(latency_s=latency, loss=scenario.downlink.loss,
-                               ber=scenario.downlink.ber, duplicate=scenario.downlink.duplicate,
-                               bursts=scenario.downlink.bursts)
-    except SiftingConfigError as exc:
-        raise ScenarioError(f"{scenario.path}: {exc}") from None
-    return up, down
+    bits_per_cycle = BLOCK_BITS / LINE_CYCLES
+    bits = int(cycles * bits_per_cycle) + BLOCK_BITS
+    out = {}
+    for k, (d, side) in enumerate((("up", scenario.uplink), ("dn", scenario.downlink))):
+        seed = scenario.seed * 2 + k
+        bursts = tuple((int(start / CYCLE_S * bits_per_cycle),
+                        max(1, int(length / CYCLE_S * bits_per_cycle)))
+                       for start, length in side.bursts)
+        faults = line_faults(bits, seed, ber=side.ber, fade_rate=side.loss / LOSS_COPY_BITS,
+                             fade_bits=FADE_BLOCKS * BLOCK_BITS, bursts=bursts,
+                             slip_rate=side.slip_rate)
+        out[d] = {"latency_cycles": round(latency / CYCLE_S),
+                  "faults": {"flips": list(faults.flips),
+                             "bursts": [list(b) for b in faults.bursts],
+                             "slips": [list(s) for s in faults.slips], "seed": faults.seed}}
+    return out
 
 
 def build_stimulus(scenario: Scenario, frames: int, qrng_seed: int, delta: int | None = None

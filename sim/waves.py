@@ -55,7 +55,7 @@ CASES = {"tx": "tx_waves", "e2e": "e2e_waves"}
 TX_PULSES = 1 << 14  # 4096 cycles: the first RND cache queries, answers and symbol batches
 # The nominal scenario's first events: sync lock at cycle 16,520 and the first joined sync tag
 # 27 cycles later, detections and reports from 49,412 (the indexer needs two joined sync tags),
-# the first uplink frame at 85,432 with its sift entries and satellite key bits, then the sift
+# the first uplink frame at 74,331 with its sift entries and satellite key bits, then the sift
 # message at the ground with the ground key bits (docs/waves.md); then a tail, so that the zoom
 # from the lock to the ground key fits before the end of the dump (GTKWave shows a view that
 # would pass the end from time 0).

@@ -12,7 +12,8 @@ co-simulation produces them (:class:`BitChannel`):
 
 The message-level link model (:mod:`models.sifting.classical_link`) loses and corrupts whole
 copies; at the bit level nothing existed to reuse. :func:`random_faults` draws faults at rates
-per bit (BER, bursts, slips), seeded.
+per bit (BER, bursts, slips), seeded; :func:`line_faults` the faults of a long line (the
+end-to-end co-simulation's, up to ~10^8 bits) without a random draw per bit.
 """
 
 from __future__ import annotations
@@ -69,6 +70,42 @@ def random_faults(bits: int, seed: int, ber: float = 0.0, burst_rate: float = 0.
                   seed=seed)
 
 
+def event_indices(rng: np.random.Generator, bits: int, rate: float) -> np.ndarray:
+    """Ascending indices in ``0..bits-1`` of independent events at ``rate`` per bit, drawn as
+    geometric gaps (memory in events, not in bits)."""
+    if rate <= 0.0 or bits <= 0:
+        return np.zeros(0, dtype=np.int64)
+    parts, end = [], -1
+    chunk = int(bits * rate + 6 * np.sqrt(bits * rate)) + 16
+    while end < bits:
+        at = end + np.cumsum(rng.geometric(rate, chunk).astype(np.int64))
+        parts.append(at)
+        end = int(at[-1])
+    at = np.concatenate(parts)
+    return at[at < bits]
+
+
+def line_faults(bits: int, seed: int, ber: float = 0.0, fade_rate: float = 0.0,
+                fade_bits: int = 0, bursts: tuple[tuple[int, int], ...] = (),
+                slip_rate: float = 0.0) -> Faults:
+    """Faults over ``bits`` transmitted bits of a long line: bit errors at ``ber``; fades of
+    ``fade_bits`` (a loss of signal too short to cost the lock; it cuts the message it hits)
+    starting at ``fade_rate`` per bit; the given ``bursts`` ``(start, length)``; slips (either
+    way) at ``slip_rate``. Same faults for the same arguments."""
+    for name, rate in (("ber", ber), ("fade_rate", fade_rate), ("slip_rate", slip_rate)):
+        if not 0.0 <= rate <= 1.0:
+            raise ChannelError(f"{name}={rate} is outside 0..1")
+    rng = np.random.default_rng(seed)
+    flips = event_indices(rng, bits, ber)
+    fades = event_indices(rng, bits, fade_rate) if fade_bits else np.zeros(0, dtype=np.int64)
+    slip_at = event_indices(rng, bits, slip_rate)
+    ways = rng.choice([-1, 1], len(slip_at)) if len(slip_at) else []
+    return Faults(flips=tuple(flips.tolist()),
+                  bursts=(*bursts, *((int(s), fade_bits) for s in fades)),
+                  slips=tuple((int(i), int(w)) for i, w in zip(slip_at, ways, strict=True)),
+                  seed=seed)
+
+
 class BitChannel:
     """Applies :class:`Faults` to the transmitted bits as they come, piece by piece."""
 
@@ -78,13 +115,18 @@ class BitChannel:
         self._flips = np.asarray(sorted(faults.flips), dtype=np.int64)
         self._slip_at = np.asarray([i for i, _ in faults.slips], dtype=np.int64)
         self._slip_way = np.asarray([w for _, w in faults.slips], dtype=np.int64)
+        self._burst_start = np.asarray([b for b, _ in faults.bursts], dtype=np.int64)
+        self._burst_end = self._burst_start + np.asarray([n for _, n in faults.bursts],
+                                                         dtype=np.int64)
 
     def push(self, bits: np.ndarray) -> np.ndarray:
         """The received bits for the next transmitted ``bits``."""
         bits = np.array(bits, dtype=np.uint8)
         lo, hi = self.sent, self.sent + len(bits)
         self.sent = hi
-        for start, length in self.faults.bursts:
+        # only the bursts that overlap this piece (a long line has thousands)
+        for k in np.flatnonzero((self._burst_start < hi) & (self._burst_end > lo)).tolist():
+            start, length = self.faults.bursts[k]
             a, b = max(start, lo), min(start + length, hi)
             if a < b:
                 bits[a - lo:b - lo] = self.faults.burst_bits(start, length)[a - start:b - start]

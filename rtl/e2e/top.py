@@ -4,26 +4,30 @@ r"""End-to-end co-simulation top (``make sim``): satellite FPGA, optical channel
 
     CounterQrngSource -> SatelliteTx --symbols--> SymbolSignature ---------------> capture "sig"
                            |  |  ^ query/answer (RND cache) --tap----------------> capture "ans"
-                           |  |  SatelliteSift <--reports-- TimedReplay "up"  <== uplink (Python)
-                           |  |      |--entry--------------------------------> capture "ent" ==>
-                           |  |      `--key----------------------------------> capture "skey"
+                           |  |  SatelliteSift <--reports-- UplinkReceiver <-- PhyRx "up"
+                           |  |      |--entry--> SiftSender --> PhyTx "dn"   ^ words, cache head
+                           |  |      `--key--> capture "skey"       |        |   -> capture "upw"
+                           |  |           frame decisions -> "dec"  |      replay "upr" <==
                            |  `--downlink words--> serializer --1 bit/cycle--> GroundTiming.bits
     channel (Python) ==> TimedReplay "code0".."code4" --codes--> GroundTiming (lines="ports"):
          TimeTagger --tags--> GroundRx, GroundRx.frames --> TimeTagger (sync join)
        taps: frame events -> capture "frm"; raw hits -> TapFunnel -> capture "raw";
        calibrated tags -> TapFunnel -> capture "cal"; joined sync tags -> capture "sync";
        merged tags -> capture "tag"
-                                         GroundTiming --detections--> GroundReport
-                                                                  capture "rep" <==|==> uplink
-                                                         record FIFO <-------------'
-    downlink (Python) ==> TimedReplay "dn" --entries--> GroundSift <--records-- record FIFO
-                                                             `--key--------> capture "gkey"
+                        GroundTiming --detections--> GroundLink (GroundReport: tap -> "rep",
+                             UplinkFramer, record store, SiftReceiver, GroundSift: key -> "gkey")
+                        GroundLink.up --> PhyTx "up" --blocks--> capture "upl" ==>
+    replay "dnr" ==> PhyRx "dn" --words--> GroundLink.down  (words -> "dnw", sync -> "dsy")
+    PhyTx "dn" --blocks (SYNC k per sync frame)--> capture "dnl" ==>
 
 ``==>`` marks what Python carries: the codes each TDC channel's delay line samples from the
-pass model's detector pulses and sync strobes (per batch, each presented in its own cycle),
-uplink frames of reports and downlink sift messages (through the golden link model, per frame).
-Everything else is RTL and runs free; Python wakes per replay batch (``<name>_hungry``) and on
-a timer that reads the captures' record files.
+pass model's detector pulses and sync strobes (per batch, each presented in its own cycle), and
+the line bits of the link PHY both ways: each transmitter's blocks (one per
+:data:`LINE_CYCLES`) are captured, the bit channel acts on their bits, and the received 34-bit
+words go back through a replay into the other FPGA's receiver. Messages are framed, delimited,
+lost and cut on the line; the link layers decide everything else. Everything else is RTL and
+runs free; Python wakes per replay batch (``<name>_hungry``) and on a timer that reads the
+captures' record files.
 
 Captures: :class:`rtl.simonly.batcher.StreamBatcher` with the Verilog store, each appending its
 completed batches to ``capture_<name>.bin`` (:func:`rtl.simonly.tx_cosim_top.record_file`) in the
@@ -48,6 +52,7 @@ from amaranth.hdl import (
     ClockDomain,
     ClockSignal,
     Module,
+    Mux,
     ResetSignal,
     Shape,
     ShapeLike,
@@ -55,13 +60,14 @@ from amaranth.hdl import (
     Value,
 )
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out, connect
 
-from models.constants import FABRIC_CLOCK_PS, LANES, TDC_CHANNELS, TDC_TAPS
+from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, LANES, TDC_CHANNELS, TDC_TAPS
 from models.framing import WORD_BITS
 from models.ground.stimulus import tdc_line
 from models.ground.tdc_calibration import startup_table
+from models.link.line_code import ARG_BITS, BLOCK_BITS
 from rtl.e2e.funnel import TapFunnel
 from rtl.e2e.replay import DUE_BITS, REPLAY_STORE_VERILOG, TimedReplay, replay_file
 from rtl.e2e.signature import SignatureRecord, SymbolSignature
@@ -74,12 +80,16 @@ from rtl.ground.time_tagger import (
     MERGE_COUNTERS,
 )
 from rtl.ground.tops import GroundTiming
+from rtl.link.layouts import Block, RxWord, SyncWord
+from rtl.link.rx import RX_COUNTERS, PhyRx
+from rtl.link.tx import PhyTx
 from rtl.satellite.layouts import SAFE_COUNTER_BITS, CacheAnswer
 from rtl.satellite.transmitter import SatelliteTx
-from rtl.sifting.ground_report import GroundReport
-from rtl.sifting.ground_sift import GroundSift
 from rtl.sifting.layouts import KeyBeat, Report, SiftEntry
+from rtl.sifting.link_layer import GroundLink
 from rtl.sifting.satellite_sift import SatelliteSift
+from rtl.sifting.sift_sender import SiftSender
+from rtl.sifting.uplink_receiver import FrameBeat, UplinkReceiver
 from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher, record_file
 from rtl.simonly.qrng_source import CounterQrngSource
 from rtl.simonly.wave_window import WAVE_WINDOW_VERILOG, add_wave_window
@@ -89,11 +99,25 @@ POWER_ON_CYCLES = 2
 # scoreboard can say when a mismatching beat happened (48 bits: 2**48 cycles = 20 days).
 STAMP_BITS = 48
 
+# A satellite PHY receiver's word with the RND cache head of its cycle: the golden satellite
+# judges each uplink copy at the head its CRC word arrived at.
+UpWord = data.StructLayout({"word": RxWord, "head": 64})
 # Capture name -> payload layout; replay name -> payload layout.
 CAPTURES = {
     "sig": SignatureRecord, "frm": FrameEvent, "rep": Report, "ans": CacheAnswer, "ent": SiftEntry,
     "skey": KeyBeat, "gkey": KeyBeat, "raw": RawHit, "cal": Tag, "sync": Tag, "tag": Tag,
+    "upl": Block, "dnl": Block, "upw": UpWord, "dnw": RxWord, "dec": FrameBeat, "dsy": SyncWord,
 }
+# The link PHY: each transmitter's line blocks are captured ("upl", "dnl"), the bit channel
+# acts on them in Python, and the received 34-bit words come back through a replay into the
+# other FPGA's receiver ("upr", "dnr").
+LINE_CAPTURES = {"up": "upl", "dn": "dnl"}
+LINE_REPLAYS = {"up": "upr", "dn": "dnr"}
+# One line block per LINE_CYCLES fabric cycles: 34 line bits per 32 cycles, 166 Mbaud.
+LINE_CYCLES = 32
+# The downlink PhyTx is asked for a SYNC block with counter k every FRAME_CYCLES cycles, from the
+# first cycle after the power-on reset on (sync frame k of the satellite).
+FRAME_CYCLES = FRAME_PULSES // LANES
 # Counters of the time tagger, forwarded to the top (per channel or per merge input: five
 # 32-bit counters in one vector; the join's single ones).
 TDC_COUNTERS = (*CHANNEL_COUNTERS, *CALIBRATOR_COUNTERS, *MERGE_COUNTERS)
@@ -102,7 +126,8 @@ SYNC_COUNTERS = tuple(JOIN_COUNTERS)
 TDC_REGISTERS = ("offset_ps", "tolerance_ps", "strobe_lag_ps", "max_lag_ps")
 # The sampled delay-line code of TDC channel k comes from replay ``code<k>`` (TDC_TAPS bits).
 CODE_REPLAYS = tuple(f"code{k}" for k in range(TDC_CHANNELS))
-REPLAYS = {"up": Report, "dn": SiftEntry, **dict.fromkeys(CODE_REPLAYS, TDC_TAPS)}
+REPLAYS = {**dict.fromkeys(LINE_REPLAYS.values(), BLOCK_BITS),
+           **dict.fromkeys(CODE_REPLAYS, TDC_TAPS)}
 # Frame k's sync event reaches the time tagger at TDC cycle SYNC_EVENT_CYCLE + k * FRAME_BITS
 # (the downlink serializer sends the framer's words from the power-on reset on, one bit per
 # cycle; the detector reports frames from SYNC_FIRST_FRAME on, having locked on frame 0). The
@@ -114,6 +139,22 @@ CAPTURE_PORTS = ("batch", "done", "batches", "fill")
 # The batch itself goes through ``replay_<name>.bin`` (TimedReplay load_file), not a port.
 REPLAY_INPUTS = ("count", "strobe")
 REPLAY_OUTPUTS = ("hungry", "released", "accepted", "dropped", "short_reads")
+# Link-layer status on the top: name -> (block, port); block "tx" is SatelliteTx, "up_rx" the
+# uplink receiver, "sat_sift" the satellite sifting, "gnd" the ground's GroundLink.
+LINK_STATUS = {
+    "sat_head": ("tx", "cache_head"), "sat_ack": ("up_rx", "ack"),
+    "sat_up_corrupted": ("up_rx", "corrupted"), "sat_up_duplicates": ("up_rx", "duplicates"),
+    "sat_frames_missing": ("up_rx", "missing"), "sat_frames_expired": ("up_rx", "timeouts"),
+    "sat_up_stale": ("up_rx", "stale"), "sat_packets": ("sat_sift", "packets"),
+    "sat_dropped": ("sat_sift", "dropped"), "gnd_packets": ("gnd", "packets"),
+    "gnd_missing": ("gnd", "missing"), "gnd_ack": ("gnd", "ack"),
+    "report_overflow": ("gnd", "overflow"), "gnd_late": ("gnd", "late"),
+    "gnd_store_full": ("gnd", "store_full"), "gnd_down_corrupted": ("gnd", "down_corrupted"),
+    "gnd_down_duplicates": ("gnd", "down_duplicates"),
+    "gnd_down_outside": ("gnd", "down_outside"), "gnd_mismatch": ("gnd", "mismatch"),
+}
+# Each PHY receiver's lock and counters: ``<direction>_<name>`` on the top.
+PHY_STATUS = ("locked", "offset", *RX_COUNTERS)
 VERILOG_SOURCES = [BATCH_STORE_VERILOG, REPLAY_STORE_VERILOG,  # run_cocotb(extra_sources=...)
                    WAVE_WINDOW_VERILOG]
 
@@ -132,8 +173,23 @@ class E2eParams:
     replay_batch: int = 32
     link_depth: int = 1024
     # ground records waiting for their sift message: the cloud-bursts window peaks at ~2,700 in
-    # its 2 ms downlink burst (docs/e2e.md, "Slow runs")
+    # its 2 ms downlink burst (docs/e2e.md)
     record_depth: int = 4096
+    # The ground's pulse time (GroundLink ``now``) trails the top's cycle count by this many
+    # cycles: the timing chain's latency from a pulse to its detection record (arrival delay,
+    # TDC, merge, indexer) is well below it.
+    report_lag_cycles: int = 2048
+    close_lag: int = 16384  # pulses after its end before an uplink frame closes (squash waits)
+    uplink_rx_depth: int = 4096  # words per bank of the satellite's uplink receiver
+    sender_depth: int = 8192  # words of the satellite's sift-message ring
+    sender_window: int = 64
+    ground_window: int = 8
+    depth_upl: int = 16
+    depth_dnl: int = 16
+    depth_upw: int = 16
+    depth_dnw: int = 16
+    depth_dec: int = 4
+    depth_dsy: int = 1
     depth_sig: int = 1
     depth_frm: int = 1
     depth_rep: int = 8
@@ -197,11 +253,15 @@ class E2eTop(wiring.Component):
         The only clock; reset is made inside.
     now : Out(DUE_BITS)
         Clock edges since time 0 (the replays' due cycles).
-    locked, report_overflow, sat_packets, gnd_packets, gnd_missing, sat_dropped, record_level : Out
-        Status of the ground sync detector and the sifting.
+    locked : Out(1)
+        The ground sync detector's lock.
     sat_safe : Out(SAFE_COUNTER_BITS)
         Pulses the laser sent with the safe symbol (any cause; 0 in a run whose QRNG never
         stalls).
+    sat_*, gnd_*, report_overflow : Out
+        The link layers' status and counters (:data:`LINK_STATUS`).
+    up_<name>, dn_<name> : Out
+        Each PHY receiver's lock, bit offset and counters (:data:`PHY_STATUS`).
     <capture>_batch, _done, _batches, _fill (, _batch_tag) : Out
         Per capture, the :class:`~rtl.simonly.batcher.StreamBatcher` ports.
     <replay>_count, _strobe : In; <replay>_hungry, _accepted, _dropped, _short_reads, ... : Out
@@ -230,9 +290,16 @@ class E2eTop(wiring.Component):
         # seconds to compute, so sim.e2e passes cached ones)
         self.ground = GroundTiming("ports", initial=tables or startup_tables())
         self.tagger = self.ground.tagger
-        self.report = GroundReport()
         self.sat_sift = SatelliteSift(p.packet_bits)
-        self.gnd_sift = GroundSift(p.packet_bits)
+        self.up_rx = UplinkReceiver(FRAME_PULSES, p.uplink_rx_depth,
+                                    cache_pulses=p.lanes * p.cache_rows)
+        self.sender = SiftSender(p.sender_depth, p.sender_window)
+        self.gnd = GroundLink(FRAME_PULSES, packet_bits=p.packet_bits,
+                              store_depth=p.record_depth, window=p.ground_window,
+                              close_lag=p.close_lag)
+        # the link PHY, one transmitter and one receiver per direction
+        self.phy_tx = {d: PhyTx() for d in LINE_CAPTURES}
+        self.phy_rx = {d: PhyRx() for d in LINE_CAPTURES}
         self.raw_funnel = TapFunnel(TDC_CHANNELS, payload_bits(RawHit))
         self.cal_funnel = TapFunnel(TDC_CHANNELS, payload_bits(Tag))
         self.captures = {
@@ -246,11 +313,13 @@ class E2eTop(wiring.Component):
             for name, layout in REPLAYS.items()
         }
         members = {
-            "clk": In(1), "now": Out(DUE_BITS), "locked": Out(1), "report_overflow": Out(32),
-            "sat_packets": Out(32), "gnd_packets": Out(32), "gnd_missing": Out(32),
-            "sat_dropped": Out(32), "record_level": Out(16), "tap_overflow": Out(32),
+            "clk": In(1), "now": Out(DUE_BITS), "locked": Out(1), "tap_overflow": Out(32),
             "sat_safe": Out(SAFE_COUNTER_BITS),
+            **{name: Out(64 if name == "sat_head" else 32) for name in LINK_STATUS},
         }
+        for d, rx in self.phy_rx.items():
+            for name in PHY_STATUS:
+                members[f"{d}_{name}"] = Out(rx.signature.members[name].shape)
         # plain vectors (an array-shaped top port is copied element by element at every eval)
         tagger = self.tagger.signature.members
         for name in TDC_REGISTERS:
@@ -287,8 +356,8 @@ class E2eTop(wiring.Component):
             capture(name, source.valid, source.payload, source.ready)
 
         blocks = {"qrng": self.qrng, "tx": self.tx, "signer": self.signer,
-                  "ground": self.ground, "report": self.report, "sat_sift": self.sat_sift,
-                  "gnd_sift": self.gnd_sift}
+                  "ground": self.ground, "sat_sift": self.sat_sift, "up_rx": self.up_rx,
+                  "sender": self.sender, "gnd": self.gnd}
         for name, block in blocks.items():
             m.submodules[name] = block
         tx, ground, cap = self.tx, self.ground, self.captures
@@ -299,7 +368,7 @@ class E2eTop(wiring.Component):
         connect(m, tx.symbols, self.signer.i)
         m.d.comb += self.sat_safe.eq(tx.safe.underflow + tx.safe.alarm)
         capture_stream("sig", self.signer.o)
-        m.d.comb += tx.link_payload.valid.eq(0)  # sift messages travel in the link model
+        m.d.comb += tx.link_payload.valid.eq(0)  # sift messages go on the link PHY
 
         # Downlink words to one bit per cycle (MSB first), the ground sync detector's input.
         shift = Signal(WORD_BITS)
@@ -314,7 +383,7 @@ class E2eTop(wiring.Component):
         with m.Elif(left != 0):
             m.d.sync += [shift.eq(shift << 1), left.eq(left - 1)]
 
-        # Ground timing chain: channel tags in, squashed detections to the reporting block.
+        # Ground timing chain: channel tags in, squashed detections to the ground link layer.
         for name, replay in self.replays.items():
             m.submodules[f"replay_{name}"] = replay
             m.d.comb += replay.now.eq(self.now)
@@ -328,43 +397,8 @@ class E2eTop(wiring.Component):
         capture("frm", rx.frames.valid & rx.frames.ready, rx.frames.payload)
         m.d.comb += [ground.delta.eq(p.delta), ground.gate_half.eq(p.gate_half),
                      self.locked.eq(ground.locked)]
-        connect(m, ground.detections, self.report.det)
-
-        # Reports: to the uplink capture (always ready) and to the ground's record FIFO.
-        m.submodules.records = records = SyncFIFOBuffered(
-            width=payload_bits(Report), depth=p.record_depth)
-        rep = self.report.report
-        capture("rep", rep.valid & records.w_rdy, rep.payload)
-        m.d.comb += [
-            records.w_en.eq(rep.valid & cap["rep"].i.ready),
-            records.w_data.eq(rep.payload),
-            rep.ready.eq(records.w_rdy & cap["rep"].i.ready),
-            self.report_overflow.eq(self.report.overflow),
-            self.record_level.eq(records.level),
-        ]
-
-        # Satellite sifting: uplinked reports, RND cache lookups (answers tapped), entries, key.
-        connect(m, self.replays["up"].o, self.sat_sift.report)
-        connect(m, self.sat_sift.query, tx.query)
-        connect(m, tx.answer, self.sat_sift.answer)
-        answer = tx.answer
-        capture("ans", answer.valid & answer.ready, answer.payload)
-        capture_stream("ent", self.sat_sift.entry)
-        capture_stream("skey", self.sat_sift.key)
-
-        # Ground sifting: own records joined with the downlinked sift entries.
-        gnd = self.gnd_sift
-        m.d.comb += [
-            gnd.record.valid.eq(records.r_rdy),
-            gnd.record.payload.eq(records.r_data),
-            records.r_en.eq(gnd.record.ready),
-        ]
-        connect(m, self.replays["dn"].o, gnd.entry)
-        capture_stream("gkey", gnd.key)
-        m.d.comb += [
-            self.sat_packets.eq(self.sat_sift.packets), self.sat_dropped.eq(self.sat_sift.dropped),
-            self.gnd_packets.eq(gnd.packets), self.gnd_missing.eq(gnd.missing),
-        ]
+        self.link_layers(m, capture, capture_stream)
+        self.link_phy(m, capture)
 
         capture_stream("raw", self.raw_funnel.o)
         capture_stream("cal", self.cal_funnel.o)
@@ -374,7 +408,89 @@ class E2eTop(wiring.Component):
                 m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(batcher, port))
         return m
 
+    def link_layers(self, m: Module, capture, capture_stream) -> None:
+        """The sifting link layer of both FPGAs. Ground: :class:`~rtl.sifting.link_layer.
+        GroundLink` on the timing chain's detections (reports, uplink framer, record store,
+        sift receiver, ground sifting). Satellite: the blocks of
+        :class:`~rtl.sifting.link_layer.SatelliteLink` around the RND cache inside
+        :class:`~rtl.satellite.transmitter.SatelliteTx` (uplink receiver, satellite sifting,
+        sift-message sender); ``SatelliteLink`` itself carries a cache of its own."""
+        p, tx, gnd, up_rx, sift = self.params, self.tx, self.gnd, self.up_rx, self.sat_sift
+        connect(m, self.ground.detections, gnd.det)
+        # the ground's pulse time: the top's, less the timing chain's latency
+        lag = p.report_lag_cycles + POWER_ON_CYCLES
+        m.d.comb += gnd.now.eq(Mux(self.now > lag, (self.now - lag) * p.lanes, 0))
+        # GroundLink has no report port of its own: tap its reporting block's output
+        rep = gnd._report.report
+        capture("rep", rep.valid & rep.ready, rep.payload)
+        capture_stream("gkey", gnd.key)
 
+        connect(m, up_rx.report, sift.report)
+        connect(m, sift.query, tx.query)
+        connect(m, tx.answer, sift.answer)
+        capture("ans", tx.answer.valid & tx.answer.ready, tx.answer.payload)
+        capture("ent", sift.entry.valid & sift.entry.ready, sift.entry.payload)
+        capture_stream("skey", sift.key)
+        connect(m, up_rx.frame, self.sender.frame)
+        capture("dec", up_rx.frame.valid & up_rx.frame.ready, up_rx.frame.payload)
+        m.d.comb += [up_rx.head.eq(tx.cache_head), self.sender.ack.eq(up_rx.ack)]
+        # A level-based ready between the sifting and the message builder, as in SatelliteLink.
+        m.submodules.entries = entries = SyncFIFO(width=SiftEntry.size, depth=4)
+        m.d.comb += [
+            entries.w_en.eq(sift.entry.valid), entries.w_data.eq(sift.entry.payload),
+            sift.entry.ready.eq(entries.w_rdy),
+            self.sender.entry.valid.eq(entries.r_rdy), self.sender.entry.payload.eq(entries.r_data),
+            entries.r_en.eq(self.sender.entry.ready),
+        ]
+        blocks = {"tx": tx, "up_rx": up_rx, "sat_sift": sift, "gnd": gnd}
+        for name, (block, port) in LINK_STATUS.items():
+            m.d.comb += getattr(self, name).eq(getattr(blocks[block], port))
+
+    def link_phy(self, m: Module, capture) -> None:
+        """The link PHY both ways: ``GroundLink.up`` and the sift-message sender into a
+        :class:`~rtl.link.tx.PhyTx` each, whose serialiser takes one block per
+        :data:`LINE_CYCLES` (captured, ``upl`` / ``dnl``); the received words (replays ``upr``
+        / ``dnr``) into a :class:`~rtl.link.rx.PhyRx` each, whose messages go to the uplink
+        receiver / ``GroundLink.down`` (captured, ``upw`` with the cache head / ``dnw``). The
+        downlink carries a SYNC block with counter ``k`` per sync frame; the ground receiver's
+        sync counters are captured (``dsy``). A cut message reaches its link layer as a
+        truncated copy (``MessageWord`` has no ``abort``), which the CRC-32 rejects."""
+        tick = Signal(range(LINE_CYCLES))
+        m.d.sync += tick.eq(tick + 1)
+        sources = {"up": self.gnd.up, "dn": self.sender.o}
+        sinks = {"up": self.up_rx.i, "dn": self.gnd.down}
+        for d, name in LINE_CAPTURES.items():
+            phy_tx, phy_rx = self.phy_tx[d], self.phy_rx[d]
+            m.submodules[f"{d}_phy_tx"], m.submodules[f"{d}_phy_rx"] = phy_tx, phy_rx
+            connect(m, sources[d], phy_tx.msg)
+            m.d.comb += phy_tx.o.ready.eq(tick == 0)
+            capture(name, phy_tx.o.valid & phy_tx.o.ready, phy_tx.o.payload)
+            line = self.replays[LINE_REPLAYS[d]].o
+            m.d.comb += [phy_rx.i.valid.eq(line.valid), phy_rx.i.payload.eq(line.payload),
+                         line.ready.eq(1)]
+            out, sink = phy_rx.o, sinks[d]
+            m.d.comb += [sink.valid.eq(out.valid), sink.payload.data.eq(out.payload.data),
+                         sink.payload.last.eq(out.payload.last), out.ready.eq(sink.ready)]
+            for status in PHY_STATUS:
+                m.d.comb += getattr(self, f"{d}_{status}").eq(getattr(phy_rx, status))
+        taken = self.phy_rx["up"].o.valid & self.phy_rx["up"].o.ready
+        capture("upw", taken, Cat(self.phy_rx["up"].o.payload, self.tx.cache_head))
+        dn = self.phy_rx["dn"].o
+        capture("dnw", dn.valid & dn.ready, dn.payload)
+        sync = self.phy_rx["dn"].sync
+        m.d.comb += sync.ready.eq(1)
+        capture("dsy", sync.valid, sync.payload)
+        # a SYNC block per sync frame on the downlink, none on the uplink
+        m.d.comb += self.phy_tx["up"].sync.valid.eq(0)
+        request = self.phy_tx["dn"].sync
+        frame_cycle = Signal(range(FRAME_CYCLES))
+        frame = Signal(ARG_BITS)
+        m.d.sync += frame_cycle.eq(frame_cycle + 1)
+        with m.If(request.valid & request.ready):
+            m.d.sync += [request.valid.eq(0), frame.eq(frame + 1)]
+        with m.If(frame_cycle == 0):
+            m.d.sync += request.valid.eq(1)
+        m.d.comb += request.payload.counter.eq(frame)
 
     def time_tagger(self, m: Module, capture) -> None:
         """The ground timing top's time tagger on the replayed codes: replay ``code<k>``

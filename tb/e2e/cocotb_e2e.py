@@ -1,30 +1,28 @@
-"""cocotb test: the end-to-end top against the golden models, with the link loop in Python.
+"""cocotb test: the end-to-end top against the golden models, the laser link's channel in Python.
 
-Python acts per batch and per frame only:
+Python acts per batch only:
 
-* the channel: the codes that each TDC channel's delay line samples from the pass window's
-  analog arrivals (``stimulus.npz``) go to the ``code<k>`` replays in batches, each code
-  released by the RTL in its own cycle; the time tagger's registers are set once at the start;
-* the uplink: when every report of sync frame ``k`` has been captured, the ground's uplink frame
-  ``k`` (``models.sifting.messages.encode_uplink``) is sent through the model link
-  (:class:`models.sifting.classical_link.Link`), repeated while the frame period's capacity allows;
-  the first copy that arrives intact is replayed into the satellite at its arrival cycle; a frame
-  with no intact copy is missing: the satellite declares it at the next arrival (the sequence gap)
-  or when its RND cache head passes the frame's deadline
-  (``models.sifting.classical_link.missing_deadline``), whichever comes first; a copy arriving after
-  the deadline is stale (``uplink_stale``);
-* the downlink: the satellite's sift entries of each frame (or "missing") form a sift message,
-  repeated every frame period until a copy arrives intact, then replayed into the ground in
-  sequence order.
+* the optical channel: the codes that each TDC channel's delay line samples from the pass
+  window's analog arrivals (``stimulus.npz``) go to the ``code<k>`` replays in batches, each
+  code released by the RTL in its own cycle; the time tagger's registers are set once at the
+  start;
+* the laser link, both ways (:class:`LineChannel`): the link PHY transmitter's line blocks,
+  captured, go through the bit channel (:class:`models.link.channel.BitChannel`: bit errors,
+  fades, bursts, slips, seeded) and come back as the deserialiser's 34-bit words through a
+  replay into the other FPGA's PHY receiver, each at its block's cycle plus the light time.
+  Messages are framed, delimited, lost and cut on the line; the link layers (RTL) decide
+  everything else.
 
 The clock is made inside the simulator (``tb.runner.run_cocotb(internal_clock_ps=...)``).
 Every captured stream is compared with :class:`tb.e2e.scoreboard.E2eScoreboard`; the result goes
 to ``params["result_path"]``.
 """
 
+import functools
 import json
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
@@ -32,42 +30,46 @@ import numpy as np
 from cocotb.triggers import Event, FallingEdge, ReadOnly, Timer
 from cocotb.utils import get_sim_time
 
-from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, PULSE_PERIOD_PS
+from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES
 from models.ground.timing import CH_SYNC
-from models.sifting.classical_link import Link, LinkConfig, missing_deadline
-from models.sifting.entries import SiftCode
-from models.sifting.messages import decode_sift, decode_uplink, encode_sift, encode_uplink
-from rtl.common.payload import pack_array
+from models.link import channel, line_code
+from models.link.line_code import BLOCK_BITS
 from rtl.e2e.replay import batch_record, entry_rows, replay_file, rows_record
 from rtl.e2e.top import (
     CAPTURES,
     CODE_REPLAYS,
+    LINE_CAPTURES,
+    LINE_CYCLES,
+    LINE_REPLAYS,
+    LINK_STATUS,
+    PHY_STATUS,
     POWER_ON_CYCLES,
     REPLAYS,
     E2eParams,
     capture_layout,
     replay_depth,
 )
-from rtl.sifting.layouts import Report
+from rtl.link.layouts import RxWord
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
+from tb.e2e.link_check import Captured, LineRun, check_link
 from tb.e2e.progress import Progress
 from tb.e2e.scoreboard import LOCK_FRAMES, E2eScoreboard
 from tb.testbench import TB
 
 CLOCK_PS = FABRIC_CLOCK_PS
-CYCLE_S = CLOCK_PS * 1e-12
-FRAME_S = FRAME_PULSES * PULSE_PERIOD_PS * 1e-12
-OFFSET_BITS = 16  # uplink report offsets within a sync frame of 2**16 pulses
-MAX_SENDS = 10_000
 DRAIN_FRAMES = 4
-POLL_CYCLES = 512  # record files read every 2048 pulses (1/32 of a sync frame)
-SLOW_POLLS = 8  # the TDC's captures are read every 8th poll
-TDC_CAPTURES = ("raw", "cal", "sync", "tag")
-SIFT_MARGIN = 256  # cycles from a sift message's arrival to its last key beat (FIFO, sifter)
+POLL_CYCLES = 2048  # the line captures read every 8192 pulses (1/8 of a sync frame)
+SLOW_POLLS = 2  # the other captures every 4096 cycles
+# Only the link lines' captures are read at every poll (the bit channel feeds the receivers
+# from them); nothing waits for the others, which are read every SLOW_POLLS-th poll.
+SLOW_CAPTURES = tuple(name for name in CAPTURES if name not in LINE_CAPTURES.values())
+# Link results are due by the window's end when their input came this long before it (a
+# frame's reports through the satellite sifting, a sift message through the ground's).
+LINK_MARGIN_CYCLES = 2048
+RX_WORD_BITS = RxWord.size
 COUNTER_WORD = 32  # bits per channel in the time tagger's per-channel counters and registers
 TDC_MARGIN = 64  # cycles from a sampled code to its raw hit's capture (replay, channel, funnel)
 FEED_SLICE = 4096  # entries handed to an injector's queue at once
-MISSING_CODE = int(SiftCode.MISSING)
 
 
 def now_cycles() -> int:
@@ -125,8 +127,8 @@ class Capture:
 
 
 class Poller:
-    """Reads every capture's record file once per ``cycles`` (the link loop's reaction time);
-    the captures in ``slow`` (nothing in the link loop waits for them) once per
+    """Reads every capture's record file once per ``cycles`` (the link channel's reaction time);
+    the captures in ``slow`` (nothing on the link waits for them) once per
     :data:`SLOW_POLLS` of those: fewer, larger batches for their scoreboards."""
 
     def __init__(self, clk, captures: list[Capture], cycles: int,
@@ -176,13 +178,13 @@ class Injector:
         self.strobe.value = 0
         self.count.value = 0
 
-    def put(self, payloads, due: int) -> int:
-        """Queue ``payloads`` due at cycle ``due`` (not before earlier entries); return that."""
-        due = max(int(due), self.last_due)
-        self.last_due = due
-        self.queue.extend((int(p), due) for p in payloads)
+    def put_each(self, payloads: list[int], dues: list[int]) -> None:
+        """Queue ``payloads[i]`` due at ``dues[i]`` (each not before the entries queued
+        earlier)."""
+        for payload, due in zip(payloads, dues, strict=True):
+            self.last_due = max(int(due), self.last_due)
+            self.queue.append((int(payload), self.last_due))
         self.added.set()
-        return due
 
     def room_cycle(self) -> int:
         """Cycle from which the replay can have room for another batch: the entry whose release
@@ -272,6 +274,29 @@ async def feed(injector: Injector, payloads, due: np.ndarray, max_cycles: int) -
             await Timer(max(wait, injector.batch) * CLOCK_PS, unit="ps")
 
 
+@functools.lru_cache(maxsize=64)
+def burst_noise(faults: channel.Faults, start: int, length: int) -> np.ndarray:
+    """Noise of a burst, drawn once: the channel asks for it at every piece the burst overlaps,
+    and a dead link's burst spans the whole window (millions of bits, every capture batch)."""
+    return channel.Faults.burst_bits(faults, start, length)
+
+
+@dataclass(frozen=True)
+class LineFaults(channel.Faults):
+    """:class:`models.link.channel.Faults` with each burst's noise drawn once
+    (:func:`burst_noise`)."""
+
+    def burst_bits(self, start: int, length: int) -> np.ndarray:
+        return burst_noise(self, start, length)
+
+
+def faults_of(spec: dict) -> LineFaults:
+    """The line faults from the run's parameters (lists from JSON)."""
+    return LineFaults(flips=tuple(spec["flips"]),
+                          bursts=tuple(tuple(b) for b in spec["bursts"]),
+                          slips=tuple(tuple(s) for s in spec["slips"]), seed=spec["seed"])
+
+
 def code_payloads(packed: np.ndarray, due: np.ndarray, width: int):
     """``payloads(a, b)`` for :func:`feed` into a code replay: sampled codes (packed bytes, tap
     0 in bit 0 of byte 0) with their due cycles as record rows (``Injector(rows=True)``)."""
@@ -280,145 +305,43 @@ def code_payloads(packed: np.ndarray, due: np.ndarray, width: int):
     return payloads
 
 
-class LinkLoop:
-    """Uplink frames, satellite sequence handling, downlink sift messages (see module doc)."""
+class LineChannel:
+    """One direction of the laser link: the transmitter's captured line blocks through the bit
+    channel (:class:`models.link.channel.BitChannel`), the received bits cut into the
+    deserialiser's 34-bit words, each handed to the receiver's replay due at the cycle its
+    block was sent plus the light time (one word per line block, as the deserialiser gives
+    them). Python acts once per capture batch of blocks."""
 
-    def __init__(self, board: E2eScoreboard, up: Injector, dn: Injector, up_link: Link,
-                 dn_link: Link) -> None:
-        self.board, self.up, self.dn = board, up, dn
-        self.up_link, self.dn_link = up_link, dn_link
-        pulses = board.det_pulse.astype(np.int64)
-        self.bounds = np.searchsorted(pulses, np.arange(pulses[-1] // FRAME_PULSES + 2 if len(
-            pulses) else 1) * FRAME_PULSES)
-        self.captured: list[np.ndarray] = []
-        self.n_captured = 0
-        self.next_frame = 0
-        self.sat_expect = 0  # next uplink sequence number the satellite needs
-        self.sat_index = np.zeros(0, dtype=np.int64)  # model index of each uplinked report
-        self.model_codes = np.zeros(0, dtype=np.uint8)
-        self.ground_due: list[tuple[int, int]] = []  # (due cycle, key bits) per sift message
-        # seq -> (first report, count, delivered to the satellite, time the message is ready)
-        self.messages: dict[int, tuple[int, int, bool, float]] = {}
-        self.next_message = 0
-        self.entries = np.zeros(0, dtype=np.int64)
-        self.stats = {"uplink_frames": 0, "uplink_missing": 0, "uplink_stale": 0,
-                      "uplink_copies": 0, "sift_messages": 0, "sift_copies": 0,
-                      "reports_uplinked": 0}
-        self.missing_frames: list[int] = []  # uplink frames the satellite never got in time
-        self.closed = False  # the window is over: check what comes, send nothing more
-        self.lanes = board.params.lanes
-        self.cache_pulses = board.params.lanes * board.params.cache_rows
+    def __init__(self, injector: Injector, faults: channel.Faults, latency_cycles: int) -> None:
+        self.injector, self.latency = injector, latency_cycles
+        self.channel = channel.BitChannel(faults)
+        self.sent: list[np.ndarray] = []
+        self.sent_cycles = np.zeros(0, dtype=np.int64)
+        self.pending = np.zeros(0, dtype=np.uint8)
+        self.received: list[np.ndarray] = []
+        self.words = 0
+        self.closed = False  # the window is over: send nothing more
 
-    def deadline_s(self, seq: int) -> float:
-        """When the satellite declares uplink frame ``seq`` missing: its RND cache head (4
-        pulses per cycle from the end of the power-on reset) reaches the frame's deadline."""
-        pulses = missing_deadline(seq, FRAME_PULSES, self.cache_pulses)
-        return (pulses // self.lanes + 2 * POWER_ON_CYCLES) * CYCLE_S
-
-    def on_reports(self, beats: np.ndarray, cycles: np.ndarray) -> np.ndarray:
-        """Check a batch of reports, send the uplink frames they complete; return the reports
-        as ``[n, 4]`` (pulse, basis, sampled, bit)."""
-        got = self.board.check_reports(beats, cycles)
-        self.captured.append(got)
-        self.n_captured += len(got)
-        while (not self.closed and self.next_frame + 1 < len(self.bounds)
-               and self.n_captured >= self.bounds[self.next_frame + 1]):
-            self.send_uplink(self.next_frame)
-            self.next_frame += 1
-        return got
-
-    def send_uplink(self, seq: int) -> None:
-        first, end = int(self.bounds[seq]), int(self.bounds[seq + 1])
-        rows = np.concatenate(self.captured) if self.captured else np.zeros((0, 4), np.uint64)
-        offset = self.n_captured - len(rows)
-        frame = rows[first - offset:end - offset]
-        self.captured = [rows[end - offset:]]
-        base = np.uint64(seq * FRAME_PULSES)
-        # A wrong report (already a mismatch) that left its frame goes up with the model's pulse.
-        model = self.board.reports.pulse[first:end]
-        frame[:, 0] = np.where(frame[:, 0] >> np.uint64(OFFSET_BITS) == np.uint64(seq),
-                               frame[:, 0], model)
-        words = encode_uplink(seq, self.next_message, frame[:, 0] - base, frame[:, 1],
-                              frame[:, 2], frame[:, 3] & frame[:, 2], OFFSET_BITS)
-        t = now_cycles() * CYCLE_S
-        send_s = len(words) * 32 / self.up_link.bits_per_s
-        copies = max(1, min(4, int(FRAME_S // send_s)))
-        arrival = None
-        for j in range(copies):
-            self.stats["uplink_copies"] += 1
-            for t_arrive, got in self.up_link.send(words, t + j * send_s):
-                decoded = decode_uplink(got)
-                if decoded is not None and decoded.seq == seq and arrival is None:
-                    arrival = (t_arrive, decoded)
-        self.stats["uplink_frames"] += 1
-        deadline = self.deadline_s(seq)
-        if arrival is not None and arrival[0] >= deadline:
-            arrival = None  # stale: the satellite declared the frame missing before it came
-            self.stats["uplink_stale"] += 1
-        if arrival is None:
-            self.stats["uplink_missing"] += 1
-            self.missing_frames.append(seq)
-            # Declared at the next arrival or at the frame's expiry, whichever comes first.
-            self.messages[seq] = (first, end - first, False, deadline)
-            self.send_messages()
+    def on_blocks(self, beats: np.ndarray, cycles: np.ndarray) -> None:
+        words = field(beats, 0, BLOCK_BITS).astype(np.uint64)
+        self.sent.append(words)
+        self.sent_cycles = np.concatenate([self.sent_cycles, cycles])
+        if self.closed:
             return
-        t_arrive, decoded = arrival
-        for missing in range(self.sat_expect, seq):
-            if missing in self.messages:
-                m_first, m_count, _, ready = self.messages[missing]
-                self.messages[missing] = (m_first, m_count, False, min(ready, t_arrive))
-        self.sat_expect = seq + 1
-        payload = pack_array(Report, {"pulse": decoded.offset + base, "basis": decoded.basis,
-                                      "sampled": decoded.sampled, "bit": decoded.bit})
-        self.up.put(payload.tolist(), int(np.ceil(t_arrive / CYCLE_S)))
-        self.sat_index = np.concatenate([self.sat_index, np.arange(first, end)])
-        self.messages[seq] = (first, end - first, True, -2.0)  # waits for its entries
-        self.stats["reports_uplinked"] += end - first
-        self.send_messages()
+        bits = np.concatenate([self.pending, self.channel.push(line_code.words_to_bits(words))])
+        n = len(bits) // BLOCK_BITS
+        self.received.append(bits[:n * BLOCK_BITS])
+        self.pending = bits[n * BLOCK_BITS:]
+        index = np.minimum(self.words + np.arange(n), len(self.sent_cycles) - 1)
+        self.words += n
+        self.injector.put_each(line_code.bits_to_words(bits[:n * BLOCK_BITS]).tolist(),
+                               (self.sent_cycles[index] + self.latency + LINE_CYCLES).tolist())
 
-    def on_answers(self, beats: np.ndarray, cycles: np.ndarray) -> None:
-        status = self.board.check_answers(beats, cycles)
-        index, self.sat_index = self.sat_index[:len(status)], self.sat_index[len(status):]
-        code = self.board.satellite_chunk(index, status[:len(index)])
-        self.model_codes = np.concatenate([self.model_codes, code])
-
-    def on_entries(self, beats: np.ndarray, cycles: np.ndarray) -> None:
-        codes = values(beats)
-        self.board.check_queue("sift_entries", codes, cycles)
-        self.entries = np.concatenate([self.entries, codes])
-        self.send_messages()
-
-    def send_messages(self) -> None:
-        t_now = now_cycles() * CYCLE_S
-        while not self.closed and self.next_message in self.messages:
-            first, count, delivered, ready = self.messages[self.next_message]
-            code = model = None
-            if delivered:
-                if min(len(self.entries), len(self.model_codes)) < count:
-                    return  # the satellite has not sifted the whole frame yet
-                code, self.entries = self.entries[:count], self.entries[count:]
-                model, self.model_codes = self.model_codes[:count], self.model_codes[count:]
-            words = encode_sift(self.next_message, None if code is None else code.astype(
-                np.uint32))
-            t, arrival = max(t_now, ready), None
-            for attempt in range(MAX_SENDS):
-                self.stats["sift_copies"] += 1
-                for t_arrive, got in self.dn_link.send(words, t + attempt * FRAME_S):
-                    decoded = decode_sift(got)
-                    if decoded is not None and arrival is None:
-                        arrival = (t_arrive, decoded)
-                if arrival is not None:
-                    break
-            if arrival is None:
-                raise RuntimeError(f"sift message {self.next_message} never got through")
-            t_arrive, decoded = arrival
-            bits = self.board.ground_frame(first, count, model)
-            entries = decoded.code if decoded.code is not None else np.full(count, MISSING_CODE)
-            due = self.dn.put(entries.tolist(), int(np.ceil(t_arrive / CYCLE_S)))
-            self.ground_due.append((due, bits))
-            self.stats["sift_messages"] += 1
-            del self.messages[self.next_message]
-            self.next_message += 1
+    def run(self, released: int, got: Captured, status: dict[str, int]) -> LineRun:
+        """The direction after the window: ``released`` words reached the receiver."""
+        bits = np.concatenate(self.received) if self.received else np.zeros(0, np.uint8)
+        return LineRun(np.concatenate(self.sent) if self.sent else np.zeros(0, np.uint64),
+                       bits[:released * BLOCK_BITS], got, status)
 
 
 class Timeline:
@@ -462,9 +385,9 @@ async def e2e_matches_models(dut):
         first, step = p["corrupt"]
         stim["det_bit"][first::step] ^= 1  # a deliberately wrong model: scoreboards must object
     if p.get("corrupt_hit"):
-        channel, index = p["corrupt_hit"]
+        tdc_channel, index = p["corrupt_hit"]
         stim = dict(stim)
-        fine = stim[f"raw{channel}_fine"] = stim[f"raw{channel}_fine"].copy()
+        fine = stim[f"raw{tdc_channel}_fine"] = stim[f"raw{tdc_channel}_fine"].copy()
         fine[index] ^= 1  # one wrong raw hit in the model: the raw-hit scoreboard must object
     board = E2eScoreboard(params, stim["det_pulse"], stim["det_basis"], stim["det_bit"])
     widths = p["widths"]
@@ -472,14 +395,12 @@ async def e2e_matches_models(dut):
     injectors = {name: Injector(dut, name, widths[name], params.replay_batch,
                                 replay_depth(params, name), rows=name in CODE_REPLAYS)
                  for name in REPLAYS}
-    up, dn = injectors["up"], injectors["dn"]
     expect_time_tagger(board, stim)
     end_cycle = int(stim["end_cycle"])
-    horizon = end_cycle * CYCLE_S + 1.0
-    up_link = Link(LinkConfig(**p["uplink"]), p["seed"], horizon)
-    dn_link = Link(LinkConfig(**p["downlink"]), p["seed"] + 1, horizon)
-    loop = LinkLoop(board, up, dn, up_link, dn_link)
-
+    lines = {d: LineChannel(injectors[LINE_REPLAYS[d]], faults_of(p["line"][d]["faults"]),
+                            p["line"][d]["latency_cycles"]) for d in LINE_REPLAYS}
+    collected = {name: Captured() for name in ("dnw", "dec", "dsy", "ent", "skey", "gkey")}
+    up_words, up_heads = Captured(), []
     timeline = Timeline()
 
     def on_frames(beats: np.ndarray, cycles: np.ndarray) -> None:
@@ -487,18 +408,25 @@ async def e2e_matches_models(dut):
         timeline.on_sync(cycles)
 
     def on_reports(beats: np.ndarray, cycles: np.ndarray) -> None:
-        timeline.on_reports(loop.on_reports(beats, cycles)[:, 0])
+        timeline.on_reports(board.check_reports(beats, cycles)[:, 0])
 
-    def on_key(side: str):
+    def on_up_words(beats: np.ndarray, cycles: np.ndarray) -> None:
+        up_words.add(values(beats[:, :RX_WORD_BITS]), cycles)
+        up_heads.extend(field(beats, RX_WORD_BITS, 64).tolist())
+
+    def collect(name: str, side: str | None = None):
         def handle(beats: np.ndarray, cycles: np.ndarray) -> None:
-            board.check_queue(f"{side}_key", values(beats), cycles)
-            timeline.on_key(side, beats, cycles)
+            collected[name].add(values(beats), cycles)
+            if side is not None:
+                timeline.on_key(side, beats, cycles)
         return handle
 
     handlers = {
         "sig": board.check_signatures, "frm": on_frames, "rep": on_reports,
-        "ans": loop.on_answers, "ent": loop.on_entries,
-        "skey": on_key("satellite"), "gkey": on_key("ground"),
+        "ans": board.check_answers, "ent": collect("ent"), "dec": collect("dec"),
+        "skey": collect("skey", "satellite"), "gkey": collect("gkey", "ground"),
+        "upl": lines["up"].on_blocks, "dnl": lines["dn"].on_blocks, "upw": on_up_words,
+        "dnw": collect("dnw"), "dsy": collect("dsy"),
         "raw": lambda beats, cycles: board.check_split("raw_hits", beats, cycles),
         "cal": lambda beats, cycles: board.check_split("cal_tags", beats, cycles),
         "sync": lambda beats, cycles: board.check_sequence("sync_tags", beats, cycles),
@@ -511,7 +439,7 @@ async def e2e_matches_models(dut):
         end_cycle = p["max_cycles"]
     progress = (Progress(end_cycle * params.lanes / FRAME_PULSES, params.lanes, board)
                 if p.get("progress") else None)
-    poller = Poller(dut.clk, captures, POLL_CYCLES, progress, slow=TDC_CAPTURES)
+    poller = Poller(dut.clk, captures, POLL_CYCLES, progress, slow=SLOW_CAPTURES)
     set_registers(dut, p["tdc_registers"])
     await tb.ticks(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
     for task in (poller, *injectors.values()):
@@ -530,24 +458,37 @@ async def e2e_matches_models(dut):
     # The window ends here for every stream: what the RTL captured up to now (the unfinished
     # batches included) against the model outputs of what the link delivered up to now.
     poller.open = False
-    loop.closed = True
+    for line in lines.values():
+        line.closed = True
     snapshots = [capture.snapshot() for capture in captures]
     replays = {name: tuple(int(getattr(dut, f"{name}_{port}").value) for port in (
         "accepted", "dropped", "short_reads")) for name in REPLAYS}
+    released = {d: int(getattr(dut, f"{name}_released").value)
+                for d, name in LINE_REPLAYS.items()}
+    phy_status = {d: {name: int(getattr(dut, f"{d}_{name}").value) for name in PHY_STATUS}
+                  for d in LINE_REPLAYS}
     tap_overflow = int(dut.tap_overflow.value)
     sat_safe = int(dut.sat_safe.value)
     counters = read_counters(dut, p["tdc_counters"])
+    status = {name: int(getattr(dut, name).value) for name in (*LINK_STATUS, "locked",
+                                                               "tap_overflow", "sat_safe")}
     await Timer(2 * CLOCK_PS, unit="ps")
     for capture, snapshot in zip(captures, snapshots, strict=True):
         capture.finish(snapshot)
 
-    board.finish()
     board.check_replays({name: (injectors[name].batches, *replays[name]) for name in REPLAYS})
     board.check_taps(tap_overflow)
     board.check_safe_pulses(sat_safe)
     if not truncated:  # the model's counters are those at the end of the whole window
         board.check_counters(counters, p["tdc_counters"])
     pulses = int(stim["pulses"])
+    up = lines["up"].run(released["up"], up_words, phy_status["up"])
+    up.heads = up_heads
+    dn = lines["dn"].run(released["dn"], collected["dnw"], phy_status["dn"])
+    dn.syncs = collected["dsy"]
+    link = check_link(board.tallies, params, board.reports, board.det_bit,
+                      pulses // FRAME_PULSES, up, dn, collected, status["sat_head"], end_cycle,
+                      LINK_MARGIN_CYCLES)
     if truncated:  # a short smoke window (Icarus): only the symbol stream is due in full
         board.shortfall("symbols", (end_cycle - 2 * POWER_ON_CYCLES) // params.signature_beats, 1)
         board.split_shortfall("raw_hits", [
@@ -558,17 +499,11 @@ async def e2e_matches_models(dut):
         board.shortfall("reports", len(board.det_pulse), 0)
         board.shortfall("symbols", pulses // (params.signature_beats * params.lanes), 0)
         board.shortfall("sync_frames", pulses // FRAME_PULSES - LOCK_FRAMES, 0)
-        board.shortfall("sift_entries", loop.stats["reports_uplinked"], 0)
-        board.shortfall("satellite_key", board.key_bits["satellite"], 0)
-        delivered = sum(bits for due, bits in loop.ground_due if due + SIFT_MARGIN <= end_cycle)
-        board.shortfall("ground_key", delivered, 0)
         board.split_shortfall("raw_hits")
         board.split_shortfall("cal_tags")
         board.sequence_shortfall("sync_tags")
         board.sequence_shortfall("merged_tags")
-    status = {name: int(getattr(dut, name).value) for name in (
-        "sat_packets", "gnd_packets", "gnd_missing", "sat_dropped", "report_overflow", "locked",
-        "tap_overflow", "sat_safe")}
+    board.key_bits.update(link.get("key_bits", {}))
     cycles = now_cycles()
     result = board.summary()
     result.update({
@@ -584,10 +519,8 @@ async def e2e_matches_models(dut):
         "packets": {"satellite": status["sat_packets"], "ground": status["gnd_packets"]},
         "counters": status,
         "tdc_counters": counters,
-        "link": loop.stats,
-        "timeline": {**timeline.as_dict(), "uplink_missing": loop.missing_frames},
-        "uplink_stats": vars(up_link.stats),
-        "downlink_stats": vars(dn_link.stats),
+        "link": link,
+        "timeline": {**timeline.as_dict(), "uplink_missing": link.get("missing_frames", [])},
         "replayed": {name: injector.loaded for name, injector in injectors.items()},
         "replay_batches": {name: {"sent": injectors[name].batches, "accepted": accepted,
                                   "dropped": dropped, "short_reads": short}

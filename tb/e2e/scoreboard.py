@@ -10,9 +10,9 @@ with its cycle, both payloads decoded through the stream's layout and the model'
 * ``reports``: ground reports = expected detection records (indexer + gate + squash model of the
   channel's tags) with the sampling decision of :func:`models.sifting.entries.make_reports`;
 * ``cache_answers``: RND cache status and symbol (``models.rnd_cache`` at the reported head);
-* ``sift_entries``, ``satellite_key``, ``ground_key``: :func:`models.sifting.entries.satellite_sift`
-  and :func:`~models.sifting.entries.ground_sift` of the frames the link delivered, as key beats
-  with packet boundaries (:func:`models.sifting.packets.key_beats`);
+* the link's streams (both link PHYs, frame decisions, sift-message copies, ``sift_entries``,
+  ``satellite_key``, ``ground_key``): :mod:`tb.e2e.link_check`, after the window, against the
+  golden link PHY receiver and sifting endpoints fed with what the link delivered;
 * ``raw_hits``: the TDC channels' raw hits (tapped into one capture, interleaved by capture
   time), each channel's in order against :func:`models.ground.stimulus.sparse_raw_hits` of
   the codes its delay line sampled;
@@ -23,15 +23,10 @@ with its cycle, both payloads decoded through the stream's layout and the model'
   equals the model's (lost to dead time, calibration blanking, pile-up, join missing / extra);
 * ``replay_batches`` (not a stream: one check per replay): every batch the testbench strobed into
   a :class:`rtl.e2e.replay.TimedReplay` was accepted and none was refused.
-
-The link loop (what was delivered when) is the test bench's; this class only turns each delivered
-frame into the expected beats of the downstream streams (:meth:`satellite_frame`,
-:meth:`ground_frame`) and compares captured beats with them (:meth:`check_queue`).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,22 +36,22 @@ from models.framing import FRAME_WORDS, WORD_BITS
 from models.qrng import qrng_words
 from models.rnd_cache import CacheStatus, cache_lookup
 from models.sifting.classical_link import SiftConfig
-from models.sifting.entries import SiftCode, ground_sift, make_reports, satellite_sift
-from models.sifting.packets import key_beats
+from models.sifting.entries import make_reports
 from models.symbols import map_symbols
-from rtl.common.payload import unpack, unpack_bits
+from rtl.common.payload import unpack_bits
 from rtl.e2e.signature import FOLD_BITS, SignatureRecord
 from rtl.e2e.top import CAPTURES, POWER_ON_CYCLES, SYNC_EVENT_CYCLE, E2eParams
 from rtl.ground.sync import FrameEvent
 from rtl.satellite.layouts import CacheAnswer
 from rtl.sifting.layouts import Report
+from tb.e2e.link_check import LINK_CHECKS, LINK_STREAMS
 from tb.tally import Mismatch, StreamTally
 
 FRAME_BITS = FRAME_WORDS * WORD_BITS
 LOCK_FRAMES = 4  # the sync detector must lock within this many frames of a clean start
 STREAMS = ("symbols", "sync_frames", "reports", "cache_answers", "sift_entries",
            "satellite_key", "ground_key", "raw_hits", "cal_tags", "sync_tags", "merged_tags")
-CHECKS = (*STREAMS, "replay_batches", "tdc_counters")
+CHECKS = (*STREAMS, *LINK_STREAMS, "replay_batches", "tdc_counters", *LINK_CHECKS)
 # Layout of each stream's beats (the capture that carries it).
 STREAM_LAYOUT = {"symbols": CAPTURES["sig"], "sync_frames": CAPTURES["frm"],
                  "reports": CAPTURES["rep"], "cache_answers": CAPTURES["ans"],
@@ -127,15 +122,6 @@ class E2eScoreboard:
         default_factory=lambda: {name: StreamTally(name) for name in CHECKS})
     answer_status: dict[str, int] = field(
         default_factory=lambda: {s.name.lower(): 0 for s in CacheStatus})
-    expected: dict[str, deque] = field(
-        default_factory=lambda: {"sift_entries": deque(), "satellite_key": deque(),
-                                 "ground_key": deque()})
-    waiting: dict[str, deque] = field(
-        default_factory=lambda: {"sift_entries": deque(), "satellite_key": deque(),
-                                 "ground_key": deque()})
-    waiting_cycles: dict[str, deque] = field(
-        default_factory=lambda: {"sift_entries": deque(), "satellite_key": deque(),
-                                 "ground_key": deque()})
     key_bits: dict[str, int] = field(default_factory=lambda: {"satellite": 0, "ground": 0})
     first_frame: int | None = None
     # stream -> the model's beats of every channel as field arrays, each channel's first index
@@ -253,81 +239,6 @@ class E2eScoreboard:
         for s in CacheStatus:
             self.answer_status[s.name.lower()] += int(np.count_nonzero(status == s))
         return want_status
-
-    def satellite_chunk(self, index: np.ndarray, status: np.ndarray) -> np.ndarray:
-        """Model sift entries (returned) and key beats of the delivered reports ``index`` (in
-        the order the satellite took them) with the RND cache status of their lookups."""
-        reports = self.reports.take(index)
-        sym = map_symbols(qrng_words(self.params.seed, reports.pulse))
-        result = satellite_sift(reports, status, sym.intensity, sym.basis, sym.bit)
-        self._expect_key("satellite", result.key_bit, result.key_basis, result.key_intensity)
-        self.expected["sift_entries"].extend(result.code.tolist())
-        self.compare_waiting("sift_entries")
-        return result.code
-
-    def ground_frame(self, first: int, count: int, code: np.ndarray | None) -> int:
-        """Expected ground key of a sift message (``code`` None: the frame was missing);
-        returns its number of key bits."""
-        if code is None:
-            code = np.full(count, SiftCode.MISSING, dtype=np.uint8)
-        sl = slice(first, first + count)
-        result = ground_sift(self.det_basis[sl], self.det_bit[sl], self.reports.sampled[sl], code)
-        self._expect_key("ground", result.key_bit, result.key_basis, result.key_intensity)
-        return len(result.key)
-
-    def _expect_key(self, side: str, bit: np.ndarray, basis: np.ndarray,
-                    intensity: np.ndarray) -> None:
-        beats = key_beats(bit, basis, intensity, self.params.packet_bits, self.key_bits[side])
-        self.key_bits[side] += len(beats)
-        self.expected[f"{side}_key"].extend(beats.tolist())
-        self.compare_waiting(f"{side}_key")
-
-    def check_queue(self, stream: str, values: np.ndarray, cycles: np.ndarray) -> None:
-        """Compare captured beats (payload integers) with the expected ones of ``stream`` in
-        order; beats captured before the link loop knows what to expect wait for it."""
-        self.waiting[stream].extend(np.asarray(values, dtype=np.int64).tolist())
-        self.waiting_cycles[stream].extend(np.asarray(cycles, dtype=np.int64).tolist())
-        self.compare_waiting(stream)
-
-    def queue_context(self, stream: str, beat: int) -> dict[str, int]:
-        if stream == "sift_entries":
-            return {"entry": beat}
-        return {"key_bit": beat, "packet": beat // self.params.packet_bits,
-                "bit_in_packet": beat % self.params.packet_bits}
-
-    def compare_waiting(self, stream: str) -> None:
-        queue, got = self.expected[stream], self.waiting[stream]
-        take = min(len(got), len(queue))
-        if take:
-            want = np.array([queue.popleft() for _ in range(take)], dtype=np.int64)
-            have = np.array([got.popleft() for _ in range(take)], dtype=np.int64)
-            cycles = np.array([self.waiting_cycles[stream].popleft() for _ in range(take)],
-                              dtype=np.int64)
-            self._record_values(stream, have != want, want, have, cycles,
-                                f"{stream} beat differs from models.sifting")
-
-    def _record_values(self, stream: str, bad: np.ndarray, want: np.ndarray | None,
-                       have: np.ndarray, cycles: np.ndarray, message: str) -> None:
-        tally, layout = self.tallies[stream], STREAM_LAYOUT[stream]
-
-        def detail(i: int) -> Mismatch:
-            return Mismatch(stream, 0, message,
-                            expected=None if want is None else flat(unpack(layout, int(want[i]))),
-                            received=flat(unpack(layout, int(have[i]))),
-                            context=self.queue_context(stream, tally.compared + i))
-        tally.record(bad, message, detail, cycles)
-
-    def finish(self) -> None:
-        """Captured beats that no model output explains are mismatches."""
-        for stream, got in self.waiting.items():
-            self.compare_waiting(stream)
-            if got:
-                have = np.array(got, dtype=np.int64)
-                cycles = np.array(self.waiting_cycles[stream], dtype=np.int64)
-                self._record_values(stream, np.ones(len(have), dtype=bool), None, have, cycles,
-                                    f"{stream}: beat beyond the model's output")
-                got.clear()
-                self.waiting_cycles[stream].clear()
 
     def expect_split(self, stream: str, per_channel: list[dict[str, np.ndarray]]) -> None:
         """The model's beats of a per-channel stream: ``per_channel[k]`` field -> array (kept

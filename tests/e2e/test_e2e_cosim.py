@@ -1,17 +1,20 @@
 """End-to-end co-simulation on both simulators: every stream checked, zero mismatches; a wrong
 model input is caught (the scoreboard cannot pass vacuously); scenario windows (slow: full)."""
 
+from dataclasses import replace
+
 import pytest
 
-from sim.e2e import run_e2e
-from sim.e2e_scenario import SCENARIO_DIR, load_scenario
+from sim.e2e import link_lines, run_e2e
+from sim.e2e_scenario import SCENARIO_DIR, LinkSide, load_scenario
+from tb.e2e.link_check import LINK_STREAMS
 from tb.e2e.scoreboard import STREAMS
 
 SHORT_FRAMES = 8  # the first two frames give no reports (docs/e2e.md, "Sync path")
 REGRESSION_FRAMES = 30
 ICARUS_SMOKE_CYCLES = 1500
-# cloud-bursts: the uplink burst at 0.5 ms loses frames 2 to 4, the downlink burst from 0.9 to
-# 1.3 ms holds the later sift messages; 12 frames + 4 to drain end at 1.7 ms
+# cloud-bursts: the uplink burst at 0.5 ms costs the satellite receiver its lock, the downlink
+# burst from 0.9 to 1.3 ms the ground's; 12 frames + 4 to drain end at 1.7 ms
 WINDOW_FRAMES = {"cloud-bursts": 12}
 CORRUPT_CHANNEL, CORRUPT_HIT = 2, 17  # the model's raw hit 17 of TDC channel 2 is made wrong
 # Short windows in the default run (the others' short windows are slow-marked, with the full ones).
@@ -22,7 +25,7 @@ SCENARIOS = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 def assert_clean(result: dict) -> None:
     streams = result["streams"]
     assert result["mismatches"] == 0, {k: v for k, v in streams.items() if v["mismatches"]}
-    assert all(streams[name]["compared"] > 0 for name in STREAMS), streams
+    assert all(streams[name]["compared"] > 0 for name in (*STREAMS, *LINK_STREAMS)), streams
     assert result["detections"] > 0 and result["sifted_bits"] > 0
 
 
@@ -40,10 +43,11 @@ def test_short_window_matches_models_on_verilator():
     streams = window["streams"]
     assert streams["reports"]["compared"] == window["detections"]
     assert streams["satellite_key"]["compared"] == window["key_bits_expected"]["satellite"]
-    # every frame goes up but the last one when its last reports are still in the report
-    # capture's unfinished batch at the window's end (the link loop acts on completed batches)
-    assert REGRESSION_FRAMES - 1 <= window["link"]["uplink_frames"] <= REGRESSION_FRAMES
-    assert window["link"]["uplink_missing"] == 0
+    # every frame of the window is decided by the satellite, none missing, on a clean line
+    link = window["link"]
+    assert link["uplink_frames"] >= REGRESSION_FRAMES and link["uplink_missing"] == 0
+    assert link["uplink"]["locks"] == link["downlink"]["locks"] == 1
+    assert link["uplink"]["lock_losses"] == link["downlink"]["lock_losses"] == 0
     assert all(r["sent"] == r["accepted"] > 0 and r["dropped"] == 0
                for r in window["replay_batches"].values())
     # Same build: a corrupted model input (every 7th detection's bit) must be reported.
@@ -59,6 +63,25 @@ def test_short_window_matches_models_on_verilator():
     assert first["context"] == {"channel": CORRUPT_CHANNEL, "beat_of_channel": CORRUPT_HIT}
     assert first["expected"]["fine"] == first["received"]["fine"] ^ 1
     assert first["expected"]["coarse"] == first["received"]["coarse"]
+
+
+@pytest.mark.cocotb
+def test_dead_link_is_reported_without_a_key():
+    """A line that is noise from the first bit both ways: no receiver locks, the satellite
+    declares every uplink frame missing on expiry (no hang), neither side has a key bit, the
+    models agree (zero mismatches) and the summary says the link is down."""
+    nominal = load_scenario(SCENARIO_DIR / "nominal.toml")
+    dead = LinkSide(bursts=((0.0, 1.0),))
+    result = run_e2e("verilator", replace(nominal, uplink=dead, downlink=dead), SHORT_FRAMES,
+                     case="e2e_test")
+    assert result["mismatches"] == 0, result["streams"]
+    link = result["link"]
+    assert link["uplink"]["locks"] == link["downlink"]["locks"] == 0
+    assert not link["uplink"]["locked"] and not link["downlink"]["locked"]
+    assert link["uplink_frames"] == link["uplink_missing"] == link["uplink_expired"] > 0
+    assert result["sifted_bits_per_side"] == {"satellite": 0, "ground": 0}
+    assert result["streams"]["reports"]["compared"] == result["detections"] > 0
+    assert "LINK DOWN" in link_lines(link) and "NOT LOCKED" in link_lines(link)
 
 
 @pytest.mark.cocotb

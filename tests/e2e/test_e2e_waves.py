@@ -11,10 +11,10 @@ from sim.waves import PNG_DIR, check_view, main, wave_file
 
 CLOCK_PS = FABRIC_CLOCK_PS
 STREAMS = {
-    "detections": "ground.detections__valid", "reports": "report.report__valid",
-    "uplinked reports": "replay_up.o__valid", "cache answers": "tx.answer__valid",
+    "detections": "ground.detections__valid", "reports": "gnd.report.report__valid",
+    "uplinked reports": "up_rx.report__valid", "cache answers": "tx.answer__valid",
     "sift entries": "sat_sift.entry__valid", "satellite key bits": "sat_sift.key__valid",
-    "downlinked entries": "replay_dn.o__valid", "ground key bits": "gnd_sift.key__valid",
+    "downlinked entries": "gnd.rx.entry__valid", "ground key bits": "gnd.sift.key__valid",
 }
 
 
@@ -31,7 +31,10 @@ def test_e2e_default_window_shows_the_chain_in_gtkwave(monkeypatch):
     assert [value for _, value in changes[f"{SCOPE}.ground.locked"]] == [0, 1]
     assert all(count > 0 for count in beats.values()), beats
     assert beats["reports"] == beats["detections"]
-    assert beats["sift entries"] == beats["uplinked reports"] == beats["cache answers"]
+    # cycles with valid high: a report, its lookup and its entry each, plus the few cycles the
+    # sift-message builder's 4-entry FIFO holds the satellite sifting
+    chain = [beats[name] for name in ("uplinked reports", "cache answers", "sift entries")]
+    assert max(chain) - min(chain) <= 4, chain
     assert beats["satellite key bits"] <= beats["sift entries"]
 
     check = check_view(E2E, dump)
