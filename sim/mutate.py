@@ -113,6 +113,8 @@ def _blocks(*rows: tuple[str, Sequence[str]]) -> dict[str, Block]:
 _SAT = "tests/satellite/"
 _GND = "tests/ground/"
 _SIFT = "tests/sifting/"
+_PP = "tests/postprocess/"
+_CH = "tests/channel/"
 # Block -> tests: each RTL block's unit tests (pysim body and directed cases) and each golden
 # model's tests. The cocotb and slow cases in these files are deselected by PYTEST_ARGS.
 BLOCKS: dict[str, Block] = _blocks(
@@ -151,16 +153,37 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/ground/calibration.py", [_GND + "test_calibration_squash.py",
                                       _GND + "test_histogram_rtl.py"]),
     ("models/ground/timing.py", [_GND + "test_timing_model.py", _GND + "test_link_faults.py"]),
-    ("models/ground/sync_join.py", [_GND + "test_sync_join.py"]),
+    ("models/ground/sync_join.py", [_GND + "test_sync_join.py",
+                                    _GND + "test_sync_join_model_mutants.py"]),
     ("models/ground/tdc.py", [_GND + "test_tdc_model.py"]),
     ("models/ground/tdc_calibration.py", [_GND + "test_tdc_calibration.py"]),
     ("models/ground/tdc_merge.py", [_GND + "test_tdc_merge.py"]),
     ("models/ground/time_tagger.py", [_GND + "test_time_tagger.py"]),
+    ("models/ground/strobe_guard.py", [_GND + "test_strobe_guard.py"]),
+    ("models/ground/stimulus.py", [_GND + "test_timing_model.py",
+                                   "tests/e2e/test_tdc_stimulus.py"]),
     *((f"models/sifting/{m}.py", [_SIFT + "test_models.py"])
       for m in ("classical_link", "entries", "messages", "packets")),
-    *((f"models/postprocess/{m}.py", [f"tests/postprocess/test_{m}.py"])
+    *((f"models/postprocess/{m}.py", [f"{_PP}test_{m}.py"])
       for m in ("auth", "ec", "finitekey", "qc_code", "qc_decoder", "relay", "toeplitz",
                 "pipeline")),
+    *((f"models/postprocess/{m}.py", [_PP + "test_relay.py"])
+      for m in ("aes", "ledger", "private_file")),
+    ("models/postprocess/keyfile.py", [_PP + "test_cli.py", "tests/test_bad_input.py"]),
+    ("models/postprocess/rand.py", [_PP + "test_toeplitz.py"]),
+    ("models/postprocess/synthetic.py", [_PP + "test_ec.py"]),
+    *((f"models/link/{m}.py", ["tests/link/test_models.py"])
+      for m in ("channel", "framing", "line_code", "receiver")),
+    ("models/transmitter.py", [_SAT + "test_gearbox.py"]),
+    ("models/patterns.py", [_SAT + "test_timebase.py"]),
+    ("models/qrng.py", [_SAT + "test_timebase.py", _SAT + "test_mapper.py"]),
+    ("models/clocks.py", ["tests/simonly/test_clock_schedules.py"]),
+    ("models/channel/calibrate.py", [_CH + "test_calibration.py"]),
+    ("models/channel/config.py", [_CH + "test_config.py"]),
+    *((f"models/channel/{m}.py", [_CH + "test_events.py"]) for m in ("events", "expect")),
+    *((f"models/channel/{m}.py", [_CH + "test_geometry_link_budget.py"])
+      for m in ("geometry", "link_budget")),
+    ("models/channel/passmodel.py", [_CH + "test_pass_run.py"]),
 )
 
 
