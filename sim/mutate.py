@@ -148,7 +148,7 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/health.py", [_SAT + "test_health.py"]),
     ("models/framing.py", [_SAT + "test_framer.py"]),
     ("models/rnd_cache.py", [_SAT + "test_rnd_cache.py"]),
-    ("models/ground/sync.py", [_GND + "test_sync.py"]),
+    ("models/ground/sync.py", [_GND + "test_sync.py", _GND + "test_sync_model_mutants.py"]),
     ("models/ground/squash.py", [_GND + "test_calibration_squash.py", _GND + "test_squash_rtl.py"]),
     ("models/ground/calibration.py", [_GND + "test_calibration_squash.py",
                                       _GND + "test_histogram_rtl.py"]),
