@@ -161,7 +161,8 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/ground/tdc_merge.py", [_GND + "test_tdc_merge.py",
                                     _GND + "test_tdc_merge_model_mutants.py"]),
     ("models/ground/time_tagger.py", [_GND + "test_time_tagger.py"]),
-    ("models/ground/strobe_guard.py", [_GND + "test_strobe_guard.py"]),
+    ("models/ground/strobe_guard.py", [_GND + "test_strobe_guard.py",
+                                       _GND + "test_strobe_guard_model_mutants.py"]),
     ("models/ground/stimulus.py", [_GND + "test_timing_model.py",
                                    "tests/e2e/test_tdc_stimulus.py"]),
     *((f"models/sifting/{m}.py", [_SIFT + "test_models.py"])
