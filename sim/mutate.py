@@ -182,7 +182,9 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/postprocess/rand.py", [_PP + "test_toeplitz.py"]),
     ("models/postprocess/synthetic.py", [_PP + "test_ec.py"]),
     *((f"models/link/{m}.py", ["tests/link/test_models.py"])
-      for m in ("channel", "framing", "line_code", "receiver")),
+      for m in ("framing", "line_code", "receiver")),
+    ("models/link/channel.py", ["tests/link/test_models.py",
+                                "tests/link/test_channel_model_mutants.py"]),
     ("models/transmitter.py", [_SAT + "test_gearbox.py"]),
     ("models/patterns.py", [_SAT + "test_timebase.py"]),
     ("models/qrng.py", [_SAT + "test_timebase.py", _SAT + "test_mapper.py"]),
