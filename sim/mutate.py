@@ -169,7 +169,9 @@ BLOCKS: dict[str, Block] = _blocks(
     *((f"models/sifting/{m}.py", [_SIFT + "test_models.py"])
       for m in ("classical_link", "entries", "messages", "packets")),
     *((f"models/postprocess/{m}.py", [f"{_PP}test_{m}.py"])
-      for m in ("qc_decoder", "toeplitz", "pipeline")),
+      for m in ("qc_decoder", "pipeline")),
+    ("models/postprocess/toeplitz.py", [_PP + "test_toeplitz.py",
+                                        _PP + "test_toeplitz_model_mutants.py"]),
     ("models/postprocess/relay.py", [_PP + "test_relay.py", _PP + "test_relay_model_mutants.py"]),
     ("models/postprocess/qc_code.py", [_PP + "test_qc_code.py",
                                        _PP + "test_qc_code_model_mutants.py"]),
