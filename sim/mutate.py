@@ -168,8 +168,9 @@ BLOCKS: dict[str, Block] = _blocks(
                                    _GND + "test_stimulus_model_mutants.py"]),
     *((f"models/sifting/{m}.py", [_SIFT + "test_models.py"])
       for m in ("classical_link", "entries", "messages", "packets")),
-    *((f"models/postprocess/{m}.py", [f"{_PP}test_{m}.py"])
-      for m in ("qc_decoder", "pipeline")),
+    ("models/postprocess/qc_decoder.py", [_PP + "test_qc_decoder.py"]),
+    ("models/postprocess/pipeline.py", [_PP + "test_pipeline.py",
+                                        _PP + "test_pipeline_model_mutants.py"]),
     ("models/postprocess/toeplitz.py", [_PP + "test_toeplitz.py",
                                         _PP + "test_toeplitz_model_mutants.py"]),
     ("models/postprocess/relay.py", [_PP + "test_relay.py", _PP + "test_relay_model_mutants.py"]),
