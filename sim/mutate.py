@@ -164,7 +164,6 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/ground/strobe_guard.py", [_GND + "test_strobe_guard.py",
                                        _GND + "test_strobe_guard_model_mutants.py"]),
     ("models/ground/stimulus.py", [_GND + "test_timing_model.py",
-                                   "tests/e2e/test_tdc_stimulus.py",
                                    _GND + "test_stimulus_model_mutants.py"]),
     *((f"models/sifting/{m}.py", [_SIFT + "test_models.py"])
       for m in ("classical_link", "entries", "messages", "packets")),
