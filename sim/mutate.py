@@ -192,7 +192,7 @@ BLOCKS: dict[str, Block] = _blocks(
                                 "tests/link/test_channel_model_mutants.py"]),
     ("models/transmitter.py", [_SAT + "test_gearbox.py",
                                _SAT + "test_transmitter_model_mutants.py"]),
-    ("models/patterns.py", [_SAT + "test_timebase.py"]),
+    ("models/patterns.py", [_SAT + "test_timebase.py", _SAT + "test_patterns_model_mutants.py"]),
     ("models/qrng.py", [_SAT + "test_timebase.py", _SAT + "test_mapper.py"]),
     ("models/clocks.py", ["tests/simonly/test_clock_schedules.py"]),
     ("models/channel/calibrate.py", [_CH + "test_calibration.py"]),
