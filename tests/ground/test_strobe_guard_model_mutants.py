@@ -15,3 +15,11 @@ def test_first_acquisition_deadline_is_seen_by_a_decision_at_frame_cycles():
     res = run_guard(np.zeros(0, dtype=np.int64), 260, cal_period=32, cfg=cfg)
     assert res.skipped.tolist() == [2, 3, 5, 6, 8]
     assert not res.locked.any()
+
+
+def test_edge_on_a_slot_first_cycle_is_learned():
+    """The blanked window of a running slot is its cycles 1..9: an edge sampled at the slot's
+    first cycle (cycle 64 of 32-cycle slots) is the strobe, and the guard locks on it."""
+    res = run_guard(np.array([64, 65]), 200, cal_period=32, cfg=GuardConfig(frame_cycles=48))
+    assert res.strobes.tolist() == [64]
+    assert res.locked.tolist() == [False, False, False, True, True, True, True]

@@ -2,6 +2,7 @@
 faults (the beat a fault starts at, the lanes of a beat, the alarm of a stuck source)."""
 
 import numpy as np
+import pytest
 
 from models.qrng import FAULT_STUCK, STUCK_WORD, qrng_words
 from models.transmitter import (
@@ -50,3 +51,13 @@ def test_stuck_source_raises_the_alarm_after_its_fault_starts():
     assert sched.rct and sched.alarm_beat is not None and 100 < sched.alarm_beat < 400
     assert (sched.cause[:sched.alarm_beat] == SafeCause.NONE).all()
     assert (sched.cause[sched.alarm_beat:] == SafeCause.ALARM).all()
+
+
+def test_hold_must_cover_every_offered_beat():
+    offered = np.ones(10, dtype=bool)
+    hold = np.zeros(10, dtype=bool)
+    hold[3] = True
+    sched = laser_schedule(7, 4, offered, hold)
+    assert np.flatnonzero(sched.cause == SafeCause.UNDERFLOW).tolist() == [3]
+    with pytest.raises(ValueError, match="hold has 9 beats, offered 10"):
+        laser_schedule(7, 4, offered, hold[:9])
