@@ -179,8 +179,9 @@ BLOCKS: dict[str, Block] = _blocks(
                                          _PP + "test_finitekey_model_mutants.py"]),
     ("models/postprocess/ec.py", [_PP + "test_ec.py", _PP + "test_ec_model_mutants.py"]),
     ("models/postprocess/auth.py", [_PP + "test_auth.py", _PP + "test_auth_model_mutants.py"]),
-    *((f"models/postprocess/{m}.py", [_PP + "test_relay.py"])
-      for m in ("aes", "ledger", "private_file")),
+    *((f"models/postprocess/{m}.py", [_PP + "test_relay.py", f"{_PP}test_{m}_model_mutants.py"])
+      for m in ("aes", "ledger")),
+    ("models/postprocess/private_file.py", [_PP + "test_relay.py"]),
     ("models/postprocess/keyfile.py", [_PP + "test_cli.py", "tests/test_bad_input.py"]),
     ("models/postprocess/rand.py", [_PP + "test_toeplitz.py"]),
     ("models/postprocess/synthetic.py", [_PP + "test_ec.py"]),
