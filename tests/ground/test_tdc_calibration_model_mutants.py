@@ -1,4 +1,4 @@
-"""models.ground.tdc_calibration helpers the RTL comparisons do not reach: the channel-to-
+"""models.ground.tdc_calibration functions the RTL comparisons do not reach: the channel-to-
 calibrator acceptance cycle of ``run_tdc``, the first slot of ``calibration_codes``, the DNL of
 ``table_quality`` and the mean removal of ``interval_errors``."""
 

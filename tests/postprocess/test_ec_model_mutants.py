@@ -45,15 +45,15 @@ def test_decoder_punctures_hidden_padding_and_fixes_disclosed_padding():
     plan = plans[0]
     assert plan.d >= 4
     pad = ec.SatellitePad(plans, rng.integers(0, 2, ec.pad_bits_needed(plans), dtype=np.uint8))
-    session = ec.GroundDecoder(x, tags, ec.encode(x, plans, np.concatenate(pad.pads), cfg),
+    decoder = ec.GroundDecoder(x, tags, ec.encode(x, plans, np.concatenate(pad.pads), cfg),
                                est.q, cfg)
     pads = plan.pad_positions()
-    _, _, llr = session._decoder_input(0)
+    _, _, llr = decoder._decoder_input(0)
     assert (llr[pads] == 0).all()
     assert (llr[plan.zero_positions()] == ec.KNOWN_LLR).all()
     shown = pad.pads[0][:3]
-    session.reveal(0, shown)
-    _, _, llr = session._decoder_input(0)
+    decoder.reveal(0, shown)
+    _, _, llr = decoder._decoder_input(0)
     assert llr[pads[:3]].tolist() == [-ec.KNOWN_LLR if b else ec.KNOWN_LLR for b in shown]
     assert (llr[pads[3:]] == 0).all()
 
