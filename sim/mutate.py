@@ -182,7 +182,8 @@ BLOCKS: dict[str, Block] = _blocks(
     *((f"models/postprocess/{m}.py", [_PP + "test_relay.py", f"{_PP}test_{m}_model_mutants.py"])
       for m in ("aes", "ledger")),
     ("models/postprocess/private_file.py", [_PP + "test_relay.py"]),
-    ("models/postprocess/keyfile.py", [_PP + "test_cli.py", "tests/test_bad_input.py"]),
+    ("models/postprocess/keyfile.py", [_PP + "test_cli.py", "tests/test_bad_input.py",
+                                       _PP + "test_keyfile_model_mutants.py"]),
     ("models/postprocess/rand.py", [_PP + "test_toeplitz.py"]),
     ("models/postprocess/synthetic.py", [_PP + "test_ec.py"]),
     *((f"models/link/{m}.py", ["tests/link/test_models.py"])
