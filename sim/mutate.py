@@ -202,7 +202,8 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/channel/calibrate.py", [_CH + "test_calibration.py"]),
     ("models/channel/config.py", [_CH + "test_config.py"]),
     *((f"models/channel/{m}.py", [_CH + "test_events.py"]) for m in ("events", "expect")),
-    *((f"models/channel/{m}.py", [_CH + "test_geometry_link_budget.py"])
+    *((f"models/channel/{m}.py", [_CH + "test_geometry_link_budget.py",
+                                  f"{_CH}test_{m}_model_mutants.py"])
       for m in ("geometry", "link_budget")),
     ("models/channel/passmodel.py", [_CH + "test_pass_run.py"]),
 )
