@@ -26,6 +26,8 @@ def test_four_bad_headers_lose_the_lock_inside_one_window_only(first, losses):
     got = receiver.receive(channel.apply(stream(), channel.Faults(flips=bad)), CONFIG)
     assert got.counters["bad_headers"] == 4
     assert (got.counters["lock_losses"], got.counters["locks"]) == (losses, 1 + losses)
+    # the word after the fourth bad header (a block spans two words) is the first unlocked one
+    assert got.lock_trace[first + 3:first + 5] == [True, not losses]
 
 
 def test_lock_thresholds_reach_1024():
