@@ -113,6 +113,8 @@ def _blocks(*rows: tuple[str, Sequence[str]]) -> dict[str, Block]:
 _SAT = "tests/satellite/"
 _GND = "tests/ground/"
 _SIFT = "tests/sifting/"
+_PP = "tests/postprocess/"
+_CH = "tests/channel/"
 # Block -> tests: each RTL block's unit tests (pysim body and directed cases) and each golden
 # model's tests. The cocotb and slow cases in these files are deselected by PYTEST_ARGS.
 BLOCKS: dict[str, Block] = _blocks(
@@ -151,21 +153,64 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/health.py", [_SAT + "test_health.py"]),
     ("models/framing.py", [_SAT + "test_framer.py"]),
     ("models/rnd_cache.py", [_SAT + "test_rnd_cache.py"]),
-    ("models/ground/sync.py", [_GND + "test_sync.py"]),
+    ("models/ground/sync.py", [_GND + "test_sync.py", _GND + "test_sync_model_mutants.py"]),
     ("models/ground/squash.py", [_GND + "test_calibration_squash.py", _GND + "test_squash_rtl.py"]),
     ("models/ground/calibration.py", [_GND + "test_calibration_squash.py",
                                       _GND + "test_histogram_rtl.py"]),
     ("models/ground/timing.py", [_GND + "test_timing_model.py", _GND + "test_link_faults.py"]),
-    ("models/ground/sync_join.py", [_GND + "test_sync_join.py"]),
+    ("models/ground/sync_join.py", [_GND + "test_sync_join.py",
+                                    _GND + "test_sync_join_model_mutants.py"]),
     ("models/ground/tdc.py", [_GND + "test_tdc_model.py"]),
-    ("models/ground/tdc_calibration.py", [_GND + "test_tdc_calibration.py"]),
-    ("models/ground/tdc_merge.py", [_GND + "test_tdc_merge.py"]),
+    ("models/ground/tdc_calibration.py", [_GND + "test_tdc_calibration.py",
+                                          _GND + "test_tdc_calibration_model_mutants.py"]),
+    ("models/ground/tdc_merge.py", [_GND + "test_tdc_merge.py",
+                                    _GND + "test_tdc_merge_model_mutants.py"]),
     ("models/ground/time_tagger.py", [_GND + "test_time_tagger.py"]),
+    ("models/ground/strobe_guard.py", [_GND + "test_strobe_guard.py",
+                                       _GND + "test_strobe_guard_model_mutants.py"]),
+    ("models/ground/stimulus.py", [_GND + "test_timing_model.py",
+                                   _GND + "test_stimulus_model_mutants.py"]),
     *((f"models/sifting/{m}.py", [_SIFT + "test_models.py", _SIFT + "test_message_edges.py"])
       for m in ("classical_link", "entries", "messages", "packets")),
-    *((f"models/postprocess/{m}.py", [f"tests/postprocess/test_{m}.py"])
-      for m in ("auth", "ec", "finitekey", "qc_code", "qc_decoder", "relay", "toeplitz",
-                "pipeline")),
+    ("models/postprocess/qc_decoder.py", [_PP + "test_qc_decoder.py"]),
+    ("models/postprocess/pipeline.py", [_PP + "test_pipeline.py",
+                                        _PP + "test_pipeline_model_mutants.py"]),
+    ("models/postprocess/toeplitz.py", [_PP + "test_toeplitz.py",
+                                        _PP + "test_toeplitz_model_mutants.py"]),
+    ("models/postprocess/relay.py", [_PP + "test_relay.py", _PP + "test_relay_model_mutants.py"]),
+    ("models/postprocess/qc_code.py", [_PP + "test_qc_code.py",
+                                       _PP + "test_qc_code_model_mutants.py"]),
+    ("models/postprocess/finitekey.py", [_PP + "test_finitekey.py",
+                                         _PP + "test_finitekey_model_mutants.py"]),
+    ("models/postprocess/ec.py", [_PP + "test_ec.py", _PP + "test_ec_model_mutants.py"]),
+    ("models/postprocess/auth.py", [_PP + "test_auth.py", _PP + "test_auth_model_mutants.py"]),
+    *((f"models/postprocess/{m}.py", [_PP + "test_relay.py", f"{_PP}test_{m}_model_mutants.py"])
+      for m in ("aes", "ledger")),
+    ("models/postprocess/private_file.py", [_PP + "test_relay.py"]),
+    ("models/postprocess/keyfile.py", [_PP + "test_cli.py", "tests/test_bad_input.py",
+                                       _PP + "test_keyfile_model_mutants.py"]),
+    ("models/postprocess/rand.py", [_PP + "test_toeplitz.py"]),
+    ("models/postprocess/synthetic.py", [_PP + "test_ec.py"]),
+    *((f"models/link/{m}.py", ["tests/link/test_models.py"])
+      for m in ("framing", "line_code")),
+    ("models/link/receiver.py", ["tests/link/test_models.py",
+                                 "tests/link/test_receiver_model_mutants.py"]),
+    ("models/link/channel.py", ["tests/link/test_models.py",
+                                "tests/link/test_channel_model_mutants.py"]),
+    ("models/transmitter.py", [_SAT + "test_gearbox.py",
+                               _SAT + "test_transmitter_model_mutants.py"]),
+    ("models/patterns.py", [_SAT + "test_timebase.py", _SAT + "test_patterns_model_mutants.py"]),
+    ("models/qrng.py", [_SAT + "test_timebase.py", _SAT + "test_mapper.py",
+                        _SAT + "test_qrng_model_mutants.py"]),
+    ("models/clocks.py", ["tests/simonly/test_clock_schedules.py",
+                          "tests/simonly/test_clocks_model_mutants.py"]),
+    ("models/channel/calibrate.py", [_CH + "test_calibration.py"]),
+    ("models/channel/config.py", [_CH + "test_config.py"]),
+    *((f"models/channel/{m}.py", [_CH + "test_events.py"]) for m in ("events", "expect")),
+    *((f"models/channel/{m}.py", [_CH + "test_geometry_link_budget.py",
+                                  f"{_CH}test_{m}_model_mutants.py"])
+      for m in ("geometry", "link_budget")),
+    ("models/channel/passmodel.py", [_CH + "test_pass_run.py"]),
 )
 
 
