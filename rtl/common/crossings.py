@@ -207,6 +207,21 @@ class _Walk:
             signal = inputs[0]
         return id(signal) if signal is not None else hash(name)
 
+    def named(self, domain: ClockDomain) -> str:
+        """A domain's name, or for a local domain (the ``async_ff`` of an
+        ``AsyncFFSynchronizer``, such as an ``AsyncFIFO``'s reset synchroniser) the global
+        domain whose clock drives it: its registers run on that clock."""
+        clk = domain.clk
+        while domain.local:
+            owner = self.clocks.get(clk)
+            if owner is not None and not owner.local:
+                return owner.name
+            inputs = self.comb.get(clk, ((), None))[0]
+            if len(inputs) != 1:
+                break
+            clk = inputs[0]
+        return domain.name
+
     def sources(self, signal, seen: set) -> set[tuple[str, int]]:
         """(domain name, id of the driving fragment) of the registers behind ``signal``."""
         if isinstance(signal, MemoryInstance):
@@ -218,7 +233,7 @@ class _Walk:
             return {(self.resets[signal].name, _RESET)}
         if signal in self.sync:
             domain, frag = self.sync[signal]
-            return {(domain.name, id(frag))}
+            return {(self.named(domain), id(frag))}
         if signal in self.comb:
             seen.add(id(signal))
             inputs, _frag = self.comb[signal]
@@ -249,9 +264,10 @@ def list_crossings(top: Elaboratable, port_domains: Mapping[str, str] | None = N
     found: dict[tuple, Crossing] = {}
     for read in walk.reads:
         foreign: dict[str, set[int]] = {}
+        reader = walk.named(read.domain)
         for source in read.sources:
             for domain, origin in walk.sources(source, set()):
-                if walk.clock_root(domain) != walk.clock_root(read.domain.name):
+                if walk.clock_root(domain) != walk.clock_root(reader):
                     foreign.setdefault(domain, set()).add(origin)
         for domain, origins in foreign.items():
             guard = read.frag.guard
@@ -260,14 +276,14 @@ def list_crossings(top: Elaboratable, port_domains: Mapping[str, str] | None = N
             if allowed:
                 if domain in walk.local:
                     continue  # a synchroniser's own local domain (AsyncFFSynchronizer)
-                key = ("synchroniser", guard.path, domain, read.domain.name)
+                key = ("synchroniser", guard.path, domain, reader)
                 found.setdefault(key, Crossing("synchroniser", guard.path, guard.kind, (domain,),
-                                               read.domain.name, guard.kind))
+                                               reader, guard.kind))
             else:
                 names = sorted(by_id[o].path if o in by_id else _PSEUDO[o] for o in origins)
                 key = ("direct", read.frag.path, read.target, domain)
                 found.setdefault(key, Crossing("direct", read.frag.path, read.target, (domain,),
-                                               read.domain.name, ", ".join(names)))
+                                               reader, ", ".join(names)))
     return sorted(found.values(), key=lambda c: (c.kind, c.path, c.target, c.source_domains))
 
 
