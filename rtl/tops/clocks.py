@@ -126,8 +126,9 @@ LINE_PLL = pll_config(FABRIC_HZ, LINE_HZ)
 class Ecp5Clocks(wiring.Component):
     """PLLs, clock tree and reset synchronisers of a top (see the module docstring).
 
-    Defines the domains ``sync`` (156.25 MHz), ``line`` (166.015625 MHz) and, with
-    ``gearbox``, the reset-less ``eclk`` (312.5 MHz).
+    Drives the domains ``sync`` (156.25 MHz), ``line`` (166.015625 MHz) and, with
+    ``gearbox``, the reset-less ``eclk`` (312.5 MHz); the parent defines them
+    (:meth:`add_domains`).
 
     Members
     -------
@@ -147,15 +148,16 @@ class Ecp5Clocks(wiring.Component):
         self._gearbox, self._ecp5 = gearbox, ecp5
         super().__init__()
 
-    def domains(self) -> tuple[str, ...]:
-        return ("sync", "line", "eclk") if self._gearbox else ("sync", "line")
-
-    def elaborate(self, platform):
-        m = Module()
+    def add_domains(self, m: Module) -> None:
+        """Define the domains this block drives in ``m``, the module that holds it (a domain is
+        defined where it is used or above)."""
         m.domains.sync = ClockDomain("sync", async_reset=True)
         m.domains.line = ClockDomain("line", async_reset=True)
         if self._gearbox:
             m.domains.eclk = ClockDomain("eclk", reset_less=True)
+
+    def elaborate(self, platform):
+        m = Module()
         if self._ecp5:
             def make(**kwargs: object) -> Instance:
                 return Instance("EHXPLLL", **kwargs)

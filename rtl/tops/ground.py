@@ -100,6 +100,7 @@ class GroundFpga(wiring.Component):
         m = Module()
         for name in ("clocks", "timing", "link", "pulse", "port", "key", "csr"):
             m.submodules[name] = getattr(self, name)
+        self.clocks.add_domains(m)
         timing, link, port = self.timing, self.link, self.port
         m.d.comb += [self.clocks.refclk.eq(self.refclk), self.clocks.rst_n.eq(self.rst_n),
                      timing.inputs.eq(self.det | self.strobe << (TDC_CHANNELS - 1)),

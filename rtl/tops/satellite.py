@@ -91,6 +91,7 @@ class SatelliteFpga(wiring.Component):
         for name in ("clocks", "qrng", "tx", "gearbox", "link", "port", "downlink", "key",
                      "csr"):
             m.submodules[name] = getattr(self, name)
+        self.clocks.add_domains(m)
         tx, link, port = self.tx, self.link, self.port
         m.d.comb += [self.clocks.refclk.eq(self.refclk), self.clocks.rst_n.eq(self.rst_n),
                      self.qrng.qrng_data.eq(self.qrng_data),
