@@ -226,9 +226,10 @@ def domain_fmax(log: str, nets: dict[str, str]) -> dict[str, dict]:
 
 
 #: Resource columns of the budget: LUT4 equivalents (a CCU2C carry cell is two LUT4, a 16x4
-#: LUT RAM four), flip-flops, block RAMs, 18x18 multipliers.
+#: LUT RAM six: four in RAM mode and two for its write port, as nextpnr counts them),
+#: flip-flops, block RAMs, 18x18 multipliers.
 BUDGET_COLUMNS = ("LUT4", "FF", "EBR", "DSP")
-_CELL_WEIGHTS = {"LUT4": {"LUT4": 1, "CCU2C": 2, "TRELLIS_DPR16X4": 4},
+_CELL_WEIGHTS = {"LUT4": {"LUT4": 1, "CCU2C": 2, "TRELLIS_DPR16X4": 6},
                  "FF": {"TRELLIS_FF": 1}, "EBR": {"DP16KD": 1, "PDPW16KD": 1},
                  "DSP": {"MULT18X18D": 1}}
 #: Budget rows besides the blocks: the rest of the top, and the device's remainder.

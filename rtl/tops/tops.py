@@ -27,5 +27,6 @@ SYNTH_BUDGET: dict[str, tuple[str, ...]] = {
 }
 #: nextpnr's clock net names -> clock domains (``sim.synth.domain_fmax``).
 _NETS = {"clk": "sync", "line_clk": "line", "eclk_clk": "eclk",
-         "port.line_rx_clk": "line_rx", "link_rx_clk$TRELLIS_IO_IN": "line_rx"}
+         "port.line_rx_clk": "line_rx", "link_rx_clk$TRELLIS_IO_IN": "line_rx",
+         "timing.lines.oscillator.osc_clk": "osc"}
 SYNTH_DOMAINS: dict[str, dict[str, str]] = dict.fromkeys(SYNTH_TOPS, _NETS)
