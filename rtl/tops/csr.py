@@ -9,11 +9,12 @@ in and ``csr_out`` out, all four asynchronous to the fabric clock and sampled th
 two-flop synchronisers (:class:`amaranth.lib.cdc.FFSynchronizer`); the processor holds each
 level for at least four fabric cycles.
 
-* A rising edge of ``csr_clk`` shifts ``csr_in`` into the write chain (last field's MSB first,
-  i.e. the chain is ``Cat(fields)`` shifted in from the top bit) and the read chain one bit
-  out on ``csr_out`` (bit 0 of ``Cat(read fields)`` first).
+* A rising edge of ``csr_clk`` shifts ``csr_in`` into the write chain from its top bit, so
+  the processor sends ``Cat(write fields)`` bit 0 first, and shifts the read chain one bit out
+  on ``csr_out``, ``Cat(read fields)`` bit 0 first.
 * A rising edge of ``csr_load`` copies the write chain into the write registers (all fields in
-  the same cycle) and captures every read field into the read chain.
+  the same cycle; a load writes every field, so the processor shifts in the whole chain
+  first) and captures every read field into the read chain.
 
 Write registers start at their fields' ``init`` values, so a top runs with its defaults before
 the first load.

@@ -54,7 +54,8 @@ class QrngPins(wiring.Component):
             m.submodules[f"iddr{pin}"] = Instance(
                 "IDDRX1F", i_D=self.qrng_data[pin], i_SCLK=ClockSignal("sync"), i_RST=0,
                 o_Q0=rise[pin], o_Q1=fall[pin])
-        # IDDRX1F presents its pair one cycle after the rising edge that took Q0
+        # the valid flag gets two register stages, as many as the data: the IDDRX1F's output
+        # register and the beat register
         valid = Signal(2)
         m.d.sync += [valid.eq(Cat(self.qrng_valid, valid[0])),
                      self.o.payload.eq(Cat(rise, fall))]
