@@ -9,7 +9,17 @@ same keyword arguments as the ``Instance`` (``p_`` parameters, ``i_`` inputs, ``
 and models only the configuration :class:`rtl.satellite.rnd_cache.RndCache` uses; anything else
 is refused with :class:`PrimitiveModelError` rather than simulated wrongly. :class:`ODDRX2F`
 (4:1 DDR output gearing) and :class:`DELAYF` (dynamic fine delay) model the output edge of
-:class:`rtl.satellite.gearbox.ModulatorGearbox` the same way.
+:class:`rtl.satellite.gearbox.ModulatorGearbox` the same way. :class:`EHXPLLL` checks a PLL
+setting of :mod:`rtl.tops.clocks` and models its ``LOCK``.
+
+EHXPLLL (PLL)
+-------------
+Feedback from ``CLKOP`` only (``FEEDBK_PATH`` ``CLKOP``, ``CLKFB`` wired to ``CLKOP``): the
+model computes ``clkop_hz`` / ``clkos_hz`` from ``CLKI_DIV``, ``CLKFB_DIV``, ``CLKOP_DIV``,
+``CLKOS_DIV`` and the reference frequency it is given, and refuses a phase-detector or VCO
+frequency outside the device's limits, a non-zero phase or another feedback path. It drives no
+clock (the testbench adds the domain clocks); ``LOCK`` rises after :data:`PLL_LOCK_EDGES`
+rising edges of ``CLKI`` and stays high.
 
 ODDRX2F (4:1 gearing)
 ---------------------
@@ -49,7 +59,7 @@ Initial contents are zero (the real RAM's are undefined; no user reads an unwrit
 lets it out).
 """
 
-from amaranth.hdl import Cat, ClockSignal, Elaboratable, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Elaboratable, Module, Mux, Signal, Value
 from amaranth.lib import memory
 
 #: Depth of the modelled 16384 x 1 configuration.
@@ -239,4 +249,52 @@ class DELAYF(Elaboratable):
             m.d.comb += self._o["Z"].eq(_pin(self._i, "A"))
         if "CFLAG" in self._o:
             m.d.comb += self._o["CFLAG"].eq(at_limit)
+        return m
+
+
+#: CLKI rising edges from start to LOCK in the EHXPLLL model (the device locks within 15 us).
+PLL_LOCK_EDGES = 16
+
+
+class EHXPLLL(Elaboratable):
+    """Simulation model of ``Instance("EHXPLLL", **kwargs)``; see the module docstring.
+
+    ``ref_hz`` is the frequency on ``CLKI`` (the model cannot measure it); ``clkop_hz`` and
+    ``clkos_hz`` (``None`` when disabled) are what the device would give.
+    """
+
+    def __init__(self, ref_hz: int | None = None, **kwargs: object) -> None:
+        from rtl.tops.clocks import PFD_HZ, VCO_HZ, PllConfig
+
+        params, self._i, self._o = split_instance_args("EHXPLLL", kwargs)
+        if params.get("FEEDBK_PATH") != "CLKOP" or self._i.get("CLKFB") is not self._o.get("CLKOP"):
+            raise PrimitiveModelError("EHXPLLL model: only FEEDBK_PATH='CLKOP' with CLKFB wired "
+                                      "to CLKOP is modelled")
+        for out in ("CLKOP", "CLKOS"):
+            div = params.get(f"{out}_DIV")
+            if div is not None and (params.get(f"{out}_CPHASE") != div - 1
+                                    or params.get(f"{out}_FPHASE", 0) != 0):
+                raise PrimitiveModelError(f"EHXPLLL model: {out} must have zero phase "
+                                          f"(CPHASE = DIV - 1, FPHASE = 0)")
+        self.config = PllConfig(ref_hz or 0, int(params["CLKI_DIV"]), int(params["CLKFB_DIV"]),
+                                int(params["CLKOP_DIV"]),
+                                None if "CLKOS_DIV" not in params else int(params["CLKOS_DIV"]))
+        if ref_hz is not None:
+            pfd = ref_hz / self.config.clki_div
+            if not (PFD_HZ[0] <= pfd <= PFD_HZ[1] and VCO_HZ[0] <= self.config.vco_hz <= VCO_HZ[1]):
+                raise PrimitiveModelError(
+                    f"EHXPLLL model: PFD {pfd / 1e6:.3f} MHz or VCO "
+                    f"{float(self.config.vco_hz) / 1e6:.3f} MHz outside the device's limits")
+        self.clkop_hz = self.config.clkop_hz
+        self.clkos_hz = self.config.clkos_hz
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.pll_ref = ClockDomain("pll_ref", local=True, reset_less=True)
+        m.d.comb += ClockSignal("pll_ref").eq(_pin(self._i, "CLKI"))
+        edges = Signal(range(PLL_LOCK_EDGES + 1))
+        with m.If(edges != PLL_LOCK_EDGES):
+            m.d.pll_ref += edges.eq(edges + 1)
+        if "LOCK" in self._o:
+            m.d.comb += self._o["LOCK"].eq(edges == PLL_LOCK_EDGES)
         return m

@@ -1,0 +1,32 @@
+"""Synthesis tops of the two FPGAs (``make synth``, in context: pins, PLLs, constraints).
+
+* ``satellite_fpga``: :class:`rtl.tops.satellite.SatelliteFpga`;
+* ``ground_fpga``: :class:`rtl.tops.ground.GroundFpga`.
+
+Both go on the LFE5U-45F-8 in the CABGA381 package (``docs/synthesis.md`` says why), with the
+pins and clock constraints of ``constraints/<top>.lpf``.
+"""
+
+from collections.abc import Callable
+
+from amaranth.lib import wiring
+
+from rtl.tops import ground, satellite
+from rtl.tops.ground import GroundFpga
+from rtl.tops.satellite import SatelliteFpga
+
+SYNTH_TOPS: dict[str, Callable[[], wiring.Component]] = {
+    "satellite_fpga": SatelliteFpga,
+    "ground_fpga": GroundFpga,
+}
+SYNTH_DEVICES: dict[str, str] = dict.fromkeys(SYNTH_TOPS, "LFE5U-45F-8")
+SYNTH_LPF: dict[str, str] = {name: f"constraints/{name}.lpf" for name in SYNTH_TOPS}
+SYNTH_BUDGET: dict[str, tuple[str, ...]] = {
+    "satellite_fpga": satellite.BUDGET_BLOCKS,
+    "ground_fpga": ground.BUDGET_BLOCKS,
+}
+#: nextpnr's clock net names -> clock domains (``sim.synth.domain_fmax``).
+_NETS = {"clk": "sync", "line_clk": "line", "eclk_clk": "eclk",
+         "port.line_rx_clk": "line_rx", "link_rx_clk$TRELLIS_IO_IN": "line_rx",
+         "timing.lines.oscillator.osc_clk": "osc"}
+SYNTH_DOMAINS: dict[str, dict[str, str]] = dict.fromkeys(SYNTH_TOPS, _NETS)
