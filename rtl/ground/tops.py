@@ -44,6 +44,7 @@ from models.ground.tdc import MASK64
 from models.ground.time_tagger import JOIN_DEPTH, MERGE_DEPTH
 from models.ground.timing import PERIOD_BITS, IndexerConfig
 from rtl.common.forward import forward_member
+from rtl.common.streams import RegisterSlice
 from rtl.ground.carry_chain import CarryChainLine, CarryLines
 from rtl.ground.histogram import COUNT_BITS, PhaseHistogram
 from rtl.ground.indexer import PulseIndexer
@@ -204,7 +205,11 @@ class GroundTiming(wiring.Component):
         else:
             m.d.comb += tagger.codes.eq(self.codes)
         wiring.connect(m, rx.frames, tagger.events)
-        wiring.connect(m, tagger.tags, rx.tags)
+        # The tag stream's ready runs from the indexer's state through the merge tree to the
+        # merge FIFO's level across the die: the slice cuts it (and the tag payload) in two.
+        m.submodules.tag_slice = tag_slice = RegisterSlice(Tag)
+        wiring.connect(m, tagger.tags, tag_slice.i)
+        wiring.connect(m, tag_slice.o, rx.tags)
         for inner in (rx, tagger):
             for name in inner.signature.members:
                 if name not in _INNER:
