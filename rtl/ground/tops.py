@@ -155,8 +155,10 @@ class GroundTiming(wiring.Component):
 
     Latency, throughput, stream contract: those of :class:`~rtl.ground.time_tagger.TimeTagger`
     (tags in time order, one per 5 cycles) and of :class:`GroundRx` (``bits`` in, squashed
-    ``detections`` out); ``carry`` adds the line's cycle (:class:`~rtl.ground.carry_chain.
-    CarryChainLine`).
+    ``detections`` out), plus one cycle for the tags in the
+    :class:`~rtl.common.streams.RegisterSlice` between them (its registered ``ready`` keeps the
+    indexer's state off the merge's release logic); ``carry`` adds the line's cycle
+    (:class:`~rtl.ground.carry_chain.CarryChainLine`).
 
     Attributes ``tagger`` and ``rx`` are the two blocks (for probes and waves).
 
