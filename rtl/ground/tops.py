@@ -44,6 +44,7 @@ from models.ground.tdc import MASK64
 from models.ground.time_tagger import JOIN_DEPTH, MERGE_DEPTH
 from models.ground.timing import PERIOD_BITS, IndexerConfig
 from rtl.common.forward import forward_member
+from rtl.common.streams import RegisterSlice
 from rtl.ground.carry_chain import CarryChainLine, CarryLines
 from rtl.ground.histogram import COUNT_BITS, PhaseHistogram
 from rtl.ground.indexer import PulseIndexer
@@ -154,8 +155,10 @@ class GroundTiming(wiring.Component):
 
     Latency, throughput, stream contract: those of :class:`~rtl.ground.time_tagger.TimeTagger`
     (tags in time order, one per 5 cycles) and of :class:`GroundRx` (``bits`` in, squashed
-    ``detections`` out); ``carry`` adds the line's cycle (:class:`~rtl.ground.carry_chain.
-    CarryChainLine`).
+    ``detections`` out), plus one cycle for the tags in the
+    :class:`~rtl.common.streams.RegisterSlice` between them (its registered ``ready`` keeps the
+    indexer's state off the merge's release logic); ``carry`` adds the line's cycle
+    (:class:`~rtl.ground.carry_chain.CarryChainLine`).
 
     Attributes ``tagger`` and ``rx`` are the two blocks (for probes and waves).
 
@@ -204,7 +207,11 @@ class GroundTiming(wiring.Component):
         else:
             m.d.comb += tagger.codes.eq(self.codes)
         wiring.connect(m, rx.frames, tagger.events)
-        wiring.connect(m, tagger.tags, rx.tags)
+        # The tag stream's ready runs from the indexer's state through the merge tree to the
+        # merge FIFO's level across the die: the slice cuts it (and the tag payload) in two.
+        m.submodules.tag_slice = tag_slice = RegisterSlice(Tag)
+        wiring.connect(m, tagger.tags, tag_slice.i)
+        wiring.connect(m, tag_slice.o, rx.tags)
         for inner in (rx, tagger):
             for name in inner.signature.members:
                 if name not in _INNER:
