@@ -9,4 +9,5 @@ def test_default_starvation_time_is_two_collections_of_the_histogram() -> None:
     """Without ``starve_cycles`` a histogram starves after twice the time a full one takes
     (``cal_hits`` hits, one per ``cal_period``), at the default sizes and at others."""
     assert TdcCalibrator(channel=0).config == CalibratorConfig(channel=0)
-    assert TdcCalibrator(channel=1, taps=16, cal_hits=64, cal_period=32).config.starve_cycles == 4096
+    small = TdcCalibrator(channel=1, taps=16, cal_hits=64, cal_period=32)
+    assert small.config.starve_cycles == 2 * 64 * 32
