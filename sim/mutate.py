@@ -147,7 +147,7 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/sifting/ground_report.py", [_SIFT + "test_rtl.py"]),
     ("rtl/sifting/link_layer.py", [_SIFT + "test_ground_store.py"]),
     ("rtl/common/payload.py", ["tests/common/test_payload.py"]),
-    ("rtl/common/crc.py", [_SAT + "test_framer.py", _SIFT + "test_crc_append.py"]),
+    ("rtl/common/crc.py", ["tests/common/test_crc_mutants.py", _SAT + "test_framer.py"]),
     ("rtl/common/streams.py", [_GND + "test_tdc_merge.py"]),
     ("rtl/common/forward.py", ["tests/common/test_forward_mutants.py"]),
     ("rtl/common/crossings.py", ["tests/common/test_crossings.py"]),
