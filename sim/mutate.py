@@ -156,8 +156,6 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/link/rx.py", [_LINK + "test_rx.py"]),
     ("rtl/link/tx.py", [_LINK + "test_tx.py"]),
     ("rtl/link/scrambler.py", [_LINK + "test_tx.py", _LINK + "test_aligner.py"]),
-    *((f"rtl/memory/{m}.py", ["tests/memory/test_memories.py"])
-      for m in ("dram_cache", "dram_store", "memories", "litedram")),
     ("models/symbols.py", [_SAT + "test_mapper.py"]),
     ("models/health.py", [_SAT + "test_health.py"]),
     ("models/framing.py", [_SAT + "test_framer.py"]),
