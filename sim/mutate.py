@@ -115,6 +115,7 @@ _GND = "tests/ground/"
 _SIFT = "tests/sifting/"
 _PP = "tests/postprocess/"
 _CH = "tests/channel/"
+_LINK = "tests/link/"
 # Block -> tests: each RTL block's unit tests (pysim body and directed cases) and each golden
 # model's tests. The cocotb and slow cases in these files are deselected by PYTEST_ARGS.
 BLOCKS: dict[str, Block] = _blocks(
@@ -122,6 +123,9 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/satellite/health.py", [_SAT + "test_health.py"]),
     ("rtl/satellite/framer.py", [_SAT + "test_framer.py"]),
     ("rtl/satellite/rnd_cache.py", [_SAT + "test_rnd_cache.py"]),
+    ("rtl/satellite/timebase.py", [_SAT + "test_timebase.py"]),
+    ("rtl/satellite/gearbox.py", [_SAT + "test_gearbox.py"]),
+    ("rtl/satellite/transmitter.py", [_SAT + "test_timebase.py"]),
     ("rtl/ground/sync.py", [_GND + "test_sync.py"]),
     ("rtl/ground/squash.py", [_GND + "test_squash_rtl.py"]),
     ("rtl/ground/indexer.py", [_GND + "test_indexer_rtl.py"]),
@@ -132,6 +136,7 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/ground/tdc_merge.py", [_GND + "test_tdc_merge.py"]),
     ("rtl/ground/time_tagger.py", [_GND + "test_time_tagger.py"]),
     ("rtl/ground/carry_chain.py", [_GND + "test_carry_chain.py"]),
+    ("rtl/ground/strobe_guard.py", [_GND + "test_strobe_guard.py"]),
     ("rtl/sifting/crc_append.py", [_SIFT + "test_crc_append.py"]),
     ("rtl/sifting/message_intake.py", [_SIFT + "test_message_intake.py"]),
     ("rtl/sifting/message_ring.py", [_SIFT + "test_message_ring.py"]),
@@ -149,6 +154,15 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/e2e/signature.py", ["tests/e2e/test_e2e_blocks.py"]),
     *((f"rtl/simonly/{m}.py", ["tests/simonly/test_sim_blocks.py"])
       for m in ("qrng_source", "xorshift")),
+    ("rtl/common/crc.py", ["tests/common/test_crc_mutants.py", _SAT + "test_framer.py"]),
+    ("rtl/common/streams.py", [_GND + "test_tdc_merge.py", "tests/common/test_streams.py"]),
+    ("rtl/common/forward.py", ["tests/common/test_forward_mutants.py"]),
+    ("rtl/common/crossings.py", ["tests/common/test_crossings.py"]),
+    ("rtl/link/aligner.py", [_LINK + "test_aligner.py"]),
+    ("rtl/link/deframer.py", [_LINK + "test_deframer.py"]),
+    ("rtl/link/rx.py", [_LINK + "test_rx.py"]),
+    ("rtl/link/tx.py", [_LINK + "test_tx.py"]),
+    ("rtl/link/scrambler.py", [_LINK + "test_tx.py", _LINK + "test_aligner.py"]),
     ("models/symbols.py", [_SAT + "test_mapper.py"]),
     ("models/health.py", [_SAT + "test_health.py"]),
     ("models/framing.py", [_SAT + "test_framer.py"]),
