@@ -219,8 +219,9 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/clocks.py", ["tests/simonly/test_clock_schedules.py",
                           "tests/simonly/test_clocks_model_mutants.py"]),
     ("models/channel/calibrate.py", [_CH + "test_calibration.py"]),
-    ("models/channel/config.py", [_CH + "test_config.py"]),
-    *((f"models/channel/{m}.py", [_CH + "test_events.py"]) for m in ("events", "expect")),
+    ("models/channel/config.py", [_CH + "test_config.py", _CH + "test_config_model_mutants.py"]),
+    *((f"models/channel/{m}.py", [_CH + "test_events.py", f"{_CH}test_{m}_model_mutants.py"])
+      for m in ("events", "expect")),
     *((f"models/channel/{m}.py", [_CH + "test_geometry_link_budget.py",
                                   f"{_CH}test_{m}_model_mutants.py"])
       for m in ("geometry", "link_budget")),

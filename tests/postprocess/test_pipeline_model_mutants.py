@@ -3,6 +3,7 @@ stream positions of the EC padding and the privacy-amplification seeds."""
 
 import itertools
 import re
+import struct
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from models.postprocess import pipeline
 from models.postprocess.ec import INTERACTIVE
 from models.postprocess.pipeline import DistillConfig, DistillConfigError, distill
 from models.postprocess.rand import STREAM_EC_PAD, STREAM_PA_SEED
-from tests.postprocess.test_pipeline import PAIRS_FOR_SPOIL, SMALL, small_config
+from models.postprocess.synthetic import synthetic_packets
+from tests.postprocess.test_pipeline import PAIRS_FOR_SPOIL, SMALL, small_config, tamper
 
 
 def test_ec_workers_default_is_the_documented_one_and_one_is_allowed():
@@ -46,3 +48,26 @@ def test_streams_give_each_packet_and_block_its_own_bits(monkeypatch):
         assert nxt == start + nbits
     for block in result.pa_blocks:
         assert block["pa_output_bits"] == block["key_bits"] + 32
+
+
+def test_ec_result_of_a_dropped_packet_carries_zero_counts_per_basis_and_intensity():
+    """EC_RESULT is index, 8-byte status and 2 x 3 error counts (basis, intensity), also for a
+    packet whose syndrome failed authentication (then all counts are zero)."""
+    results = []
+    hit = tamper("syndrome", 1)
+
+    def adversary(kind, payload):
+        if kind == "ec_result":
+            results.append(payload)
+        return hit(kind, payload)
+
+    pairs = synthetic_packets(3, 0.02, seed=2, packet_bits=SMALL)
+    result = distill(pairs, small_config(ec_workers=1), seed=5, adversary=adversary)
+    assert [e["status"] for e in result.ec] == ["ok", "auth_failed", "ok"]
+    assert len(results) == 3
+    for payload in results:
+        assert len(payload) == 4 + 8 + 2 * 3 * 8
+    index, status = struct.unpack_from(">I8s", results[1])
+    assert (index, status) == (1, b"auth_fai")
+    assert not any(results[1][12:])
+    assert any(any(p[12:]) for p in (results[0], results[2]))
