@@ -26,12 +26,11 @@ from amaranth.lib.wiring import In, Out, connect
 from models.constants import LANES, TDC_CHANNELS
 from rtl.common.forward import forward_member
 from rtl.ground.tops import GroundTiming
-from rtl.sifting.layouts import KeyBeat
 from rtl.sifting.link_layer import GroundLink
 from rtl.tops.clocks import Ecp5Clocks
 from rtl.tops.csr import bind_registers, registers_of
 from rtl.tops.line import LINE_PINS, LinkPort
-from rtl.tops.pins import KEY_PINS, KeyPins
+from rtl.tops.pins import KEY_PINS, SHARED_PINS, KeyPins
 
 #: Blocks whose resources ``make synth`` reports apart (hierarchy kept in synthesis).
 BUDGET_BLOCKS = ("clocks", "timing", "link", "port", "key", "csr")
@@ -63,22 +62,6 @@ class PulseClock(wiring.Component):
 class GroundFpga(wiring.Component):
     """The ground FPGA top (module docstring); all members are pins."""
 
-    refclk: In(1)
-    rst_n: In(1)
-    det: In(TDC_CHANNELS - 1)
-    strobe: In(1)
-    sync_rx: In(1)
-    link_tx: Out(1)
-    link_rx: In(1)
-    link_rx_clk: In(1)
-    key_valid: Out(1)
-    key_data: Out(KeyBeat)
-    key_ack: In(1)
-    csr_clk: In(1)
-    csr_in: In(1)
-    csr_load: In(1)
-    csr_out: Out(1)
-
     def __init__(self) -> None:
         self.clocks = Ecp5Clocks(gearbox=False)
         self.timing = GroundTiming(lines="carry")
@@ -87,7 +70,8 @@ class GroundFpga(wiring.Component):
         self.port = LinkPort()
         self.key = KeyPins()
         self.csr = registers_of(self._registers())
-        super().__init__()
+        super().__init__({"refclk": In(1), "rst_n": In(1), "det": In(TDC_CHANNELS - 1),
+                          "strobe": In(1), "sync_rx": In(1)} | SHARED_PINS)
 
     def _registers(self) -> tuple:
         return (("clk_", self.clocks, {"refclk", "rst_n"}),

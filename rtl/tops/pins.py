@@ -26,6 +26,15 @@ QRNG_PINS = 64
 KEY_PINS = ("key_valid", "key_data", "key_ack")
 
 
+#: The pins both FPGA tops have: the link line with its received clock, the key handshake of
+#: :class:`KeyPins` and the register chain of :mod:`rtl.tops.csr`.
+SHARED_PINS = {
+    "link_tx": Out(1), "link_rx": In(1), "link_rx_clk": In(1),
+    "key_valid": Out(1), "key_data": Out(KeyBeat), "key_ack": In(1),
+    "csr_clk": In(1), "csr_in": In(1), "csr_load": In(1), "csr_out": Out(1),
+}
+
+
 class QrngPins(wiring.Component):
     """The QRNG's DDR pins to a stream of beats (module docstring).
 

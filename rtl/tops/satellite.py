@@ -30,12 +30,11 @@ from models.link.line_code import ARG_BITS
 from rtl.common.forward import forward_member
 from rtl.satellite.gearbox import CHANNEL_PINS, ModulatorGearbox
 from rtl.satellite.transmitter import SatelliteTx
-from rtl.sifting.layouts import KeyBeat
 from rtl.sifting.link_layer import SatelliteLink
 from rtl.tops.clocks import Ecp5Clocks
 from rtl.tops.csr import bind_registers, registers_of
 from rtl.tops.line import LINE_PINS, LinkPort
-from rtl.tops.pins import KEY_PINS, QRNG_PINS, DownlinkPin, KeyPins, QrngPins
+from rtl.tops.pins import KEY_PINS, QRNG_PINS, SHARED_PINS, DownlinkPin, KeyPins, QrngPins
 
 #: Blocks whose resources ``make synth`` reports apart (hierarchy kept in synthesis).
 BUDGET_BLOCKS = ("clocks", "qrng", "tx.intake", "tx.mapper", "tx.timebase", "tx.framer",
@@ -47,25 +46,6 @@ _TX_SKIP = {"cache_head"}
 class SatelliteFpga(wiring.Component):
     """The satellite FPGA top (module docstring); all members are pins."""
 
-    refclk: In(1)
-    rst_n: In(1)
-    qrng_data: In(QRNG_PINS)
-    qrng_valid: In(1)
-    im: Out(CHANNEL_PINS["im"])
-    pm: Out(CHANNEL_PINS["pm"])
-    trigger: Out(CHANNEL_PINS["trigger"])
-    sync_tx: Out(1)
-    link_tx: Out(1)
-    link_rx: In(1)
-    link_rx_clk: In(1)
-    key_valid: Out(1)
-    key_data: Out(KeyBeat)
-    key_ack: In(1)
-    csr_clk: In(1)
-    csr_in: In(1)
-    csr_load: In(1)
-    csr_out: Out(1)
-
     def __init__(self) -> None:
         self.clocks = Ecp5Clocks(gearbox=True)
         self.qrng = QrngPins(LANES)
@@ -76,7 +56,10 @@ class SatelliteFpga(wiring.Component):
         self.downlink = DownlinkPin()
         self.key = KeyPins()
         self.csr = registers_of(self._registers())
-        super().__init__()
+        super().__init__({"refclk": In(1), "rst_n": In(1), "qrng_data": In(QRNG_PINS),
+                          "qrng_valid": In(1), "im": Out(CHANNEL_PINS["im"]),
+                          "pm": Out(CHANNEL_PINS["pm"]), "trigger": Out(CHANNEL_PINS["trigger"]),
+                          "sync_tx": Out(1)} | SHARED_PINS)
 
     def _registers(self) -> tuple:
         return (("clk_", self.clocks, {"refclk", "rst_n"}),
