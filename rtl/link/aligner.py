@@ -43,7 +43,7 @@ locks, lock_losses, slips, bad_headers : Out(32)
     after a bit slip); invalid headers while locked.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -80,37 +80,49 @@ class BlockAligner(wiring.Component):
         bad = Signal(range(cfg.lock_bad))
         has_locked = Signal()
         last_lock = Signal.like(self.offset)
+        # The header check of the next beat, read from this beat ahead of time (module docstring)
+        ahead = Signal()
+        at_last = Signal()  # offset == BLOCK_BITS - 1: the header's second bit is in the beat
+        events = {name: Signal(name=f"{name}_event") for name in ALIGNER_COUNTERS}
 
         block = Cat(prev, self.i.payload).bit_select(self.offset, BLOCK_BITS)
         header = Mux(self.cdr_lock, block[:2], 0)
         body, after = descramble(block[2:], history)
-        valid = (header == HEADER_DATA) | (header == HEADER_CONTROL)
+        # a valid header is 01 or 10: its two bits differ
+        valid = self.cdr_lock & Mux(at_last, prev[-1] ^ self.i.payload[0], ahead)
+        diffs = self.i.payload[:-1] ^ self.i.payload[1:]  # header check at offsets 0..32
+        slip = ~self.locked & ~valid
+        ahead_same = Cat(diffs, Const(0, 1)).bit_select(self.offset, 1)
+        ahead_next = Cat(diffs[1:], Const(0, 1), diffs[0]).bit_select(self.offset, 1)  # at offset + 1
         offset_next = Signal.like(self.offset)
         m.d.comb += offset_next.eq(Mux(self.offset == BLOCK_BITS - 1, 0, self.offset + 1))
 
         m.d.comb += self.i.ready.eq(1)
-        m.d.sync += self.o.valid.eq(0)
+        m.d.sync += [self.o.valid.eq(0), *(event.eq(0) for event in events.values())]
+        for name, event in events.items():
+            counter = getattr(self, name)
+            with m.If(event):
+                m.d.sync += counter.eq(counter + 1)
         with m.If(self.i.valid):
-            m.d.sync += [prev.eq(self.i.payload), history.eq(after)]
+            m.d.sync += [prev.eq(self.i.payload), history.eq(after),
+                         ahead.eq(Mux(slip, ahead_next, ahead_same))]
             with m.If(self.locked):
                 m.d.sync += [self.o.valid.eq(1), self.o.payload.header.eq(header),
-                             self.o.payload.body.eq(body)]
-                with m.If(~valid):
-                    m.d.sync += self.bad_headers.eq(self.bad_headers + 1)
+                             self.o.payload.body.eq(body), events["bad_headers"].eq(~valid)]
                 with m.If(~self.cdr_lock | (~valid & (bad == cfg.lock_bad - 1))):
                     m.d.sync += [self.locked.eq(0), blocks.eq(0), bad.eq(0),
-                                 self.lock_losses.eq(self.lock_losses + 1)]
+                                 events["lock_losses"].eq(1)]
                 with m.Elif(blocks == cfg.window - 1):
                     m.d.sync += [blocks.eq(0), bad.eq(0)]
                 with m.Else():
                     m.d.sync += [blocks.eq(blocks + 1), bad.eq(bad + ~valid)]
             with m.Elif(~valid):
-                m.d.sync += [good.eq(0), self.offset.eq(offset_next)]
+                m.d.sync += [good.eq(0), self.offset.eq(offset_next),
+                             at_last.eq(self.offset == BLOCK_BITS - 2)]
             with m.Elif(good == cfg.lock_good - 1):
                 m.d.sync += [self.locked.eq(1), good.eq(0), has_locked.eq(1),
-                             last_lock.eq(self.offset), self.locks.eq(self.locks + 1)]
-                with m.If(has_locked & (last_lock != self.offset)):
-                    m.d.sync += self.slips.eq(self.slips + 1)
+                             last_lock.eq(self.offset), events["locks"].eq(1),
+                             events["slips"].eq(has_locked & (last_lock != self.offset))]
             with m.Else():
                 m.d.sync += good.eq(good + 1)
         return m
