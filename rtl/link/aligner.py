@@ -14,8 +14,16 @@ Design
 ------
 The descrambler runs on every candidate block, locked or not, so that after the ``lock_good``
 (>= 2) blocks that lock, its 58-bit history holds bits of the current alignment: the first
-delivered block descrambles right. The offset select, the header check and the lock update are
-one cycle (the 802.3 block lock loop): a slip applies to the very next beat.
+delivered block descrambles right. The header check and the lock update are one cycle (the
+802.3 block lock loop): a slip applies to the very next beat.
+
+The header check does not wait for the 34-way offset select of the beat. Both header bits of
+offsets 0..32 are in the previous beat, so a beat's check at the offset the next beat will use
+(the same one, or one on after a slip) is taken from the beat itself when it is registered
+(``ahead``); only offset 33 takes its second bit from the next beat. The check of a beat is then
+one LUT deep on registers and one input bit, and the lock update follows it in the same cycle.
+The counters count registered events, one cycle after the beat: a counter sits with the
+register chain that reads it, away from the lock logic, and that route gets a cycle of its own.
 
 ``cdr_lock`` is the CDR's lock pin in this domain (already synchronised; high when left
 unconnected): a beat with it low is taken as a block with an invalid header (header ``00`` on
@@ -25,7 +33,8 @@ unconnected): a beat with it low is taken as a block with an invalid header (hea
 Latency, throughput
 -------------------
 One beat per cycle, never stalls (``i`` and ``o`` have no backpressure: the line does not
-wait). The block of the beat in cycle ``c`` is on ``o`` in cycle ``c + 1``.
+wait). The block of the beat in cycle ``c`` is on ``o``, and ``locked`` and ``offset`` after it
+are out, in cycle ``c + 1``; the counters count it in cycle ``c + 2``.
 
 Members
 -------
@@ -47,7 +56,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from models.link.line_code import BLOCK_BITS, HEADER_CONTROL, HEADER_DATA, HISTORY_BITS
+from models.link.line_code import BLOCK_BITS, HISTORY_BITS
 from models.link.receiver import DEFAULT_RX, RxConfig
 from rtl.link.layouts import Block
 from rtl.link.scrambler import descramble
@@ -88,12 +97,13 @@ class BlockAligner(wiring.Component):
         block = Cat(prev, self.i.payload).bit_select(self.offset, BLOCK_BITS)
         header = Mux(self.cdr_lock, block[:2], 0)
         body, after = descramble(block[2:], history)
-        # a valid header is 01 or 10: its two bits differ
+        # a valid header (HEADER_DATA, HEADER_CONTROL) is 10 or 01: its two bits differ
         valid = self.cdr_lock & Mux(at_last, prev[-1] ^ self.i.payload[0], ahead)
         diffs = self.i.payload[:-1] ^ self.i.payload[1:]  # header check at offsets 0..32
         slip = ~self.locked & ~valid
         ahead_same = Cat(diffs, Const(0, 1)).bit_select(self.offset, 1)
-        ahead_next = Cat(diffs[1:], Const(0, 1), diffs[0]).bit_select(self.offset, 1)  # at offset + 1
+        # at offset + 1 (offset 32 goes to 33, which does not read ``ahead``; 33 wraps to 0)
+        ahead_next = Cat(diffs[1:], Const(0, 1), diffs[0]).bit_select(self.offset, 1)
         offset_next = Signal.like(self.offset)
         m.d.comb += offset_next.eq(Mux(self.offset == BLOCK_BITS - 1, 0, self.offset + 1))
 
