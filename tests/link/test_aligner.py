@@ -27,3 +27,14 @@ def test_blocks_lock_and_counters_match_the_model(seed):
     assert got.counters == {k: want.counters[k] for k in ALIGNER_COUNTERS}
     assert (got.locked, got.offset) == (want.locked, want.offset)
     assert want.counters["lock_losses"] >= 1 and want.counters["slips"] >= 1
+
+
+def test_lock_at_the_offset_whose_header_spans_two_words():
+    """Blocks at offset 33: the second header bit of each is the next word's first bit."""
+    bits = line_bits(random_messages(5, 6), lead=80, skew=33, seed=5)
+    bits = channel.apply(bits, channel.random_faults(len(bits), 5, ber=1e-3))
+    want = receiver.receive(bits, CONFIG)
+    got = run_aligner(line_code.bits_to_words(bits).tolist(), CONFIG, idle=0.3, seed=5)
+    assert got.blocks == want.blocks and got.lock_trace == want.lock_trace
+    assert got.counters == {k: want.counters[k] for k in ALIGNER_COUNTERS}
+    assert (got.locked, got.offset) == (want.locked, want.offset) == (True, 33)
