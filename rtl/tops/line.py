@@ -23,8 +23,13 @@ always ready: the FIFO never fills while ``sync`` runs (a word per fabric cycle 
 ``rx`` carries :data:`rtl.sifting.crc_append.MessageWord`: the deframer's ``abort`` flag is
 dropped, since a cut message ends with ``last`` and fails the link layer's CRC check.
 
-Latency: PHY latencies plus 2 to 5 cycles per FIFO crossing and up to 34 line bits of
-serialisation. Throughput: one link word per 32 fabric cycles each way.
+``msg`` and ``rx`` each go through a :class:`~rtl.common.streams.RegisterSlice`: their
+``ready`` chains (the transmit FIFO's ``w_rdy`` through the PHY's output register to the sift
+sender's ring; the consumer's ``ready`` to the deframer's FIFO) stop at a flip-flop instead of
+crossing the die between the link pins and the sifting blocks.
+
+Latency: PHY latencies plus 2 to 5 cycles per FIFO crossing, one cycle per register slice and
+up to 34 line bits of serialisation. Throughput: one link word per 32 fabric cycles each way.
 """
 
 from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Signal
@@ -33,6 +38,7 @@ from amaranth.lib.wiring import In, Out
 
 from models.link.line_code import BLOCK_BITS
 from rtl.common.forward import forward_member
+from rtl.common.streams import RegisterSlice
 from rtl.link.layouts import SyncWord
 from rtl.link.rx import PhyRx
 from rtl.link.tx import PhyTx
@@ -77,14 +83,18 @@ class LinkPort(wiring.Component):
         m = Module()
         m.submodules.phy_tx = tx = self._tx
         m.submodules.phy_rx = rx = self._rx
-        forward_member(m, self, tx, "msg")
+        m.submodules.msg_slice = msg_slice = RegisterSlice(MessageWord)
+        m.submodules.rx_slice = rx_slice = RegisterSlice(MessageWord)
+        wiring.connect(m, wiring.flipped(self.msg), msg_slice.i)
+        wiring.connect(m, msg_slice.o, tx.msg)
+        wiring.connect(m, rx_slice.o, wiring.flipped(self.rx))
         forward_member(m, self, tx, "sync")
         forward_member(m, self, rx, "sync", "rx_sync")
         for name, member in rx.signature.members.items():
             if not member.is_signature:
                 forward_member(m, self, rx, name)
-        m.d.comb += [self.rx.valid.eq(rx.o.valid), self.rx.payload.data.eq(rx.o.payload.data),
-                     self.rx.payload.last.eq(rx.o.payload.last), rx.o.ready.eq(self.rx.ready)]
+        m.d.comb += [rx_slice.i.valid.eq(rx.o.valid), rx_slice.i.payload.data.eq(rx.o.payload.data),
+                     rx_slice.i.payload.last.eq(rx.o.payload.last), rx.o.ready.eq(rx_slice.i.ready)]
         self._serialiser(m, tx)
         self._deserialiser(m, rx)
         return m
