@@ -130,7 +130,8 @@ class SyndromeEncoder(wiring.Component):
             port = rom.read_port()
             m.d.comb += port.addr.eq(edge_next)
             rom_data.append(port.data)
-        entry = Array(rom_data)[cur]
+        entry = Signal(len(rom_data[0]))
+        m.d.comb += entry.eq(Array(rom_data)[cur])
         e_shift_words = entry[:sw_bits]
         e_shift_bits = entry[sw_bits:sw_bits + sb_bits]
         e_row = entry[sw_bits + sb_bits:sw_bits + sb_bits + row_bits]
