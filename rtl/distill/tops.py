@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from models.postprocess import ec
 from rtl.distill.auth import WegmanCarter
@@ -38,8 +37,7 @@ class AuthTop(wiring.Component):
         self._crc = ConfirmCrc()
         members = {f"auth_{k}": v for k, v in self._auth.signature.members.items()}
         members |= {f"crc_{k}": v for k, v in self._crc.signature.members.items()}
-        super().__init__({k: (In(v.signature) if v.flow == wiring.In else Out(v.signature))
-                          if v.is_signature else v for k, v in members.items()})
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()

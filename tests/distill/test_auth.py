@@ -13,7 +13,7 @@ MESSAGES = [[1, 0, 0], [15, 0, 0], [16, 1, 0], [30, 1, 1], [44, 0, 0], [200, 1, 
             [7, 1, 1], [45, 0, 0]]
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(slow_cocotb=True))
 def test_tags_checks_and_consumption(backend):
     p = {"seed": 3, "idle": 0.2, "stall": 0.2, "pool_words": 4 * (1 + len(MESSAGES)),
          "messages": MESSAGES}

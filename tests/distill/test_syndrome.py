@@ -19,9 +19,9 @@ FAULTS = [[7, "random", 0], [0, "random", -1], [1, "ones", 1], [2, "random", -20
 PACKETS = {
     "pysim": packet_list(range(len(MS)), ["random"]) + [[2, "zeros", 0], [0, "ones", 0]]
     + FAULTS + [[1, "random", 0]],
-    "verilator": packet_list(range(len(MS)), ["random", "zeros", "ones"]) + FAULTS
-    + packet_list(range(len(MS)), ["random"]),
-    "icarus": [[1, "random", 0], [5, "random", 0], [1, "random", -1], [0, "ones", 0]],
+    "verilator": packet_list(range(len(MS)), ["random"]) + [[1, "zeros", 0], [2, "ones", 0]]
+    + FAULTS + [[0, "random", 0]],
+    "icarus": [[1, "random", 0], [5, "random", 0]],  # short: one rate, one refused
 }
 
 
