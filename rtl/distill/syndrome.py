@@ -192,14 +192,18 @@ class SyndromeEncoder(wiring.Component):
                 return half
             return Cat((word & mask)[:log_l], half)
 
+        # Three stages: circulant and word chosen (ROM data registered), RAM addresses, write.
         go = engine_on & full.bit_select(e_half, 1) & ~engine_done
+        s1_valid = Signal()
+        s1_row = Signal(row_bits)
+        s1_j = Signal.like(e_j)
+        s1_words = Signal(sw_bits)
+        s1_bits = Signal(sb_bits)
+        s1_half = Signal()
+        m.d.sync += s1_valid.eq(go)
         with m.If(go):
-            m.d.comb += [
-                acc_r.addr.eq(e_row + e_j),
-                x_lo.addr.eq(buffer_word(e_j + e_shift_words, e_half)),
-                x_hi.addr.eq(buffer_word(e_j + e_shift_words + 1, e_half)),
-            ]
-            m.d.sync += [wb_addr.eq(e_row + e_j), wb_shift.eq(e_shift_bits)]
+            m.d.sync += [s1_row.eq(e_row), s1_j.eq(e_j), s1_words.eq(e_shift_words),
+                         s1_bits.eq(e_shift_bits), s1_half.eq(e_half)]
             with m.If(e_j == words_per_block - 1):
                 m.d.comb += edge_next.eq(edge + 1)
                 m.d.sync += [e_j.eq(0), edge.eq(edge + 1)]
@@ -208,7 +212,15 @@ class SyndromeEncoder(wiring.Component):
                     m.d.sync += [e_half.eq(~e_half), e_blocks.eq(e_blocks + 1)]
             with m.Else():
                 m.d.sync += e_j.eq(e_j + 1)
-        m.d.sync += wb_valid.eq(go)
+        with m.If(s1_valid):
+            m.d.comb += [
+                acc_r.addr.eq(s1_row + s1_j),
+                x_lo.addr.eq(buffer_word(s1_j + s1_words, s1_half)),
+                x_hi.addr.eq(buffer_word(s1_j + s1_words + 1, s1_half)),
+            ]
+            m.d.sync += [wb_addr.eq(s1_row + s1_j), wb_shift.eq(s1_bits)]
+        m.d.sync += wb_valid.eq(s1_valid)
+        busy = s1_valid | wb_valid  # engine writes still to land
         funnel = (Cat(x_lo.data, x_hi.data) >> wb_shift)[:w]
         with m.If(wb_valid):
             m.d.comb += [acc_w.addr.eq(wb_addr), acc_w.data.eq(acc_r.data ^ funnel),
@@ -253,7 +265,7 @@ class SyndromeEncoder(wiring.Component):
 
         with m.FSM(init="CLEAR"):
             # A write of an abandoned packet lands first.
-            with m.State("CLEAR"), m.If(~wb_valid):
+            with m.State("CLEAR"), m.If(~busy):
                 m.d.comb += [acc_w.addr.eq(clear_addr), acc_w.data.eq(0), acc_w.en.eq(1)]
                 m.d.sync += clear_addr.eq(clear_addr + 1)
                 with m.If(clear_addr == acc_depth - 1):
@@ -309,7 +321,7 @@ class SyndromeEncoder(wiring.Component):
                     m.next = "REPORT"
             with m.State("ENGINE"):
                 m.d.comb += engine_on.eq(1)
-                with m.If(engine_done & ~wb_valid):
+                with m.If(engine_done & ~busy):
                     m.d.sync += code.eq(SyndromeStatus.OK)
                     m.next = "OUTPUT"
             with m.State("OUTPUT"):
