@@ -31,7 +31,7 @@ used once a second.
 Latency, throughput
 -------------------
 Per packet: n/W input cycles overlapped with Σ_circulants Z/W engine cycles (the engine is the
-bound: ~6.4 circulants per information column), then m · (W + 2)/W output cycles and m/W
+bound: ~6.4 circulants per information column), then m · (W + 3)/W output cycles and m/W
 clear cycles. Measured cycles per packet: ``sim/bench_distill.py`` (docs/distill.md).
 
 Stream contract
@@ -63,7 +63,7 @@ def _bits(value: int) -> int:
 class SyndromeEncoder(wiring.Component):
     """Streaming syndrome encoder of the one-way QC-IRA codes in ``codes`` (one per rate).
 
-    Latency: the first syndrome word ~W + 3 cycles after the packet's last word (once the
+    Latency: the first syndrome word ~W + 4 cycles after the packet's last word (once the
     circulant engine has drained); throughput and stream contract in the module docstring.
 
     Members
@@ -241,8 +241,16 @@ class SyndromeEncoder(wiring.Component):
                 m.d.sync += [r_b.eq(r_b + 1), r_row.eq(r_row + words_per_block)]
         with m.Else():
             m.d.sync += rd_valid.eq(0)
-        with m.If(rd_valid):
-            bit = acc_r.data.bit_select(rd_acc_bit, 1) ^ par_r.data.bit_select(rd_par_bit, 1)
+        # The RAM words go to registers first: block RAM outputs are slow (no output register).
+        acc_word = Signal(w)
+        par_bits = Signal(w)
+        rd2_valid = Signal()
+        rd2_acc_bit = Signal(sb_bits)
+        rd2_par_bit = Signal(sb_bits)
+        m.d.sync += [acc_word.eq(acc_r.data), par_bits.eq(par_r.data), rd2_valid.eq(rd_valid),
+                     rd2_acc_bit.eq(rd_acc_bit), rd2_par_bit.eq(rd_par_bit)]
+        with m.If(rd2_valid):
+            bit = acc_word.bit_select(rd2_acc_bit, 1) ^ par_bits.bit_select(rd2_par_bit, 1)
             m.d.sync += [self.o.payload.data.eq(Cat(self.o.payload.data[1:], bit)),
                          collected.eq(collected + 1)]
             with m.If(collected == w - 1):
