@@ -16,11 +16,10 @@ MS = [232, 464, 784]  # lifts 4, 8, 16: one, two and four words per block at wid
 WIDTH = 4
 # A refused rate, a packet one word short, one word long, one ending in its information part.
 FAULTS = [[7, "random", 0], [0, "random", -1], [1, "ones", 1], [2, "random", -200]]
+RANDOM = packet_list(range(len(MS)), ["random"])
 PACKETS = {
-    "pysim": packet_list(range(len(MS)), ["random"]) + [[2, "zeros", 0], [0, "ones", 0]]
-    + FAULTS + [[1, "random", 0]],
-    "verilator": packet_list(range(len(MS)), ["random"]) + [[1, "zeros", 0], [2, "ones", 0]]
-    + FAULTS + [[0, "random", 0]],
+    "pysim": [*RANDOM, [2, "zeros", 0], [0, "ones", 0], *FAULTS, [1, "random", 0]],
+    "verilator": [*RANDOM, [1, "zeros", 0], [2, "ones", 0], *FAULTS, [0, "random", 0]],
     "icarus": [[1, "random", 0], [5, "random", 0]],  # short: one rate, one refused
 }
 
