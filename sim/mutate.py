@@ -226,6 +226,10 @@ BLOCKS: dict[str, Block] = _blocks(
                                   f"{_CH}test_{m}_model_mutants.py"])
       for m in ("geometry", "link_budget")),
     ("models/channel/passmodel.py", [_CH + "test_pass_run.py"]),
+    ("rtl/distill/syndrome.py", ["tests/distill/test_syndrome.py"]),
+    ("rtl/distill/codes.py", ["tests/distill/test_syndrome.py"]),
+    ("rtl/distill/auth.py", ["tests/distill/test_auth.py"]),
+    ("rtl/distill/confirm.py", ["tests/distill/test_crc.py"]),
 )
 
 
