@@ -14,13 +14,14 @@ from models.constants import FABRIC_CLOCK_HZ
 from rtl.simonly.ecp5_primitives import EHXPLLL, PLL_LOCK_EDGES, PrimitiveModelError
 from rtl.tops import clocks, tops
 from rtl.tops.csr import SerialRegisters
+from rtl.tops.pins import io_pins
 from sim import synth
 from tb.pysim import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "data"
 _LOCATE = re.compile(r'^LOCATE COMP "([^"]+)" SITE "([A-Z]+\d+)";', re.M)
-_IOBUF = re.compile(r'^IOBUF PORT "([^"]+)" IO_TYPE=\w+;', re.M)
+_IOBUF = re.compile(r'^IOBUF PORT "([^"]+)" IO_TYPE=\w+[^;\n]*;', re.M)
 _FREQ = re.compile(r'^FREQUENCY PORT "([^"]+)" ([\d.]+) MHZ;', re.M)
 
 
@@ -29,6 +30,8 @@ def pins_of(top: wiring.Component) -> set[str]:
     names = set()
     for path, _member, value in top.signature.flatten(top):
         name, width = "__".join(map(str, path)), len(Value.cast(value))
+        names |= {name} if width == 1 else {f"{name}[{i}]" for i in range(width)}
+    for name, width in io_pins(top).items():  # the DDR3 pads
         names |= {name} if width == 1 else {f"{name}[{i}]" for i in range(width)}
     return names
 
