@@ -271,8 +271,11 @@ class GroundLink(wiring.Component):
             store.r_stream.ready.eq(rx.record_in.ready),
             framer.now.eq(self.now),
             framer.ack.eq(rx.ack),
-            rx.closed.eq(framer.closed),
         ]
+        if isinstance(store, DramRecordStore):
+            self._closed_after_store(m, framer, store, rx)
+        else:
+            m.d.comb += rx.closed.eq(framer.closed)
         wiring.connect(m, wiring.flipped(self.down), rx.i)
         wiring.connect(m, rx.record, sift.record)
         wiring.connect(m, rx.entry, sift.entry)
@@ -287,6 +290,20 @@ class GroundLink(wiring.Component):
         if "dram" in self.signature.members:
             wiring.connect(m, store.dram, wiring.flipped(self.dram))
         return m
+
+    @staticmethod
+    def _closed_after_store(m: Module, framer: UplinkFramer, store: DramRecordStore,
+                            rx: SiftReceiver) -> None:
+        """The receiver ends a "missing" message with no record waiting once a later frame has
+        closed (``closed``): every record of the frame has then left the store, which holds for
+        an on-chip FIFO but not for the DRAM, where records spend tens to hundreds of cycles.
+        So ``closed`` reaches the receiver only while the store holds no record (its ``level``
+        counts the records in flight through the DRAM), a cycle late; with records waiting the
+        receiver ends the message on the first record of a later frame instead."""
+        closed = Signal.like(framer.closed)
+        with m.If(store.level == 0):
+            m.d.sync += closed.eq(framer.closed)
+        m.d.comb += rx.closed.eq(closed)
 
     def _store_gate(self, m: Module, report: GroundReport, framer: UplinkFramer,
                     store: fifo.SyncFIFOBuffered | DramRecordStore) -> None:
