@@ -31,15 +31,28 @@ Latency: a crossing adds about 3 cycles of the receiving clock each way to LiteD
 (``docs/memory.md``). Throughput: a 128-bit word per ``dram`` cycle per direction at most.
 """
 
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Instance, IOPort, Module, ResetSignal, \
-    Signal
+from amaranth.hdl import (
+    Cat,
+    ClockDomain,
+    ClockSignal,
+    Instance,
+    IOPort,
+    Module,
+    ResetSignal,
+    Signal,
+)
 from amaranth.lib import cdc, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from rtl.memory.layouts import dram_port
 from rtl.memory.litedram import native_port_connections
-from rtl.memory.litedram_gen import DDR3_INOUT, DDR3_PADS, CoreConfig, core_address_bits, \
-    core_verilog
+from rtl.memory.litedram_gen import (
+    DDR3_INOUT,
+    DDR3_PADS,
+    CoreConfig,
+    core_address_bits,
+    core_verilog,
+)
 
 #: The controller clock (``dram``): DDR3 at 200 MHz, 400 MT/s on the 16-bit bus.
 DRAM_HZ = 100_000_000
@@ -155,7 +168,8 @@ class Ecp5Dram(wiring.Component):
         rdata, busy, answer = Signal(BUS_DATA_BITS), Signal(), Signal()
         take = req.r_stream.valid & ~busy & ~answer
         m.d.comb += req.r_stream.ready.eq(take)
-        m.d.dram += [busy.eq(take), answer.eq(busy), we.eq(take & req.r_stream.payload[BUS_ADDR_BITS])]
+        m.d.dram += [busy.eq(take), answer.eq(busy),
+                     we.eq(take & req.r_stream.payload[BUS_ADDR_BITS])]
         with m.If(take):
             m.d.dram += [adr.eq(req.r_stream.payload[:BUS_ADDR_BITS]),
                          wdata.eq(req.r_stream.payload[BUS_ADDR_BITS + 1:])]

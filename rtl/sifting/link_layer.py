@@ -70,7 +70,6 @@ from rtl.sifting.sifter import counter_ports
 from rtl.sifting.uplink_framer import UplinkFramer
 from rtl.sifting.uplink_receiver import FrameBeat, UplinkReceiver
 
-
 #: Where the RND cache and the record store live (module docstring).
 MEMORIES = ("bram", "dram")
 #: Word address bits of the DRAM (the 1 Gbit MT41K64M16 of ``rtl.memory.ecp5_dram``).

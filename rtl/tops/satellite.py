@@ -32,8 +32,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
 from models.constants import FRAME_PULSES, LANES
-from models.memory.flight import flight_pass_sizes
 from models.link.line_code import ARG_BITS
+from models.memory.flight import flight_pass_sizes
 from rtl.common.forward import forward_member
 from rtl.memory.ecp5_dram import Ecp5Dram
 from rtl.satellite.gearbox import CHANNEL_PINS, ModulatorGearbox
@@ -42,8 +42,16 @@ from rtl.sifting.link_layer import SatelliteLink
 from rtl.tops.clocks import Ecp5Clocks
 from rtl.tops.csr import bind_registers, registers_of
 from rtl.tops.line import LINE_PINS, LinkPort
-from rtl.tops.pins import DRAM_SKIP, KEY_PINS, QRNG_PINS, SHARED_PINS, DownlinkPin, KeyPins, \
-    QrngPins, connect_dram
+from rtl.tops.pins import (
+    DRAM_SKIP,
+    KEY_PINS,
+    QRNG_PINS,
+    SHARED_PINS,
+    DownlinkPin,
+    KeyPins,
+    QrngPins,
+    connect_dram,
+)
 
 #: Blocks whose resources ``make synth`` reports apart (hierarchy kept in synthesis).
 BUDGET_BLOCKS = ("clocks", "qrng", "tx.intake", "tx.mapper", "tx.timebase", "tx.framer",
