@@ -159,7 +159,14 @@ def _build(config: CoreConfig) -> str:
         bus = Interface()
         top.submodules.csrcon = _csr_interconnect(bus, banks)
         ios |= set(bus.flatten())
-    return str(verilog.convert(top, ios=ios, name=config.module_name))
+    overrides = {}
+    if config.target == "ecp5":
+        # LiteX's ECP5 lowering: the PHY's tristates become TRELLIS_IO (T straight from the
+        # TSHX2DQA / TSHX2DQSA outputs, as nextpnr requires), not generic Verilog tristates.
+        from litex.build.lattice.common import lattice_ecp5_trellis_special_overrides
+        overrides = lattice_ecp5_trellis_special_overrides
+    return str(verilog.convert(top, ios=ios, name=config.module_name,
+                               special_overrides=overrides))
 
 
 def _init_domain(top, phy) -> set:
