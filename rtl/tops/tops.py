@@ -34,5 +34,10 @@ SYNTH_BUDGET: dict[str, tuple[str, ...]] = {
 #: nextpnr's clock net names -> clock domains (``sim.synth.domain_fmax``).
 _NETS = {"clk": "sync", "line_clk": "line", "eclk_clk": "eclk",
          "port.line_rx_clk": "line_rx", "link_rx_clk$TRELLIS_IO_IN": "line_rx",
-         "timing.lines.oscillator.osc_clk": "osc"}
+         "timing.lines.oscillator.osc_clk": "osc",
+         # the DDR3 controller's clock, its edge clock and the PHY's start-sequence clock
+         # (rtl.memory.ecp5_dram; nextpnr names a net after one of its hierarchical names)
+         "dram.core.sys_clk": "dram", "dram.bus_ans.consume_cdc.dram_clk": "dram",
+         "dram.core.sys2x_clk": "sys2x", "dram.core.init_clk": "init",
+         "clocks.dram_init": "init", "dram.init_clk": "init"}
 SYNTH_DOMAINS: dict[str, dict[str, str]] = dict.fromkeys(SYNTH_TOPS, _NETS)
