@@ -51,7 +51,6 @@ from rtl.memory.litedram_gen import (
     DDR3_PADS,
     CoreConfig,
     core_address_bits,
-    core_verilog,
 )
 
 #: The controller clock (``dram``): DDR3 at 200 MHz, 400 MT/s on the 16-bit bus.
@@ -87,7 +86,8 @@ class Ecp5Dram(wiring.Component):
         The last access's read data; accesses completed.
 
     ``pads``: the DDR3 pins (:class:`amaranth.hdl.IOPort` ``ddram_<name>``), top-level ports of
-    the design.
+    the design. The controller's Verilog is ``core_verilog(ecp5_core(ports))``
+    (:mod:`rtl.memory.litedram_gen`), a synthesis flow's extra source.
     """
 
     def __init__(self, ports: int = 1) -> None:
@@ -101,10 +101,6 @@ class Ecp5Dram(wiring.Component):
             "bus_adr": In(BUS_ADDR_BITS), "bus_we": In(1), "bus_wdata": In(BUS_DATA_BITS),
             "bus_go": In(1), "bus_rdata": Out(BUS_DATA_BITS), "bus_done": Out(16),
         })
-
-    def verilog(self) -> list:
-        """The controller's Verilog (a synthesis flow's extra source)."""
-        return [core_verilog(self.config)]
 
     def elaborate(self, platform):
         m = Module()
