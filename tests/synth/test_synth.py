@@ -62,7 +62,7 @@ def test_fpga_tops_read_the_litedram_core_with_their_own_verilog(tmp_path):
     for top in ("satellite_fpga", "ground_fpga"):
         (core,) = synth.sources_of(top)
         text = core.read_text()
-        assert "module litedram_ecp5(" in text and "TRELLIS_IO" in text and "1'dz" not in text
+        assert "module litedram_ecp5(" in text and "TRELLIS_IO" in text and "1'bz" not in text
     assert synth.sources_of("ground_rx") == []
     script = synth.yosys_script(tmp_path / "t.v", "t", tmp_path / "t.json", tmp_path / "bb.v",
                                 extra=[core])
