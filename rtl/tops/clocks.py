@@ -16,6 +16,12 @@ reset button (``rst_n``). Two ``EHXPLLL`` make every clock of a top:
   (:mod:`rtl.link.tx`). 166.015625 MHz is not reachable from the 25 MHz reference in one
   PLL (25 x 425 / 64 needs a feedback divider above 80), and not from PLL 1's VCO.
 
+* PLL 3 (PLL 1's ``CLKOS`` in), with ``dram=True``: ``dram2x`` 200 MHz (``CLKOP``), the DDR3
+  edge clock of :class:`rtl.memory.ecp5_dram.Ecp5Dram`, whose ``ECLKSYNCB`` / ``CLKDIVF`` make
+  the controller's domain ``dram`` (100 MHz), and ``dram_init`` 25 MHz (``CLKOS``), the DDR
+  PHY's start-sequence clock. The block gives them as ``dram2x`` and ``dram_init`` with the
+  asynchronous reset ``arst``; the memory block defines its domain.
+
 Resets: ``rst_n`` low or either PLL unlocked resets every domain at once (asynchronous assert);
 each domain leaves reset on its own clock (:class:`amaranth.lib.cdc.ResetSynchronizer`, two
 flops), so no register sees a reset release close to its clock edge. ``eclk`` has no reset
@@ -121,6 +127,10 @@ def pll_config(ref_hz: int, clkop_hz: int, clkos_hz: int | None = None) -> PllCo
 MAIN_PLL = pll_config(REF_HZ, EDGE_HZ, FABRIC_HZ)
 #: PLL 2: 156.25 MHz -> the line clock.
 LINE_PLL = pll_config(FABRIC_HZ, LINE_HZ)
+#: The DDR3 edge clock (twice the controller's 100 MHz) and the DDR PHY's start-sequence clock.
+DRAM2X_HZ, DRAM_INIT_HZ = 200_000_000, 25_000_000
+#: PLL 3: 156.25 MHz -> the DDR3 edge clock (CLKOP) and the PHY's init clock (CLKOS).
+DRAM_PLL = pll_config(FABRIC_HZ, DRAM2X_HZ, DRAM_INIT_HZ)
 
 
 class Ecp5Clocks(wiring.Component):
@@ -137,16 +147,17 @@ class Ecp5Clocks(wiring.Component):
     rst_n : In(1)
         The reset pin, active low.
     locked : Out(1)
-        Both PLLs locked (status register).
+        Every PLL locked (status register).
+    dram2x, dram_init, arst : Out(1)
+        With ``dram``: PLL 3's clocks and the asynchronous reset of every domain.
     """
 
-    refclk: In(1)
-    rst_n: In(1)
-    locked: Out(1)
-
-    def __init__(self, gearbox: bool, *, ecp5: bool = True) -> None:
-        self._gearbox, self._ecp5 = gearbox, ecp5
-        super().__init__()
+    def __init__(self, gearbox: bool, *, ecp5: bool = True, dram: bool = False) -> None:
+        self._gearbox, self._ecp5, self._dram = gearbox, ecp5, dram
+        members = {"refclk": In(1), "rst_n": In(1), "locked": Out(1)}
+        if dram:
+            members |= {"dram2x": Out(1), "dram_init": Out(1), "arst": Out(1)}
+        super().__init__(members)
 
     def add_domains(self, m: Module) -> None:
         """Define the domains this block drives in ``m``, the module that holds it (a domain is
@@ -170,6 +181,11 @@ class Ecp5Clocks(wiring.Component):
                                 **_pll_pins(self.refclk, edge, fabric, lock1))
         m.submodules.pll_line = make(**LINE_PLL.parameters(),
                                 **_pll_pins(fabric, line, None, lock2))
+        lock3 = Signal(init=1)
+        if self._dram:
+            lock3 = Signal()
+            m.submodules.pll_dram = make(**DRAM_PLL.parameters(),
+                                         **_pll_pins(fabric, self.dram2x, self.dram_init, lock3))
         if self._ecp5:
             m.d.comb += ClockSignal("line").eq(line)
             if self._gearbox:
@@ -181,9 +197,11 @@ class Ecp5Clocks(wiring.Component):
                 m.d.comb += ClockSignal("sync").eq(fabric)
         else:  # the testbench drives the domain clocks; the model of PLL 2 counts on `sync`
             m.d.comb += fabric.eq(ClockSignal("sync"))
-        m.d.comb += self.locked.eq(lock1 & lock2)
+        m.d.comb += self.locked.eq(lock1 & lock2 & lock3)
         arst = Signal()
         m.d.comb += arst.eq(~self.rst_n | ~self.locked)
+        if self._dram:
+            m.d.comb += self.arst.eq(arst)
         for domain in ("sync", "line"):
             m.submodules[f"reset_{domain}"] = cdc.ResetSynchronizer(arst, domain=domain)
         return m

@@ -13,8 +13,12 @@ board and sampled through two flops. ``now`` (the ground's pulse time that close
 frames, :class:`rtl.sifting.link_layer.GroundLink`) counts 4 pulses per cycle from the
 register ``now_base`` (``now_load`` copies it), which the control processor sets from the
 timing chain's calibration. The PHY's received SYNC counters are not used here (``rx_sync``
-always ready): the ground's time reference is the sync detector. DRAM is not in this top
-(``docs/synthesis.md``).
+always ready): the ground's time reference is the sync detector.
+
+The record store is in DDR3 at its flight size (``models.memory.flight``: 89,923 records, a
+50 ms downlink outage at the design rate): ``GroundLink(memory="dram")``'s port goes to
+:class:`rtl.memory.ecp5_dram.Ecp5Dram` (LiteDRAM on the ECP5 DDR3 PHY, its own ``dram``
+domain from PLL 3, ``ddram_*`` pins, CSR bus on the register port as ``dram_bus_*``).
 
 Latency and throughput: those of the blocks.
 """
@@ -24,16 +28,18 @@ from amaranth.lib import cdc, wiring
 from amaranth.lib.wiring import In, Out, connect
 
 from models.constants import LANES, TDC_CHANNELS
+from models.memory.flight import flight_pass_sizes
 from rtl.common.forward import forward_member
 from rtl.ground.tops import GroundTiming
+from rtl.memory.ecp5_dram import Ecp5Dram
 from rtl.sifting.link_layer import GroundLink
 from rtl.tops.clocks import Ecp5Clocks
 from rtl.tops.csr import bind_registers, registers_of
 from rtl.tops.line import LINE_PINS, LinkPort
-from rtl.tops.pins import KEY_PINS, SHARED_PINS, KeyPins
+from rtl.tops.pins import DRAM_SKIP, KEY_PINS, SHARED_PINS, KeyPins, connect_dram
 
 #: Blocks whose resources ``make synth`` reports apart (hierarchy kept in synthesis).
-BUDGET_BLOCKS = ("clocks", "timing", "link", "port", "key", "csr")
+BUDGET_BLOCKS = ("clocks", "timing", "link", "dram", "port", "key", "csr")
 
 
 class PulseClock(wiring.Component):
@@ -63,9 +69,12 @@ class GroundFpga(wiring.Component):
     """The ground FPGA top (module docstring); all members are pins."""
 
     def __init__(self) -> None:
-        self.clocks = Ecp5Clocks(gearbox=False)
+        sizes = flight_pass_sizes()
+        self.clocks = Ecp5Clocks(gearbox=False, dram=True)
         self.timing = GroundTiming(lines="carry")
-        self.link = GroundLink()
+        self.link = GroundLink(memory="dram", store_depth=sizes.store_records,
+                               frame_records=sizes.frame_records)
+        self.dram = Ecp5Dram()
         self.pulse = PulseClock()
         self.port = LinkPort()
         self.key = KeyPins()
@@ -78,11 +87,12 @@ class GroundFpga(wiring.Component):
                 ("tdc_", self.timing, {"inputs", "tdc_clk"}),
                 ("link_", self.link, {"now"}),
                 ("now_", self.pulse, {"now"}),
+                ("dram_", self.dram, DRAM_SKIP),
                 ("phy_", self.port, {"line_tx", "line_rx", "line_rx_clk"}))
 
     def elaborate(self, platform):
         m = Module()
-        for name in ("clocks", "timing", "link", "pulse", "port", "key", "csr"):
+        for name in ("clocks", "timing", "link", "dram", "pulse", "port", "key", "csr"):
             m.submodules[name] = getattr(self, name)
         self.clocks.add_domains(m)
         timing, link, port = self.timing, self.link, self.port
@@ -96,6 +106,7 @@ class GroundFpga(wiring.Component):
         m.d.comb += link.now.eq(self.pulse.now)
         connect(m, link.up, port.msg)
         connect(m, port.rx, link.down)
+        connect_dram(m, self.clocks, link, self.dram)
         m.d.comb += [port.sync.valid.eq(0), port.rx_sync.ready.eq(1)]
         connect(m, link.key, self.key.i)
         for name in KEY_PINS:

@@ -131,3 +131,22 @@ class DownlinkPin(wiring.Component):
         with m.Elif(left != 0):
             m.d.sync += [shift.eq(shift << 1), left.eq(left - 1)]
         return m
+
+
+#: Ports of :class:`rtl.memory.ecp5_dram.Ecp5Dram` that are clocks and resets, not registers.
+DRAM_SKIP = {"clk2x", "init_clk", "arst"}
+
+
+def connect_dram(m: Module, clocks: wiring.Component, link: wiring.Component,
+                 dram: wiring.Component) -> None:
+    """A top's DRAM: the link layer's memory port on the controller's port 0, PLL 3's clocks
+    and the asynchronous reset into it (:class:`rtl.tops.clocks.Ecp5Clocks` with ``dram``)."""
+    wiring.connect(m, link.dram, dram.port0)
+    m.d.comb += [dram.clk2x.eq(clocks.dram2x), dram.init_clk.eq(clocks.dram_init),
+                 dram.arst.eq(clocks.arst)]
+
+
+def io_pins(top: wiring.Component) -> dict[str, int]:
+    """Pins of ``top`` outside its signature (the DDR3 pads, ``IOPort``s): name -> width."""
+    dram = getattr(top, "dram", None)
+    return {port.name: len(port) for port in getattr(dram, "pads", {}).values()}

@@ -16,7 +16,13 @@ SatelliteTx`'s own cache has no reader here (``query`` idle), so synthesis remov
 RAM. The sync framer's downlink (``sync_tx``) carries the sync headers the ground's sync
 detector locks to, no payload: sift messages travel on the PHY (``link_tx``). The PHY sends a
 SYNC request with frame counter ``k mod 2**24`` on each beat that starts sync frame ``k``
-(pulse index a multiple of 2**16). DRAM is not in this top (``docs/synthesis.md``).
+(pulse index a multiple of 2**16).
+
+The RND cache is in DDR3 at its flight size (``models.memory.flight``: 2**24 pulses against
+the Jinan pass's round trip): ``SatelliteLink(memory="dram")``'s port goes to
+:class:`rtl.memory.ecp5_dram.Ecp5Dram` (LiteDRAM on the ECP5 DDR3 PHY, its own ``dram``
+domain from PLL 3, ``ddram_*`` pins), whose CSR bus the control processor drives through the
+register port (``dram_bus_*``) to initialise and level the DRAM.
 
 Latency and throughput: those of the blocks; one beat of 4 pulses per fabric cycle.
 """
@@ -27,18 +33,29 @@ from amaranth.lib.wiring import In, Out, connect
 
 from models.constants import FRAME_PULSES, LANES
 from models.link.line_code import ARG_BITS
+from models.memory.flight import flight_pass_sizes
 from rtl.common.forward import forward_member
+from rtl.memory.ecp5_dram import Ecp5Dram
 from rtl.satellite.gearbox import CHANNEL_PINS, ModulatorGearbox
 from rtl.satellite.transmitter import SatelliteTx
 from rtl.sifting.link_layer import SatelliteLink
 from rtl.tops.clocks import Ecp5Clocks
 from rtl.tops.csr import bind_registers, registers_of
 from rtl.tops.line import LINE_PINS, LinkPort
-from rtl.tops.pins import KEY_PINS, QRNG_PINS, SHARED_PINS, DownlinkPin, KeyPins, QrngPins
+from rtl.tops.pins import (
+    DRAM_SKIP,
+    KEY_PINS,
+    QRNG_PINS,
+    SHARED_PINS,
+    DownlinkPin,
+    KeyPins,
+    QrngPins,
+    connect_dram,
+)
 
 #: Blocks whose resources ``make synth`` reports apart (hierarchy kept in synthesis).
 BUDGET_BLOCKS = ("clocks", "qrng", "tx.intake", "tx.mapper", "tx.timebase", "tx.framer",
-                 "gearbox", "link", "port", "downlink", "key", "csr")
+                 "gearbox", "link", "dram", "port", "downlink", "key", "csr")
 #: Ports of the blocks that are not registers (wired inside, or not used).
 _TX_SKIP = {"cache_head"}
 
@@ -47,11 +64,14 @@ class SatelliteFpga(wiring.Component):
     """The satellite FPGA top (module docstring); all members are pins."""
 
     def __init__(self) -> None:
-        self.clocks = Ecp5Clocks(gearbox=True)
+        sizes = flight_pass_sizes()
+        self.clocks = Ecp5Clocks(gearbox=True, dram=True)
         self.qrng = QrngPins(LANES)
         self.tx = SatelliteTx(LANES)
         self.gearbox = ModulatorGearbox(LANES, ecp5=True)
-        self.link = SatelliteLink(ecp5_ebr=True)
+        self.link = SatelliteLink(memory="dram", cache_pulses=sizes.cache_pulses,
+                                  round_trip=sizes.round_trip_pulses)
+        self.dram = Ecp5Dram()
         self.port = LinkPort()
         self.downlink = DownlinkPin()
         self.key = KeyPins()
@@ -67,12 +87,13 @@ class SatelliteFpga(wiring.Component):
                 ("tx_", self.tx, _TX_SKIP),
                 ("gear_", self.gearbox, set(CHANNEL_PINS)),
                 ("link_", self.link, set()),
+                ("dram_", self.dram, DRAM_SKIP),
                 ("phy_", self.port, {"line_tx", "line_rx", "line_rx_clk"}))
 
     def elaborate(self, platform):
         m = Module()
-        for name in ("clocks", "qrng", "tx", "gearbox", "link", "port", "downlink", "key",
-                     "csr"):
+        for name in ("clocks", "qrng", "tx", "gearbox", "link", "dram", "port", "downlink",
+                     "key", "csr"):
             m.submodules[name] = getattr(self, name)
         self.clocks.add_domains(m)
         tx, link, port = self.tx, self.link, self.port
@@ -92,6 +113,7 @@ class SatelliteFpga(wiring.Component):
         m.d.comb += self.sync_tx.eq(self.downlink.pin)
         connect(m, link.down, port.msg)
         connect(m, port.rx, link.up)
+        connect_dram(m, self.clocks, link, self.dram)
         m.d.comb += port.rx_sync.ready.eq(1)
         self._sync_requests(m, port)
         connect(m, link.key, self.key.i)

@@ -2,15 +2,18 @@
 ``docs/memory.md`` is the generator's, the sizes follow the protocol's timing, and the RTL
 refuses anything smaller at elaboration."""
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment
 
 from models.channel.config import load_pass
 from models.memory.flight import (
     DESIGN_DETECTION_RATE,
     FlightSizeError,
+    flight_pass_sizes,
     flight_sizes,
     flight_table,
     main,
@@ -28,6 +31,7 @@ from rtl.memory.dram_cache import DramRndCache, MemoryConfigError
 from rtl.memory.dram_store import DramRecordStore
 from rtl.memory.litedram_gen import CoreConfig, core_address_bits
 from rtl.sifting.layouts import Report
+from rtl.sifting.link_layer import GroundLink, SatelliteLink
 from rtl.sifting.satellite_sift import SatelliteSiftUnit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +97,40 @@ def test_on_chip_cache_below_the_round_trip_is_refused(jinan):
                        f"shorter than the link round trip {jinan.round_trip_pulses} pulses"):
         SatelliteSiftUnit(round_trip=jinan.round_trip_pulses)
     SatelliteSiftUnit(lanes=1, rows=64, round_trip=64)
+
+
+def test_link_layers_choose_dram_and_refuse_what_cannot_serve_the_pass(jinan):
+    """The link layers' constructors apply the flight checks in both memory choices, with one
+    line naming the numbers; the tops' sizes are the Jinan pass's."""
+    assert flight_pass_sizes() == jinan
+    sat = SatelliteLink(memory="dram", cache_pulses=jinan.cache_pulses,
+                        round_trip=jinan.round_trip_pulses)
+    gnd = GroundLink(memory="dram", store_depth=jinan.store_records,
+                     frame_records=jinan.frame_records)
+    assert sat.signature.members["dram"].is_signature and "dram" in gnd.signature.members
+    assert "dram" not in GroundLink().signature.members  # on-chip by default
+    Fragment.get(sat, None), Fragment.get(gnd, None)
+    refused = [
+        (lambda: SatelliteLink(memory="dram", cache_pulses=jinan.cache_pulses // 2,
+                               round_trip=jinan.round_trip_pulses),
+         f"SatelliteLink: cache life {jinan.cache_pulses // 2} pulses is shorter than the link "
+         f"round trip {jinan.round_trip_pulses} pulses"),
+        (lambda: SatelliteLink(round_trip=jinan.round_trip_pulses),
+         f"SatelliteLink: cache life 65536 pulses is shorter than the link round trip "
+         f"{jinan.round_trip_pulses} pulses"),
+        (lambda: GroundLink(memory="dram", store_depth=jinan.frame_records - 1,
+                            frame_records=jinan.frame_records),
+         f"GroundLink: {jinan.frame_records - 1} records cannot hold one frame period's "
+         f"{jinan.frame_records} records"),
+        (lambda: GroundLink(frame_records=jinan.frame_records),  # on-chip: 1024 records
+         f"GroundLink: 1024 records cannot hold one frame period's {jinan.frame_records}"),
+        (lambda: GroundLink(memory="ddr"), "GroundLink: memory='ddr', expected one of bram, dram"),
+        (lambda: SatelliteLink(cache_pulses=1 << 20),
+         "SatelliteLink: an on-chip cache holds lanes x rows = 65536 pulses, not 1048576"),
+    ]
+    for make, message in refused:
+        with pytest.raises(MemoryConfigError, match=re.escape(message)):
+            make()
 
 
 def test_cli_prints_the_table_or_one_error_line(tmp_path, capsys):

@@ -11,16 +11,18 @@ from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from models.constants import FABRIC_CLOCK_HZ
+from models.memory.flight import flight_pass_sizes
 from rtl.simonly.ecp5_primitives import EHXPLLL, PLL_LOCK_EDGES, PrimitiveModelError
 from rtl.tops import clocks, tops
 from rtl.tops.csr import SerialRegisters
+from rtl.tops.pins import io_pins
 from sim import synth
 from tb.pysim import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "data"
 _LOCATE = re.compile(r'^LOCATE COMP "([^"]+)" SITE "([A-Z]+\d+)";', re.M)
-_IOBUF = re.compile(r'^IOBUF PORT "([^"]+)" IO_TYPE=\w+;', re.M)
+_IOBUF = re.compile(r'^IOBUF PORT "([^"]+)" IO_TYPE=\w+[^;\n]*;', re.M)
 _FREQ = re.compile(r'^FREQUENCY PORT "([^"]+)" ([\d.]+) MHZ;', re.M)
 
 
@@ -29,6 +31,8 @@ def pins_of(top: wiring.Component) -> set[str]:
     names = set()
     for path, _member, value in top.signature.flatten(top):
         name, width = "__".join(map(str, path)), len(Value.cast(value))
+        names |= {name} if width == 1 else {f"{name}[{i}]" for i in range(width)}
+    for name, width in io_pins(top).items():  # the DDR3 pads
         names |= {name} if width == 1 else {f"{name}[{i}]" for i in range(width)}
     return names
 
@@ -53,19 +57,39 @@ def _instances(fragment: Fragment) -> list[str]:
     return found
 
 
-def test_satellite_top_elaborates_with_its_primitives():
-    kinds = _instances(Fragment.get(tops.SYNTH_TOPS["satellite_fpga"](), None))
-    counts = {kind: kinds.count(kind) for kind in set(kinds)}
-    assert counts["EHXPLLL"] == 2 and counts["ECLKSYNCB"] == 1 and counts["CLKDIVF"] == 1
+def _counts(name: str) -> dict[str, int]:
+    kinds = _instances(Fragment.get(tops.SYNTH_TOPS[name](), None))
+    return {kind: kinds.count(kind) for kind in set(kinds)}
+
+
+def test_satellite_top_elaborates_with_its_primitives_and_the_dram():
+    counts = _counts("satellite_fpga")
+    # PLL 1, the line PLL, the DRAM's PLL; an edge-clock tree for the gearbox and one for DDR3
+    assert counts["EHXPLLL"] == 3 and counts["ECLKSYNCB"] == 2 and counts["CLKDIVF"] == 2
     assert counts["ODDRX2F"] == counts["DELAYF"] == 17  # 8 IM + 8 PM + trigger
-    assert counts["IDDRX1F"] == 64 and counts["DP16KD"] > 0
+    assert counts["IDDRX1F"] == 64
+    # the RND cache is in DDR3: no block RAM rows of an on-chip cache are instantiated
+    assert counts.get("DP16KD", 0) == 0 and counts["litedram_ecp5"] == 1
+
+
+def test_ground_top_elaborates_with_the_record_store_in_dram():
+    top = tops.SYNTH_TOPS["ground_fpga"]()
+    sizes = flight_pass_sizes()
+    assert top.link.signature.members["dram"].is_signature
+    assert top.link._store_depth == sizes.store_records
+    kinds = _instances(Fragment.get(top, None))
+    assert kinds.count("EHXPLLL") == 3 and kinds.count("litedram_ecp5") == 1
+    assert kinds.count("ECLKSYNCB") == kinds.count("CLKDIVF") == 1  # the DDR3 edge clock
 
 
 def test_pll_settings_give_the_clocks():
     main, line = clocks.MAIN_PLL, clocks.LINE_PLL
     assert (main.clkop_hz, main.clkos_hz) == (2 * FABRIC_CLOCK_HZ, FABRIC_CLOCK_HZ)
     assert line.clkop_hz * 32 == FABRIC_CLOCK_HZ * 34  # a 34-bit block per 32 fabric cycles
-    for config, ref in ((main, clocks.REF_HZ), (line, int(FABRIC_CLOCK_HZ))):
+    dram = clocks.DRAM_PLL
+    assert (dram.clkop_hz, dram.clkos_hz) == (clocks.DRAM2X_HZ, clocks.DRAM_INIT_HZ)
+    for config, ref in ((main, clocks.REF_HZ), (line, int(FABRIC_CLOCK_HZ)),
+                        (dram, int(FABRIC_CLOCK_HZ))):
         assert clocks.PFD_HZ[0] <= ref / config.clki_div <= clocks.PFD_HZ[1]
         assert clocks.VCO_HZ[0] <= config.vco_hz <= clocks.VCO_HZ[1]
         assert config.clkfb_div <= clocks.CLKFB_DIV_MAX
@@ -87,7 +111,7 @@ def test_pll_refuses_what_it_cannot_make():
 
 
 def test_domains_leave_reset_after_lock_and_rst_n():
-    dut = clocks.Ecp5Clocks(gearbox=False, ecp5=False)
+    dut = clocks.Ecp5Clocks(gearbox=False, ecp5=False, dram=True)
     m = Module()
     m.submodules.clocks = dut
     dut.add_domains(m)
@@ -107,9 +131,11 @@ def test_domains_leave_reset_after_lock_and_rst_n():
             await ctx.delay(20e-9)
             seen.setdefault(ctx.get(dut.locked), edge)
         assert ctx.get(count) > 0  # out of reset: counting
+        assert ctx.get(dut.arst) == 0  # the DRAM's reset follows
         ctx.set(dut.rst_n, 0)
         await ctx.delay(1e-9)
         assert ctx.get(count) == 0  # asynchronous assert
+        assert ctx.get(dut.arst) == 1
         ctx.set(dut.rst_n, 1)
         await ctx.delay(6.4e-9)
         assert ctx.get(count) == 0  # held through the synchroniser's two flops
@@ -118,7 +144,7 @@ def test_domains_leave_reset_after_lock_and_rst_n():
 
     sim.add_testbench(bench)
     sim.run()
-    # both PLLs count their CLKI edges; the line PLL's CLKI is the (faster) fabric clock
+    # every PLL counts its CLKI edges; the line and DRAM PLLs' CLKI is the (faster) fabric clock
     assert seen[0] == 0 and seen[1] == PLL_LOCK_EDGES - 1
 
 

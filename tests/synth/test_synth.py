@@ -55,6 +55,23 @@ def test_yosys_hides_the_rtl_carry_cells_during_synthesis(tmp_path):
     assert "(* blackbox *)" in synth._OPAQUE_BLACKBOX
 
 
+def test_fpga_tops_read_the_litedram_core_with_their_own_verilog(tmp_path):
+    """The FPGA tops instantiate the generated LiteDRAM core: ``SYNTH_SOURCES`` gives its
+    Verilog (the ECP5 PHY with its tristates as TRELLIS_IO, as nextpnr needs them), and Yosys
+    reads it before synthesis."""
+    for top in ("satellite_fpga", "ground_fpga"):
+        (core,) = synth.sources_of(top)
+        text = core.read_text()
+        assert "module litedram_ecp5(" in text and "TRELLIS_IO" in text and "1'bz" not in text
+    assert synth.sources_of("ground_rx") == []
+    script = synth.yosys_script(tmp_path / "t.v", "t", tmp_path / "t.json", tmp_path / "bb.v",
+                                extra=[core])
+    steps = [s.strip() for s in script.split(";")]
+    assert steps[:2] == [f"read_verilog {tmp_path / 't.v'}", f"read_verilog {core}"]
+    assert steps.index(f"read_verilog {core}") < next(
+        i for i, s in enumerate(steps) if s.startswith("synth_ecp5"))
+
+
 def test_modules_with_carry_cells_are_the_lines():
     from amaranth.back import verilog
 
