@@ -10,6 +10,8 @@ clocks of the top drift apart.
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 from cocotb.triggers import Timer
 from cocotb.utils import get_sim_time
@@ -34,6 +36,8 @@ class TbClock:
         self.starts = self.schedule.phase_as + np.concatenate(
             ([0], np.cumsum(periods[:-1] * self.seg)))
         self.constant = len(periods) == 1
+        self._starts = [int(x) for x in self.starts]
+        self._periods = [int(x) for x in periods]
 
     def rise_ps(self, k: np.ndarray | int) -> np.ndarray:
         """Rising edge of cycle ``k`` (0 is the first), ps."""
@@ -41,9 +45,14 @@ class TbClock:
         s = np.minimum(k // self.seg, len(self.periods) - 1)
         return (self.starts[s] + (k - s * self.seg) * self.periods[s]) // AS_PER_PS
 
+    def _rise(self, k: int) -> int:
+        """:meth:`rise_ps` of one cycle, in Python integers (a wake asks for a few)."""
+        s = min(k // self.seg, len(self._periods) - 1)
+        return (self._starts[s] + (k - s * self.seg) * self._periods[s]) // AS_PER_PS
+
     def fall_ps(self, k: int) -> int:
-        rise, after = (int(x) for x in self.rise_ps(np.array([k, k + 1])))
-        return rise + (after - rise) // 2
+        rise = self._rise(k)
+        return rise + (self._rise(k + 1) - rise) // 2
 
     def edges_before(self, t_ps: np.ndarray) -> np.ndarray:
         """Rising edges strictly before each ``t_ps`` (int64 array)."""
@@ -54,16 +63,14 @@ class TbClock:
         return np.asarray([self._search(int(x)) for x in np.atleast_1d(t)]).reshape(t.shape)
 
     def _search(self, t_ps: int) -> int:
-        low, high = 0, 1
-        while int(self.rise_ps(high)) < t_ps:
-            high *= 2
-        while low < high:  # the first k with R_k >= t_ps
-            mid = (low + high) // 2
-            if int(self.rise_ps(mid)) < t_ps:
-                low = mid + 1
-            else:
-                high = mid
-        return low
+        # the segment by its start, then the cycle inside it by division, then a step or two
+        s = max(0, bisect.bisect_right(self._starts, t_ps * AS_PER_PS) - 1)
+        k = s * self.seg + max(0, (t_ps * AS_PER_PS - self._starts[s]) // self._periods[s] - 1)
+        while k > 0 and self._rise(k - 1) >= t_ps:
+            k -= 1
+        while self._rise(k) < t_ps:  # the first k with R_k >= t_ps
+            k += 1
+        return k
 
     def now(self) -> int:
         """Rising edges so far: the top's cycle counter of this clock between two edges."""
