@@ -1,6 +1,8 @@
 """The clock-recovery model (:mod:`models.link.cdr`) and the receiver model's use of its lock pin
 (:func:`models.link.receiver.receive` with ``cdr_lock``)."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,7 @@ def test_sampled_bits_a_stretch_at_a_time_are_the_whole_run_cut():
     rec = run(150.0)  # slipping: the stretches must carry the phase across their ends
     whole = cdr.sampled_bits(rec, offset=7)
     cuts = [0, 1, 500, 1333, BLOCKS]
-    parts = [cdr.sampled_bits(rec, 7, a, b) for a, b in zip(cuts, cuts[1:])]
+    parts = [cdr.sampled_bits(rec, 7, a, b) for a, b in itertools.pairwise(cuts)]
     assert np.array_equal(np.concatenate(parts), whole)
 
 
