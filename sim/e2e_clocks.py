@@ -97,7 +97,7 @@ def plan_clocks(scenario: Scenario, window: Window, cycles: int, line: dict[str,
         # the sender's first block goes out in its first cycle after reset
         sent_ps = int(rising_edges_ps(schedules[sender], POWER_ON_CYCLES)[POWER_ON_CYCLES])
         arrival_ps = sent_ps + (line[d]["latency_cycles"] + LINE_CYCLES) * FABRIC_CLOCK_PS
-        # never at time 0: a schedule's delays are never zero (tb.runner --no-sched-zero-delay)
+        # never at time 0: the generator's first delay is then never zero
         phase_ps = max(reference_ps, arrival_ps - FIRST_WORD_CYCLE * reference_ps)
         schedules[rec] = cdr.schedule(recovery, segment, phase_ps)
         lines[d] = {"offset": int(rng.integers(BLOCK_BITS)), "first_due": FIRST_WORD_CYCLE,

@@ -476,11 +476,6 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
         build_args = list(_VERILATOR_ARGS)
         if internal_clock_ps is not None or clocks:
             build_args += ["--timing", "-CFLAGS", "-std=c++20"]  # the wheel sets no C++ standard
-        if clocks:
-            # A schedule's delays are computed (never zero: each edge is later than the last),
-            # which Verilator would otherwise treat as possible #0 and schedule for at every
-            # evaluation of the whole design.
-            build_args.append("--no-sched-zero-delay")
         if fmt is not None:
             build_args.append("--trace-fst" if fmt == "fst" else "--trace")
             test_args = ["--trace-file", str(wave_file(build_dir, simulator, case, fmt))]
