@@ -32,8 +32,18 @@ from pathlib import Path
 
 import numpy as np
 
-from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES
-from rtl.e2e.top import CAPTURES, REPLAYS, VERILOG_SOURCES, E2eParams, E2eTop, payload_bits
+from models.constants import FRAME_PULSES
+from rtl.e2e.top import (
+    CAPTURES,
+    CLOCKS,
+    REPLAYS,
+    VERILOG_SOURCES,
+    E2eParams,
+    E2eTop,
+    payload_bits,
+)
+from rtl.simonly.clock_gen import LoadedClock, write_schedule
+from sim.e2e_clocks import MAX_SEGMENTS, oscillators, plan_clocks, schedule_spec
 from sim.e2e_scenario import (
     SCENARIO_DIR,
     Scenario,
@@ -55,13 +65,13 @@ SUMMARY_PATH = ROOT / "build" / "sim" / "summary.json"
 DEFAULT_SCENARIO = SCENARIO_DIR / "nominal.toml"
 # Pulses per wall second of this top on a 2-core AMD EPYC (``make bench``'s cosim_* rows): the
 # start line's duration estimate, nothing else depends on them.
-EXPECTED_SPEED = {"verilator": 1.0e6, "icarus": 930.0}
+EXPECTED_SPEED = {"verilator": 0.75e6, "icarus": 930.0}
 ICARUS_WINDOW_CYCLES = 30_000  # Icarus default: ~2 min of symbols, frames and cache traffic
 LONG_RUN_S = 3600  # longer windows run only when given explicitly
 SETUP_S = {"verilator": 30.0, "icarus": 20.0}  # Verilog and stimulus, roughly
 BUILD_S = {"verilator": 150.0, "icarus": 30.0}  # a first build of the top (cached afterwards)
 # The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
-PUBLIC_RW = ("*_count", "*_strobe", "tdc_*")
+PUBLIC_RW = ("*_count", "*_strobe", "*_hold", "tdc_*")
 PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
              "*_short_reads", "*_released", "sat_*", "gnd_*", "up_*", "dn_*",
              "report_overflow", "locked", "tap_overflow")
@@ -111,17 +121,31 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
     prep_s = time.perf_counter() - start
     window = pass_window(scenario)
     line = line_channels(scenario, window, int(stim["end_cycle"]))
+    clocks = plan_clocks(scenario, window, int(stim["end_cycle"]), line, scenario.seed)
+    # the same file names and table sizes for every scenario: one build serves them all
+    files = {port: str(build / f"clock_{port}.hex") for port in CLOCKS.values()}
+    ground, sat = CLOCKS["sync"], CLOCKS["sat"]
+    loaded = {port: LoadedClock(path, MAX_SEGMENTS) for port, path in files.items()}
+    # the two fabric clocks as a pair: two event times per cycle (rtl.simonly.clock_gen)
+    loaded[ground] = LoadedClock(files[ground], 1, driven=True)
+    loaded[sat] = LoadedClock(files[sat], 1, partner=(ground, files[ground]))
+    for domain, port in CLOCKS.items():
+        write_schedule(loaded[port], clocks.schedules[domain])
+    clock_arrays = build / "clocks.npz"
+    np.savez(clock_arrays, **clocks.arrays)
     result_path = build / "result.json"
     result_path.unlink(missing_ok=True)
     top = E2eTop(params, cached_startup_tables())
     try:
         run_cocotb(top, "tb.e2e.cocotb_e2e", simulator, case=case,
-                   internal_clock_ps=FABRIC_CLOCK_PS, public_rw=PUBLIC_RW, public_rd=PUBLIC_RD,
+                   clocks=loaded, public_rw=PUBLIC_RW, public_rd=PUBLIC_RD,
                    extra_sources=VERILOG_SOURCES, verilog_key=repr(params),
                    wave_window=params.wave_start_cycle is not None,
                    params={"top": asdict(params), "widths": widths(), "seed": scenario.seed,
                            "stimulus": str(stim_path), "result_path": str(result_path),
-                           "line": line,
+                           "line": line, "line_clocks": clocks.lines,
+                           "clock_arrays": str(clock_arrays),
+                           "clocks": {d: schedule_spec(c) for d, c in clocks.schedules.items()},
                            "corrupt": corrupt, "corrupt_hit": corrupt_hit,
                            "tdc_registers": registers, "tdc_counters": stim["tdc_counters"],
                            "max_cycles": max_cycles,
@@ -158,6 +182,11 @@ def _run_locked(simulator: str, scenario: Scenario, frames: int, params: E2ePara
         "detection_frames": np.bincount(
             (stim["det_pulse"] // np.uint64(FRAME_PULSES)).astype(np.int64),
             minlength=frames).tolist(),
+        "clocks": {"oscillator_ppm": {"satellite": oscillators(scenario)["sat"],
+                                      "ground": oscillators(scenario)["sync"]},
+                   "range_rate_m_s": window.range_rate_m_s,
+                   "cdr_pull_in_ppm": scenario.cdr_pull_in_ppm,
+                   "links": {"uplink": clocks.lines["up"], "downlink": clocks.lines["dn"]}},
         "channel": {**asdict(window), "rate_scale": scenario.rate_scale,
                     "time_scale": scenario.time_scale, "clock_ppm": scenario.clock_ppm,
                     "clock_offset_ps": scenario.clock_offset_ps, "delta_ps": stim["delta"]},
@@ -183,6 +212,12 @@ def print_summary(result: dict) -> None:
           f"link latency /{ch['time_scale']:g}"
           + (f", stopped at cycle {result['cycles']:,} (smoke window)" if result["truncated"]
              else ""))
+    clocks = result["clocks"]
+    osc, links = clocks["oscillator_ppm"], clocks["links"]
+    print(f"  clocks: satellite {osc['satellite']:+.3f} ppm, ground {osc['ground']:+.3f} ppm, "
+          f"range rate {clocks['range_rate_m_s']:+,.0f} m/s; recovered downlink "
+          f"{links['downlink']['rate_ppm']:+.2f} ppm, uplink {links['uplink']['rate_ppm']:+.2f} "
+          f"ppm of the receiver's reference (CDR range +-{clocks['cdr_pull_in_ppm']:g} ppm)")
     print(f"  {result['pulses_per_s'] / 1e6:.3f} M pulses/s in the simulation loop "
           f"({result['real_time_ratio']:.2e} of real time; "
           f"{result['pulses_per_cpu_s'] / 1e6:.3f} M per CPU second, load average "
@@ -218,7 +253,11 @@ def link_lines(link: dict) -> str:
     for name in ("uplink", "downlink"):
         phy = link[name]
         lock = "locked" if phy["locked"] else "NOT LOCKED at the end"
-        lines.append(f"  {name} PHY: {lock}; {phy['locks']} locks, {phy['lock_losses']} lost, "
+        cdr = ("CDR locked" if phy["cdr_locked"] else "CDR NOT LOCKED at the end") + (
+            f" (first at word {phy['cdr_lock_word']:,}" if phy["cdr_lock_word"] is not None
+            else " (never locked") + f", {phy['cdr_lock_losses']} lost)"
+        lines.append(f"  {name} PHY: {lock}; {cdr}; {phy['locks']} locks, "
+                     f"{phy['lock_losses']} lost, "
                      f"{phy['slips']} re-alignments, {phy['bad_headers']} bad headers; "
                      f"{phy['messages']} copies whole, {phy['aborted']} cut, {phy['stray']} "
                      f"stray blocks")

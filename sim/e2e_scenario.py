@@ -20,6 +20,7 @@ File format (every key optional except ``pass``; unknown keys are errors)::
     offset_s = 150.0            frames = 2048        seed = 1
     rate_scale = 250.0          time_scale = 32.0
     clock_ppm = 0.5             clock_offset_ps = 0.0
+    satellite_ppm = 0.0         range_rate_m_s = -7500.0    cdr_pull_in_ppm = 100.0
     extra_background_cps = 0.0  # per detector, before rate_scale (a moon surge)
     [uplink]   / [downlink]     # the laser link's line bits (models.link.channel, line_channels)
     loss = 0.0  ber = 0.0  slip_rate = 0.0  bursts = [[t0_s, duration_s], ...]  (simulated time)
@@ -28,6 +29,13 @@ File format (every key optional except ``pass``; unknown keys are errors)::
 cost the lock) at a rate that cuts a 32-word copy with probability ``loss``; ``bursts``: loss of
 signal (noise bits) over the given intervals; ``slip_rate``: bit slips of the receiver's clock
 recovery per line bit (either way).
+
+Clocks (:mod:`sim.e2e_clocks`): ``clock_ppm`` is the ground's clock against the satellite's
+(the TDC reads the arrivals with it); ``satellite_ppm`` the satellite's oscillator against its
+nominal 156.25 MHz, so the ground's runs at ``satellite_ppm + clock_ppm``. ``range_rate_m_s``
+replaces the pass window's range rate (the Doppler of the arrivals and of both links' recovered
+clocks); ``cdr_pull_in_ppm`` is the tuning range of both receivers' clock recovery
+(:class:`models.link.cdr.CdrConfig`).
 """
 
 from __future__ import annotations
@@ -133,12 +141,17 @@ class Scenario:
     clock_ppm: float = 0.5
     clock_offset_ps: float = 0.0
     extra_background_cps: float = 0.0
+    satellite_ppm: float = 0.0
+    range_rate_m_s: float | None = None
+    cdr_pull_in_ppm: float = 100.0
     uplink: LinkSide = field(default_factory=LinkSide)
     downlink: LinkSide = field(default_factory=LinkSide)
 
 
 _TOP_FLOATS = ("offset_s", "rate_scale", "time_scale", "clock_ppm", "clock_offset_ps",
-               "extra_background_cps")
+               "extra_background_cps", "satellite_ppm", "range_rate_m_s", "cdr_pull_in_ppm")
+MAX_OSCILLATOR_PPM = 100.0  # a TCXO, not a broken oscillator
+MAX_RANGE_RATE_M_S = 12_000.0  # faster than any low-Earth-orbit pass
 _TOP_INTS = ("frames", "seed")
 _TOP_STRS = ("name", "description", "pass")
 
@@ -224,6 +237,12 @@ def load_scenario(path: str | Path) -> Scenario:
         (scenario.time_scale >= 1, f"time_scale={scenario.time_scale} must be >= 1"),
         (scenario.extra_background_cps >= 0,
          f"extra_background_cps={scenario.extra_background_cps} must not be negative"),
+        (abs(scenario.satellite_ppm) <= MAX_OSCILLATOR_PPM,
+         f"satellite_ppm={scenario.satellite_ppm} is beyond +-{MAX_OSCILLATOR_PPM:g} ppm"),
+        (scenario.range_rate_m_s is None or abs(scenario.range_rate_m_s) <= MAX_RANGE_RATE_M_S,
+         f"range_rate_m_s={scenario.range_rate_m_s} is beyond +-{MAX_RANGE_RATE_M_S:g} m/s"),
+        (0 < scenario.cdr_pull_in_ppm <= 10_000,
+         f"cdr_pull_in_ppm={scenario.cdr_pull_in_ppm} must be in (0, 10000]"),
     ]
     for ok, message in checks:
         if not ok:
@@ -263,9 +282,11 @@ def pass_window(scenario: Scenario) -> Window:
                             f"{edges_s[-1]:.0f} s of data collection")
     i = int(np.searchsorted(edges_s, scenario.offset_s, side="right")) - 1
     det = config.detector
+    rate = slices.track.range_rate_m_s[i] if scenario.range_rate_m_s is None \
+        else scenario.range_rate_m_s
     return Window(
         range_m=float(slices.track.range_m[i]),
-        range_rate_m_s=float(slices.track.range_rate_m_s[i]),
+        range_rate_m_s=float(rate),
         elevation_deg=float(slices.track.elevation_deg[i]),
         eta=float(slices.eta[i]),
         dark_cps=det.dark_cps,
@@ -312,6 +333,8 @@ def line_channels(scenario: Scenario, window: Window, cycles: int) -> dict[str, 
                              fade_bits=FADE_BLOCKS * BLOCK_BITS, bursts=bursts,
                              slip_rate=side.slip_rate)
         out[d] = {"latency_cycles": round(latency / CYCLE_S),
+                  # loss of signal (the clock recovery sees no light): (first bit, bits)
+                  "dark": [list(b) for b in bursts],
                   "faults": {"flips": list(faults.flips),
                              "bursts": [list(b) for b in faults.bursts],
                              "slips": [list(s) for s in faults.slips], "seed": faults.seed}}

@@ -59,7 +59,7 @@ from amaranth.lib import wiring
 from cocotb_tools.runner import Icarus, Verilator, get_runner
 
 from models.clocks import ClockSchedule
-from rtl.simonly.clock_gen import clock_generator
+from rtl.simonly.clock_gen import LoadedClock, clock_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = ROOT / "build" / "cocotb"
@@ -193,7 +193,7 @@ def add_internal_clock(verilog_text: str, top: str, period_ps: int) -> str:
 
 
 def add_scheduled_clocks(verilog_text: str, top: str,
-                         clocks: Mapping[str, ClockSchedule]) -> str:
+                         clocks: Mapping[str, ClockSchedule | LoadedClock]) -> str:
     """``verilog_text`` with each named 1-bit input of ``top`` made a clock that follows its
     :class:`models.clocks.ClockSchedule` (:func:`rtl.simonly.clock_gen.clock_generator`)."""
     for port, schedule in clocks.items():
@@ -305,7 +305,7 @@ def icarus_time_zero_events(verilog_text: str) -> str:
 def write_verilog(component: wiring.Component, top: str, directory: Path,
                   internal_clock_ps: int | None = None, cache_key: str | None = None,
                   time_zero_events: bool = False,
-                  clocks: Mapping[str, ClockSchedule] | None = None) -> Path:
+                  clocks: Mapping[str, ClockSchedule | LoadedClock] | None = None) -> Path:
     """Convert ``component`` to ``directory/top.v`` (rewritten only when it changed).
 
     With ``internal_clock_ps`` the ``clk`` input becomes a clock made inside ``top``
@@ -426,7 +426,7 @@ def run_cocotb(
     public_rw: Sequence[str] = (),
     public_rd: Sequence[str] = (),
     internal_clock_ps: int | None = None,
-    clocks: Mapping[str, ClockSchedule] | None = None,
+    clocks: Mapping[str, ClockSchedule | LoadedClock] | None = None,
     verilog_key: str | None = None,
     wave_window: bool = False,
 ) -> Path:
@@ -462,7 +462,7 @@ def _build_and_run(component: wiring.Component, test_module: str, simulator: str
                    extra_sources: list[Path] | None,
                    public_rw: Sequence[str], public_rd: Sequence[str],
                    internal_clock_ps: int | None, verilog_key: str | None,
-                   clocks: Mapping[str, ClockSchedule] | None = None,
+                   clocks: Mapping[str, ClockSchedule | LoadedClock] | None = None,
                    wave_window: bool = False) -> None:
     source = write_verilog(component, top, build_dir, internal_clock_ps, verilog_key,
                            time_zero_events=simulator == "icarus", clocks=clocks)

@@ -116,15 +116,18 @@ def recover(rate: np.ndarray, reference_ps: float, config: CdrConfig = DEFAULT_C
     return Recovery(period, phase, locked, int(first[0]) if len(first) else None)
 
 
-def sampled_bits(recovery: Recovery, offset: int = 0) -> np.ndarray:
-    """Line bit index of each received bit (``34 * blocks`` of them, int64; may be negative or
-    repeat while the loop slips): bit ``i`` of block ``j`` samples the middle of line bit
-    ``34 j + i + offset`` moved by the phase, interpolated across the block."""
-    n = len(recovery.period_ps)
+def sampled_bits(recovery: Recovery, offset: int = 0, first: int = 0,
+                 end: int | None = None) -> np.ndarray:
+    """Line bit index of each received bit of blocks ``first`` to ``end`` (default all:
+    ``34 * blocks`` of them, int64; may be negative or repeat while the loop slips): bit ``i``
+    of block ``j`` samples the middle of line bit ``34 j + i + offset`` moved by the phase,
+    interpolated across the block. A long run takes them a stretch at a time."""
+    end = len(recovery.period_ps) if end is None else end
     i = np.arange(BLOCK_BITS)
-    start, end = recovery.phase_ui[:-1, None], recovery.phase_ui[1:, None]
-    theta = start + (end - start) * i / BLOCK_BITS
-    position = np.arange(n)[:, None] * BLOCK_BITS + i + offset + 0.5 + theta
+    start = recovery.phase_ui[first:end, None]
+    stop = recovery.phase_ui[first + 1:end + 1, None]
+    theta = start + (stop - start) * i / BLOCK_BITS
+    position = np.arange(first, end)[:, None] * BLOCK_BITS + i + offset + 0.5 + theta
     return np.floor(position).astype(np.int64).ravel()
 
 

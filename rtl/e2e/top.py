@@ -51,6 +51,8 @@ from amaranth.hdl import (
     Cat,
     ClockDomain,
     ClockSignal,
+    DomainRenamer,
+    Elaboratable,
     Module,
     Mux,
     ResetSignal,
@@ -60,7 +62,7 @@ from amaranth.hdl import (
     Value,
 )
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.fifo import AsyncFIFO, SyncFIFO
 from amaranth.lib.wiring import In, Out, connect
 
 from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES, LANES, TDC_CHANNELS, TDC_TAPS
@@ -99,6 +101,31 @@ POWER_ON_CYCLES = 2
 # scoreboard can say when a mismatching beat happened (48 bits: 2**48 cycles = 20 days).
 STAMP_BITS = 48
 
+# The clocks of the top (domain -> clock input): the ground FPGA's fabric (``sync``, the
+# TDC's clock too), the satellite FPGA's fabric (``sat``), the ground's recovered downlink
+# clock (``dnrec``, the CDR's block clock) and the satellite's recovered uplink clock
+# (``uprec``). The simulator makes each from a schedule file (``sim.e2e``), so one build
+# serves every clock scenario.
+CLOCKS = {"sync": "clk", "sat": "sat_clk", "dnrec": "dnrec_clk", "uprec": "uprec_clk"}
+# The satellite's blocks and captures run in ``sat``; the rest of the top in ``sync``.
+SAT_CAPTURES = ("sig", "ans", "ent", "skey", "dec", "upw", "dnl")
+# Each link direction's receiver runs in its recovered clock (``PhyRx(rx_domain=...)``) and
+# hands its words to the fabric of the receiving FPGA.
+LINE_DOMAINS = {"up": ("uprec", "sat"), "dn": ("dnrec", "sync")}
+# A line replay's entry: two of the deserialiser's words (one per recovered cycle), each 34
+# bits with the CDR's lock pin above it, the first in the low bits. A replay moves a batch into
+# its FIFO one entry per cycle and takes a cycle per strobe, so it could not keep up with one
+# entry per cycle; two words an entry leave it half its cycles.
+LINE_WORD_BITS = BLOCK_BITS + 1
+LINE_ENTRY_WORDS = 2
+LINE_ENTRY_BITS = LINE_ENTRY_WORDS * LINE_WORD_BITS
+# The sync marker (the satellite framer's words, serialised one bit per ground cycle into the
+# sync detector) crosses from ``sat`` to ``sync`` through an AsyncFIFO of MARKER_DEPTH words;
+# the ground's serialiser starts at ``now`` = MARKER_START, when MARKER_START // 32 words or so
+# wait, so that the two fabric clocks may differ by 2 ppm over 2**27 cycles before the FIFO
+# runs dry or full (``marker_slips`` counts either; it must stay 0).
+MARKER_DEPTH = 64
+MARKER_START = 1024
 # A satellite PHY receiver's word with the RND cache head of its cycle: the golden satellite
 # judges each uplink copy at the head its CRC word arrived at.
 UpWord = data.StructLayout({"word": RxWord, "head": 64})
@@ -126,7 +153,7 @@ SYNC_COUNTERS = tuple(JOIN_COUNTERS)
 TDC_REGISTERS = ("offset_ps", "tolerance_ps", "strobe_lag_ps", "max_lag_ps")
 # The sampled delay-line code of TDC channel k comes from replay ``code<k>`` (TDC_TAPS bits).
 CODE_REPLAYS = tuple(f"code{k}" for k in range(TDC_CHANNELS))
-REPLAYS = {**dict.fromkeys(LINE_REPLAYS.values(), BLOCK_BITS),
+REPLAYS = {**dict.fromkeys(LINE_REPLAYS.values(), LINE_ENTRY_BITS),
            **dict.fromkeys(CODE_REPLAYS, TDC_TAPS)}
 # Frame k's sync event reaches the time tagger at TDC cycle SYNC_EVENT_CYCLE + k * FRAME_BITS
 # (the downlink serializer sends the framer's words from the power-on reset on, one bit per
@@ -134,7 +161,7 @@ REPLAYS = {**dict.fromkeys(LINE_REPLAYS.values(), BLOCK_BITS),
 # TDC's cycle 0 is ``now`` = POWER_ON_CYCLES: a code due at ``now`` = c + POWER_ON_CYCLES is
 # sampled by the channels in their cycle c.
 SYNC_FIRST_FRAME = 1
-SYNC_EVENT_CYCLE = 135
+SYNC_EVENT_CYCLE = 135 + MARKER_START - 2
 CAPTURE_PORTS = ("batch", "done", "batches", "fill")
 # The batch itself goes through ``replay_<name>.bin`` (TimedReplay load_file), not a port.
 REPLAY_INPUTS = ("count", "strobe")
@@ -154,7 +181,7 @@ LINK_STATUS = {
     "gnd_down_outside": ("gnd", "down_outside"), "gnd_mismatch": ("gnd", "mismatch"),
 }
 # Each PHY receiver's lock and counters: ``<direction>_<name>`` on the top.
-PHY_STATUS = ("locked", "offset", *RX_COUNTERS)
+PHY_STATUS = ("locked", "offset", *RX_COUNTERS, "cdr_locked", "cdr_lock_losses")
 VERILOG_SOURCES = [BATCH_STORE_VERILOG, REPLAY_STORE_VERILOG,  # run_cocotb(extra_sources=...)
                    WAVE_WINDOW_VERILOG]
 
@@ -216,15 +243,15 @@ def replay_depth(params: E2eParams, name: str) -> int:
     return params.code_depth if name in CODE_REPLAYS else params.link_depth
 
 
-def own_reset_domains(m: Module, clk: Signal) -> None:
-    """``sync`` (held in reset for :data:`POWER_ON_CYCLES` after time 0) and the reset-less
+def own_reset_domains(m: Module, clk: Signal, domain: str = "sync", por: str = "por") -> None:
+    """``domain`` (held in reset for :data:`POWER_ON_CYCLES` after time 0) and the reset-less
     ``por``, both clocked by ``clk``: the top needs no reset input."""
-    m.domains.sync = ClockDomain("sync")
-    m.domains.por = ClockDomain("por", reset_less=True)
-    countdown = Signal(POWER_ON_CYCLES, init=(1 << POWER_ON_CYCLES) - 1)  # ones shifted out
-    m.d.por += countdown.eq(countdown >> 1)
-    m.d.comb += [ClockSignal("sync").eq(clk), ClockSignal("por").eq(clk),
-                 ResetSignal("sync").eq(countdown[0])]
+    m.domains += ClockDomain(domain)
+    m.domains += ClockDomain(por, reset_less=True)
+    countdown = Signal(POWER_ON_CYCLES, init=(1 << POWER_ON_CYCLES) - 1, name=f"{por}_countdown")
+    m.d[por] += countdown.eq(countdown >> 1)
+    m.d.comb += [ClockSignal(domain).eq(clk), ClockSignal(por).eq(clk),
+                 ResetSignal(domain).eq(countdown[0])]
 
 
 def payload_bits(layout: ShapeLike | int) -> int:
@@ -249,10 +276,17 @@ class E2eTop(wiring.Component):
 
     Members
     -------
-    clk : In(1)
-        The only clock; reset is made inside.
-    now : Out(DUE_BITS)
-        Clock edges since time 0 (the replays' due cycles).
+    clk, sat_clk, dnrec_clk, uprec_clk : In(1)
+        The clocks (:data:`CLOCKS`); each domain's reset is made inside.
+    now, sat_now : Out(DUE_BITS)
+        Edges of the ground's and the satellite's fabric clock since time 0 (the capture
+        stamps; ``now`` is the code replays' due cycle).
+    upr_hold, dnr_hold : In(1)
+        Stop the line into the satellite's / the ground's PHY receiver (the window's end:
+        the receivers' status then settles for the testbench to read).
+    marker_slips : Out(32)
+        Sync-marker words lost to a full crossing or missing when the ground's serialiser
+        needed one (must stay 0).
     locked : Out(1)
         The ground sync detector's lock.
     sat_safe : Out(SAFE_COUNTER_BITS)
@@ -297,9 +331,10 @@ class E2eTop(wiring.Component):
         self.gnd = GroundLink(FRAME_PULSES, packet_bits=p.packet_bits,
                               store_depth=p.record_depth, window=p.ground_window,
                               close_lag=p.close_lag)
-        # the link PHY, one transmitter and one receiver per direction
+        # the link PHY, one transmitter and one receiver per direction, the receiver in the
+        # recovered clock of its direction
         self.phy_tx = {d: PhyTx() for d in LINE_CAPTURES}
-        self.phy_rx = {d: PhyRx() for d in LINE_CAPTURES}
+        self.phy_rx = {d: PhyRx(rx_domain="rxrec") for d in LINE_CAPTURES}
         self.raw_funnel = TapFunnel(TDC_CHANNELS, payload_bits(RawHit))
         self.cal_funnel = TapFunnel(TDC_CHANNELS, payload_bits(Tag))
         self.captures = {
@@ -313,7 +348,10 @@ class E2eTop(wiring.Component):
             for name, layout in REPLAYS.items()
         }
         members = {
-            "clk": In(1), "now": Out(DUE_BITS), "locked": Out(1), "tap_overflow": Out(32),
+            **{clk: In(1) for clk in CLOCKS.values()},
+            "now": Out(DUE_BITS), "sat_now": Out(DUE_BITS), "marker_slips": Out(32),
+            "locked": Out(1), "tap_overflow": Out(32),
+            **{f"{name}_hold": In(1) for name in LINE_REPLAYS.values()},
             "sat_safe": Out(SAFE_COUNTER_BITS),
             **{name: Out(64 if name == "sat_head" else 32) for name in LINK_STATUS},
         }
@@ -339,15 +377,23 @@ class E2eTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        own_reset_domains(m, self.clk)
-        m.d.por += self.now.eq(self.now + 1)
+        self.counts = {}  # domain -> its edges since time 0
+        for domain, clk in CLOCKS.items():
+            por = "por" if domain == "sync" else f"{domain}_por"
+            own_reset_domains(m, getattr(self, clk), domain, por)
+            count = {"sync": self.now, "sat": self.sat_now}.get(domain)
+            if count is None:
+                count = Signal(DUE_BITS, name=f"{domain}_now")
+            m.d[por] += count.eq(count + 1)
+            self.counts[domain] = count
         if p.wave_start_cycle is not None:
             add_wave_window(m, p.wave_start_cycle * FABRIC_CLOCK_PS, p.wave_file)
-        stamp = self.now[:STAMP_BITS]
 
         def capture(name: str, valid, payload, ready=None) -> None:
-            """Beats of a stream (or a tap on one, ``ready`` None) into capture ``name``."""
+            """Beats of a stream (or a tap on one, ``ready`` None) into capture ``name``,
+            stamped with the cycle of its domain."""
             into = self.captures[name].i
+            stamp = self.counts["sat" if name in SAT_CAPTURES else "sync"][:STAMP_BITS]
             m.d.comb += [into.valid.eq(valid), into.payload.eq(Cat(payload, stamp))]
             if ready is not None:
                 m.d.comb += ready.eq(into.ready)
@@ -359,7 +405,7 @@ class E2eTop(wiring.Component):
                   "ground": self.ground, "sat_sift": self.sat_sift, "up_rx": self.up_rx,
                   "sender": self.sender, "gnd": self.gnd}
         for name, block in blocks.items():
-            m.submodules[name] = block
+            m.submodules[name] = on_satellite(block) if name in SAT_BLOCKS else block
         tx, ground, cap = self.tx, self.ground, self.captures
 
         # Satellite: the laser sends a beat every cycle (the modulators never stall) and every
@@ -370,23 +416,14 @@ class E2eTop(wiring.Component):
         capture_stream("sig", self.signer.o)
         m.d.comb += tx.link_payload.valid.eq(0)  # sift messages go on the link PHY
 
-        # Downlink words to one bit per cycle (MSB first), the ground sync detector's input.
-        shift = Signal(WORD_BITS)
-        left = Signal(range(WORD_BITS + 1))
-        m.d.comb += [
-            ground.bits.valid.eq(left != 0),
-            ground.bits.payload.eq(shift[-1]),
-            tx.downlink.ready.eq(left <= 1),
-        ]
-        with m.If(tx.downlink.valid & tx.downlink.ready):
-            m.d.sync += [shift.eq(tx.downlink.payload.data), left.eq(WORD_BITS)]
-        with m.Elif(left != 0):
-            m.d.sync += [shift.eq(shift << 1), left.eq(left - 1)]
+        self.sync_marker(m)
 
         # Ground timing chain: channel tags in, squashed detections to the ground link layer.
+        replay_domain = {LINE_REPLAYS[d]: rec for d, (rec, _) in LINE_DOMAINS.items()}
         for name, replay in self.replays.items():
-            m.submodules[f"replay_{name}"] = replay
-            m.d.comb += replay.now.eq(self.now)
+            domain = replay_domain.get(name, "sync")
+            m.submodules[f"replay_{name}"] = DomainRenamer(domain)(replay)
+            m.d.comb += replay.now.eq(self.counts[domain])
             for port in REPLAY_INPUTS:
                 m.d.comb += getattr(replay, port).eq(getattr(self, f"{name}_{port}"))
             for port in REPLAY_OUTPUTS:
@@ -403,10 +440,50 @@ class E2eTop(wiring.Component):
         capture_stream("raw", self.raw_funnel.o)
         capture_stream("cal", self.cal_funnel.o)
         for name, batcher in cap.items():
-            m.submodules[f"capture_{name}"] = batcher
+            m.submodules[f"capture_{name}"] = (on_satellite(batcher) if name in SAT_CAPTURES
+                                               else batcher)
             for port in CAPTURE_PORTS:
                 m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(batcher, port))
         return m
+
+    def sync_marker(self, m: Module) -> None:
+        """The satellite framer's downlink words to one bit per ground cycle (MSB first), the
+        ground sync detector's input. The satellite takes a word whenever a serialiser at its
+        rate would (one per 32 of its cycles) into an :class:`AsyncFIFO` to the ground, whose
+        serialiser starts at ``now`` = :data:`MARKER_START` and takes one per 32 ground cycles
+        from then on: the events come at fixed ground cycles whatever the clocks' phase.
+        A word that finds the FIFO full, or a serialiser that finds it empty, counts in
+        ``marker_slips``."""
+        tx, ground = self.tx, self.ground
+        m.submodules.marker = marker = AsyncFIFO(width=WORD_BITS, depth=MARKER_DEPTH,
+                                                 w_domain="sat", r_domain="sync")
+        pace = Signal(range(WORD_BITS + 1))  # the satellite's serialiser, bits left
+        full = Signal(16)
+        m.d.comb += [tx.downlink.ready.eq(pace <= 1), marker.w_data.eq(tx.downlink.payload.data),
+                     marker.w_en.eq(tx.downlink.valid & tx.downlink.ready)]
+        with m.If(tx.downlink.valid & tx.downlink.ready):
+            m.d.sat += pace.eq(WORD_BITS)
+            with m.If(~marker.w_rdy):
+                m.d.sat += full.eq(full + 1)
+        with m.Elif(pace != 0):
+            m.d.sat += pace.eq(pace - 1)
+
+        shift = Signal(WORD_BITS)
+        left = Signal(range(WORD_BITS + 1))
+        started = Signal()
+        empty = Signal(16)
+        m.d.comb += [ground.bits.valid.eq(left != 0), ground.bits.payload.eq(shift[-1]),
+                     marker.r_en.eq(started & (left <= 1))]
+        with m.If(self.now == MARKER_START):
+            m.d.sync += started.eq(1)
+        with m.If(marker.r_en & marker.r_rdy):
+            m.d.sync += [shift.eq(marker.r_data), left.eq(WORD_BITS)]
+        with m.Else():
+            with m.If(left != 0):
+                m.d.sync += [shift.eq(shift << 1), left.eq(left - 1)]
+            with m.If(marker.r_en):
+                m.d.sync += empty.eq(empty + 1)
+        m.d.comb += self.marker_slips.eq(full + empty)
 
     def link_layers(self, m: Module, capture, capture_stream) -> None:
         """The sifting link layer of both FPGAs. Ground: :class:`~rtl.sifting.link_layer.
@@ -435,7 +512,8 @@ class E2eTop(wiring.Component):
         capture("dec", up_rx.frame.valid & up_rx.frame.ready, up_rx.frame.payload)
         m.d.comb += [up_rx.head.eq(tx.cache_head), self.sender.ack.eq(up_rx.ack)]
         # A level-based ready between the sifting and the message builder, as in SatelliteLink.
-        m.submodules.entries = entries = SyncFIFO(width=SiftEntry.size, depth=4)
+        entries = SyncFIFO(width=SiftEntry.size, depth=4)
+        m.submodules.entries = on_satellite(entries)
         m.d.comb += [
             entries.w_en.eq(sift.entry.valid), entries.w_data.eq(sift.entry.payload),
             sift.entry.ready.eq(entries.w_rdy),
@@ -455,19 +533,36 @@ class E2eTop(wiring.Component):
         downlink carries a SYNC block with counter ``k`` per sync frame; the ground receiver's
         sync counters are captured (``dsy``). A cut message reaches its link layer as a
         truncated copy (``MessageWord`` has no ``abort``), which the CRC-32 rejects."""
-        tick = Signal(range(LINE_CYCLES))
-        m.d.sync += tick.eq(tick + 1)
         sources = {"up": self.gnd.up, "dn": self.sender.o}
         sinks = {"up": self.up_rx.i, "dn": self.gnd.down}
         for d, name in LINE_CAPTURES.items():
             phy_tx, phy_rx = self.phy_tx[d], self.phy_rx[d]
-            m.submodules[f"{d}_phy_tx"], m.submodules[f"{d}_phy_rx"] = phy_tx, phy_rx
+            rec, fabric = LINE_DOMAINS[d]
+            tx_domain = "sat" if fabric == "sync" else "sync"  # the other FPGA sends
+            m.submodules[f"{d}_phy_tx"] = DomainRenamer(tx_domain)(phy_tx)
+            m.submodules[f"{d}_phy_rx"] = DomainRenamer({"rxrec": rec, "sync": fabric})(phy_rx)
             connect(m, sources[d], phy_tx.msg)
+            tick = Signal(range(LINE_CYCLES), name=f"{d}_tick")
+            m.d[tx_domain] += tick.eq(tick + 1)
             m.d.comb += phy_tx.o.ready.eq(tick == 0)
             capture(name, phy_tx.o.valid & phy_tx.o.ready, phy_tx.o.payload)
-            line = self.replays[LINE_REPLAYS[d]].o
-            m.d.comb += [phy_rx.i.valid.eq(line.valid), phy_rx.i.payload.eq(line.payload),
-                         line.ready.eq(1)]
+            # the deserialiser's words, one per recovered cycle (an entry holds two), each with
+            # the CDR's lock pin (held between words)
+            entry = self.replays[LINE_REPLAYS[d]].o
+            hold = getattr(self, f"{LINE_REPLAYS[d]}_hold")
+            second = Signal(LINE_WORD_BITS, name=f"{d}_second")
+            pending = Signal(name=f"{d}_pending")
+            pin = Signal(name=f"{d}_cdr_pin")
+            valid = pending | (entry.valid & ~hold)
+            word = Mux(pending, second, entry.payload[:LINE_WORD_BITS])
+            m.d.comb += entry.ready.eq(~pending & ~hold)
+            with m.If(pending):
+                m.d[rec] += pending.eq(0)
+            with m.Elif(entry.valid & entry.ready):
+                m.d[rec] += [second.eq(entry.payload[LINE_WORD_BITS:]), pending.eq(1)]
+            m.d[rec] += pin.eq(phy_rx.cdr_lock)
+            m.d.comb += [phy_rx.i.valid.eq(valid), phy_rx.i.payload.eq(word[:BLOCK_BITS]),
+                         phy_rx.cdr_lock.eq(Mux(valid, word[BLOCK_BITS], pin))]
             out, sink = phy_rx.o, sinks[d]
             m.d.comb += [sink.valid.eq(out.valid), sink.payload.data.eq(out.payload.data),
                          sink.payload.last.eq(out.payload.last), out.ready.eq(sink.ready)]
@@ -485,11 +580,11 @@ class E2eTop(wiring.Component):
         request = self.phy_tx["dn"].sync
         frame_cycle = Signal(range(FRAME_CYCLES))
         frame = Signal(ARG_BITS)
-        m.d.sync += frame_cycle.eq(frame_cycle + 1)
+        m.d.sat += frame_cycle.eq(frame_cycle + 1)
         with m.If(request.valid & request.ready):
-            m.d.sync += [request.valid.eq(0), frame.eq(frame + 1)]
+            m.d.sat += [request.valid.eq(0), frame.eq(frame + 1)]
         with m.If(frame_cycle == 0):
-            m.d.sync += request.valid.eq(1)
+            m.d.sat += request.valid.eq(1)
         m.d.comb += request.payload.counter.eq(frame)
 
     def time_tagger(self, m: Module, capture) -> None:
@@ -518,6 +613,14 @@ class E2eTop(wiring.Component):
         for name in (*TDC_COUNTERS, *SYNC_COUNTERS):
             m.d.comb += getattr(self, f"tdc_{name}").eq(Value.cast(getattr(ground, name)))
         m.d.comb += self.tap_overflow.eq(raw.overflow + cal.overflow)
+
+
+SAT_BLOCKS = ("qrng", "tx", "signer", "sat_sift", "up_rx", "sender")
+
+
+def on_satellite(block: Elaboratable) -> Elaboratable:
+    """``block`` clocked by the satellite's fabric (``sat``)."""
+    return DomainRenamer("sat")(block)
 
 
 @functools.cache

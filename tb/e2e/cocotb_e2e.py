@@ -9,11 +9,16 @@ Python acts per batch only:
 * the laser link, both ways (:class:`LineChannel`): the link PHY transmitter's line blocks,
   captured, go through the bit channel (:class:`models.link.channel.BitChannel`: bit errors,
   fades, bursts, slips, seeded) and come back as the deserialiser's 34-bit words through a
-  replay into the other FPGA's PHY receiver, each at its block's cycle plus the light time.
-  Messages are framed, delimited, lost and cut on the line; the link layers (RTL) decide
-  everything else.
+  replay into the other FPGA's PHY receiver, one word per cycle of its recovered clock: the
+  line bits the clock recovery model samples (:func:`models.link.cdr.sampled_bits`), with the
+  CDR's lock pin. Messages are framed, delimited, lost and cut on the line; the link layers
+  (RTL) decide everything else.
 
-The clock is made inside the simulator (``tb.runner.run_cocotb(internal_clock_ps=...)``).
+The four clocks (each FPGA's fabric, each link's recovered clock) are made inside the simulator
+from schedule files (:mod:`sim.e2e_clocks`); Python wakes on timers computed from the same
+schedules (:class:`tb.e2e.clocks.TbClock`), always at a falling edge of the clock whose inputs
+it writes. Captures of the satellite carry its cycle; they are turned into ground cycles on
+arrival, so every scoreboard counts in ground cycles.
 Every captured stream is compared with :class:`tb.e2e.scoreboard.E2eScoreboard`; the result goes
 to ``params["result_path"]``.
 """
@@ -27,36 +32,38 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Event, FallingEdge, ReadOnly, Timer
-from cocotb.utils import get_sim_time
+from cocotb.triggers import Event, ReadOnly
 
-from models.constants import FABRIC_CLOCK_PS, FRAME_PULSES
+from models.constants import FRAME_PULSES
 from models.ground.timing import CH_SYNC
-from models.link import channel, line_code
+from models.link import cdr, channel, line_code
 from models.link.line_code import BLOCK_BITS
 from rtl.e2e.replay import batch_record, entry_rows, replay_file, rows_record
 from rtl.e2e.top import (
     CAPTURES,
     CODE_REPLAYS,
     LINE_CAPTURES,
-    LINE_CYCLES,
+    LINE_DOMAINS,
+    LINE_ENTRY_WORDS,
     LINE_REPLAYS,
+    LINE_WORD_BITS,
     LINK_STATUS,
     PHY_STATUS,
     POWER_ON_CYCLES,
     REPLAYS,
+    SAT_CAPTURES,
     E2eParams,
     capture_layout,
     replay_depth,
 )
 from rtl.link.layouts import RxWord
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
+from tb.e2e.clocks import TbClock
 from tb.e2e.link_check import Captured, LineRun, check_link
 from tb.e2e.progress import Progress
 from tb.e2e.scoreboard import LOCK_FRAMES, E2eScoreboard
 from tb.testbench import TB
 
-CLOCK_PS = FABRIC_CLOCK_PS
 DRAIN_FRAMES = 4
 POLL_CYCLES = 2048  # the line captures read every 8192 pulses (1/8 of a sync frame)
 SLOW_POLLS = 2  # the other captures every 4096 cycles
@@ -70,10 +77,12 @@ RX_WORD_BITS = RxWord.size
 COUNTER_WORD = 32  # bits per channel in the time tagger's per-channel counters and registers
 TDC_MARGIN = 64  # cycles from a sampled code to its raw hit's capture (replay, channel, funnel)
 FEED_SLICE = 4096  # entries handed to an injector's queue at once
-
-
-def now_cycles() -> int:
-    return int(get_sim_time(unit="ps")) // CLOCK_PS
+# A line word's entry must be in its replay's FIFO before its due cycle: a batch moves in one
+# entry per cycle after its strobe, and a word released late would leave a hole in the
+# recovered clock's words (counted in ``late``, a mismatch).
+LATE_MARGIN = 3
+# Ground cycles from stopping the lines to reading the receivers' status: 8 recovered cycles.
+STATUS_SETTLE_CYCLES = 8 * 32
 
 
 def values(beats: np.ndarray) -> np.ndarray:
@@ -86,8 +95,10 @@ class Capture:
     on every poll as ``(payload bit matrix, capture cycle of each beat)``; at the end of the
     window also the beats of its unfinished batch."""
 
-    def __init__(self, dut, name: str, width: int, depth: int, handle) -> None:
+    def __init__(self, dut, name: str, width: int, depth: int, handle, stamp_to_ground=None
+                 ) -> None:
         self.name = name
+        self.stamp_to_ground = stamp_to_ground
         layout = capture_layout(name)
         # looked up once: Amaranth recomputes layout sizes and field widths on every access
         self.size = layout.size
@@ -99,8 +110,10 @@ class Capture:
         self.width, self.depth, self.handle = width, depth, handle
 
     def hand_over(self, beats: np.ndarray) -> None:
-        self.handle(beats[:, :self.width],
-                    field(beats, self.cycle_offset, self.cycle_width).astype(np.int64))
+        cycles = field(beats, self.cycle_offset, self.cycle_width).astype(np.int64)
+        if self.stamp_to_ground is not None:
+            cycles = self.stamp_to_ground(cycles)
+        self.handle(beats[:, :self.width], cycles)
 
     def poll(self, limit: int | None = None) -> None:
         """Hand over the batches completed since the last poll (at most ``limit`` in all)."""
@@ -131,38 +144,38 @@ class Poller:
     the captures in ``slow`` (nothing on the link waits for them) once per
     :data:`SLOW_POLLS` of those: fewer, larger batches for their scoreboards."""
 
-    def __init__(self, clk, captures: list[Capture], cycles: int,
+    def __init__(self, clock: TbClock, captures: list[Capture], cycles: int,
                  progress: Progress | None = None, slow: tuple[str, ...] = ()) -> None:
-        self.clk, self.cycles = clk, cycles
+        self.clock, self.cycles = clock, cycles
         self.captures = [c for c in captures if c.name not in slow]
         self.slow = [c for c in captures if c.name in slow]
         self.progress = progress
         self.open = True
 
     async def run(self) -> None:
-        await FallingEdge(self.clk)  # then every wake is a falling edge: no race with the RTL
         polls = 0
         while self.open:
-            await Timer(self.cycles * CLOCK_PS, unit="ps")
+            await self.clock.cycles(self.cycles)  # a falling edge: no race with the RTL
             if not self.open:
                 return
             polls += 1
             for capture in self.captures if polls % SLOW_POLLS else self.captures + self.slow:
                 capture.poll()
             if self.progress is not None:
-                self.progress.update(now_cycles())
+                self.progress.update(self.clock.now())
 
 
 class Injector:
     """Feeds (payload, due cycle) entries to the ``<name>`` replay, one batch per wake: the batch
     is appended to the replay's file (``rtl.e2e.replay.replay_file``, flushed), then strobed.
     Payloads are integers, or with ``rows`` the entries' record bytes
-    (:func:`rtl.e2e.replay.entry_rows`)."""
+    (:func:`rtl.e2e.replay.entry_rows`). Due cycles and wakes are in the replay's clock."""
 
-    def __init__(self, dut, name: str, width: int, batch: int, depth: int,
+    def __init__(self, dut, name: str, width: int, batch: int, depth: int, clock: TbClock,
                  rows: bool = False) -> None:
-        self.clk = dut.clk
+        self.clock = clock
         self.depth = depth
+        self.late = 0  # entries strobed too close to their due cycle (LATE_MARGIN)
         self.path = Path(replay_file(name))  # in the simulator's working directory
         self.file = self.path.open("wb")
         self.count = getattr(dut, f"{name}_count")
@@ -200,26 +213,29 @@ class Injector:
         # written in a rising edge's time step was once lost) and only timers wake it: a
         # value-change callback (RisingEdge(hungry)) would cost the simulator work at every
         # time step while it waits, and the tags replay waits nearly all the time.
+        await self.clock.until(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
         while True:
             if not self.queue:
                 self.added.clear()
                 await self.added.wait()
-                await FallingEdge(self.clk)  # set from a ReadOnly callback: leave that phase
+                await self.clock.cycles(1)  # set from a ReadOnly callback: leave that phase
                 continue
             if not int(self.hungry.value):
                 # no room until the entry that frees it is due; else (a batch still moving,
                 # the ground chain holding the stream) look again a batch's cycles later
-                wait = max(self.room_cycle() - now_cycles(), self.batch)
-                await Timer(wait * CLOCK_PS, unit="ps")
+                wait = max(self.room_cycle() - self.clock.now(), self.batch)
+                await self.clock.cycles(wait)
                 continue
             take = [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
+            now = self.clock.now()
+            self.late += sum(due <= now + i + LATE_MARGIN for i, (_, due) in enumerate(take))
             payloads = [p for p, _ in take]
             self.file.write(rows_record(payloads, self.width, self.batch) if self.rows else
                             batch_record(payloads, [d for _, d in take], self.width, self.batch))
             self.file.flush()
             self.count.value = len(take)
             self.strobe.value = 1
-            await Timer(CLOCK_PS, unit="ps")  # the next falling edge: one rising edge took it
+            await self.clock.cycles(1)  # the next falling edge: one rising edge took it
             self.strobe.value = 0
             self.loaded += len(take)
             self.loaded_due.extend(d for _, d in take)
@@ -265,13 +281,14 @@ def read_counters(dut, model: dict[str, int | list[int]]) -> dict[str, int | lis
 async def feed(injector: Injector, payloads, due: np.ndarray, max_cycles: int) -> None:
     """Hand (payload, due cycle) entries to ``injector`` in slices, keeping its queue short
     (``payloads(a, b)``: the payload integers of entries ``a`` to ``b``)."""
+    clock = injector.clock
     for start in range(0, len(due), FEED_SLICE):
         end = min(start + FEED_SLICE, len(due))
         injector.queue.extend(zip(payloads(start, end), due[start:end].tolist(), strict=True))
         injector.added.set()
-        while len(injector.queue) > FEED_SLICE // 4 and now_cycles() < max_cycles:
-            wait = int(injector.queue[FEED_SLICE // 8][1]) - now_cycles()
-            await Timer(max(wait, injector.batch) * CLOCK_PS, unit="ps")
+        while len(injector.queue) > FEED_SLICE // 4 and clock.now() < max_cycles:
+            wait = int(injector.queue[FEED_SLICE // 8][1]) - clock.now()
+            await clock.cycles(max(wait, injector.batch))
 
 
 @functools.lru_cache(maxsize=64)
@@ -307,41 +324,69 @@ def code_payloads(packed: np.ndarray, due: np.ndarray, width: int):
 
 class LineChannel:
     """One direction of the laser link: the transmitter's captured line blocks through the bit
-    channel (:class:`models.link.channel.BitChannel`), the received bits cut into the
-    deserialiser's 34-bit words, each handed to the receiver's replay due at the cycle its
-    block was sent plus the light time (one word per line block, as the deserialiser gives
-    them). Python acts once per capture batch of blocks."""
+    channel (:class:`models.link.channel.BitChannel`), then sampled by the receiver's clock
+    recovery: word ``j`` of the recovered clock is the received bits
+    :func:`models.link.cdr.sampled_bits` names (a CDR in lock takes each bit once; out of lock
+    it drops or repeats bits; in the dark it sees noise), with the CDR's lock pin of block
+    ``j`` above it, at recovered cycle ``first_due + j`` (every cycle a word, once the first
+    is due); two words per replay entry (``rtl.e2e.top.LINE_ENTRY_WORDS``). Python acts once
+    per capture batch of blocks."""
 
-    def __init__(self, injector: Injector, faults: channel.Faults, latency_cycles: int) -> None:
-        self.injector, self.latency = injector, latency_cycles
+    def __init__(self, injector: Injector, faults: channel.Faults, plan: dict,
+                 recovery: cdr.Recovery) -> None:
+        self.injector, self.recovery = injector, recovery
+        self.offset, self.first_due = plan["offset"], plan["first_due"]
         self.channel = channel.BitChannel(faults)
         self.sent: list[np.ndarray] = []
-        self.sent_cycles = np.zeros(0, dtype=np.int64)
-        self.pending = np.zeros(0, dtype=np.uint8)
-        self.received: list[np.ndarray] = []
+        blocks = len(recovery.period_ps)
+        self.received = np.zeros((blocks + 64) * BLOCK_BITS + len(faults.slips), dtype=np.uint8)
+        self.filled = 0
+        self.fed: list[np.ndarray] = []  # each word's bits, in order
+        self.pins: list[np.ndarray] = []  # the lock pin with each word
         self.words = 0
         self.closed = False  # the window is over: send nothing more
 
-    def on_blocks(self, beats: np.ndarray, cycles: np.ndarray) -> None:
+    def on_blocks(self, beats: np.ndarray, _cycles: np.ndarray) -> None:
         words = field(beats, 0, BLOCK_BITS).astype(np.uint64)
         self.sent.append(words)
-        self.sent_cycles = np.concatenate([self.sent_cycles, cycles])
         if self.closed:
             return
-        bits = np.concatenate([self.pending, self.channel.push(line_code.words_to_bits(words))])
-        n = len(bits) // BLOCK_BITS
-        self.received.append(bits[:n * BLOCK_BITS])
-        self.pending = bits[n * BLOCK_BITS:]
-        index = np.minimum(self.words + np.arange(n), len(self.sent_cycles) - 1)
+        bits = self.channel.push(line_code.words_to_bits(words))
+        bits = bits[:len(self.received) - self.filled]
+        self.received[self.filled:self.filled + len(bits)] = bits
+        self.filled += len(bits)
+        first = self.words
+        end = min(len(self.recovery.period_ps), (self.filled - self.offset) // BLOCK_BITS - 1)
+        if end <= first:
+            return
+        sampled = cdr.sampled_bits(self.recovery, self.offset, first, end).reshape(
+            -1, BLOCK_BITS)
+        arrived = sampled.max(axis=1) < self.filled
+        n = len(arrived) if arrived.all() else int(np.argmin(arrived))
+        n -= n % LINE_ENTRY_WORDS
+        if not n:
+            return
+        bits = self.received[np.maximum(sampled[:n], 0)]
+        pins = self.recovery.locked[first:first + n]
+        words = (line_code.bits_to_words(bits.ravel())
+                 | (pins.astype(np.uint64) << np.uint64(BLOCK_BITS))).tolist()
+        entries = [sum(w << (LINE_WORD_BITS * i)
+                       for i, w in enumerate(words[k:k + LINE_ENTRY_WORDS]))
+                   for k in range(0, n, LINE_ENTRY_WORDS)]
+        self.injector.put_each(entries, (self.first_due + np.arange(
+            first, first + n, LINE_ENTRY_WORDS)).tolist())
+        self.fed.append(bits.ravel())
+        self.pins.append(pins)
         self.words += n
-        self.injector.put_each(line_code.bits_to_words(bits[:n * BLOCK_BITS]).tolist(),
-                               (self.sent_cycles[index] + self.latency + LINE_CYCLES).tolist())
 
     def run(self, released: int, got: Captured, status: dict[str, int]) -> LineRun:
         """The direction after the window: ``released`` words reached the receiver."""
-        bits = np.concatenate(self.received) if self.received else np.zeros(0, np.uint8)
+        released *= LINE_ENTRY_WORDS  # entries to words
+        bits = np.concatenate(self.fed) if self.fed else np.zeros(0, np.uint8)
+        pins = np.concatenate(self.pins)[:released] if self.pins else np.zeros(0, bool)
         return LineRun(np.concatenate(self.sent) if self.sent else np.zeros(0, np.uint64),
-                       bits[:released * BLOCK_BITS], got, status)
+                       bits[:released * BLOCK_BITS], got, status,
+                       pins=pins, late=self.injector.late)
 
 
 class Timeline:
@@ -391,14 +436,27 @@ async def e2e_matches_models(dut):
         fine[index] ^= 1  # one wrong raw hit in the model: the raw-hit scoreboard must object
     board = E2eScoreboard(params, stim["det_pulse"], stim["det_basis"], stim["det_bit"])
     widths = p["widths"]
+    clocks = {domain: TbClock(spec) for domain, spec in p["clocks"].items()}
+    ground, sat = clocks["sync"], clocks["sat"]
+    replay_clock = {LINE_REPLAYS[d]: clocks[rec] for d, (rec, _) in LINE_DOMAINS.items()}
+
+    def sat_to_ground(stamps: np.ndarray) -> np.ndarray:
+        """A satellite capture's cycle as the ground's: the ground's counter when the
+        satellite's edge that took the beat came (the stamp counts the edges before it)."""
+        return ground.edges_before(sat.rise_ps(stamps))
 
     injectors = {name: Injector(dut, name, widths[name], params.replay_batch,
-                                replay_depth(params, name), rows=name in CODE_REPLAYS)
+                                replay_depth(params, name), replay_clock.get(name, ground),
+                                rows=name in CODE_REPLAYS)
                  for name in REPLAYS}
     expect_time_tagger(board, stim)
     end_cycle = int(stim["end_cycle"])
+    arrays = np.load(p["clock_arrays"])
     lines = {d: LineChannel(injectors[LINE_REPLAYS[d]], faults_of(p["line"][d]["faults"]),
-                            p["line"][d]["latency_cycles"]) for d in LINE_REPLAYS}
+                            p["line_clocks"][d], cdr.Recovery(
+                                arrays[f"{d}_period"], arrays[f"{d}_phase"],
+                                arrays[f"{d}_locked"], p["line_clocks"][d]["cdr_lock_block"]))
+             for d in LINE_REPLAYS}
     collected = {name: Captured() for name in ("dnw", "dec", "dsy", "ent", "skey", "gkey")}
     up_words, up_heads = Captured(), []
     timeline = Timeline()
@@ -432,16 +490,17 @@ async def e2e_matches_models(dut):
         "sync": lambda beats, cycles: board.check_sequence("sync_tags", beats, cycles),
         "tag": lambda beats, cycles: board.check_sequence("merged_tags", beats, cycles),
     }
-    captures = [Capture(dut, name, widths[name], params.capture_depth(name), handlers[name])
+    captures = [Capture(dut, name, widths[name], params.capture_depth(name), handlers[name],
+                        sat_to_ground if name in SAT_CAPTURES else None)
                 for name in CAPTURES]
     truncated = bool(p.get("max_cycles")) and end_cycle > p["max_cycles"]
     if truncated:
         end_cycle = p["max_cycles"]
     progress = (Progress(end_cycle * params.lanes / FRAME_PULSES, params.lanes, board)
                 if p.get("progress") else None)
-    poller = Poller(dut.clk, captures, POLL_CYCLES, progress, slow=SLOW_CAPTURES)
+    poller = Poller(ground, captures, POLL_CYCLES, progress, slow=SLOW_CAPTURES)
     set_registers(dut, p["tdc_registers"])
-    await tb.ticks(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
+    await ground.until(2 * POWER_ON_CYCLES)  # a batch loaded in reset would be lost
     for task in (poller, *injectors.values()):
         cocotb.start_soon(task.run())
     wall, cpu = time.perf_counter(), time.process_time()
@@ -450,11 +509,11 @@ async def e2e_matches_models(dut):
         code_due = stim[f"{name}_due"].astype(np.int64)
         cocotb.start_soon(feed(injectors[name], code_payloads(stim[name], code_due, widths[name]),
                                code_due, feed_until))
-    await Timer(max(1, end_cycle - now_cycles()) * CLOCK_PS, unit="ps")
+    await ground.until(end_cycle)
     await ReadOnly()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if progress is not None:
-        progress.close(now_cycles())
+        progress.close(ground.now())
     # The window ends here for every stream: what the RTL captured up to now (the unfinished
     # batches included) against the model outputs of what the link delivered up to now.
     poller.open = False
@@ -463,20 +522,32 @@ async def e2e_matches_models(dut):
     snapshots = [capture.snapshot() for capture in captures]
     replays = {name: tuple(int(getattr(dut, f"{name}_{port}").value) for port in (
         "accepted", "dropped", "short_reads")) for name in REPLAYS}
-    released = {d: int(getattr(dut, f"{name}_released").value)
-                for d, name in LINE_REPLAYS.items()}
-    phy_status = {d: {name: int(getattr(dut, f"{d}_{name}").value) for name in PHY_STATUS}
-                  for d in LINE_REPLAYS}
+    strobed = {name: injector.batches for name, injector in injectors.items()}
     tap_overflow = int(dut.tap_overflow.value)
     sat_safe = int(dut.sat_safe.value)
     counters = read_counters(dut, p["tdc_counters"])
     status = {name: int(getattr(dut, name).value) for name in (*LINK_STATUS, "locked",
                                                                "tap_overflow", "sat_safe")}
-    await Timer(2 * CLOCK_PS, unit="ps")
+    # The lines stop (each at a falling edge of its recovered clock), then each receiver's status
+    # crosses into its fabric (a snapshot a few recovered cycles old) and is read with the words
+    # the receiver got. A batch is in its capture file a cycle after it completes.
+    await ground.cycles(1)
+    for d, name in LINE_REPLAYS.items():
+        clock = clocks[LINE_DOMAINS[d][0]]
+        if clock.now():  # a recovered clock that has not started yet has nothing to race
+            await clock.cycles(1)
+        getattr(dut, f"{name}_hold").value = 1
+    await ground.cycles(STATUS_SETTLE_CYCLES)
+    await ReadOnly()
+    released = {d: int(getattr(dut, f"{name}_released").value)
+                for d, name in LINE_REPLAYS.items()}
+    phy_status = {d: {name: int(getattr(dut, f"{d}_{name}").value) for name in PHY_STATUS}
+                  for d in LINE_REPLAYS}
+    await ground.cycles(1)
     for capture, snapshot in zip(captures, snapshots, strict=True):
         capture.finish(snapshot)
 
-    board.check_replays({name: (injectors[name].batches, *replays[name]) for name in REPLAYS})
+    board.check_replays({name: (strobed[name], *replays[name]) for name in REPLAYS})
     board.check_taps(tap_overflow)
     board.check_safe_pulses(sat_safe)
     if not truncated:  # the model's counters are those at the end of the whole window
@@ -504,7 +575,7 @@ async def e2e_matches_models(dut):
         board.sequence_shortfall("sync_tags")
         board.sequence_shortfall("merged_tags")
     board.key_bits.update(link.get("key_bits", {}))
-    cycles = now_cycles()
+    cycles = ground.now()
     result = board.summary()
     result.update({
         "pulses": pulses,
@@ -522,7 +593,7 @@ async def e2e_matches_models(dut):
         "link": link,
         "timeline": {**timeline.as_dict(), "uplink_missing": link.get("missing_frames", [])},
         "replayed": {name: injector.loaded for name, injector in injectors.items()},
-        "replay_batches": {name: {"sent": injectors[name].batches, "accepted": accepted,
+        "replay_batches": {name: {"sent": strobed[name], "accepted": accepted,
                                   "dropped": dropped, "short_reads": short}
                            for name, (accepted, dropped, short) in replays.items()},
     })

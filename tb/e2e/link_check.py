@@ -9,9 +9,11 @@ model says were due by the end of the window and that never came are mismatches,
 beats beyond the model's are mismatches):
 
 * ``uplink_phy`` / ``downlink_phy``: every word of the PHY receiver (data, last, abort) =
-  :func:`models.link.receiver.receive` of its bits; ``downlink_sync``: the ground receiver's
-  SYNC counters; ``phy_counters`` (a check): lock and every receiver counter = the model's,
-  no word lost to a full output FIFO (``overrun``) and no sync counter dropped, and the
+  :func:`models.link.receiver.receive` of its bits and of the CDR's lock pin as its aligner
+  saw it (two recovered cycles late); ``downlink_sync``: the ground receiver's SYNC counters;
+  ``phy_counters`` (a check): lock and every receiver counter = the model's, no word lost to a
+  full output FIFO (``overrun``) and no sync counter dropped, every word in its recovered
+  cycle (none handed over late), the CDR's lock and lock losses as the pin says, and the
   downlink line's SYNC blocks count the sync frames from 0 (none on the uplink);
 * ``uplink_frames`` (one beat per framed report): the uplink line carries only copies of
   frames of the ground's reports (CRC, sequence, reports = the model's reports of their pulses;
@@ -55,6 +57,8 @@ LINK_STREAMS = ("uplink_phy", "downlink_phy", "downlink_sync", "frame_decisions"
                 "downlink_copies")
 LINK_CHECKS = ("phy_counters", "uplink_frames")
 PHY_FIFO = 16  # words a PHY receiver may hold in its output FIFO at the end of the window
+PIN_DELAY = 2  # recovered cycles from the CDR's lock pin to the aligner (FFSynchronizer)
+PIN_SETTLE = 4  # recovered cycles from a pin to the fabric's ``cdr_locked`` at most
 BODY_MASK = (1 << line_code.BODY_BITS) - 1
 
 
@@ -193,11 +197,18 @@ class LineRun:
     status: dict[str, int]
     heads: list[int] = field(default_factory=list)
     syncs: Captured | None = None
+    pins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    late: int = 0
+
+    def seen(self) -> np.ndarray:
+        """The CDR's lock pin as the aligner saw it with each word: two recovered cycles late
+        (its synchroniser; low before the first word)."""
+        return np.concatenate([np.zeros(PIN_DELAY, dtype=bool), self.pins])[:len(self.pins)]
 
 
 def _phy(tallies: dict[str, StreamTally], name: str, line: LineRun) -> tuple[RxResult, dict]:
     """A PHY receiver against the model of the bits it got; returns the model and its stats."""
-    model = receive(line.bits)
+    model = receive(line.bits, cdr_lock=line.seen())
     want = rx_words(model)
     compare(tallies[f"{name}_phy"], line.got.values, line.got.cycles, want,
             max(0, len(want) - PHY_FIFO), f"{name} PHY receiver word differs from "
@@ -208,10 +219,23 @@ def _phy(tallies: dict[str, StreamTally], name: str, line: LineRun) -> tuple[RxR
     want_status = {**model.counters, "locked": int(model.locked), "overrun": 0,
                    "sync_dropped": 0}
     wrong = {k: (w, line.status[k]) for k, w in want_status.items() if line.status[k] != w}
+    # the fabric's view of the pin may trail the last words by a few recovered cycles
+    pins = line.pins.astype(np.int8)
+    falls = [int(np.count_nonzero(np.diff(pins[:len(pins) - lag]) < 0))
+             for lag in (PIN_SETTLE, 0)]
+    if not falls[0] <= line.status["cdr_lock_losses"] <= falls[1]:
+        wrong["cdr_lock_losses"] = (falls[1], line.status["cdr_lock_losses"])
+    if len(pins) > PIN_SETTLE and pins[-PIN_SETTLE:].min() == pins[-PIN_SETTLE:].max() \
+            and line.status["cdr_locked"] != pins[-1]:
+        wrong["cdr_locked"] = (int(pins[-1]), line.status["cdr_locked"])
+    if line.late:
+        wrong["words handed over late"] = (0, line.late)
     tallies["phy_counters"].record(np.array([bool(wrong)]), f"{name} PHY receiver: " + ", ".join(
         f"{k} expected {w} received {g}" for k, (w, g) in wrong.items()))
+    lock = np.flatnonzero(pins)
     return model, {"blocks_sent": len(line.sent), "bits_received": len(line.bits),
-                   "words_delivered": len(line.got.values), **line.status}
+                   "words_delivered": len(line.got.values), "late": line.late,
+                   "cdr_lock_word": int(lock[0]) if len(lock) else None, **line.status}
 
 
 def check_link(tallies: dict[str, StreamTally], params: E2eParams, reports: Reports,

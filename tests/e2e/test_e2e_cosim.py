@@ -18,8 +18,13 @@ ICARUS_SMOKE_CYCLES = 1500
 WINDOW_FRAMES = {"cloud-bursts": 12}
 CORRUPT_CHANNEL, CORRUPT_HIT = 2, 17  # the model's raw hit 17 of TDC channel 2 is made wrong
 # Short windows in the default run (the others' short windows are slow-marked, with the full ones).
-DEFAULT_SCENARIOS = ("cloud-bursts", "low-elevation")
-SCENARIOS = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+DEFAULT_SCENARIOS = ("cloud-bursts", "low-elevation", "doppler-approaching", "doppler-receding")
+# Scenarios whose link cannot work: checked by their own test, not by assert_clean.
+LINK_DOWN_SCENARIOS = ("unlockable",)
+SCENARIOS = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")
+                   if p.stem not in LINK_DOWN_SCENARIOS)
+# the recovered clocks against their receivers' references (sim.e2e_clocks)
+DOPPLER_PPM = {"doppler-approaching": (27.0, 23.0), "doppler-receding": (-27.0, -23.0)}
 
 
 def assert_clean(result: dict) -> None:
@@ -110,6 +115,37 @@ def test_scenario_short_window_on_verilator(name):
     result = run_e2e("verilator", load_scenario(SCENARIO_DIR / f"{name}.toml"),
                      WINDOW_FRAMES.get(name, SHORT_FRAMES), case="e2e_test")
     assert_clean(result)
+    links, link = result["clocks"]["links"], result["link"]
+    if name in DOPPLER_PPM:
+        down, up = DOPPLER_PPM[name]
+        assert links["downlink"]["rate_ppm"] == pytest.approx(down, abs=0.1)
+        assert links["uplink"]["rate_ppm"] == pytest.approx(up, abs=0.1)
+        # each CDR locks once and holds, each PHY receiver locks once after it
+        for side in ("uplink", "downlink"):
+            assert link[side]["cdr_locked"] and link[side]["cdr_lock_losses"] == 0
+            assert link[side]["locks"] == 1 and link[side]["lock_losses"] == 0
+        assert link["uplink_missing"] == 0
+
+
+@pytest.mark.cocotb
+def test_unlockable_clock_recovery_is_reported_without_a_key():
+    """CDRs that tune only +-10 ppm at the pass's largest Doppler (27 ppm): neither recovered
+    clock locks, nothing locks behind them, every uplink frame is declared missing (no hang),
+    no key bit on either side, zero mismatches (the models agree bit for bit), and the summary
+    says so."""
+    result = run_e2e("verilator", load_scenario(SCENARIO_DIR / "unlockable.toml"),
+                     SHORT_FRAMES, case="e2e_test")
+    assert result["mismatches"] == 0, result["streams"]
+    link = result["link"]
+    for side in ("uplink", "downlink"):
+        assert link[side]["cdr_lock_word"] is None and not link[side]["cdr_locked"]
+        assert link[side]["locks"] == 0 and link[side]["words_delivered"] == 0
+        assert link[side]["bits_received"] > 0  # the line ran: its bits were taken, unlocked
+    assert link["uplink_frames"] == link["uplink_missing"] == link["uplink_expired"] > 0
+    assert result["sifted_bits_per_side"] == {"satellite": 0, "ground": 0}
+    assert result["streams"]["reports"]["compared"] == result["detections"] > 0
+    lines = link_lines(link)
+    assert "LINK DOWN" in lines and "CDR NOT LOCKED at the end (never locked" in lines
 
 
 @pytest.mark.slow

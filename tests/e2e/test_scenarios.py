@@ -33,6 +33,12 @@ BAD = {
                       "'frames' must be a number"),
     "bad burst": ('pass = "configs/passes/jinan-2022-09-25.toml"\n[uplink]\nbursts = [[1]]\n',
                   "bursts must be a list"),
+    "broken oscillator": ('pass = "configs/passes/jinan-2022-09-25.toml"\nsatellite_ppm = 3000\n',
+                          "satellite_ppm=3000.0 is beyond"),
+    "range rate": ('pass = "configs/passes/jinan-2022-09-25.toml"\nrange_rate_m_s = 3e4\n',
+                   "range_rate_m_s=30000.0 is beyond"),
+    "no cdr range": ('pass = "configs/passes/jinan-2022-09-25.toml"\ncdr_pull_in_ppm = 0\n',
+                     "cdr_pull_in_ppm=0.0 must be in"),
 }
 
 

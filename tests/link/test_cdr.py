@@ -1,6 +1,8 @@
 """The clock-recovery model (:mod:`models.link.cdr`) and the receiver model's use of its lock pin
 (:func:`models.link.receiver.receive` with ``cdr_lock``)."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,14 @@ def test_inside_the_range_it_locks_and_then_takes_every_line_bit_once(ppm):
     assert np.array_equal(np.diff(after), np.ones(len(after) - 1))
     # the recovered block clock runs at the arriving rate: the reference over 1 + d
     assert rec.period_ps[-1] == pytest.approx(12_800.0 / (1 + ppm * 1e-6), rel=1e-9)
+
+
+def test_sampled_bits_a_stretch_at_a_time_are_the_whole_run_cut():
+    rec = run(150.0)  # slipping: the stretches must carry the phase across their ends
+    whole = cdr.sampled_bits(rec, offset=7)
+    cuts = [0, 1, 500, 1333, BLOCKS]
+    parts = [cdr.sampled_bits(rec, 7, a, b) for a, b in itertools.pairwise(cuts)]
+    assert np.array_equal(np.concatenate(parts), whole)
 
 
 @pytest.mark.parametrize("ppm", [150.0, -150.0, 3000.0])

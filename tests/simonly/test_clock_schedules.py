@@ -18,7 +18,8 @@ from models.clocks import (
     rising_edges_ps,
 )
 from models.constants import FABRIC_CLOCK_PS
-from tb.runner import ClockWrapperError, add_scheduled_clocks, run_cocotb
+from rtl.simonly.clock_gen import LoadedClock, write_schedule
+from tb.runner import ClockWrapperError, add_scheduled_clocks, locked_build_dir, run_cocotb
 
 
 def test_constant_clock_edges():
@@ -98,9 +99,44 @@ def spec(schedule: ClockSchedule) -> dict:
 def test_two_scheduled_clocks_edge_where_the_model_says(simulator):
     """A +1 ppm fabric clock and a recovered clock whose period steps every 16 cycles by an
     exaggerated Doppler ramp (odd femtoseconds, odd picoseconds) so that every rounding of the
-    generator is exercised against the model."""
+    generator is exercised against the model. The recovered clock's schedule is read from a
+    file at time 0 (:class:`rtl.simonly.clock_gen.LoadedClock`, a table larger than it)."""
     ground = constant_clock(FABRIC_CLOCK_PS, offset_ppm=1.0)
     link = ClockSchedule(tuple(3_200_000_000 + 977_013 * i for i in range(20)), 16, 1_234_567_891)
-    run_cocotb(TwoClocks(), "tb.cocotb_clocks", simulator, case="two_clocks",
-               clocks={"a_clk": ground, "b_clk": link},
-               params={"cycles": 400, "clocks": {"a_clk": spec(ground), "b_clk": spec(link)}})
+    with locked_build_dir("two_clocks", simulator) as build:
+        loaded = LoadedClock(str(build / "b_clk.hex"), max_segments=32)
+        write_schedule(loaded, link)
+        run_cocotb(TwoClocks(), "tb.cocotb_clocks", simulator, case="two_clocks",
+                   clocks={"a_clk": ground, "b_clk": loaded},
+                   params={"cycles": 400,
+                           "clocks": {"a_clk": spec(ground), "b_clk": spec(link)}})
+
+
+@pytest.mark.cocotb
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+def test_a_clock_pair_rises_on_its_schedules_and_shares_event_times(simulator):
+    """Two fabric clocks 2 ppm apart (exaggerated to 2000 ppm so that their edges walk through
+    each other within the window) from one pair generator: every rising edge where the model
+    says, each fall between its own rises, and two event times per cycle."""
+    a = constant_clock(FABRIC_CLOCK_PS, offset_ppm=-1000.0)
+    b = constant_clock(FABRIC_CLOCK_PS, offset_ppm=1000.0, phase_ps=1000)
+    with locked_build_dir("clock_pair", simulator) as build:
+        a_file, b_file = str(build / "a_clk.hex"), str(build / "b_clk.hex")
+        clocks = {"a_clk": LoadedClock(a_file, 1, driven=True),
+                  "b_clk": LoadedClock(b_file, 1, partner=("a_clk", a_file))}
+        write_schedule(clocks["a_clk"], a)
+        write_schedule(clocks["b_clk"], b)
+        run_cocotb(TwoClocks(), "tb.cocotb_clocks", simulator, case="clock_pair",
+                   clocks=clocks,
+                   params={"cycles": 1200, "pair": True,
+                           "clocks": {"a_clk": spec(a), "b_clk": spec(b)}})
+
+
+def test_a_loaded_schedule_too_long_for_its_table_is_refused(tmp_path):
+    loaded = LoadedClock(str(tmp_path / "c.hex"), max_segments=2)
+    with pytest.raises(ClockScheduleError, match="holds 2"):
+        write_schedule(loaded, ClockSchedule((6_400_000_000,) * 3, 1, 0))
+    with pytest.raises(ClockScheduleError, match="max_segments 0"):
+        LoadedClock("c.hex", 0)
+    with pytest.raises(ClockScheduleError, match="constant clocks"):
+        LoadedClock("c.hex", 4, driven=True)
