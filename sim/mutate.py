@@ -116,6 +116,7 @@ _SIFT = "tests/sifting/"
 _PP = "tests/postprocess/"
 _CH = "tests/channel/"
 _LINK = "tests/link/"
+_MEM = "tests/memory/"
 # Block -> tests: each RTL block's unit tests (pysim body and directed cases) and each golden
 # model's tests. The cocotb and slow cases in these files are deselected by PYTEST_ARGS.
 BLOCKS: dict[str, Block] = _blocks(
@@ -226,6 +227,15 @@ BLOCKS: dict[str, Block] = _blocks(
                                   f"{_CH}test_{m}_model_mutants.py"])
       for m in ("geometry", "link_budget")),
     ("models/channel/passmodel.py", [_CH + "test_pass_run.py"]),
+    ("rtl/common/counters.py", ["tests/common/test_counters_mutants.py",
+                                _GND + "test_strobe_guard.py"]),
+    ("rtl/memory/dram_cache.py", [_MEM + "test_memories.py"]),
+    ("rtl/memory/dram_store.py", [_MEM + "test_memories.py", _MEM + "test_dram_cache_mutants.py"]),
+    ("rtl/memory/memories.py", [_MEM + "test_dram_cache_mutants.py",
+                                _MEM + "test_dram_store_mutants.py"]),
+    ("rtl/memory/litedram.py", [_MEM + "test_litedram_mutants.py"]),
+    ("models/memory/flight.py", [_MEM + "test_flight_sizes.py", _MEM + "test_memories.py"]),
+    ("models/link/cdr.py", [_LINK + "test_cdr.py"]),
 )
 
 
