@@ -187,7 +187,8 @@ BLOCKS: dict[str, Block] = _blocks(
                                    _GND + "test_stimulus_model_mutants.py"]),
     *((f"models/sifting/{m}.py", [_SIFT + "test_models.py", _SIFT + "test_message_edges.py"])
       for m in ("classical_link", "entries", "messages", "packets")),
-    ("models/postprocess/qc_decoder.py", [_PP + "test_qc_decoder.py"]),
+    ("models/postprocess/qc_decoder.py", [_PP + "test_qc_decoder.py",
+                                          _PP + "test_qc_decoder_model_mutants.py"]),
     ("models/postprocess/pipeline.py", [_PP + "test_pipeline.py",
                                         _PP + "test_pipeline_model_mutants.py"]),
     ("models/postprocess/toeplitz.py", [_PP + "test_toeplitz.py",
