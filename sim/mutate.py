@@ -477,10 +477,15 @@ def dask_executor(scheduler: str) -> Executor:
     def execute(jobs: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         from distributed import as_completed
 
-        with _client(SimpleNamespace(workers=0, threads_per_worker=1), scheduler) as client:
-            futures = [client.submit(run_job, job, pure=False) for job in jobs]
-            for future in as_completed(futures):
-                yield future.result()
+        from sim.campaign.config import CampaignConfigError
+
+        try:
+            with _client(SimpleNamespace(workers=0, threads_per_worker=1), scheduler) as client:
+                futures = [client.submit(run_job, job, pure=False) for job in jobs]
+                for future in as_completed(futures):
+                    yield future.result()
+        except CampaignConfigError as exc:  # an unreachable scheduler: one error line
+            raise MutateError(str(exc)) from None
     return execute
 
 
