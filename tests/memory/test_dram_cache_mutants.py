@@ -6,7 +6,8 @@ model (:class:`rtl.simonly.dram_port_model.DramPortModel`) through
 A cache of 256 pulses (8 DRAM words) and a store of 16 records share the port model, both
 streams busy at once, across refreshes: every answer against :func:`models.rnd_cache.cache_lookup`
 and the written symbols, the store's records in order, the counters, a write queue that
-overflows when the DRAM cannot keep up, and the first answers' latency on an idle DRAM.
+overflows when the DRAM cannot keep up, the first answers' latency on an idle DRAM, and the
+sizes taken and refused on and beyond each limit.
 """
 
 from collections import Counter, defaultdict
@@ -17,7 +18,9 @@ from amaranth.hdl import Value
 
 from models.rnd_cache import CacheStatus, cache_lookup
 from rtl.common.payload import pack, unpack
-from rtl.memory.dram_cache import PULSES_PER_WORD
+from rtl.memory.dram_cache import PULSES_PER_WORD, DramRndCache, MemoryConfigError
+from rtl.memory.dram_store import DramRecordStore
+from rtl.memory.layouts import WORD_BITS
 from rtl.memory.memories import DramMemories
 from rtl.satellite.layouts import CacheAnswer, Symbol
 from rtl.simonly.dram_port_model import READ_LATENCY, REFRESH_INTERVAL
@@ -179,3 +182,38 @@ FAST_LATENCY = 4
 def test_lookup_latency_on_an_idle_dram(seed):
     assert REFRESH_INTERVAL > 4 * 4 * READ_LATENCY + CAPACITY  # no refresh in this window
     run_pysim(small_memories(), _latency_body, {"seed": seed})
+
+
+def _cache(**kwargs: int) -> DramRndCache:
+    return DramRndCache(**({"capacity": 512, "round_trip": 512, "addr_bits": 4} | kwargs))
+
+
+def _store(**kwargs: int) -> DramRecordStore:
+    return DramRecordStore(**({"width": WORD_BITS, "depth": 16, "frame_records": 16,
+                               "addr_bits": 4} | kwargs))
+
+
+@pytest.mark.parametrize(("make", "kwargs", "error"), [
+    # on each limit (taken), one beyond it (refused)
+    (_cache, {}, None),
+    (_cache, {"base": 1}, "16 words from word 1 exceed the DRAM's 16 words"),
+    (_cache, {"capacity": 256, "round_trip": 256, "base": 8}, None),
+    (_cache, {"round_trip": 513}, "cache life 512 pulses is shorter than the link round trip 513"),
+    (_cache, {"capacity": 32, "round_trip": 32}, None),
+    (_cache, {"capacity": 16, "round_trip": 16}, "capacity 16 pulses must be a power of two >= 32"),
+    (_cache, {"capacity": 384, "round_trip": 384}, "capacity 384 pulses must be a power of two"),
+    (_cache, {"lanes": 32}, None),
+    (_cache, {"lanes": 1}, None),
+    (_cache, {"lanes": 64}, "lanes=64 must be a power of two <= 32"),
+    (_cache, {"lanes": 6}, "lanes=6 must be a power of two <= 32"),
+    (_store, {}, None),
+    (_store, {"base": 1}, "16 records from word 1 exceed the DRAM's 16 words"),
+    (_store, {"depth": 15}, "15 records cannot hold one frame period's 16 records"),
+    (_store, {"width": WORD_BITS + 1}, "records of 129 bits exceed a 128-bit DRAM word"),
+])
+def test_sizes_on_and_beyond_each_limit(make, kwargs, error):
+    if error is None:
+        make(**kwargs)
+    else:
+        with pytest.raises(MemoryConfigError, match=error):
+            make(**kwargs)
