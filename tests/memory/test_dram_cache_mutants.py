@@ -31,9 +31,10 @@ STORE_DEPTH = 16
 RECORD_BITS = 40
 
 
-def small_memories(lanes: int = 4, **cache_options: int) -> DramMemories:
+def small_memories(lanes: int = 4, store_depth: int = STORE_DEPTH, **cache_options: int
+                   ) -> DramMemories:
     return DramMemories(capacity=CAPACITY, round_trip=CAPACITY // 2, store_width=RECORD_BITS,
-                        store_depth=STORE_DEPTH, frame_records=STORE_DEPTH // 2,
+                        store_depth=store_depth, frame_records=store_depth // 2,
                         port_model=True, lanes=lanes, **cache_options)
 
 

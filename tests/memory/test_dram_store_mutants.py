@@ -7,7 +7,6 @@ from rtl.simonly.dram_port_model import READ_LATENCY
 from tb.dual import PysimBench, Receive, Send, run_pysim
 from tests.memory.test_dram_cache_mutants import (
     RECORD_BITS,
-    STORE_DEPTH,
     cycles_until,
     get_member,
     set_member,
@@ -20,6 +19,8 @@ from tests.memory.test_dram_cache_mutants import (
 FIRST_RECORD_LATENCY = READ_LATENCY + 9
 #: The store's prefetch queue (DramRecordStore's default).
 PREFETCH = 16
+#: Twice the prefetch queue: the reads stop at PREFETCH with records still in the DRAM.
+DEPTH = 2 * PREFETCH
 
 
 async def _latency_body(bench: PysimBench) -> None:
@@ -42,11 +43,12 @@ def test_first_record_through_an_empty_store():
 async def _depth_body(bench: PysimBench) -> None:
     rng = bench.rng
     await bench.reset()
-    records = [rng.getrandbits(RECORD_BITS) for _ in range(STORE_DEPTH)]
+    records = [rng.getrandbits(RECORD_BITS) for _ in range(DEPTH)]
     await bench.transfer({"w_stream": Send(records)}, {})
-    await bench.ticks(3 * READ_LATENCY)
-    # Full: no more records taken; the prefetch queue holds the oldest ones.
-    assert get_member(bench, "level") == STORE_DEPTH and get_member(bench, "w_stream.ready") == 0
+    await bench.ticks(DEPTH * 4 + 3 * READ_LATENCY)  # written (a command per 2 cycles), read
+    # Full: no more records taken; the prefetch queue holds the oldest ones and no more reads
+    # go out (LiteDRAM's read data cannot wait: a read beyond the queue's room would be lost).
+    assert get_member(bench, "level") == DEPTH and get_member(bench, "w_stream.ready") == 0
     set_member(bench, "r_stream.ready", 1)
     got = []
     for _ in range(PREFETCH):  # one record per cycle from the prefetch queue
@@ -56,16 +58,16 @@ async def _depth_body(bench: PysimBench) -> None:
     set_member(bench, "r_stream.ready", 0)
     assert got == records[:PREFETCH]
     await bench.ticks(2)
-    assert get_member(bench, "level") == STORE_DEPTH - PREFETCH
+    assert get_member(bench, "level") == DEPTH - PREFETCH
     assert get_member(bench, "w_stream.ready") == 1
     # Many wraps of the slots, records in order.
-    more = [rng.getrandbits(RECORD_BITS) for _ in range(5 * STORE_DEPTH + 3)]
+    more = [rng.getrandbits(RECORD_BITS) for _ in range(5 * DEPTH + 3)]
     out = await bench.transfer({"w_stream": Send(more, idle=0.2)},
-                               {"r_stream": Receive(len(more) + STORE_DEPTH - PREFETCH,
+                               {"r_stream": Receive(len(more) + DEPTH - PREFETCH,
                                                     stall=0.4, settle=20)}, max_cycles=20_000)
     assert out["r_stream"] == records[PREFETCH:] + more
     assert get_member(bench, "level") == 0
 
 
 def test_store_full_at_its_depth_prefetch_and_order():
-    run_pysim(small_memories(), _depth_body, {"seed": 2})
+    run_pysim(small_memories(store_depth=DEPTH), _depth_body, {"seed": 2})
