@@ -31,9 +31,9 @@ STORE_DEPTH = 16
 RECORD_BITS = 40
 
 
-def small_memories(lanes: int = 4, store_depth: int = STORE_DEPTH, **cache_options: int
-                   ) -> DramMemories:
-    return DramMemories(capacity=CAPACITY, round_trip=CAPACITY // 2, store_width=RECORD_BITS,
+def small_memories(lanes: int = 4, store_depth: int = STORE_DEPTH, capacity: int = CAPACITY,
+                   **cache_options: int) -> DramMemories:
+    return DramMemories(capacity=capacity, round_trip=capacity // 2, store_width=RECORD_BITS,
                         store_depth=store_depth, frame_records=store_depth // 2,
                         port_model=True, lanes=lanes, **cache_options)
 
@@ -61,9 +61,10 @@ def _beats(symbols: list[int], lanes: int) -> list[int]:
             for i in range(0, len(symbols), lanes)]
 
 
-def expected_answer(pulse: int, head: int, symbols: bytes | list[int]) -> int:
+def expected_answer(pulse: int, head: int, symbols: bytes | list[int],
+                    capacity: int = CAPACITY) -> int:
     """The answer the golden model gives to a lookup of ``pulse`` decided at ``head``."""
-    status = int(cache_lookup(pulse, head, CAPACITY))
+    status = int(cache_lookup(pulse, head, capacity))
     symbol = symbols[pulse] if status == CacheStatus.OK else 0
     return pack(CacheAnswer, {"pulse": pulse, "head": head, "status": status,
                               "symbol": unpack(Symbol, symbol)})
@@ -218,3 +219,24 @@ def test_sizes_on_and_beyond_each_limit(make, kwargs, error):
     else:
         with pytest.raises(MemoryConfigError, match=error):
             make(**kwargs)
+
+
+async def _one_word_cache_body(bench: PysimBench) -> None:
+    """A one-word cache and a full store: the port model holds both (17 words) without one
+    overwriting the other."""
+    rng = bench.rng
+    await bench.reset()
+    symbols = [rng.randrange(16) for _ in range(PULSES_PER_WORD)]
+    records = [rng.getrandbits(RECORD_BITS) for _ in range(STORE_DEPTH)]
+    await bench.transfer({"write": Send(_beats(symbols, 4)), "w_stream": Send(records)}, {})
+    await bench.ticks(4 * STORE_DEPTH + 2 * READ_LATENCY)
+    queries = list(range(PULSES_PER_WORD))
+    got = await bench.transfer({"query": Send(queries)}, {"answer": Receive(len(queries)),
+                                                          "r_stream": Receive(STORE_DEPTH)})
+    assert got["r_stream"] == records
+    assert got["answer"] == [expected_answer(p, PULSES_PER_WORD, symbols, PULSES_PER_WORD)
+                             for p in queries]
+
+
+def test_one_word_cache_and_full_store_share_the_port_model():
+    run_pysim(small_memories(capacity=PULSES_PER_WORD), _one_word_cache_body, {"seed": 6})
