@@ -235,7 +235,8 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/memory/memories.py", [_MEM + "test_dram_cache_mutants.py",
                                 _MEM + "test_dram_store_mutants.py"]),
     ("rtl/memory/litedram.py", [_MEM + "test_litedram_mutants.py"]),
-    ("models/memory/flight.py", [_MEM + "test_flight_sizes.py", _MEM + "test_memories.py"]),
+    ("models/memory/flight.py", [_MEM + "test_flight_sizes.py", _MEM + "test_memories.py",
+                                 _MEM + "test_flight_model_mutants.py"]),
     ("models/link/cdr.py", [_LINK + "test_cdr.py"]),
 )
 
