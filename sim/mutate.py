@@ -205,7 +205,8 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/postprocess/private_file.py", [_PP + "test_relay.py"]),
     ("models/postprocess/keyfile.py", [_PP + "test_cli.py", "tests/test_bad_input.py",
                                        _PP + "test_keyfile_model_mutants.py"]),
-    ("models/postprocess/rand.py", [_PP + "test_toeplitz.py"]),
+    ("models/postprocess/rand.py", [_PP + "test_rand_model_mutants.py",
+                                    _PP + "test_pipeline_model_mutants.py"]),
     ("models/postprocess/synthetic.py", [_PP + "test_ec.py"]),
     *((f"models/link/{m}.py", ["tests/link/test_models.py"])
       for m in ("framing", "line_code")),
