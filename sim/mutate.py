@@ -207,7 +207,8 @@ BLOCKS: dict[str, Block] = _blocks(
                                        _PP + "test_keyfile_model_mutants.py"]),
     ("models/postprocess/rand.py", [_PP + "test_rand_model_mutants.py",
                                     _PP + "test_pipeline_model_mutants.py"]),
-    ("models/postprocess/synthetic.py", [_PP + "test_ec.py"]),
+    ("models/postprocess/synthetic.py", [_PP + "test_ec.py",
+                                         _PP + "test_synthetic_model_mutants.py"]),
     *((f"models/link/{m}.py", ["tests/link/test_models.py"])
       for m in ("framing", "line_code")),
     ("models/link/receiver.py", ["tests/link/test_models.py",
