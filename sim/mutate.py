@@ -116,6 +116,7 @@ _SIFT = "tests/sifting/"
 _PP = "tests/postprocess/"
 _CH = "tests/channel/"
 _LINK = "tests/link/"
+_MEM = "tests/memory/"
 # Block -> tests: each RTL block's unit tests (pysim body and directed cases) and each golden
 # model's tests. The cocotb and slow cases in these files are deselected by PYTEST_ARGS.
 BLOCKS: dict[str, Block] = _blocks(
@@ -186,7 +187,8 @@ BLOCKS: dict[str, Block] = _blocks(
                                    _GND + "test_stimulus_model_mutants.py"]),
     *((f"models/sifting/{m}.py", [_SIFT + "test_models.py", _SIFT + "test_message_edges.py"])
       for m in ("classical_link", "entries", "messages", "packets")),
-    ("models/postprocess/qc_decoder.py", [_PP + "test_qc_decoder.py"]),
+    ("models/postprocess/qc_decoder.py", [_PP + "test_qc_decoder.py",
+                                          _PP + "test_qc_decoder_model_mutants.py"]),
     ("models/postprocess/pipeline.py", [_PP + "test_pipeline.py",
                                         _PP + "test_pipeline_model_mutants.py"]),
     ("models/postprocess/toeplitz.py", [_PP + "test_toeplitz.py",
@@ -203,8 +205,10 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/postprocess/private_file.py", [_PP + "test_relay.py"]),
     ("models/postprocess/keyfile.py", [_PP + "test_cli.py", "tests/test_bad_input.py",
                                        _PP + "test_keyfile_model_mutants.py"]),
-    ("models/postprocess/rand.py", [_PP + "test_toeplitz.py"]),
-    ("models/postprocess/synthetic.py", [_PP + "test_ec.py"]),
+    ("models/postprocess/rand.py", [_PP + "test_rand_model_mutants.py",
+                                    _PP + "test_pipeline_model_mutants.py"]),
+    ("models/postprocess/synthetic.py", [_PP + "test_ec.py",
+                                         _PP + "test_synthetic_model_mutants.py"]),
     *((f"models/link/{m}.py", ["tests/link/test_models.py"])
       for m in ("framing", "line_code")),
     ("models/link/receiver.py", ["tests/link/test_models.py",
@@ -226,6 +230,16 @@ BLOCKS: dict[str, Block] = _blocks(
                                   f"{_CH}test_{m}_model_mutants.py"])
       for m in ("geometry", "link_budget")),
     ("models/channel/passmodel.py", [_CH + "test_pass_run.py"]),
+    ("rtl/common/counters.py", ["tests/common/test_counters_mutants.py",
+                                _GND + "test_strobe_guard.py"]),
+    ("rtl/memory/dram_cache.py", [_MEM + "test_memories.py"]),
+    ("rtl/memory/dram_store.py", [_MEM + "test_memories.py", _MEM + "test_dram_cache_mutants.py"]),
+    ("rtl/memory/memories.py", [_MEM + "test_dram_cache_mutants.py",
+                                _MEM + "test_dram_store_mutants.py"]),
+    ("rtl/memory/litedram.py", [_MEM + "test_litedram_mutants.py"]),
+    ("models/memory/flight.py", [_MEM + "test_flight_sizes.py", _MEM + "test_memories.py",
+                                 _MEM + "test_flight_model_mutants.py"]),
+    ("models/link/cdr.py", [_LINK + "test_cdr.py"]),
     ("rtl/distill/syndrome.py", ["tests/distill/test_syndrome.py"]),
     ("rtl/distill/codes.py", ["tests/distill/test_syndrome.py"]),
     ("rtl/distill/auth.py", ["tests/distill/test_auth.py"]),
@@ -470,10 +484,15 @@ def dask_executor(scheduler: str) -> Executor:
     def execute(jobs: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         from distributed import as_completed
 
-        with _client(SimpleNamespace(workers=0, threads_per_worker=1), scheduler) as client:
-            futures = [client.submit(run_job, job, pure=False) for job in jobs]
-            for future in as_completed(futures):
-                yield future.result()
+        from sim.campaign.config import CampaignConfigError
+
+        try:
+            with _client(SimpleNamespace(workers=0, threads_per_worker=1), scheduler) as client:
+                futures = [client.submit(run_job, job, pure=False) for job in jobs]
+                for future in as_completed(futures):
+                    yield future.result()
+        except CampaignConfigError as exc:  # an unreachable scheduler: one error line
+            raise MutateError(str(exc)) from None
     return execute
 
 

@@ -1,10 +1,11 @@
-"""models.channel.geometry: the range rate of a TLE track is the time derivative of its range."""
+"""models.channel.geometry: the range rate of a TLE track is the time derivative of its range;
+the sidereal time is the published one."""
 
 import math
 
 import numpy as np
 
-from models.channel.geometry import orbit_rate, tle_track
+from models.channel.geometry import _gmst_rad, orbit_rate, tle_track
 from tests.channel.test_geometry_link_budget import _tle_line
 
 
@@ -17,3 +18,12 @@ def test_tle_range_rate_is_the_derivative_of_the_range():
     slope = np.gradient(track.range_m, track.t_s)
     assert np.abs(track.range_rate_m_s - slope)[1:-1].max() < 1.0
     assert np.abs(track.range_rate_m_s).max() > 1000.0
+
+
+def test_sidereal_time_matches_the_published_values():
+    """IAU 1982 GMST at the J2000.0 epoch (280.46061837504 deg) and Vallado's example 3-5
+    (1992-08-20 12:14 UT1: 152.578787886 deg); an hour per century more in the rate moves the
+    second by a degree."""
+    jd = np.array([2451545.0, 2448854.5 + (12 * 60 + 14) / 1440])
+    got = np.degrees(_gmst_rad(jd))
+    np.testing.assert_allclose(got, [280.46061837504, 152.578787886], atol=1e-6)
