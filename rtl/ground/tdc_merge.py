@@ -12,7 +12,9 @@ tag can come before it, which the per-input maximum lag decides: a tag arrives a
 ``(now - max_lag_ps[j], j)`` in the tournament. A virtual winner means: wait.
 """
 
+import operator
 from collections.abc import Sequence
+from functools import reduce
 
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
@@ -116,7 +118,10 @@ class TimeOrderedMerge(wiring.Component):
         m.d.sync += phase.eq(phase + 1)
         with m.If(phase == rounds - 1):
             m.d.sync += phase.eq(0)
-        decide = phase == rounds - 1
+        decide = phase == rounds - 2
+        # The grant of the decision cycle, one-hot, as a register: it alone enables the FIFO
+        # pointers, the level counters and the output register, which sit far from the
+        # tournament, in the round's last cycle.
         pop = Signal(n)
 
         heads, keys = [], []
@@ -198,13 +203,13 @@ class TimeOrderedMerge(wiring.Component):
             keys = nxt
         _wt, win, real = keys[0]
 
+        # An output register that is free in the decision cycle is still free in the next one:
+        # only the grant loads it.
         free = output_register(m, self.o)
-        with m.If(decide & real & free):
-            m.d.comb += pop.eq(1 << win)
-            with m.Switch(win):
-                for i, head in enumerate(heads):
-                    with m.Case(i):
-                        m.d.sync += self.o.payload.eq(head)
-            m.d.sync += self.o.valid.eq(1)
+        m.d.sync += pop.eq(Mux(decide & real & free, 1 << win, 0))
+        with m.If(pop.any()):
+            m.d.sync += [self.o.payload.eq(reduce(operator.or_, (
+                             Mux(pop[i], head.as_value(), 0) for i, head in enumerate(heads)))),
+                         self.o.valid.eq(1)]
         return m
 
