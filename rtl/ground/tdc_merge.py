@@ -42,17 +42,19 @@ class TimeOrderedMerge(wiring.Component):
     and counted per input.
 
     Latency: a tag arriving at cycle ``a`` is in its FIFO at ``a + 3``; a round of
-    ``R = round_cycles(N)`` cycles (5 for N = 5: snapshot, three tournament levels, decision)
-    releases it, so it leaves ``R + 1`` to ``2 R`` cycles after it is *safe*: the bounds
+    ``R = round_cycles(N)`` cycles (6 for N = 5: snapshot, three tournament levels, decision,
+    pop) releases it, so it leaves ``R + 1`` to ``2 R`` cycles after it is *safe*: the bounds
     ``now - max_lag_ps[j]`` of the empty inputs have passed its time. In steady flow the latency
-    is therefore the largest ``max_lag_ps`` of an idle input plus up to 13 cycles. Throughput:
-    one tag per ``R`` cycles (31.25 Mtags/s at 156.25 MHz for N = 5, above the pulse indexer's
-    rate); each input takes one tag per cycle into its FIFO.
+    is therefore the largest ``max_lag_ps`` of an idle input plus up to 15 cycles. Throughput:
+    one tag per ``R`` cycles (26.04 Mtags/s at 156.25 MHz for N = 5, above the pulse indexer's
+    10.4 Mtags/s); each input takes one tag per cycle into its FIFO. The decision registers a
+    one-hot grant and the FIFO moves a cycle later (the FIFOs sit far from the tournament), so
+    the next snapshot sees the popped FIFO.
 
     ::
 
-        cycle    a    a+1         a+2        a+3 ... s          s+1  s+2  s+3  d=s+4  d+1
-        i<k>     tag  late/order  write/ovf  in FIFO snapshot   L1   L2   L3   pop    o.valid
+        cycle    a    a+1         a+2        a+3 ... s         s+1 s+2 s+3 d=s+4  d+1  d+2
+        i<k>     tag  late/order  write/ovf  in FIFO snapshot  L1  L2  L3  grant  pop  o.valid
                                                      heads, now(s-2)-max_lag
 
     Stream contract: every input is always ready (a TDC cannot wait): a tag that arrives more than
