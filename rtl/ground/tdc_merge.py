@@ -47,7 +47,7 @@ class TimeOrderedMerge(wiring.Component):
     ``now - max_lag_ps[j]`` of the empty inputs have passed its time. In steady flow the latency
     is therefore the largest ``max_lag_ps`` of an idle input plus up to 15 cycles. Throughput:
     one tag per ``R`` cycles (26.04 Mtags/s at 156.25 MHz for N = 5, above the pulse indexer's
-    10.4 Mtags/s); each input takes one tag per cycle into its FIFO. The decision registers a
+    9.2 Mtags/s); each input takes one tag per cycle into its FIFO. The decision registers a
     one-hot grant and the FIFO moves a cycle later (the FIFOs sit far from the tournament), so
     the next snapshot sees the popped FIFO.
 
