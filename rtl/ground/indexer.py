@@ -198,10 +198,10 @@ class PulseIndexer(wiring.Component):
                 out.payload.r16.eq(r16), out.payload.status.eq(status)]
 
     def _out_free(self):
-        # an empty output register only, not the consumer's ready: a record is at least 3
-        # cycles after the previous one, so no cycle is lost, and ``records.ready`` (the
-        # consumer's state, across the die) reaches only ``records.valid``, never the enable of
-        # the payload register
+        # an empty output register only, not the consumer's ready: records are at least 2
+        # cycles apart, so a consumer that takes each at once loses no cycle, and
+        # ``records.ready`` (the consumer's state, across the die) reaches only
+        # ``records.valid``, never the enable of the payload register
         return ~self.records.valid
 
     def _products(self, m: Module, r: _Registers) -> None:
