@@ -27,9 +27,10 @@ Cycle accounting (cycle 0 = the first cycle after reset): a tag arriving at ``a`
 from ``a + 3``.
 Rounds start at the multiples ``s`` of ``round_cycles(N)``; the snapshot at ``s`` sees the FIFO
 heads and the bounds ``now(s - 2) - max_lag_ps[j]``; the decision at
-``d = s + round_cycles(N) - 1`` pops the winner if
-it is a real tag and the output register is free (empty, or read at ``d``), and the tag is valid
-on the output from ``d + 1``.
+``d = s + round_cycles(N) - 2`` grants the winner if it is a real tag and the output register is
+free (empty, or read at ``d``); the grant pops the FIFO at ``d + 1`` (the level seen by the
+arrivals written up to ``d + 1`` still counts the tag) and the tag is valid on the output from
+``d + 2``.
 """
 
 from __future__ import annotations
@@ -112,8 +113,8 @@ class Coarse:
 
 def round_cycles(inputs: int) -> int:
     """Cycles per release decision of an ``inputs``-way merge: snapshot, one per comparison level
-    of the tournament, decision."""
-    return max(1, (inputs - 1).bit_length()) + 2
+    of the tournament, decision, pop."""
+    return max(1, (inputs - 1).bit_length()) + 3
 
 
 @dataclass
@@ -215,20 +216,20 @@ def run_merge(inputs: Sequence[MergeInput], now: Coarse, max_lag_ps: Sequence[in
 
     s = 0
     while cycles is None or s + rounds - 1 < cycles:
-        d = s + rounds - 1
+        d = s + rounds - 2
         check_until(s - 1)
         keys = [(fifo[i][0][1], i) if fifo[i] else ((now.at(s - 2) - max_lag_ps[i]) & MASK64, i)
                 for i in range(n)]
         win = min(range(n), key=lambda i: _Key(keys[i]))
         real = bool(fifo[win])
-        check_until(d)
+        check_until(d + 1)
         if real:
             if output_free(d):
                 _u, t, k = fifo[win].popleft()
                 inp = inputs[win]
                 frame = int(inp.frame[k]) if frame_inputs is None or win in frame_inputs else 0
-                out.append((t, int(inp.channel[k]), frame, win, d + 1))
-                busy_from = d + 1
+                out.append((t, int(inp.channel[k]), frame, win, d + 2))
+                busy_from = d + 2
             s += rounds
             continue
         s = _next_snapshot(s, rounds, fifo, arrivals, ai, now, max_lag_ps)

@@ -63,5 +63,9 @@ class RegisterSlice(wiring.Component):
             with m.Else():
                 m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(skid), empty.eq(1)]
         with m.Elif(self.i.valid & empty):
-            m.d.sync += [skid.eq(self.i.payload), empty.eq(0)]
+            m.d.sync += empty.eq(0)
+        # The skid entry follows the input while it is free, so its enable is a flop and
+        # ``o.ready`` (the consumer's state) reaches only ``empty`` and ``o``.
+        with m.If(empty):
+            m.d.sync += skid.eq(self.i.payload)
         return m

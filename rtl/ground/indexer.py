@@ -13,8 +13,8 @@ Design
 ------
 One 18x18 DSP product per operand half per cycle (``d * R`` then ``m0 * P``, each split into
 two partial products and summed in the next cycle), every compare registered, so the datapath
-meets the fabric clock without a deep pipeline: the block handles one detection per 15 cycles
-(10 Mtags/s at 156.25 MHz), two orders of magnitude above the detection rate of a pass.
+meets the fabric clock without a deep pipeline: the block handles one detection per 17 cycles
+(9.2 Mtags/s at 156.25 MHz), two orders of magnitude above the detection rate of a pass.
 ``delta`` and ``gate_half`` are run-time registers (calibration writes ``delta``).
 One FSM over one register set; each stage is a method that adds its states: tag intake
 (``_intake``), sync check and bit-slip guard (``_sync_check``), new interval (``_sync_commit``),
@@ -131,9 +131,11 @@ class _Registers:
         # -sel.period, free-running: sel is set cycles before the correction compares with it
         self.neg_period = Signal(signed(PERIOD_BITS + 1))
         self.res_e = Signal(signed(PERIOD_BITS + 18))
-        # free-running 18x18 partial products
+        # free-running 18x18 partial products and their operands, copied a cycle ahead
         self.dr_lo, self.dr_hi, self.mp_lo, self.mp_hi = (
             Signal(2 * SPLIT, name=n) for n in ("dr_lo", "dr_hi", "mp_lo", "mp_hi"))
+        self.op_d, self.op_m0 = Signal(PERIOD_BITS), Signal(M_BITS)
+        self.op_recip, self.op_period = Signal(RECIP_BITS), Signal(PERIOD_BITS)
 
 
 class PulseIndexer(wiring.Component):
@@ -143,8 +145,8 @@ class PulseIndexer(wiring.Component):
     -------------------
     A tag is taken in ``IDLE`` only: a detection or a bad tag takes 3 cycles (take, compare,
     act). A sync tag then holds the input for the slip check (6 cycles plus 2 per link bit of
-    a timing step), the divider (46 cycles, accepted intervals only) and one pass of about 15
-    cycles per pending detection: a detection's record leaves about 16 + 15 j cycles after the
+    a timing step), the divider (46 cycles, accepted intervals only) and one pass of about 17
+    cycles per pending detection: a detection's record leaves about 18 + 17 j cycles after the
     sync tag that closes its interval (j: its place in the pending FIFO). One record per
     detection and per bad tag; an end-of-stream tag flushes the pending ones as ``TRUNCATED``.
 
@@ -196,14 +198,24 @@ class PulseIndexer(wiring.Component):
                 out.payload.r16.eq(r16), out.payload.status.eq(status)]
 
     def _out_free(self):
-        return ~self.records.valid | self.records.ready
+        # an empty output register only, not the consumer's ready: records are at least 2
+        # cycles apart, so a consumer that takes each at once loses no cycle, and
+        # ``records.ready`` (the consumer's state, across the die) reaches only
+        # ``records.valid``, never the enable of the payload register
+        return ~self.records.valid
 
     def _products(self, m: Module, r: _Registers) -> None:
         """Free-running 18x18 partial products, register to DSP to register with no operand
-        mux in between (a shared, FSM-multiplexed multiplier reached only 113 MHz)."""
-        m.d.sync += [r.dr_lo.eq(r.d[:SPLIT] * r.sel.recip), r.dr_hi.eq(r.d[SPLIT:] * r.sel.recip),
-                     r.mp_lo.eq(r.m0 * r.sel.period[:SPLIT]),
-                     r.mp_hi.eq(r.m0 * r.sel.period[SPLIT:]),
+        mux in between (a shared, FSM-multiplexed multiplier reached only 113 MHz). The
+        operands are copies that feed only the DSPs, a cycle behind ``d``, ``sel`` and ``m0``:
+        the placer keeps them next to the multipliers (a DSP takes 3.07 ns of the 6.4, and
+        ``sel.recip`` placed by the divider left too little for the route to it)."""
+        m.d.sync += [r.op_d.eq(r.d), r.op_recip.eq(r.sel.recip), r.op_m0.eq(r.m0),
+                     r.op_period.eq(r.sel.period)]
+        m.d.sync += [r.dr_lo.eq(r.op_d[:SPLIT] * r.op_recip),
+                     r.dr_hi.eq(r.op_d[SPLIT:] * r.op_recip),
+                     r.mp_lo.eq(r.op_m0 * r.op_period[:SPLIT]),
+                     r.mp_hi.eq(r.op_m0 * r.op_period[SPLIT:]),
                      r.neg_period.eq(-r.sel.period)]
 
     def _intake(self, m: Module, r: _Registers, fifo: SyncFIFOBuffered) -> None:
@@ -401,11 +413,14 @@ class PulseIndexer(wiring.Component):
                 m.d.sync += sel.status.eq(Status.NO_SYNC)
             m.next = "MULTIPLY"
         with m.State("MULTIPLY"):
-            # the free-running products take d and sel.recip in this cycle
+            # the operand copies take d and sel.recip in this cycle, the products them in the
+            # next
             with m.If(sel.status != Status.ACCEPTED):
                 m.next = "EMIT_STATUS"
             with m.Else():
-                m.next = "SUM"
+                m.next = "PRODUCT"
+        with m.State("PRODUCT"):
+            m.next = "SUM"
         with m.State("SUM"):
             m.d.sync += r.prod.eq((r.dr_hi << SPLIT) + r.dr_lo)
             m.next = "ROUND"
@@ -413,6 +428,8 @@ class PulseIndexer(wiring.Component):
             m.d.sync += r.m0.eq(((r.prod >> Q_SHIFT) + 1) >> 1)
             m.next = "MULTIPLY_P"
         with m.State("MULTIPLY_P"):
+            m.next = "PRODUCT_P"
+        with m.State("PRODUCT_P"):
             m.next = "SUM_P"
         with m.State("SUM_P"):
             m.d.sync += r.prod.eq((r.mp_hi << SPLIT) + r.mp_lo)

@@ -219,30 +219,38 @@ class TdcChannel(wiring.Component):
         m.d.comb += threshold.eq(self.stuck_cycles - 1)
         m.d.sync += arm.eq(run_next == threshold)
         stuck_now = taps[0] & arm
-        # stage 1: dead time, coverage, pile-up, output register (with the last addition)
+        # stage 1: dead time, coverage, pile-up, output register (with the last addition).
+        # ``idle`` (dead == 0) is a flop kept with the counter, so the acceptance is one LUT
+        # level from flops.
         dead = Signal(8)
-        with m.If(dead != 0):
-            m.d.sync += dead.eq(dead - 1)
+        idle = Signal(init=1)
+        with m.If(~idle):
+            m.d.sync += [dead.eq(dead - 1), idle.eq(dead == 1)]
         accept = Signal()
-        live = s1_valid & ((dead == 0) | s1_cal)
+        live = s1_valid & (idle | s1_cal)
         lost_dead = s1_valid & ~live
         blank = live & s1_blank
         cover = live & ~s1_blank & s1_full
         pileup = live & ~s1_blank & ~s1_full & s1_top
         m.d.comb += accept.eq(live & ~s1_blank & ~s1_top)
+        # The payload follows stage 1 whenever the output register is free, hit or not (only
+        # ``valid`` waits for the acceptance): the acceptance then drives a handful of flops
+        # next to the dead-time counter instead of the enable of the whole payload register.
         out = self.hits
+        free = ~out.valid | out.ready
         with m.If(out.ready):
             m.d.sync += out.valid.eq(0)
+        with m.If(free):
+            m.d.sync += [
+                out.payload.coarse.eq(coarse),
+                out.payload.fine.eq(s1_fine),
+                out.payload.channel.eq(self._channel),
+                out.payload.calibration.eq(s1_cal),
+            ]
         with m.If(accept):
-            m.d.sync += dead.eq(self.dead_cycles)
-            with m.If(~out.valid | out.ready):
-                m.d.sync += [
-                    out.valid.eq(1),
-                    out.payload.coarse.eq(coarse),
-                    out.payload.fine.eq(s1_fine),
-                    out.payload.channel.eq(self._channel),
-                    out.payload.calibration.eq(s1_cal),
-                ]
+            m.d.sync += [dead.eq(self.dead_cycles), idle.eq(self.dead_cycles == 0)]
+            with m.If(free):
+                m.d.sync += out.valid.eq(1)
         overflow = accept & out.valid & ~out.ready
         count_events(m, self.clear, ((self.lost_dead, lost_dead), (self.lost_pileup, pileup),
                                      (self.lost_overflow, overflow),

@@ -12,7 +12,9 @@ tag can come before it, which the per-input maximum lag decides: a tag arrives a
 ``(now - max_lag_ps[j], j)`` in the tournament. A virtual winner means: wait.
 """
 
+import operator
 from collections.abc import Sequence
+from functools import reduce
 
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
@@ -40,17 +42,19 @@ class TimeOrderedMerge(wiring.Component):
     and counted per input.
 
     Latency: a tag arriving at cycle ``a`` is in its FIFO at ``a + 3``; a round of
-    ``R = round_cycles(N)`` cycles (5 for N = 5: snapshot, three tournament levels, decision)
-    releases it, so it leaves ``R + 1`` to ``2 R`` cycles after it is *safe*: the bounds
+    ``R = round_cycles(N)`` cycles (6 for N = 5: snapshot, three tournament levels, decision,
+    pop) releases it, so it leaves ``R + 1`` to ``2 R`` cycles after it is *safe*: the bounds
     ``now - max_lag_ps[j]`` of the empty inputs have passed its time. In steady flow the latency
-    is therefore the largest ``max_lag_ps`` of an idle input plus up to 13 cycles. Throughput:
-    one tag per ``R`` cycles (31.25 Mtags/s at 156.25 MHz for N = 5, above the pulse indexer's
-    rate); each input takes one tag per cycle into its FIFO.
+    is therefore the largest ``max_lag_ps`` of an idle input plus up to 15 cycles. Throughput:
+    one tag per ``R`` cycles (26.04 Mtags/s at 156.25 MHz for N = 5, above the pulse indexer's
+    9.2 Mtags/s); each input takes one tag per cycle into its FIFO. The decision registers a
+    one-hot grant and the FIFO moves a cycle later (the FIFOs sit far from the tournament), so
+    the next snapshot sees the popped FIFO.
 
     ::
 
-        cycle    a    a+1         a+2        a+3 ... s          s+1  s+2  s+3  d=s+4  d+1
-        i<k>     tag  late/order  write/ovf  in FIFO snapshot   L1   L2   L3   pop    o.valid
+        cycle    a    a+1         a+2        a+3 ... s         s+1 s+2 s+3 d=s+4  d+1  d+2
+        i<k>     tag  late/order  write/ovf  in FIFO snapshot  L1  L2  L3  grant  pop  o.valid
                                                      heads, now(s-2)-max_lag
 
     Stream contract: every input is always ready (a TDC cannot wait): a tag that arrives more than
@@ -116,7 +120,10 @@ class TimeOrderedMerge(wiring.Component):
         m.d.sync += phase.eq(phase + 1)
         with m.If(phase == rounds - 1):
             m.d.sync += phase.eq(0)
-        decide = phase == rounds - 1
+        decide = phase == rounds - 2
+        # The grant of the decision cycle, one-hot, as a register: it alone enables the FIFO
+        # pointers, the level counters and the output register, which sit far from the
+        # tournament, in the round's last cycle.
         pop = Signal(n)
 
         heads, keys = [], []
@@ -198,13 +205,13 @@ class TimeOrderedMerge(wiring.Component):
             keys = nxt
         _wt, win, real = keys[0]
 
+        # An output register that is free in the decision cycle is still free in the next one:
+        # only the grant loads it.
         free = output_register(m, self.o)
-        with m.If(decide & real & free):
-            m.d.comb += pop.eq(1 << win)
-            with m.Switch(win):
-                for i, head in enumerate(heads):
-                    with m.Case(i):
-                        m.d.sync += self.o.payload.eq(head)
-            m.d.sync += self.o.valid.eq(1)
+        m.d.sync += pop.eq(Mux(decide & real & free, 1 << win, 0))
+        with m.If(pop.any()):
+            m.d.sync += [self.o.payload.eq(reduce(operator.or_, (
+                             Mux(pop[i], head.as_value(), 0) for i, head in enumerate(heads)))),
+                         self.o.valid.eq(1)]
         return m
 

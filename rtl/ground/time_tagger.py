@@ -67,9 +67,9 @@ class TimeTagger(wiring.Component):
 
     Latency: a detector hit's tag reaches the merge 8 cycles after the code that holds it
     (channel 5, calibrator 3) and leaves it once safe (:class:`rtl.ground.tdc_merge.
-    TimeOrderedMerge`: the largest ``max_lag_ps`` among the idle inputs plus up to 12 cycles;
+    TimeOrderedMerge`: the largest ``max_lag_ps`` among the idle inputs plus up to 15 cycles;
     the sync input's lag, about ``2 tolerance_ps + strobe_lag_ps``, dominates). Throughput: one
-    tag per 5 cycles out (31.25 Mtags/s at 156.25 MHz); each channel one hit per 2 cycles in.
+    tag per 6 cycles out (26.04 Mtags/s at 156.25 MHz); each channel one hit per 2 cycles in.
     Stream contract: ``events`` is always ready (the join stamps each event with its arrival
     cycle and every calibrator takes it as ``frame_strobe``); ``tags`` holds a tag until read.
     A stalled ``tags`` stalls only the merge's release: the channels keep running and the merge

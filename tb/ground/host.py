@@ -10,8 +10,8 @@ from models.ground.calibration import BINS, CAL_GATE_HALF, delta_from_histogram
 from tb import pysim
 
 # cycles for the last pending detections to leave the indexer and reach the histogram
-# (256 pending x 15 cycles, with margin)
-SETTLE_CYCLES = 4_500
+# (256 pending x 17 cycles, with margin)
+SETTLE_CYCLES = 5_000
 # a clear writes every bin once, one per cycle
 CLEAR_CYCLES = BINS + 16
 
