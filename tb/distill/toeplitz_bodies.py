@@ -10,12 +10,11 @@ from tb.dual import Bench, Receive, Send
 async def toeplitz_body(bench: Bench) -> None:
     """Blocks ``params["blocks"]`` (``PaBlock`` fields as dicts) through the engine with idle
     on the three inputs and backpressure on the key; every key word and status compared with
-    the model. ``params``: ``width``, ``n_bits``, ``m_bits`` (job field widths), ``refused``
-    (per block: a size the engine refuses), ``idle``, ``stall``, ``seed``, ``max_cycles``."""
+    the model. ``params``: ``width``, ``n_bits``, ``m_bits`` (job field widths), ``idle``,
+    ``stall``, ``seed``, ``max_cycles``."""
     p = bench.params
     blocks = [PaBlock(**b) for b in p["blocks"]]
-    io = stimulus(blocks, p["width"], p["n_bits"], p["m_bits"], p.get("seed", 0),
-                  p.get("refused", ()))
+    io = stimulus(blocks, p["width"], p["n_bits"], p["m_bits"], p.get("seed", 0))
     await bench.reset()
     idle, stall = p.get("idle", 0.0), p.get("stall", 0.0)
     got = await bench.transfer(

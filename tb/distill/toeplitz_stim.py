@@ -20,13 +20,15 @@ lengths up to a few thousand bits)."""
 @dataclass(frozen=True)
 class PaBlock:
     """One block of a test: sizes, pattern, and word-count faults of the two streams
-    (``x_words`` / ``seed_words``: words added, or removed if negative, at the end)."""
+    (``x_words`` / ``seed_words``: words added, or removed if negative, at the end);
+    ``refused``: a size outside the engine's range (the streams are sent all the same)."""
 
     n: int
     m: int
     pattern: str = "random"
     x_words: int = 0
     seed_words: int = 0
+    refused: bool = False
 
 
 def pattern_bits(pattern: str, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -45,8 +47,8 @@ def pattern_bits(pattern: str, size: int, rng: np.random.Generator) -> np.ndarra
 
 
 def bit_words(bits: np.ndarray, width: int, extra: int = 0) -> list[int]:
-    """``bits`` as ``bit_word(width)`` payloads, padded with ``extra`` random-free zero words
-    (or cut by ``-extra`` words), ``last`` on the final one."""
+    """``bits`` as ``bit_word(width)`` payloads, with ``extra`` zero words appended (or the
+    last ``-extra`` words cut), ``last`` on the final one."""
     padded = np.zeros(-(-bits.size // width) * width, dtype=np.uint8)
     padded[:bits.size] = bits
     words = [int.from_bytes(np.packbits(row, bitorder="little").tobytes(), "little")
@@ -61,9 +63,11 @@ def block_io(block: PaBlock, width: int, rng: np.random.Generator
              ) -> tuple[list[int], list[int], list[int], int]:
     """(input words, seed words, expected key words, expected status) of one block."""
     x = pattern_bits(block.pattern, block.n, rng)
-    seed = pattern_bits(block.pattern, block.n + block.m - 1, rng)
+    seed = pattern_bits(block.pattern, max(block.n + block.m - 1, 1), rng)
     xw = bit_words(x, width, block.x_words)
     sw = bit_words(seed, width, block.seed_words)
+    if block.refused:
+        return xw, sw, [], PaStatus.BAD_SIZE.value
     if block.x_words:
         return xw, sw, [], PaStatus.INPUT_LENGTH.value
     if block.seed_words:
@@ -71,17 +75,15 @@ def block_io(block: PaBlock, width: int, rng: np.random.Generator
     return xw, sw, bit_words(toeplitz_hash(x, seed, block.m), width), PaStatus.OK.value
 
 
-def stimulus(blocks: Sequence[PaBlock], width: int, n_bits: int, m_bits: int, seed: int,
-             refused: Sequence[bool] = ()) -> dict[str, list[int]]:
+def stimulus(blocks: Sequence[PaBlock], width: int, n_bits: int, m_bits: int, seed: int
+             ) -> dict[str, list[int]]:
     """Streams of a run of ``blocks``: ``job``, ``x``, ``seed`` payloads, expected ``key``
-    payloads and ``status`` values; ``refused[k]``: block k has a size the engine refuses."""
+    payloads and ``status`` values."""
     rng = np.random.default_rng(seed)
     out: dict[str, list[int]] = {"job": [], "x": [], "seed": [], "key": [], "status": []}
     job = pa_job(n_bits, m_bits)
-    for k, block in enumerate(blocks):
+    for block in blocks:
         xw, sw, kw, status = block_io(block, width, rng)
-        if k < len(refused) and refused[k]:
-            kw, status = [], PaStatus.BAD_SIZE.value
         out["job"].append(pack(job, {"n": block.n, "m": block.m}))
         out["x"] += xw
         out["seed"] += sw

@@ -1,0 +1,68 @@
+"""Toeplitz privacy-amplification engine (rtl/distill/toeplitz.py) against
+models/postprocess/toeplitz.py: scaled-down engines (8-bit words, 16 accumulators) on every back
+end, the flight engine on one 100 kbit block in Verilator, and bad input."""
+
+from dataclasses import asdict
+
+import pytest
+
+from rtl.distill.toeplitz import ToeplitzEngine, ToeplitzOnChip
+from tb.distill.toeplitz_bodies import toeplitz_body
+from tb.distill.toeplitz_stim import PaBlock
+from tb.dual import backend_params, run_body
+
+SMALL = {"width": 8, "window": 16, "n_max": 300, "m_max": 100, "read_depth": 4}
+
+# Edge sizes: one bit; one word against one window; one bit more of each; the largest block;
+# n not a multiple of the word, m not a multiple of the window; the fill patterns.
+EDGES = [PaBlock(37, 21), PaBlock(1, 1), PaBlock(8, 16, "ones"), PaBlock(9, 17, "ones"),
+         PaBlock(300, 100, "runs"), PaBlock(300, 100, "zeros"), PaBlock(64, 3, "ones"),
+         PaBlock(2, 100, "runs")]
+# Bad input, each followed by nothing special: every block after a fault must still be exact.
+FAULTS = [PaBlock(40, 20, x_words=-1), PaBlock(40, 20, x_words=1), PaBlock(33, 18),
+          PaBlock(40, 20, seed_words=-1), PaBlock(40, 20, seed_words=2),
+          PaBlock(301, 10, refused=True), PaBlock(10, 101, refused=True),
+          PaBlock(5, 0, refused=True), PaBlock(16, 16, "runs")]
+SHORT = [PaBlock(37, 21), PaBlock(9, 17, "ones"), PaBlock(40, 20, x_words=-1),
+         PaBlock(40, 20, seed_words=1), PaBlock(301, 10, refused=True), PaBlock(70, 33)]
+
+
+def _params(engine: ToeplitzEngine, blocks: list[PaBlock], **extra) -> dict:
+    return {"width": engine.width, "n_bits": len(engine.job.payload.n),
+            "m_bits": len(engine.job.payload.m), "blocks": [asdict(b) for b in blocks],
+            **extra}
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_toeplitz_blocks(backend):
+    dut = ToeplitzOnChip(**SMALL)
+    blocks = EDGES + FAULTS if backend == "pysim" else SHORT
+    run_body(backend, dut, toeplitz_body, case=f"toeplitz_small_{backend}",
+             params=_params(dut.engine, blocks, idle=0.2, stall=0.3, seed=5))
+
+
+def test_toeplitz_full_rate_and_deep_reads():
+    """No idle, no stall; a read queue deeper than needed; a window of 4 words."""
+    cfg = SMALL | {"window": 32, "read_depth": 8}
+    dut = ToeplitzOnChip(**cfg)
+    blocks = [PaBlock(300, 100), PaBlock(129, 33, "runs"), PaBlock(1, 64)]
+    run_body("pysim", dut, toeplitz_body, case="toeplitz_wide",
+             params=_params(dut.engine, blocks, seed=6))
+
+
+@pytest.mark.cocotb
+def test_toeplitz_100kbit_verilator():
+    """The flight engine (16-bit words, 1024 accumulators) on a 100 kbit block into
+    24,992 bits (a quarter of the block as a whole number of 128-bit key words, plus the CRC's
+    32), bit-exact with the model."""
+    dut = ToeplitzOnChip(n_max=100_000, m_max=25_000)
+    run_body("verilator", dut, toeplitz_body, case="toeplitz_100kbit",
+             params=_params(dut.engine, [PaBlock(100_000, 24_992)], idle=0.05, stall=0.05,
+                            seed=7, max_cycles=400_000))
+
+
+@pytest.mark.parametrize("options", [{"width": 12}, {"width": 4}, {"window": 4},
+                                     {"window": 48}])
+def test_bad_geometry_is_refused(options):
+    with pytest.raises(ValueError, match="power-of-two width"):
+        ToeplitzEngine(**(SMALL | options))
