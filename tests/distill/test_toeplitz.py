@@ -6,8 +6,10 @@ from dataclasses import asdict
 
 import pytest
 
-from rtl.distill.toeplitz import ToeplitzEngine, ToeplitzOnChip
+from rtl.distill.toeplitz import WIDTH, WINDOW, ToeplitzEngine, ToeplitzOnChip
+from rtl.distill.toeplitz_layouts import PaStatus
 from tb.distill.toeplitz_bodies import toeplitz_body
+from tb.distill.toeplitz_harness import key_bits_for, run_flight_blocks
 from tb.distill.toeplitz_stim import PaBlock
 from tb.dual import backend_params, run_body
 
@@ -33,8 +35,13 @@ def _params(engine: ToeplitzEngine, blocks: list[PaBlock], **extra) -> dict:
             **extra}
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", [
+    b if b.values[0] != "verilator" else pytest.param("verilator", marks=(pytest.mark.cocotb,
+                                                                            pytest.mark.slow))
+    for b in backend_params()])
 def test_toeplitz_blocks(backend):
+    """Edge sizes, patterns and faults (pysim); a shorter list on Icarus (and Verilator in
+    ``make test-slow``: the 100 kbit case covers the Verilator build in ``make test``)."""
     dut = ToeplitzOnChip(**SMALL)
     blocks = EDGES + FAULTS if backend == "pysim" else SHORT
     run_body(backend, dut, toeplitz_body, case=f"toeplitz_small_{backend}",
@@ -53,12 +60,17 @@ def test_toeplitz_full_rate_and_deep_reads():
 @pytest.mark.cocotb
 def test_toeplitz_100kbit_verilator():
     """The flight engine (16-bit words, 1024 accumulators) on a 100 kbit block into
-    24,992 bits (a quarter of the block as a whole number of 128-bit key words, plus the CRC's
-    32), bit-exact with the model."""
-    dut = ToeplitzOnChip(n_max=100_000, m_max=25_000)
-    run_body("verilator", dut, toeplitz_body, case="toeplitz_100kbit",
-             params=_params(dut.engine, [PaBlock(100_000, 24_992)], idle=0.05, stall=0.05,
-                            seed=7, max_cycles=400_000))
+    ``key_bits_for(100_000)`` bits, every key word against the model, at the cycle count of the
+    docstring's formula (load, then per pass the window, the steps and the key words, plus the
+    first read's latency)."""
+    n = 100_000
+    m = key_bits_for(n)
+    (fig,) = run_flight_blocks("verilator", "toeplitz_100kbit", [(n, m)], seed=7)
+    assert fig["status"] == PaStatus.OK.value and fig["mismatches"] == 0
+    assert fig["key_words"] == -(-m // WIDTH)
+    passes, words = -(-m // WINDOW), -(-n // WIDTH)
+    formula = -(-(n + m - 1) // WIDTH) + passes * (words + 2 * WINDOW // WIDTH + 2)
+    assert formula <= fig["cycles"] <= formula + 8  # + the first pass's read latency
 
 
 @pytest.mark.parametrize("options", [{"width": 12}, {"width": 4}, {"window": 4},

@@ -1,0 +1,35 @@
+"""The flight Toeplitz engine's cocotb run over whole blocks, shared by the tests and
+``sim/bench_toeplitz.py``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rtl.distill.toeplitz import ToeplitzOnChip
+from tb.distill.cocotb_toeplitz import FIGURES
+from tb.runner import run_cocotb
+
+
+def key_bits_for(n: int) -> int:
+    """Output length m of an n-bit block in the runs: a quarter of the block as a whole number
+    of 128-bit key blocks (SPEC 7's ℓ), plus the confirmation CRC's 32 bits. The Table 1
+    passes distil 0.2 to 0.25 of their sifted bits into final key."""
+    return 128 * (n // 4 // 128) + 32
+
+
+def run_flight_blocks(simulator: str, case: str, sizes: Sequence[tuple[int, int]],
+                      seed: int = 1, **engine_options: int) -> list[dict]:
+    """Run :mod:`tb.distill.cocotb_toeplitz` on :class:`ToeplitzOnChip` (the flight engine
+    unless ``engine_options`` say otherwise, memories sized for the largest block) and return
+    its figures per block."""
+    n_max = max(n for n, _ in sizes)
+    m_max = max(m for _, m in sizes)
+    dut = ToeplitzOnChip(n_max=n_max, m_max=m_max, **engine_options)
+    eng = dut.engine
+    build = run_cocotb(dut, "tb.distill.cocotb_toeplitz", simulator, case=case,
+                       params={"seed": seed, "width": eng.width, "sizes": [list(s) for s in sizes],
+                               "n_bits": len(eng.job.payload.n),
+                               "m_bits": len(eng.job.payload.m)})
+    return json.loads((Path(build) / FIGURES).read_text())
