@@ -226,6 +226,7 @@ BLOCKS: dict[str, Block] = _blocks(
                                   f"{_CH}test_{m}_model_mutants.py"])
       for m in ("geometry", "link_budget")),
     ("models/channel/passmodel.py", [_CH + "test_pass_run.py"]),
+    ("rtl/distill/toeplitz.py", ["tests/distill/test_toeplitz.py"]),
 )
 
 
