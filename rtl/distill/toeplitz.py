@@ -171,8 +171,9 @@ class ToeplitzEngine(wiring.Component):
 
     Parameters: ``width`` P (input bits a cycle, the memory word; a power of two, at least 8),
     ``window`` W (accumulators, output bits a pass; a power of two, at least P), ``n_max``,
-    ``m_max``, ``read_depth`` (reads in flight per port: at least the memory's read latency plus 2 for
-    full speed), ``x_base`` / ``s_base`` (word addresses of input and seed on their ports).
+    ``m_max``, ``read_depth`` (reads in flight per port: at least the memory's read latency
+    plus 2 for full speed), ``x_base`` / ``s_base`` (word addresses of input and seed on
+    their ports).
 
     Members: ``job``, ``x``, ``seed`` (in), ``key``, ``status`` (out) as in the module
     docstring; ``xmem``, ``smem``: the word ports of the input and the seed. Memory use:
