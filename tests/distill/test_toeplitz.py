@@ -9,7 +9,7 @@ import pytest
 from rtl.distill.toeplitz import WIDTH, WINDOW, ToeplitzEngine, ToeplitzOnChip
 from rtl.distill.toeplitz_layouts import PaStatus
 from tb.distill.toeplitz_bodies import toeplitz_body
-from tb.distill.toeplitz_harness import key_bits_for, run_flight_blocks
+from tb.distill.toeplitz_harness import ToeplitzOnDramModel, key_bits_for, run_flight_blocks
 from tb.distill.toeplitz_stim import PaBlock
 from tb.dual import backend_params, run_body
 
@@ -57,6 +57,16 @@ def test_toeplitz_full_rate_and_deep_reads():
     run_body("pysim", dut, toeplitz_body, case="toeplitz_wide",
              params=_params(dut.engine, blocks, seed=6,
                             interrupted={"n": 200, "m": 90, "pattern": "ones"}))
+
+
+def test_toeplitz_on_dram_port_model():
+    """128-bit words on LiteDRAM's native-port rules: read latency 20, refresh stalls, two
+    ports taking turns; the read credits must keep every word."""
+    dut = ToeplitzOnDramModel(n_max=2000, m_max=300)
+    blocks = [PaBlock(2000, 300), PaBlock(129, 129, "runs"), PaBlock(1000, 5, seed_words=1),
+              PaBlock(700, 256, "ones")]
+    run_body("pysim", dut, toeplitz_body, case="toeplitz_dram",
+             params=_params(dut.engine, blocks, idle=0.1, stall=0.2, seed=8))
 
 
 @pytest.mark.cocotb
