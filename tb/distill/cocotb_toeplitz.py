@@ -2,11 +2,12 @@
 
 Per block of ``params["sizes"]`` (n, m): random input and seed, streamed in at one word of each
 per cycle with the key always taken, so the cycles are the engine's own (its load and compute,
-block RAM answering every cycle). Python wakes per cycle only while loading and while key
-words come out; between chunks it waits for ``key`` or ``status``. Every key word is compared
-with :func:`models.postprocess.toeplitz.toeplitz_hash`. Figures per block (cycles from the
-job's acceptance to the status, load cycles, key words, mismatches) go to
-:data:`FIGURES` in the build directory.
+block RAM answering every cycle). The clock runs inside the simulator
+(``tb.runner.run_cocotb(internal_clock_ps=...)``); Python wakes per cycle only while loading
+and while key words come out, and between passes waits for ``key`` or ``status``. Every key
+word is compared with :func:`models.postprocess.toeplitz.toeplitz_hash`. Figures per block
+(cycles from the job's acceptance to the status, key words, mismatches) go to :data:`FIGURES`
+in the build directory.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ async def _collect(tb: TB) -> tuple[list[int], int, int]:
 @cocotb.test()
 async def toeplitz_flight_blocks(dut) -> None:
     """Every block of ``params["sizes"]`` bit-exact, its cycles recorded."""
-    tb = TB(dut)
+    tb = TB(dut, clock_ps=None)  # the clock runs inside the simulator
     width, sizes = tb.params["width"], tb.params["sizes"]
     rng = np.random.default_rng(tb.params.get("seed", 0))
     layout = pa_job(tb.params["n_bits"], tb.params["m_bits"])

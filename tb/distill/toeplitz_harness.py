@@ -10,6 +10,7 @@ from pathlib import Path
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 
+from models.constants import FABRIC_CLOCK_PS
 from rtl.common.forward import forward_member
 from rtl.distill.toeplitz import ToeplitzEngine, ToeplitzOnChip
 from rtl.memory.layouts import WORD_BITS
@@ -37,7 +38,8 @@ def run_flight_blocks(simulator: str, case: str, sizes: Sequence[tuple[int, int]
     build = run_cocotb(dut, "tb.distill.cocotb_toeplitz", simulator, case=case,
                        params={"seed": seed, "width": eng.width, "sizes": [list(s) for s in sizes],
                                "n_bits": len(eng.job.payload.n),
-                               "m_bits": len(eng.job.payload.m)})
+                               "m_bits": len(eng.job.payload.m)},
+                       internal_clock_ps=FABRIC_CLOCK_PS)
     return json.loads((Path(build) / FIGURES).read_text())
 
 
