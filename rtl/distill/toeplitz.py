@@ -35,8 +35,9 @@ Latency and throughput (memory answering one read per port per cycle)::
     compute  ceil(m/W) · (ceil(n/P) + 2·W/P + 2) cycles + the read latency, once
              (per chunk: W/P seed words into the window, ceil(n/P) steps, W/P key words)
 
-At P = 16, W = 1024, n = 100,000 and m = 25,032 that is 6,251 + 25 · 6,380 cycles
-(``sim/bench_toeplitz.py`` measures them). A slower memory stalls the engine through the read
+At P = 16, W = 1024, n = 100,000 and m = 24,992 that is 7,812 + 25 · 6,380 cycles, plus 4
+of read latency: 167,316 measured (``sim/bench_toeplitz.py``), 93 Mbit/s of input at
+156.25 MHz. A slower memory stalls the engine through the read
 credits (``read_depth`` reads in flight or buffered per port), never loses a word.
 """
 
