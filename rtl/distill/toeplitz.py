@@ -32,14 +32,13 @@ Stream contract (``amaranth/docs/stdlib/stream.rst`` rules on every stream):
 Latency and throughput (memory answering one read per port per cycle)::
 
     load     max(ceil(n/P), ceil((n+m-1)/P)) cycles (one word of each stream per cycle)
-    compute  ceil(m/W) · (ceil(n/P) + 2·W/P + 3) cycles + the read latency, once
-             (per chunk: W/P seed words into the window, ceil(n/P) steps and the last
-             step's registered pair terms, W/P key words)
+    compute  ceil(m/W) · (ceil(n/P) + 2·W/P + 2) cycles + the read latency, once
+             (per chunk: W/P seed words into the window, ceil(n/P) steps, W/P key words)
 
-At P = 16, W = 1024, n = 100,000 and m = 24,992 that is 7,812 + 25 · 6,381 cycles, plus 4
-of read latency (``sim/bench_toeplitz.py`` measures them), 93 Mbit/s of input at 156.25 MHz.
-A slower memory stalls the engine through the read credits (``read_depth`` reads in flight or
-buffered per port), never loses a word.
+At P = 16, W = 1024, n = 100,000 and m = 24,992 that is 7,812 + 25 · 6,380 cycles, plus 4
+of read latency: 167,316 measured (``sim/bench_toeplitz.py``), 93 Mbit/s of input at
+156.25 MHz. A slower memory stalls the engine through the read
+credits (``read_depth`` reads in flight or buffered per port), never loses a word.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
@@ -267,15 +266,7 @@ class ToeplitzEngine(wiring.Component):
             full.eq(Cat(win, sword)),
             xs.eq(Cat(xprev, xnext) >> shift),
         ]
-        # Pair terms (x_a·s_a ⊕ x_b·s_b, one LUT4 each) are registered, then XORed into the
-        # accumulators a cycle later: without the register ABC maps each accumulator's 2P + 1
-        # inputs into wide LUT6 cones, three times the LUT4s (``docs/distill.md``).
-        pairs = [[Signal(name=f"pair_{r}_{q}") for q in range(p // 2)] for r in range(w)]
-        pending = Signal()  # ``pairs`` hold a step not yet in ``acc``
-        pair_terms = [[(xs[2 * q] & full[r + 2 * q]) ^ (xs[2 * q + 1] & full[r + 2 * q + 1])
-                       for q in range(p // 2)] for r in range(w)]
-        absorbed = Cat(*[acc[r] ^ Cat(*pairs[r]).xor() for r in range(w)])
-        m.d.sync += pending.eq(0)
+        terms = Cat(*[(xs & full[r:r + p]).xor() for r in range(w)])
 
         # Key words: bit b of the emitted word is row ybase + b.
         ybase = Signal(range(_ceil_div(self.m_max, w) * w + p + 1))
@@ -343,20 +334,12 @@ class ToeplitzEngine(wiring.Component):
                 m.d.comb += xnext.eq(Mux(final, 0, xword[::-1]))
                 go = s_read.word.valid & (final | x_read.word.valid)
                 m.d.comb += [s_read.word.ready.eq(go), x_read.word.ready.eq(go & ~final)]
-                with m.If(pending):
-                    m.d.sync += acc.eq(absorbed)
                 with m.If(go):
-                    m.d.sync += [win.eq(full[p:]), xprev.eq(xnext), count.eq(count + 1),
-                                 pending.eq(1)]
-                    m.d.sync += [sig.eq(term) for row, terms in zip(pairs, pair_terms,
-                                                                     strict=True)
-                                 for sig, term in zip(row, terms, strict=True)]
+                    m.d.sync += [win.eq(full[p:]), xprev.eq(xnext), acc.eq(acc ^ terms),
+                                 count.eq(count + 1)]
                     with m.If(final):
                         m.d.sync += [count.eq(0), primed.eq(0)]
-                        m.next = "DRAIN"
-            with m.State("DRAIN"):
-                m.d.sync += acc.eq(absorbed)  # the last step's pairs
-                m.next = "EMIT"
+                        m.next = "EMIT"
             with m.State("EMIT"):
                 # W/P words out of the accumulators (rows past m dropped); acc ends at zero.
                 m.d.comb += issuing.eq(1)

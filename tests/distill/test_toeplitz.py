@@ -82,7 +82,7 @@ def test_toeplitz_100kbit_verilator():
     assert fig["status"] == PaStatus.OK.value and fig["mismatches"] == 0
     assert fig["key_words"] == -(-m // WIDTH)
     passes, words = -(-m // window), -(-n // WIDTH)
-    formula = -(-(n + m - 1) // WIDTH) + passes * (words + 2 * window // WIDTH + 3)
+    formula = -(-(n + m - 1) // WIDTH) + passes * (words + 2 * window // WIDTH + 2)
     assert formula <= fig["cycles"] <= formula + 8
 
 
