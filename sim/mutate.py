@@ -244,6 +244,7 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/distill/codes.py", ["tests/distill/test_syndrome.py"]),
     ("rtl/distill/auth.py", ["tests/distill/test_auth.py"]),
     ("rtl/distill/confirm.py", ["tests/distill/test_crc.py"]),
+    ("rtl/distill/toeplitz.py", ["tests/distill/test_toeplitz.py"]),
 )
 
 

@@ -3,9 +3,12 @@
 * ``distill_syndrome``: the syndrome encoder (16-bit words) with the one-way codes of a
   100 kbit packet at 1, 2 and 4 % sampled QBER (:data:`SYNTH_QBERS`, the rates
   :func:`rtl.distill.codes.rate_index` picks there), one circulant ROM each;
-* ``distill_auth``: the Wegman-Carter engine (8-bit multiplier digits) and the confirmation CRC.
+* ``distill_auth``: the Wegman-Carter engine (8-bit multiplier digits) and the confirmation CRC;
+* ``distill_toeplitz``: the flight Toeplitz engine (16 input bits a cycle, 1024 accumulators,
+  blocks up to 900 kbit into 450 kbit), its two word ports as the top's ports (the memory behind
+  them, block RAM or DRAM, is not part of it).
 
-Both are block tops (``BLOCK_TOPS``): they run when named, on the LFE5U-45F of the flight
+All are block tops (``BLOCK_TOPS``): they run when named, on the LFE5U-45F of the flight
 board.
 """
 
@@ -19,6 +22,7 @@ from rtl.distill.auth import WegmanCarter
 from rtl.distill.codes import code_table
 from rtl.distill.confirm import ConfirmCrc
 from rtl.distill.syndrome import SyndromeEncoder
+from rtl.distill.toeplitz import ToeplitzEngine
 
 SYNTH_WIDTH = 16
 SYNTH_MS = (11264, 18944, 31744)  # the model's one-way m at 1, 2 and 4 % QBER (8000-bit sample)
@@ -59,5 +63,6 @@ class AuthTop(wiring.Component):
 BLOCK_TOPS: dict[str, Callable[[], wiring.Component]] = {
     "distill_syndrome": flight_encoder,
     "distill_auth": AuthTop,
+    "distill_toeplitz": ToeplitzEngine,
 }
 SYNTH_DEVICES: dict[str, str] = dict.fromkeys(BLOCK_TOPS, "LFE5U-45F-8")
