@@ -13,8 +13,8 @@ from rtl.memory.dram_cache import DramRndCache
 from rtl.memory.layouts import dram_port
 from rtl.satellite.layouts import Symbol
 from rtl.sifting.layouts import COUNTER_BITS, KeyBeat, Report, SiftEntry
-from rtl.sifting.satellite_sift import SatelliteSift
-from rtl.sifting.sifter import counter_ports, forward_counters
+from rtl.sifting.satellite_sift import SatelliteSift, connect_cache_to_sift
+from rtl.sifting.sifter import counter_ports
 
 
 class DramSiftUnit(wiring.Component):
@@ -58,14 +58,7 @@ class DramSiftUnit(wiring.Component):
         m = Module()
         m.submodules.cache = cache = self._cache
         m.submodules.sift = sift = self._sift
-        wiring.connect(m, wiring.flipped(self.write), cache.write)
-        wiring.connect(m, wiring.flipped(self.report), sift.report)
-        wiring.connect(m, sift.query, cache.query)
-        wiring.connect(m, cache.answer, sift.answer)
-        wiring.connect(m, sift.entry, wiring.flipped(self.entry))
-        wiring.connect(m, sift.key, wiring.flipped(self.key))
+        connect_cache_to_sift(m, self, cache, sift)
         wiring.connect(m, cache.dram, wiring.flipped(self.dram))
-        for name in ("head", "expired_count", "write_overflow"):
-            forward_member(m, self, cache, name)
-        forward_counters(m, self, sift)
+        forward_member(m, self, cache, "write_overflow")
         return m

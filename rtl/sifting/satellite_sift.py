@@ -174,12 +174,20 @@ class SatelliteSiftUnit(wiring.Component):
         m = Module()
         m.submodules.cache = cache = self._cache
         m.submodules.sift = sift = SatelliteSift(self._packet_bits)
-        wiring.connect(m, wiring.flipped(self.write), cache.write)
-        wiring.connect(m, wiring.flipped(self.report), sift.report)
-        wiring.connect(m, sift.query, cache.query)
-        wiring.connect(m, cache.answer, sift.answer)
-        wiring.connect(m, sift.entry, wiring.flipped(self.entry))
-        wiring.connect(m, sift.key, wiring.flipped(self.key))
-        m.d.comb += [self.head.eq(cache.head), self.expired_count.eq(cache.expired_count)]
-        forward_counters(m, self, sift)
+        connect_cache_to_sift(m, self, cache, sift)
         return m
+
+
+def connect_cache_to_sift(m: Module, unit: wiring.Component, cache: wiring.Component,
+                          sift: SatelliteSift) -> None:
+    """Wire an RND cache (block RAM or DRAM) to :class:`SatelliteSift` inside a sift unit
+    ``unit``: writes and reports in, lookups between them, entries, key and counters out; the
+    cache's ``head`` and ``expired_count`` forwarded."""
+    wiring.connect(m, wiring.flipped(unit.write), cache.write)
+    wiring.connect(m, wiring.flipped(unit.report), sift.report)
+    wiring.connect(m, sift.query, cache.query)
+    wiring.connect(m, cache.answer, sift.answer)
+    wiring.connect(m, sift.entry, wiring.flipped(unit.entry))
+    wiring.connect(m, sift.key, wiring.flipped(unit.key))
+    m.d.comb += [unit.head.eq(cache.head), unit.expired_count.eq(cache.expired_count)]
+    forward_counters(m, unit, sift)
