@@ -8,26 +8,39 @@ short window only (a block-level check of the generator, not a long run).
 
 import cocotb
 import numpy as np
+from cocotb.triggers import SimTimeoutError, with_timeout
 from cocotb.utils import get_sim_time
 
-from models.clocks import ClockSchedule, falling_edges_ps, rising_edges_ps
+from models.clocks import AS_PER_PS, ClockSchedule, falling_edges_ps, rising_edges_ps
 from tb.params import tb_params
 
 
-async def record_edges(signal, cycles: int) -> tuple[list[int], list[int]]:
+async def record_edges(dut, port: str, cycles: int, gap_ps: int) -> tuple[list[int], list[int]]:
+    """Times of clock ``port``'s first ``cycles + 1`` rising edges and the falls between them; a
+    clock that stays still for ``gap_ps`` fails the test naming it and the edge it missed."""
+    signal = getattr(dut, port)
     rises, falls = [], []
     while len(rises) <= cycles:
-        await signal.value_change
+        try:
+            await with_timeout(signal.value_change, gap_ps, "ps")
+        except SimTimeoutError:
+            raise AssertionError(f"clock {port}: no edge within {gap_ps} ps after "
+                                 f"{len(rises)} rising edges") from None
         (rises if int(signal.value) else falls).append(get_sim_time(unit="ps"))
     return rises, falls
+
+
+def _gap_ps(spec: dict) -> int:
+    """Longest stillness a schedule allows: its phase plus two of its longest periods."""
+    return (spec["phase_as"] + 2 * max(spec["periods_as"])) // AS_PER_PS + 1
 
 
 @cocotb.test()
 async def clocks_follow_their_schedules(dut):
     params = tb_params()
     cycles = params["cycles"]
-    tasks = {port: cocotb.start_soon(record_edges(getattr(dut, port), cycles))
-             for port in params["clocks"]}
+    tasks = {port: cocotb.start_soon(record_edges(dut, port, cycles, _gap_ps(spec)))
+             for port, spec in params["clocks"].items()}
     falls_at: dict[str, list[int]] = {}
     rises_at: dict[str, list[int]] = {}
     for port, spec in params["clocks"].items():
