@@ -41,8 +41,9 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -477,23 +478,33 @@ def local_executor(workers: int) -> Executor:
 
 
 def dask_executor(scheduler: str) -> Executor:
-    """Jobs as Dask tasks on the cluster at ``scheduler`` (sim.campaign's client)."""
+    """Jobs as Dask tasks on the cluster at ``scheduler`` (sim.campaign's client). The
+    scheduler is reached once here, so an unreachable one fails before any baseline runs."""
     from types import SimpleNamespace
 
+    from sim.campaign.config import CampaignConfigError
     from sim.campaign.runner import _client
+
+    settings = SimpleNamespace(workers=0, threads_per_worker=1)
+
+    @contextmanager
+    def connect() -> Iterator[Any]:
+        try:
+            with _client(settings, scheduler) as client:
+                yield client
+        except CampaignConfigError as exc:  # an unreachable scheduler: one error line
+            raise MutateError(str(exc)) from None
+
+    with connect():
+        pass
 
     def execute(jobs: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         from distributed import as_completed
 
-        from sim.campaign.config import CampaignConfigError
-
-        try:
-            with _client(SimpleNamespace(workers=0, threads_per_worker=1), scheduler) as client:
-                futures = [client.submit(run_job, job, pure=False) for job in jobs]
-                for future in as_completed(futures):
-                    yield future.result()
-        except CampaignConfigError as exc:  # an unreachable scheduler: one error line
-            raise MutateError(str(exc)) from None
+        with connect() as client:
+            futures = [client.submit(run_job, job, pure=False) for job in jobs]
+            for future in as_completed(futures):
+                yield future.result()
     return execute
 
 

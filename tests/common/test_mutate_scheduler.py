@@ -30,7 +30,8 @@ def test_dask_scheduler_runs_mutant_jobs(tmp_path):
     assert got == {"same": "survived", "broken": "killed"}
 
 
-def test_unreachable_scheduler_is_a_mutate_error(monkeypatch):
+def test_unreachable_scheduler_is_a_mutate_error_before_any_job(monkeypatch):
+    """Reached when the executor is made, so no block's baseline runs first."""
     @contextmanager
     def refused(config, scheduler):
         raise CampaignConfigError(f"cannot reach the Dask scheduler {scheduler!r}: refused")
@@ -38,4 +39,4 @@ def test_unreachable_scheduler_is_a_mutate_error(monkeypatch):
 
     monkeypatch.setattr(runner, "_client", refused)
     with pytest.raises(MutateError, match=r"^cannot reach the Dask scheduler 'tcp://x:1'"):
-        list(dask_executor("tcp://x:1")([]))
+        dask_executor("tcp://x:1")
