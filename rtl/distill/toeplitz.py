@@ -47,13 +47,8 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2, exact_log2
 
 from rtl.common.forward import forward_member
-from rtl.distill.toeplitz_layouts import (
-    PaStatus,
-    PaStatusLayout,
-    bit_word,
-    pa_job,
-    word_port,
-)
+from rtl.distill.layouts import bit_word
+from rtl.distill.toeplitz_layouts import PaStatus, PaStatusLayout, pa_job, word_port
 
 #: Defaults of the flight engine: 16 input bits a cycle against 1024 accumulators.
 WIDTH = 16

@@ -28,11 +28,6 @@ def pa_job(n_bits: int, m_bits: int) -> data.StructLayout:
     return data.StructLayout({"n": n_bits, "m": m_bits})
 
 
-def bit_word(width: int) -> data.StructLayout:
-    """``width`` bits of a block and the block's last word flag."""
-    return data.StructLayout({"data": width, "last": 1})
-
-
 def word_cmd(addr_bits: int) -> data.StructLayout:
     """A memory command: ``we`` (write) and the word address."""
     return data.StructLayout({"we": 1, "addr": addr_bits})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rtl.distill.toeplitz_layouts import PaStatusLayout, bit_word
+from rtl.distill.layouts import bit_word
+from rtl.distill.toeplitz_layouts import PaStatusLayout
 from tb.distill.toeplitz_stim import PaBlock, stimulus
 from tb.dual import Bench, Receive, Send
 

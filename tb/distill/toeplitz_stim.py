@@ -10,7 +10,8 @@ import numpy as np
 
 from models.postprocess.toeplitz import toeplitz_hash
 from rtl.common.payload import pack
-from rtl.distill.toeplitz_layouts import PaStatus, bit_word, pa_job
+from rtl.distill.layouts import bit_word
+from rtl.distill.toeplitz_layouts import PaStatus, pa_job
 
 PATTERNS = ("random", "zeros", "ones", "runs")
 """Bit patterns of input and seed: seeded random, all zero, all one, long runs (random run
