@@ -257,3 +257,76 @@ async def store_fifo(dut):
     assert int(dut.level.value) == 0
     _record_figures({"store_first_latency": first, "store_cycles_per_record":
                      cycle / len(records)})
+
+
+async def _write_pulses(tb: TB, count: int, symbols: bytearray) -> None:
+    """Write ``count`` pulses (whole beats, one per cycle) of random symbols; append them to
+    ``symbols``."""
+    dut = tb.dut
+    lanes = len(dut.write__payload) // Symbol.size
+    for _ in range(count // lanes):
+        await RisingEdge(tb.clk)
+        beat = [tb.rng.randrange(16) for _ in range(lanes)]
+        dut.write__payload.value = sum(s << (Symbol.size * k) for k, s in enumerate(beat))
+        dut.write__valid.value = 1
+        symbols.extend(beat)
+    await RisingEdge(tb.clk)
+    dut.write__valid.value = 0
+
+
+async def _lookup(tb: TB, pulse: int) -> dict:
+    """One lookup alone in the cache: offer it until taken, return its answer."""
+    dut = tb.dut
+    taken = False
+    for _ in range(3_000):
+        await RisingEdge(tb.clk)
+        dut.query__valid.value = not taken
+        dut.query__payload.value = pulse
+        dut.answer__ready.value = 1
+        await ReadOnly()
+        taken = taken or bool(int(dut.query__ready.value))
+        if int(dut.answer__valid.value):
+            answer = unpack(CacheAnswer, int(dut.answer__payload.value))
+            await RisingEdge(tb.clk)  # the answer is taken on this edge
+            dut.answer__ready.value = 0
+            return answer
+    raise AssertionError(f"no answer for pulse {pulse} (query taken: {taken})")
+
+
+async def _wait_head(tb: TB, head: int) -> None:
+    for _ in range(3_000):
+        await RisingEdge(tb.clk)
+        await ReadOnly()
+        if int(tb.dut.head.value) == head:
+            return
+    raise AssertionError(f"head {int(tb.dut.head.value)} never reached {head}")
+
+
+@cocotb.test()
+async def cache_window_edges(dut):
+    """Lookups exactly at the cache life (``capacity`` pulses old), one pulse younger and one
+    older, at the newest pulse in the DRAM, at the head and one beyond it, and of a pulse
+    written but still in the word register (PENDING: it is not in the DRAM yet). Each status is
+    stated; :func:`models.rnd_cache.cache_lookup` must give it too; the answer carries the head
+    the DRAM holds and, when OK, the written symbol."""
+    tb = _start(dut)
+    capacity = tb.params["capacity"]
+    await tb.reset()
+    symbols = bytearray()
+    await _write_pulses(tb, capacity + 4 * PULSES_PER_WORD, symbols)  # whole words
+    head = len(symbols)
+    await _wait_head(tb, head)
+    await _write_pulses(tb, PULSES_PER_WORD // 2, symbols)  # half a word: in the word register
+    ok, expired, pending = CacheStatus.OK, CacheStatus.EXPIRED, CacheStatus.PENDING
+    cases = [(head - capacity - 1, expired), (head - capacity, ok), (head - capacity + 1, ok),
+             (head - 1, ok), (head, pending), (head + 1, pending), (len(symbols) - 1, pending)]
+    for pulse, want in cases:
+        assert cache_lookup(pulse, head, capacity) == want, f"model: pulse {pulse}"
+        got = await _lookup(tb, pulse)
+        symbol = unpack(Symbol, symbols[pulse] if want == ok else 0)
+        assert got == {"pulse": pulse, "head": head, "status": int(want), "symbol": symbol}, (
+            f"pulse {pulse} (head {head}): {got}, want {want.name}")
+    await tb.ticks(4)
+    await ReadOnly()
+    counts = (int(dut.expired_count.value), int(dut.pending_count.value))
+    assert counts == (1, 3), f"expired, pending counted {counts}"
