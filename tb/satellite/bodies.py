@@ -156,6 +156,22 @@ def edge_word(u_intensity: int, u_basis: int, bit: int) -> int:
     return u_intensity | u_basis << 8 | bit << 16
 
 
+def mapper_case(thresholds: tuple[int, int, int], rows: list[tuple]) -> dict:
+    """A directed mapper case (:func:`mapper_edges`, :func:`tx_threshold_edges`); ``rows``:
+    (u_intensity, u_basis, bit, intensity, basis) per word, or (word, intensity, basis, bit) for
+    a raw word."""
+    words, want = [], []
+    for row in rows:
+        if len(row) == 5:
+            u_i, u_b, bit, intensity, basis = row
+            words.append(edge_word(u_i, u_b, bit))
+        else:
+            word, intensity, basis, bit = row
+            words.append(word)
+        want.append([int(intensity), int(basis), bit])
+    return {"thresholds": thresholds, "words": words, "want": want}
+
+
 def mapper_edge_model(case: dict, lanes: int
                       ) -> tuple[MapperConfig, np.ndarray, np.ndarray, Symbols]:
     """Check the golden model on one directed mapper case (:func:`mapper_edges`); returns the
@@ -351,3 +367,37 @@ async def laser_tx(bench: Bench) -> None:
     assert np.array_equal(status, want_status), "cache status mismatches"
     assert np.array_equal(pack_array(Symbol, ans["symbol"]), want_symbol), "cache symbols differ"
     assert np.any(ok & (want_symbol == SAFE_SYMBOL)), "no safe pulse looked up in the cache"
+
+
+async def tx_threshold_edges(bench: Bench) -> None:
+    """SatelliteTx (intake, mapper, timebase, RND cache) on directed QRNG words, offered one
+    beat per cycle: ``lanes``, ``cases`` as :func:`mapper_edges`'s, each after a reset with its
+    thresholds written. The fired beats that are not safe (those before the first word are) must
+    be the stated symbols with the model's drive codes, on consecutive pulses; a lookup of each
+    of those pulses must answer OK with its symbol; no health alarm."""
+    p = bench.params
+    lanes = p["lanes"]
+    for case in p["cases"]:
+        config, words, want, model = mapper_edge_model(case, lanes)
+        beats = len(words)
+        await bench.reset()
+        bench.set("thresholds", pack(MapperConfigLayout, {
+            "signal_below": config.signal_below, "decoy_below": config.decoy_below,
+            "z_below": config.z_below}))
+        got = await bench.transfer({"qrng": Send(qrng_beats(words))},
+                                   {"symbols": Receive(beats, settle=8)})
+        fired = unpack_array(symbol_beat(lanes), got["symbols"])
+        real = ~(fired["symbol"]["intensity"] == SAFE_SYMBOL).all(axis=1)
+        first = int(fired["pulse"][real][0]) if real.any() else 0
+        bench.compare("tx-edges", np.asarray(got["symbols"])[real].tolist(),
+                      symbol_beats(model, first), layout=symbol_beat(lanes))
+        queries = first + np.arange(beats * lanes, dtype=np.uint64)
+        answers = await bench.transfer(
+            {"query": Send(pack_array(CacheQuery, {"pulse": queries}))},
+            {"answer": Receive(len(queries), settle=4)})
+        ans = unpack_array(CacheAnswer, answers["answer"])
+        assert (ans["status"] == CacheStatus.OK).all(), f"cache status {ans['status'].tolist()}"
+        got_cache = np.stack([ans["symbol"][k] for k in ("intensity", "basis", "bit")], axis=-1)
+        assert np.array_equal(got_cache.reshape(-1, lanes, 3).astype(np.uint8), want), (
+            f"cache at thresholds {case['thresholds']}: {got_cache.tolist()}")
+        assert bench.get("alarm") == 0, "health alarm"

@@ -8,49 +8,34 @@ from models.symbols import Basis, Intensity
 from rtl.satellite.mapper import SymbolMapper
 from tb.dual import backend_params, run_body
 from tb.satellite import bodies
-from tb.satellite.bodies import edge_word
+from tb.satellite.bodies import mapper_case
 
 S, D, V = Intensity.SIGNAL, Intensity.DECOY, Intensity.VACUUM
 Z, X = Basis.Z, Basis.X
 
 
-def case(thresholds: tuple[int, int, int], rows: list[tuple]) -> dict:
-    """``rows``: (u_intensity, u_basis, bit, intensity, basis) per word, or (word, intensity,
-    basis, bit) for a raw word."""
-    words, want = [], []
-    for row in rows:
-        if len(row) == 5:
-            u_i, u_b, bit, intensity, basis = row
-            words.append(edge_word(u_i, u_b, bit))
-        else:
-            word, intensity, basis, bit = row
-            words.append(word)
-        want.append([int(intensity), int(basis), bit])
-    return {"thresholds": thresholds, "words": words, "want": want}
-
-
 # Defaults 128 / 192 / 128: each threshold ON, one below, one above; the ends 0 and 255; the
 # spare bits 31:17 set (they must not leak into any field).
-DEFAULT_EDGES = case((128, 192, 128), [
+DEFAULT_EDGES = mapper_case((128, 192, 128), [
     (127, 127, 0, S, Z), (128, 128, 1, D, X), (129, 129, 0, D, X),
     (191, 0, 1, D, Z), (192, 255, 0, V, X), (193, 1, 1, V, Z),
     (0, 0, 0, S, Z), (255, 255, 1, V, X),
     (0xFFFF_FFFF, V, X, 1), (0xFFFE_7F7F, S, Z, 0), (0x0001_8080, D, X, 1), (0xFFFE_C0BF, D, X, 0),
 ])
 # Uneven thresholds 77 / 200 / 31, the same three points around each.
-CUSTOM_EDGES = case((77, 200, 31), [
+CUSTOM_EDGES = mapper_case((77, 200, 31), [
     (76, 30, 0, S, Z), (77, 31, 1, D, X), (78, 32, 0, D, X),
     (199, 30, 1, D, Z), (200, 31, 0, V, X), (201, 32, 1, V, X),
     (0, 0, 1, S, Z), (255, 255, 0, V, X),
 ])
 # The 9-bit registers' ends: threshold 0 (class never chosen), 256 (always chosen, u = 255 < 256).
-EXTREME_EDGES = case((0, 256, 256), [
+EXTREME_EDGES = mapper_case((0, 256, 256), [
     (0, 0, 0, D, Z), (255, 255, 1, D, Z), (1, 254, 0, D, Z), (254, 1, 1, D, Z),
 ])
-ALL_SIGNAL_X = case((256, 256, 0), [
+ALL_SIGNAL_X = mapper_case((256, 256, 0), [
     (255, 0, 0, S, X), (0, 255, 1, S, X), (128, 128, 0, S, X), (127, 1, 1, S, X),
 ])
-EQUAL_SIGNAL_DECOY = case((100, 100, 128), [  # decoy probability 0: u = 100 is vacuum
+EQUAL_SIGNAL_DECOY = mapper_case((100, 100, 128), [  # decoy probability 0: u = 100 is vacuum
     (99, 127, 0, S, Z), (100, 128, 1, V, X), (101, 129, 0, V, X), (100, 0, 0, V, Z),
 ])
 
@@ -69,7 +54,7 @@ def test_mapper_draws_on_each_threshold_take_the_upper_class(backend):
 
 def test_mapper_edge_case_fails_on_a_wrong_expectation():
     """The check can fail: one expected class moved across its threshold is reported."""
-    wrong = case((128, 192, 128), [(128, 0, 0, S, Z), (0, 0, 0, S, Z), (0, 0, 0, S, Z),
+    wrong = mapper_case((128, 192, 128), [(128, 0, 0, S, Z), (0, 0, 0, S, Z), (0, 0, 0, S, Z),
                                   (0, 0, 0, S, Z)])
     with pytest.raises(AssertionError, match="model at thresholds"):
         bodies.mapper_edge_model(wrong, 4)
