@@ -5,7 +5,7 @@ each are stated here, the golden model and the RTL must both give them
 (``tb.satellite.bodies.tx_threshold_edges``), in Amaranth's simulator. The mapper alone runs
 the same points on every back end in ``test_mapper_edges.py``, and the transmitter's Verilog
 runs on both simulators in ``test_tx_cosim.py``. Through cocotb this body sees every fired
-beat safe (QRNG underflow: the directed beats never reach the timebase), cause not found), so it
+beat safe (QRNG underflow: the directed beats never reach the timebase; cause not found), so it
 has no cocotb case."""
 
 from models.symbols import Basis, Intensity
