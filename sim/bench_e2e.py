@@ -25,9 +25,6 @@ from tb.runner import case_build_dir
 # simulator -> (sync frames of the window, cycle limit)
 WINDOWS = {"verilator": (32, None), "icarus": (2, 3000)}
 BARE_SOURCE = pathlib.Path(__file__).with_name("bench_e2e_bare.cpp")
-# the Verilator runtime objects of a cocotb build (its main, verilator.o, is cocotb's)
-RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_vpi.o", "verilated_timing.o",
-                   "verilated_threads.o")
 
 
 class BareModelError(RuntimeError):
@@ -35,21 +32,23 @@ class BareModelError(RuntimeError):
 
 
 def build_bare(build: pathlib.Path) -> pathlib.Path:
-    """Link :data:`BARE_SOURCE` against the model objects of a Verilator build directory
-    (compiled with the build's own flags, read from its ``Vtop.mk`` and ``build.log``)."""
-    makefile = (build / "Vtop.mk").read_text()
-    root = re.search(r"^VERILATOR_ROOT = (.+)$", makefile, re.M)
-    compile_line = next((line for line in (build / "build.log").read_text().splitlines()
-                         if line.startswith("c++") and "verilated.o" in line), None)
-    if root is None or compile_line is None:
-        raise BareModelError(f"{build}: no Verilator build to link the bare model with")
-    flags = [f for f in compile_line.split() if f.startswith(("-D", "-std", "-O"))]
+    """Link :data:`BARE_SOURCE` against the model objects of a Verilator build directory (with
+    the build's configuration defines, read from its makefiles: they fix the model's layout)."""
+    try:
+        makefiles = (build / "Vtop.mk").read_text() + (build / "Vtop_classes.mk").read_text()
+    except FileNotFoundError:
+        raise BareModelError(f"{build}: no Verilator build to link the bare model with") from None
+    root = re.search(r"^VERILATOR_ROOT = (.+)$", makefiles, re.M)
+    defines = [f"-D{name}={value}" for name, value in
+               re.findall(r"^(VM_(?:TIMING|COVERAGE|SC|TRACE\w*)) = (\d+)$", makefiles, re.M)]
     include = pathlib.Path(root[1]) / "include"
     out = build / "bare"
-    cmd = ["c++", *flags, f"-I{build}", f"-I{include}", f"-I{include / 'vltstd'}",
-           str(BARE_SOURCE), str(build / "Vtop__ALL.a"),
-           *(str(build / o) for o in RUNTIME_OBJECTS if (build / o).exists()),
-           "-pthread", "-latomic", "-o", str(out)]
+    cmd = ["c++", "-std=c++20", "-Os", "-DVERILATOR=1", *defines, f"-I{build}", f"-I{include}",
+           f"-I{include / 'vltstd'}", str(BARE_SOURCE), str(build / "Vtop__ALL.a"),
+           # the Verilator runtime of the build (its main, verilator.o, is cocotb's); a build
+           # with waves has the trace writer among them, which needs zlib
+           *sorted(str(o) for o in build.glob("verilated*.o")),
+           "-pthread", "-latomic", "-lz", "-o", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise BareModelError(f"linking the bare model failed: {done.stderr.strip()[-400:]}")
