@@ -37,6 +37,9 @@ from rtl.e2e.top import (
     CAPTURES,
     CLOCKS,
     REPLAYS,
+    SYNC_COUNTERS,
+    TDC_COUNTERS,
+    TDC_REGISTERS,
     VERILOG_SOURCES,
     E2eParams,
     E2eTop,
@@ -70,11 +73,14 @@ ICARUS_WINDOW_CYCLES = 30_000  # Icarus default: ~2 min of symbols, frames and c
 LONG_RUN_S = 3600  # longer windows run only when given explicitly
 SETUP_S = {"verilator": 30.0, "icarus": 20.0}  # Verilog and stimulus, roughly
 BUILD_S = {"verilator": 150.0, "icarus": 30.0}  # a first build of the top (cached afterwards)
-# The only top-level signals the testbench touches (Verilator VPI access, tb.runner).
-PUBLIC_RW = ("*_count", "*_strobe", "*_hold", "tdc_*")
+# The only top-level signals the testbench touches (Verilator VPI access, tb.runner). Only the
+# inputs it writes are writable: Verilator copies every writable output at every evaluation
+# (two per cycle), which the time tagger's counters would cost if they matched a writable name.
+PUBLIC_RW = ("*_count", "*_strobe", "*_hold", *(f"tdc_{name}" for name in TDC_REGISTERS))
 PUBLIC_RD = ("clk", "*_batch", "*_batches", "*_fill", "*_hungry", "*_accepted", "*_dropped",
              "*_short_reads", "*_released", "sat_*", "gnd_*", "up_*", "dn_*",
-             "report_overflow", "locked", "tap_overflow")
+             "report_overflow", "locked", "tap_overflow",
+             *(f"tdc_{name}" for name in (*TDC_COUNTERS, *SYNC_COUNTERS)))
 
 
 def widths() -> dict[str, int]:
