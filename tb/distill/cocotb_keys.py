@@ -13,8 +13,9 @@ Three tasks run at once, each job after the previous one's result:
   its command on ``auth_cmd``, its bytes on ``auth_msg``, until its ``auth_o`` beat.
 
 Every output beat goes to ``params["result"]`` (JSON, with the cycles of each job); the
-comparison with the golden pipeline is :mod:`sim.distill`'s. Python wakes every cycle (stream
-drivers and monitors): a window's key is a few hundred thousand cycles.
+comparison with the golden pipeline is :mod:`sim.distill`'s. Python wakes per input beat and per
+output beat only: the outputs are always ready and their collectors sleep until ``valid``
+rises (the Toeplitz engine's hash passes, most of a block's cycles, wake nothing).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import json
 from pathlib import Path
 
 import cocotb
+from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer
 
 from rtl.common.payload import pack
 from rtl.distill.layouts import bit_word
-from tb.stream import StreamMonitor
 from tb.testbench import TB
 
 WORD = 16  # bit words of the syndrome encoder and of the Toeplitz engine
@@ -35,8 +36,38 @@ NEVER = 1 << 62  # the key pool is offered for the whole run: never a stall limi
 RESULT_CYCLES = 4_000_000  # the longest wait for one result (a 500 kbit block is ~2.5 M)
 
 
-async def _result(tb: TB, monitor: StreamMonitor, count: int, what: str) -> None:
-    await tb.until(lambda: len(monitor.received) >= count, RESULT_CYCLES, what)
+class Collector:
+    """Takes every beat of output stream ``prefix`` (``ready`` always high), waking only on
+    the beats: the outputs are registered, so ``valid`` rises right after a clock edge."""
+
+    def __init__(self, tb: TB, prefix: str) -> None:
+        self.tb = tb
+        self.valid = getattr(tb.dut, f"{prefix}__valid")
+        self.payload = getattr(tb.dut, f"{prefix}__payload")
+        getattr(tb.dut, f"{prefix}__ready").value = 1
+        self.received: list[int] = []
+        self.arrived = Event()
+        cocotb.start_soon(self.run())
+
+    async def run(self) -> None:
+        while True:
+            await ReadOnly()
+            if int(self.valid.value):
+                self.received.append(int(self.payload.value))
+                self.arrived.set()
+                await RisingEdge(self.tb.clk)
+            else:
+                await RisingEdge(self.valid)
+
+    async def wait_for(self, count: int, what: str) -> None:
+        """Until ``count`` beats have come in all (each within :data:`RESULT_CYCLES`);
+        returns right after a clock edge, where inputs may be written."""
+        while len(self.received) < count:
+            self.arrived.clear()
+            timeout = Timer(RESULT_CYCLES * self.tb.period_ps, unit="ps")
+            if await First(self.arrived.wait(), timeout) is timeout:
+                raise AssertionError(f"{what} not done after {RESULT_CYCLES} cycles")
+        await RisingEdge(self.tb.clk)
 
 
 def _split(words: list[int], last_bit: int) -> list[list[int]]:
@@ -50,14 +81,14 @@ def _split(words: list[int], last_bit: int) -> list[list[int]]:
 
 
 async def _syndromes(tb: TB, packets: list[dict], out: dict) -> None:
-    words, status = tb.monitor("syn_o"), tb.monitor("syn_status")
+    words, status = Collector(tb, "syn_o"), Collector(tb, "syn_status")
     driver = tb.driver("syn_i")
     cycles = []
     for k, packet in enumerate(packets):
         tb.dut.syn_rate.value = packet["rate"]
         start = tb.cycle()
         await driver.send(packet["words"])
-        await _result(tb, status, k + 1, f"syndrome of packet {k}")
+        await status.wait_for(k + 1, f"syndrome of packet {k}")
         cycles.append(tb.cycle() - start)
     out["syndrome"] = _split(words.received, WORD)
     out["syndrome_status"] = status.received
@@ -74,8 +105,8 @@ def crc_words(key: list[int]) -> list[int]:
 
 
 async def _blocks(tb: TB, blocks: list[dict], out: dict) -> None:
-    key, status = tb.monitor("pa_key"), tb.monitor("pa_status")
-    crc = tb.monitor("crc_o")
+    key, status = Collector(tb, "pa_key"), Collector(tb, "pa_status")
+    crc = Collector(tb, "crc_o")
     drivers = {name: tb.driver(f"pa_{name}") for name in ("job", "x", "seed")}
     crc_in = tb.driver("crc_i")
     cycles, taken = [], 0
@@ -86,13 +117,13 @@ async def _blocks(tb: TB, blocks: list[dict], out: dict) -> None:
                  for name in drivers]
         for send in sends:
             await send
-        await _result(tb, status, k + 1, f"privacy amplification of block {k}")
+        await status.wait_for(k + 1, f"privacy amplification of block {k}")
         cycles.append(tb.cycle() - start)
         words = key.received[taken:]
         taken = len(key.received)
         if words:
             await crc_in.send(crc_words(words))
-            await _result(tb, crc, len(out.setdefault("crc_blocks", [])) + 1,
+            await crc.wait_for(len(out.setdefault("crc_blocks", [])) + 1,
                           f"CRC of block {k}")
             out["crc_blocks"].append(k)
     out["pa_key"] = _split(key.received, WORD)
@@ -102,17 +133,17 @@ async def _blocks(tb: TB, blocks: list[dict], out: dict) -> None:
 
 
 async def _auth(tb: TB, auth: dict, out: dict) -> None:
-    result = tb.monitor("auth_o")
+    result = Collector(tb, "auth_o")
     cmd, msg = tb.driver("auth_cmd"), tb.driver("auth_msg")
-    pool = cocotb.start_soon(tb.driver("auth_key", max_stall_cycles=NEVER).send(auth["pool"]))
+    # exactly the words the messages need: the driver ends with the last pad
+    cocotb.start_soon(tb.driver("auth_key", max_stall_cycles=NEVER).send(auth["pool"]))
     cycles = []
     for k, message in enumerate(auth["messages"]):
         start = tb.cycle()
         await cmd.send([message["cmd"]])
         await msg.send(message["bytes"])
-        await _result(tb, result, k + 1, f"tag of message {k}")
+        await result.wait_for(k + 1, f"tag of message {k}")
         cycles.append(tb.cycle() - start)
-    pool.cancel()
     out["auth"] = result.received
     out["auth_cycles"] = cycles
 
