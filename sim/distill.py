@@ -68,9 +68,8 @@ from rtl.distill.layouts import (
 from rtl.distill.toeplitz_layouts import PaStatus, PaStatusLayout, pa_job
 from rtl.distill.tops import SYNTH_WIDTH, distill_keys
 from sim.pass_run import _per_packet_counts
-from tb.distill.cocotb_keys import WORD
+from tb.distill.cocotb_keys import E2E_KEYS_FILE, WORD
 from tb.distill.toeplitz_stim import bit_words
-from tb.e2e.cocotb_e2e import KEYS_FILE
 from tb.runner import ROOT, case_build_dir, run_cocotb
 from tb.tally import StreamTally
 
@@ -349,7 +348,7 @@ def e2e_sampled_counts(stimulus: Path, seed: int, packets: int,
 def e2e_key_files(simulator: str, case: str = "e2e") -> tuple[Path, Path]:
     """Where the e2e run of ``case`` leaves its stimulus and both sides' key beats."""
     build = case_build_dir(case, simulator)
-    return build / "stimulus.npz", build / KEYS_FILE
+    return build / "stimulus.npz", build / E2E_KEYS_FILE
 
 
 def e2e_keys(result: dict, stimulus: Path, keys: Path, seed: int, simulator: str) -> list[str]:

@@ -30,6 +30,7 @@ from rtl.common.payload import pack
 from rtl.distill.layouts import bit_word
 from tb.testbench import TB
 
+E2E_KEYS_FILE = "keys.npz"  # the e2e run's key beats of both sides (tb.e2e.cocotb_e2e)
 WORD = 16  # bit words of the syndrome encoder and of the Toeplitz engine
 CRC_WORD = 32
 NEVER = 1 << 62  # the key pool is offered for the whole run: never a stall limit

@@ -58,6 +58,7 @@ from rtl.e2e.top import (
 )
 from rtl.link.layouts import RxWord
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
+from tb.distill.cocotb_keys import E2E_KEYS_FILE
 from tb.e2e.clocks import TbClock
 from tb.e2e.link_check import Captured, LineRun, check_link
 from tb.e2e.progress import Progress
@@ -65,7 +66,6 @@ from tb.e2e.scoreboard import LOCK_FRAMES, E2eScoreboard
 from tb.testbench import TB
 
 DRAIN_FRAMES = 4
-KEYS_FILE = "keys.npz"  # both sides' captured key beats, for the distillation (sim.distill)
 POLL_CYCLES = 2048  # the line captures read every 8192 pulses (1/8 of a sync frame)
 SLOW_POLLS = 2  # the other captures every 4096 cycles
 # Only the link lines' captures are read at every poll (the bit channel feeds the receivers
@@ -599,7 +599,7 @@ async def e2e_matches_models(dut):
                            for name, (accepted, dropped, short) in replays.items()},
     })
     Path(p["result_path"]).write_text(json.dumps(result, indent=2, default=int))
-    np.savez(Path(p["result_path"]).with_name(KEYS_FILE), **{
+    np.savez(Path(p["result_path"]).with_name(E2E_KEYS_FILE), **{
         side: np.asarray(collected[name].values, dtype=np.int64)
         for side, name in (("satellite", "skey"), ("ground", "gkey"))})
     if not (p.get("corrupt") or p.get("corrupt_hit")):

@@ -2,6 +2,7 @@
 against the golden pipeline (each must catch a wrong syndrome, key word, CRC and tag), and the
 satellite's engines in Verilator producing the ground's final key."""
 
+import numpy as np
 import pytest
 
 from models.sifting.packets import PACKET_BITS
@@ -10,6 +11,7 @@ from rtl.distill.layouts import AuthResult, AuthStatus, CrcResult, SyndromeStatu
 from rtl.distill.toeplitz_layouts import PaStatus, PaStatusLayout
 from sim.distill import (
     distill_window,
+    e2e_keys,
     expected_run,
     run_golden,
     score,
@@ -104,3 +106,22 @@ def test_satellite_engines_give_the_ground_key():
     run = distill_window(sat, gnd, det, err, SEED, "verilator")
     assert run.mismatches == 0, run.as_dict()["streams"]
     assert run.keys_equal and run.satellite_key.size > 0
+
+
+def test_e2e_hook_without_a_packet(tmp_path):
+    """The hook of make sim on a window shorter than a packet: no key, said in the summary, the
+    sampled counters read from the window's stimulus; no key file is a mismatch."""
+    rng = np.random.default_rng(SEED)
+    pulses = np.sort(rng.choice(1 << 20, 500, replace=False)).astype(np.uint64)
+    stimulus = tmp_path / "stimulus.npz"
+    np.savez(stimulus, det_pulse=pulses, det_basis=rng.integers(0, 2, 500, dtype=np.uint8),
+             det_bit=rng.integers(0, 2, 500, dtype=np.uint8))
+    sat, gnd, _, _ = synthetic_window(0, 0.02, SEED)
+    keys = tmp_path / "keys.npz"
+    np.savez(keys, satellite=np.asarray(sat), ground=np.asarray(gnd))
+    result = {"mismatches": 0}
+    lines = e2e_keys(result, stimulus, keys, SEED, "verilator")
+    assert "no whole 100,000-bit packet" in lines[0] and f"{len(sat):,} sifted" in lines[0]
+    assert result["distillation"]["packets"] == 0 and result["mismatches"] == 0
+    missing = e2e_keys(result, stimulus, tmp_path / "none.npz", SEED, "verilator")
+    assert "wrote no key streams" in missing[0] and result["mismatches"] == 1
