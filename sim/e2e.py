@@ -46,6 +46,7 @@ from rtl.e2e.top import (
     payload_bits,
 )
 from rtl.simonly.clock_gen import LoadedClock, write_schedule
+from sim.distill import e2e_key_files, e2e_keys
 from sim.e2e_clocks import MAX_SEGMENTS, oscillators, plan_clocks, schedule_spec
 from sim.e2e_scenario import (
     SCENARIO_DIR,
@@ -394,9 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, CosimError, BuildError) as exc:
         print(f"sim: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ScenarioError) else 1
+    keys = e2e_keys(result, *e2e_key_files(args.simulator), E2eParams().seed, args.simulator)
     summary.parent.mkdir(parents=True, exist_ok=True)
     summary.write_text(json.dumps(result, indent=2) + "\n")
     print_summary(result)
+    print("\n".join(keys))
     print(f"  summary: {summary}")
     picture = summary.with_name("timeline.png")
     plot_timeline(result, picture)

@@ -12,17 +12,18 @@ All are block tops (``BLOCK_TOPS``): they run when named, on the LFE5U-45F of th
 board.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 
 from models.postprocess import ec
+from rtl.common.forward import forward_member
 from rtl.distill.auth import WegmanCarter
-from rtl.distill.codes import code_table
+from rtl.distill.codes import CodeTable, code_table
 from rtl.distill.confirm import ConfirmCrc
 from rtl.distill.syndrome import SyndromeEncoder
-from rtl.distill.toeplitz import ToeplitzEngine
+from rtl.distill.toeplitz import ToeplitzEngine, ToeplitzOnChip
 
 SYNTH_WIDTH = 16
 SYNTH_MS = (11264, 18944, 31744)  # the model's one-way m at 1, 2 and 4 % QBER (8000-bit sample)
@@ -33,31 +34,29 @@ def flight_encoder() -> SyndromeEncoder:
                            SYNTH_WIDTH)
 
 
-class AuthTop(wiring.Component):
-    """The Wegman-Carter engine and the confirmation CRC side by side (their ports as theirs)."""
+class SideBySide(wiring.Component):
+    """Independent blocks in one top, member ``x`` of block ``name`` as ``<name>_x`` (no logic
+    between them: the controller, or the testbench, connects them)."""
 
-    def __init__(self) -> None:
-        self._auth = WegmanCarter()
-        self._crc = ConfirmCrc()
-        members = {f"auth_{k}": v for k, v in self._auth.signature.members.items()}
-        members |= {f"crc_{k}": v for k, v in self._crc.signature.members.items()}
-        super().__init__(members)
+    def __init__(self, blocks: dict[str, wiring.Component]) -> None:
+        self._blocks = blocks
+        super().__init__({f"{prefix}_{k}": v for prefix, block in blocks.items()
+                          for k, v in block.signature.members.items()})
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.auth = self._auth
-        m.submodules.crc = self._crc
-        for prefix, block in (("auth_", self._auth), ("crc_", self._crc)):
-            for name, member in block.signature.members.items():
-                inner, outer = getattr(block, name), getattr(self, prefix + name)
-                if member.is_signature:
-                    if member.flow == wiring.In:
-                        wiring.connect(m, wiring.flipped(outer), inner)
-                    else:
-                        wiring.connect(m, inner, wiring.flipped(outer))
-                else:
-                    m.d.comb += outer.eq(inner)
+        for prefix, block in self._blocks.items():
+            m.submodules[prefix] = block
+            for name in block.signature.members:
+                forward_member(m, self, block, name, f"{prefix}_{name}")
         return m
+
+
+class AuthTop(SideBySide):
+    """The Wegman-Carter engine and the confirmation CRC side by side."""
+
+    def __init__(self) -> None:
+        super().__init__({"auth": WegmanCarter(), "crc": ConfirmCrc()})
 
 
 BLOCK_TOPS: dict[str, Callable[[], wiring.Component]] = {
@@ -66,3 +65,19 @@ BLOCK_TOPS: dict[str, Callable[[], wiring.Component]] = {
     "distill_toeplitz": ToeplitzEngine,
 }
 SYNTH_DEVICES: dict[str, str] = dict.fromkeys(BLOCK_TOPS, "LFE5U-45F-8")
+
+
+KEYS_WINDOW = 256  # accumulators of the co-simulation's Toeplitz engine (a quarter of flight's)
+
+
+def distill_keys(codes: Sequence[CodeTable], n_max: int, m_max: int,
+                 window: int = KEYS_WINDOW) -> SideBySide:
+    """The satellite's distillation engines of ``make sim``'s key run
+    (:mod:`tb.distill.cocotb_keys`): the syndrome encoder with ``codes`` (``syn_*``), the
+    Toeplitz engine on block RAM for blocks up to ``n_max`` → ``m_max`` bits (``pa_*``; the
+    flight word width, ``window`` rows a pass: the output is the same for every window, only
+    the cycles change), the confirmation CRC (``crc_*``) and the Wegman-Carter engine
+    (``auth_*``). The testbench carries the key words from ``pa_key`` to ``crc_i``."""
+    return SideBySide({"syn": SyndromeEncoder(codes, SYNTH_WIDTH),
+                       "pa": ToeplitzOnChip(n_max=n_max, m_max=m_max, window=window),
+                       "crc": ConfirmCrc(), "auth": WegmanCarter()})

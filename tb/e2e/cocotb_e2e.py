@@ -58,6 +58,7 @@ from rtl.e2e.top import (
 )
 from rtl.link.layouts import RxWord
 from tb.capture import CaptureError, RecordCollector, beats_of_binstr, field
+from tb.distill.cocotb_keys import E2E_KEYS_FILE
 from tb.e2e.clocks import TbClock
 from tb.e2e.link_check import Captured, LineRun, check_link
 from tb.e2e.progress import Progress
@@ -598,5 +599,8 @@ async def e2e_matches_models(dut):
                            for name, (accepted, dropped, short) in replays.items()},
     })
     Path(p["result_path"]).write_text(json.dumps(result, indent=2, default=int))
+    np.savez(Path(p["result_path"]).with_name(E2E_KEYS_FILE), **{
+        side: np.asarray(collected[name].values, dtype=np.int64)
+        for side, name in (("satellite", "skey"), ("ground", "gkey"))})
     if not (p.get("corrupt") or p.get("corrupt_hit")):
         assert board.mismatches == 0, json.dumps(result["streams"], indent=1)
