@@ -44,9 +44,10 @@ from amaranth.lib.wiring import Out
 
 from models.constants import LANES
 from models.memory.flight import MemoryConfigError, check_cache_life
+from rtl.common.streams import RegisterSlice
 from rtl.memory.layouts import WORD_BITS, dram_port
 from rtl.satellite.layouts import CacheAnswer, CacheStatus, Symbol
-from rtl.satellite.rnd_cache import cache_members, cache_status
+from rtl.satellite.rnd_cache import cache_members
 
 #: Symbols per DRAM word.
 PULSES_PER_WORD = WORD_BITS // Symbol.size
@@ -147,27 +148,43 @@ class DramRndCache(wiring.Component):
         with m.If(last & ~wq.w_stream.ready):
             m.d.sync += self.write_overflow.eq(self.write_overflow + 1)
 
-        # One command register in front of the port; its write data go to a queue of their own
-        # (LiteDRAM takes a write's data after its command, in command order).
+        # One command register, then a register slice in front of the port (the port's ready
+        # comes from its clock-crossing FIFO: the slice keeps it off the lookup decisions); the
+        # write data go to a queue of their own (LiteDRAM takes a write's data after its
+        # command, in command order).
         m.submodules.wdq = wdq = fifo.SyncFIFOBuffered(width=WORD_BITS, depth=4)
+        m.submodules.cmd_slice = cmd_slice = RegisterSlice(self.dram.cmd.payload.shape())
         cmd_valid, cmd_we, cmd_addr = Signal(), Signal(), Signal(addr_bits)
+        wiring.connect(m, cmd_slice.o, wiring.flipped(self.dram.cmd))
         m.d.comb += [
-            self.dram.cmd.valid.eq(cmd_valid),
-            self.dram.cmd.payload.we.eq(cmd_we),
-            self.dram.cmd.payload.addr.eq(cmd_addr),
+            cmd_slice.i.valid.eq(cmd_valid),
+            cmd_slice.i.payload.we.eq(cmd_we),
+            cmd_slice.i.payload.addr.eq(cmd_addr),
             self.dram.wdata.valid.eq(wdq.r_stream.valid),
             self.dram.wdata.payload.data.eq(wdq.r_stream.payload),
             self.dram.wdata.payload.we.eq(-1),
             wdq.r_stream.ready.eq(self.dram.wdata.ready),
         ]
-        accepted = cmd_valid & self.dram.cmd.ready
-        load = ~cmd_valid | self.dram.cmd.ready
-        head_now = Signal(64)
-        m.d.comb += head_now.eq(self.head + Mux(accepted & cmd_we, PULSES_PER_WORD, 0))
-        m.d.sync += self.head.eq(head_now)
+        accepted = cmd_valid & cmd_slice.i.ready
+        load = ~cmd_valid | cmd_slice.i.ready
+        step = Signal()  # a write command is taken this cycle: the head moves one word
+        m.d.comb += step.eq(accepted & cmd_we)
+        # The head and the window floor (signed: negative while the cache fills), each with its
+        # value one word on, so the next cycle's value is a multiplexer, not an adder.
+        head_up = Signal(64, init=PULSES_PER_WORD)
+        floor, floor_up = (Signal(signed(66), init=-self._capacity),
+                           Signal(signed(66), init=PULSES_PER_WORD - self._capacity))
+        with m.If(step):
+            m.d.sync += [self.head.eq(head_up), head_up.eq(head_up + PULSES_PER_WORD),
+                         floor.eq(floor_up), floor_up.eq(floor_up + PULSES_PER_WORD)]
 
-        # Lookups: decided against `head_now`, the pulses in the DRAM once this cycle's command
-        # is accepted; the next command loads in the same cycle, so nothing slips in between.
+        # Lookups: the query queue's head moves into the decision register ``c``, which keeps
+        # the lookup's distance to the head (``c_head``: pending from 0 up) and to the floor
+        # (``c_floor``: expired below 0) of the current cycle, moved on with every step. A
+        # lookup is decided in ``c`` on two sign bits against ``self.head``; a read is not
+        # decided while the command register holds a write (that write may be taken in the
+        # same cycle and overwrite the oldest word), so an OK lookup reads a word that is the
+        # latest write of its address, exactly as in the on-chip cache.
         m.submodules.qq = qq = fifo.SyncFIFOBuffered(width=64, depth=4)
         m.submodules.tags = tags = fifo.SyncFIFOBuffered(width=_Tag.size,
                                                          depth=self._outstanding)
@@ -176,32 +193,46 @@ class DramRndCache(wiring.Component):
         m.submodules.symbols = sym_q = fifo.SyncFIFOBuffered(width=Symbol.size,
                                                              depth=self._outstanding)
         wiring.connect(m, wiring.flipped(self.query), qq.w_stream)
-        pulse = qq.r_stream.payload
-        # Signed: the window floor is negative while the cache fills.
-        floor = Signal(signed(66))
-        m.d.comb += floor.eq(head_now - self._capacity)
-        status = cache_status(m, pulse, head_now, floor)
+        c_valid, pulse = Signal(), Signal(64)
+        c_head, c_floor = Signal(signed(66)), Signal(signed(66))
+        status = Signal(CacheStatus)
+        with m.If(~c_head[-1]):
+            m.d.comb += status.eq(CacheStatus.PENDING)
+        with m.Elif(c_floor[-1]):
+            m.d.comb += status.eq(CacheStatus.EXPIRED)
+        with m.Else():
+            m.d.comb += status.eq(CacheStatus.OK)
 
         # Writes go in batches (a DDR3 bus turnaround between a write and a read costs some 20
         # cycles): the queue drains completely once it holds `write_batch` words, or whenever no
         # read waits.
         is_ok = status == CacheStatus.OK
-        read_waits = qq.r_stream.valid & is_ok & tags.w_stream.ready
+        read_waits = c_valid & is_ok & tags.w_stream.ready
         draining = Signal()
         with m.If(wq.level >= self._write_batch):
             m.d.sync += draining.eq(1)
         with m.Elif(~wq.r_stream.valid | (wq.level <= 1) & wq.r_stream.ready):
             m.d.sync += draining.eq(0)
         write_go = load & wq.r_stream.valid & wdq.w_stream.ready & (draining | ~read_waits)
-        read_go = read_waits & load & ~write_go & ~draining
-        other_go = qq.r_stream.valid & ~is_ok & tags.w_stream.ready
+        read_go = read_waits & load & ~(cmd_valid & cmd_we) & ~write_go & ~draining
+        other_go = c_valid & ~is_ok & tags.w_stream.ready
+        c_take = ~c_valid | read_go | other_go
+        head_next = Mux(step, head_up, self.head)
+        floor_next = Mux(step, floor_up, floor)
+        with m.If(c_take):
+            m.d.sync += [c_valid.eq(qq.r_stream.valid), pulse.eq(qq.r_stream.payload),
+                         c_head.eq(qq.r_stream.payload - head_next),
+                         c_floor.eq(qq.r_stream.payload - floor_next)]
+        with m.Elif(step):
+            m.d.sync += [c_head.eq(c_head - PULSES_PER_WORD),
+                         c_floor.eq(c_floor - PULSES_PER_WORD)]
         tag = Signal(_Tag)
         m.d.comb += [
-            tag.pulse.eq(pulse), tag.head.eq(head_now), tag.status.eq(status),
+            tag.pulse.eq(pulse), tag.head.eq(self.head), tag.status.eq(status),
             tag.read.eq(is_ok),
             tags.w_stream.valid.eq(read_go | other_go),
             tags.w_stream.payload.eq(tag),
-            qq.r_stream.ready.eq(read_go | other_go),
+            qq.r_stream.ready.eq(c_take),
             lane_q.w_stream.valid.eq(read_go),
             lane_q.w_stream.payload.eq(pulse[:_IN_WORD_BITS]),
             wq.r_stream.ready.eq(write_go),
