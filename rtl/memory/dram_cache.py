@@ -12,13 +12,15 @@ Write combining
     absorbs refresh and read traffic; ``write`` stays always ready, a word that finds the queue
     full is counted in ``write_overflow`` (never in the documented operating range).
 Head and window
-    ``head`` counts the pulses whose word's write command the DRAM has accepted (a multiple of
-    32). A lookup is decided against the ``head`` of the cycle its read command is loaded (the
-    command register holds one command; nothing else reaches the port before it is accepted, and
-    one port's commands complete in order), so an OK lookup reads a word that is the latest write
-    of its address, exactly as in the on-chip cache. Pulses still in the word register or the
-    write queue are PENDING: a lookup comes one link round trip after its pulse, the queue holds
-    a few hundred nanoseconds.
+    ``head`` counts the pulses whose word's write command has left the command register (a
+    multiple of 32; a register slice then keeps the port's ready off the decisions). A lookup
+    is decided in a decision register that holds its distance to ``head`` and to the window's
+    floor, on two sign bits; no read is decided while the command register holds a write (it
+    may be taken in the same cycle and overwrite the oldest word), and commands reach the port
+    and complete in order, so an OK lookup reads a word that is the latest write of its
+    address, exactly as in the on-chip cache. Pulses still in the word register or the write
+    queue are PENDING: a lookup comes one link round trip after its pulse, the queue holds a
+    few hundred nanoseconds.
 Hiding latency and refresh
     Lookups wait in a query queue; a PENDING or EXPIRED one needs no DRAM read. Up to
     ``outstanding`` lookups are in flight: their tags wait in order in a tag queue, the read
