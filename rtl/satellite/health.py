@@ -40,6 +40,9 @@ from models.constants import LANES
 from models.health import SAMPLE_BITS, HealthConfig
 from rtl.satellite.layouts import QRNG_WORD_BITS, HealthAlarm, qrng_beat
 
+#: Cycles from a beat taken on ``i`` to the same beat on ``o`` (probe and output registers).
+INTAKE_LATENCY = 2
+
 
 class QrngHealthIntake(wiring.Component):
     """QRNG beats through repetition count and adaptive proportion tests.
