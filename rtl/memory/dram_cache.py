@@ -216,18 +216,28 @@ class DramRndCache(wiring.Component):
         with m.Elif(~wq.r_stream.valid | (wq.level <= 1) & wq.r_stream.ready):
             m.d.sync += draining.eq(0)
         write_go = load & wq.r_stream.valid & wdq.w_stream.ready & (draining | ~read_waits)
-        read_go = read_waits & load & ~(cmd_valid & cmd_we) & ~write_go & ~draining
+        # With a read waiting, a write goes only while draining: ``~draining`` is ``~write_go``
+        # here, one gate fewer in front of the decision register's enable.
+        read_go = read_waits & load & ~(cmd_valid & cmd_we) & ~draining
         other_go = c_valid & ~is_ok & tags.w_stream.ready
         c_take = ~c_valid | read_go | other_go
-        head_next = Mux(step, head_up, self.head)
-        floor_next = Mux(step, floor_up, floor)
+        # Every distance is computed from flip-flops for both outcomes of ``step``, which only
+        # picks one after the carry chains.
+        incoming = qq.r_stream.payload
+        to_head, to_head_up = Signal(signed(66)), Signal(signed(66))
+        to_floor, to_floor_up = Signal(signed(66)), Signal(signed(66))
+        c_head_on, c_floor_on = Signal(signed(66)), Signal(signed(66))
+        m.d.comb += [
+            to_head.eq(incoming - self.head), to_head_up.eq(incoming - head_up),
+            to_floor.eq(incoming - floor), to_floor_up.eq(incoming - floor_up),
+            c_head_on.eq(c_head - PULSES_PER_WORD), c_floor_on.eq(c_floor - PULSES_PER_WORD),
+        ]
         with m.If(c_take):
-            m.d.sync += [c_valid.eq(qq.r_stream.valid), pulse.eq(qq.r_stream.payload),
-                         c_head.eq(qq.r_stream.payload - head_next),
-                         c_floor.eq(qq.r_stream.payload - floor_next)]
+            m.d.sync += [c_valid.eq(qq.r_stream.valid), pulse.eq(incoming),
+                         c_head.eq(Mux(step, to_head_up, to_head)),
+                         c_floor.eq(Mux(step, to_floor_up, to_floor))]
         with m.Elif(step):
-            m.d.sync += [c_head.eq(c_head - PULSES_PER_WORD),
-                         c_floor.eq(c_floor - PULSES_PER_WORD)]
+            m.d.sync += [c_head.eq(c_head_on), c_floor.eq(c_floor_on)]
         tag = Signal(_Tag)
         m.d.comb += [
             tag.pulse.eq(pulse), tag.head.eq(self.head), tag.status.eq(status),
