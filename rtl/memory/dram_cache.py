@@ -33,11 +33,11 @@ Stream contract, latency, throughput
 ``write`` always ready, one beat per cycle. ``query`` -> ``answer`` in order, with
 backpressure: an answer held back stops new reads once ``outstanding`` are in flight. Latency
 and rate are the DRAM's (``docs/memory.md``, LiteDRAM on the MT41K64M16 model): PENDING and
-EXPIRED lookups one per cycle; OK lookups 27 cycles from query to answer on an idle DRAM, one
-per about 5.4 cycles sustained, at most 302 cycles when saturated (write batches and refreshes
+EXPIRED lookups one per cycle; OK lookups 28 cycles from query to answer on an idle DRAM, one
+per about 5.4 cycles sustained, at most 291 cycles when saturated (write batches and refreshes
 included); with the transmitter writing at its full rate (a word per 5.12 cycles of a 100 MHz
 controller, 8 lanes) and lookups at the classical link's most (0.049 per cycle), no word is lost
-and an answer takes at most 329 cycles.
+and an answer takes at most 361 cycles.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
