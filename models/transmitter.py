@@ -28,9 +28,9 @@ from models.patterns import happens
 from models.qrng import FAULT_NONE, source_words
 from models.symbols import DEFAULT_LUT, DriveLut, MapperConfig, Symbols, map_symbols, with_safe
 
-#: Cycles from the QRNG beat of a slot to the timebase that sends it (health intake, symbol
-#: mapper: one register each); :class:`rtl.satellite.timebase.LaserTimebase` starts this late.
-PIPELINE_CYCLES = 2
+#: Cycles from the QRNG beat of a slot to the timebase that sends it (health intake: two
+#: registers, symbol mapper: one); :class:`rtl.satellite.timebase.LaserTimebase` starts this late.
+PIPELINE_CYCLES = 3
 
 #: The simulated symbol-path holds: the xorshift generator of seed ``seed ^ this``.
 HOLD_SEED_XOR = 0x401D_5EED

@@ -52,6 +52,8 @@ locks, lock_losses, slips, bad_headers : Out(32)
     after a bit slip); invalid headers while locked.
 """
 
+from collections.abc import Sequence
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -63,6 +65,20 @@ from rtl.link.scrambler import descramble
 
 COUNTER_WIDTH = 32
 ALIGNER_COUNTERS = ("locks", "lock_losses", "slips", "bad_headers")
+
+
+def registered_counters(m: Module, owner: wiring.Component, names: Sequence[str]
+                        ) -> dict[str, Signal]:
+    """One event flip-flop per counter ``names`` of ``owner`` (low unless set in the cycle) and
+    the counter counting it one cycle later: the counter's adder sits with the registers that
+    read it, away from the logic that decides the event."""
+    events = {name: Signal(name=f"{name}_event") for name in names}
+    for name, event in events.items():
+        counter = getattr(owner, name)
+        m.d.sync += event.eq(0)
+        with m.If(event):
+            m.d.sync += counter.eq(counter + 1)
+    return events
 
 
 class BlockAligner(wiring.Component):
@@ -92,7 +108,7 @@ class BlockAligner(wiring.Component):
         # The header check of the next beat, read from this beat ahead of time (module docstring)
         ahead = Signal()
         at_last = Signal()  # offset == BLOCK_BITS - 1: the header's second bit is in the beat
-        events = {name: Signal(name=f"{name}_event") for name in ALIGNER_COUNTERS}
+        events = registered_counters(m, self, ALIGNER_COUNTERS)
 
         block = Cat(prev, self.i.payload).bit_select(self.offset, BLOCK_BITS)
         header = Mux(self.cdr_lock, block[:2], 0)
@@ -108,11 +124,7 @@ class BlockAligner(wiring.Component):
         m.d.comb += offset_next.eq(Mux(self.offset == BLOCK_BITS - 1, 0, self.offset + 1))
 
         m.d.comb += self.i.ready.eq(1)
-        m.d.sync += [self.o.valid.eq(0), *(event.eq(0) for event in events.values())]
-        for name, event in events.items():
-            counter = getattr(self, name)
-            with m.If(event):
-                m.d.sync += counter.eq(counter + 1)
+        m.d.sync += self.o.valid.eq(0)
         with m.If(self.i.valid):
             m.d.sync += [prev.eq(self.i.payload), history.eq(after),
                          ahead.eq(Mux(slip, ahead_next, ahead_same))]

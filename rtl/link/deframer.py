@@ -23,7 +23,9 @@ Latency, throughput
 -------------------
 One block per cycle. A block in cycle ``c``: a word it releases is on ``o`` from cycle ``c + 1``
 (through the FIFO), a SYNC's counter is on ``sync`` in cycle ``c + 1`` (its timing is the
-ground's time reference: the consumer is meant to be always ready).
+ground's time reference: the consumer is meant to be always ready). The counters count
+registered events, one cycle after the block
+(:func:`~rtl.link.aligner.registered_counters`).
 
 Members
 -------
@@ -45,7 +47,7 @@ from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from models.link.line_code import HEADER_CONTROL, HEADER_DATA, TYPE_BITS, Control
-from rtl.link.aligner import COUNTER_WIDTH
+from rtl.link.aligner import COUNTER_WIDTH, registered_counters
 from rtl.link.layouts import Block, RxWord, SyncWord
 
 DEFRAMER_COUNTERS = ("messages", "aborted", "stray", "bad_controls", "overrun", "sync_dropped")
@@ -71,6 +73,7 @@ class Deframer(wiring.Component):
         m.d.comb += [self.o.valid.eq(buf.r_rdy), self.o.payload.eq(buf.r_data),
                      buf.r_en.eq(self.o.ready)]
 
+        events = registered_counters(m, self, DEFRAMER_COUNTERS)
         in_msg = Signal()
         held = Signal()
         held_data = Signal(32)
@@ -92,7 +95,7 @@ class Deframer(wiring.Component):
             with m.If(in_msg):
                 with m.If(held):
                     emit(1, 1)
-                m.d.sync += self.aborted.eq(self.aborted + 1)
+                m.d.sync += events["aborted"].eq(1)
             m.d.sync += [in_msg.eq(0), held.eq(0)]
 
         m.d.comb += self.i.ready.eq(1)
@@ -105,15 +108,15 @@ class Deframer(wiring.Component):
                         emit(0, 0)
                     m.d.sync += [held.eq(1), held_data.eq(body)]
                 with m.Else():
-                    m.d.sync += self.stray.eq(self.stray + 1)
+                    m.d.sync += events["stray"].eq(1)
             with m.Elif(header != HEADER_CONTROL):
                 cut()
             with m.Elif(~known):
-                m.d.sync += self.bad_controls.eq(self.bad_controls + 1)
+                m.d.sync += events["bad_controls"].eq(1)
                 cut()
             with m.Elif(kind == Control.SYNC):
                 with m.If(self.sync.valid & ~self.sync.ready):
-                    m.d.sync += self.sync_dropped.eq(self.sync_dropped + 1)
+                    m.d.sync += events["sync_dropped"].eq(1)
                 with m.Else():
                     m.d.sync += [self.sync.valid.eq(1), self.sync.payload.counter.eq(arg)]
             with m.Elif(kind == Control.START):
@@ -121,12 +124,12 @@ class Deframer(wiring.Component):
                 m.d.sync += in_msg.eq(1)
             with m.Elif(kind == Control.END):
                 with m.If(~in_msg):
-                    m.d.sync += self.stray.eq(self.stray + 1)
+                    m.d.sync += events["stray"].eq(1)
                 with m.Elif(~held):
                     cut()
                 with m.Else():
                     emit(1, 0)
-                    m.d.sync += [self.messages.eq(self.messages + 1), in_msg.eq(0), held.eq(0)]
+                    m.d.sync += [events["messages"].eq(1), in_msg.eq(0), held.eq(0)]
 
         # Overrun: data words need two free places, so the last beat always finds one.
         out = Signal(RxWord)
@@ -136,10 +139,10 @@ class Deframer(wiring.Component):
             m.d.comb += buf.w_en.eq(buf.w_rdy)
             m.d.sync += broken.eq(0)
             with m.If(~buf.w_rdy):
-                m.d.sync += self.overrun.eq(self.overrun + 1)
+                m.d.sync += events["overrun"].eq(1)
         with m.Elif(write):
             with m.If(~broken & (buf.level < self._depth - 1)):
                 m.d.comb += buf.w_en.eq(1)
             with m.Else():
-                m.d.sync += [broken.eq(1), self.overrun.eq(self.overrun + 1)]
+                m.d.sync += [broken.eq(1), events["overrun"].eq(1)]
         return m

@@ -12,13 +12,15 @@ Write combining
     absorbs refresh and read traffic; ``write`` stays always ready, a word that finds the queue
     full is counted in ``write_overflow`` (never in the documented operating range).
 Head and window
-    ``head`` counts the pulses whose word's write command the DRAM has accepted (a multiple of
-    32). A lookup is decided against the ``head`` of the cycle its read command is loaded (the
-    command register holds one command; nothing else reaches the port before it is accepted, and
-    one port's commands complete in order), so an OK lookup reads a word that is the latest write
-    of its address, exactly as in the on-chip cache. Pulses still in the word register or the
-    write queue are PENDING: a lookup comes one link round trip after its pulse, the queue holds
-    a few hundred nanoseconds.
+    ``head`` counts the pulses whose word's write command has left the command register (a
+    multiple of 32; a register slice then keeps the port's ready off the decisions). A lookup
+    is decided in a decision register that holds its distance to ``head`` and to the window's
+    floor, on two sign bits; no read is decided while the command register holds a write (it
+    may be taken in the same cycle and overwrite the oldest word), and commands reach the port
+    and complete in order, so an OK lookup reads a word that is the latest write of its
+    address, exactly as in the on-chip cache. Pulses still in the word register or the write
+    queue are PENDING: a lookup comes one link round trip after its pulse, the queue holds a
+    few hundred nanoseconds.
 Hiding latency and refresh
     Lookups wait in a query queue; a PENDING or EXPIRED one needs no DRAM read. Up to
     ``outstanding`` lookups are in flight: their tags wait in order in a tag queue, the read
@@ -31,11 +33,11 @@ Stream contract, latency, throughput
 ``write`` always ready, one beat per cycle. ``query`` -> ``answer`` in order, with
 backpressure: an answer held back stops new reads once ``outstanding`` are in flight. Latency
 and rate are the DRAM's (``docs/memory.md``, LiteDRAM on the MT41K64M16 model): PENDING and
-EXPIRED lookups one per cycle; OK lookups 27 cycles from query to answer on an idle DRAM, one
-per about 5.4 cycles sustained, at most 302 cycles when saturated (write batches and refreshes
+EXPIRED lookups one per cycle; OK lookups 28 cycles from query to answer on an idle DRAM, one
+per about 5.4 cycles sustained, at most 291 cycles when saturated (write batches and refreshes
 included); with the transmitter writing at its full rate (a word per 5.12 cycles of a 100 MHz
 controller, 8 lanes) and lookups at the classical link's most (0.049 per cycle), no word is lost
-and an answer takes at most 329 cycles.
+and an answer takes at most 361 cycles.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
@@ -44,9 +46,10 @@ from amaranth.lib.wiring import Out
 
 from models.constants import LANES
 from models.memory.flight import MemoryConfigError, check_cache_life
+from rtl.common.streams import RegisterSlice
 from rtl.memory.layouts import WORD_BITS, dram_port
 from rtl.satellite.layouts import CacheAnswer, CacheStatus, Symbol
-from rtl.satellite.rnd_cache import cache_members, cache_status
+from rtl.satellite.rnd_cache import cache_members
 
 #: Symbols per DRAM word.
 PULSES_PER_WORD = WORD_BITS // Symbol.size
@@ -147,27 +150,43 @@ class DramRndCache(wiring.Component):
         with m.If(last & ~wq.w_stream.ready):
             m.d.sync += self.write_overflow.eq(self.write_overflow + 1)
 
-        # One command register in front of the port; its write data go to a queue of their own
-        # (LiteDRAM takes a write's data after its command, in command order).
+        # One command register, then a register slice in front of the port (the port's ready
+        # comes from its clock-crossing FIFO: the slice keeps it off the lookup decisions); the
+        # write data go to a queue of their own (LiteDRAM takes a write's data after its
+        # command, in command order).
         m.submodules.wdq = wdq = fifo.SyncFIFOBuffered(width=WORD_BITS, depth=4)
+        m.submodules.cmd_slice = cmd_slice = RegisterSlice(self.dram.cmd.payload.shape())
         cmd_valid, cmd_we, cmd_addr = Signal(), Signal(), Signal(addr_bits)
+        wiring.connect(m, cmd_slice.o, wiring.flipped(self.dram.cmd))
         m.d.comb += [
-            self.dram.cmd.valid.eq(cmd_valid),
-            self.dram.cmd.payload.we.eq(cmd_we),
-            self.dram.cmd.payload.addr.eq(cmd_addr),
+            cmd_slice.i.valid.eq(cmd_valid),
+            cmd_slice.i.payload.we.eq(cmd_we),
+            cmd_slice.i.payload.addr.eq(cmd_addr),
             self.dram.wdata.valid.eq(wdq.r_stream.valid),
             self.dram.wdata.payload.data.eq(wdq.r_stream.payload),
             self.dram.wdata.payload.we.eq(-1),
             wdq.r_stream.ready.eq(self.dram.wdata.ready),
         ]
-        accepted = cmd_valid & self.dram.cmd.ready
-        load = ~cmd_valid | self.dram.cmd.ready
-        head_now = Signal(64)
-        m.d.comb += head_now.eq(self.head + Mux(accepted & cmd_we, PULSES_PER_WORD, 0))
-        m.d.sync += self.head.eq(head_now)
+        accepted = cmd_valid & cmd_slice.i.ready
+        load = ~cmd_valid | cmd_slice.i.ready
+        step = Signal()  # a write command is taken this cycle: the head moves one word
+        m.d.comb += step.eq(accepted & cmd_we)
+        # The head and the window floor (signed: negative while the cache fills), each with its
+        # value one word on, so the next cycle's value is a multiplexer, not an adder.
+        head_up = Signal(64, init=PULSES_PER_WORD)
+        floor, floor_up = (Signal(signed(66), init=-self._capacity),
+                           Signal(signed(66), init=PULSES_PER_WORD - self._capacity))
+        with m.If(step):
+            m.d.sync += [self.head.eq(head_up), head_up.eq(head_up + PULSES_PER_WORD),
+                         floor.eq(floor_up), floor_up.eq(floor_up + PULSES_PER_WORD)]
 
-        # Lookups: decided against `head_now`, the pulses in the DRAM once this cycle's command
-        # is accepted; the next command loads in the same cycle, so nothing slips in between.
+        # Lookups: the query queue's head moves into the decision register ``c``, which keeps
+        # the lookup's distance to the head (``c_head``: pending from 0 up) and to the floor
+        # (``c_floor``: expired below 0) of the current cycle, moved on with every step. A
+        # lookup is decided in ``c`` on two sign bits against ``self.head``; a read is not
+        # decided while the command register holds a write (that write may be taken in the
+        # same cycle and overwrite the oldest word), so an OK lookup reads a word that is the
+        # latest write of its address, exactly as in the on-chip cache.
         m.submodules.qq = qq = fifo.SyncFIFOBuffered(width=64, depth=4)
         m.submodules.tags = tags = fifo.SyncFIFOBuffered(width=_Tag.size,
                                                          depth=self._outstanding)
@@ -176,32 +195,56 @@ class DramRndCache(wiring.Component):
         m.submodules.symbols = sym_q = fifo.SyncFIFOBuffered(width=Symbol.size,
                                                              depth=self._outstanding)
         wiring.connect(m, wiring.flipped(self.query), qq.w_stream)
-        pulse = qq.r_stream.payload
-        # Signed: the window floor is negative while the cache fills.
-        floor = Signal(signed(66))
-        m.d.comb += floor.eq(head_now - self._capacity)
-        status = cache_status(m, pulse, head_now, floor)
+        c_valid, pulse = Signal(), Signal(64)
+        c_head, c_floor = Signal(signed(66)), Signal(signed(66))
+        status = Signal(CacheStatus)
+        with m.If(~c_head[-1]):
+            m.d.comb += status.eq(CacheStatus.PENDING)
+        with m.Elif(c_floor[-1]):
+            m.d.comb += status.eq(CacheStatus.EXPIRED)
+        with m.Else():
+            m.d.comb += status.eq(CacheStatus.OK)
 
         # Writes go in batches (a DDR3 bus turnaround between a write and a read costs some 20
         # cycles): the queue drains completely once it holds `write_batch` words, or whenever no
         # read waits.
         is_ok = status == CacheStatus.OK
-        read_waits = qq.r_stream.valid & is_ok & tags.w_stream.ready
+        read_waits = c_valid & is_ok & tags.w_stream.ready
         draining = Signal()
         with m.If(wq.level >= self._write_batch):
             m.d.sync += draining.eq(1)
         with m.Elif(~wq.r_stream.valid | (wq.level <= 1) & wq.r_stream.ready):
             m.d.sync += draining.eq(0)
         write_go = load & wq.r_stream.valid & wdq.w_stream.ready & (draining | ~read_waits)
-        read_go = read_waits & load & ~write_go & ~draining
-        other_go = qq.r_stream.valid & ~is_ok & tags.w_stream.ready
+        # With a read waiting, a write goes only while draining: ``~draining`` is ``~write_go``
+        # here, one gate fewer in front of the decision register's enable.
+        read_go = read_waits & load & ~(cmd_valid & cmd_we) & ~draining
+        other_go = c_valid & ~is_ok & tags.w_stream.ready
+        c_take = ~c_valid | read_go | other_go
+        # Every distance is computed from flip-flops for both outcomes of ``step``, which only
+        # picks one after the carry chains.
+        incoming = qq.r_stream.payload
+        to_head, to_head_up = Signal(signed(66)), Signal(signed(66))
+        to_floor, to_floor_up = Signal(signed(66)), Signal(signed(66))
+        c_head_on, c_floor_on = Signal(signed(66)), Signal(signed(66))
+        m.d.comb += [
+            to_head.eq(incoming - self.head), to_head_up.eq(incoming - head_up),
+            to_floor.eq(incoming - floor), to_floor_up.eq(incoming - floor_up),
+            c_head_on.eq(c_head - PULSES_PER_WORD), c_floor_on.eq(c_floor - PULSES_PER_WORD),
+        ]
+        with m.If(c_take):
+            m.d.sync += [c_valid.eq(qq.r_stream.valid), pulse.eq(incoming),
+                         c_head.eq(Mux(step, to_head_up, to_head)),
+                         c_floor.eq(Mux(step, to_floor_up, to_floor))]
+        with m.Elif(step):
+            m.d.sync += [c_head.eq(c_head_on), c_floor.eq(c_floor_on)]
         tag = Signal(_Tag)
         m.d.comb += [
-            tag.pulse.eq(pulse), tag.head.eq(head_now), tag.status.eq(status),
+            tag.pulse.eq(pulse), tag.head.eq(self.head), tag.status.eq(status),
             tag.read.eq(is_ok),
             tags.w_stream.valid.eq(read_go | other_go),
             tags.w_stream.payload.eq(tag),
-            qq.r_stream.ready.eq(read_go | other_go),
+            qq.r_stream.ready.eq(c_take),
             lane_q.w_stream.valid.eq(read_go),
             lane_q.w_stream.payload.eq(pulse[:_IN_WORD_BITS]),
             wq.r_stream.ready.eq(write_go),

@@ -21,7 +21,7 @@ class DramSiftUnit(wiring.Component):
     """:class:`~rtl.memory.dram_cache.DramRndCache` plus
     :class:`~rtl.sifting.satellite_sift.SatelliteSift`.
 
-    Latency and throughput: the cache's (``docs/memory.md``: an OK lookup 27 cycles on an idle
+    Latency and throughput: the cache's (``docs/memory.md``: an OK lookup 28 cycles on an idle
     DRAM, one per about 5.4 cycles sustained, up to 16 in flight) then the sifting's register
     stages; reports wait in order. ``write`` is always ready. A cache of ``capacity`` pulses
     whose life is shorter than ``round_trip`` is refused

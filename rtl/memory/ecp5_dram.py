@@ -19,9 +19,10 @@ controller crosses in :class:`amaranth.lib.fifo.AsyncFIFO`\ s:
 * each native port's commands and write data (``sync`` to ``dram``) and its read data
   (``dram`` to ``sync``). LiteDRAM never holds read data back; the users keep at most 16 reads
   in flight (:class:`~rtl.memory.dram_cache.DramRndCache`, :class:`~rtl.memory.dram_store.
-  DramRecordStore`) and take read data every cycle, so the read FIFO (:data:`READ_DEPTH`) never
-  fills. Order is kept: a port's commands reach the controller in the order the user issued
-  them, which is all the users' head and window rules need.
+  DramRecordStore`) and take read data every cycle, so the read FIFO (:data:`READ_DEPTH`
+  places and an output register) never fills. Order is kept: a port's commands reach the
+  controller in the order the user issued them, which is all the users' head and window rules
+  need.
 * the CSR bus (the DFII and PHY registers: DRAM init, write and read leveling), driven by the
   control processor through the register port (``bus_adr``, ``bus_we``, ``bus_wdata``; a
   rising edge of ``bus_go`` makes one access, ``bus_rdata`` and ``bus_done`` show its answer),
@@ -139,8 +140,10 @@ class Ecp5Dram(wiring.Component):
             m.d.comb += [getattr(core, name).valid.eq(q.r_stream.valid),
                          getattr(core, name).payload.eq(q.r_stream.payload),
                          q.r_stream.ready.eq(getattr(core, name).ready)]
-        rq = fifo.AsyncFIFO(width=len(user.rdata.payload.as_value()), depth=READ_DEPTH,
-                            w_domain="dram", r_domain="sync")
+        # Buffered: the read data's valid leaves a flip-flop, so the gray-pointer compare at
+        # the controller's pins ends there instead of running across the die into the user.
+        rq = fifo.AsyncFIFOBuffered(width=len(user.rdata.payload.as_value()),
+                                    depth=READ_DEPTH + 1, w_domain="dram", r_domain="sync")
         m.submodules[f"p{k}_rdata"] = rq
         m.d.comb += [rq.w_stream.valid.eq(core.rdata.valid),
                      rq.w_stream.payload.eq(core.rdata.payload), core.rdata.ready.eq(1),

@@ -15,19 +15,19 @@ Stream contract
 while the source is healthy. ``alarm``: which test failed (sticky).
 
 Latency, throughput
--------------------
-One register stage: latency 1 cycle, one beat per cycle, ``i.ready = ~o.valid | o.ready``
-(or 1 once alarmed)::
+Two register stages: the probe register holds the accepted beat with each channel's verdict, the
+output register takes it one cycle later if every channel passed. Latency 2 cycles, one beat per
+cycle; both stages move together, so ``i.ready = ~o.valid | o.ready`` (or 1 once alarmed)::
 
-    clk      _/‾\_/‾\_/‾\_/‾\_/‾\_
-    i.valid  ‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾
+    clk      _/‾\_/‾\_/‾\_/‾\_/‾\_/‾\_
+    i.valid  ‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾
     i.payload  A   B   C(fails)
-    o.valid  ____/‾‾‾‾‾‾‾\________
-    o.payload      A   B
-    alarm    ____________/‾‾‾‾‾‾‾‾
+    o.valid  ________/‾‾‾‾‾‾‾\________
+    o.payload          A   B
+    alarm    ________________/‾‾‾‾‾‾‾‾
 
-Resources: per channel an 8-bit last sample, a run counter, an 8-bit window reference and a window
-counter; one shared window position counter.
+Resources: per channel an 8-bit last sample, a run counter, an 8-bit window reference, a window
+counter and two verdict flags; one shared window position counter; the probe's payload.
 """
 
 from __future__ import annotations
@@ -40,11 +40,14 @@ from models.constants import LANES
 from models.health import SAMPLE_BITS, HealthConfig
 from rtl.satellite.layouts import QRNG_WORD_BITS, HealthAlarm, qrng_beat
 
+#: Cycles from a beat taken on ``i`` to the same beat on ``o`` (probe and output registers).
+INTAKE_LATENCY = 2
+
 
 class QrngHealthIntake(wiring.Component):
     """QRNG beats through repetition count and adaptive proportion tests.
 
-    Latency one cycle, one beat per cycle, ``i.ready = ~o.valid | o.ready`` (1 once alarmed).
+    Latency 2 cycles, one beat per cycle, ``i.ready = ~o.valid | o.ready`` (1 once alarmed).
 
     Members
     -------
@@ -82,6 +85,16 @@ class QrngHealthIntake(wiring.Component):
         with m.If(accept):
             m.d.sync += window_pos.eq(Mux(window_pos == window - 1, 0, window_pos + 1))
 
+        # Stage 1 (``probe``): the accepted beat with its per-channel verdicts. Stage 2 (``o``):
+        # the beat when every channel passed. Registering the verdicts keeps the 8-bit compares
+        # and the 2 * 4 * lanes-input OR on separate cycles (Fmax); the OR then reads flip-flops
+        # next to ``o.valid`` instead of the far payload register.
+        probe_valid = Signal()
+        probe_payload = Signal.like(self.i.payload)
+        channels = self._lanes * (QRNG_WORD_BITS // SAMPLE_BITS)
+        probe_rct = Signal(channels)
+        probe_apt = Signal(channels)
+
         rct_fails, apt_fails = [], []
         per_word = QRNG_WORD_BITS // SAMPLE_BITS
         for lane in range(self._lanes):
@@ -117,19 +130,27 @@ class QrngHealthIntake(wiring.Component):
                     with m.If(window_start):
                         m.d.sync += ref.eq(sample)
 
+        with m.If(accept):
+            m.d.sync += [
+                probe_payload.eq(self.i.payload),
+                probe_rct.eq(Cat(*rct_fails)),
+                probe_apt.eq(Cat(*apt_fails)),
+            ]
+        with m.If(can_load):
+            m.d.sync += probe_valid.eq(accept)
+
         rct_fail = Signal()
         apt_fail = Signal()
         m.d.comb += [
-            rct_fail.eq(Cat(*rct_fails).any()),
-            apt_fail.eq(Cat(*apt_fails).any()),
+            rct_fail.eq(probe_rct.any()),
+            apt_fail.eq(probe_apt.any()),
         ]
-
+        # The probe moves on whenever the output register can load; a failing beat is dropped
+        # there and sets the alarm (only the first one: beats accepted behind it are dropped).
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        # The payload loads on every accepted beat and only ``o.valid`` depends on the verdict:
-        # the test result then drives three flip-flops instead of the payload's clock enables.
-        with m.If(accept):
-            m.d.sync += self.o.payload.eq(self.i.payload)
+        with m.If(probe_valid & can_load & ~alarmed):
+            m.d.sync += self.o.payload.eq(probe_payload)
             with m.If(rct_fail | apt_fail):
                 m.d.sync += [self.alarm.rct.eq(rct_fail), self.alarm.apt.eq(apt_fail)]
             with m.Else():

@@ -12,7 +12,7 @@ and the sync framer of the downlink. This is the synthesised ``satellite_tx`` to
                                                         +-----------+
     link_payload ---------------------------------------> sync framer ---> downlink
 
-Latency: QRNG beat to ``symbols`` 2 cycles; ``query`` to ``answer`` 3 cycles
+Latency: QRNG beat to ``symbols`` 4 cycles; ``query`` to ``answer`` 3 cycles
 (:data:`rtl.satellite.rnd_cache.ANSWER_LATENCY`: address, EBR output, lane mux); one beat of
 ``lanes`` pulses per cycle (625 MS/s at 156.25 MHz, 4 lanes). The RND cache writes every beat
 that leaves on ``symbols``, so a pulse is in the cache from the cycle after it is sent.
@@ -48,7 +48,7 @@ class SatelliteTx(wiring.Component):
     """The satellite transmitter: health tests, symbol mapper, laser timebase, RND cache, sync
     framer.
 
-    Latency: QRNG beat to ``symbols`` 3 cycles, ``query`` to ``answer`` 3 cycles; one beat of
+    Latency: QRNG beat to ``symbols`` 4 cycles, ``query`` to ``answer`` 3 cycles; one beat of
     ``lanes`` pulses per cycle; the downlink one word per cycle at most.
 
     Members

@@ -35,9 +35,11 @@ from models.constants import FRAME_PULSES, LANES
 from models.link.line_code import ARG_BITS
 from models.memory.flight import flight_pass_sizes
 from rtl.common.forward import forward_member
+from rtl.common.streams import RegisterSlice
 from rtl.memory.ecp5_dram import Ecp5Dram
 from rtl.satellite.gearbox import CHANNEL_PINS, ModulatorGearbox
 from rtl.satellite.transmitter import SatelliteTx
+from rtl.sifting.layouts import KeyBeat
 from rtl.sifting.link_layer import SatelliteLink
 from rtl.tops.clocks import Ecp5Clocks
 from rtl.tops.csr import bind_registers, registers_of
@@ -116,7 +118,11 @@ class SatelliteFpga(wiring.Component):
         connect_dram(m, self.clocks, link, self.dram)
         m.d.comb += port.rx_sync.ready.eq(1)
         self._sync_requests(m, port)
-        connect(m, link.key, self.key.i)
+        # The key pins' handshake register sits at the pins, across the die from the sifter:
+        # a slice keeps that route off the sifter's and the DRAM cache's ready chain.
+        m.submodules.key_slice = key_slice = RegisterSlice(KeyBeat)
+        connect(m, link.key, key_slice.i)
+        connect(m, key_slice.o, self.key.i)
         for name in KEY_PINS:
             forward_member(m, self, self.key, name)
         for name, pin in LINE_PINS.items():

@@ -173,11 +173,11 @@ async def _latency_body(bench: PysimBench) -> None:
 
 
 #: Cycles from a lookup's query to its answer on the idle port model: the port model's
-#: READ_LATENCY plus the query queue, the command register, the port's turn (one cycle less
-#: when the cache's port has it) and the symbol queue; EXPIRED and PENDING through the query
-#: and tag queues only.
-OK_LATENCY = READ_LATENCY + 6
-FAST_LATENCY = 4
+#: READ_LATENCY plus the query queue, the decision register, the command register and its
+#: slice, the port's turn (one cycle less when the cache's port has it) and the symbol queue;
+#: EXPIRED and PENDING through the query queue, the decision register and the tag queue only.
+OK_LATENCY = READ_LATENCY + 8
+FAST_LATENCY = 5
 
 
 @pytest.mark.parametrize("seed", [5])

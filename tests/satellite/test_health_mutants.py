@@ -7,7 +7,7 @@ from scipy.stats import binom
 
 from models.health import HealthConfig, apt_cutoff, run_health_tests
 from models.qrng import qrng_words
-from rtl.satellite.health import QrngHealthIntake
+from rtl.satellite.health import INTAKE_LATENCY, QrngHealthIntake
 from tb import pysim
 
 CONFIG = HealthConfig()
@@ -35,7 +35,9 @@ def _intake(words: np.ndarray) -> tuple[int, int, int]:
             delivered += ctx.get(dut.o.valid)
             await ctx.tick()
         ctx.set(dut.i.valid, 0)
-        delivered += ctx.get(dut.o.valid)
+        for _ in range(INTAKE_LATENCY):  # the last beat through both register stages
+            delivered += ctx.get(dut.o.valid)
+            await ctx.tick()
         seen["out"] = (delivered, ctx.get(dut.alarm.rct), ctx.get(dut.alarm.apt))
 
     pysim.run(dut, bench)

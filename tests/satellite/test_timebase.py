@@ -19,7 +19,7 @@ LANES, ROWS, IDLE, HOLD = 4, 64, 100, 100
 
 def laser_params(beats: int, fault: dict | None = None) -> dict:
     return {"seed": 7, "lanes": LANES, "cache_rows": ROWS, "qrng_idle": IDLE, "symbol_hold": HOLD,
-            "beats": beats, "queries": beats // 4, "idle": 0.6, "stall": 0.2,
+            "beats": beats, "queries": beats // 2, "idle": 0.6, "stall": 0.2,
             **({"fault": fault} if fault else {})}
 
 
