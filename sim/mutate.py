@@ -240,7 +240,7 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/memory/litedram.py", [_MEM + "test_litedram_mutants.py"]),
     ("models/memory/flight.py", [_MEM + "test_flight_sizes.py", _MEM + "test_memories.py",
                                  _MEM + "test_flight_model_mutants.py"]),
-    ("models/link/cdr.py", [_LINK + "test_cdr.py"]),
+    ("models/link/cdr.py", [_LINK + "test_cdr.py", _LINK + "test_cdr_model_mutants.py"]),
     ("rtl/distill/syndrome.py", ["tests/distill/test_syndrome.py"]),
     ("rtl/distill/codes.py", ["tests/distill/test_syndrome.py"]),
     ("rtl/distill/auth.py", ["tests/distill/test_auth.py"]),
