@@ -25,7 +25,8 @@ Local runs use a pool of ``--workers`` threads, each waiting on one pytest subpr
 ``--scheduler tcp://HOST:8786`` sends every mutant to a Dask cluster instead (workers with this
 repository installed, as for ``qkdsim campaign``).
 
-Exit status 0; 1 if a block's unmutated tests failed; 2 on bad input (unknown block, malformed
+Exit status 0; 1 if a block's unmutated tests failed (or, with ``--survivors``, its earlier
+survivors name no mutant of the changed source); 2 on bad input (unknown block, malformed
 equivalence file).
 """
 
@@ -72,6 +73,10 @@ class MutateError(ValueError):
 
 class BaselineError(RuntimeError):
     """A block's unmutated tests fail: its mutants would say nothing."""
+
+
+class StaleDrawError(BaselineError):
+    """``--survivors`` of a block whose source changed since the draw that made them."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,8 @@ BLOCKS: dict[str, Block] = _blocks(
     ("models/ground/squash.py", [_GND + "test_calibration_squash.py", _GND + "test_squash_rtl.py"]),
     ("models/ground/calibration.py", [_GND + "test_calibration_squash.py",
                                       _GND + "test_histogram_rtl.py"]),
-    ("models/ground/timing.py", [_GND + "test_timing_model.py", _GND + "test_link_faults.py"]),
+    ("models/ground/timing.py", [_GND + "test_timing_model.py", _GND + "test_link_faults.py",
+                                 _GND + "test_timing_model_mutants.py"]),
     ("models/ground/sync_join.py", [_GND + "test_sync_join.py",
                                     _GND + "test_sync_join_model_mutants.py"]),
     ("models/ground/tdc.py", [_GND + "test_tdc_model.py"]),
@@ -240,7 +246,7 @@ BLOCKS: dict[str, Block] = _blocks(
     ("rtl/memory/litedram.py", [_MEM + "test_litedram_mutants.py"]),
     ("models/memory/flight.py", [_MEM + "test_flight_sizes.py", _MEM + "test_memories.py",
                                  _MEM + "test_flight_model_mutants.py"]),
-    ("models/link/cdr.py", [_LINK + "test_cdr.py"]),
+    ("models/link/cdr.py", [_LINK + "test_cdr.py", _LINK + "test_cdr_model_mutants.py"]),
     ("rtl/distill/syndrome.py", ["tests/distill/test_syndrome.py"]),
     ("rtl/distill/codes.py", ["tests/distill/test_syndrome.py"]),
     ("rtl/distill/auth.py", ["tests/distill/test_auth.py"]),
@@ -508,6 +514,19 @@ def dask_executor(scheduler: str) -> Executor:
     return execute
 
 
+def named_mutants(mutants: Sequence[Mutant], ids: Collection[str], block: Block
+                  ) -> list[Mutant]:
+    """The mutants named by ``ids`` (an earlier run's survivors); :class:`StaleDrawError` if
+    one names no mutant of the current source (its line moved or changed: the earlier draw no
+    longer describes the block, and a rerun of the rest would drop that survivor unseen)."""
+    chosen = [m for m in mutants if m.id in ids]
+    missing = sorted(set(ids) - {m.id for m in chosen})
+    if missing:
+        raise StaleDrawError(f"{block.name}: survivors of the earlier run name no mutant of "
+                             f"the current source ({', '.join(missing)}); run its draw again")
+    return chosen
+
+
 def run_block(block: Block, *, sample: int, seed: int, execute: Executor,
               equivalents: dict[str, str], log: Callable[[str], None] = print,
               out: Path = OUT, only: Collection[str] | None = None) -> BlockResult:
@@ -532,7 +551,7 @@ def run_block(block: Block, *, sample: int, seed: int, execute: Executor,
     result.total, mutants = enumerate_mutants(block, out)
     result.eligible = len(mutants)
     chosen = (sample_mutants(mutants, sample, seed, block) if only is None
-              else [m for m in mutants if m.id in only])
+              else named_mutants(mutants, only, block))
     result.sampled = len(chosen)
     log(f"mutate: {block.name}: {len(chosen)} of {len(mutants)} mutants "
         f"({result.total} made, {result.total - len(mutants)} in annotations or asserts), "
@@ -716,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutate: rtl {summary['mutation_score_rtl']}, models "
               f"{summary['mutation_score_models']} -> {OUT / SUMMARY}")
     if failed:
-        print(f"mutate: left out, unmutated tests fail: {', '.join(failed)}", file=sys.stderr)
+        print(f"mutate: left out (reasons above): {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
 
 

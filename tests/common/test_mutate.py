@@ -14,11 +14,13 @@ from sim.mutate import (
     ROOT,
     BlockResult,
     MutateError,
+    StaleDrawError,
     enumerate_mutants,
     inert_spans,
     load_equivalents,
     merge_rerun,
     mutate_source,
+    named_mutants,
     run_job,
     sample_mutants,
     select_blocks,
@@ -106,6 +108,10 @@ def test_draw_is_seeded_per_block_and_keeps_source_order(tmp_path):
     assert first == sorted(first, key=mutants.index)
     assert sample_mutants(mutants, 0, 1, MAPPER) == mutants
     assert len({m.id for m in mutants}) == len(mutants)
+    # --survivors: the earlier survivors again; one that names no current mutant is an error.
+    assert named_mutants(mutants, {first[3].id, first[1].id}, MAPPER) == [first[1], first[3]]
+    with pytest.raises(StaleDrawError, match=r"mapper\.py:9999:0:x"):
+        named_mutants(mutants, {first[1].id, "rtl/satellite/mapper.py:9999:0:x"}, MAPPER)
 
 
 def _job(source: str, tests: list[str], args: tuple[str, ...] = ("-k", "one_lane")) -> dict:
