@@ -40,7 +40,8 @@ clocks); ``cdr_pull_in_ppm`` is the tuning range of both receivers' clock recove
 
 Memories: ``memory = "compressed"`` runs the top's default RND cache (4 sync frames) and record
 store (4,096 records); ``"flight"`` the sizes the FPGA tops build for a real pass
-(:func:`models.memory.flight.flight_pass_sizes`: a 2^24-pulse cache, 89,923 records), with a
+(:func:`models.memory.flight.flight_pass_sizes`: a 2^24-pulse cache, 89,923 records) in DRAM
+behind the behavioural port model, with a
 sift-message sender that keeps every message of an uplink outage of
 :data:`models.memory.flight.UPLINK_BURST_S` plus the cache life unacknowledged
 (:func:`scenario_params`); ``configs/scenarios/flight.toml`` runs them at the real light time.
@@ -266,7 +267,8 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def scenario_params(scenario: Scenario, params: E2eParams | None = None) -> E2eParams:
     """The top's parameters for ``scenario`` (``params``, default :class:`E2eParams`, with the
-    scenario's memories). ``memory = "flight"``: the RND cache and record store of the FPGA tops;
+    scenario's memories). ``memory = "flight"``: the DRAM-backed RND cache and record store of
+    the FPGA tops at their sizes, on the behavioural DRAM port model (``E2eParams.memory``);
     the sift-message sender's window holds the messages built while an uplink outage of
     :data:`UPLINK_BURST_S` and the cache life keep the acknowledgements away (the e2e's sync
     frame is 32 times shorter than the flight frame period, so many more messages wait), its
@@ -277,7 +279,7 @@ def scenario_params(scenario: Scenario, params: E2eParams | None = None) -> E2eP
     sizes = flight_pass_sizes()
     waiting = (UPLINK_BURST_S * sizes.pulse_rate_hz + sizes.cache_pulses) / FRAME_PULSES
     window = 1 << math.ceil(waiting).bit_length()
-    return replace(params, cache_rows=sizes.cache_pulses // params.lanes,
+    return replace(params, memory="dram", cache_rows=sizes.cache_pulses // params.lanes,
                    record_depth=sizes.store_records, sender_window=window,
                    sender_depth=16 * window)
 

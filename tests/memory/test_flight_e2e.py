@@ -1,8 +1,9 @@
-"""The end-to-end co-simulation at flight size (``configs/scenarios/flight.toml``: the RND cache
-and record store of the FPGA tops, the real light time of the pass's longest range, detections
-at about the design rate), Verilator, slow: a lossless link decides every frame in time, and a
-50 ms uplink burst loses the frames the golden satellite says, declared missing (the first ones
-on the cache deadline), with every stream against the models."""
+"""The end-to-end co-simulation at flight size (``configs/scenarios/flight.toml``: the
+DRAM-backed RND cache and record store of the FPGA tops on the behavioural DRAM port model, the
+real light time of the pass's longest range, detections at about the design rate), Verilator,
+slow: a lossless link decides every frame in time, and a 50 ms uplink burst loses the frames the
+golden satellite says, declared missing (the first ones on the cache deadline), with every
+stream against the models."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,7 @@ BURST_FRAMES = 800
 def test_flight_scenario_runs_the_flight_sizes():
     sizes = flight_pass_sizes()
     params = scenario_params(load_scenario(FLIGHT))
+    assert params.memory == "dram"
     assert params.lanes * params.cache_rows == sizes.cache_pulses == 1 << 24
     assert params.record_depth == sizes.store_records
     # the sender keeps every message of the outage and the cache life unacknowledged
