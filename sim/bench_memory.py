@@ -34,5 +34,6 @@ def run(out_dir: pathlib.Path) -> list[dict]:
          "unit": "cycles", "pulses_per_cycle": f["flight_pulses_per_cycle"],
          "lookups": f["flight_lookups"], "lanes": f["flight_lanes"], **context},
         {"name": "memory_store_cycles_per_record", "value": f["store_cycles_per_record"],
-         "unit": "cycles", "first_record_latency": f["store_first_latency"], **context},
+         "unit": "cycles", "first_record_latency": f["store_first_latency"],
+         "records_across_refresh": f["store_refresh_records"], **context},
     ]

@@ -57,6 +57,7 @@ from sim.e2e_scenario import (
     line_channels,
     load_scenario,
     pass_window,
+    scenario_params,
 )
 from sim.mismatch_waves import MismatchWaves, window_for, write_save_file
 from sim.timeline import plot_timeline
@@ -103,7 +104,7 @@ def run_e2e(simulator: str, scenario: Scenario, frames: int | None = None,
         corrupt = (0, 7)
     corrupt = tuple(corrupt) if corrupt else False
     frames = frames or scenario.frames
-    params = params or E2eParams()
+    params = scenario_params(scenario, params)
     if frames < 2:
         raise ScenarioError(f"a window needs at least 2 sync frames, not {frames}")
     # Runs of one case share a build (and their stimulus, record and result files): under

@@ -22,6 +22,7 @@ File format (every key optional except ``pass``; unknown keys are errors)::
     clock_ppm = 0.5             clock_offset_ps = 0.0
     satellite_ppm = 0.0         range_rate_m_s = -7500.0    cdr_pull_in_ppm = 100.0
     extra_background_cps = 0.0  # per detector, before rate_scale (a moon surge)
+    memory = "compressed"       # or "flight": the RND cache and record store of the FPGA tops
     [uplink]   / [downlink]     # the laser link's line bits (models.link.channel, line_channels)
     loss = 0.0  ber = 0.0  slip_rate = 0.0  bursts = [[t0_s, duration_s], ...]  (simulated time)
 
@@ -36,6 +37,14 @@ nominal 156.25 MHz, so the ground's runs at ``satellite_ppm + clock_ppm``. ``ran
 replaces the pass window's range rate (the Doppler of the arrivals and of both links' recovered
 clocks); ``cdr_pull_in_ppm`` is the tuning range of both receivers' clock recovery
 (:class:`models.link.cdr.CdrConfig`).
+
+Memories: ``memory = "compressed"`` runs the top's default RND cache (4 sync frames) and record
+store (4,096 records); ``"flight"`` the sizes the FPGA tops build for a real pass
+(:func:`models.memory.flight.flight_pass_sizes`: a 2^24-pulse cache, 89,923 records) in DRAM
+behind the behavioural port model, with a
+sift-message sender that keeps every message of an uplink outage of
+:data:`models.memory.flight.UPLINK_BURST_S` plus the cache life unacknowledged
+(:func:`scenario_params`); ``configs/scenarios/flight.toml`` runs them at the real light time.
 """
 
 from __future__ import annotations
@@ -81,12 +90,14 @@ from models.ground.time_tagger import TaggerConfig, TaggerResult, run_time_tagge
 from models.ground.timing import CH_SYNC, IndexerConfig, Status, run_indexer
 from models.link.channel import line_faults
 from models.link.line_code import BLOCK_BITS
+from models.memory.flight import UPLINK_BURST_S, flight_pass_sizes
 from models.sifting.classical_link import SPEED_OF_LIGHT
 from rtl.e2e.top import (
     LINE_CYCLES,
     POWER_ON_CYCLES,
     SYNC_EVENT_CYCLE,
     SYNC_FIRST_FRAME,
+    E2eParams,
     startup_tables,
 )
 from rtl.ground.time_tagger import (
@@ -144,6 +155,7 @@ class Scenario:
     satellite_ppm: float = 0.0
     range_rate_m_s: float | None = None
     cdr_pull_in_ppm: float = 100.0
+    memory: str = "compressed"
     uplink: LinkSide = field(default_factory=LinkSide)
     downlink: LinkSide = field(default_factory=LinkSide)
 
@@ -153,7 +165,8 @@ _TOP_FLOATS = ("offset_s", "rate_scale", "time_scale", "clock_ppm", "clock_offse
 MAX_OSCILLATOR_PPM = 100.0  # a TCXO, not a broken oscillator
 MAX_RANGE_RATE_M_S = 12_000.0  # faster than any low-Earth-orbit pass
 _TOP_INTS = ("frames", "seed")
-_TOP_STRS = ("name", "description", "pass")
+_TOP_STRS = ("name", "description", "pass", "memory")
+MEMORIES = ("compressed", "flight")
 
 
 def _fail(path: Path, message: str) -> ScenarioError:
@@ -243,11 +256,32 @@ def load_scenario(path: str | Path) -> Scenario:
          f"range_rate_m_s={scenario.range_rate_m_s} is beyond +-{MAX_RANGE_RATE_M_S:g} m/s"),
         (0 < scenario.cdr_pull_in_ppm <= 10_000,
          f"cdr_pull_in_ppm={scenario.cdr_pull_in_ppm} must be in (0, 10000]"),
+        (scenario.memory in MEMORIES,
+         f"memory={scenario.memory!r} must be one of {', '.join(map(repr, MEMORIES))}"),
     ]
     for ok, message in checks:
         if not ok:
             raise _fail(path, message)
     return scenario
+
+
+def scenario_params(scenario: Scenario, params: E2eParams | None = None) -> E2eParams:
+    """The top's parameters for ``scenario`` (``params``, default :class:`E2eParams`, with the
+    scenario's memories). ``memory = "flight"``: the DRAM-backed RND cache and record store of
+    the FPGA tops at their sizes, on the behavioural DRAM port model (``E2eParams.memory``);
+    the sift-message sender's window holds the messages built while an uplink outage of
+    :data:`UPLINK_BURST_S` and the cache life keep the acknowledgements away (the e2e's sync
+    frame is 32 times shorter than the flight frame period, so many more messages wait), its
+    ring 16 words per message (a header, a sequence word, a CRC, ~100 entries 8 per word)."""
+    params = params or E2eParams()
+    if scenario.memory != "flight":
+        return params
+    sizes = flight_pass_sizes()
+    waiting = (UPLINK_BURST_S * sizes.pulse_rate_hz + sizes.cache_pulses) / FRAME_PULSES
+    window = 1 << math.ceil(waiting).bit_length()
+    return replace(params, memory="dram", cache_rows=sizes.cache_pulses // params.lanes,
+                   record_depth=sizes.store_records, sender_window=window,
+                   sender_depth=16 * window)
 
 
 def pass_path(scenario: Scenario) -> Path:

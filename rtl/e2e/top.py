@@ -85,6 +85,7 @@ from rtl.ground.tops import GroundTiming
 from rtl.link.layouts import Block, RxWord, SyncWord
 from rtl.link.rx import RX_COUNTERS, PhyRx
 from rtl.link.tx import PhyTx
+from rtl.memory.dram_cache import PULSES_PER_WORD, DramRndCache
 from rtl.satellite.layouts import SAFE_COUNTER_BITS, CacheAnswer
 from rtl.satellite.transmitter import SatelliteTx
 from rtl.sifting.layouts import KeyBeat, Report, SiftEntry
@@ -93,6 +94,7 @@ from rtl.sifting.satellite_sift import SatelliteSift
 from rtl.sifting.sift_sender import SiftSender
 from rtl.sifting.uplink_receiver import FrameBeat, UplinkReceiver
 from rtl.simonly.batcher import BATCH_STORE_VERILOG, StreamBatcher, record_file
+from rtl.simonly.dram_port_model import DRAM_WORDS_VERILOG, DramPortModel
 from rtl.simonly.qrng_source import CounterQrngSource
 from rtl.simonly.wave_window import WAVE_WINDOW_VERILOG, add_wave_window
 
@@ -183,7 +185,9 @@ LINK_STATUS = {
 # Each PHY receiver's lock and counters: ``<direction>_<name>`` on the top.
 PHY_STATUS = ("locked", "offset", *RX_COUNTERS, "cdr_locked", "cdr_lock_losses")
 VERILOG_SOURCES = [BATCH_STORE_VERILOG, REPLAY_STORE_VERILOG,  # run_cocotb(extra_sources=...)
-                   WAVE_WINDOW_VERILOG]
+                   WAVE_WINDOW_VERILOG, DRAM_WORDS_VERILOG]
+# memory="dram": the transmitter's own cache is not looked up; it keeps a small one.
+UNUSED_TX_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,10 @@ class E2eParams:
     seed: int = 1
     lanes: int = LANES
     cache_rows: int = 1 << 16  # 4 lanes x 65536 rows = 2**18 pulses = 4 sync frames
+    # "bram": the transmitter's RND cache and GroundLink's FIFO store on chip; "dram": the
+    # DRAM-backed cache and store (rtl/memory) of the flight sizes, each FPGA's on a behavioural
+    # DRAM port model (sim.e2e_scenario.scenario_params, docs/memory.md)
+    memory: str = "bram"
     packet_bits: int = 100_000
     delta: int = 5_000  # sync-to-pulse delay of the indexer (ps), from the calibration
     gate_half: int = 400
@@ -318,7 +326,20 @@ class E2eTop(wiring.Component):
         p = params
         self.params = p
         self.qrng = CounterQrngSource(p.seed, p.lanes)
-        self.tx = SatelliteTx(p.lanes, p.cache_rows)
+        dram = p.memory == "dram"
+        self.tx = SatelliteTx(p.lanes, UNUSED_TX_ROWS if dram else p.cache_rows)
+        self.drams: dict[str, DramPortModel] = {}
+        self.cache, self.cache_head = self.tx, self.tx.cache_head
+        gnd_memory = {}
+        if dram:
+            cache_words = p.lanes * p.cache_rows // PULSES_PER_WORD
+            store_words = 1 << (p.record_depth - 1).bit_length()
+            self.cache = DramRndCache(capacity=p.lanes * p.cache_rows, round_trip=None,
+                                      addr_bits=cache_words.bit_length() - 1, lanes=p.lanes)
+            self.cache_head = self.cache.head
+            self.drams = {name: DramPortModel(words.bit_length() - 1, 1, words, verilog=True)
+                          for name, words in (("sat", cache_words), ("gnd", store_words))}
+            gnd_memory = {"memory": "dram", "addr_bits": store_words.bit_length() - 1}
         self.signer = SymbolSignature(p.lanes, p.signature_beats)
         # start-up calibration tables of the lines (the model's, unless given: they take
         # seconds to compute, so sim.e2e passes cached ones)
@@ -330,7 +351,7 @@ class E2eTop(wiring.Component):
         self.sender = SiftSender(p.sender_depth, p.sender_window)
         self.gnd = GroundLink(FRAME_PULSES, packet_bits=p.packet_bits,
                               store_depth=p.record_depth, window=p.ground_window,
-                              close_lag=p.close_lag)
+                              close_lag=p.close_lag, **gnd_memory)
         # the link PHY, one transmitter and one receiver per direction, the receiver in the
         # recovered clock of its direction
         self.phy_tx = {d: PhyTx() for d in LINE_CAPTURES}
@@ -491,8 +512,19 @@ class E2eTop(wiring.Component):
         sift receiver, ground sifting). Satellite: the blocks of
         :class:`~rtl.sifting.link_layer.SatelliteLink` around the RND cache inside
         :class:`~rtl.satellite.transmitter.SatelliteTx` (uplink receiver, satellite sifting,
-        sift-message sender); ``SatelliteLink`` itself carries a cache of its own."""
+        sift-message sender); ``SatelliteLink`` itself carries a cache of its own. With
+        ``memory="dram"`` the lookups go to the DRAM-backed cache, written with every beat the
+        laser sends, and each FPGA's memory is on its own DRAM port model."""
         p, tx, gnd, up_rx, sift = self.params, self.tx, self.gnd, self.up_rx, self.sat_sift
+        cache = self.cache
+        if self.drams:
+            m.submodules.cache = on_satellite(cache)
+            m.d.comb += [cache.write.valid.eq(tx.symbols.valid),
+                         cache.write.payload.eq(tx.symbols.payload.symbol)]
+            m.submodules.sat_dram = on_satellite(self.drams["sat"])
+            m.submodules.gnd_dram = self.drams["gnd"]
+            connect(m, cache.dram, self.drams["sat"].port0)
+            connect(m, gnd.dram, self.drams["gnd"].port0)
         connect(m, self.ground.detections, gnd.det)
         # the ground's pulse time: the top's, less the timing chain's latency
         lag = p.report_lag_cycles + POWER_ON_CYCLES
@@ -503,14 +535,14 @@ class E2eTop(wiring.Component):
         capture_stream("gkey", gnd.key)
 
         connect(m, up_rx.report, sift.report)
-        connect(m, sift.query, tx.query)
-        connect(m, tx.answer, sift.answer)
-        capture("ans", tx.answer.valid & tx.answer.ready, tx.answer.payload)
+        connect(m, sift.query, cache.query)
+        connect(m, cache.answer, sift.answer)
+        capture("ans", cache.answer.valid & cache.answer.ready, cache.answer.payload)
         capture("ent", sift.entry.valid & sift.entry.ready, sift.entry.payload)
         capture_stream("skey", sift.key)
         connect(m, up_rx.frame, self.sender.frame)
         capture("dec", up_rx.frame.valid & up_rx.frame.ready, up_rx.frame.payload)
-        m.d.comb += [up_rx.head.eq(tx.cache_head), self.sender.ack.eq(up_rx.ack)]
+        m.d.comb += [up_rx.head.eq(self.cache_head), self.sender.ack.eq(up_rx.ack)]
         # A level-based ready between the sifting and the message builder, as in SatelliteLink.
         entries = SyncFIFO(width=SiftEntry.size, depth=4)
         m.submodules.entries = on_satellite(entries)
@@ -522,7 +554,8 @@ class E2eTop(wiring.Component):
         ]
         blocks = {"tx": tx, "up_rx": up_rx, "sat_sift": sift, "gnd": gnd}
         for name, (block, port) in LINK_STATUS.items():
-            m.d.comb += getattr(self, name).eq(getattr(blocks[block], port))
+            value = self.cache_head if name == "sat_head" else getattr(blocks[block], port)
+            m.d.comb += getattr(self, name).eq(value)
 
     def link_phy(self, m: Module, capture) -> None:
         """The link PHY both ways: ``GroundLink.up`` and the sift-message sender into a
@@ -569,7 +602,7 @@ class E2eTop(wiring.Component):
             for status in PHY_STATUS:
                 m.d.comb += getattr(self, f"{d}_{status}").eq(getattr(phy_rx, status))
         taken = self.phy_rx["up"].o.valid & self.phy_rx["up"].o.ready
-        capture("upw", taken, Cat(self.phy_rx["up"].o.payload, self.tx.cache_head))
+        capture("upw", taken, Cat(self.phy_rx["up"].o.payload, self.cache_head))
         dn = self.phy_rx["dn"].o
         capture("dnw", dn.valid & dn.ready, dn.payload)
         sync = self.phy_rx["dn"].sync

@@ -32,14 +32,15 @@ class DramMemories(wiring.Component):
 
     def __init__(self, *, capacity: int, round_trip: int, store_width: int, store_depth: int,
                  frame_records: int, core: CoreConfig | None = None, port_model: bool = False,
-                 **cache_options) -> None:
+                 verilog_words: bool = False, **cache_options) -> None:
         core = core or CoreConfig()
         bits = core_address_bits(core)
         if port_model:
             # Simulation only (Icarus): see rtl.simonly.dram_port_model.
             from rtl.simonly.dram_port_model import DramPortModel
             words = capacity // 32 + store_depth
-            self.core = DramPortModel(bits, core.ports, words=1 << (words - 1).bit_length())
+            self.core = DramPortModel(bits, core.ports, words=1 << (words - 1).bit_length(),
+                                      verilog=verilog_words)
         else:
             self.core = LiteDram(core)
         self.cache = DramRndCache(capacity=capacity, round_trip=round_trip, addr_bits=bits,

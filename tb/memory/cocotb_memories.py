@@ -10,7 +10,8 @@ lookups offered every cycle, answers always taken: the sustained rate and the wo
 ``lanes=8``) while lookups in the window come at the most the classical link can deliver
 (``flight_lookup_rate``: one 32-bit report per link word, 4.9 M/s, 0.049 per cycle): no word
 may be lost, every answer as the model says. ``store_fifo``: records through the DRAM store
-with idle and backpressure, filled to its depth (``w_stream.ready`` drops), drained, in order.
+with idle and backpressure, filled to its depth (``w_stream.ready`` drops), drained, in order;
+records in the store across a refresh counted and required.
 Figures go to ``memory_figures.json`` in the build directory (:mod:`sim.bench_memory` reads them).
 """
 
@@ -228,7 +229,9 @@ async def store_fifo(dut):
     board.expect(records)
     sent, cycle, full_seen, first, peak = 0, 0, False, None, 0
     hold = range(len(records) // 3, len(records) // 3 + 3 * depth)  # reads held: fills up
-    busy_from = None
+    busy_from, last_refresh = None, -1
+    accepted = deque()  # accept cycle of each record in the store, in order
+    across_refresh = []  # in-to-out cycles of the records that were stored across a refresh
     while board.expected:
         await RisingEdge(tb.clk)
         cycle += 1
@@ -238,25 +241,33 @@ async def store_fifo(dut):
         reading = cycle not in hold and tb.rng.random() >= 0.3
         dut.r_stream__ready.value = reading
         await ReadOnly()
+        if int(dut.refresh.value):
+            last_refresh = cycle
         if offer and int(dut.w_stream__ready.value):
             sent += 1
             busy_from = busy_from or cycle
+            accepted.append(cycle)
         level = int(dut.level.value)
         peak = max(peak, level)
         full_seen = full_seen or (level == depth and not int(dut.w_stream__ready.value))
         if reading and int(dut.r_stream__valid.value):
             first = first or cycle - busy_from
             board.actual(int(dut.r_stream__payload.value))
+            since = accepted.popleft()
+            if last_refresh >= since:
+                across_refresh.append(cycle - since)
         if cycle > 50 * len(records):
             break
     await RisingEdge(tb.clk)
     await ReadOnly()
-    tb.log.info(f"store: {len(records)} records in {cycle} cycles, peak level {peak}")
+    tb.log.info(f"store: {len(records)} records in {cycle} cycles, peak level {peak}, "
+                f"{len(across_refresh)} stored across a refresh")
     tb.check_done()
     assert full_seen, f"the store never filled (peak level {peak} of {depth})"
+    assert across_refresh, "no record in the store across a refresh"
     assert int(dut.level.value) == 0
     _record_figures({"store_first_latency": first, "store_cycles_per_record":
-                     cycle / len(records)})
+                     cycle / len(records), "store_refresh_records": len(across_refresh)})
 
 
 async def _write_pulses(tb: TB, count: int, symbols: bytearray) -> None:

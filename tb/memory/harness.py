@@ -9,6 +9,7 @@ from models.sifting.classical_link import WORD_BITS as WORD_BITS_LINK
 from rtl.memory.litedram_gen import CoreConfig, core_verilog
 from rtl.memory.memories import DramMemories
 from rtl.sifting.layouts import Report
+from rtl.simonly.dram_port_model import DRAM_WORDS_VERILOG
 from tb.memory.cocotb_memories import FIGURES
 from tb.runner import run_cocotb
 
@@ -28,10 +29,12 @@ FLIGHT_LOOKUP_RATE = LINK_RATE_BPS / WORD_BITS_LINK / CONTROLLER_HZ
 def memories(port_model: bool = False, lanes: int = LANES, **cache_options: int
              ) -> DramMemories:
     """The cache (life twice the round trip) and the record store (two frames) on one core;
-    ``port_model``: on the behavioural port model instead of LiteDRAM (Icarus)."""
+    ``port_model``: on the behavioural port model instead of LiteDRAM (Icarus), with the
+    uninitialised Verilog word array that the flight-size e2e top uses (``dram_words.v``)."""
     return DramMemories(capacity=CAPACITY, round_trip=CAPACITY // 2, store_width=Report.size,
                         store_depth=STORE_DEPTH, frame_records=STORE_DEPTH // 2,
-                        port_model=port_model, lanes=lanes, **cache_options)
+                        port_model=port_model, verilog_words=port_model, lanes=lanes,
+                        **cache_options)
 
 
 def run_memories(simulator: str, case: str, *, cycles: int, rate_cycles: int,
@@ -43,7 +46,7 @@ def run_memories(simulator: str, case: str, *, cycles: int, rate_cycles: int,
     icarus = simulator == "icarus"
     build = run_cocotb(memories(port_model=icarus, lanes=lanes, **cache_options),
                        "tb.memory.cocotb_memories", simulator, case=case, testcase=testcase,
-                       extra_sources=[] if icarus else [core_verilog()],
+                       extra_sources=[DRAM_WORDS_VERILOG] if icarus else [core_verilog()],
                        params={"seed": seed, "capacity": CAPACITY, "cycles": cycles,
                                "rate_cycles": rate_cycles, "store_depth": STORE_DEPTH,
                                "store_records": store_records, "flight_cycles": flight_cycles,

@@ -29,7 +29,7 @@ WINDOWS = {
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_dram_memories(simulator):
     figures = run_memories(simulator, "dram_memories", **WINDOWS[simulator])
-    assert figures["model_refresh_lookups"] > 0
+    assert figures["model_refresh_lookups"] > 0 and figures["store_refresh_records"] > 0
     assert 0 < figures["lookups_per_cycle"] <= 1
 
 
