@@ -372,6 +372,15 @@ def e2e_keys(result: dict, stimulus: Path, keys: Path, seed: int, simulator: str
     return summary_lines(run, len(beats["satellite"]))
 
 
+def block_line(block: dict) -> str:
+    """One PA block's outcome: the golden pipeline's status, the final key length ℓ and the
+    phase-error bound per basis that decided ℓ (a block whose bound leaves no key is
+    ``no_key``, not a failure)."""
+    phi = ", ".join(f"{basis} {value:.2%}" for basis, value in block["phi"].items())
+    return (f"  PA block {block['block']}: {block['input_bits']:,} bits -> ℓ = "
+            f"{block['key_bits']:,}, {block['status']} (phase-error bound {phi})")
+
+
 def summary_lines(run: KeyRun, sifted_bits: int) -> list[str]:
     """The summary's lines on the distilled keys."""
     if run.packets == 0:
@@ -384,6 +393,7 @@ def summary_lines(run: KeyRun, sifted_bits: int) -> list[str]:
              f"PA blocks ({oks} ok), {run.wall_s:.0f} s",
              "  " + ", ".join(f"{name} {t.compared:,} compared / {t.mismatches} mismatches"
                               for name, t in run.tallies.items())]
+    lines += [block_line(block) for block in run.blocks]
     sat, gnd = run.satellite_key.size, run.ground_key.size
     lines.append(f"  final key: satellite (RTL) {sat:,} bits, ground (model) {gnd:,} bits: "
                  + ("EQUAL" if run.keys_equal else "DIFFERENT"))

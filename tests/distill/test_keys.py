@@ -10,6 +10,7 @@ from rtl.common.payload import pack
 from rtl.distill.layouts import AuthResult, AuthStatus, CrcResult, SyndromeStatus, syndrome_status
 from rtl.distill.toeplitz_layouts import PaStatus, PaStatusLayout
 from sim.distill import (
+    block_line,
     distill_window,
     e2e_keys,
     expected_run,
@@ -73,6 +74,20 @@ def test_scoreboards_pass_the_golden_output(golden_run):
     assert run.keys_equal and run.satellite_key.size > 0
     assert {n: t.compared > 0 for n, t in run.tallies.items()} == dict.fromkeys(run.tallies,
                                                                                  True)
+
+
+def test_summary_names_each_blocks_outcome(golden_run):
+    """Each PA block gets a line with its status, ℓ and phase-error bound, so a zero-bit key
+    says why (the bound left no key) instead of a bare zero."""
+    golden, expected = golden_run
+    run = score(expected, golden, perfect_output(expected))
+    lines = summary_lines(run, PACKET_BITS)
+    block = run.blocks[0]
+    assert block["status"] == "ok" and block["key_bits"] == run.satellite_key.size
+    assert f"PA block 0: 100,000 bits -> ℓ = {block['key_bits']:,}, ok" in lines[2]
+    starved = block | {"key_bits": 0, "status": "no_key", "phi": {"Z": 0.1268, "X": 0.1349}}
+    assert block_line(starved) == ("  PA block 0: 100,000 bits -> ℓ = 0, no_key "
+                                   "(phase-error bound Z 12.68%, X 13.49%)")
 
 
 # (scoreboard, output, path to one beat, bit flipped): a data bit of a syndrome word, a key
