@@ -6,18 +6,17 @@ import numpy as np
 import pytest
 from amaranth.hdl import ClockDomain, ClockSignal, Module
 from amaranth.lib.wiring import connect
-from amaranth.sim import Simulator
 
-from models.constants import FABRIC_CLOCK_PS, LANES, PULSE_PERIOD_PS
+from models.constants import LANES, PULSE_PERIOD_PS
 from models.qrng import qrng_offered
 from models.symbols import Intensity
 from models.transmitter import laser_schedule, symbol_path_holds, transmitted_symbols
 from rtl.satellite.gearbox import CHANNEL_PINS, PIN_LATENCY_PS, ModulatorGearbox
 from rtl.simonly.ecp5_primitives import DELAYF, ODDRX2F, PrimitiveModelError
 from rtl.simonly.sourced_tx import SourcedTx
+from tb.satellite.gearbox_sim import PS, run_gearbox
 
 SEED, ROWS, IDLE, HOLD = 9, 64, 150, 100
-PS = 1e-12
 UI_S = PULSE_PERIOD_PS * PS
 
 
@@ -56,12 +55,7 @@ def run_window(cycles: int, delays: list[tuple[int, dict[str, int]]]) -> dict:
         out["taps"] = {key: ctx.get(line.taps) for key, line in gearbox.delay_lines.items()}
         out["applied"] = {name: ctx.get(getattr(gearbox.applied, name)) for name in CHANNEL_PINS}
 
-    sim = Simulator(top)
-    half = FABRIC_CLOCK_PS // 2 * PS  # both clocks rise together on every fabric edge
-    sim.add_clock(FABRIC_CLOCK_PS * PS, phase=half, domain="sync")
-    sim.add_clock(FABRIC_CLOCK_PS // 2 * PS, phase=half, domain="eclk")
-    sim.add_testbench(bench)
-    sim.run()
+    run_gearbox(top, bench)
     return out
 
 

@@ -9,15 +9,14 @@ The golden sequence of whole windows is ``test_gearbox.py``'s; the cocotb runs o
 tops carry the gearbox's Verilog (two clocks and the primitive models, no ``tb.dual`` body)."""
 
 from amaranth.hdl import ClockDomain, Module, Value
-from amaranth.sim import Simulator
 
-from models.constants import FABRIC_CLOCK_PS, LANES, PULSE_PERIOD_PS
+from models.constants import LANES, PULSE_PERIOD_PS
 from models.symbols import Intensity
 from rtl.common.payload import pack
 from rtl.satellite.gearbox import CHANNEL_PINS, PIN_LATENCY_PS, ModulatorGearbox
 from rtl.satellite.layouts import DELAY_BITS, symbol_beat
+from tb.satellite.gearbox_sim import PS, run_gearbox
 
-PS = 1e-12
 MAX_CODE = (1 << DELAY_BITS) - 1
 #: Sample index of lane 0 of the beat set in cycle 0 (samples mid-UI from just after an edge).
 LANE0 = LANES + PIN_LATENCY_PS // PULSE_PERIOD_PS
@@ -80,12 +79,7 @@ def simulate(cycles: int, delays: dict[int, dict[str, int]]) -> dict:
                 out["applied"][name].append(ctx.get(getattr(dut.applied, name)))
         out["taps"][cycles] = {k: ctx.get(line.taps) for k, line in dut.delay_lines.items()}
 
-    sim = Simulator(top)
-    half = FABRIC_CLOCK_PS // 2 * PS
-    sim.add_clock(FABRIC_CLOCK_PS * PS, phase=half, domain="sync")
-    sim.add_clock(FABRIC_CLOCK_PS // 2 * PS, phase=half, domain="eclk")
-    sim.add_testbench(bench)
-    sim.run()
+    run_gearbox(top, bench)
     return out
 
 

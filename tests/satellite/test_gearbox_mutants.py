@@ -2,14 +2,13 @@
 pin (no trigger, DAC codes 0), before and after a beat that does reach the pins."""
 
 from amaranth.hdl import ClockDomain, Module, Value
-from amaranth.sim import Simulator
 
-from models.constants import FABRIC_CLOCK_PS, LANES, PULSE_PERIOD_PS
+from models.constants import LANES, PULSE_PERIOD_PS
 from rtl.common.payload import pack
 from rtl.satellite.gearbox import CHANNEL_PINS, ModulatorGearbox
 from rtl.satellite.layouts import symbol_beat
+from tb.satellite.gearbox_sim import PS, run_gearbox
 
-PS = 1e-12
 BEAT = pack(symbol_beat(LANES), {
     "pulse": 0,
     "symbol": [{"intensity": 0, "basis": 0, "bit": 0}] * LANES,
@@ -40,12 +39,7 @@ def test_idle_cycles_drive_zeros_and_input_is_always_ready():
                 pins.append(tuple(ctx.get(getattr(gearbox, name)) for name in CHANNEL_PINS))
             await ctx.tick("sync")
 
-    sim = Simulator(top)
-    half = FABRIC_CLOCK_PS // 2 * PS
-    sim.add_clock(FABRIC_CLOCK_PS * PS, phase=half, domain="sync")
-    sim.add_clock(FABRIC_CLOCK_PS // 2 * PS, phase=half, domain="eclk")
-    sim.add_testbench(bench)
-    sim.run()
+    run_gearbox(top, bench)
     assert ready == [1] * 12
     beat = [k for k, p in enumerate(pins) if p == (0xA5, 0x3C, 1)]
     assert len(beat) == LANES and beat == list(range(beat[0], beat[0] + LANES))
