@@ -45,8 +45,8 @@ from models.postprocess.pipeline import (
     DistillConfig,
     DistillResult,
     PacketPair,
-    _unpack_syndrome_message,
     distill,
+    unpack_syndrome_message,
 )
 from models.postprocess.rand import STREAM_AUTH_POOL, random_bits
 from models.postprocess.toeplitz import pack_bits, toeplitz_hash
@@ -67,7 +67,7 @@ from rtl.distill.layouts import (
 )
 from rtl.distill.toeplitz_layouts import PaStatus, PaStatusLayout, pa_job
 from rtl.distill.tops import SYNTH_WIDTH, distill_keys
-from sim.pass_run import _per_packet_counts
+from sim.pass_run import per_packet_counts
 from tb.distill.cocotb_keys import E2E_KEYS_FILE, WORD
 from tb.distill.toeplitz_stim import bit_words
 from tb.runner import ROOT, case_build_dir, run_cocotb
@@ -184,7 +184,7 @@ def expected_run(golden: Golden, config: DistillConfig) -> Expected:
     parsed = []
     for msg in syn_msgs:
         index = struct.unpack_from(">I", msg.payload)[0]
-        _, syn, _, _ = _unpack_syndrome_message(msg.payload)
+        _, syn, _, _ = unpack_syndrome_message(msg.payload)
         if len(syn.plans) != 1 or syn.plans[0].n != PACKET_BITS:
             raise DistillSimError(f"packet {index}: {len(syn.plans)} codewords; the encoder "
                                   "takes one 100,000-bit codeword per packet")
@@ -341,7 +341,7 @@ def e2e_sampled_counts(stimulus: Path, seed: int, packets: int,
     packet_of = np.searchsorted(sat.key, np.arange(len(reports))) // packet_bits
     usable = ((sat.code & (MATCH_BIT | MISSING_BIT)) == MATCH_BIT) & (reports.sampled == 1)
     wrong = usable & (reports.bit != sym.bit)
-    return tuple(_per_packet_counts(mask, packet_of, reports.basis, sat.code & 3, packets)
+    return tuple(per_packet_counts(mask, packet_of, reports.basis, sat.code & 3, packets)
                  for mask in (usable, wrong))
 
 

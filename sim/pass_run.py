@@ -71,8 +71,11 @@ class SiftedPass:
                                                                 strict=True)]
 
 
-def _per_packet_counts(mask: np.ndarray, packet_of: np.ndarray, basis: np.ndarray,
-                       intensity: np.ndarray, n_packets: int) -> list[np.ndarray]:
+def per_packet_counts(mask: np.ndarray, packet_of: np.ndarray, basis: np.ndarray,
+                      intensity: np.ndarray, n_packets: int) -> list[np.ndarray]:
+    """Counts of the detections selected by ``mask`` per packet, as one (basis, intensity)
+    array of shape (2, 3) for each of the first ``n_packets`` packets; detections of a later
+    packet are left out."""
     out = np.zeros((n_packets, 2, 3), dtype=np.int64)
     sel = mask & (packet_of < n_packets)
     np.add.at(out, (packet_of[sel], basis[sel].astype(np.int64), intensity[sel].astype(np.int64)),
@@ -100,8 +103,8 @@ def sift_pass(config: PassConfig, det: Detections) -> SiftedPass:
     n = len(sat_pk.packets)
     return SiftedPass(
         satellite=sat_pk.packets, ground=gnd_pk.packets,
-        sampled_detected=_per_packet_counts(usable, packet_of, reports.basis, intensity, n),
-        sampled_errors=_per_packet_counts(usable & (reports.bit != sym.bit), packet_of,
+        sampled_detected=per_packet_counts(usable, packet_of, reports.basis, intensity, n),
+        sampled_errors=per_packet_counts(usable & (reports.bit != sym.bit), packet_of,
                                           reports.basis, intensity, n),
         partial_bits=sat_pk.partial_bits, sat=sat)
 

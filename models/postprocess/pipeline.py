@@ -223,7 +223,9 @@ def _pack_syndrome_message(index: int, q: np.ndarray, syn: ec.Syndromes, vkey: i
             + pack_bits(syn.bits))
 
 
-def _unpack_syndrome_message(msg: bytes) -> tuple[np.ndarray, ec.Syndromes, int, int]:
+def unpack_syndrome_message(msg: bytes) -> tuple[np.ndarray, ec.Syndromes, int, int]:
+    """The satellite's syndrome message as (the head's three q fields, syndromes,
+    verification key, verification hash): the inverse of ``_pack_syndrome_message``."""
     _, q0, q1, q2, count = struct.unpack_from(_SYN_HEAD, msg)
     pos = struct.calcsize(_SYN_HEAD)
     fields = np.frombuffer(msg, dtype=">u4", count=_PLAN_FIELDS * count, offset=pos).reshape(
@@ -324,7 +326,7 @@ def _reconcile(pair: PacketPair, link: _Link, seed: int, cfg: DistillConfig,
         status, result = "auth_failed", None
     else:
         # ground: decode (asking for padding bits while codewords fail), check the hash
-        q_rx, syn_rx, vkey_rx, vhash_rx = _unpack_syndrome_message(msg)
+        q_rx, syn_rx, vkey_rx, vhash_rx = unpack_syndrome_message(msg)
         session = ec.GroundDecoder(gnd.bit, gnd.intensity, syn_rx, q_rx, rec)
         rounds = yield from ec.round_steps(session, _reveal_exchange(link, int(sat.index), pad))
         result = session.result()

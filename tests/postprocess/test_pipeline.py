@@ -248,7 +248,7 @@ def wire_disclosure(messages):
     for kind, payload in messages:
         if kind == "syndrome":
             index = int.from_bytes(payload[:4], "big")
-            _, syn, _, _ = pipeline._unpack_syndrome_message(payload)
+            _, syn, _, _ = pipeline.unpack_syndrome_message(payload)
             out[index] = [int(syn.bits.size), 8 * 8, 0, sum(p.d for p in syn.plans)]
         elif kind == "ec_reveal":
             index = int.from_bytes(payload[:4], "big")
